@@ -1,0 +1,184 @@
+//! Signature algorithms Kokuin signs with, and their AlgorithmIdentifiers.
+//!
+//! ECDSA identifiers follow RFC 5758 §3.2 (parameters absent); RSA PKCS #1 v1.5 and RSASSA-PSS
+//! follow RFC 4055 §3 and RFC 8017 (PSS: MGF1 with the same hash, salt length = hash length,
+//! the profile of RFC 4055 §3.1 that every verifier accepts).
+
+use crate::digest::DigestAlgorithm;
+use const_oid::ObjectIdentifier;
+use der::{Any, Decode, Encode};
+use spki::AlgorithmIdentifierOwned;
+
+pub mod oid {
+    use const_oid::ObjectIdentifier;
+    pub const ECDSA_WITH_SHA256: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    pub const ECDSA_WITH_SHA384: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+    pub const ECDSA_WITH_SHA512: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+    pub const RSA_ENCRYPTION: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+    pub const SHA256_WITH_RSA: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    pub const SHA384_WITH_RSA: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+    pub const SHA512_WITH_RSA: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+    pub const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+    pub const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    pub const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    pub const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+}
+
+/// How a signature is made: the scheme and the hash it signs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignatureAlgorithm {
+    Ecdsa(DigestAlgorithm),
+    RsaPkcs1v15(DigestAlgorithm),
+    RsaPss(DigestAlgorithm),
+}
+
+impl SignatureAlgorithm {
+    /// The digest the signature is computed over; also the SignerInfo digestAlgorithm.
+    pub fn digest(self) -> DigestAlgorithm {
+        match self {
+            Self::Ecdsa(d) | Self::RsaPkcs1v15(d) | Self::RsaPss(d) => d,
+        }
+    }
+
+    /// Names as used in configuration: `ecdsa-sha256`, `rsa-pkcs1-sha256`, `rsa-pss-sha384`…
+    pub fn name(self) -> String {
+        match self {
+            Self::Ecdsa(d) => format!("ecdsa-{d}"),
+            Self::RsaPkcs1v15(d) => format!("rsa-pkcs1-{d}"),
+            Self::RsaPss(d) => format!("rsa-pss-{d}"),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        let (ctor, rest): (fn(DigestAlgorithm) -> Self, &str) =
+            if let Some(r) = name.strip_prefix("ecdsa-") {
+                (Self::Ecdsa, r)
+            } else if let Some(r) = name.strip_prefix("rsa-pkcs1-") {
+                (Self::RsaPkcs1v15, r)
+            } else if let Some(r) = name.strip_prefix("rsa-pss-") {
+                (Self::RsaPss, r)
+            } else {
+                return None;
+            };
+        let d = DigestAlgorithm::from_name(rest)?;
+        let alg = ctor(d);
+        alg.algorithm_identifier().ok().map(|_| alg)
+    }
+
+    /// The signatureAlgorithm written in SignerInfo and certificates.
+    pub fn algorithm_identifier(self) -> Result<AlgorithmIdentifierOwned, der::Error> {
+        let unsupported = || der::Error::from(der::ErrorKind::OidUnknown { oid: self.digest().oid() });
+        Ok(match self {
+            Self::Ecdsa(d) => AlgorithmIdentifierOwned {
+                oid: match d {
+                    DigestAlgorithm::Sha256 => oid::ECDSA_WITH_SHA256,
+                    DigestAlgorithm::Sha384 => oid::ECDSA_WITH_SHA384,
+                    DigestAlgorithm::Sha512 => oid::ECDSA_WITH_SHA512,
+                    _ => return Err(unsupported()),
+                },
+                parameters: None,
+            },
+            Self::RsaPkcs1v15(d) => AlgorithmIdentifierOwned {
+                oid: match d {
+                    DigestAlgorithm::Sha256 => oid::SHA256_WITH_RSA,
+                    DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
+                    DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
+                    _ => return Err(unsupported()),
+                },
+                parameters: Some(Any::null()),
+            },
+            Self::RsaPss(d) => {
+                let params = match d {
+                    DigestAlgorithm::Sha256 => {
+                        rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha256>(32)
+                    }
+                    DigestAlgorithm::Sha384 => {
+                        rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha384>(48)
+                    }
+                    DigestAlgorithm::Sha512 => {
+                        rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha512>(64)
+                    }
+                    _ => return Err(unsupported()),
+                };
+                AlgorithmIdentifierOwned {
+                    oid: oid::RSASSA_PSS,
+                    parameters: Some(Any::from_der(&params.to_der()?)?),
+                }
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// The parameters of an RSASSA-PSS AlgorithmIdentifier that verification needs.
+pub(crate) fn pss_params(params: Option<&Any>) -> Option<(DigestAlgorithm, usize)> {
+    let der = params?.to_der().ok()?;
+    let p = rsa::pkcs1::RsaPssParamsOwned::from_der(&der).ok()?;
+    let hash = DigestAlgorithm::from_algorithm_identifier(&(&p.hash).into())?;
+    if p.mask_gen.oid != oid::MGF1 {
+        return None;
+    }
+    let mgf_hash = p.mask_gen.parameters.as_ref()?;
+    let mgf_hash = DigestAlgorithm::from_algorithm_identifier(&mgf_hash.into())?;
+    if mgf_hash != hash {
+        return None;
+    }
+    Some((hash, usize::from(p.salt_len)))
+}
+
+/// The curve of an EC SubjectPublicKeyInfo, if it is one Kokuin knows.
+pub fn ec_curve(spki: &spki::SubjectPublicKeyInfoOwned) -> Option<ObjectIdentifier> {
+    if spki.algorithm.oid != oid::EC_PUBLIC_KEY {
+        return None;
+    }
+    spki.algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for n in [
+            "ecdsa-sha256",
+            "ecdsa-sha384",
+            "rsa-pkcs1-sha256",
+            "rsa-pss-sha512",
+        ] {
+            let a = SignatureAlgorithm::from_name(n).expect(n);
+            assert_eq!(a.name(), n);
+        }
+        assert!(SignatureAlgorithm::from_name("ecdsa-sha3-256").is_none());
+        assert!(SignatureAlgorithm::from_name("dsa-sha256").is_none());
+    }
+
+    #[test]
+    fn pss_identifier_parses_back() {
+        let ai = SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha384)
+            .algorithm_identifier()
+            .unwrap();
+        assert_eq!(ai.oid, oid::RSASSA_PSS);
+        assert_eq!(
+            pss_params(ai.parameters.as_ref()),
+            Some((DigestAlgorithm::Sha384, 48))
+        );
+    }
+}

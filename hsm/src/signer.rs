@@ -1,0 +1,36 @@
+//! The `Signer` abstraction every key backend implements.
+//!
+//! A signer is handed the exact bytes to be signed (for CMS, the DER of the signed attributes)
+//! and hashes them itself as its algorithm demands: that keeps one interface for hash-then-sign
+//! schemes (ECDSA, RSA, where a PKCS#11 token may get only the hash) and for pure ML-DSA, which
+//! signs the message itself. Signing is blocking and CPU- or device-bound: callers on an async
+//! runtime run it on a blocking pool, never on the reactor.
+
+use crate::algorithm::SignatureAlgorithm;
+use spki::SubjectPublicKeyInfoOwned;
+
+/// Why a signature could not be made. Never carries key material or PINs.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("the key backend is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the key backend failed to sign: {0}")]
+    Failed(String),
+}
+
+/// Where a key lives; reported in key listings and checked by key policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyBackend {
+    Software,
+    Pkcs11,
+}
+
+pub trait Signer: Send + Sync {
+    fn algorithm(&self) -> SignatureAlgorithm;
+    fn public_key(&self) -> &SubjectPublicKeyInfoOwned;
+    fn backend(&self) -> KeyBackend;
+    /// A short name for logs and audit records (a file name or a token label, never a secret).
+    fn label(&self) -> &str;
+    /// Signs `message` (hashing it with `self.algorithm().digest()` where the scheme hashes).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
+}

@@ -1,0 +1,422 @@
+//! Software keys from PKCS #8 files, for development and tests.
+//!
+//! Production keys live in an HSM. RSA signing here uses RustCrypto `rsa`, which has a timing
+//! side channel on private-key operations (RUSTSEC-2023-0071): loading a software RSA key outside
+//! dev mode logs a warning every time.
+
+use crate::algorithm::{SignatureAlgorithm, oid};
+use crate::digest::DigestAlgorithm;
+use crate::signer::{KeyBackend, SignError, Signer};
+use der::{Decode, Encode};
+use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding, PrivateKeyInfoRef};
+use signature::{RandomizedSigner, Signer as _};
+use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
+use std::io::Write;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write key file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("key file {path} is not a PKCS #8 private key of a supported type ({reason})")]
+    Parse { path: String, reason: String },
+    #[error("key file {path} is readable by group or others (mode {mode:o}); make it 0600")]
+    Permissions { path: String, mode: u32 },
+    #[error("algorithm {algorithm} does not fit a {key} key")]
+    Mismatch { algorithm: String, key: String },
+    #[error("key generation failed: {0}")]
+    Generate(String),
+}
+
+/// A key type Kokuin can generate and load in software.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    P256,
+    P384,
+    Rsa(usize),
+}
+
+impl KeyType {
+    pub fn name(self) -> String {
+        match self {
+            Self::P256 => "p256".into(),
+            Self::P384 => "p384".into(),
+            Self::Rsa(bits) => format!("rsa{bits}"),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "p256" | "p-256" | "ec-p256" => Some(Self::P256),
+            "p384" | "p-384" | "ec-p384" => Some(Self::P384),
+            other => {
+                let bits: usize = other.strip_prefix("rsa")?.trim_start_matches('-').parse().ok()?;
+                (2048..=4096).contains(&bits).then_some(Self::Rsa(bits))
+            }
+        }
+    }
+
+    /// The algorithm a key of this type signs with unless configured otherwise.
+    pub fn default_algorithm(self) -> SignatureAlgorithm {
+        match self {
+            Self::P256 => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
+            Self::P384 => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
+            Self::Rsa(_) => SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256),
+        }
+    }
+
+    pub fn fits(self, alg: SignatureAlgorithm) -> bool {
+        matches!(
+            (self, alg),
+            (Self::P256 | Self::P384, SignatureAlgorithm::Ecdsa(_))
+                | (
+                    Self::Rsa(_),
+                    SignatureAlgorithm::RsaPkcs1v15(_) | SignatureAlgorithm::RsaPss(_)
+                )
+        )
+    }
+}
+
+enum SoftKey {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
+}
+
+/// A private key held in process memory (zeroized on drop by the underlying types).
+pub struct SoftwareSigner {
+    key: SoftKey,
+    key_type: KeyType,
+    algorithm: SignatureAlgorithm,
+    spki: SubjectPublicKeyInfoOwned,
+    label: String,
+}
+
+impl std::fmt::Debug for SoftwareSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftwareSigner")
+            .field("key_type", &self.key_type)
+            .field("algorithm", &self.algorithm)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SoftwareSigner {
+    /// Generates a fresh key. RSA generation takes seconds; it is meant for dev set-up only.
+    pub fn generate(key_type: KeyType, label: &str) -> Result<Self, KeyError> {
+        use p256::elliptic_curve::Generate;
+        let rng_err = |e: getrandom::Error| KeyError::Generate(e.to_string());
+        let key = match key_type {
+            KeyType::P256 => SoftKey::P256(
+                p256::ecdsa::SigningKey::try_generate_from_rng(&mut getrandom::SysRng)
+                    .map_err(rng_err)?,
+            ),
+            KeyType::P384 => SoftKey::P384(
+                p384::ecdsa::SigningKey::try_generate_from_rng(&mut getrandom::SysRng)
+                    .map_err(rng_err)?,
+            ),
+            KeyType::Rsa(bits) => SoftKey::Rsa(Box::new(
+                rsa::RsaPrivateKey::new(&mut rsa::rand_core::UnwrapErr(getrandom::SysRng), bits)
+                    .map_err(|e| KeyError::Generate(e.to_string()))?,
+            )),
+        };
+        Self::from_key(key, key_type, key_type.default_algorithm(), label)
+    }
+
+    /// Loads a PKCS #8 PEM or DER file. Refuses files other users could read.
+    pub fn load(
+        path: &Path,
+        algorithm: Option<SignatureAlgorithm>,
+        dev_mode: bool,
+    ) -> Result<Self, KeyError> {
+        let p = path.display().to_string();
+        check_private_permissions(path)?;
+        let raw = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Read {
+            path: p.clone(),
+            source,
+        })?);
+        let der: Zeroizing<Vec<u8>> = if raw.starts_with(b"-----BEGIN") {
+            let text = std::str::from_utf8(&raw).map_err(|_| KeyError::Parse {
+                path: p.clone(),
+                reason: "PEM is not UTF-8".into(),
+            })?;
+            let (label, der) = der::pem::decode_vec(text.as_bytes()).map_err(|e| KeyError::Parse {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?;
+            if label != "PRIVATE KEY" {
+                return Err(KeyError::Parse {
+                    path: p,
+                    reason: format!("PEM label is {label}, expected PRIVATE KEY"),
+                });
+            }
+            Zeroizing::new(der)
+        } else {
+            raw.clone()
+        };
+        let signer = Self::from_pkcs8_der(&der, algorithm, &p)?;
+        if matches!(signer.key_type, KeyType::Rsa(_)) && !dev_mode {
+            tracing::warn!(
+                key = %p,
+                "software RSA signing is subject to RUSTSEC-2023-0071 (timing side channel); \
+                 keep production RSA keys in an HSM"
+            );
+        }
+        Ok(signer)
+    }
+
+    pub fn from_pkcs8_der(
+        der: &[u8],
+        algorithm: Option<SignatureAlgorithm>,
+        label: &str,
+    ) -> Result<Self, KeyError> {
+        let parse = |reason: String| KeyError::Parse {
+            path: label.to_string(),
+            reason,
+        };
+        let info = PrivateKeyInfoRef::from_der(der).map_err(|e| parse(e.to_string()))?;
+        let (key, key_type) = if info.algorithm.oid == oid::EC_PUBLIC_KEY {
+            let curve = info
+                .algorithm
+                .parameters
+                .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok());
+            match curve {
+                Some(oid::SECP256R1) => (
+                    SoftKey::P256(
+                        p256::ecdsa::SigningKey::from_pkcs8_der(der)
+                            .map_err(|e| parse(e.to_string()))?,
+                    ),
+                    KeyType::P256,
+                ),
+                Some(oid::SECP384R1) => (
+                    SoftKey::P384(
+                        p384::ecdsa::SigningKey::from_pkcs8_der(der)
+                            .map_err(|e| parse(e.to_string()))?,
+                    ),
+                    KeyType::P384,
+                ),
+                other => return Err(parse(format!("unsupported EC curve {other:?}"))),
+            }
+        } else if info.algorithm.oid == oid::RSA_ENCRYPTION {
+            let k = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| parse(e.to_string()))?;
+            let bits = rsa::traits::PublicKeyParts::n(&k).bits() as usize;
+            if !(2048..=4096).contains(&bits) {
+                return Err(parse(format!("RSA key of {bits} bits; 2048 to 4096 required")));
+            }
+            (SoftKey::Rsa(Box::new(k)), KeyType::Rsa(bits))
+        } else {
+            return Err(parse(format!("key algorithm {}", info.algorithm.oid)));
+        };
+        let algorithm = algorithm.unwrap_or(key_type.default_algorithm());
+        Self::from_key(key, key_type, algorithm, label)
+    }
+
+    fn from_key(
+        key: SoftKey,
+        key_type: KeyType,
+        algorithm: SignatureAlgorithm,
+        label: &str,
+    ) -> Result<Self, KeyError> {
+        if !key_type.fits(algorithm) || algorithm.algorithm_identifier().is_err() {
+            return Err(KeyError::Mismatch {
+                algorithm: algorithm.name(),
+                key: key_type.name(),
+            });
+        }
+        let spki_der = match &key {
+            SoftKey::P256(k) => k.verifying_key().to_public_key_der(),
+            SoftKey::P384(k) => k.verifying_key().to_public_key_der(),
+            SoftKey::Rsa(k) => k.to_public_key().to_public_key_der(),
+        }
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+        let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())
+            .map_err(|e| KeyError::Generate(e.to_string()))?;
+        Ok(Self {
+            key,
+            key_type,
+            algorithm,
+            spki,
+            label: label.to_string(),
+        })
+    }
+
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// PKCS #8 PEM of the private key (zeroized when dropped).
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        let r = match &self.key {
+            SoftKey::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
+            SoftKey::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
+            SoftKey::Rsa(k) => k.to_pkcs8_pem(LineEnding::LF),
+        };
+        r.map_err(|e| KeyError::Generate(e.to_string()))
+    }
+
+    /// Writes the key as PKCS #8 PEM to a new file created with mode 0600.
+    pub fn write_pkcs8_pem(&self, path: &Path) -> Result<(), KeyError> {
+        let pem = self.to_pkcs8_pem()?;
+        let werr = |source| KeyError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut f = private_file(path).map_err(werr)?;
+        f.write_all(pem.as_bytes()).map_err(werr)?;
+        f.sync_all().map_err(werr)
+    }
+
+    /// The public key as SubjectPublicKeyInfo DER.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.spki.to_der().unwrap_or_default()
+    }
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+#[cfg(unix)]
+fn check_private_permissions(path: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| KeyError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Permissions {
+            path: path.display().to_string(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_permissions(_: &Path) -> Result<(), KeyError> {
+    Ok(())
+}
+
+impl Signer for SoftwareSigner {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    fn public_key(&self) -> &SubjectPublicKeyInfoOwned {
+        &self.spki
+    }
+
+    fn backend(&self) -> KeyBackend {
+        KeyBackend::Software
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        use signature::hazmat::PrehashSigner;
+        let fail = |e: signature::Error| SignError::Failed(e.to_string());
+        let digest = self.algorithm.digest();
+        match (&self.key, self.algorithm) {
+            // The curve's own hash: the crate hashes the message itself.
+            (SoftKey::P256(k), SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)) => {
+                let sig: p256::ecdsa::Signature = k.try_sign(message).map_err(fail)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            (SoftKey::P384(k), SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384)) => {
+                let sig: p384::ecdsa::Signature = k.try_sign(message).map_err(fail)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            (SoftKey::P256(k), SignatureAlgorithm::Ecdsa(d)) => {
+                let sig: p256::ecdsa::Signature =
+                    k.sign_prehash(&d.digest(message)).map_err(fail)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            (SoftKey::P384(k), SignatureAlgorithm::Ecdsa(d)) => {
+                let sig: p384::ecdsa::Signature =
+                    k.sign_prehash(&d.digest(message)).map_err(fail)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            (SoftKey::Rsa(k), SignatureAlgorithm::RsaPkcs1v15(_)) => rsa_pkcs1(k, digest, message),
+            (SoftKey::Rsa(k), SignatureAlgorithm::RsaPss(_)) => rsa_pss(k, digest, message),
+            _ => Err(SignError::Failed(format!(
+                "{} cannot sign with {}",
+                self.key_type.name(),
+                self.algorithm
+            ))),
+        }
+    }
+}
+
+fn rsa_pkcs1(
+    k: &rsa::RsaPrivateKey,
+    d: DigestAlgorithm,
+    msg: &[u8],
+) -> Result<Vec<u8>, SignError> {
+    use rsa::pkcs1v15::SigningKey;
+    let fail = |e: signature::Error| SignError::Failed(e.to_string());
+    let sig: Box<[u8]> = match d {
+        DigestAlgorithm::Sha256 => SigningKey::<sha2::Sha256>::new(k.clone())
+            .try_sign(msg)
+            .map_err(fail)?
+            .into(),
+        DigestAlgorithm::Sha384 => SigningKey::<sha2::Sha384>::new(k.clone())
+            .try_sign(msg)
+            .map_err(fail)?
+            .into(),
+        DigestAlgorithm::Sha512 => SigningKey::<sha2::Sha512>::new(k.clone())
+            .try_sign(msg)
+            .map_err(fail)?
+            .into(),
+        other => return Err(SignError::Failed(format!("RSA with {other}"))),
+    };
+    Ok(sig.into_vec())
+}
+
+fn rsa_pss(k: &rsa::RsaPrivateKey, d: DigestAlgorithm, msg: &[u8]) -> Result<Vec<u8>, SignError> {
+    use rsa::pss::SigningKey;
+    let fail = |e: signature::Error| SignError::Failed(e.to_string());
+    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
+    let sig: Box<[u8]> = match d {
+        DigestAlgorithm::Sha256 => SigningKey::<sha2::Sha256>::new(k.clone())
+            .try_sign_with_rng(&mut rng, msg)
+            .map_err(fail)?
+            .into(),
+        DigestAlgorithm::Sha384 => SigningKey::<sha2::Sha384>::new(k.clone())
+            .try_sign_with_rng(&mut rng, msg)
+            .map_err(fail)?
+            .into(),
+        DigestAlgorithm::Sha512 => SigningKey::<sha2::Sha512>::new(k.clone())
+            .try_sign_with_rng(&mut rng, msg)
+            .map_err(fail)?
+            .into(),
+        other => return Err(SignError::Failed(format!("RSA-PSS with {other}"))),
+    };
+    Ok(sig.into_vec())
+}

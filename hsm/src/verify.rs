@@ -1,0 +1,202 @@
+//! Signature verification for every algorithm Kokuin signs with, and the usual CMS spellings
+//! of them by other implementations (e.g. `rsaEncryption` as a SignerInfo signatureAlgorithm
+//! with the hash taken from digestAlgorithm, RFC 5652 §5.3 / RFC 3370 §3.2).
+
+use crate::algorithm::{oid, pss_params};
+use crate::digest::DigestAlgorithm;
+use signature::Verifier as _;
+use signature::hazmat::PrehashVerifier;
+use der::Encode;
+use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    #[error("public key is not usable with {0}")]
+    KeyMismatch(String),
+    #[error("the signature does not verify")]
+    BadSignature,
+}
+
+/// RSA moduli accepted for verification. Below 2048 bits a signature proves little today.
+const RSA_MIN_BITS: usize = 2048;
+const RSA_MAX_BITS: usize = 8192;
+
+/// Verifies `signature` over `message` with the key in `spki`.
+///
+/// `digest_hint` is the SignerInfo digestAlgorithm; it is consulted only for identifiers that
+/// do not name a hash themselves (`rsaEncryption`).
+pub fn verify_signature(
+    spki: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest_hint: Option<DigestAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let unsupported = || VerifyError::UnsupportedAlgorithm(algorithm.oid.to_string());
+    match algorithm.oid {
+        oid::ECDSA_WITH_SHA256 => verify_ecdsa(spki, DigestAlgorithm::Sha256, message, signature),
+        oid::ECDSA_WITH_SHA384 => verify_ecdsa(spki, DigestAlgorithm::Sha384, message, signature),
+        oid::ECDSA_WITH_SHA512 => verify_ecdsa(spki, DigestAlgorithm::Sha512, message, signature),
+        oid::SHA256_WITH_RSA => verify_pkcs1(spki, DigestAlgorithm::Sha256, message, signature),
+        oid::SHA384_WITH_RSA => verify_pkcs1(spki, DigestAlgorithm::Sha384, message, signature),
+        oid::SHA512_WITH_RSA => verify_pkcs1(spki, DigestAlgorithm::Sha512, message, signature),
+        oid::RSA_ENCRYPTION => {
+            verify_pkcs1(spki, digest_hint.ok_or_else(unsupported)?, message, signature)
+        }
+        oid::RSASSA_PSS => {
+            let (d, salt) = pss_params(algorithm.parameters.as_ref()).ok_or_else(unsupported)?;
+            verify_pss(spki, d, salt, message, signature)
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+fn verify_ecdsa(
+    spki: &SubjectPublicKeyInfoOwned,
+    d: DigestAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let mismatch = || VerifyError::KeyMismatch("ECDSA".into());
+    let der = spki.to_der().map_err(|_| mismatch())?;
+    let prehash = d.digest(message);
+    match crate::algorithm::ec_curve(spki) {
+        Some(oid::SECP256R1) => {
+            let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&der)
+                .map_err(|_| mismatch())?;
+            let sig = p256::ecdsa::Signature::from_der(signature)
+                .map_err(|_| VerifyError::BadSignature)?;
+            vk.verify_prehash(&prehash, &sig)
+                .map_err(|_| VerifyError::BadSignature)
+        }
+        Some(oid::SECP384R1) => {
+            let vk = p384::ecdsa::VerifyingKey::from_public_key_der(&der)
+                .map_err(|_| mismatch())?;
+            let sig = p384::ecdsa::Signature::from_der(signature)
+                .map_err(|_| VerifyError::BadSignature)?;
+            vk.verify_prehash(&prehash, &sig)
+                .map_err(|_| VerifyError::BadSignature)
+        }
+        _ => Err(mismatch()),
+    }
+}
+
+fn rsa_key(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::RsaPublicKey, VerifyError> {
+    let mismatch = || VerifyError::KeyMismatch("RSA".into());
+    if spki.algorithm.oid != oid::RSA_ENCRYPTION {
+        return Err(mismatch());
+    }
+    let der = spki.to_der().map_err(|_| mismatch())?;
+    let k = rsa::RsaPublicKey::from_public_key_der(&der).map_err(|_| mismatch())?;
+    let bits = rsa::traits::PublicKeyParts::n(&k).bits() as usize;
+    if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+        return Err(VerifyError::KeyMismatch(format!("RSA key of {bits} bits")));
+    }
+    Ok(k)
+}
+
+fn verify_pkcs1(
+    spki: &SubjectPublicKeyInfoOwned,
+    d: DigestAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    let k = rsa_key(spki)?;
+    let sig = Signature::try_from(signature).map_err(|_| VerifyError::BadSignature)?;
+    let r = match d {
+        DigestAlgorithm::Sha256 => VerifyingKey::<sha2::Sha256>::new(k).verify(message, &sig),
+        DigestAlgorithm::Sha384 => VerifyingKey::<sha2::Sha384>::new(k).verify(message, &sig),
+        DigestAlgorithm::Sha512 => VerifyingKey::<sha2::Sha512>::new(k).verify(message, &sig),
+        other => {
+            return Err(VerifyError::UnsupportedAlgorithm(format!(
+                "RSA PKCS #1 v1.5 with {other}"
+            )));
+        }
+    };
+    r.map_err(|_| VerifyError::BadSignature)
+}
+
+fn verify_pss(
+    spki: &SubjectPublicKeyInfoOwned,
+    d: DigestAlgorithm,
+    salt_len: usize,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    use rsa::pss::{Signature, VerifyingKey};
+    let k = rsa_key(spki)?;
+    let sig = Signature::try_from(signature).map_err(|_| VerifyError::BadSignature)?;
+    let r = match d {
+        DigestAlgorithm::Sha256 => {
+            VerifyingKey::<sha2::Sha256>::new_with_salt_len(k, salt_len).verify(message, &sig)
+        }
+        DigestAlgorithm::Sha384 => {
+            VerifyingKey::<sha2::Sha384>::new_with_salt_len(k, salt_len).verify(message, &sig)
+        }
+        DigestAlgorithm::Sha512 => {
+            VerifyingKey::<sha2::Sha512>::new_with_salt_len(k, salt_len).verify(message, &sig)
+        }
+        other => {
+            return Err(VerifyError::UnsupportedAlgorithm(format!(
+                "RSA-PSS with {other}"
+            )));
+        }
+    };
+    r.map_err(|_| VerifyError::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithm::SignatureAlgorithm;
+    use crate::signer::Signer;
+    use crate::software::{KeyType, SoftwareSigner};
+
+    fn round_trip(kt: KeyType, alg: SignatureAlgorithm) {
+        let s = SoftwareSigner::generate(kt, "t").unwrap();
+        let der = s.to_pkcs8_pem().unwrap();
+        let (_, der) = der::pem::decode_vec(der.as_bytes()).unwrap();
+        let s = SoftwareSigner::from_pkcs8_der(&der, Some(alg), "t").unwrap();
+        let sig = s.sign(b"message").unwrap();
+        let ai = alg.algorithm_identifier().unwrap();
+        verify_signature(s.public_key(), &ai, None, b"message", &sig).unwrap();
+        assert_eq!(
+            verify_signature(s.public_key(), &ai, None, b"messagf", &sig),
+            Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn ecdsa_round_trips() {
+        round_trip(KeyType::P256, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256));
+        round_trip(KeyType::P256, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512));
+        round_trip(KeyType::P384, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384));
+    }
+
+    #[test]
+    fn rsa_round_trips() {
+        round_trip(KeyType::Rsa(2048), SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256));
+        round_trip(
+            KeyType::Rsa(2048),
+            SignatureAlgorithm::RsaPkcs1v15(DigestAlgorithm::Sha384),
+        );
+    }
+
+    #[test]
+    fn wrong_key_type_is_refused() {
+        let s = SoftwareSigner::generate(KeyType::P256, "t").unwrap();
+        let pem = s.to_pkcs8_pem().unwrap();
+        let (_, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
+        assert!(
+            SoftwareSigner::from_pkcs8_der(
+                &der,
+                Some(SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256)),
+                "t"
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,1 +1,14 @@
+//! X.509 for Kokuin: certificate profiles (TSU, CA, TLS), issuing, PEM I/O and path
+//! validation at a given time.
 #![forbid(unsafe_code)]
+
+pub mod dev;
+pub mod path;
+pub mod pem;
+pub mod profile;
+pub mod tbs;
+
+pub use path::{PathError, Purpose, validate_path};
+pub use profile::{CertKind, CertRequest, ProfileError, issue};
+pub use x509_cert::Certificate;
+pub use x509_cert::name::Name;

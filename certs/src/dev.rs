@@ -1,0 +1,183 @@
+//! The development PKI: a root CA (ECDSA P-256) issuing the TSU certificate and the HTTPS
+//! server certificate, all with software keys. For `kokuin serve --dev` and tests only.
+
+use crate::profile::{CertKind, CertRequest, ProfileError, issue};
+use kokuin_hsm::{KeyError, KeyType, Signer, SoftwareSigner};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+use x509_cert::Certificate;
+use x509_cert::name::Name;
+
+const DAY: u64 = 86_400;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevPkiError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("invalid name {0:?}")]
+    Name(String),
+}
+
+pub struct DevPki {
+    pub root_key: SoftwareSigner,
+    pub root: Certificate,
+    pub tsu_key: SoftwareSigner,
+    pub tsu: Certificate,
+    pub tls_key: SoftwareSigner,
+    pub tls: Certificate,
+}
+
+pub const ORGANIZATION: &str = "Kokuin Development";
+
+pub fn name(s: &str) -> Result<Name, DevPkiError> {
+    Name::from_str(s).map_err(|_| DevPkiError::Name(s.to_string()))
+}
+
+impl DevPki {
+    /// Root valid 10 years; TSU certificate 4 years with a 1-year key usage period (the
+    /// EN 319 421 example); TLS certificate 1 year for localhost.
+    pub fn generate(now: SystemTime) -> Result<Self, DevPkiError> {
+        let start = now - Duration::from_secs(60);
+        let root_key = SoftwareSigner::generate(KeyType::P256, "dev-root")?;
+        let root = issue(
+            &CertRequest {
+                subject: name(&format!("CN=Kokuin Dev Root CA,O={ORGANIZATION},C=JP"))?,
+                public_key: root_key.public_key().clone(),
+                not_before: start,
+                not_after: start + Duration::from_secs(10 * 365 * DAY),
+                kind: CertKind::Ca { path_len: Some(1) },
+            },
+            None,
+            &root_key,
+        )?;
+        let tsu_key = SoftwareSigner::generate(KeyType::P256, "dev-tsu")?;
+        let tsu = issue_tsu(
+            &root,
+            &root_key,
+            &tsu_key,
+            "Kokuin Dev TSU 1",
+            start,
+            start + Duration::from_secs(4 * 365 * DAY),
+            start + Duration::from_secs(365 * DAY),
+        )?;
+        let tls_key = SoftwareSigner::generate(KeyType::P256, "dev-tls")?;
+        let tls = issue(
+            &CertRequest {
+                subject: name(&format!("CN=localhost,O={ORGANIZATION},C=JP"))?,
+                public_key: tls_key.public_key().clone(),
+                not_before: start,
+                not_after: start + Duration::from_secs(365 * DAY),
+                kind: CertKind::TlsServer {
+                    dns_names: vec!["localhost".into()],
+                    ips: vec![
+                        IpAddr::V4(Ipv4Addr::LOCALHOST),
+                        IpAddr::V6(Ipv6Addr::LOCALHOST),
+                    ],
+                },
+            },
+            Some(&root),
+            &root_key,
+        )?;
+        Ok(Self {
+            root_key,
+            root,
+            tsu_key,
+            tsu,
+            tls_key,
+            tls,
+        })
+    }
+}
+
+/// Issues a TSU certificate under `ca` (also used by tests to make expired or odd ones).
+pub fn issue_tsu(
+    ca: &Certificate,
+    ca_key: &dyn Signer,
+    tsu_key: &dyn Signer,
+    common_name: &str,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    key_usage_until: SystemTime,
+) -> Result<Certificate, DevPkiError> {
+    Ok(issue(
+        &CertRequest {
+            subject: name(&format!("CN={common_name},O={ORGANIZATION},C=JP"))?,
+            public_key: tsu_key.public_key().clone(),
+            not_before,
+            not_after,
+            kind: CertKind::TimeStamping { key_usage_until },
+        },
+        Some(ca),
+        ca_key,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::{PathError, Purpose, validate_path};
+
+    #[test]
+    fn dev_pki_validates_and_fails_where_it_should() {
+        let now = SystemTime::now();
+        let pki = DevPki::generate(now).unwrap();
+        let anchors = [pki.root.clone()];
+        let chain = validate_path(&pki.tsu, &[], &anchors, now, Purpose::TimeStamping).unwrap();
+        assert_eq!(chain.len(), 2);
+        // The TLS certificate is no TSU certificate.
+        assert!(matches!(
+            validate_path(&pki.tls, &[], &anchors, now, Purpose::TimeStamping),
+            Err(PathError::ExtendedKeyUsage { .. })
+        ));
+        // Expired at the time asked about.
+        let later = now + Duration::from_secs(5 * 365 * DAY);
+        assert!(matches!(
+            validate_path(&pki.tsu, &[], &anchors, later, Purpose::TimeStamping),
+            Err(PathError::Expired { .. })
+        ));
+        // A foreign root.
+        let other = DevPki::generate(now).unwrap();
+        assert!(matches!(
+            validate_path(&pki.tsu, &[], &[other.root], now, Purpose::TimeStamping),
+            Err(PathError::NoIssuer { .. })
+        ));
+        // The TSU cannot act as a CA.
+        let sub = issue_tsu(
+            &pki.tsu,
+            &pki.tsu_key,
+            &other.tsu_key,
+            "sub",
+            now - Duration::from_secs(10),
+            now + Duration::from_secs(DAY),
+            now + Duration::from_secs(DAY),
+        )
+        .unwrap();
+        assert!(matches!(
+            validate_path(&sub, &[pki.tsu.clone()], &anchors, now, Purpose::TimeStamping),
+            Err(PathError::NotCa { .. })
+        ));
+    }
+
+    #[test]
+    fn tsu_subject_needs_country_and_organisation() {
+        let now = SystemTime::now();
+        let pki = DevPki::generate(now).unwrap();
+        let r = issue(
+            &CertRequest {
+                subject: name("CN=no org").unwrap(),
+                public_key: pki.tsu_key.public_key().clone(),
+                not_before: now,
+                not_after: now + Duration::from_secs(DAY),
+                kind: CertKind::TimeStamping {
+                    key_usage_until: now + Duration::from_secs(DAY),
+                },
+            },
+            Some(&pki.root),
+            &pki.root_key,
+        );
+        assert!(matches!(r, Err(ProfileError::Subject(_))));
+    }
+}

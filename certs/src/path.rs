@@ -1,0 +1,324 @@
+//! Certification path validation (RFC 5280 §6, the parts a trust-service verifier needs):
+//! signatures up to a trust anchor, validity of every certificate at a given time (a token's
+//! genTime, not "now"), CA basic constraints and path length, key usage, unknown critical
+//! extensions, and the leaf's purpose.
+
+use const_oid::ObjectIdentifier;
+use der::{Decode, Encode};
+use std::time::SystemTime;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectKeyIdentifier,
+};
+
+/// Longest chain followed, anchor included.
+const MAX_DEPTH: usize = 8;
+
+pub mod oid {
+    use const_oid::ObjectIdentifier;
+    pub const CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("2.5.29.14");
+    pub const CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+    pub const CE_PRIVATE_KEY_USAGE_PERIOD: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("2.5.29.16");
+    pub const CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+    pub const CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+    pub const CE_CERTIFICATE_POLICIES: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("2.5.29.32");
+    pub const CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("2.5.29.35");
+    pub const CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+}
+
+/// Extensions this validator processes (or that carry no constraint), so may be critical.
+const UNDERSTOOD: [ObjectIdentifier; 8] = [
+    oid::CE_SUBJECT_KEY_IDENTIFIER,
+    oid::CE_KEY_USAGE,
+    oid::CE_PRIVATE_KEY_USAGE_PERIOD,
+    oid::CE_SUBJECT_ALT_NAME,
+    oid::CE_BASIC_CONSTRAINTS,
+    oid::CE_CERTIFICATE_POLICIES,
+    oid::CE_AUTHORITY_KEY_IDENTIFIER,
+    oid::CE_EXT_KEY_USAGE,
+];
+
+/// What the end-entity certificate must be good for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// RFC 3161 §2.3: extKeyUsage present, critical, and id-kp-timeStamping its only purpose.
+    TimeStamping,
+    /// Any end-entity purpose; only the chain is checked.
+    Any,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PathError {
+    #[error("no issuer of \"{subject}\" among the given certificates chains to a trust anchor")]
+    NoIssuer { subject: String },
+    #[error("the signature on \"{subject}\" does not verify with its issuer's key ({reason})")]
+    BadSignature { subject: String, reason: String },
+    #[error("\"{subject}\" was not yet valid at {at} (notBefore {not_before})")]
+    NotYetValid {
+        subject: String,
+        not_before: String,
+        at: String,
+    },
+    #[error("\"{subject}\" had expired at {at} (notAfter {not_after})")]
+    Expired {
+        subject: String,
+        not_after: String,
+        at: String,
+    },
+    #[error("\"{subject}\" issues certificates but is not a CA (basicConstraints)")]
+    NotCa { subject: String },
+    #[error("\"{subject}\" allows a path length of {allowed}, the chain below it has {actual}")]
+    PathLength {
+        subject: String,
+        allowed: u8,
+        actual: usize,
+    },
+    #[error("\"{subject}\": keyUsage does not allow {needed}")]
+    KeyUsage {
+        subject: String,
+        needed: &'static str,
+    },
+    #[error("\"{subject}\": {reason}")]
+    ExtendedKeyUsage { subject: String, reason: String },
+    #[error("\"{subject}\" has an unrecognised critical extension {oid}")]
+    UnknownCriticalExtension { subject: String, oid: String },
+    #[error("\"{subject}\": malformed extension {oid}")]
+    MalformedExtension { subject: String, oid: String },
+    #[error("the chain is longer than {MAX_DEPTH} certificates")]
+    TooLong,
+    #[error("{0}")]
+    Encoding(String),
+}
+
+pub fn subject_of(c: &Certificate) -> String {
+    c.tbs_certificate().subject().to_string()
+}
+
+/// Validates `leaf` up to one of `anchors` at time `at`, using `intermediates` as needed.
+/// Returns the path, leaf first and anchor last.
+pub fn validate_path(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+    at: SystemTime,
+    purpose: Purpose,
+) -> Result<Vec<Certificate>, PathError> {
+    let chain = build_chain(leaf, intermediates, anchors)?;
+    for c in &chain {
+        check_validity(c, at)?;
+        check_critical_extensions(c)?;
+    }
+    // Every certificate above the leaf issued the one below it: it must be a CA allowed to.
+    for (i, ca) in chain.iter().enumerate().skip(1) {
+        let subject = subject_of(ca);
+        let bc: Option<BasicConstraints> = extension(ca)?;
+        let Some(bc) = bc.filter(|b| b.ca) else {
+            return Err(PathError::NotCa { subject });
+        };
+        // Non-self-issued intermediates between this CA and the leaf (RFC 5280 §6.1.4 (l)).
+        let below = i - 1;
+        if let Some(allowed) = bc.path_len_constraint {
+            if below > usize::from(allowed) {
+                return Err(PathError::PathLength {
+                    subject,
+                    allowed,
+                    actual: below,
+                });
+            }
+        }
+        let ku: Option<KeyUsage> = extension(ca)?;
+        if let Some(ku) = ku {
+            if !ku.0.contains(KeyUsages::KeyCertSign) {
+                return Err(PathError::KeyUsage {
+                    subject,
+                    needed: "keyCertSign",
+                });
+            }
+        }
+    }
+    check_purpose(leaf, purpose)?;
+    Ok(chain)
+}
+
+fn build_chain(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+) -> Result<Vec<Certificate>, PathError> {
+    let mut chain = vec![leaf.clone()];
+    loop {
+        let current = chain.last().ok_or(PathError::TooLong)?;
+        if anchors.iter().any(|a| a == current) {
+            return Ok(chain);
+        }
+        if chain.len() >= MAX_DEPTH {
+            return Err(PathError::TooLong);
+        }
+        let mut last_failure = None;
+        let mut next = None;
+        // Anchors first: a shorter path to a trusted key beats any intermediate.
+        for cand in anchors.iter().chain(intermediates.iter()) {
+            if chain.contains(cand) || !may_have_issued(cand, current)? {
+                continue;
+            }
+            match verify_issued_by(current, cand) {
+                Ok(()) => {
+                    next = Some(cand.clone());
+                    break;
+                }
+                Err(e) => last_failure = Some(e),
+            }
+        }
+        match next {
+            Some(c) => chain.push(c),
+            None => {
+                return Err(last_failure.unwrap_or(PathError::NoIssuer {
+                    subject: subject_of(current),
+                }));
+            }
+        }
+    }
+}
+
+/// Name chaining, refined by key identifiers where both are present.
+fn may_have_issued(issuer: &Certificate, child: &Certificate) -> Result<bool, PathError> {
+    if issuer.tbs_certificate().subject() != child.tbs_certificate().issuer() {
+        return Ok(false);
+    }
+    let aki: Option<AuthorityKeyIdentifier> = extension(child)?;
+    let ski: Option<SubjectKeyIdentifier> = extension(issuer)?;
+    Ok(match (aki.and_then(|a| a.key_identifier), ski) {
+        (Some(a), Some(s)) => a == s.0,
+        _ => true,
+    })
+}
+
+/// Verifies the signature on `child` with the key of `issuer`.
+pub fn verify_issued_by(child: &Certificate, issuer: &Certificate) -> Result<(), PathError> {
+    let tbs = child
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| PathError::Encoding(e.to_string()))?;
+    let sig = child
+        .signature()
+        .as_bytes()
+        .ok_or_else(|| PathError::Encoding("signature BIT STRING has unused bits".into()))?;
+    kokuin_hsm::verify_signature(
+        issuer.tbs_certificate().subject_public_key_info(),
+        child.signature_algorithm(),
+        None,
+        &tbs,
+        sig,
+    )
+    .map_err(|e| PathError::BadSignature {
+        subject: subject_of(child),
+        reason: e.to_string(),
+    })
+}
+
+pub fn check_validity(c: &Certificate, at: SystemTime) -> Result<(), PathError> {
+    let v = c.tbs_certificate().validity();
+    let nb = v.not_before.to_system_time();
+    let na = v.not_after.to_system_time();
+    if at < nb {
+        return Err(PathError::NotYetValid {
+            subject: subject_of(c),
+            not_before: v.not_before.to_string(),
+            at: display_time(at),
+        });
+    }
+    if at > na {
+        return Err(PathError::Expired {
+            subject: subject_of(c),
+            not_after: v.not_after.to_string(),
+            at: display_time(at),
+        });
+    }
+    Ok(())
+}
+
+fn check_critical_extensions(c: &Certificate) -> Result<(), PathError> {
+    for e in c.tbs_certificate().extensions().into_iter().flatten() {
+        if e.critical && !UNDERSTOOD.contains(&e.extn_id) {
+            return Err(PathError::UnknownCriticalExtension {
+                subject: subject_of(c),
+                oid: e.extn_id.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathError> {
+    let subject = subject_of(leaf);
+    match purpose {
+        Purpose::Any => Ok(()),
+        Purpose::TimeStamping => {
+            let eku_ext = leaf
+                .tbs_certificate()
+                .extensions()
+                .into_iter()
+                .flatten()
+                .find(|e| e.extn_id == oid::CE_EXT_KEY_USAGE);
+            let eku_err = |reason: &str| PathError::ExtendedKeyUsage {
+                subject: subject.clone(),
+                reason: reason.to_string(),
+            };
+            let Some(ext) = eku_ext else {
+                return Err(eku_err("no extendedKeyUsage; RFC 3161 §2.3 requires id-kp-timeStamping"));
+            };
+            if !ext.critical {
+                return Err(eku_err("extendedKeyUsage is not critical (RFC 3161 §2.3)"));
+            }
+            let eku = ExtendedKeyUsage::from_der(ext.extn_value.as_bytes()).map_err(|_| {
+                PathError::MalformedExtension {
+                    subject: subject.clone(),
+                    oid: ext.extn_id.to_string(),
+                }
+            })?;
+            if eku.0 != [crate::profile::oid::KP_TIME_STAMPING] {
+                return Err(eku_err(
+                    "extendedKeyUsage must contain id-kp-timeStamping and nothing else (RFC 3161 §2.3)",
+                ));
+            }
+            let ku: Option<KeyUsage> = extension(leaf)?;
+            if let Some(ku) = ku {
+                if !ku.0.contains(KeyUsages::DigitalSignature)
+                    && !ku.0.contains(KeyUsages::NonRepudiation)
+                {
+                    return Err(PathError::KeyUsage {
+                        subject,
+                        needed: "digitalSignature or nonRepudiation",
+                    });
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Decodes the extension of type `T`, if present; a malformed one is an error, not absence.
+pub fn extension<T>(c: &Certificate) -> Result<Option<T>, PathError>
+where
+    T: for<'a> Decode<'a> + const_oid::AssociatedOid,
+{
+    c.tbs_certificate()
+        .get_extension::<T>()
+        .map(|o| o.map(|(_, v)| v))
+        .map_err(|_| PathError::MalformedExtension {
+            subject: subject_of(c),
+            oid: T::OID.to_string(),
+        })
+}
+
+pub fn display_time(t: SystemTime) -> String {
+    match der::DateTime::from_system_time(t) {
+        Ok(d) => d.to_string(),
+        Err(_) => format!("{t:?}"),
+    }
+}

@@ -1,0 +1,220 @@
+//! Certificate profiles: CA, time-stamping unit (EN 319 422 §6, RFC 3161 §2.3) and TLS server.
+
+use crate::tbs::{IssueError, TbsCertificate, sign_certificate};
+use const_oid::{AssociatedOid, ObjectIdentifier};
+use der::asn1::{GeneralizedTime, Ia5String, OctetString};
+use der::{DateTime, Encode};
+use kokuin_hsm::Signer;
+use spki::SubjectPublicKeyInfoOwned;
+use std::net::IpAddr;
+use std::time::SystemTime;
+use x509_cert::Certificate;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    PrivateKeyUsagePeriod, SubjectAltName, SubjectKeyIdentifier,
+};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+
+pub mod oid {
+    use const_oid::ObjectIdentifier;
+    /// id-kp-timeStamping, RFC 3161 §2.3.
+    pub const KP_TIME_STAMPING: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+    pub const KP_SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+    pub const KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+    pub const AT_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+    pub const AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+}
+
+/// What a certificate is for; decides its extensions.
+#[derive(Clone, Debug)]
+pub enum CertKind {
+    /// A CA: basicConstraints cA (critical), keyCertSign + cRLSign (critical).
+    Ca { path_len: Option<u8> },
+    /// A TSU (EN 319 422 §6): EKU id-kp-timeStamping only and critical (RFC 3161 §2.3),
+    /// keyUsage digitalSignature + nonRepudiation, privateKeyUsagePeriod ending at
+    /// `key_usage_until` (EN 319 421: key use shorter than the certificate).
+    TimeStamping { key_usage_until: SystemTime },
+    /// A TLS server for the HTTPS listener.
+    TlsServer {
+        dns_names: Vec<String>,
+        ips: Vec<IpAddr>,
+    },
+    /// A TLS client (e-seal API callers).
+    TlsClient,
+}
+
+/// Everything about a certificate that is not decided by the profile or the issuer.
+#[derive(Clone, Debug)]
+pub struct CertRequest {
+    pub subject: Name,
+    pub public_key: SubjectPublicKeyInfoOwned,
+    pub not_before: SystemTime,
+    pub not_after: SystemTime,
+    pub kind: CertKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{0}")]
+    Issue(#[from] IssueError),
+    #[error("subject must contain {0} (EN 319 422 §6)")]
+    Subject(&'static str),
+    #[error("a certificate time is out of range: {0}")]
+    Time(String),
+    #[error("invalid subject alternative name {0:?}")]
+    AltName(String),
+}
+
+/// Issues a certificate. `issuer` is `None` for a self-signed root, whose key must then be
+/// `issuer_key` itself.
+pub fn issue(
+    req: &CertRequest,
+    issuer: Option<&Certificate>,
+    issuer_key: &dyn Signer,
+) -> Result<Certificate, ProfileError> {
+    if matches!(req.kind, CertKind::TimeStamping { .. }) {
+        if !has_attribute(&req.subject, oid::AT_COUNTRY) {
+            return Err(ProfileError::Subject("a country (C)"));
+        }
+        if !has_attribute(&req.subject, oid::AT_ORGANIZATION) {
+            return Err(ProfileError::Subject("an organisation name (O)"));
+        }
+    }
+    let ski = key_identifier(&req.public_key);
+    let (issuer_name, aki) = match issuer {
+        Some(c) => (
+            c.tbs_certificate().subject().clone(),
+            key_identifier(c.tbs_certificate().subject_public_key_info()),
+        ),
+        None => (req.subject.clone(), ski.clone()),
+    };
+    let mut ext = Vec::new();
+    match &req.kind {
+        CertKind::Ca { path_len } => {
+            push(&mut ext, true, &BasicConstraints {
+                ca: true,
+                path_len_constraint: *path_len,
+            })?;
+            push(
+                &mut ext,
+                true,
+                &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+            )?;
+        }
+        CertKind::TimeStamping { key_usage_until } => {
+            push(
+                &mut ext,
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+            )?;
+            push(&mut ext, true, &ExtendedKeyUsage(vec![oid::KP_TIME_STAMPING]))?;
+            push(&mut ext, false, &PrivateKeyUsagePeriod {
+                not_before: Some(generalized(req.not_before)?),
+                not_after: Some(generalized(*key_usage_until)?),
+            })?;
+        }
+        CertKind::TlsServer { dns_names, ips } => {
+            push(&mut ext, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
+            push(&mut ext, false, &ExtendedKeyUsage(vec![oid::KP_SERVER_AUTH]))?;
+            let mut names = Vec::new();
+            for d in dns_names {
+                names.push(GeneralName::DnsName(
+                    Ia5String::new(d).map_err(|_| ProfileError::AltName(d.clone()))?,
+                ));
+            }
+            for ip in ips {
+                let bytes = match ip {
+                    IpAddr::V4(v) => v.octets().to_vec(),
+                    IpAddr::V6(v) => v.octets().to_vec(),
+                };
+                names.push(GeneralName::IpAddress(
+                    OctetString::new(bytes).map_err(|_| ProfileError::AltName(ip.to_string()))?,
+                ));
+            }
+            push(&mut ext, false, &SubjectAltName(names))?;
+        }
+        CertKind::TlsClient => {
+            push(&mut ext, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
+            push(&mut ext, false, &ExtendedKeyUsage(vec![oid::KP_CLIENT_AUTH]))?;
+        }
+    }
+    push(&mut ext, false, &SubjectKeyIdentifier(octets(&ski)?))?;
+    push(&mut ext, false, &AuthorityKeyIdentifier {
+        key_identifier: Some(octets(&aki)?),
+        ..Default::default()
+    })?;
+    let tbs = TbsCertificate {
+        version: 2,
+        serial_number: random_serial()?,
+        signature: issuer_key
+            .algorithm()
+            .algorithm_identifier()
+            .map_err(IssueError::from)?,
+        issuer: issuer_name,
+        validity: Validity::new(time(req.not_before)?, time(req.not_after)?),
+        subject: req.subject.clone(),
+        subject_public_key_info: req.public_key.clone(),
+        extensions: Some(ext),
+    };
+    Ok(sign_certificate(tbs, issuer_key)?)
+}
+
+fn has_attribute(name: &Name, oid: ObjectIdentifier) -> bool {
+    name.iter().any(|atv| atv.oid == oid)
+}
+
+fn push<T: Encode + AssociatedOid>(
+    ext: &mut Vec<Extension>,
+    critical: bool,
+    value: &T,
+) -> Result<(), ProfileError> {
+    ext.push(Extension {
+        extn_id: T::OID,
+        critical,
+        extn_value: octets(&value.to_der().map_err(IssueError::from)?)?,
+    });
+    Ok(())
+}
+
+fn octets(b: &[u8]) -> Result<OctetString, ProfileError> {
+    Ok(OctetString::new(b).map_err(IssueError::from)?)
+}
+
+/// Key identifier per RFC 7093 §2 method 1: the leftmost 160 bits of the SHA-256 of the
+/// subjectPublicKey bits (SHA-1, RFC 5280's example, is not used anywhere in Kokuin).
+pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
+    let d = kokuin_hsm::DigestAlgorithm::Sha256.digest(spki.subject_public_key.raw_bytes());
+    d[..20].to_vec()
+}
+
+/// 128 random bits, positive and without a leading zero octet (RFC 5280 §4.1.2.2).
+fn random_serial() -> Result<SerialNumber, ProfileError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| ProfileError::Time(format!("random source: {e}")))?;
+    b[0] = (b[0] & 0x7f) | 0x40;
+    Ok(SerialNumber::new(&b).map_err(IssueError::from)?)
+}
+
+fn datetime(t: SystemTime) -> Result<DateTime, ProfileError> {
+    // Certificates carry whole seconds.
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|e| ProfileError::Time(e.to_string()))?
+        .as_secs();
+    DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
+        .map_err(|e| ProfileError::Time(e.to_string()))
+}
+
+/// UTCTime through 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
+fn time(t: SystemTime) -> Result<Time, ProfileError> {
+    Ok(Time::from(datetime(t)?))
+}
+
+fn generalized(t: SystemTime) -> Result<GeneralizedTime, ProfileError> {
+    Ok(GeneralizedTime::from_date_time(datetime(t)?))
+}

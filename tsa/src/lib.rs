@@ -1,1 +1,17 @@
+//! RFC 3161 time-stamping: request checks, TSTInfo, token building and verification, and
+//! the trusted clock.
 #![forbid(unsafe_code)]
+
+pub mod asn1;
+pub mod authority;
+pub mod clock;
+pub mod failure;
+pub mod oid;
+pub mod request;
+pub mod serial;
+pub mod token;
+pub mod verify;
+
+pub use authority::{ActiveKey, AuthorityConfig, Issued, Outcome, Policy, TimeStampAuthority};
+pub use failure::{FailureInfo, Rejection};
+pub use verify::{ParsedResponse, TimeStampToken, TokenError, VerifiedToken, VerifyOptions};

@@ -1,0 +1,91 @@
+//! Time-Stamp Protocol types, RFC 3161 §2.4, field for field.
+//!
+//! Hand-written: RustCrypto's `x509-tsp` is built on `der` 0.7, and Kokuin needs
+//! GeneralizedTime with fractional seconds (see [`super::time`]).
+
+use super::time::GenTime;
+use const_oid::ObjectIdentifier;
+use der::asn1::{Int, OctetString};
+use der::{Any, Sequence, ValueOrd};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::Extensions;
+use x509_cert::ext::pkix::name::GeneralName;
+
+/// `MessageImprint`, RFC 3161 §2.4.1.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence, ValueOrd)]
+pub struct MessageImprint {
+    pub hash_algorithm: AlgorithmIdentifierOwned,
+    pub hashed_message: OctetString,
+}
+
+/// `TimeStampReq`, RFC 3161 §2.4.1.
+///
+/// `certReq` is `BOOLEAN DEFAULT FALSE`; DER omits a default value, but BouncyCastle's request
+/// generator writes an explicit FALSE when told `setCertReq(false)`. It is read here as
+/// optional so those clients work; an explicit FALSE means what the default means.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct TimeStampReq {
+    pub version: Int,
+    pub message_imprint: MessageImprint,
+    #[asn1(optional = "true")]
+    pub req_policy: Option<ObjectIdentifier>,
+    #[asn1(optional = "true")]
+    pub nonce: Option<Int>,
+    #[asn1(optional = "true")]
+    pub cert_req: Option<bool>,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    pub extensions: Option<Extensions>,
+}
+
+/// `PKIStatusInfo`, RFC 3161 §2.4.2 (from RFC 4210 §5.2.3).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct PkiStatusInfo {
+    pub status: Int,
+    #[asn1(optional = "true")]
+    pub status_string: Option<Vec<String>>,
+    #[asn1(optional = "true")]
+    pub fail_info: Option<der::asn1::BitString>,
+}
+
+/// `TimeStampResp`, RFC 3161 §2.4.2, with the token kept as its DER (a ContentInfo).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct TimeStampResp {
+    pub status: PkiStatusInfo,
+    #[asn1(optional = "true")]
+    pub time_stamp_token: Option<Any>,
+}
+
+/// `Accuracy`, RFC 3161 §2.4.2.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, Sequence)]
+pub struct Accuracy {
+    #[asn1(optional = "true")]
+    pub seconds: Option<u32>,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    pub millis: Option<u16>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    pub micros: Option<u16>,
+}
+
+/// `TSTInfo`, RFC 3161 §2.4.2.
+///
+/// `ordering` (BOOLEAN DEFAULT FALSE) is read as optional so that a non-DER explicit FALSE in
+/// another TSA's token is still understood; Kokuin never writes it (EN 319 422 §5.2).
+/// `tsa` is a CHOICE and so explicitly tagged.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct TstInfo {
+    pub version: Int,
+    pub policy: ObjectIdentifier,
+    pub message_imprint: MessageImprint,
+    pub serial_number: Int,
+    pub gen_time: GenTime,
+    #[asn1(optional = "true")]
+    pub accuracy: Option<Accuracy>,
+    #[asn1(optional = "true")]
+    pub ordering: Option<bool>,
+    #[asn1(optional = "true")]
+    pub nonce: Option<Int>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub tsa: Option<GeneralName>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    pub extensions: Option<Extensions>,
+}

@@ -1,0 +1,208 @@
+//! The time-stamp authority: request in, TimeStampResp out (RFC 3161 §2.4).
+//!
+//! [`TimeStampAuthority::respond`] is synchronous and CPU- or HSM-bound; a server runs it on a
+//! blocking pool. Every outcome is a DER TimeStampResp: a token (status granted) or a
+//! rejection with its PKIFailureInfo and statusString. It fails closed: no genTime the clock
+//! cannot vouch for, no signature outside the key's usage window.
+
+use crate::asn1::{Accuracy, GenTime, TstInfo};
+use crate::clock::TrustedClock;
+use crate::failure::{FailureInfo, Rejection};
+use crate::request::{CheckedRequest, check_request, parse_request};
+use crate::serial::SerialGenerator;
+use crate::token::{TokenSigner, tlv};
+use const_oid::ObjectIdentifier;
+use der::Encode;
+use der::asn1::Int;
+use kokuin_certs::path::extension;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
+use x509_cert::ext::pkix::name::GeneralName;
+
+/// A policy the TSA serves (EN 319 421 §5.2: an identified TSA policy per token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub oid: ObjectIdentifier,
+    pub name: String,
+}
+
+/// How tokens are made, beyond the key.
+#[derive(Clone, Debug)]
+pub struct AuthorityConfig {
+    /// Served policies; the first is the default for requests without reqPolicy.
+    pub policies: Vec<Policy>,
+    /// Declared accuracy, written in every token (EN 319 422 §5.2).
+    pub accuracy: Accuracy,
+    /// Whether to write the `tsa` field (the TSU certificate's subject).
+    pub include_tsa_name: bool,
+}
+
+/// The signing key in force, with the window in which it may sign.
+pub struct ActiveKey {
+    signer: TokenSigner,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    tsa_name: GeneralName,
+}
+
+impl ActiveKey {
+    /// The usage window is the certificate's validity narrowed by its privateKeyUsagePeriod
+    /// (EN 319 421: no token after the key's usage period ends).
+    pub fn new(signer: TokenSigner) -> Result<Self, String> {
+        let cert = signer.certificate().clone();
+        let v = cert.tbs_certificate().validity();
+        let mut not_before = v.not_before.to_system_time();
+        let mut not_after = v.not_after.to_system_time();
+        let pkup: Option<PrivateKeyUsagePeriod> =
+            extension(&cert).map_err(|e| e.to_string())?;
+        if let Some(p) = pkup {
+            if let Some(nb) = p.not_before {
+                not_before = not_before.max(nb.to_system_time());
+            }
+            if let Some(na) = p.not_after {
+                not_after = not_after.min(na.to_system_time());
+            }
+        }
+        Ok(Self {
+            tsa_name: GeneralName::DirectoryName(cert.tbs_certificate().subject().clone()),
+            signer,
+            not_before,
+            not_after,
+        })
+    }
+
+    pub fn token_signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    pub fn usage_window(&self) -> (SystemTime, SystemTime) {
+        (self.not_before, self.not_after)
+    }
+}
+
+/// What happened to one request, for logs, metrics and the audit log.
+#[derive(Debug)]
+pub enum Outcome {
+    Granted(Issued),
+    Rejected(Rejection),
+}
+
+/// A token that was issued.
+#[derive(Debug)]
+pub struct Issued {
+    pub serial: Int,
+    pub gen_time: SystemTime,
+    pub policy: ObjectIdentifier,
+    pub request: CheckedRequest,
+    pub key_label: String,
+}
+
+pub struct TimeStampAuthority {
+    config: AuthorityConfig,
+    policy_oids: Vec<ObjectIdentifier>,
+    clock: TrustedClock,
+    serials: SerialGenerator,
+    key: RwLock<Option<Arc<ActiveKey>>>,
+}
+
+impl TimeStampAuthority {
+    pub fn new(
+        config: AuthorityConfig,
+        clock: TrustedClock,
+        serials: SerialGenerator,
+        key: ActiveKey,
+    ) -> Self {
+        Self {
+            policy_oids: config.policies.iter().map(|p| p.oid).collect(),
+            config,
+            clock,
+            serials,
+            key: RwLock::new(Some(Arc::new(key))),
+        }
+    }
+
+    pub fn config(&self) -> &AuthorityConfig {
+        &self.config
+    }
+
+    pub fn active_key(&self) -> Option<Arc<ActiveKey>> {
+        self.key.read().ok().and_then(|k| k.clone())
+    }
+
+    /// Replaces the signing key; requests already signing finish with the old one.
+    pub fn set_key(&self, key: Option<ActiveKey>) {
+        if let Ok(mut k) = self.key.write() {
+            *k = key.map(Arc::new);
+        }
+    }
+
+    pub fn clock(&self) -> &TrustedClock {
+        &self.clock
+    }
+
+    /// Handles one DER TimeStampReq; returns the DER TimeStampResp and what happened.
+    pub fn respond(&self, request_der: &[u8]) -> (Vec<u8>, Outcome) {
+        match self.issue(request_der) {
+            Ok((der, issued)) => (der, Outcome::Granted(issued)),
+            Err(r) => (r.to_response_der(), Outcome::Rejected(r)),
+        }
+    }
+
+    fn issue(&self, request_der: &[u8]) -> Result<(Vec<u8>, Issued), Rejection> {
+        let req = parse_request(request_der)?;
+        let checked = check_request(&req, &self.policy_oids)?;
+        let key = self.active_key().ok_or_else(|| {
+            Rejection::new(FailureInfo::SystemFailure, "no signing key is active")
+        })?;
+        let now = self
+            .clock
+            .now()
+            .map_err(|e| Rejection::new(FailureInfo::TimeNotAvailable, e.to_string()))?;
+        if now < key.not_before || now > key.not_after {
+            return Err(Rejection::new(
+                FailureInfo::SystemFailure,
+                "the signing key is outside its usage period",
+            ));
+        }
+        let gen_time = GenTime::from_system_time_millis(now)
+            .map_err(|e| Rejection::new(FailureInfo::TimeNotAvailable, e.to_string()))?;
+        let serial = self.serials.next().map_err(internal)?;
+        let tst = TstInfo {
+            version: Int::new(&[1]).map_err(internal)?,
+            policy: checked.policy,
+            message_imprint: checked.message_imprint.clone(),
+            serial_number: serial.clone(),
+            gen_time,
+            accuracy: Some(self.config.accuracy),
+            ordering: None,
+            nonce: checked.nonce.clone(),
+            tsa: self
+                .config
+                .include_tsa_name
+                .then(|| key.tsa_name.clone()),
+            extensions: None,
+        };
+        let tst_der = tst.to_der().map_err(internal)?;
+        let token = key
+            .signer
+            .sign(&tst_der, checked.cert_req)
+            .map_err(|e| Rejection::new(FailureInfo::SystemFailure, e.to_string()))?;
+        // TimeStampResp { status { granted(0) }, timeStampToken }
+        let response = tlv(0x30, &[&[0x30, 0x03, 0x02, 0x01, 0x00], &token]);
+        Ok((
+            response,
+            Issued {
+                serial,
+                gen_time: now,
+                policy: checked.policy,
+                key_label: key.signer.signer().label().to_string(),
+                request: checked,
+            },
+        ))
+    }
+}
+
+fn internal(e: der::Error) -> Rejection {
+    Rejection::new(FailureInfo::SystemFailure, format!("encoding: {e}"))
+}

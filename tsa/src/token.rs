@@ -1,0 +1,234 @@
+//! Building the TimeStampToken: a CMS SignedData (RFC 5652 §5) over a TSTInfo, with the
+//! signed attributes RFC 3161 §2.4.2 and RFC 5816 §2.2.1 require: content-type,
+//! message-digest and signing-certificate-v2.
+//!
+//! Everything that is the same for every token of a key (certificates, identifiers, the
+//! content-type and signing-certificate-v2 attributes) is encoded once in [`TokenSigner::new`];
+//! per token only the TSTInfo, its digest and the signature are encoded, by the small DER
+//! writer below. `tests::token_decodes_with_cms` checks the result against the `cms` types.
+
+use crate::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+use crate::oid;
+use cms::cert::IssuerAndSerialNumber;
+use der::Encode;
+use der::asn1::{OctetString, SetOfVec};
+use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
+use std::cmp::Ordering;
+use std::sync::Arc;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::name::GeneralName;
+
+const SEQUENCE: u8 = 0x30;
+const SET: u8 = 0x31;
+const OCTET_STRING: u8 = 0x04;
+const CONTEXT_0: u8 = 0xa0;
+
+/// A key and its certificate, ready to sign tokens.
+pub struct TokenSigner {
+    signer: Arc<dyn Signer>,
+    certificate: Certificate,
+    digest: DigestAlgorithm,
+    digest_alg: Vec<u8>,
+    signature_alg: Vec<u8>,
+    sid: Vec<u8>,
+    attr_content_type: Vec<u8>,
+    attr_signing_certificate: Vec<u8>,
+    /// `certificates [0] IMPLICIT CertificateSet`, whole, for requests with certReq.
+    certificates_field: Vec<u8>,
+}
+
+impl TokenSigner {
+    /// `chain` holds certificates to send along with the signer's when certReq is set
+    /// (intermediates; never the root, which the verifier must already trust).
+    pub fn new(
+        signer: Arc<dyn Signer>,
+        certificate: Certificate,
+        chain: &[Certificate],
+    ) -> Result<Self, der::Error> {
+        let digest = signer.algorithm().digest();
+        let cert_der = certificate.to_der()?;
+        let tbs = certificate.tbs_certificate();
+        let ess = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                // SHA-256 is the DEFAULT and so omitted (RFC 5035 §4, X.690 §11.5).
+                hash_algorithm: None,
+                cert_hash: OctetString::new(DigestAlgorithm::Sha256.digest(&cert_der))?,
+                issuer_serial: Some(IssuerSerial {
+                    issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
+                    serial_number: tbs.serial_number().clone(),
+                }),
+            }],
+            policies: None,
+        };
+        let sid = IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        };
+        let mut certs = SetOfVec::new();
+        certs.insert(cms::cert::CertificateChoices::Certificate(certificate.clone()))?;
+        for c in chain {
+            if c != &certificate {
+                certs.insert(cms::cert::CertificateChoices::Certificate(c.clone()))?;
+            }
+        }
+        let certs_content: Vec<u8> = {
+            let mut v = Vec::new();
+            for c in certs.iter() {
+                v.extend(c.to_der()?);
+            }
+            v
+        };
+        Ok(Self {
+            digest,
+            digest_alg: digest.algorithm_identifier().to_der()?,
+            signature_alg: signer.algorithm().algorithm_identifier()?.to_der()?,
+            sid: sid.to_der()?,
+            attr_content_type: attribute(&oid::CONTENT_TYPE, &oid::CT_TST_INFO.to_der()?)?,
+            attr_signing_certificate: attribute(&oid::SIGNING_CERTIFICATE_V2, &ess.to_der()?)?,
+            certificates_field: tlv(CONTEXT_0, &[&certs_content]),
+            signer,
+            certificate,
+        })
+    }
+
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    pub fn signer(&self) -> &Arc<dyn Signer> {
+        &self.signer
+    }
+
+    /// The ContentInfo of a token over `tst_info` (its DER).
+    pub fn sign(&self, tst_info: &[u8], include_certificates: bool) -> Result<Vec<u8>, TokenError> {
+        let md = self.digest.digest(tst_info);
+        let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[&md]))
+            .map_err(TokenError::Encoding)?;
+        let mut attrs = [
+            self.attr_content_type.as_slice(),
+            attr_md.as_slice(),
+            self.attr_signing_certificate.as_slice(),
+        ];
+        attrs.sort_by(|a, b| der_set_order(a, b));
+        // RFC 5652 §5.4: the signature covers the attributes encoded as a SET OF…
+        let signed_attrs = tlv(SET, &attrs);
+        let signature = self.signer.sign(&signed_attrs)?;
+        // …while SignerInfo carries them under [0] IMPLICIT.
+        let mut signed_attrs_field = signed_attrs;
+        signed_attrs_field[0] = CONTEXT_0;
+        let signer_info = tlv(
+            SEQUENCE,
+            &[
+                &[0x02, 0x01, 0x01], // version 1: sid is issuerAndSerialNumber
+                &self.sid,
+                &self.digest_alg,
+                &signed_attrs_field,
+                &self.signature_alg,
+                &tlv(OCTET_STRING, &[&signature]),
+            ],
+        );
+        let encap = tlv(
+            SEQUENCE,
+            &[
+                &oid::CT_TST_INFO.to_der().map_err(TokenError::Encoding)?,
+                &tlv(CONTEXT_0, &[&tlv(OCTET_STRING, &[tst_info])]),
+            ],
+        );
+        let certificates: &[u8] = if include_certificates {
+            &self.certificates_field
+        } else {
+            &[]
+        };
+        let signed_data = tlv(
+            SEQUENCE,
+            &[
+                // version 3: eContentType is not id-data (RFC 5652 §5.1).
+                &[0x02, 0x01, 0x03],
+                &tlv(SET, &[&self.digest_alg]),
+                &encap,
+                certificates,
+                &tlv(SET, &[&signer_info]),
+            ],
+        );
+        Ok(tlv(
+            SEQUENCE,
+            &[
+                &oid::SIGNED_DATA.to_der().map_err(TokenError::Encoding)?,
+                &tlv(CONTEXT_0, &[&signed_data]),
+            ],
+        ))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("encoding the token: {0}")]
+    Encoding(der::Error),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one value.
+fn attribute(
+    attr_type: &const_oid::ObjectIdentifier,
+    value_der: &[u8],
+) -> Result<Vec<u8>, der::Error> {
+    Ok(tlv(
+        SEQUENCE,
+        &[&attr_type.to_der()?, &tlv(SET, &[value_der])],
+    ))
+}
+
+/// X.690 §11.6: SET OF components in ascending order of their encodings, the shorter padded
+/// with zero octets.
+fn der_set_order(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().max(b.len());
+    (0..n)
+        .map(|i| {
+            a.get(i)
+                .copied()
+                .unwrap_or(0)
+                .cmp(&b.get(i).copied().unwrap_or(0))
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// One DER TLV whose value is the concatenation of `parts` (definite length, minimal form).
+pub(crate) fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + 6);
+    out.push(tag);
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlv_lengths_are_minimal() {
+        assert_eq!(tlv(0x04, &[&[1, 2]]), [0x04, 0x02, 1, 2]);
+        let v = vec![0u8; 200];
+        assert_eq!(&tlv(0x04, &[&v])[..3], [0x04, 0x81, 200]);
+        let v = vec![0u8; 300];
+        assert_eq!(&tlv(0x04, &[&v])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn set_order_pads_with_zeros() {
+        assert_eq!(der_set_order(&[1, 2], &[1, 2, 0]), Ordering::Equal);
+        assert_eq!(der_set_order(&[0x30, 0x0f], &[0x30, 0x81]), Ordering::Less);
+    }
+}

@@ -1,0 +1,480 @@
+//! Verifying a time-stamp token offline: the CMS signature, the ESS binding to the signer's
+//! certificate, the certificate path at genTime, and the token against the data and the
+//! original request (RFC 3161 §2.4.2, RFC 5816 §2.2.1, RFC 5652 §5.6).
+
+use crate::asn1::{
+    Accuracy, GenTime, PkiStatusInfo, SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
+};
+use crate::failure::{FailureInfo, status};
+use crate::oid;
+use cms::cert::CertificateChoices;
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use const_oid::ObjectIdentifier;
+use der::asn1::{Int, OctetString};
+use der::{Decode, Encode};
+use kokuin_certs::path::{self, PathError, Purpose, extension, subject_of};
+use kokuin_hsm::{DigestAlgorithm, VerifyError};
+use spki::AlgorithmIdentifierRef;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{PrivateKeyUsagePeriod, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::name::GeneralName;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("not a DER time-stamp token: {0}")]
+    Malformed(String),
+    #[error("not a time-stamp token: {0}")]
+    NotATimeStampToken(String),
+    #[error("the token has {0} SignerInfos; a time-stamp token has exactly one")]
+    SignerCount(usize),
+    #[error("the signed attribute {0} is missing or repeated")]
+    Attribute(&'static str),
+    #[error("the content-type attribute is not id-ct-TSTInfo")]
+    ContentTypeAttribute,
+    #[error("the message-digest attribute does not match the TSTInfo")]
+    MessageDigest,
+    #[error("the signer's certificate is neither in the token nor among the given certificates")]
+    SignerCertificateMissing,
+    #[error("signing-certificate-v2 does not identify the signer's certificate: {0}")]
+    SigningCertificate(String),
+    #[error("the token's signature does not verify: {0}")]
+    Signature(VerifyError),
+    #[error("the TSA certificate is not trusted at genTime: {0}")]
+    Path(PathError),
+    #[error("genTime {gen_time} is outside the TSA key's private key usage period ({period})")]
+    KeyUsagePeriod { gen_time: String, period: String },
+    #[error("the token's hash algorithm {0} is not accepted")]
+    HashAlgorithm(String),
+    #[error("the message imprint does not match the data: the token is for other data")]
+    ImprintMismatch,
+    #[error("the token's message imprint differs from the request's")]
+    RequestImprint,
+    #[error("nonce mismatch: the request had {request}, the token has {token}")]
+    Nonce { request: String, token: String },
+    #[error("policy mismatch: the request asked for {request}, the token has {token}")]
+    Policy { request: String, token: String },
+    #[error("certificates field {0}")]
+    CertReq(&'static str),
+    #[error("the TSA refused the request: {0}")]
+    Refused(String),
+}
+
+/// A response as received: its status, and the token if one was granted.
+#[derive(Debug)]
+pub struct ParsedResponse {
+    pub status: PkiStatusInfo,
+    pub token: Option<Vec<u8>>,
+}
+
+impl ParsedResponse {
+    pub fn from_der(der: &[u8]) -> Result<Self, TokenError> {
+        let r = TimeStampResp::from_der(der).map_err(|e| TokenError::Malformed(e.to_string()))?;
+        let token = match r.time_stamp_token {
+            Some(t) => Some(t.to_der().map_err(|e| TokenError::Malformed(e.to_string()))?),
+            None => None,
+        };
+        Ok(Self {
+            status: r.status,
+            token,
+        })
+    }
+
+    /// "granted", or "rejection (badAlg): text".
+    pub fn describe_status(&self) -> String {
+        let s = status::name(self.status.status.as_bytes());
+        let fails: Vec<&str> = self
+            .status
+            .fail_info
+            .as_ref()
+            .map(FailureInfo::from_bit_string)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        let text = self
+            .status
+            .status_string
+            .as_ref()
+            .map(|v| v.join("; "))
+            .unwrap_or_default();
+        let mut out = s.to_string();
+        if !fails.is_empty() {
+            out.push_str(&format!(" ({})", fails.join(", ")));
+        }
+        if !text.is_empty() {
+            out.push_str(&format!(": {text}"));
+        }
+        out
+    }
+
+    pub fn granted(&self) -> bool {
+        matches!(self.status.status.as_bytes(), [0] | [1])
+    }
+
+    /// The token, or why there is none.
+    pub fn into_token(self) -> Result<Vec<u8>, TokenError> {
+        if !self.granted() {
+            return Err(TokenError::Refused(self.describe_status()));
+        }
+        self.token
+            .ok_or_else(|| TokenError::Refused("granted but no token".into()))
+    }
+}
+
+/// A parsed, not yet verified, time-stamp token.
+#[derive(Clone, Debug)]
+pub struct TimeStampToken {
+    pub signed_data: SignedData,
+    pub tst_info: TstInfo,
+    tst_info_der: Vec<u8>,
+    signer_info: SignerInfo,
+    /// The signed attributes exactly as received, re-tagged as SET OF for verification.
+    signed_attrs_der: Vec<u8>,
+}
+
+/// What the verifier established.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken {
+    pub gen_time: GenTime,
+    pub serial: Int,
+    pub policy: ObjectIdentifier,
+    pub hash: DigestAlgorithm,
+    pub accuracy: Option<Accuracy>,
+    pub nonce: Option<Int>,
+    pub signature_algorithm: ObjectIdentifier,
+    /// Signer first, trust anchor last.
+    pub chain: Vec<Certificate>,
+}
+
+/// What to check a token against. Unset fields are not checked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VerifyOptions<'a> {
+    pub trust_anchors: &'a [Certificate],
+    /// Certificates to search besides the token's own (the TSA chain when certReq was false).
+    pub extra_certificates: &'a [Certificate],
+    /// The digest of the data, computed with [`TimeStampToken::hash_algorithm`].
+    pub expected_digest: Option<&'a [u8]>,
+    pub request: Option<&'a TimeStampReq>,
+}
+
+impl TimeStampToken {
+    /// Parses a TimeStampToken (a ContentInfo) or a whole TimeStampResp.
+    pub fn from_der(der: &[u8]) -> Result<Self, TokenError> {
+        let malformed = |e: der::Error| TokenError::Malformed(e.to_string());
+        let ci = ContentInfo::from_der(der).map_err(malformed)?;
+        if ci.content_type != oid::SIGNED_DATA {
+            return Err(TokenError::NotATimeStampToken(format!(
+                "content type {} is not signedData",
+                ci.content_type
+            )));
+        }
+        let sd: SignedData = ci.content.decode_as().map_err(malformed)?;
+        if sd.encap_content_info.econtent_type != oid::CT_TST_INFO {
+            return Err(TokenError::NotATimeStampToken(format!(
+                "eContentType {} is not id-ct-TSTInfo",
+                sd.encap_content_info.econtent_type
+            )));
+        }
+        let econtent = sd
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .ok_or_else(|| TokenError::NotATimeStampToken("no encapsulated TSTInfo".into()))?;
+        let tst_info_der = econtent
+            .decode_as::<OctetString>()
+            .map_err(malformed)?
+            .into_bytes()
+            .into_vec();
+        let tst_info = TstInfo::from_der(&tst_info_der).map_err(malformed)?;
+        let n = sd.signer_infos.0.len();
+        if n != 1 {
+            return Err(TokenError::SignerCount(n));
+        }
+        let signer_info = sd
+            .signer_infos
+            .0
+            .iter()
+            .next()
+            .cloned()
+            .ok_or(TokenError::SignerCount(0))?;
+        let mut signed_attrs_der = raw_signed_attrs(der)
+            .ok_or_else(|| TokenError::Attribute("signedAttrs"))?
+            .to_vec();
+        signed_attrs_der[0] = 0x31;
+        Ok(Self {
+            signed_data: sd,
+            tst_info,
+            tst_info_der,
+            signer_info,
+            signed_attrs_der,
+        })
+    }
+
+    pub fn hash_algorithm(&self) -> Result<DigestAlgorithm, TokenError> {
+        let ai = AlgorithmIdentifierRef::from(&self.tst_info.message_imprint.hash_algorithm);
+        DigestAlgorithm::from_algorithm_identifier(&ai).ok_or_else(|| {
+            TokenError::HashAlgorithm(kokuin_hsm::digest::describe_digest_oid(&ai.oid))
+        })
+    }
+
+    /// Certificates carried in the token.
+    pub fn certificates(&self) -> Vec<Certificate> {
+        self.signed_data
+            .certificates
+            .iter()
+            .flat_map(|s| s.0.iter())
+            .filter_map(|c| match c {
+                CertificateChoices::Certificate(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<VerifiedToken, TokenError> {
+        let si = &self.signer_info;
+        let digest_alg = DigestAlgorithm::from_algorithm_identifier(&(&si.digest_alg).into())
+            .ok_or_else(|| TokenError::HashAlgorithm(si.digest_alg.oid.to_string()))?;
+        let attrs = si
+            .signed_attrs
+            .as_ref()
+            .ok_or(TokenError::Attribute("signedAttrs"))?;
+        let single = |oid: ObjectIdentifier, name: &'static str| {
+            let mut it = attrs.iter().filter(|a| a.oid == oid);
+            match (it.next(), it.next()) {
+                (Some(a), None) if a.values.len() == 1 => {
+                    a.values.iter().next().ok_or(TokenError::Attribute(name))
+                }
+                _ => Err(TokenError::Attribute(name)),
+            }
+        };
+        // RFC 5652 §11.1: content-type equals eContentType.
+        let ct: ObjectIdentifier = single(oid::CONTENT_TYPE, "content-type")?
+            .decode_as()
+            .map_err(|_| TokenError::ContentTypeAttribute)?;
+        if ct != oid::CT_TST_INFO {
+            return Err(TokenError::ContentTypeAttribute);
+        }
+        // RFC 5652 §11.2: message-digest is the digest of the eContent.
+        let md: OctetString = single(oid::MESSAGE_DIGEST, "message-digest")?
+            .decode_as()
+            .map_err(|_| TokenError::MessageDigest)?;
+        if md.as_bytes() != digest_alg.digest(&self.tst_info_der) {
+            return Err(TokenError::MessageDigest);
+        }
+        let mut pool = self.certificates();
+        pool.extend(opts.extra_certificates.iter().cloned());
+        let signer = pool
+            .iter()
+            .find(|c| identifies(&si.sid, c))
+            .cloned()
+            .ok_or(TokenError::SignerCertificateMissing)?;
+        // RFC 5816 §2.2.1 / RFC 5035: the signed attributes bind the signer's certificate.
+        let scv2: SigningCertificateV2 = single(oid::SIGNING_CERTIFICATE_V2, "signing-certificate-v2")
+            .map_err(|_| {
+                if attrs.iter().any(|a| a.oid == oid::SIGNING_CERTIFICATE) {
+                    TokenError::SigningCertificate(
+                        "only signing-certificate (ESSCertID with SHA-1) is present; \
+                         RFC 5816 requires signing-certificate-v2"
+                            .into(),
+                    )
+                } else {
+                    TokenError::Attribute("signing-certificate-v2")
+                }
+            })?
+            .decode_as::<SigningCertificateV2>()
+            .map_err(|e| TokenError::SigningCertificate(e.to_string()))?;
+        check_ess(&scv2, &signer)?;
+        kokuin_hsm::verify_signature(
+            signer.tbs_certificate().subject_public_key_info(),
+            &si.signature_algorithm,
+            Some(digest_alg),
+            &self.signed_attrs_der,
+            si.signature.as_bytes(),
+        )
+        .map_err(TokenError::Signature)?;
+        let gen_time = self.tst_info.gen_time;
+        let at = gen_time.to_system_time();
+        let chain = path::validate_path(&signer, &pool, opts.trust_anchors, at, Purpose::TimeStamping)
+            .map_err(TokenError::Path)?;
+        let pkup: Option<PrivateKeyUsagePeriod> = extension(&signer).map_err(TokenError::Path)?;
+        if let Some(p) = pkup {
+            let before = p.not_before.is_some_and(|nb| at < nb.to_system_time());
+            let after = p.not_after.is_some_and(|na| at > na.to_system_time());
+            if before || after {
+                return Err(TokenError::KeyUsagePeriod {
+                    gen_time: gen_time.to_rfc3339(),
+                    period: format!(
+                        "{} to {}",
+                        p.not_before.map(|t| t.to_date_time().to_string()).unwrap_or("-".into()),
+                        p.not_after.map(|t| t.to_date_time().to_string()).unwrap_or("-".into())
+                    ),
+                });
+            }
+        }
+        let hash = self.hash_algorithm()?;
+        if let Some(d) = opts.expected_digest {
+            if self.tst_info.message_imprint.hashed_message.as_bytes() != d {
+                return Err(TokenError::ImprintMismatch);
+            }
+        }
+        if let Some(req) = opts.request {
+            self.check_against_request(req)?;
+        }
+        Ok(VerifiedToken {
+            gen_time,
+            serial: self.tst_info.serial_number.clone(),
+            policy: self.tst_info.policy,
+            hash,
+            accuracy: self.tst_info.accuracy,
+            nonce: self.tst_info.nonce.clone(),
+            signature_algorithm: si.signature_algorithm.oid,
+            chain,
+        })
+    }
+
+    /// RFC 3161 §2.4.2: the token answers this request.
+    fn check_against_request(&self, req: &TimeStampReq) -> Result<(), TokenError> {
+        let t = &self.tst_info;
+        if t.message_imprint.hashed_message != req.message_imprint.hashed_message
+            || t.message_imprint.hash_algorithm.oid != req.message_imprint.hash_algorithm.oid
+        {
+            return Err(TokenError::RequestImprint);
+        }
+        let show = |n: &Option<Int>| {
+            n.as_ref()
+                .map(|n| hex(n.as_bytes()))
+                .unwrap_or_else(|| "none".into())
+        };
+        if t.nonce != req.nonce {
+            return Err(TokenError::Nonce {
+                request: show(&req.nonce),
+                token: show(&t.nonce),
+            });
+        }
+        if let Some(p) = req.req_policy {
+            if p != t.policy {
+                return Err(TokenError::Policy {
+                    request: p.to_string(),
+                    token: t.policy.to_string(),
+                });
+            }
+        }
+        let has_certs = self.signed_data.certificates.is_some();
+        match (req.cert_req.unwrap_or(false), has_certs) {
+            (true, false) => Err(TokenError::CertReq(
+                "is absent although the request set certReq (RFC 3161 §2.4.1)",
+            )),
+            (false, true) => Err(TokenError::CertReq(
+                "is present although the request did not set certReq (RFC 3161 §2.4.1)",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn check_ess(scv2: &SigningCertificateV2, signer: &Certificate) -> Result<(), TokenError> {
+    let first = scv2
+        .certs
+        .first()
+        .ok_or_else(|| TokenError::SigningCertificate("no ESSCertIDv2".into()))?;
+    let alg = match &first.hash_algorithm {
+        None => DigestAlgorithm::Sha256,
+        Some(a) => DigestAlgorithm::from_algorithm_identifier(&a.into())
+            .ok_or_else(|| TokenError::SigningCertificate(format!("hash {}", a.oid)))?,
+    };
+    let der = signer
+        .to_der()
+        .map_err(|e| TokenError::Malformed(e.to_string()))?;
+    if first.cert_hash.as_bytes() != alg.digest(&der) {
+        return Err(TokenError::SigningCertificate(
+            "certHash differs from the signer certificate's hash".into(),
+        ));
+    }
+    if let Some(is) = &first.issuer_serial {
+        let tbs = signer.tbs_certificate();
+        let issuer_ok = is
+            .issuer
+            .iter()
+            .any(|g| matches!(g, GeneralName::DirectoryName(n) if n == tbs.issuer()));
+        if !issuer_ok || is.serial_number != *tbs.serial_number() {
+            return Err(TokenError::SigningCertificate(
+                "issuerSerial does not name the signer certificate".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {
+    let tbs = c.tbs_certificate();
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            ias.issuer == *tbs.issuer() && ias.serial_number == *tbs.serial_number()
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            matches!(extension::<SubjectKeyIdentifier>(c), Ok(Some(s)) if s == *ski)
+        }
+    }
+}
+
+/// The `[0] signedAttrs` TLV of the first SignerInfo, exactly as encoded: re-encoding the
+/// decoded SET OF would sort it, and a signature over unsorted attributes would then fail.
+fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
+    let (_, ci, _) = read_tlv(token)?;
+    let (_, _oid, rest) = read_tlv(ci)?;
+    let (_, explicit, _) = read_tlv(rest)?;
+    let (_, sd, _) = read_tlv(explicit)?;
+    let mut rest = sd;
+    // version, digestAlgorithms, encapContentInfo
+    for _ in 0..3 {
+        rest = read_tlv(rest)?.2;
+    }
+    // optional certificates [0] and crls [1]
+    while matches!(rest.first(), Some(0xa0 | 0xa1)) {
+        rest = read_tlv(rest)?.2;
+    }
+    let (_, infos, _) = read_tlv(rest)?;
+    let (_, si, _) = read_tlv(infos)?;
+    let mut rest = si;
+    // version, sid, digestAlgorithm
+    for _ in 0..3 {
+        rest = read_tlv(rest)?.2;
+    }
+    if rest.first() != Some(&0xa0) {
+        return None;
+    }
+    let (whole, _, _) = read_tlv(rest)?;
+    Some(whole)
+}
+
+/// Splits one TLV off `input`: (the whole TLV, its value, what follows). Single-octet tags
+/// only, which is all CMS uses; the input was already validated as DER by the decoder.
+fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = *input.get(1)?;
+    let (len, hdr) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for b in input.get(2..2 + n)? {
+            len = (len << 8) | usize::from(*b);
+        }
+        (len, 2 + n)
+    };
+    let end = hdr.checked_add(len)?;
+    let whole = input.get(..end)?;
+    Some((whole, &whole[hdr..], &input[end..]))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A signer subject for display.
+pub fn signer_subject(v: &VerifiedToken) -> String {
+    v.chain.first().map(subject_of).unwrap_or_default()
+}

@@ -1,1 +1,226 @@
-fn main() {}
+//! `kokuin`: the trust service's command line and server wiring.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod config;
+mod dev;
+mod server;
+mod service;
+
+use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
+use cmd::CmdError;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kokuin", version, about = "RFC 3161 time-stamp authority and e-seal service")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    #[command(group(ArgGroup::new("source").required(true).args(["config", "dev"])))]
+    Serve {
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Run on the embedded default: dev PKI, software keys, created once in --state-dir.
+        #[arg(long)]
+        dev: bool,
+        /// State directory for --dev.
+        #[arg(long, default_value = "kokuin-dev", requires = "dev")]
+        state_dir: PathBuf,
+        /// Plain HTTP listener (repeatable); replaces the configured ones.
+        #[arg(long)]
+        http: Vec<SocketAddr>,
+        /// HTTPS listener (repeatable); replaces the configured ones.
+        #[arg(long)]
+        https: Vec<SocketAddr>,
+    },
+    /// Ask a TSA for a time-stamp token for FILE; writes OUT.tsq and OUT.tsr.
+    Request {
+        file: PathBuf,
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "sha256")]
+        hash: String,
+        /// Ask for the TSA certificate in the token.
+        #[arg(long)]
+        cert_req: bool,
+        /// Policy OID to request.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Send no nonce.
+        #[arg(long)]
+        no_nonce: bool,
+        /// PEM CA certificate(s) to trust for HTTPS (default: the Mozilla roots).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Verify a token (.tsr or bare token) offline; exit 0 only when valid.
+    #[command(group(ArgGroup::new("what").required(true).args(["data", "digest", "request"]).multiple(true)))]
+    Verify {
+        token: PathBuf,
+        /// The time-stamped data.
+        #[arg(long, conflicts_with = "digest")]
+        data: Option<PathBuf>,
+        /// Hex digest of the data, computed with the token's hash algorithm.
+        #[arg(long)]
+        digest: Option<String>,
+        /// Trust anchor(s), PEM or DER (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// Further certificates to build the chain with (when the token carries none).
+        #[arg(long)]
+        untrusted: Vec<PathBuf>,
+        /// The original request (.tsq): nonce, policy, imprint and certReq are checked.
+        #[arg(long)]
+        request: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a .tsq, .tsr or token in readable form.
+    Inspect { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    init_logging(cli.log_format, default_level);
+    let r = match cli.command {
+        Command::Serve {
+            config,
+            dev,
+            state_dir,
+            http,
+            https,
+        } => serve(config, dev, state_dir, http, https),
+        Command::Request {
+            file,
+            url,
+            hash,
+            cert_req,
+            policy,
+            no_nonce,
+            ca,
+            out,
+        } => (|| {
+            let hash = kokuin_hsm::DigestAlgorithm::from_name(&hash)
+                .ok_or_else(|| CmdError::usage(format!("unknown hash {hash:?}")))?;
+            let policy = match policy {
+                Some(p) => Some(
+                    p.parse()
+                        .map_err(|_| CmdError::usage(format!("{p:?} is not an OID")))?,
+                ),
+                None => None,
+            };
+            cmd::request::run(cmd::request::RequestArgs {
+                file,
+                url,
+                hash,
+                cert_req,
+                policy,
+                nonce: !no_nonce,
+                ca,
+                out,
+            })
+        })(),
+        Command::Verify {
+            token,
+            data,
+            digest,
+            trust,
+            untrusted,
+            request,
+            json,
+        } => cmd::verify::run(cmd::verify::VerifyArgs {
+            token,
+            data,
+            digest,
+            trust,
+            untrusted,
+            request,
+            json,
+        }),
+        Command::Inspect { file } => cmd::inspect::run(&file),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+fn serve(
+    config: Option<PathBuf>,
+    dev: bool,
+    state_dir: PathBuf,
+    http: Vec<SocketAddr>,
+    https: Vec<SocketAddr>,
+) -> Result<(), CmdError> {
+    let config_path = if dev {
+        let (dh, ds) = if http.is_empty() && https.is_empty() {
+            (
+                vec![dev::DEFAULT_HTTP.parse().map_err(|_| CmdError::usage("address"))?],
+                vec![dev::DEFAULT_HTTPS.parse().map_err(|_| CmdError::usage("address"))?],
+            )
+        } else {
+            (http.clone(), https.clone())
+        };
+        let paths = dev::ensure_state_dir(&state_dir, &dh, &ds).map_err(CmdError::usage)?;
+        println!(
+            "kokuin dev mode: {} state directory {}",
+            if paths.created { "created" } else { "reusing" },
+            state_dir.display()
+        );
+        println!("  config:       {}", paths.config.display());
+        println!("  trust anchor: {}", paths.root.display());
+        paths.config
+    } else {
+        config.ok_or_else(|| CmdError::usage("--config or --dev is required"))?
+    };
+    let mut cfg = config::Config::load(&config_path).map_err(|e| CmdError::usage(e.to_string()))?;
+    if !http.is_empty() || !https.is_empty() {
+        cfg.server.http = http;
+        cfg.server.https = https;
+    }
+    let service = service::build(&cfg).map_err(|e| CmdError::usage(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CmdError::usage(format!("runtime: {e}")))?;
+    rt.block_on(server::run(cfg, service))
+        .map_err(CmdError::usage)
+}

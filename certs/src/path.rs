@@ -254,7 +254,7 @@ fn check_critical_extensions(c: &Certificate) -> Result<(), PathError> {
     Ok(())
 }
 
-fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathError> {
+pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathError> {
     let subject = subject_of(leaf);
     match purpose {
         Purpose::Any => Ok(()),

@@ -11,7 +11,7 @@ use crate::failure::{FailureInfo, Rejection};
 use crate::request::{CheckedRequest, check_request, parse_request};
 use crate::serial::SerialGenerator;
 use crate::token::{TokenSigner, tlv};
-use const_oid::ObjectIdentifier;
+use crate::asn1::PolicyId;
 use der::Encode;
 use der::asn1::Int;
 use kokuin_certs::path::extension;
@@ -23,7 +23,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 /// A policy the TSA serves (EN 319 421 §5.2: an identified TSA policy per token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    pub oid: ObjectIdentifier,
+    pub oid: PolicyId,
     pub name: String,
 }
 
@@ -93,14 +93,14 @@ pub enum Outcome {
 pub struct Issued {
     pub serial: Int,
     pub gen_time: SystemTime,
-    pub policy: ObjectIdentifier,
+    pub policy: PolicyId,
     pub request: CheckedRequest,
     pub key_label: String,
 }
 
 pub struct TimeStampAuthority {
     config: AuthorityConfig,
-    policy_oids: Vec<ObjectIdentifier>,
+    policy_oids: Vec<PolicyId>,
     clock: TrustedClock,
     serials: SerialGenerator,
     key: RwLock<Option<Arc<ActiveKey>>>,
@@ -114,7 +114,7 @@ impl TimeStampAuthority {
         key: ActiveKey,
     ) -> Self {
         Self {
-            policy_oids: config.policies.iter().map(|p| p.oid).collect(),
+            policy_oids: config.policies.iter().map(|p| p.oid.clone()).collect(),
             config,
             clock,
             serials,
@@ -170,7 +170,7 @@ impl TimeStampAuthority {
         let serial = self.serials.next().map_err(internal)?;
         let tst = TstInfo {
             version: Int::new(&[1]).map_err(internal)?,
-            policy: checked.policy,
+            policy: checked.policy.clone(),
             message_imprint: checked.message_imprint.clone(),
             serial_number: serial.clone(),
             gen_time,
@@ -195,7 +195,7 @@ impl TimeStampAuthority {
             Issued {
                 serial,
                 gen_time: now,
-                policy: checked.policy,
+                policy: checked.policy.clone(),
                 key_label: key.signer.signer().label().to_string(),
                 request: checked,
             },

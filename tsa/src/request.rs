@@ -3,7 +3,7 @@
 
 use crate::asn1::{MessageImprint, TimeStampReq};
 use crate::failure::{FailureInfo, Rejection};
-use const_oid::ObjectIdentifier;
+use crate::asn1::PolicyId;
 use der::Decode;
 use der::asn1::Int;
 use kokuin_hsm::DigestAlgorithm;
@@ -25,7 +25,7 @@ pub struct CheckedRequest {
     /// Echoed exactly as received (RFC 3161 §2.4.2: "the same value").
     pub message_imprint: MessageImprint,
     /// reqPolicy if given, else the TSA's default policy.
-    pub policy: ObjectIdentifier,
+    pub policy: PolicyId,
     pub nonce: Option<Int>,
     pub cert_req: bool,
 }
@@ -50,7 +50,7 @@ pub fn parse_request(der: &[u8]) -> Result<TimeStampReq, Rejection> {
 /// the default used when the request names none.
 pub fn check_request(
     req: &TimeStampReq,
-    policies: &[ObjectIdentifier],
+    policies: &[PolicyId],
 ) -> Result<CheckedRequest, Rejection> {
     if req.version.as_bytes() != [1] {
         return Err(Rejection::new(
@@ -86,14 +86,14 @@ pub fn check_request(
         ));
     }
     let policy = match &req.req_policy {
-        Some(p) if policies.contains(p) => *p,
+        Some(p) if policies.contains(p) => p.clone(),
         Some(p) => {
             return Err(Rejection::new(
                 FailureInfo::UnacceptedPolicy,
                 format!("policy {p} is not served by this TSA"),
             ));
         }
-        None => *policies.first().ok_or_else(|| {
+        None => policies.first().cloned().ok_or_else(|| {
             Rejection::new(FailureInfo::SystemFailure, "no policy is configured")
         })?,
     };
@@ -138,7 +138,7 @@ pub fn check_request(
 pub fn build_request(
     digest: DigestAlgorithm,
     hashed_message: &[u8],
-    policy: Option<ObjectIdentifier>,
+    policy: Option<PolicyId>,
     nonce: Option<&[u8]>,
     cert_req: bool,
 ) -> Result<TimeStampReq, der::Error> {

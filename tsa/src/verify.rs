@@ -3,7 +3,7 @@
 //! original request (RFC 3161 §2.4.2, RFC 5816 §2.2.1, RFC 5652 §5.6).
 
 use crate::asn1::{
-    Accuracy, GenTime, PkiStatusInfo, SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
+    Accuracy, GenTime, PkiStatusInfo, PolicyId, SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
 };
 use crate::failure::{FailureInfo, status};
 use crate::oid;
@@ -138,7 +138,7 @@ pub struct TimeStampToken {
 pub struct VerifiedToken {
     pub gen_time: GenTime,
     pub serial: Int,
-    pub policy: ObjectIdentifier,
+    pub policy: PolicyId,
     pub hash: DigestAlgorithm,
     pub accuracy: Option<Accuracy>,
     pub nonce: Option<Int>,
@@ -324,7 +324,7 @@ impl TimeStampToken {
         Ok(VerifiedToken {
             gen_time,
             serial: self.tst_info.serial_number.clone(),
-            policy: self.tst_info.policy,
+            policy: self.tst_info.policy.clone(),
             hash,
             accuracy: self.tst_info.accuracy,
             nonce: self.tst_info.nonce.clone(),
@@ -352,8 +352,8 @@ impl TimeStampToken {
                 token: show(&t.nonce),
             });
         }
-        if let Some(p) = req.req_policy {
-            if p != t.policy {
+        if let Some(p) = &req.req_policy {
+            if *p != t.policy {
                 return Err(TokenError::Policy {
                     request: p.to_string(),
                     token: t.policy.to_string(),

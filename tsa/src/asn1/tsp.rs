@@ -4,7 +4,7 @@
 //! GeneralizedTime with fractional seconds (see [`super::time`]).
 
 use super::time::GenTime;
-use const_oid::ObjectIdentifier;
+use super::policy_id::PolicyId;
 use der::asn1::{Int, OctetString};
 use der::{Any, Sequence, ValueOrd};
 use spki::AlgorithmIdentifierOwned;
@@ -28,7 +28,7 @@ pub struct TimeStampReq {
     pub version: Int,
     pub message_imprint: MessageImprint,
     #[asn1(optional = "true")]
-    pub req_policy: Option<ObjectIdentifier>,
+    pub req_policy: Option<PolicyId>,
     #[asn1(optional = "true")]
     pub nonce: Option<Int>,
     #[asn1(optional = "true")]
@@ -74,7 +74,7 @@ pub struct Accuracy {
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct TstInfo {
     pub version: Int,
-    pub policy: ObjectIdentifier,
+    pub policy: PolicyId,
     pub message_imprint: MessageImprint,
     pub serial_number: Int,
     pub gen_time: GenTime,

@@ -1,0 +1,123 @@
+//! `kokuin inspect`: a readable dump of a TimeStampReq (.tsq), a TimeStampResp (.tsr) or a
+//! bare token. Nothing is verified here; `kokuin verify` does that.
+
+use super::{CmdError, read_file};
+use der::{Decode, Encode};
+use kokuin_certs::path::subject_of;
+use kokuin_hsm::digest::describe_digest_oid;
+use kokuin_tsa::asn1::{MessageImprint, TimeStampReq, TstInfo};
+use kokuin_tsa::verify::hex;
+use kokuin_tsa::{ParsedResponse, TimeStampToken};
+use std::path::Path;
+
+pub fn run(file: &Path) -> Result<(), CmdError> {
+    let bytes = read_file(file)?;
+    if let Ok(req) = TimeStampReq::from_der(&bytes) {
+        print_request(&req);
+        return Ok(());
+    }
+    if let Ok(resp) = ParsedResponse::from_der(&bytes) {
+        println!("TimeStampResp");
+        println!("  status: {}", resp.describe_status());
+        if let Some(t) = &resp.token {
+            print_token(t)?;
+        }
+        return Ok(());
+    }
+    if TimeStampToken::from_der(&bytes).is_ok() {
+        return print_token(&bytes);
+    }
+    Err(CmdError::usage(format!(
+        "{}: neither a TimeStampReq, a TimeStampResp nor a time-stamp token",
+        file.display()
+    )))
+}
+
+fn imprint(m: &MessageImprint) -> String {
+    format!(
+        "{} {}",
+        describe_digest_oid(&m.hash_algorithm.oid),
+        hex(m.hashed_message.as_bytes())
+    )
+}
+
+fn print_request(r: &TimeStampReq) {
+    println!("TimeStampReq");
+    println!("  version:  {}", hex(r.version.as_bytes()));
+    println!("  imprint:  {}", imprint(&r.message_imprint));
+    println!(
+        "  policy:   {}",
+        r.req_policy.as_ref().map(|p| p.to_string()).unwrap_or("(none)".into())
+    );
+    println!(
+        "  nonce:    {}",
+        r.nonce
+            .as_ref()
+            .map(|n| hex(n.as_bytes()))
+            .unwrap_or("(none)".into())
+    );
+    println!("  certReq:  {}", r.cert_req.unwrap_or(false));
+    for e in r.extensions.iter().flatten() {
+        println!("  extension {} critical={}", e.extn_id, e.critical);
+    }
+}
+
+fn print_token(der: &[u8]) -> Result<(), CmdError> {
+    let t = TimeStampToken::from_der(der).map_err(|e| CmdError::negative(e.to_string()))?;
+    print_tst_info(&t.tst_info);
+    let sd = &t.signed_data;
+    for si in sd.signer_infos.0.iter() {
+        println!("  signer:");
+        println!("    digest:     {}", describe_digest_oid(&si.digest_alg.oid));
+        println!("    signature:  {}", si.signature_algorithm.oid);
+        for a in si.signed_attrs.iter().flat_map(|a| a.iter()) {
+            println!("    signed attribute {}", attr_name(&a.oid));
+        }
+    }
+    let certs = t.certificates();
+    if certs.is_empty() {
+        println!("  certificates: (none)");
+    }
+    for c in certs {
+        let len = c.to_der().map(|d| d.len()).unwrap_or(0);
+        println!("  certificate: {} ({len} octets)", subject_of(&c));
+    }
+    Ok(())
+}
+
+fn print_tst_info(t: &TstInfo) {
+    println!("  TSTInfo");
+    println!("    version:  {}", hex(t.version.as_bytes()));
+    println!("    policy:   {}", t.policy);
+    println!("    imprint:  {}", imprint(&t.message_imprint));
+    println!("    serial:   {}", hex(t.serial_number.as_bytes()));
+    println!("    genTime:  {}", t.gen_time.to_rfc3339());
+    if let Some(a) = t.accuracy {
+        println!(
+            "    accuracy: {}s {}ms {}us",
+            a.seconds.unwrap_or(0),
+            a.millis.unwrap_or(0),
+            a.micros.unwrap_or(0)
+        );
+    }
+    println!("    ordering: {}", t.ordering.unwrap_or(false));
+    if let Some(n) = &t.nonce {
+        println!("    nonce:    {}", hex(n.as_bytes()));
+    }
+    if let Some(x509_cert::ext::pkix::name::GeneralName::DirectoryName(n)) = &t.tsa {
+        println!("    tsa:      {n}");
+    }
+}
+
+fn attr_name(oid: &const_oid::ObjectIdentifier) -> String {
+    use kokuin_tsa::oid as o;
+    let name = match *oid {
+        o::CONTENT_TYPE => "content-type",
+        o::MESSAGE_DIGEST => "message-digest",
+        o::SIGNING_TIME => "signing-time",
+        o::SIGNING_CERTIFICATE => "signing-certificate",
+        o::SIGNING_CERTIFICATE_V2 => "signing-certificate-v2",
+        _ => return oid.to_string(),
+    };
+    name.to_string()
+}

@@ -1,0 +1,67 @@
+//! The client-side subcommands: thin layers over the library crates.
+
+pub mod inspect;
+pub mod request;
+pub mod verify;
+
+/// What a failed command tells the user, and the exit code it ends with.
+#[derive(Debug)]
+pub struct CmdError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CmdError {
+    /// Bad input, I/O or usage: exit 2.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// The command ran and the answer is "no" (invalid token, refused request): exit 1.
+    pub fn negative(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CmdError> {
+    std::fs::read(path).map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Hashes a file in 64 KiB blocks, so any size fits in constant memory.
+pub fn hash_file(
+    path: &std::path::Path,
+    alg: kokuin_hsm::DigestAlgorithm,
+) -> Result<Vec<u8>, CmdError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
+    let mut h = alg.hasher();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize())
+}
+
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! `kokuin verify`: an auditor's offline check of a token against the data (or its digest),
+//! the trust anchor and, if kept, the original request. Exit 0 only when every check passes.
+
+use super::{CmdError, hash_file, parse_hex, read_file};
+use der::Decode;
+use kokuin_certs::path::subject_of;
+use kokuin_certs::pem::load_certificates;
+use kokuin_tsa::asn1::TimeStampReq;
+use kokuin_tsa::verify::hex;
+use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifiedToken, VerifyOptions};
+use std::path::PathBuf;
+
+pub struct VerifyArgs {
+    pub token: PathBuf,
+    pub data: Option<PathBuf>,
+    pub digest: Option<String>,
+    pub trust: Vec<PathBuf>,
+    pub untrusted: Vec<PathBuf>,
+    pub request: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// Reads a .tsr (TimeStampResp) or a bare token (ContentInfo).
+pub fn load_token(bytes: &[u8]) -> Result<TimeStampToken, String> {
+    match ParsedResponse::from_der(bytes) {
+        Ok(r) => {
+            let der = r.into_token().map_err(|e| e.to_string())?;
+            TimeStampToken::from_der(&der).map_err(|e| e.to_string())
+        }
+        Err(_) => TimeStampToken::from_der(bytes).map_err(|e| e.to_string()),
+    }
+}
+
+pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
+    let result = check(&a);
+    match (&result, a.json) {
+        (Ok(v), true) => println!("{}", json(Some(v), None)),
+        (Err(e), true) if e.code == 1 => println!("{}", json(None, Some(&e.message))),
+        (Ok(v), false) => print_human(v),
+        _ => {}
+    }
+    result.map(|_| ())
+}
+
+fn check(a: &VerifyArgs) -> Result<VerifiedToken, CmdError> {
+    let token = load_token(&read_file(&a.token)?)
+        .map_err(|e| CmdError::negative(format!("{}: {e}", a.token.display())))?;
+    let mut anchors = Vec::new();
+    for t in &a.trust {
+        anchors.extend(load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?);
+    }
+    let mut extra = Vec::new();
+    for u in &a.untrusted {
+        extra.extend(load_certificates(u).map_err(|e| CmdError::usage(e.to_string()))?);
+    }
+    let request = match &a.request {
+        Some(p) => Some(
+            TimeStampReq::from_der(&read_file(p)?)
+                .map_err(|e| CmdError::usage(format!("{}: not a TimeStampReq: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let hash = token
+        .hash_algorithm()
+        .map_err(|e| CmdError::negative(e.to_string()))?;
+    let digest = match (&a.data, &a.digest) {
+        (Some(f), _) => Some(hash_file(f, hash)?),
+        (None, Some(h)) => {
+            let d = parse_hex(h).ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?;
+            if d.len() != hash.output_len() {
+                return Err(CmdError::negative(format!(
+                    "the digest has {} octets but the token uses {hash} ({} octets)",
+                    d.len(),
+                    hash.output_len()
+                )));
+            }
+            Some(d)
+        }
+        (None, None) => None,
+    };
+    token
+        .verify(&VerifyOptions {
+            trust_anchors: &anchors,
+            extra_certificates: &extra,
+            expected_digest: digest.as_deref(),
+            request: request.as_ref(),
+        })
+        .map_err(|e| CmdError::negative(format!("INVALID: {e}")))
+}
+
+fn print_human(v: &VerifiedToken) {
+    println!("VALID time-stamp token");
+    println!("  genTime:   {}", v.gen_time.to_rfc3339());
+    if let Some(a) = v.accuracy {
+        println!(
+            "  accuracy:  {}s {}ms {}us",
+            a.seconds.unwrap_or(0),
+            a.millis.unwrap_or(0),
+            a.micros.unwrap_or(0)
+        );
+    }
+    println!("  serial:    {}", hex(v.serial.as_bytes()));
+    println!("  policy:    {}", v.policy);
+    println!("  imprint:   {}", v.hash);
+    if let Some(n) = &v.nonce {
+        println!("  nonce:     {}", hex(n.as_bytes()));
+    }
+    println!("  algorithm: {}", v.signature_algorithm);
+    for (i, c) in v.chain.iter().enumerate() {
+        let role = if i == 0 {
+            "TSA"
+        } else if i + 1 == v.chain.len() {
+            "anchor"
+        } else {
+            "CA"
+        };
+        println!("  {role:<9}  {}", subject_of(c));
+    }
+}
+
+fn json(v: Option<&VerifiedToken>, error: Option<&str>) -> String {
+    let value = match v {
+        Some(v) => serde_json::json!({
+            "valid": true,
+            "gen_time": v.gen_time.to_rfc3339(),
+            "serial": hex(v.serial.as_bytes()),
+            "policy": v.policy.to_string(),
+            "hash": v.hash.name(),
+            "nonce": v.nonce.as_ref().map(|n| hex(n.as_bytes())),
+            "signature_algorithm": v.signature_algorithm.to_string(),
+            "accuracy": v.accuracy.map(|a| serde_json::json!({
+                "seconds": a.seconds, "millis": a.millis, "micros": a.micros
+            })),
+            "chain": v.chain.iter().map(subject_of).collect::<Vec<_>>(),
+        }),
+        None => serde_json::json!({ "valid": false, "error": error }),
+    };
+    value.to_string()
+}

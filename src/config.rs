@@ -1,0 +1,260 @@
+//! `kokuin.toml`: the configuration the server runs as. Unknown keys are errors, and every
+//! error names the key it is about (`tsa.policies[0].oid: …`). Relative paths are resolved
+//! against the directory of the configuration file.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration {path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Development configuration: software keys allowed, clock synchronisation not required
+    /// (with a warning at start).
+    #[serde(default)]
+    pub dev: bool,
+    #[serde(default)]
+    pub server: ServerConfig,
+    pub tsa: TsaConfig,
+    /// Directory the configuration was read from; relative paths resolve against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Plain HTTP listeners (behind a load balancer, or for local clients).
+    pub http: Vec<SocketAddr>,
+    /// HTTPS listeners; need `tls_certificate` and `tls_key`.
+    pub https: Vec<SocketAddr>,
+    /// PEM chain of the TLS server certificate, leaf first.
+    pub tls_certificate: Option<PathBuf>,
+    /// PKCS #8 PEM key of the TLS server certificate.
+    pub tls_key: Option<PathBuf>,
+    /// Requests handled at once; more wait (up to `queue_timeout_ms`), then get 503.
+    pub max_concurrency: usize,
+    /// Open connections per listener; further connections wait in the kernel backlog.
+    pub max_connections: usize,
+    /// Time allowed for a client to send the request head.
+    pub header_timeout_ms: u64,
+    /// Time allowed for a client to send the request body.
+    pub body_timeout_ms: u64,
+    /// How long a request waits for a free slot before 503.
+    pub queue_timeout_ms: u64,
+    /// Time in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            http: Vec::new(),
+            https: Vec::new(),
+            tls_certificate: None,
+            tls_key: None,
+            max_concurrency: 512,
+            max_connections: 4096,
+            header_timeout_ms: 5_000,
+            body_timeout_ms: 10_000,
+            queue_timeout_ms: 2_000,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsaConfig {
+    /// Distinct for every node of one service: part of every serial number.
+    pub node_id: u16,
+    /// Where the boot epoch for serial numbers is kept (see `kokuin_tsa::serial`).
+    pub serial_state: PathBuf,
+    /// Served policies; the first is the default.
+    pub policies: Vec<PolicyConfig>,
+    #[serde(default = "default_accuracy")]
+    pub accuracy: AccuracyConfig,
+    /// Write the TSU's name in the `tsa` field of every TSTInfo.
+    #[serde(default = "yes")]
+    pub include_tsa_name: bool,
+    pub key: KeyConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub oid: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccuracyConfig {
+    #[serde(default)]
+    pub seconds: u32,
+    #[serde(default)]
+    pub millis: u16,
+    #[serde(default)]
+    pub micros: u16,
+}
+
+fn default_accuracy() -> AccuracyConfig {
+    AccuracyConfig {
+        seconds: 1,
+        millis: 0,
+        micros: 0,
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "backend", rename_all = "lowercase")]
+pub enum KeyConfig {
+    /// A PKCS #8 file; for development. RSA keys log a warning outside dev mode.
+    Software {
+        path: PathBuf,
+        /// `ecdsa-sha256`, `rsa-pss-sha256`, … (default: by key type).
+        algorithm: Option<String>,
+        /// PEM: the TSU certificate first, then any intermediates to send with certReq.
+        certificate: PathBuf,
+    },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text).map_err(|(key, message)| ConfigError::Invalid {
+            path: path.display().to_string(),
+            key,
+            message,
+        })?;
+        cfg.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(cfg)
+    }
+
+    /// Parses and checks; an error is (key path, message).
+    pub fn parse(text: &str) -> Result<Self, (String, String)> {
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            (
+                "(syntax)".to_string(),
+                e.to_string().trim().replace('\n', " "),
+            )
+        })?;
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let msg = e.into_inner().message().to_string();
+            (if key == "." { "(top level)".into() } else { key }, msg)
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: String| Err((k.to_string(), m));
+        if self.tsa.policies.is_empty() {
+            return err("tsa.policies", "at least one policy is required".into());
+        }
+        for (i, p) in self.tsa.policies.iter().enumerate() {
+            if let Err(e) = p.oid.parse::<kokuin_tsa::asn1::PolicyId>() {
+                return err(&format!("tsa.policies[{i}].oid"), e);
+            }
+        }
+        let a = self.tsa.accuracy;
+        if a.millis > 999 || a.micros > 999 {
+            return err(
+                "tsa.accuracy",
+                "millis and micros are 0 to 999 (RFC 3161 §2.4.2)".into(),
+            );
+        }
+        if a.seconds == 0 && a.millis == 0 && a.micros == 0 {
+            return err("tsa.accuracy", "accuracy must be declared (EN 319 422)".into());
+        }
+        if !self.server.https.is_empty()
+            && (self.server.tls_certificate.is_none() || self.server.tls_key.is_none())
+        {
+            return err(
+                "server.https",
+                "HTTPS listeners need server.tls_certificate and server.tls_key".into(),
+            );
+        }
+        if self.server.max_concurrency == 0 || self.server.max_connections == 0 {
+            return err(
+                "server.max_concurrency",
+                "limits must be at least 1".into(),
+            );
+        }
+        let KeyConfig::Software { algorithm, .. } = &self.tsa.key;
+        if let Some(a) = algorithm {
+            if kokuin_hsm::SignatureAlgorithm::from_name(a).is_none() {
+                return err(
+                    "tsa.key.algorithm",
+                    format!("unknown signature algorithm {a:?}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[tsa]
+node_id = 1
+serial_state = "state/serial"
+policies = [{ oid = "2.25.1", name = "p" }]
+[tsa.key]
+backend = "software"
+path = "k.pem"
+certificate = "c.pem"
+"#;
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(Config::parse(GOOD).is_ok());
+        let bad = GOOD.replace("node_id = 1", "node_id = \"one\"");
+        assert_eq!(Config::parse(&bad).unwrap_err().0, "tsa.node_id");
+        let bad = GOOD.replace("oid = \"2.25.1\"", "oid = \"x\"");
+        assert_eq!(Config::parse(&bad).unwrap_err().0, "tsa.policies[0].oid");
+        let bad = GOOD.replace("[tsa.key]", "[tsa.key]\ncolour = 1");
+        assert!(Config::parse(&bad).unwrap_err().0.starts_with("tsa.key"));
+        let bad = format!("[server]\nhttps = [\"127.0.0.1:1\"]\n{GOOD}");
+        assert_eq!(Config::parse(&bad).unwrap_err().0, "server.https");
+        let bad = format!("[server]\nhttp = [\"nowhere\"]\n{GOOD}");
+        assert_eq!(Config::parse(&bad).unwrap_err().0, "server.http[0]");
+    }
+}

@@ -1,0 +1,208 @@
+//! `kokuin serve`: HTTP and HTTPS listeners on tokio + hyper 1, HTTP/1.1 keep-alive and
+//! HTTP/2, bounded connections and concurrency, head and body timeouts, and a graceful
+//! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
+
+mod routes;
+mod tls;
+
+pub use routes::{QUERY_TYPE, REPLY_TYPE};
+
+use crate::config::{Config, ServerConfig};
+use crate::service::Service;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+pub struct State {
+    pub service: Service,
+    pub limits: ServerConfig,
+    /// Requests being answered at once (`server.max_concurrency`).
+    pub signing: Arc<Semaphore>,
+    request_ids: AtomicU64,
+}
+
+impl State {
+    fn next_request_id(&self) -> u64 {
+        self.request_ids.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Binds every listener, prints where it listens, and serves until SIGTERM or Ctrl-C.
+pub async fn run(cfg: Config, service: Service) -> Result<(), String> {
+    let limits = cfg.server.clone();
+    let tls = match (&limits.tls_certificate, &limits.tls_key) {
+        (Some(c), Some(k)) if !limits.https.is_empty() => Some(tokio_rustls::TlsAcceptor::from(
+            tls::server_config(&cfg.resolve(c), &cfg.resolve(k))?,
+        )),
+        _ => None,
+    };
+    let mut bound = Vec::new();
+    for addr in &limits.http {
+        bound.push((bind(*addr).await?, None));
+    }
+    for addr in &limits.https {
+        bound.push((bind(*addr).await?, tls.clone()));
+    }
+    if bound.is_empty() {
+        return Err("no listener configured (server.http, server.https, --http, --https)".into());
+    }
+    let state = Arc::new(State {
+        signing: Arc::new(Semaphore::new(limits.max_concurrency)),
+        limits: limits.clone(),
+        service,
+        request_ids: AtomicU64::new(0),
+    });
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for (listener, tls) in bound {
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        // One line per listener on stdout, for people and for scripts that use port 0.
+        println!("listening {scheme}://{local}/tsa");
+        tasks.push(tokio::spawn(accept_loop(
+            listener,
+            tls,
+            state.clone(),
+            graceful.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let grace = Duration::from_millis(limits.shutdown_grace_ms);
+    // The accept loops, the only other holders, have ended.
+    if let Ok(graceful) = Arc::try_unwrap(graceful) {
+        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+            tracing::warn!("grace period over; closing remaining connections");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: Arc<State>,
+    graceful: Arc<GracefulShutdown>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let connections = Arc::new(Semaphore::new(state.limits.max_connections));
+    loop {
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stop.changed() => return,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            serve_connection(stream, peer, tls, state, watcher).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: Arc<State>,
+    watcher: Watcher,
+) {
+    let head_timeout = Duration::from_millis(state.limits.header_timeout_ms);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256u32)
+        .keep_alive_interval(Duration::from_secs(30));
+    let svc_state = state.clone();
+    let svc = service_fn(move |req| {
+        let s = svc_state.clone();
+        async move { Ok::<_, std::convert::Infallible>(routes::handle(s, req).await) }
+    });
+    let result = match tls {
+        None => {
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            watcher.watch(conn.into_owned()).await
+        }
+        Some(acceptor) => {
+            let tls_stream =
+                match tokio::time::timeout(head_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
+            watcher.watch(conn.into_owned()).await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,132 @@
+//! Builds the running time-stamp authority from a [`Config`]: keys, certificates, serial
+//! state, clock. Every check that can be made before the first request is made here, so a
+//! misconfigured service refuses to start instead of refusing requests.
+
+use crate::config::{Config, KeyConfig};
+use kokuin_certs::path::{Purpose, check_purpose};
+use kokuin_certs::pem::{load_certificates, to_pem_chain};
+use kokuin_hsm::{SignatureAlgorithm, Signer, SoftwareSigner};
+use kokuin_tsa::asn1::Accuracy;
+use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
+use kokuin_tsa::serial::SerialGenerator;
+use kokuin_tsa::token::TokenSigner;
+use kokuin_tsa::{ActiveKey, AuthorityConfig, Policy, TimeStampAuthority};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Service {
+    pub authority: Arc<TimeStampAuthority>,
+    /// PEM of the TSU certificate and its chain, served at `GET /tsa/certs`.
+    pub chain_pem: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Key(#[from] kokuin_hsm::KeyError),
+    #[error("{0}")]
+    Pem(#[from] kokuin_certs::pem::PemError),
+    #[error("{0}")]
+    Serial(#[from] kokuin_tsa::serial::SerialError),
+    #[error("TSU certificate {path}: {reason}")]
+    Certificate { path: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub fn build(cfg: &Config) -> Result<Service, StartError> {
+    let KeyConfig::Software {
+        path,
+        algorithm,
+        certificate,
+    } = &cfg.tsa.key;
+    let algorithm = algorithm.as_deref().and_then(SignatureAlgorithm::from_name);
+    let key = SoftwareSigner::load(&cfg.resolve(path), algorithm, cfg.dev)?;
+    let cert_path = cfg.resolve(certificate);
+    let mut certs = load_certificates(&cert_path)?;
+    let cert_err = |reason: String| StartError::Certificate {
+        path: cert_path.display().to_string(),
+        reason,
+    };
+    let tsu = certs.remove(0);
+    if tsu.tbs_certificate().subject_public_key_info() != key.public_key() {
+        return Err(cert_err(
+            "its public key is not the configured key's".to_string(),
+        ));
+    }
+    check_purpose(&tsu, Purpose::TimeStamping).map_err(|e| cert_err(e.to_string()))?;
+    let chain_pem = to_pem_chain(&[std::slice::from_ref(&tsu), &certs].concat())
+        .map_err(|e| cert_err(e.to_string()))?;
+    let key_label = key.label().to_string();
+    let signer = TokenSigner::new(Arc::new(key), tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
+    let active = ActiveKey::new(signer).map_err(cert_err)?;
+    let (from, until) = active.usage_window();
+    let now = std::time::SystemTime::now();
+    if now < from || now > until {
+        tracing::error!(
+            key = %key_label,
+            "the TSU key is outside its usage period; every request will get systemFailure"
+        );
+    }
+    let serial_path = cfg.resolve(&cfg.tsa.serial_state);
+    if let Some(dir) = serial_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StartError::Other(format!("cannot create {}: {e}", dir.display()))
+        })?;
+    }
+    let serials = SerialGenerator::open(&serial_path, cfg.tsa.node_id)?;
+    let a = cfg.tsa.accuracy;
+    let accuracy = Duration::from_secs(u64::from(a.seconds))
+        + Duration::from_millis(u64::from(a.millis))
+        + Duration::from_micros(u64::from(a.micros));
+    if cfg.dev {
+        tracing::warn!(
+            "DEV MODE: the clock's synchronisation is not checked; tokens from this server \
+             carry no trustworthy time"
+        );
+    } else {
+        tracing::error!(
+            "no clock source that reports its synchronisation is configured: requests will \
+             be refused with timeNotAvailable (fail closed)"
+        );
+    }
+    let clock = TrustedClock::new(Box::new(UncheckedSystemClock), accuracy, !cfg.dev);
+    let policies = cfg
+        .tsa
+        .policies
+        .iter()
+        .map(|p| {
+            Ok(Policy {
+                oid: p
+                    .oid
+                    .parse()
+                    .map_err(|_| StartError::Other(format!("bad policy OID {}", p.oid)))?,
+                name: p.name.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, StartError>>()?;
+    let nz = |v: u16| (v != 0).then_some(v);
+    let authority = TimeStampAuthority::new(
+        AuthorityConfig {
+            policies,
+            accuracy: Accuracy {
+                seconds: (a.seconds != 0).then_some(a.seconds),
+                millis: nz(a.millis),
+                micros: nz(a.micros),
+            },
+            include_tsa_name: cfg.tsa.include_tsa_name,
+        },
+        clock,
+        serials,
+        active,
+    );
+    tracing::info!(
+        key = %key_label,
+        node_id = cfg.tsa.node_id,
+        "time-stamp authority ready"
+    );
+    Ok(Service {
+        authority: Arc::new(authority),
+        chain_pem,
+    })
+}

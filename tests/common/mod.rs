@@ -1,0 +1,241 @@
+//! Shared by the end-to-end tests: a real `kokuin serve` process, HTTP helpers, and the
+//! independent tools (openssl, Python) run as subprocesses. A missing tool fails the test:
+//! nothing here is skipped.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const KOKUIN: &str = env!("CARGO_BIN_EXE_kokuin");
+pub const DEV_POLICY: &str = "2.25.184732620371192929406940453947404583605";
+
+pub struct Server {
+    child: Child,
+    pub http: String,
+    pub https: String,
+    pub dir: PathBuf,
+    stderr: Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    /// `kokuin serve --dev` on ephemeral ports, state in `dir`.
+    pub fn dev(dir: &Path) -> Server {
+        Self::spawn(&[
+            "serve",
+            "--dev",
+            "--state-dir",
+            dir.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+        ], dir)
+    }
+
+    /// `kokuin serve --config FILE --http 127.0.0.1:0` (plain HTTP only).
+    pub fn with_config(config: &Path) -> Server {
+        Self::spawn(
+            &["serve", "--config", config.to_str().unwrap(), "--http", "127.0.0.1:0"],
+            config.parent().unwrap(),
+        )
+    }
+
+    fn spawn(args: &[&str], dir: &Path) -> Server {
+        let mut child = Command::new(KOKUIN)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start kokuin");
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        {
+            let mut e = child.stderr.take().unwrap();
+            let sink = stderr.clone();
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = e.read_to_string(&mut s);
+                sink.lock().unwrap().push_str(&s);
+            });
+        }
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (mut http, mut https) = (String::new(), String::new());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while http.is_empty() || (args.contains(&"--https") && https.is_empty()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(u) = line.strip_prefix("listening ") {
+                        if u.starts_with("https") {
+                            https = u.to_string();
+                        } else {
+                            http = u.to_string();
+                        }
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("server did not start: {}", stderr.lock().unwrap());
+                }
+            }
+        }
+        Server {
+            child,
+            http,
+            https,
+            dir: dir.to_path_buf(),
+            stderr,
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("pki/root.pem")
+    }
+
+    pub fn tsu(&self) -> PathBuf {
+        self.dir.join("pki/tsu.pem")
+    }
+
+    pub fn base(&self) -> String {
+        self.http.trim_end_matches("/tsa").to_string()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// An agent trusting `root` for HTTPS.
+pub fn agent(root: Option<&Path>) -> ureq::Agent {
+    use ureq::tls::{RootCerts, TlsConfig};
+    let mut tls = TlsConfig::builder()
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    if let Some(r) = root {
+        let pem = std::fs::read(r).unwrap();
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    ureq::Agent::config_builder()
+        .tls_config(tls.build())
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> Reply {
+    let mut r = agent
+        .post(url)
+        .header("Content-Type", content_type)
+        .send(body)
+        .expect("POST");
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = r.body_mut().read_to_vec().unwrap_or_default();
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}
+
+pub fn get(agent: &ureq::Agent, url: &str) -> Reply {
+    let mut r = agent.get(url).call().expect("GET");
+    Reply {
+        status: r.status().as_u16(),
+        content_type: r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        body: r.body_mut().read_to_vec().unwrap_or_default(),
+    }
+}
+
+pub fn tsa_post(agent: &ureq::Agent, url: &str, tsq: &[u8]) -> Reply {
+    post(agent, url, "application/timestamp-query", tsq)
+}
+
+/// Runs a command; panics with its output if it cannot be started.
+pub fn run(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd} (is it installed? the README's test command installs it): {e}"))
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn kokuin(args: &[&str]) -> Output {
+    run(KOKUIN, args)
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("kokuin-test").tempdir().unwrap()
+}

@@ -1,0 +1,88 @@
+//! Stock OpenSSL as the client: `openssl ts -query` → POST over HTTP and HTTPS →
+//! `openssl ts -verify`, for every hash, with and without certReq and nonce. `kokuin verify`
+//! must agree on every token.
+
+mod common;
+use common::*;
+
+#[test]
+fn openssl_ts_round_trips_over_http_and_https() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let srv = Server::dev(&state);
+    let work = dir.path();
+    let data = work.join("data.bin");
+    std::fs::write(&data, b"e-invoice 2026-11-23 #000042\n").unwrap();
+    let plain = agent(None);
+    let tls = agent(Some(&srv.root()));
+    let root = srv.root();
+    let tsu = srv.tsu();
+    let mut n = 0;
+    for hash in ["-sha256", "-sha384", "-sha512"] {
+        for cert in [true, false] {
+            for nonce in [true, false] {
+                for (url, ag) in [(&srv.http, &plain), (&srv.https, &tls)] {
+                    n += 1;
+                    let q = work.join(format!("{n}.tsq"));
+                    let r = work.join(format!("{n}.tsr"));
+                    let mut args = vec!["ts", "-query", "-data", data.to_str().unwrap(), hash];
+                    if cert {
+                        args.push("-cert");
+                    }
+                    if !nonce {
+                        args.push("-no_nonce");
+                    }
+                    args.extend(["-out", q.to_str().unwrap()]);
+                    let o = run("openssl", &args);
+                    assert!(o.status.success(), "{}", text(&o));
+                    let reply = tsa_post(ag, url, &std::fs::read(&q).unwrap());
+                    assert_eq!(reply.status, 200);
+                    assert_eq!(reply.content_type, "application/timestamp-reply");
+                    std::fs::write(&r, &reply.body).unwrap();
+                    let case = format!("{hash} cert={cert} nonce={nonce} {url}");
+
+                    let mut v = vec![
+                        "ts", "-verify", "-data", data.to_str().unwrap(), "-in",
+                        r.to_str().unwrap(), "-CAfile", root.to_str().unwrap(),
+                    ];
+                    if !cert {
+                        v.extend(["-untrusted", tsu.to_str().unwrap()]);
+                    }
+                    let o = run("openssl", &v);
+                    assert!(text(&o).contains("Verification: OK"), "{case}: {}", text(&o));
+                    // Against the request too: nonce, imprint, policy, certReq.
+                    let mut v = vec![
+                        "ts", "-verify", "-queryfile", q.to_str().unwrap(), "-in",
+                        r.to_str().unwrap(), "-CAfile", root.to_str().unwrap(),
+                    ];
+                    if !cert {
+                        v.extend(["-untrusted", tsu.to_str().unwrap()]);
+                    }
+                    let o = run("openssl", &v);
+                    assert!(text(&o).contains("Verification: OK"), "{case}: {}", text(&o));
+
+                    let mut k = vec![
+                        "verify", r.to_str().unwrap(), "--data", data.to_str().unwrap(),
+                        "--trust", root.to_str().unwrap(), "--request", q.to_str().unwrap(),
+                    ];
+                    if !cert {
+                        k.extend(["--untrusted", tsu.to_str().unwrap()]);
+                    }
+                    let o = kokuin(&k);
+                    assert!(o.status.success(), "{case}: kokuin verify: {}", text(&o));
+
+                    let o = run("openssl", &["ts", "-reply", "-in", r.to_str().unwrap(), "-text"]);
+                    let t = text(&o);
+                    assert!(t.contains("Status: Granted."), "{case}: {t}");
+                    assert!(t.contains(&format!("Policy OID: {DEV_POLICY}")), "{t}");
+                    assert!(t.contains("Accuracy: 0x01 seconds"), "{t}");
+                    assert!(t.contains("Ordering: no"), "{t}");
+                    assert_eq!(t.contains("Nonce: 0x"), nonce, "{t}");
+                }
+            }
+        }
+    }
+    assert_eq!(n, 24);
+    let status = srv.stop();
+    assert!(status.success(), "server exit after SIGTERM: {status}");
+}

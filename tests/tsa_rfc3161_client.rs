@@ -1,0 +1,49 @@
+//! rfc3161-client (PyPI), a strict verifier (critical EKU, exact nonce, no grantedWithMods),
+//! accepts Kokuin's tokens, and rejects one for other data.
+
+mod common;
+use common::*;
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/rfc3161_client_verify.py");
+
+#[test]
+fn rfc3161_client_verifies_tokens() {
+    let dir = tempdir();
+    let srv = Server::dev(&dir.path().join("state"));
+    let data = dir.path().join("data.txt");
+    std::fs::write(&data, b"receipt 12345\n").unwrap();
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, b"receipt 12346\n").unwrap();
+    let root = srv.root();
+    let tsu = srv.tsu();
+    for (i, (hash, cert)) in [("sha256", true), ("sha384", true), ("sha512", false)]
+        .into_iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("t{i}.tsr"));
+        let mut args = vec![
+            "request", data.to_str().unwrap(), "--url", &srv.https, "--hash", hash,
+            "--ca", root.to_str().unwrap(), "-o", out.to_str().unwrap(),
+        ];
+        if cert {
+            args.push("--cert-req");
+        }
+        let o = kokuin(&args);
+        assert!(o.status.success(), "kokuin request: {}", text(&o));
+        let tsq = out.with_extension("tsq");
+        let mut py = vec![
+            SCRIPT, out.to_str().unwrap(), tsq.to_str().unwrap(), data.to_str().unwrap(),
+            root.to_str().unwrap(),
+        ];
+        if !cert {
+            py.push(tsu.to_str().unwrap());
+        }
+        let o = run("python3", &py);
+        assert!(o.status.success(), "{hash}: {}", text(&o));
+        assert!(text(&o).contains(DEV_POLICY), "{}", text(&o));
+        // The same verifier must say no for other data: the check can fail.
+        py[3] = other.to_str().unwrap();
+        let o = run("python3", &py);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    }
+}

@@ -167,7 +167,14 @@ impl Config {
         let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let msg = e.into_inner().message().to_string();
-            (if key == "." { "(top level)".into() } else { key }, msg)
+            (
+                if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
+                msg,
+            )
         })?;
         cfg.check()?;
         Ok(cfg)
@@ -191,7 +198,10 @@ impl Config {
             );
         }
         if a.seconds == 0 && a.millis == 0 && a.micros == 0 {
-            return err("tsa.accuracy", "accuracy must be declared (EN 319 422)".into());
+            return err(
+                "tsa.accuracy",
+                "accuracy must be declared (EN 319 422)".into(),
+            );
         }
         if !self.server.https.is_empty()
             && (self.server.tls_certificate.is_none() || self.server.tls_key.is_none())
@@ -202,19 +212,16 @@ impl Config {
             );
         }
         if self.server.max_concurrency == 0 || self.server.max_connections == 0 {
-            return err(
-                "server.max_concurrency",
-                "limits must be at least 1".into(),
-            );
+            return err("server.max_concurrency", "limits must be at least 1".into());
         }
         let KeyConfig::Software { algorithm, .. } = &self.tsa.key;
-        if let Some(a) = algorithm {
-            if kokuin_hsm::SignatureAlgorithm::from_name(a).is_none() {
-                return err(
-                    "tsa.key.algorithm",
-                    format!("unknown signature algorithm {a:?}"),
-                );
-            }
+        if let Some(a) = algorithm
+            && kokuin_hsm::SignatureAlgorithm::from_name(a).is_none()
+        {
+            return err(
+                "tsa.key.algorithm",
+                format!("unknown signature algorithm {a:?}"),
+            );
         }
         Ok(())
     }

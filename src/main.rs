@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kokuin", version, about = "RFC 3161 time-stamp authority and e-seal service")]
+#[command(
+    name = "kokuin",
+    version,
+    about = "RFC 3161 time-stamp authority and e-seal service"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
@@ -193,8 +197,16 @@ fn serve(
     let config_path = if dev {
         let (dh, ds) = if http.is_empty() && https.is_empty() {
             (
-                vec![dev::DEFAULT_HTTP.parse().map_err(|_| CmdError::usage("address"))?],
-                vec![dev::DEFAULT_HTTPS.parse().map_err(|_| CmdError::usage("address"))?],
+                vec![
+                    dev::DEFAULT_HTTP
+                        .parse()
+                        .map_err(|_| CmdError::usage("address"))?,
+                ],
+                vec![
+                    dev::DEFAULT_HTTPS
+                        .parse()
+                        .map_err(|_| CmdError::usage("address"))?,
+                ],
             )
         } else {
             (http.clone(), https.clone())

@@ -58,7 +58,8 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
     let chain_pem = to_pem_chain(&[std::slice::from_ref(&tsu), &certs].concat())
         .map_err(|e| cert_err(e.to_string()))?;
     let key_label = key.label().to_string();
-    let signer = TokenSigner::new(Arc::new(key), tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
+    let signer =
+        TokenSigner::new(Arc::new(key), tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
     let active = ActiveKey::new(signer).map_err(cert_err)?;
     let (from, until) = active.usage_window();
     let now = std::time::SystemTime::now();
@@ -70,9 +71,8 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
     }
     let serial_path = cfg.resolve(&cfg.tsa.serial_state);
     if let Some(dir) = serial_path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            StartError::Other(format!("cannot create {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StartError::Other(format!("cannot create {}: {e}", dir.display())))?;
     }
     let serials = SerialGenerator::open(&serial_path, cfg.tsa.node_id)?;
     let a = cfg.tsa.accuracy;

@@ -30,8 +30,13 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     let tsr = w.join("invoice.tsr");
     let root = srv.root();
     let o = kokuin(&[
-        "request", data.to_str().unwrap(), "--url", &srv.http, "--cert-req",
-        "-o", tsr.to_str().unwrap(),
+        "request",
+        data.to_str().unwrap(),
+        "--url",
+        &srv.http,
+        "--cert-req",
+        "-o",
+        tsr.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let tsq = w.join("invoice.tsq");
@@ -75,16 +80,48 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     std::fs::write(&foreign_root, to_pem_chain(&[foreign.root]).unwrap()).unwrap();
     let (code, out) = verify(&[t, "--data", d, "--trust", foreign_root.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("not trusted") && out.contains("no issuer"), "{out}");
+    assert!(
+        out.contains("not trusted") && out.contains("no issuer"),
+        "{out}"
+    );
 
     // A nonce mismatch against another request for the same data.
     let q2 = w.join("other.tsq");
-    let o = run("openssl", &["ts", "-query", "-data", d, "-sha256", "-cert", "-out", q2.to_str().unwrap()]);
+    let o = run(
+        "openssl",
+        &[
+            "ts",
+            "-query",
+            "-data",
+            d,
+            "-sha256",
+            "-cert",
+            "-out",
+            q2.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success());
-    let (code, out) = verify(&[t, "--data", d, "--trust", r, "--request", q2.to_str().unwrap()]);
+    let (code, out) = verify(&[
+        t,
+        "--data",
+        d,
+        "--trust",
+        r,
+        "--request",
+        q2.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("nonce mismatch"), "{out}");
-    let (code, out) = verify(&[t, "--data", d, "--trust", r, "--request", q2.to_str().unwrap(), "--json"]);
+    let (code, out) = verify(&[
+        t,
+        "--data",
+        d,
+        "--trust",
+        r,
+        "--request",
+        q2.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 1);
     let j: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(j["valid"], false);
@@ -97,11 +134,23 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     let old_key = SoftwareSigner::generate(KeyType::P256, "old").unwrap();
     let now = SystemTime::now();
     let expired = issue_tsu(
-        &root_cert, &root_key, &old_key, "Expired TSU",
-        now - Duration::from_secs(7200), now - Duration::from_secs(3600), now - Duration::from_secs(3600),
+        &root_cert,
+        &root_key,
+        &old_key,
+        "Expired TSU",
+        now - Duration::from_secs(7200),
+        now - Duration::from_secs(3600),
+        now - Duration::from_secs(3600),
     )
     .unwrap();
-    let req = build_request(DigestAlgorithm::Sha256, &DigestAlgorithm::Sha256.digest(&std::fs::read(&data).unwrap()), None, None, true).unwrap();
+    let req = build_request(
+        DigestAlgorithm::Sha256,
+        &DigestAlgorithm::Sha256.digest(&std::fs::read(&data).unwrap()),
+        None,
+        None,
+        true,
+    )
+    .unwrap();
     let tst = TstInfo {
         version: der::asn1::Int::new(&[1]).unwrap(),
         policy: DEV_POLICY.parse().unwrap(),
@@ -114,7 +163,10 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
         tsa: None,
         extensions: None,
     };
-    let token = TokenSigner::new(Arc::new(old_key), expired, &[]).unwrap().sign(&tst.to_der().unwrap(), true).unwrap();
+    let token = TokenSigner::new(Arc::new(old_key), expired, &[])
+        .unwrap()
+        .sign(&tst.to_der().unwrap(), true)
+        .unwrap();
     let expired_token = w.join("expired.token");
     std::fs::write(&expired_token, token).unwrap();
     let (code, out) = verify(&[expired_token.to_str().unwrap(), "--data", d, "--trust", r]);
@@ -128,8 +180,15 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
 
     // inspect reads both halves of the exchange.
     let o = kokuin(&["inspect", q]);
-    assert!(o.status.success() && text(&o).contains("TimeStampReq"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains("TimeStampReq"),
+        "{}",
+        text(&o)
+    );
     let o = kokuin(&["inspect", t]);
     let s = text(&o);
-    assert!(o.status.success() && s.contains("granted") && s.contains("signing-certificate-v2"), "{s}");
+    assert!(
+        o.status.success() && s.contains("granted") && s.contains("signing-certificate-v2"),
+        "{s}"
+    );
 }

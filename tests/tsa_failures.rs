@@ -50,10 +50,16 @@ fn expect_failure(url: &str, tsq: &[u8], want: FailureInfo, work: &Path, name: &
     assert!(!parsed.granted(), "{name}: granted");
     let bits = FailureInfo::from_bit_string(parsed.status.fail_info.as_ref().expect("failInfo"));
     assert_eq!(bits, vec![want], "{name}: {}", parsed.describe_status());
-    assert!(parsed.status.status_string.is_some(), "{name}: no statusString");
+    assert!(
+        parsed.status.status_string.is_some(),
+        "{name}: no statusString"
+    );
     let f = work.join(format!("{name}.tsr"));
     std::fs::write(&f, &reply.body).unwrap();
-    let o = run("openssl", &["ts", "-reply", "-in", f.to_str().unwrap(), "-text"]);
+    let o = run(
+        "openssl",
+        &["ts", "-reply", "-in", f.to_str().unwrap(), "-text"],
+    );
     let t = text(&o);
     assert!(t.contains("Status: Rejected."), "{name}: {t}");
     assert!(t.contains(openssl_text(want)), "{name}: {t}");
@@ -91,22 +97,75 @@ fn every_failure_info_the_server_emits() {
     let data = work.join("d.txt");
     std::fs::write(&data, b"x").unwrap();
     let q = work.join("sha1.tsq");
-    let o = run("openssl", &["ts", "-query", "-data", data.to_str().unwrap(), "-sha1", "-out", q.to_str().unwrap()]);
+    let o = run(
+        "openssl",
+        &[
+            "ts",
+            "-query",
+            "-data",
+            data.to_str().unwrap(),
+            "-sha1",
+            "-out",
+            q.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    expect_failure(&url, &std::fs::read(&q).unwrap(), FailureInfo::BadAlg, work, "badAlg");
+    expect_failure(
+        &url,
+        &std::fs::read(&q).unwrap(),
+        FailureInfo::BadAlg,
+        work,
+        "badAlg",
+    );
     // unacceptedPolicy: a policy this TSA does not serve, from a stock client.
     let q = work.join("policy.tsq");
-    let o = run("openssl", &["ts", "-query", "-data", data.to_str().unwrap(), "-tspolicy", "1.2.3.4", "-out", q.to_str().unwrap()]);
+    let o = run(
+        "openssl",
+        &[
+            "ts",
+            "-query",
+            "-data",
+            data.to_str().unwrap(),
+            "-tspolicy",
+            "1.2.3.4",
+            "-out",
+            q.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    expect_failure(&url, &std::fs::read(&q).unwrap(), FailureInfo::UnacceptedPolicy, work, "unacceptedPolicy");
+    expect_failure(
+        &url,
+        &std::fs::read(&q).unwrap(),
+        FailureInfo::UnacceptedPolicy,
+        work,
+        "unacceptedPolicy",
+    );
     // badRequest: a version this TSA does not speak.
     let mut r = valid_request();
     r.version = Int::new(&[2]).unwrap();
-    expect_failure(&url, &r.to_der().unwrap(), FailureInfo::BadRequest, work, "badRequest");
+    expect_failure(
+        &url,
+        &r.to_der().unwrap(),
+        FailureInfo::BadRequest,
+        work,
+        "badRequest",
+    );
     // badDataFormat: not a TimeStampReq at all.
-    expect_failure(&url, b"hello, TSA", FailureInfo::BadDataFormat, work, "badDataFormat");
+    expect_failure(
+        &url,
+        b"hello, TSA",
+        FailureInfo::BadDataFormat,
+        work,
+        "badDataFormat",
+    );
     // unacceptedExtension.
-    expect_failure(&url, &with_extension(false), FailureInfo::UnacceptedExtension, work, "unacceptedExtension");
+    expect_failure(
+        &url,
+        &with_extension(false),
+        FailureInfo::UnacceptedExtension,
+        work,
+        "unacceptedExtension",
+    );
     drop(srv);
 
     // timeNotAvailable: the same keys in a production configuration, on a clock nobody
@@ -115,14 +174,22 @@ fn every_failure_info_the_server_emits() {
     let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
     std::fs::write(&prod, cfg.replace("dev = true", "dev = false")).unwrap();
     let srv = Server::with_config(&prod);
-    expect_failure(&srv.http, &valid_request().to_der().unwrap(), FailureInfo::TimeNotAvailable, work, "timeNotAvailable");
+    expect_failure(
+        &srv.http,
+        &valid_request().to_der().unwrap(),
+        FailureInfo::TimeNotAvailable,
+        work,
+        "timeNotAvailable",
+    );
     drop(srv);
 
     // systemFailure: the TSU key's private key usage period has ended; the certificate is
     // still valid, but no token may carry the key any more (EN 319 421).
     let now = SystemTime::now();
     let root_key = SoftwareSigner::load(&state.join("keys/root.key"), None, true).unwrap();
-    let root = load_certificates(&state.join("pki/root.pem")).unwrap().remove(0);
+    let root = load_certificates(&state.join("pki/root.pem"))
+        .unwrap()
+        .remove(0);
     let tsu_key = SoftwareSigner::load(&state.join("keys/tsu.key"), None, true).unwrap();
     let retired = issue_tsu(
         &root,
@@ -134,11 +201,21 @@ fn every_failure_info_the_server_emits() {
         now - Duration::from_secs(60),
     )
     .unwrap();
-    std::fs::write(state.join("pki/retired.pem"), to_pem_chain(&[retired]).unwrap()).unwrap();
+    std::fs::write(
+        state.join("pki/retired.pem"),
+        to_pem_chain(&[retired]).unwrap(),
+    )
+    .unwrap();
     let retired_cfg = state.join("retired.toml");
     std::fs::write(&retired_cfg, cfg.replace("pki/tsu.pem", "pki/retired.pem")).unwrap();
     let srv = Server::with_config(&retired_cfg);
-    expect_failure(&srv.http, &valid_request().to_der().unwrap(), FailureInfo::SystemFailure, work, "systemFailure");
+    expect_failure(
+        &srv.http,
+        &valid_request().to_der().unwrap(),
+        FailureInfo::SystemFailure,
+        work,
+        "systemFailure",
+    );
 }
 
 #[test]
@@ -178,14 +255,38 @@ fn malformed_requests_get_precise_answers_and_the_server_keeps_serving() {
         ("truncated", truncated, FailureInfo::BadDataFormat),
         ("trailing-garbage", trailing, FailureInfo::BadDataFormat),
         ("ber-indefinite-length", ber, FailureInfo::BadDataFormat),
-        ("ber-long-form-length", long_form, FailureInfo::BadDataFormat),
+        (
+            "ber-long-form-length",
+            long_form,
+            FailureInfo::BadDataFormat,
+        ),
         ("empty", Vec::new(), FailureInfo::BadDataFormat),
         ("nonce-4KiB", huge_nonce, FailureInfo::BadRequest),
-        ("unknown-hash-oid", unknown_hash.to_der().unwrap(), FailureInfo::BadAlg),
-        ("hash-with-parameters", hash_params.to_der().unwrap(), FailureInfo::BadAlg),
-        ("wrong-imprint-length", short_imprint.to_der().unwrap(), FailureInfo::BadDataFormat),
-        ("critical-extension", with_extension(true), FailureInfo::UnacceptedExtension),
-        ("non-critical-extension", with_extension(false), FailureInfo::UnacceptedExtension),
+        (
+            "unknown-hash-oid",
+            unknown_hash.to_der().unwrap(),
+            FailureInfo::BadAlg,
+        ),
+        (
+            "hash-with-parameters",
+            hash_params.to_der().unwrap(),
+            FailureInfo::BadAlg,
+        ),
+        (
+            "wrong-imprint-length",
+            short_imprint.to_der().unwrap(),
+            FailureInfo::BadDataFormat,
+        ),
+        (
+            "critical-extension",
+            with_extension(true),
+            FailureInfo::UnacceptedExtension,
+        ),
+        (
+            "non-critical-extension",
+            with_extension(false),
+            FailureInfo::UnacceptedExtension,
+        ),
     ];
     for (name, body, want) in cases {
         expect_failure(&url, &body, want, work, name);

@@ -42,28 +42,54 @@ fn openssl_ts_round_trips_over_http_and_https() {
                     let case = format!("{hash} cert={cert} nonce={nonce} {url}");
 
                     let mut v = vec![
-                        "ts", "-verify", "-data", data.to_str().unwrap(), "-in",
-                        r.to_str().unwrap(), "-CAfile", root.to_str().unwrap(),
+                        "ts",
+                        "-verify",
+                        "-data",
+                        data.to_str().unwrap(),
+                        "-in",
+                        r.to_str().unwrap(),
+                        "-CAfile",
+                        root.to_str().unwrap(),
                     ];
                     if !cert {
                         v.extend(["-untrusted", tsu.to_str().unwrap()]);
                     }
                     let o = run("openssl", &v);
-                    assert!(text(&o).contains("Verification: OK"), "{case}: {}", text(&o));
+                    assert!(
+                        text(&o).contains("Verification: OK"),
+                        "{case}: {}",
+                        text(&o)
+                    );
                     // Against the request too: nonce, imprint, policy, certReq.
                     let mut v = vec![
-                        "ts", "-verify", "-queryfile", q.to_str().unwrap(), "-in",
-                        r.to_str().unwrap(), "-CAfile", root.to_str().unwrap(),
+                        "ts",
+                        "-verify",
+                        "-queryfile",
+                        q.to_str().unwrap(),
+                        "-in",
+                        r.to_str().unwrap(),
+                        "-CAfile",
+                        root.to_str().unwrap(),
                     ];
                     if !cert {
                         v.extend(["-untrusted", tsu.to_str().unwrap()]);
                     }
                     let o = run("openssl", &v);
-                    assert!(text(&o).contains("Verification: OK"), "{case}: {}", text(&o));
+                    assert!(
+                        text(&o).contains("Verification: OK"),
+                        "{case}: {}",
+                        text(&o)
+                    );
 
                     let mut k = vec![
-                        "verify", r.to_str().unwrap(), "--data", data.to_str().unwrap(),
-                        "--trust", root.to_str().unwrap(), "--request", q.to_str().unwrap(),
+                        "verify",
+                        r.to_str().unwrap(),
+                        "--data",
+                        data.to_str().unwrap(),
+                        "--trust",
+                        root.to_str().unwrap(),
+                        "--request",
+                        q.to_str().unwrap(),
                     ];
                     if !cert {
                         k.extend(["--untrusted", tsu.to_str().unwrap()]);
@@ -71,7 +97,10 @@ fn openssl_ts_round_trips_over_http_and_https() {
                     let o = kokuin(&k);
                     assert!(o.status.success(), "{case}: kokuin verify: {}", text(&o));
 
-                    let o = run("openssl", &["ts", "-reply", "-in", r.to_str().unwrap(), "-text"]);
+                    let o = run(
+                        "openssl",
+                        &["ts", "-reply", "-in", r.to_str().unwrap(), "-text"],
+                    );
                     let t = text(&o);
                     assert!(t.contains("Status: Granted."), "{case}: {t}");
                     assert!(t.contains(&format!("Policy OID: {DEV_POLICY}")), "{t}");

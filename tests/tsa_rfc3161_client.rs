@@ -4,7 +4,10 @@
 mod common;
 use common::*;
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/rfc3161_client_verify.py");
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/interop/rfc3161_client_verify.py"
+);
 
 #[test]
 fn rfc3161_client_verifies_tokens() {
@@ -22,8 +25,16 @@ fn rfc3161_client_verifies_tokens() {
     {
         let out = dir.path().join(format!("t{i}.tsr"));
         let mut args = vec![
-            "request", data.to_str().unwrap(), "--url", &srv.https, "--hash", hash,
-            "--ca", root.to_str().unwrap(), "-o", out.to_str().unwrap(),
+            "request",
+            data.to_str().unwrap(),
+            "--url",
+            &srv.https,
+            "--hash",
+            hash,
+            "--ca",
+            root.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
         ];
         if cert {
             args.push("--cert-req");
@@ -32,18 +43,21 @@ fn rfc3161_client_verifies_tokens() {
         assert!(o.status.success(), "kokuin request: {}", text(&o));
         let tsq = out.with_extension("tsq");
         let mut py = vec![
-            SCRIPT, out.to_str().unwrap(), tsq.to_str().unwrap(), data.to_str().unwrap(),
+            SCRIPT,
+            out.to_str().unwrap(),
+            tsq.to_str().unwrap(),
+            data.to_str().unwrap(),
             root.to_str().unwrap(),
         ];
         if !cert {
             py.push(tsu.to_str().unwrap());
         }
-        let o = run("python3", &py);
+        let o = run(&python(), &py);
         assert!(o.status.success(), "{hash}: {}", text(&o));
         assert!(text(&o).contains(DEV_POLICY), "{}", text(&o));
         // The same verifier must say no for other data: the check can fail.
         py[3] = other.to_str().unwrap();
-        let o = run("python3", &py);
+        let o = run(&python(), &py);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     }
 }

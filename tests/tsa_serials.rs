@@ -21,7 +21,10 @@ fn collect(url: &str, n: usize, tsq: &[u8]) -> Vec<Vec<u8>> {
                         .map(|_| {
                             let r = tsa_post(&ag, url, tsq);
                             assert_eq!(r.status, 200);
-                            let t = ParsedResponse::from_der(&r.body).unwrap().into_token().unwrap();
+                            let t = ParsedResponse::from_der(&r.body)
+                                .unwrap()
+                                .into_token()
+                                .unwrap();
                             TimeStampToken::from_der(&t)
                                 .unwrap()
                                 .tst_info
@@ -33,7 +36,10 @@ fn collect(url: &str, n: usize, tsq: &[u8]) -> Vec<Vec<u8>> {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     })
 }
 
@@ -57,7 +63,10 @@ fn serials_are_unique_across_restarts() {
         let serials = collect(&srv.http, TOTAL.div_ceil(RUNS), &tsq);
         for s in serials {
             assert!((8..=20).contains(&s.len()), "serial of {} octets", s.len());
-            assert!(seen.insert(s.clone()), "serial {s:02x?} repeated in run {run}");
+            assert!(
+                seen.insert(s.clone()),
+                "serial {s:02x?} repeated in run {run}"
+            );
             count += 1;
         }
         if run == 1 {

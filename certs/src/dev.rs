@@ -156,7 +156,13 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            validate_path(&sub, &[pki.tsu.clone()], &anchors, now, Purpose::TimeStamping),
+            validate_path(
+                &sub,
+                std::slice::from_ref(&pki.tsu),
+                &anchors,
+                now,
+                Purpose::TimeStamping
+            ),
             Err(PathError::NotCa { .. })
         ));
     }

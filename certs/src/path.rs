@@ -24,8 +24,7 @@ pub mod oid {
         ObjectIdentifier::new_unwrap("2.5.29.16");
     pub const CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
     pub const CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-    pub const CE_CERTIFICATE_POLICIES: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.5.29.32");
+    pub const CE_CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
     pub const CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("2.5.29.35");
     pub const CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
@@ -122,23 +121,23 @@ pub fn validate_path(
         };
         // Non-self-issued intermediates between this CA and the leaf (RFC 5280 §6.1.4 (l)).
         let below = i - 1;
-        if let Some(allowed) = bc.path_len_constraint {
-            if below > usize::from(allowed) {
-                return Err(PathError::PathLength {
-                    subject,
-                    allowed,
-                    actual: below,
-                });
-            }
+        if let Some(allowed) = bc.path_len_constraint
+            && below > usize::from(allowed)
+        {
+            return Err(PathError::PathLength {
+                subject,
+                allowed,
+                actual: below,
+            });
         }
         let ku: Option<KeyUsage> = extension(ca)?;
-        if let Some(ku) = ku {
-            if !ku.0.contains(KeyUsages::KeyCertSign) {
-                return Err(PathError::KeyUsage {
-                    subject,
-                    needed: "keyCertSign",
-                });
-            }
+        if let Some(ku) = ku
+            && !ku.0.contains(KeyUsages::KeyCertSign)
+        {
+            return Err(PathError::KeyUsage {
+                subject,
+                needed: "keyCertSign",
+            });
         }
     }
     check_purpose(leaf, purpose)?;
@@ -270,7 +269,9 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
                 reason: reason.to_string(),
             };
             let Some(ext) = eku_ext else {
-                return Err(eku_err("no extendedKeyUsage; RFC 3161 §2.3 requires id-kp-timeStamping"));
+                return Err(eku_err(
+                    "no extendedKeyUsage; RFC 3161 §2.3 requires id-kp-timeStamping",
+                ));
             };
             if !ext.critical {
                 return Err(eku_err("extendedKeyUsage is not critical (RFC 3161 §2.3)"));
@@ -287,15 +288,14 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
                 ));
             }
             let ku: Option<KeyUsage> = extension(leaf)?;
-            if let Some(ku) = ku {
-                if !ku.0.contains(KeyUsages::DigitalSignature)
-                    && !ku.0.contains(KeyUsages::NonRepudiation)
-                {
-                    return Err(PathError::KeyUsage {
-                        subject,
-                        needed: "digitalSignature or nonRepudiation",
-                    });
-                }
+            if let Some(ku) = ku
+                && !ku.0.contains(KeyUsages::DigitalSignature)
+                && !ku.0.contains(KeyUsages::NonRepudiation)
+            {
+                return Err(PathError::KeyUsage {
+                    subject,
+                    needed: "digitalSignature or nonRepudiation",
+                });
             }
             Ok(())
         }

@@ -96,10 +96,14 @@ pub fn issue(
     let mut ext = Vec::new();
     match &req.kind {
         CertKind::Ca { path_len } => {
-            push(&mut ext, true, &BasicConstraints {
-                ca: true,
-                path_len_constraint: *path_len,
-            })?;
+            push(
+                &mut ext,
+                true,
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: *path_len,
+                },
+            )?;
             push(
                 &mut ext,
                 true,
@@ -112,15 +116,31 @@ pub fn issue(
                 true,
                 &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
             )?;
-            push(&mut ext, true, &ExtendedKeyUsage(vec![oid::KP_TIME_STAMPING]))?;
-            push(&mut ext, false, &PrivateKeyUsagePeriod {
-                not_before: Some(generalized(req.not_before)?),
-                not_after: Some(generalized(*key_usage_until)?),
-            })?;
+            push(
+                &mut ext,
+                true,
+                &ExtendedKeyUsage(vec![oid::KP_TIME_STAMPING]),
+            )?;
+            push(
+                &mut ext,
+                false,
+                &PrivateKeyUsagePeriod {
+                    not_before: Some(generalized(req.not_before)?),
+                    not_after: Some(generalized(*key_usage_until)?),
+                },
+            )?;
         }
         CertKind::TlsServer { dns_names, ips } => {
-            push(&mut ext, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
-            push(&mut ext, false, &ExtendedKeyUsage(vec![oid::KP_SERVER_AUTH]))?;
+            push(
+                &mut ext,
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature.into()),
+            )?;
+            push(
+                &mut ext,
+                false,
+                &ExtendedKeyUsage(vec![oid::KP_SERVER_AUTH]),
+            )?;
             let mut names = Vec::new();
             for d in dns_names {
                 names.push(GeneralName::DnsName(
@@ -139,15 +159,27 @@ pub fn issue(
             push(&mut ext, false, &SubjectAltName(names))?;
         }
         CertKind::TlsClient => {
-            push(&mut ext, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
-            push(&mut ext, false, &ExtendedKeyUsage(vec![oid::KP_CLIENT_AUTH]))?;
+            push(
+                &mut ext,
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature.into()),
+            )?;
+            push(
+                &mut ext,
+                false,
+                &ExtendedKeyUsage(vec![oid::KP_CLIENT_AUTH]),
+            )?;
         }
     }
     push(&mut ext, false, &SubjectKeyIdentifier(octets(&ski)?))?;
-    push(&mut ext, false, &AuthorityKeyIdentifier {
-        key_identifier: Some(octets(&aki)?),
-        ..Default::default()
-    })?;
+    push(
+        &mut ext,
+        false,
+        &AuthorityKeyIdentifier {
+            key_identifier: Some(octets(&aki)?),
+            ..Default::default()
+        },
+    )?;
     let tbs = TbsCertificate {
         version: 2,
         serial_number: random_serial()?,

@@ -76,7 +76,11 @@ impl SignatureAlgorithm {
 
     /// The signatureAlgorithm written in SignerInfo and certificates.
     pub fn algorithm_identifier(self) -> Result<AlgorithmIdentifierOwned, der::Error> {
-        let unsupported = || der::Error::from(der::ErrorKind::OidUnknown { oid: self.digest().oid() });
+        let unsupported = || {
+            der::Error::from(der::ErrorKind::OidUnknown {
+                oid: self.digest().oid(),
+            })
+        };
         Ok(match self {
             Self::Ecdsa(d) => AlgorithmIdentifierOwned {
                 oid: match d {
@@ -98,15 +102,9 @@ impl SignatureAlgorithm {
             },
             Self::RsaPss(d) => {
                 let params = match d {
-                    DigestAlgorithm::Sha256 => {
-                        rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha256>(32)
-                    }
-                    DigestAlgorithm::Sha384 => {
-                        rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha384>(48)
-                    }
-                    DigestAlgorithm::Sha512 => {
-                        rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha512>(64)
-                    }
+                    DigestAlgorithm::Sha256 => rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha256>(32),
+                    DigestAlgorithm::Sha384 => rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha384>(48),
+                    DigestAlgorithm::Sha512 => rsa::pkcs1::RsaPssParamsRef::new::<sha2::Sha512>(64),
                     _ => return Err(unsupported()),
                 };
                 AlgorithmIdentifierOwned {

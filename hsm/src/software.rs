@@ -59,7 +59,11 @@ impl KeyType {
             "p256" | "p-256" | "ec-p256" => Some(Self::P256),
             "p384" | "p-384" | "ec-p384" => Some(Self::P384),
             other => {
-                let bits: usize = other.strip_prefix("rsa")?.trim_start_matches('-').parse().ok()?;
+                let bits: usize = other
+                    .strip_prefix("rsa")?
+                    .trim_start_matches('-')
+                    .parse()
+                    .ok()?;
                 (2048..=4096).contains(&bits).then_some(Self::Rsa(bits))
             }
         }
@@ -150,10 +154,11 @@ impl SoftwareSigner {
                 path: p.clone(),
                 reason: "PEM is not UTF-8".into(),
             })?;
-            let (label, der) = der::pem::decode_vec(text.as_bytes()).map_err(|e| KeyError::Parse {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
+            let (label, der) =
+                der::pem::decode_vec(text.as_bytes()).map_err(|e| KeyError::Parse {
+                    path: p.clone(),
+                    reason: e.to_string(),
+                })?;
             if label != "PRIVATE KEY" {
                 return Err(KeyError::Parse {
                     path: p,
@@ -211,7 +216,9 @@ impl SoftwareSigner {
             let k = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| parse(e.to_string()))?;
             let bits = rsa::traits::PublicKeyParts::n(&k).bits() as usize;
             if !(2048..=4096).contains(&bits) {
-                return Err(parse(format!("RSA key of {bits} bits; 2048 to 4096 required")));
+                return Err(parse(format!(
+                    "RSA key of {bits} bits; 2048 to 4096 required"
+                )));
             }
             (SoftKey::Rsa(Box::new(k)), KeyType::Rsa(bits))
         } else {
@@ -374,11 +381,7 @@ impl Signer for SoftwareSigner {
     }
 }
 
-fn rsa_pkcs1(
-    k: &rsa::RsaPrivateKey,
-    d: DigestAlgorithm,
-    msg: &[u8],
-) -> Result<Vec<u8>, SignError> {
+fn rsa_pkcs1(k: &rsa::RsaPrivateKey, d: DigestAlgorithm, msg: &[u8]) -> Result<Vec<u8>, SignError> {
     use rsa::pkcs1v15::SigningKey;
     let fail = |e: signature::Error| SignError::Failed(e.to_string());
     let sig: Box<[u8]> = match d {

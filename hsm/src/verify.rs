@@ -4,9 +4,9 @@
 
 use crate::algorithm::{oid, pss_params};
 use crate::digest::DigestAlgorithm;
+use der::Encode;
 use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
-use der::Encode;
 use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,9 +42,12 @@ pub fn verify_signature(
         oid::SHA256_WITH_RSA => verify_pkcs1(spki, DigestAlgorithm::Sha256, message, signature),
         oid::SHA384_WITH_RSA => verify_pkcs1(spki, DigestAlgorithm::Sha384, message, signature),
         oid::SHA512_WITH_RSA => verify_pkcs1(spki, DigestAlgorithm::Sha512, message, signature),
-        oid::RSA_ENCRYPTION => {
-            verify_pkcs1(spki, digest_hint.ok_or_else(unsupported)?, message, signature)
-        }
+        oid::RSA_ENCRYPTION => verify_pkcs1(
+            spki,
+            digest_hint.ok_or_else(unsupported)?,
+            message,
+            signature,
+        ),
         oid::RSASSA_PSS => {
             let (d, salt) = pss_params(algorithm.parameters.as_ref()).ok_or_else(unsupported)?;
             verify_pss(spki, d, salt, message, signature)
@@ -64,16 +67,16 @@ fn verify_ecdsa(
     let prehash = d.digest(message);
     match crate::algorithm::ec_curve(spki) {
         Some(oid::SECP256R1) => {
-            let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&der)
-                .map_err(|_| mismatch())?;
+            let vk =
+                p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|_| mismatch())?;
             let sig = p256::ecdsa::Signature::from_der(signature)
                 .map_err(|_| VerifyError::BadSignature)?;
             vk.verify_prehash(&prehash, &sig)
                 .map_err(|_| VerifyError::BadSignature)
         }
         Some(oid::SECP384R1) => {
-            let vk = p384::ecdsa::VerifyingKey::from_public_key_der(&der)
-                .map_err(|_| mismatch())?;
+            let vk =
+                p384::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|_| mismatch())?;
             let sig = p384::ecdsa::Signature::from_der(signature)
                 .map_err(|_| VerifyError::BadSignature)?;
             vk.verify_prehash(&prehash, &sig)
@@ -171,14 +174,26 @@ mod tests {
 
     #[test]
     fn ecdsa_round_trips() {
-        round_trip(KeyType::P256, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256));
-        round_trip(KeyType::P256, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512));
-        round_trip(KeyType::P384, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384));
+        round_trip(
+            KeyType::P256,
+            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
+        );
+        round_trip(
+            KeyType::P256,
+            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512),
+        );
+        round_trip(
+            KeyType::P384,
+            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
+        );
     }
 
     #[test]
     fn rsa_round_trips() {
-        round_trip(KeyType::Rsa(2048), SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256));
+        round_trip(
+            KeyType::Rsa(2048),
+            SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256),
+        );
         round_trip(
             KeyType::Rsa(2048),
             SignatureAlgorithm::RsaPkcs1v15(DigestAlgorithm::Sha384),

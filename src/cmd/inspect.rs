@@ -47,7 +47,10 @@ fn print_request(r: &TimeStampReq) {
     println!("  imprint:  {}", imprint(&r.message_imprint));
     println!(
         "  policy:   {}",
-        r.req_policy.as_ref().map(|p| p.to_string()).unwrap_or("(none)".into())
+        r.req_policy
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or("(none)".into())
     );
     println!(
         "  nonce:    {}",
@@ -68,7 +71,10 @@ fn print_token(der: &[u8]) -> Result<(), CmdError> {
     let sd = &t.signed_data;
     for si in sd.signer_infos.0.iter() {
         println!("  signer:");
-        println!("    digest:     {}", describe_digest_oid(&si.digest_alg.oid));
+        println!(
+            "    digest:     {}",
+            describe_digest_oid(&si.digest_alg.oid)
+        );
         println!("    signature:  {}", si.signature_algorithm.oid);
         for a in si.signed_attrs.iter().flat_map(|a| a.iter()) {
             println!("    signed attribute {}", attr_name(&a.oid));

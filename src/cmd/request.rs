@@ -50,7 +50,11 @@ pub fn run(a: RequestArgs) -> Result<(), CmdError> {
         )));
     }
     println!("request: {}", tsq.display());
-    println!("reply:   {} ({})", a.out.display(), parsed.describe_status());
+    println!(
+        "reply:   {} ({})",
+        a.out.display(),
+        parsed.describe_status()
+    );
     Ok(())
 }
 
@@ -63,8 +67,9 @@ const MAX_REPLY: u64 = 1024 * 1024;
 
 fn post(url: &str, body: &[u8], ca: Option<&Path>) -> Result<Vec<u8>, CmdError> {
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
-    let mut tls = TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let mut tls = TlsConfig::builder().unversioned_rustls_crypto_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ));
     if let Some(ca) = ca {
         let pem = super::read_file(ca)?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)

@@ -53,13 +53,13 @@ fn check(a: &VerifyArgs) -> Result<VerifiedToken, CmdError> {
     for u in &a.untrusted {
         extra.extend(load_certificates(u).map_err(|e| CmdError::usage(e.to_string()))?);
     }
-    let request = match &a.request {
-        Some(p) => Some(
-            TimeStampReq::from_der(&read_file(p)?)
-                .map_err(|e| CmdError::usage(format!("{}: not a TimeStampReq: {e}", p.display())))?,
-        ),
-        None => None,
-    };
+    let request =
+        match &a.request {
+            Some(p) => Some(TimeStampReq::from_der(&read_file(p)?).map_err(|e| {
+                CmdError::usage(format!("{}: not a TimeStampReq: {e}", p.display()))
+            })?),
+            None => None,
+        };
     let hash = token
         .hash_algorithm()
         .map_err(|e| CmdError::negative(e.to_string()))?;

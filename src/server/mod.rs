@@ -83,10 +83,12 @@ pub async fn run(cfg: Config, service: Service) -> Result<(), String> {
     }
     let grace = Duration::from_millis(limits.shutdown_grace_ms);
     // The accept loops, the only other holders, have ended.
-    if let Ok(graceful) = Arc::try_unwrap(graceful) {
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-            tracing::warn!("grace period over; closing remaining connections");
-        }
+    if let Ok(graceful) = Arc::try_unwrap(graceful)
+        && tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+    {
+        tracing::warn!("grace period over; closing remaining connections");
     }
     tracing::info!("stopped");
     Ok(())
@@ -164,18 +166,18 @@ async fn serve_connection(
             watcher.watch(conn.into_owned()).await
         }
         Some(acceptor) => {
-            let tls_stream =
-                match tokio::time::timeout(head_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                        return;
-                    }
-                };
+            let tls_stream = match tokio::time::timeout(head_timeout, acceptor.accept(stream)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
             let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
             watcher.watch(conn.into_owned()).await
         }

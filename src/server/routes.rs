@@ -27,11 +27,15 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     let resp = match (path.as_str(), &method) {
         ("/tsa", &Method::POST) => tsa(&state, req).await,
         ("/tsa", _) => method_not_allowed("POST"),
-        ("/tsa/certs", &Method::GET | &Method::HEAD) => {
-            text(StatusCode::OK, "application/pem-certificate-chain", state.service.chain_pem.clone())
-        }
+        ("/tsa/certs", &Method::GET | &Method::HEAD) => text(
+            StatusCode::OK,
+            "application/pem-certificate-chain",
+            state.service.chain_pem.clone(),
+        ),
         ("/tsa/certs", _) => method_not_allowed("GET, HEAD"),
-        ("/healthz", &Method::GET | &Method::HEAD) => text(StatusCode::OK, "text/plain", "ok\n".into()),
+        ("/healthz", &Method::GET | &Method::HEAD) => {
+            text(StatusCode::OK, "text/plain", "ok\n".into())
+        }
         ("/healthz", _) => method_not_allowed("GET, HEAD"),
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
     };
@@ -65,19 +69,32 @@ async fn tsa(state: &State, req: Request<Incoming>) -> Response<Body> {
     let timeout = Duration::from_millis(state.limits.body_timeout_ms);
     let bytes = match tokio::time::timeout(timeout, body.collect()).await {
         Err(_) => {
-            return text(StatusCode::REQUEST_TIMEOUT, "text/plain", "request body too slow\n".into());
+            return text(
+                StatusCode::REQUEST_TIMEOUT,
+                "text/plain",
+                "request body too slow\n".into(),
+            );
         }
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
         Ok(Err(_)) => {
-            return text(StatusCode::BAD_REQUEST, "text/plain", "cannot read request body\n".into());
+            return text(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                "cannot read request body\n".into(),
+            );
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
     let queue = Duration::from_millis(state.limits.queue_timeout_ms);
     let Ok(Ok(permit)) = tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await
     else {
-        let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "busy, retry\n".into());
-        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        let mut r = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "busy, retry\n".into(),
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
     };
     let authority = state.service.authority.clone();
@@ -103,7 +120,9 @@ async fn tsa(state: &State, req: Request<Incoming>) -> Response<Body> {
             hash = %i.request.digest,
             "token issued"
         ),
-        Outcome::Rejected(r) => tracing::info!(failure = %r.info, reason = %r.text, "request refused"),
+        Outcome::Rejected(r) => {
+            tracing::info!(failure = %r.info, reason = %r.text, "request refused")
+        }
     }
     let mut resp = Response::new(Full::new(Bytes::from(der)));
     resp.headers_mut()
@@ -120,8 +139,13 @@ fn too_large() -> Response<Body> {
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n".into());
-    r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "text/plain",
+        "method not allowed\n".into(),
+    );
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
     r
 }
 

@@ -13,7 +13,10 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Strin
         .collect::<Result<_, _>>()
         .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
     if certs.is_empty() {
-        return Err(format!("TLS certificate {}: no certificate", cert.display()));
+        return Err(format!(
+            "TLS certificate {}: no certificate",
+            cert.display()
+        ));
     }
     // The key's content never reaches an error message.
     let key = PrivateKeyDer::from_pem_file(key)

@@ -23,22 +23,31 @@ pub struct Server {
 impl Server {
     /// `kokuin serve --dev` on ephemeral ports, state in `dir`.
     pub fn dev(dir: &Path) -> Server {
-        Self::spawn(&[
-            "serve",
-            "--dev",
-            "--state-dir",
-            dir.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-            "--https",
-            "127.0.0.1:0",
-        ], dir)
+        Self::spawn(
+            &[
+                "serve",
+                "--dev",
+                "--state-dir",
+                dir.to_str().unwrap(),
+                "--http",
+                "127.0.0.1:0",
+                "--https",
+                "127.0.0.1:0",
+            ],
+            dir,
+        )
     }
 
     /// `kokuin serve --config FILE --http 127.0.0.1:0` (plain HTTP only).
     pub fn with_config(config: &Path) -> Server {
         Self::spawn(
-            &["serve", "--config", config.to_str().unwrap(), "--http", "127.0.0.1:0"],
+            &[
+                "serve",
+                "--config",
+                config.to_str().unwrap(),
+                "--http",
+                "127.0.0.1:0",
+            ],
             config.parent().unwrap(),
         )
     }
@@ -133,6 +142,18 @@ impl Server {
         }
     }
 
+    /// Waits for the exit that a signal sent elsewhere has started.
+    pub fn stop_after_signal(mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
@@ -158,8 +179,9 @@ pub struct Reply {
 /// An agent trusting `root` for HTTPS.
 pub fn agent(root: Option<&Path>) -> ureq::Agent {
     use ureq::tls::{RootCerts, TlsConfig};
-    let mut tls = TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let mut tls = TlsConfig::builder().unversioned_rustls_crypto_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ));
     if let Some(r) = root {
         let pem = std::fs::read(r).unwrap();
         let certs: Vec<_> = ureq::tls::parse_pem(&pem)
@@ -218,10 +240,9 @@ pub fn tsa_post(agent: &ureq::Agent, url: &str, tsq: &[u8]) -> Reply {
 
 /// Runs a command; panics with its output if it cannot be started.
 pub fn run(cmd: &str, args: &[&str]) -> Output {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd} (is it installed? the README's test command installs it): {e}"))
+    Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd} (is it installed? the README's test command installs it): {e}")
+    })
 }
 
 pub fn text(o: &Output) -> String {
@@ -232,10 +253,18 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// The Python with the interop packages: the venv `scripts/test-all` makes, else python3.
+pub fn python() -> String {
+    std::env::var("KOKUIN_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 pub fn kokuin(args: &[&str]) -> Output {
     run(KOKUIN, args)
 }
 
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("kokuin-test").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("kokuin-test")
+        .tempdir()
+        .unwrap()
 }

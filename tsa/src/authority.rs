@@ -5,13 +5,13 @@
 //! rejection with its PKIFailureInfo and statusString. It fails closed: no genTime the clock
 //! cannot vouch for, no signature outside the key's usage window.
 
+use crate::asn1::PolicyId;
 use crate::asn1::{Accuracy, GenTime, TstInfo};
 use crate::clock::TrustedClock;
 use crate::failure::{FailureInfo, Rejection};
 use crate::request::{CheckedRequest, check_request, parse_request};
 use crate::serial::SerialGenerator;
 use crate::token::{TokenSigner, tlv};
-use crate::asn1::PolicyId;
 use der::Encode;
 use der::asn1::Int;
 use kokuin_certs::path::extension;
@@ -54,8 +54,7 @@ impl ActiveKey {
         let v = cert.tbs_certificate().validity();
         let mut not_before = v.not_before.to_system_time();
         let mut not_after = v.not_after.to_system_time();
-        let pkup: Option<PrivateKeyUsagePeriod> =
-            extension(&cert).map_err(|e| e.to_string())?;
+        let pkup: Option<PrivateKeyUsagePeriod> = extension(&cert).map_err(|e| e.to_string())?;
         if let Some(p) = pkup {
             if let Some(nb) = p.not_before {
                 not_before = not_before.max(nb.to_system_time());
@@ -84,7 +83,7 @@ impl ActiveKey {
 /// What happened to one request, for logs, metrics and the audit log.
 #[derive(Debug)]
 pub enum Outcome {
-    Granted(Issued),
+    Granted(Box<Issued>),
     Rejected(Rejection),
 }
 
@@ -144,7 +143,7 @@ impl TimeStampAuthority {
     /// Handles one DER TimeStampReq; returns the DER TimeStampResp and what happened.
     pub fn respond(&self, request_der: &[u8]) -> (Vec<u8>, Outcome) {
         match self.issue(request_der) {
-            Ok((der, issued)) => (der, Outcome::Granted(issued)),
+            Ok((der, issued)) => (der, Outcome::Granted(Box::new(issued))),
             Err(r) => (r.to_response_der(), Outcome::Rejected(r)),
         }
     }
@@ -177,10 +176,7 @@ impl TimeStampAuthority {
             accuracy: Some(self.config.accuracy),
             ordering: None,
             nonce: checked.nonce.clone(),
-            tsa: self
-                .config
-                .include_tsa_name
-                .then(|| key.tsa_name.clone()),
+            tsa: self.config.include_tsa_name.then(|| key.tsa_name.clone()),
             extensions: None,
         };
         let tst_der = tst.to_der().map_err(internal)?;

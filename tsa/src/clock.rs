@@ -152,7 +152,11 @@ mod tests {
 
     #[test]
     fn concurrent_readers_never_see_a_step_back() {
-        let clock = TrustedClock::new(Box::new(UncheckedSystemClock), Duration::from_secs(1), false);
+        let clock = TrustedClock::new(
+            Box::new(UncheckedSystemClock),
+            Duration::from_secs(1),
+            false,
+        );
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {

@@ -70,7 +70,8 @@ impl FailureInfo {
             .into_iter()
             .filter(|f| {
                 let bit = f.bit();
-                raw.get(bit / 8).is_some_and(|byte| byte & (0x80 >> (bit % 8)) != 0)
+                raw.get(bit / 8)
+                    .is_some_and(|byte| byte & (0x80 >> (bit % 8)) != 0)
             })
             .collect()
     }
@@ -152,7 +153,11 @@ mod tests {
     #[test]
     fn bit_strings_are_der() {
         assert_eq!(
-            FailureInfo::BadAlg.to_bit_string().unwrap().to_der().unwrap(),
+            FailureInfo::BadAlg
+                .to_bit_string()
+                .unwrap()
+                .to_der()
+                .unwrap(),
             [0x03, 0x02, 0x07, 0x80]
         );
         assert_eq!(

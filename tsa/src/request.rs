@@ -1,9 +1,9 @@
 //! Parsing and checking a TimeStampReq: every rule of RFC 3161 §2.4.1 plus the EN 319 422
 //! profile, each refusal mapped to the PKIFailureInfo a client can act on.
 
+use crate::asn1::PolicyId;
 use crate::asn1::{MessageImprint, TimeStampReq};
 use crate::failure::{FailureInfo, Rejection};
-use crate::asn1::PolicyId;
 use der::Decode;
 use der::asn1::Int;
 use kokuin_hsm::DigestAlgorithm;
@@ -93,9 +93,10 @@ pub fn check_request(
                 format!("policy {p} is not served by this TSA"),
             ));
         }
-        None => policies.first().cloned().ok_or_else(|| {
-            Rejection::new(FailureInfo::SystemFailure, "no policy is configured")
-        })?,
+        None => policies
+            .first()
+            .cloned()
+            .ok_or_else(|| Rejection::new(FailureInfo::SystemFailure, "no policy is configured"))?,
     };
     if let Some(exts) = &req.extensions {
         let names: Vec<String> = exts
@@ -113,16 +114,16 @@ pub fn check_request(
             format!("no request extension is supported: {}", names.join(", ")),
         ));
     }
-    if let Some(n) = &req.nonce {
-        if n.as_bytes().len() > MAX_NONCE_LEN {
-            return Err(Rejection::new(
-                FailureInfo::BadRequest,
-                format!(
-                    "nonce of {} octets exceeds {MAX_NONCE_LEN}",
-                    n.as_bytes().len()
-                ),
-            ));
-        }
+    if let Some(n) = &req.nonce
+        && n.as_bytes().len() > MAX_NONCE_LEN
+    {
+        return Err(Rejection::new(
+            FailureInfo::BadRequest,
+            format!(
+                "nonce of {} octets exceeds {MAX_NONCE_LEN}",
+                n.as_bytes().len()
+            ),
+        ));
     }
     Ok(CheckedRequest {
         digest,
@@ -145,7 +146,10 @@ pub fn build_request(
     let nonce = match nonce {
         Some(n) => {
             // Positive, minimal INTEGER.
-            let start = n.iter().position(|b| *b != 0).unwrap_or(n.len().saturating_sub(1));
+            let start = n
+                .iter()
+                .position(|b| *b != 0)
+                .unwrap_or(n.len().saturating_sub(1));
             let mut bytes = Vec::with_capacity(n.len() + 1);
             if n.get(start).is_some_and(|b| b & 0x80 != 0) {
                 bytes.push(0);

@@ -60,7 +60,12 @@ impl SerialGenerator {
     }
 
     pub fn epoch(&self) -> u32 {
-        u32::from_be_bytes([self.prefix[2], self.prefix[3], self.prefix[4], self.prefix[5]])
+        u32::from_be_bytes([
+            self.prefix[2],
+            self.prefix[3],
+            self.prefix[4],
+            self.prefix[5],
+        ])
     }
 
     /// The next serial number.

@@ -65,7 +65,9 @@ impl TokenSigner {
             serial_number: tbs.serial_number().clone(),
         };
         let mut certs = SetOfVec::new();
-        certs.insert(cms::cert::CertificateChoices::Certificate(certificate.clone()))?;
+        certs.insert(cms::cert::CertificateChoices::Certificate(
+            certificate.clone(),
+        ))?;
         for c in chain {
             if c != &certificate {
                 certs.insert(cms::cert::CertificateChoices::Certificate(c.clone()))?;

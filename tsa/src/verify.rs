@@ -3,7 +3,8 @@
 //! original request (RFC 3161 §2.4.2, RFC 5816 §2.2.1, RFC 5652 §5.6).
 
 use crate::asn1::{
-    Accuracy, GenTime, PkiStatusInfo, PolicyId, SigningCertificateV2, TimeStampReq, TimeStampResp, TstInfo,
+    Accuracy, GenTime, PkiStatusInfo, PolicyId, SigningCertificateV2, TimeStampReq, TimeStampResp,
+    TstInfo,
 };
 use crate::failure::{FailureInfo, status};
 use crate::oid;
@@ -17,8 +18,8 @@ use kokuin_certs::path::{self, PathError, Purpose, extension, subject_of};
 use kokuin_hsm::{DigestAlgorithm, VerifyError};
 use spki::AlgorithmIdentifierRef;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::{PrivateKeyUsagePeriod, SubjectKeyIdentifier};
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{PrivateKeyUsagePeriod, SubjectKeyIdentifier};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -71,7 +72,10 @@ impl ParsedResponse {
     pub fn from_der(der: &[u8]) -> Result<Self, TokenError> {
         let r = TimeStampResp::from_der(der).map_err(|e| TokenError::Malformed(e.to_string()))?;
         let token = match r.time_stamp_token {
-            Some(t) => Some(t.to_der().map_err(|e| TokenError::Malformed(e.to_string()))?),
+            Some(t) => Some(
+                t.to_der()
+                    .map_err(|e| TokenError::Malformed(e.to_string()))?,
+            ),
             None => None,
         };
         Ok(Self {
@@ -199,7 +203,7 @@ impl TimeStampToken {
             .cloned()
             .ok_or(TokenError::SignerCount(0))?;
         let mut signed_attrs_der = raw_signed_attrs(der)
-            .ok_or_else(|| TokenError::Attribute("signedAttrs"))?
+            .ok_or(TokenError::Attribute("signedAttrs"))?
             .to_vec();
         signed_attrs_der[0] = 0x31;
         Ok(Self {
@@ -270,20 +274,21 @@ impl TimeStampToken {
             .cloned()
             .ok_or(TokenError::SignerCertificateMissing)?;
         // RFC 5816 §2.2.1 / RFC 5035: the signed attributes bind the signer's certificate.
-        let scv2: SigningCertificateV2 = single(oid::SIGNING_CERTIFICATE_V2, "signing-certificate-v2")
-            .map_err(|_| {
-                if attrs.iter().any(|a| a.oid == oid::SIGNING_CERTIFICATE) {
-                    TokenError::SigningCertificate(
-                        "only signing-certificate (ESSCertID with SHA-1) is present; \
+        let scv2: SigningCertificateV2 =
+            single(oid::SIGNING_CERTIFICATE_V2, "signing-certificate-v2")
+                .map_err(|_| {
+                    if attrs.iter().any(|a| a.oid == oid::SIGNING_CERTIFICATE) {
+                        TokenError::SigningCertificate(
+                            "only signing-certificate (ESSCertID with SHA-1) is present; \
                          RFC 5816 requires signing-certificate-v2"
-                            .into(),
-                    )
-                } else {
-                    TokenError::Attribute("signing-certificate-v2")
-                }
-            })?
-            .decode_as::<SigningCertificateV2>()
-            .map_err(|e| TokenError::SigningCertificate(e.to_string()))?;
+                                .into(),
+                        )
+                    } else {
+                        TokenError::Attribute("signing-certificate-v2")
+                    }
+                })?
+                .decode_as::<SigningCertificateV2>()
+                .map_err(|e| TokenError::SigningCertificate(e.to_string()))?;
         check_ess(&scv2, &signer)?;
         kokuin_hsm::verify_signature(
             signer.tbs_certificate().subject_public_key_info(),
@@ -295,8 +300,14 @@ impl TimeStampToken {
         .map_err(TokenError::Signature)?;
         let gen_time = self.tst_info.gen_time;
         let at = gen_time.to_system_time();
-        let chain = path::validate_path(&signer, &pool, opts.trust_anchors, at, Purpose::TimeStamping)
-            .map_err(TokenError::Path)?;
+        let chain = path::validate_path(
+            &signer,
+            &pool,
+            opts.trust_anchors,
+            at,
+            Purpose::TimeStamping,
+        )
+        .map_err(TokenError::Path)?;
         let pkup: Option<PrivateKeyUsagePeriod> = extension(&signer).map_err(TokenError::Path)?;
         if let Some(p) = pkup {
             let before = p.not_before.is_some_and(|nb| at < nb.to_system_time());
@@ -306,17 +317,21 @@ impl TimeStampToken {
                     gen_time: gen_time.to_rfc3339(),
                     period: format!(
                         "{} to {}",
-                        p.not_before.map(|t| t.to_date_time().to_string()).unwrap_or("-".into()),
-                        p.not_after.map(|t| t.to_date_time().to_string()).unwrap_or("-".into())
+                        p.not_before
+                            .map(|t| t.to_date_time().to_string())
+                            .unwrap_or("-".into()),
+                        p.not_after
+                            .map(|t| t.to_date_time().to_string())
+                            .unwrap_or("-".into())
                     ),
                 });
             }
         }
         let hash = self.hash_algorithm()?;
-        if let Some(d) = opts.expected_digest {
-            if self.tst_info.message_imprint.hashed_message.as_bytes() != d {
-                return Err(TokenError::ImprintMismatch);
-            }
+        if let Some(d) = opts.expected_digest
+            && self.tst_info.message_imprint.hashed_message.as_bytes() != d
+        {
+            return Err(TokenError::ImprintMismatch);
         }
         if let Some(req) = opts.request {
             self.check_against_request(req)?;
@@ -352,13 +367,13 @@ impl TimeStampToken {
                 token: show(&t.nonce),
             });
         }
-        if let Some(p) = &req.req_policy {
-            if *p != t.policy {
-                return Err(TokenError::Policy {
-                    request: p.to_string(),
-                    token: t.policy.to_string(),
-                });
-            }
+        if let Some(p) = &req.req_policy
+            && *p != t.policy
+        {
+            return Err(TokenError::Policy {
+                request: p.to_string(),
+                token: t.policy.to_string(),
+            });
         }
         let has_certs = self.signed_data.certificates.is_some();
         match (req.cert_req.unwrap_or(false), has_certs) {

@@ -34,7 +34,11 @@ fn authority(pki: &DevPki, tsu: x509_cert::Certificate, key: SoftwareSigner) -> 
             },
             include_tsa_name: true,
         },
-        TrustedClock::new(Box::new(UncheckedSystemClock), Duration::from_secs(1), false),
+        TrustedClock::new(
+            Box::new(UncheckedSystemClock),
+            Duration::from_secs(1),
+            false,
+        ),
         SerialGenerator::with_epoch(1, 1),
         ActiveKey::new(signer).unwrap(),
     )
@@ -68,7 +72,10 @@ fn request(data: &[u8], nonce: Option<&[u8]>, cert_req: bool) -> TimeStampReq {
 fn token(a: &TimeStampAuthority, req: &TimeStampReq) -> TimeStampToken {
     let (resp, outcome) = a.respond(&req.to_der().unwrap());
     assert!(matches!(outcome, Outcome::Granted(_)), "{outcome:?}");
-    let t = ParsedResponse::from_der(&resp).unwrap().into_token().unwrap();
+    let t = ParsedResponse::from_der(&resp)
+        .unwrap()
+        .into_token()
+        .unwrap();
     TimeStampToken::from_der(&t).unwrap()
 }
 
@@ -100,7 +107,10 @@ fn token_verifies_against_data_request_and_anchor() {
 
 fn t_der(a: &TimeStampAuthority, req: &TimeStampReq) -> Vec<u8> {
     let (resp, _) = a.respond(&req.to_der().unwrap());
-    ParsedResponse::from_der(&resp).unwrap().into_token().unwrap()
+    ParsedResponse::from_der(&resp)
+        .unwrap()
+        .into_token()
+        .unwrap()
 }
 
 #[test]
@@ -223,7 +233,10 @@ fn tsu_certificate_expired_at_gen_time_is_refused() {
         })
         .unwrap_err();
     assert!(
-        matches!(err, TokenError::Path(kokuin_certs::PathError::Expired { .. })),
+        matches!(
+            err,
+            TokenError::Path(kokuin_certs::PathError::Expired { .. })
+        ),
         "{err}"
     );
 }

@@ -5,7 +5,7 @@ pub mod policy_id;
 pub mod time;
 pub mod tsp;
 
-pub use policy_id::PolicyId;
 pub use ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+pub use policy_id::PolicyId;
 pub use time::GenTime;
 pub use tsp::{Accuracy, MessageImprint, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo};

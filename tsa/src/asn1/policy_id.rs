@@ -65,7 +65,9 @@ impl PolicyId {
 
     /// X.690 §8.19.2: every subidentifier minimal (no leading 0x80) and terminated.
     fn validate(content: &[u8]) -> bool {
-        if content.is_empty() || content.len() > MAX_LEN || content.last().is_some_and(|b| b & 0x80 != 0)
+        if content.is_empty()
+            || content.len() > MAX_LEN
+            || content.last().is_some_and(|b| b & 0x80 != 0)
         {
             return false;
         }
@@ -76,7 +78,11 @@ impl PolicyId {
             }
             start = b & 0x80 == 0;
         }
-        Self { content: content.to_vec() }.arcs().is_some()
+        Self {
+            content: content.to_vec(),
+        }
+        .arcs()
+        .is_some()
     }
 }
 

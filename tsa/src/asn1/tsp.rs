@@ -3,8 +3,8 @@
 //! Hand-written: RustCrypto's `x509-tsp` is built on `der` 0.7, and Kokuin needs
 //! GeneralizedTime with fractional seconds (see [`super::time`]).
 
-use super::time::GenTime;
 use super::policy_id::PolicyId;
+use super::time::GenTime;
 use der::asn1::{Int, OctetString};
 use der::{Any, Sequence, ValueOrd};
 use spki::AlgorithmIdentifierOwned;

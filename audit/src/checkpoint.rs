@@ -1,0 +1,83 @@
+//! Signed checkpoints: the chain head and record count, signed by the audit key.
+//!
+//! The signed message is the ASCII text `kokuin-audit-checkpoint:v1:<count>:<head>` where
+//! `count` is the checkpoint record's `seq` (so it covers records 0 to count-1) and `head` is
+//! the hash of record count-1 (its `prev`). Fields of a `checkpoint` record: `count`, `head`,
+//! `algorithm` (the signature algorithm's name), `key` (the signing certificate's SHA-256,
+//! hex) and `signature` (hex).
+//!
+//! The log crate signs through [`CheckpointSigner`] and checks through
+//! [`CheckpointVerifier`]: which key and which certificate is the caller's business, so this
+//! crate depends on no key or certificate code.
+
+use crate::event::{Event, kind};
+use crate::record::{Record, hex};
+use serde::{Deserialize, Serialize};
+
+pub trait CheckpointSigner: Send + Sync {
+    /// Name of the signature algorithm, recorded for the verifier.
+    fn algorithm(&self) -> String;
+    /// Identifies the verifying certificate (its SHA-256, hex).
+    fn key_id(&self) -> String;
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+pub trait CheckpointVerifier {
+    /// Ok if `signature` over `message` verifies with the key named `key_id`.
+    fn verify(&self, key_id: &str, algorithm: &str, message: &[u8], signature: &[u8])
+    -> Result<(), String>;
+}
+
+pub fn message(count: u64, head: &str) -> Vec<u8> {
+    format!("kokuin-audit-checkpoint:v1:{count}:{head}").into_bytes()
+}
+
+/// The checkpoint event for a log whose next record will have `seq == count` and
+/// `prev == head`.
+pub fn event(signer: &dyn CheckpointSigner, count: u64, head: &str) -> Result<Event, String> {
+    let sig = signer.sign(&message(count, head))?;
+    Ok(Event::new(kind::CHECKPOINT)
+        .with("count", count)
+        .with("head", head)
+        .with("algorithm", signer.algorithm())
+        .with("key", signer.key_id())
+        .with("signature", hex(&sig)))
+}
+
+/// The latest checkpoint, also written beside the segments as `checkpoint.json`: the record's
+/// line itself, so that it can be compared with the log byte for byte.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LatestCheckpoint {
+    pub line: String,
+}
+
+/// Checks a checkpoint record's own consistency and signature.
+pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), String> {
+    let s = |k: &str| {
+        record
+            .fields
+            .get(k)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("checkpoint without {k}"))
+    };
+    let count = record
+        .fields
+        .get("count")
+        .and_then(|v| v.as_u64())
+        .ok_or("checkpoint without count")?;
+    if count != record.seq || s("head")? != record.prev {
+        return Err("checkpoint count or head do not match its place in the log".into());
+    }
+    let sig = unhex(s("signature")?).ok_or("signature is not hex")?;
+    verifier.verify(s("key")?, s("algorithm")?, &message(count, &record.prev), &sig)
+}
+
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

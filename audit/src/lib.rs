@@ -1,0 +1,18 @@
+//! The hash-chained, checkpointed audit log. See [`record`] for the format an auditor
+//! re-implements, [`writer`] for durability, [`verify`] for tamper detection.
+//!
+//! This crate depends on no other Kokuin crate: checkpoints are signed and checked through
+//! the traits in [`checkpoint`].
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod event;
+pub mod record;
+pub mod segment;
+pub mod verify;
+pub mod writer;
+
+pub use checkpoint::{CheckpointSigner, CheckpointVerifier};
+pub use event::{Event, kind};
+pub use record::Record;
+pub use writer::{AuditConfig, AuditError, AuditLog, OpenReport};

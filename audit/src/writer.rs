@@ -1,0 +1,483 @@
+//! Appending: one writer thread, group commit, durable before acknowledged.
+//!
+//! Callers hand an event and a completion; the writer takes every event waiting, writes them
+//! as one batch, `fdatasync`s once and completes them all. Many concurrent requests therefore
+//! share one sync. A completion with `Ok(seq)` means the record is on stable storage; the
+//! service must not release what the record vouches for before that. On an I/O error the
+//! batch is cut back off the file, every completion gets the error and the log reports itself
+//! unhealthy until a later batch is written.
+
+use crate::checkpoint::{self, CheckpointSigner, LatestCheckpoint};
+use crate::event::{Event, kind};
+use crate::record::{GENESIS, Record, line_hash};
+use crate::segment;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuditError {
+    #[error("audit log I/O: {0}")]
+    Io(String),
+    #[error("the audit log is closed")]
+    Closed,
+    #[error("audit log damaged: {0}; run `kokuin audit verify`")]
+    Damaged(String),
+}
+
+fn io(context: &Path, e: std::io::Error) -> AuditError {
+    AuditError::Io(format!("{}: {e}", context.display()))
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    pub dir: PathBuf,
+    /// Start a new segment past this size.
+    pub segment_max_bytes: u64,
+    /// Start a new segment when the UTC day changes.
+    pub rotate_daily: bool,
+    /// Write a checkpoint after this many records…
+    pub checkpoint_every: u64,
+    /// …or this long after the last one, whichever comes first (if records were written).
+    pub checkpoint_interval: Duration,
+}
+
+impl AuditConfig {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            segment_max_bytes: 256 * 1024 * 1024,
+            rotate_daily: true,
+            checkpoint_every: 10_000,
+            checkpoint_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What opening found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Records already in the log.
+    pub records: u64,
+    /// Bytes of a torn final record cut off.
+    pub torn_bytes: u64,
+}
+
+pub type Completion = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
+
+enum Cmd {
+    Append(Event, Completion),
+    Close(Sender<Result<(), AuditError>>),
+}
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub records: AtomicU64,
+    pub syncs: AtomicU64,
+    pub sync_micros_total: AtomicU64,
+    pub last_sync_micros: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+pub struct AuditLog {
+    tx: Mutex<Option<Sender<Cmd>>>,
+    healthy: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl AuditLog {
+    /// Opens (creating if needed) the log in `cfg.dir`, cutting off a torn final record, and
+    /// starts the writer. A log damaged anywhere but its torn tail is refused, never repaired:
+    /// that is evidence.
+    pub fn open(
+        cfg: AuditConfig,
+        signer: Option<Arc<dyn CheckpointSigner>>,
+    ) -> Result<(Self, OpenReport), AuditError> {
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| io(&cfg.dir, e))?;
+        let (state, report) = State::recover(&cfg, signer)?;
+        let (tx, rx) = channel();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let stats = Arc::new(Stats::default());
+        let (h, s) = (healthy.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || run(state, rx, h, s))
+            .map_err(|e| AuditError::Io(format!("cannot start the writer: {e}")))?;
+        let log = Self {
+            tx: Mutex::new(Some(tx)),
+            healthy,
+            stats,
+            thread: Mutex::new(Some(thread)),
+        };
+        if report.torn_bytes > 0 {
+            log.append_blocking(
+                Event::new(kind::RECOVERY)
+                    .with("torn_bytes", report.torn_bytes)
+                    .with("records", report.records),
+            )?;
+        }
+        Ok((log, report))
+    }
+
+    /// Queues `event`; `done` runs on the writer thread once it is durable (or failed).
+    pub fn append(&self, event: Event, done: Completion) {
+        let tx = self.tx.lock().ok().and_then(|t| t.clone());
+        match tx {
+            Some(tx) => {
+                if let Err(std::sync::mpsc::SendError(Cmd::Append(_, done))) =
+                    tx.send(Cmd::Append(event, done))
+                {
+                    done(Err(AuditError::Closed));
+                }
+            }
+            None => done(Err(AuditError::Closed)),
+        }
+    }
+
+    /// Appends and waits until the record is durable. Returns its seq.
+    pub fn append_blocking(&self, event: Event) -> Result<u64, AuditError> {
+        let (tx, rx) = channel();
+        self.append(
+            event,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx.recv().unwrap_or(Err(AuditError::Closed))
+    }
+
+    /// False after a failed write, until a write succeeds again.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Writes `event` (e.g. service.stop), a final checkpoint, and stops the writer.
+    pub fn close(&self, event: Option<Event>) -> Result<(), AuditError> {
+        if let Some(e) = event {
+            self.append_blocking(e)?;
+        }
+        let tx = self.tx.lock().ok().and_then(|mut t| t.take());
+        let Some(tx) = tx else {
+            return Ok(());
+        };
+        let (rtx, rrx) = channel();
+        tx.send(Cmd::Close(rtx)).map_err(|_| AuditError::Closed)?;
+        let r = rrx.recv().unwrap_or(Err(AuditError::Closed));
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+        r
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.tx.lock() {
+            t.take();
+        }
+    }
+}
+
+/// The writer's view of the log.
+struct State {
+    cfg: AuditConfig,
+    signer: Option<Arc<dyn CheckpointSigner>>,
+    file: File,
+    path: PathBuf,
+    len: u64,
+    day: u64,
+    next_seq: u64,
+    head: String,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+}
+
+const MAX_BATCH: usize = 4096;
+
+fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<Stats>) {
+    loop {
+        let first = match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(c) => c,
+            Err(RecvTimeoutError::Timeout) => {
+                if st.checkpoint_due() {
+                    let _ = st.checkpoint();
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = st.checkpoint();
+                return;
+            }
+        };
+        let mut batch = Vec::new();
+        let mut close = None;
+        match first {
+            Cmd::Append(e, d) => batch.push((e, d)),
+            Cmd::Close(r) => close = Some(r),
+        }
+        while close.is_none() && batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Cmd::Append(e, d)) => batch.push((e, d)),
+                Ok(Cmd::Close(r)) => close = Some(r),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            let (events, dones): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let t0 = Instant::now();
+            match st.write(events) {
+                Ok(first_seq) => {
+                    let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    stats.syncs.fetch_add(1, Ordering::Relaxed);
+                    stats.sync_micros_total.fetch_add(us, Ordering::Relaxed);
+                    stats.last_sync_micros.store(us, Ordering::Relaxed);
+                    stats
+                        .records
+                        .fetch_add(dones.len() as u64, Ordering::Relaxed);
+                    healthy.store(true, Ordering::Release);
+                    for (i, d) in dones.into_iter().enumerate() {
+                        d(Ok(first_seq + i as u64));
+                    }
+                }
+                Err(e) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    healthy.store(false, Ordering::Release);
+                    for d in dones {
+                        d(Err(e.clone()));
+                    }
+                }
+            }
+            if st.checkpoint_due() {
+                let _ = st.checkpoint();
+            }
+        }
+        if let Some(r) = close {
+            let _ = r.send(st.checkpoint());
+            return;
+        }
+    }
+}
+
+fn utc_day(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0)
+}
+
+impl State {
+    fn recover(
+        cfg: &AuditConfig,
+        signer: Option<Arc<dyn CheckpointSigner>>,
+    ) -> Result<(Self, OpenReport), AuditError> {
+        let dir = &cfg.dir;
+        let segments = segment::list(dir).map_err(|e| io(dir, e))?;
+        let mut report = OpenReport::default();
+        let (path, next_seq, head, len) = match segments.last() {
+            None => {
+                let p = dir.join(segment::name(0));
+                (p, 0, GENESIS.to_string(), 0)
+            }
+            Some(last) => {
+                let head_before = match segments.len() {
+                    1 => GENESIS.to_string(),
+                    n => last_line_hash(&segments[n - 2])?,
+                };
+                let first = segment::first_seq(last).unwrap_or(0);
+                let (good_len, next, head, torn) = scan_tail(last, first, head_before)?;
+                if torn > 0 {
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(last)
+                        .map_err(|e| io(last, e))?;
+                    f.set_len(good_len).map_err(|e| io(last, e))?;
+                    f.sync_all().map_err(|e| io(last, e))?;
+                }
+                report.torn_bytes = torn;
+                (last.clone(), next, head, good_len)
+            }
+        };
+        report.records = next_seq;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        if len == 0 {
+            segment::sync_dir(dir).map_err(|e| io(dir, e))?;
+        }
+        Ok((
+            Self {
+                cfg: cfg.clone(),
+                signer,
+                file,
+                path,
+                len,
+                day: utc_day(SystemTime::now()),
+                next_seq,
+                head,
+                since_checkpoint: 0,
+                last_checkpoint: Instant::now(),
+            },
+            report,
+        ))
+    }
+
+    fn checkpoint_due(&self) -> bool {
+        self.signer.is_some()
+            && self.since_checkpoint > 0
+            && (self.since_checkpoint >= self.cfg.checkpoint_every
+                || self.last_checkpoint.elapsed() >= self.cfg.checkpoint_interval)
+    }
+
+    /// Appends a signed checkpoint and publishes it as `checkpoint.json`.
+    fn checkpoint(&mut self) -> Result<(), AuditError> {
+        let Some(signer) = self.signer.clone() else {
+            return Ok(());
+        };
+        if self.since_checkpoint == 0 && self.next_seq > 0 {
+            return Ok(());
+        }
+        let ev = checkpoint::event(signer.as_ref(), self.next_seq, &self.head)
+            .map_err(|e| AuditError::Io(format!("signing the checkpoint: {e}")))?;
+        let (line, _) = self.write_lines(vec![ev])?;
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        let latest = LatestCheckpoint { line };
+        let json = serde_json::to_string(&latest).unwrap_or_default();
+        let dir = self.cfg.dir.clone();
+        let tmp = dir.join("checkpoint.json.tmp");
+        let publish = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(json.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, dir.join(segment::CHECKPOINT_FILE))?;
+            segment::sync_dir(&dir)
+        };
+        publish().map_err(|e| io(&self.cfg.dir, e))
+    }
+
+    fn write(&mut self, events: Vec<Event>) -> Result<u64, AuditError> {
+        let first = self.next_seq;
+        let n = events.len() as u64;
+        self.write_lines(events)?;
+        self.since_checkpoint += n;
+        Ok(first)
+    }
+
+    /// Writes the events as consecutive records and syncs. Returns the last line.
+    fn write_lines(&mut self, events: Vec<Event>) -> Result<(String, u64), AuditError> {
+        self.maybe_rotate()?;
+        let now = SystemTime::now();
+        let mut buf = String::with_capacity(events.len() * 320);
+        let mut seq = self.next_seq;
+        let mut head = self.head.clone();
+        let mut last = String::new();
+        for ev in events {
+            let line = Record::new(seq, now, &ev.kind, ev.fields, &head).to_line();
+            head = line_hash(&line);
+            buf.push_str(&line);
+            buf.push('\n');
+            last = line;
+            seq += 1;
+        }
+        let r = self
+            .file
+            .write_all(buf.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = r {
+            // Cut back whatever reached the file, so the next batch continues the chain.
+            let _ = self.file.set_len(self.len);
+            return Err(io(&self.path, e));
+        }
+        self.len += buf.len() as u64;
+        self.next_seq = seq;
+        self.head = head;
+        Ok((last, seq))
+    }
+
+    fn maybe_rotate(&mut self) -> Result<(), AuditError> {
+        let today = utc_day(SystemTime::now());
+        let due = self.len >= self.cfg.segment_max_bytes
+            || (self.cfg.rotate_daily && today != self.day);
+        if !due || self.len == 0 {
+            self.day = today;
+            return Ok(());
+        }
+        let path = self.cfg.dir.join(segment::name(self.next_seq));
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        segment::sync_dir(&self.cfg.dir).map_err(|e| io(&self.cfg.dir, e))?;
+        self.file = file;
+        self.path = path;
+        self.len = 0;
+        self.day = today;
+        Ok(())
+    }
+}
+
+/// Hash of the last line of a (complete) segment.
+fn last_line_hash(path: &Path) -> Result<String, AuditError> {
+    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let line = text
+        .lines()
+        .next_back()
+        .ok_or_else(|| AuditError::Damaged(format!("{} is empty", path.display())))?;
+    Ok(line_hash(line))
+}
+
+/// Walks the last segment: returns (length of the valid prefix, next seq, head, torn bytes).
+/// Only a tail holding no further valid record is torn; anything else is damage.
+fn scan_tail(
+    path: &Path,
+    first_seq: u64,
+    mut head: String,
+) -> Result<(u64, u64, String, u64), AuditError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| io(path, e))?;
+    let mut pos = 0usize;
+    let mut seq = first_seq;
+    while let Some(nl) = bytes[pos..].iter().position(|b| *b == b'\n') {
+        let line = &bytes[pos..pos + nl];
+        let ok = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| Record::parse_line(l).ok().map(|r| (l, r)))
+            .filter(|(_, r)| r.seq == seq && r.prev == head);
+        match ok {
+            Some((l, _)) => {
+                head = line_hash(l);
+                seq += 1;
+                pos += nl + 1;
+            }
+            None => break,
+        }
+    }
+    let rest = &bytes[pos..];
+    // A complete, valid-looking record after the break means the log was altered.
+    let later_record = rest
+        .split(|b| *b == b'\n')
+        .skip(1)
+        .filter_map(|l| std::str::from_utf8(l).ok())
+        .any(|l| Record::parse_line(l).is_ok());
+    if later_record {
+        return Err(AuditError::Damaged(format!(
+            "{}: record {seq} does not continue the chain",
+            path.display()
+        )));
+    }
+    Ok((pos as u64, seq, head, rest.len() as u64))
+}

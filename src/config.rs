@@ -31,6 +31,10 @@ pub struct Config {
     #[serde(default)]
     pub server: ServerConfig,
     pub tsa: TsaConfig,
+    pub audit: AuditSection,
+    /// SHA-256 of the file as read, recorded in the audit log at start.
+    #[serde(skip)]
+    pub digest: String,
     /// Directory the configuration was read from; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -95,6 +99,39 @@ pub struct TsaConfig {
     pub key: KeyConfig,
 }
 
+/// The audit log (see the `kokuin_audit` crate).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Turning the log off is allowed in dev mode only (to measure what it costs).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub dir: PathBuf,
+    /// PKCS #8 key that signs checkpoints, and its certificate.
+    pub checkpoint_key: PathBuf,
+    pub checkpoint_certificate: PathBuf,
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_s: u64,
+    #[serde(default = "default_segment_mb")]
+    pub segment_max_mb: u64,
+    #[serde(default = "yes")]
+    pub rotate_daily: bool,
+}
+
+fn default_checkpoint_every() -> u64 {
+    10_000
+}
+
+fn default_checkpoint_interval() -> u64 {
+    60
+}
+
+fn default_segment_mb() -> u64 {
+    256
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -149,6 +186,11 @@ impl Config {
             key,
             message,
         })?;
+        cfg.digest = kokuin_hsm::DigestAlgorithm::Sha256
+            .digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         cfg.base_dir = path
             .parent()
             .map(Path::to_path_buf)
@@ -214,6 +256,18 @@ impl Config {
         if self.server.max_concurrency == 0 || self.server.max_connections == 0 {
             return err("server.max_concurrency", "limits must be at least 1".into());
         }
+        if !self.audit.enabled && !self.dev {
+            return err(
+                "audit.enabled",
+                "the audit log can be turned off only in dev mode".into(),
+            );
+        }
+        if self.audit.checkpoint_every == 0 || self.audit.segment_max_mb == 0 {
+            return err(
+                "audit.checkpoint_every",
+                "checkpoint_every and segment_max_mb must be at least 1".into(),
+            );
+        }
         let KeyConfig::Software { algorithm, .. } = &self.tsa.key;
         if let Some(a) = algorithm
             && kokuin_hsm::SignatureAlgorithm::from_name(a).is_none()
@@ -248,6 +302,10 @@ policies = [{ oid = "2.25.1", name = "p" }]
 backend = "software"
 path = "k.pem"
 certificate = "c.pem"
+[audit]
+dir = "audit"
+checkpoint_key = "a.key"
+checkpoint_certificate = "a.pem"
 "#;
 
     #[test]

@@ -6,6 +6,8 @@
 //! DIR/pki/root.pem         trust anchor for verifiers
 //! DIR/pki/tsu.pem          TSU certificate
 //! DIR/pki/tls.pem          HTTPS server certificate (localhost, 127.0.0.1, ::1)
+//! DIR/pki/audit.pem        certificate of the audit-checkpoint key
+//! DIR/audit/               the audit log
 //! DIR/keys/*.key           PKCS #8 keys, mode 0600
 //! DIR/state/serial.state   boot epoch for serial numbers
 //! ```
@@ -66,6 +68,7 @@ pub fn ensure_state_dir(
     write_key("root.key", &pki.root_key)?;
     write_key("tsu.key", &pki.tsu_key)?;
     write_key("tls.key", &pki.tls_key)?;
+    write_key("audit.key", &pki.audit_key)?;
     let write_pem = |name: &str, certs: &[x509_cert::Certificate]| {
         let p = dir.join("pki").join(name);
         let pem = to_pem_chain(certs).map_err(|e| e.to_string())?;
@@ -74,6 +77,7 @@ pub fn ensure_state_dir(
     write_pem("root.pem", std::slice::from_ref(&pki.root))?;
     write_pem("tsu.pem", std::slice::from_ref(&pki.tsu))?;
     write_pem("tls.pem", std::slice::from_ref(&pki.tls))?;
+    write_pem("audit.pem", std::slice::from_ref(&pki.audit))?;
     let list = |a: &[SocketAddr]| {
         a.iter()
             .map(|x| format!("\"{x}\""))
@@ -105,6 +109,11 @@ name = "Kokuin development time-stamp policy"
 backend = "software"
 path = "keys/tsu.key"
 certificate = "pki/tsu.pem"
+
+[audit]
+dir = "audit"
+checkpoint_key = "keys/audit.key"
+checkpoint_certificate = "pki/audit.pem"
 "#,
         http = list(http),
         https = list(https),

@@ -1,6 +1,7 @@
 //! `kokuin`: the trust service's command line and server wiring.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cmd;
 mod config;
 mod dev;
@@ -100,6 +101,31 @@ enum Command {
     },
     /// Print a .tsq, .tsr or token in readable form.
     Inspect { file: PathBuf },
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every segment, the chain and every checkpoint; exit 0 only when intact.
+    Verify {
+        dir: PathBuf,
+        /// Certificate(s) of the checkpoint key (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// A checkpoint kept outside the log (default: DIR/checkpoint.json).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the record of the token with this serial number (hex).
+    Find {
+        dir: PathBuf,
+        #[arg(long)]
+        serial: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -165,6 +191,13 @@ fn main() -> ExitCode {
             json,
         }),
         Command::Inspect { file } => cmd::inspect::run(&file),
+        Command::Audit(AuditCommand::Verify {
+            dir,
+            trust,
+            checkpoint,
+            json,
+        }) => cmd::audit::verify(&dir, &trust, checkpoint.as_deref(), json),
+        Command::Audit(AuditCommand::Find { dir, serial }) => cmd::audit::find(&dir, &serial),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

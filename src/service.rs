@@ -16,6 +16,8 @@ use std::time::Duration;
 
 pub struct Service {
     pub authority: Arc<TimeStampAuthority>,
+    /// None only when turned off in dev mode.
+    pub audit: Option<Arc<kokuin_audit::AuditLog>>,
     /// PEM of the TSU certificate and its chain, served at `GET /tsa/certs`.
     pub chain_pem: String,
 }
@@ -75,6 +77,7 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
             .map_err(|e| StartError::Other(format!("cannot create {}: {e}", dir.display())))?;
     }
     let serials = SerialGenerator::open(&serial_path, cfg.tsa.node_id)?;
+    let serial_epoch = serials.epoch();
     let a = cfg.tsa.accuracy;
     let accuracy = Duration::from_secs(u64::from(a.seconds))
         + Duration::from_millis(u64::from(a.millis))
@@ -120,6 +123,23 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
         serials,
         active,
     );
+    let audit =
+        crate::audit::open(cfg).map_err(|e| StartError::Other(format!("audit log: {e}")))?;
+    if let Some(log) = &audit {
+        use kokuin_audit::{Event, kind};
+        let start = log
+            .append_blocking(Event::new(kind::CONFIG_LOADED).with("sha256", cfg.digest.clone()))
+            .and_then(|_| {
+                log.append_blocking(
+                    Event::new(kind::SERVICE_START)
+                        .with("version", env!("CARGO_PKG_VERSION"))
+                        .with("node_id", cfg.tsa.node_id)
+                        .with("key", key_label.clone())
+                        .with("serial_epoch", serial_epoch),
+                )
+            });
+        start.map_err(|e| StartError::Other(format!("audit log: {e}")))?;
+    }
     tracing::info!(
         key = %key_label,
         node_id = cfg.tsa.node_id,
@@ -127,6 +147,7 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
     );
     Ok(Service {
         authority: Arc::new(authority),
+        audit,
         chain_pem,
     })
 }

@@ -24,8 +24,13 @@ pub trait CheckpointSigner: Send + Sync {
 
 pub trait CheckpointVerifier {
     /// Ok if `signature` over `message` verifies with the key named `key_id`.
-    fn verify(&self, key_id: &str, algorithm: &str, message: &[u8], signature: &[u8])
-    -> Result<(), String>;
+    fn verify(
+        &self,
+        key_id: &str,
+        algorithm: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), String>;
 }
 
 pub fn message(count: u64, head: &str) -> Vec<u8> {
@@ -69,7 +74,12 @@ pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), S
         return Err("checkpoint count or head do not match its place in the log".into());
     }
     let sig = unhex(s("signature")?).ok_or("signature is not hex")?;
-    verifier.verify(s("key")?, s("algorithm")?, &message(count, &record.prev), &sig)
+    verifier.verify(
+        s("key")?,
+        s("algorithm")?,
+        &message(count, &record.prev),
+        &sig,
+    )
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {

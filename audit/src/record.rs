@@ -27,8 +27,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 pub const VERSION: u64 = 1;
@@ -51,13 +51,7 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(
-        seq: u64,
-        time: SystemTime,
-        kind: &str,
-        fields: Fields,
-        prev: &str,
-    ) -> Self {
+    pub fn new(seq: u64, time: SystemTime, kind: &str, fields: Fields, prev: &str) -> Self {
         Self {
             v: VERSION,
             seq,

@@ -141,7 +141,14 @@ pub fn verify_dir(
             // The chain breaks between the previous record and this one: the previous record
             // is not what was written (or, for the first record, this one is not).
             let (at, detail) = match &prev_line {
-                Some(p) => (p, format!("record {} no longer hashes to what record {} holds", expected.saturating_sub(1), r.seq)),
+                Some(p) => (
+                    p,
+                    format!(
+                        "record {} no longer hashes to what record {} holds",
+                        expected.saturating_sub(1),
+                        r.seq
+                    ),
+                ),
                 None => (&l, "the first record does not start the chain".into()),
             };
             report.problem = Some(finding(Damage::Modified, at, detail));
@@ -174,7 +181,10 @@ pub fn verify_dir(
         let rec = cp.as_ref().and_then(|c| Record::parse_line(&c.line).ok());
         match (cp, rec) {
             (Some(cp), Some(rec)) => {
-                let seg = prev_line.as_ref().map(|p| p.segment.clone()).unwrap_or_default();
+                let seg = prev_line
+                    .as_ref()
+                    .map(|p| p.segment.clone())
+                    .unwrap_or_default();
                 if rec.seq >= report.records {
                     report.problem = Some(Finding {
                         index: report.records,
@@ -229,16 +239,21 @@ fn classify_seq(
 ) -> std::io::Result<(Damage, String)> {
     if r.seq < expected {
         let dup = prev.is_some_and(|p| p.text == here.text);
-        let damage = if dup { Damage::Inserted } else { Damage::Reordered };
+        let damage = if dup {
+            Damage::Inserted
+        } else {
+            Damage::Reordered
+        };
         let what = if dup { "a copy of" } else { "out of order:" };
-        return Ok((damage, format!("record {} here is {what} record {}", expected, r.seq)));
+        return Ok((
+            damage,
+            format!("record {} here is {what} record {}", expected, r.seq),
+        ));
     }
     // Ahead of itself: is the expected record somewhere later (swapped) or gone (removed)?
     for l in lines(dir)? {
         let l = l?;
-        if l.index > here.index
-            && Record::parse_line(&l.text).is_ok_and(|x| x.seq == expected)
-        {
+        if l.index > here.index && Record::parse_line(&l.text).is_ok_and(|x| x.seq == expected) {
             return Ok((
                 Damage::Reordered,
                 format!("record {expected} stands later, at position {}", l.index),

@@ -407,8 +407,8 @@ impl State {
 
     fn maybe_rotate(&mut self) -> Result<(), AuditError> {
         let today = utc_day(SystemTime::now());
-        let due = self.len >= self.cfg.segment_max_bytes
-            || (self.cfg.rotate_daily && today != self.day);
+        let due =
+            self.len >= self.cfg.segment_max_bytes || (self.cfg.rotate_daily && today != self.day);
         if !due || self.len == 0 {
             self.day = today;
             return Ok(());

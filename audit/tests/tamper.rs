@@ -27,13 +27,19 @@ impl CheckpointVerifier for Key {
         if key_id != "test-key" {
             return Err(format!("unknown key {key_id}"));
         }
-        let ai = self.0.algorithm().algorithm_identifier().map_err(|e| e.to_string())?;
+        let ai = self
+            .0
+            .algorithm()
+            .algorithm_identifier()
+            .map_err(|e| e.to_string())?;
         verify_signature(self.0.public_key(), &ai, None, m, sig).map_err(|e| e.to_string())
     }
 }
 
 fn key() -> Arc<Key> {
-    Arc::new(Key(SoftwareSigner::generate(KeyType::P256, "audit").unwrap()))
+    Arc::new(Key(
+        SoftwareSigner::generate(KeyType::P256, "audit").unwrap()
+    ))
 }
 
 /// 40 token events with a checkpoint every 10 records, closed with a final checkpoint.
@@ -101,7 +107,9 @@ fn intact_log_verifies_with_checkpoints() {
 #[test]
 fn a_changed_field_is_found() {
     let (d, k) = fresh();
-    edit(d.path(), |l| l[7] = l[7].replace("\"serial\":\"0007\"", "\"serial\":\"0666\""));
+    edit(d.path(), |l| {
+        l[7] = l[7].replace("\"serial\":\"0007\"", "\"serial\":\"0666\"")
+    });
     assert_eq!(problem(d.path(), &k), (7, Damage::Modified));
 }
 
@@ -162,7 +170,10 @@ fn a_checkpoint_from_another_key_is_refused() {
     let (d, _) = fresh();
     // Verified against a key that did not sign it.
     let other = key();
-    assert_eq!(problem(d.path(), &other), (10, Damage::BadCheckpointSignature));
+    assert_eq!(
+        problem(d.path(), &other),
+        (10, Damage::BadCheckpointSignature)
+    );
 }
 
 #[test]
@@ -199,7 +210,8 @@ fn the_chain_runs_across_segments() {
     // Reopening continues the chain in the last segment.
     let (log, report) = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone())).unwrap();
     assert_eq!(report.records, n);
-    log.append_blocking(Event::new(kind::SERVICE_START)).unwrap();
+    log.append_blocking(Event::new(kind::SERVICE_START))
+        .unwrap();
     log.close(None).unwrap();
     assert!(verify(d.path(), &k).problem.is_none());
 }
@@ -228,5 +240,8 @@ fn concurrent_appends_share_syncs_and_get_distinct_seqs() {
     assert_eq!(sorted.len(), 1600);
     let st = log.stats();
     let syncs = st.syncs.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(syncs < 1600, "no group commit: {syncs} syncs for 1600 records");
+    assert!(
+        syncs < 1600,
+        "no group commit: {syncs} syncs for 1600 records"
+    );
 }

@@ -1,5 +1,5 @@
-//! The development PKI: a root CA (ECDSA P-256) issuing the TSU certificate and the HTTPS
-//! server certificate, all with software keys. For `kokuin serve --dev` and tests only.
+//! The development PKI: a root CA (ECDSA P-256) issuing the TSU, HTTPS and audit-checkpoint
+//! certificates, all with software keys. For `kokuin serve --dev` and tests only.
 
 use crate::profile::{CertKind, CertRequest, ProfileError, issue};
 use kokuin_hsm::{KeyError, KeyType, Signer, SoftwareSigner};
@@ -28,6 +28,8 @@ pub struct DevPki {
     pub tsu: Certificate,
     pub tls_key: SoftwareSigner,
     pub tls: Certificate,
+    pub audit_key: SoftwareSigner,
+    pub audit: Certificate,
 }
 
 pub const ORGANIZATION: &str = "Kokuin Development";
@@ -81,7 +83,21 @@ impl DevPki {
             Some(&root),
             &root_key,
         )?;
+        let audit_key = SoftwareSigner::generate(KeyType::P256, "dev-audit")?;
+        let audit = issue(
+            &CertRequest {
+                subject: name(&format!("CN=Kokuin Dev Audit Log,O={ORGANIZATION},C=JP"))?,
+                public_key: audit_key.public_key().clone(),
+                not_before: start,
+                not_after: start + Duration::from_secs(10 * 365 * DAY),
+                kind: CertKind::AuditSigner,
+            },
+            Some(&root),
+            &root_key,
+        )?;
         Ok(Self {
+            audit_key,
+            audit,
             root_key,
             root,
             tsu_key,

@@ -46,6 +46,9 @@ pub enum CertKind {
     },
     /// A TLS client (e-seal API callers).
     TlsClient,
+    /// The key that signs audit-log checkpoints: digitalSignature + nonRepudiation, no EKU
+    /// (no standard purpose exists; verifiers pin the certificate).
+    AuditSigner,
 }
 
 /// Everything about a certificate that is not decided by the profile or the issuer.
@@ -157,6 +160,13 @@ pub fn issue(
                 ));
             }
             push(&mut ext, false, &SubjectAltName(names))?;
+        }
+        CertKind::AuditSigner => {
+            push(
+                &mut ext,
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+            )?;
         }
         CertKind::TlsClient => {
             push(

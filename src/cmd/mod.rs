@@ -1,5 +1,6 @@
 //! The client-side subcommands: thin layers over the library crates.
 
+pub mod audit;
 pub mod inspect;
 pub mod request;
 pub mod verify;

@@ -90,6 +90,12 @@ pub async fn run(cfg: Config, service: Service) -> Result<(), String> {
     {
         tracing::warn!("grace period over; closing remaining connections");
     }
+    if let Some(log) = &state.service.audit {
+        let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP);
+        if let Err(e) = log.close(Some(stop)) {
+            tracing::error!(error = %e, "audit log: final checkpoint failed");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -158,7 +164,7 @@ async fn serve_connection(
     let svc_state = state.clone();
     let svc = service_fn(move |req| {
         let s = svc_state.clone();
-        async move { Ok::<_, std::convert::Infallible>(routes::handle(s, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(routes::handle(s, peer, req).await) }
     });
     let result = match tls {
         None => {

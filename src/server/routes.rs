@@ -6,12 +6,16 @@
 
 use super::State;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
+use kokuin_audit::{Event, kind};
+use kokuin_tsa::asn1::GenTime;
 use kokuin_tsa::request::MAX_REQUEST_LEN;
+use kokuin_tsa::verify::hex;
 use kokuin_tsa::{FailureInfo, Outcome, Rejection};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +24,12 @@ pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
 pub type Body = Full<Bytes>;
 
-pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
     let id = state.next_request_id();
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let resp = match (path.as_str(), &method) {
-        ("/tsa", &Method::POST) => tsa(&state, req).await,
+        ("/tsa", &Method::POST) => tsa(&state, peer, id, req).await,
         ("/tsa", _) => method_not_allowed("POST"),
         ("/tsa/certs", &Method::GET | &Method::HEAD) => text(
             StatusCode::OK,
@@ -43,7 +47,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     resp
 }
 
-async fn tsa(state: &State, req: Request<Incoming>) -> Response<Body> {
+async fn tsa(state: &State, peer: SocketAddr, id: u64, req: Request<Incoming>) -> Response<Body> {
     let ct_ok = req
         .headers()
         .get(CONTENT_TYPE)
@@ -62,28 +66,24 @@ async fn tsa(state: &State, req: Request<Incoming>) -> Response<Body> {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_LEN as u64) {
-        return too_large();
-    }
-    let body = Limited::new(req.into_body(), MAX_REQUEST_LEN);
     let timeout = Duration::from_millis(state.limits.body_timeout_ms);
-    let bytes = match tokio::time::timeout(timeout, body.collect()).await {
-        Err(_) => {
+    let bytes = match read_body(req.into_body(), declared, timeout).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Timeout) => {
             return text(
                 StatusCode::REQUEST_TIMEOUT,
                 "text/plain",
                 "request body too slow\n".into(),
             );
         }
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Ok(Err(_)) => {
+        Err(BodyError::Broken) => {
             return text(
                 StatusCode::BAD_REQUEST,
                 "text/plain",
                 "cannot read request body\n".into(),
             );
         }
-        Ok(Ok(c)) => c.to_bytes(),
     };
     let queue = Duration::from_millis(state.limits.queue_timeout_ms);
     let Ok(Ok(permit)) = tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await
@@ -115,19 +115,124 @@ async fn tsa(state: &State, req: Request<Incoming>) -> Response<Body> {
     };
     match &outcome {
         Outcome::Granted(i) => tracing::debug!(
-            serial = %kokuin_tsa::verify::hex(i.serial.as_bytes()),
+            request_id = id,
+            serial = %hex(i.serial.as_bytes()),
             policy = %i.policy,
             hash = %i.request.digest,
             "token issued"
         ),
         Outcome::Rejected(r) => {
-            tracing::info!(failure = %r.info, reason = %r.text, "request refused")
+            tracing::info!(request_id = id, failure = %r.info, reason = %r.text, "request refused")
         }
     }
+    let der = match &state.service.audit {
+        None => der,
+        Some(log) => record_outcome(log, &outcome, peer, id, der).await,
+    };
     let mut resp = Response::new(Full::new(Bytes::from(der)));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(REPLY_TYPE));
     resp
+}
+
+/// No token leaves before its record is durable: if the log cannot take it, the client gets
+/// systemFailure instead and the token is dropped.
+async fn record_outcome(
+    log: &kokuin_audit::AuditLog,
+    outcome: &Outcome,
+    peer: SocketAddr,
+    id: u64,
+    der: Vec<u8>,
+) -> Vec<u8> {
+    let client = peer.ip().to_string();
+    match outcome {
+        Outcome::Granted(i) => {
+            let ev = Event::new(kind::TOKEN_ISSUED)
+                .with("serial", hex(i.serial.as_bytes()))
+                .with(
+                    "gen_time",
+                    GenTime::from_system_time_millis(i.gen_time)
+                        .map(|g| g.to_rfc3339())
+                        .unwrap_or_default(),
+                )
+                .with("policy", i.policy.to_string())
+                .with("hash", i.request.digest.name())
+                .with(
+                    "imprint",
+                    hex(i.request.message_imprint.hashed_message.as_bytes()),
+                )
+                .with("key", i.key_label.clone())
+                .with("client", client)
+                .with("request_id", id);
+            match crate::audit::record(log, ev).await {
+                Ok(_) => der,
+                Err(e) => {
+                    tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
+                    Rejection::new(
+                        FailureInfo::SystemFailure,
+                        "the audit log cannot record the token",
+                    )
+                    .to_response_der()
+                }
+            }
+        }
+        Outcome::Rejected(r) => {
+            let ev = Event::new(kind::REQUEST_REFUSED)
+                .with("failure", r.info.name())
+                .with("reason", r.text.clone())
+                .with("client", client)
+                .with("request_id", id);
+            if let Err(e) = crate::audit::record(log, ev).await {
+                tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
+            }
+            der
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Timeout,
+    Broken,
+}
+
+/// Past this, an oversized body is no longer drained: the connection is just closed.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads at most MAX_REQUEST_LEN octets. An oversized body is read on and discarded (up to
+/// DRAIN_LIMIT, within the timeout) before the 413 goes out: closing a socket with unread
+/// data makes the kernel reset it, and the client would see a broken pipe, not the 413.
+async fn read_body(
+    mut body: Incoming,
+    declared: Option<u64>,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    let too_big = declared.is_some_and(|n| n > MAX_REQUEST_LEN as u64);
+    let read = async {
+        let mut buf = Vec::new();
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Broken)?;
+            if let Ok(data) = frame.into_data() {
+                total += data.len();
+                if total > DRAIN_LIMIT {
+                    return Err(BodyError::TooLarge);
+                }
+                if !too_big && total <= MAX_REQUEST_LEN {
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+        if too_big || total > MAX_REQUEST_LEN {
+            return Err(BodyError::TooLarge);
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) if too_big => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Timeout),
+    }
 }
 
 fn too_large() -> Response<Body> {

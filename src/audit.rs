@@ -1,0 +1,125 @@
+//! Wiring the audit log to Kokuin's keys and certificates: the checkpoint signer, the
+//! checkpoint verifier used by `kokuin audit verify`, and the async bridge the server awaits
+//! before any token leaves.
+
+use der::Encode;
+use kokuin_audit::{
+    AuditConfig, AuditError, AuditLog, CheckpointSigner, CheckpointVerifier, Event,
+};
+use kokuin_hsm::{SignatureAlgorithm, Signer, SoftwareSigner, verify_signature};
+use std::sync::Arc;
+use std::time::Duration;
+use x509_cert::Certificate;
+
+/// The SHA-256 of a certificate, hex: how checkpoints name the key that signed them.
+pub fn cert_id(c: &Certificate) -> String {
+    let der = c.to_der().unwrap_or_default();
+    kokuin_hsm::DigestAlgorithm::Sha256
+        .digest(&der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub struct CheckpointKey {
+    signer: Box<dyn Signer>,
+    id: String,
+}
+
+impl CheckpointKey {
+    pub fn new(signer: SoftwareSigner, cert: &Certificate) -> Result<Self, String> {
+        if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
+            return Err("the checkpoint certificate is not the checkpoint key's".into());
+        }
+        Ok(Self {
+            id: cert_id(cert),
+            signer: Box::new(signer),
+        })
+    }
+}
+
+impl CheckpointSigner for CheckpointKey {
+    fn algorithm(&self) -> String {
+        self.signer.algorithm().name()
+    }
+    fn key_id(&self) -> String {
+        self.id.clone()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.signer.sign(message).map_err(|e| e.to_string())
+    }
+}
+
+/// Checkpoint certificates an auditor trusts.
+pub struct TrustedCheckpointCerts(pub Vec<Certificate>);
+
+impl CheckpointVerifier for TrustedCheckpointCerts {
+    fn verify(
+        &self,
+        key_id: &str,
+        algorithm: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), String> {
+        let cert = self
+            .0
+            .iter()
+            .find(|c| cert_id(c) == key_id)
+            .ok_or_else(|| {
+                format!("signed by a key whose certificate is not trusted ({key_id})")
+            })?;
+        let alg = SignatureAlgorithm::from_name(algorithm)
+            .ok_or_else(|| format!("unknown algorithm {algorithm}"))?
+            .algorithm_identifier()
+            .map_err(|e| e.to_string())?;
+        verify_signature(
+            cert.tbs_certificate().subject_public_key_info(),
+            &alg,
+            None,
+            message,
+            signature,
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Opens the configured log, or none when it is turned off (dev mode only).
+pub fn open(cfg: &crate::config::Config) -> Result<Option<Arc<AuditLog>>, String> {
+    let a = &cfg.audit;
+    if !a.enabled {
+        tracing::warn!("DEV MODE: the audit log is off; tokens are not recorded");
+        return Ok(None);
+    }
+    let key = SoftwareSigner::load(&cfg.resolve(&a.checkpoint_key), None, cfg.dev)
+        .map_err(|e| e.to_string())?;
+    let cert = kokuin_certs::pem::load_certificates(&cfg.resolve(&a.checkpoint_certificate))
+        .map_err(|e| e.to_string())?
+        .remove(0);
+    let signer = CheckpointKey::new(key, &cert)?;
+    let mut ac = AuditConfig::new(cfg.resolve(&a.dir));
+    ac.checkpoint_every = a.checkpoint_every;
+    ac.checkpoint_interval = Duration::from_secs(a.checkpoint_interval_s.max(1));
+    ac.segment_max_bytes = a.segment_max_mb.saturating_mul(1024 * 1024);
+    ac.rotate_daily = a.rotate_daily;
+    let (log, report) = AuditLog::open(ac, Some(Arc::new(signer))).map_err(|e| e.to_string())?;
+    if report.torn_bytes > 0 {
+        tracing::warn!(
+            torn_bytes = report.torn_bytes,
+            "audit log: cut a torn final record after a crash (recorded as log.recovery)"
+        );
+    }
+    tracing::info!(records = report.records, dir = %cfg.resolve(&a.dir).display(), "audit log open");
+    Ok(Some(Arc::new(log)))
+}
+
+/// Appends `event` and waits, without blocking the reactor, until it is on stable storage.
+pub async fn record(log: &AuditLog, event: Event) -> Result<u64, AuditError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    log.append(
+        event,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.await.unwrap_or(Err(AuditError::Closed))
+}

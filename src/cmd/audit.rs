@@ -1,0 +1,120 @@
+//! `kokuin audit verify` and `kokuin audit find`: the auditor's view of the log.
+
+use super::CmdError;
+use crate::audit::TrustedCheckpointCerts;
+use kokuin_audit::verify::verify_dir;
+use kokuin_audit::{Record, kind, segment};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+pub fn verify(
+    dir: &Path,
+    trust: &[PathBuf],
+    checkpoint: Option<&Path>,
+    json: bool,
+) -> Result<(), CmdError> {
+    let mut certs = Vec::new();
+    for t in trust {
+        certs.extend(
+            kokuin_certs::pem::load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?,
+        );
+    }
+    if segment::list(dir).map(|s| s.is_empty()).unwrap_or(true) {
+        return Err(CmdError::usage(format!(
+            "{}: no audit log segments",
+            dir.display()
+        )));
+    }
+    let verifier = TrustedCheckpointCerts(certs);
+    let tty = std::io::stderr().is_terminal() && !json;
+    let mut progress = |n: u64| {
+        if tty {
+            eprint!("\rverifying… {n} records");
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let report = verify_dir(dir, &verifier, checkpoint, &mut progress)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    if tty {
+        eprintln!();
+    }
+    if json {
+        let problem = report.problem.as_ref().map(|p| {
+            serde_json::json!({
+                "index": p.index,
+                "damage": p.damage.name(),
+                "segment": p.segment.display().to_string(),
+                "line": p.line,
+                "detail": p.detail,
+            })
+        });
+        println!(
+            "{}",
+            serde_json::json!({
+                "valid": report.problem.is_none(),
+                "records": report.records,
+                "segments": report.segments,
+                "checkpoints": report.checkpoints,
+                "last_checkpoint": report.last_checkpoint,
+                "head": report.head,
+                "problem": problem,
+            })
+        );
+    }
+    match &report.problem {
+        None => {
+            if !json {
+                println!(
+                    "OK: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
+                    report.records, report.segments, report.checkpoints, report.head
+                );
+                if report.checkpoints == 0 {
+                    println!("warning: no checkpoint: truncation of the tail cannot be detected");
+                }
+            }
+            Ok(())
+        }
+        Some(p) => Err(CmdError::negative(format!(
+            "DAMAGED: record #{} ({}, line {}): {} — {}",
+            p.index,
+            p.segment.display(),
+            p.line,
+            p.damage.name(),
+            p.detail
+        ))),
+    }
+}
+
+/// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it).
+pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
+    let want = serial.trim().trim_start_matches("0x").to_ascii_lowercase();
+    let segments =
+        segment::list(dir).map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    let mut found = 0;
+    for seg in segments {
+        let f = std::fs::File::open(&seg)
+            .map_err(|e| CmdError::usage(format!("{}: {e}", seg.display())))?;
+        for line in BufReader::new(f).lines() {
+            let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", seg.display())))?;
+            let Ok(r) = Record::parse_line(&line) else {
+                continue;
+            };
+            let hit = r.kind == kind::TOKEN_ISSUED
+                && r.fields
+                    .get("serial")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| s.trim_start_matches('0') == want.trim_start_matches('0'));
+            if hit {
+                println!("{line}");
+                found += 1;
+            }
+        }
+    }
+    if found == 0 {
+        return Err(CmdError::negative(format!(
+            "no token with serial {serial} in {}",
+            dir.display()
+        )));
+    }
+    Ok(())
+}

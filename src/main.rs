@@ -104,6 +104,30 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Load a TSA (any URL) and report tokens/s and latency; every reply is checked.
+    Bench {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds measured.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Seconds of load before measuring.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        #[arg(long, default_value = "sha256")]
+        hash: String,
+        #[arg(long)]
+        cert_req: bool,
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Report this process's resident memory (the server under test).
+        #[arg(long)]
+        server_pid: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +222,35 @@ fn main() -> ExitCode {
             json,
         }) => cmd::audit::verify(&dir, &trust, checkpoint.as_deref(), json),
         Command::Audit(AuditCommand::Find { dir, serial }) => cmd::audit::find(&dir, &serial),
+        Command::Bench {
+            url,
+            concurrency,
+            duration,
+            warmup,
+            hash,
+            cert_req,
+            ca,
+            server_pid,
+            json,
+        } => (|| {
+            let hash = kokuin_hsm::DigestAlgorithm::from_name(&hash)
+                .ok_or_else(|| CmdError::usage(format!("unknown hash {hash:?}")))?;
+            let secs = |s: f64| {
+                std::time::Duration::try_from_secs_f64(s)
+                    .map_err(|_| CmdError::usage("durations are seconds ≥ 0"))
+            };
+            cmd::bench::run(cmd::bench::BenchArgs {
+                url,
+                concurrency: concurrency.max(1),
+                duration: secs(duration)?,
+                warmup: secs(warmup)?,
+                hash,
+                cert_req,
+                ca,
+                server_pid,
+                json,
+            })
+        })(),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

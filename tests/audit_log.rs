@@ -32,10 +32,10 @@ fn logged_serials(audit: &Path) -> HashSet<String> {
     let mut out = HashSet::new();
     for seg in kokuin_audit::segment::list(audit).unwrap() {
         for line in std::fs::read_to_string(seg).unwrap().lines() {
-            if let Ok(r) = kokuin_audit::Record::parse_line(line) {
-                if r.kind == kokuin_audit::kind::TOKEN_ISSUED {
-                    out.insert(r.fields["serial"].as_str().unwrap().to_string());
-                }
+            if let Ok(r) = kokuin_audit::Record::parse_line(line)
+                && r.kind == kokuin_audit::kind::TOKEN_ISSUED
+            {
+                out.insert(r.fields["serial"].as_str().unwrap().to_string());
             }
         }
     }
@@ -109,14 +109,36 @@ fn every_received_token_survives_kill_9_under_load() {
     }
     let logged = logged_serials(&state.join("audit"));
     let missing: Vec<_> = received.iter().filter(|s| !logged.contains(*s)).collect();
-    assert!(missing.is_empty(), "{} of {} received tokens are not in the log: {:?}", missing.len(), received.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} of {} received tokens are not in the log: {:?}",
+        missing.len(),
+        received.len(),
+        &missing[..missing.len().min(5)]
+    );
     // And `kokuin audit find` finds them (a sample: each call reads the whole log).
     let step = (received.len() / 25).max(1);
     for s in received.iter().step_by(step) {
-        let o = kokuin(&["audit", "find", state.join("audit").to_str().unwrap(), "--serial", s]);
-        assert!(o.status.success() && text(&o).contains(s.as_str()), "{s}: {}", text(&o));
+        let o = kokuin(&[
+            "audit",
+            "find",
+            state.join("audit").to_str().unwrap(),
+            "--serial",
+            s,
+        ]);
+        assert!(
+            o.status.success() && text(&o).contains(s.as_str()),
+            "{s}: {}",
+            text(&o)
+        );
     }
-    let o = kokuin(&["audit", "find", state.join("audit").to_str().unwrap(), "--serial", "ffff"]);
+    let o = kokuin(&[
+        "audit",
+        "find",
+        state.join("audit").to_str().unwrap(),
+        "--serial",
+        "ffff",
+    ]);
     assert_eq!(o.status.code(), Some(1));
 }
 
@@ -126,12 +148,33 @@ struct Tmpfs(std::path::PathBuf);
 impl Tmpfs {
     fn mount(at: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(at).unwrap();
-        let o = run("mount", &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", at.to_str().unwrap()]);
-        assert!(o.status.success(), "mounting a tmpfs needs root (the test command runs as root in CI): {}", text(&o));
+        let o = run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                at.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "mounting a tmpfs needs root (the test command runs as root in CI): {}",
+            text(&o)
+        );
         Tmpfs(at.to_path_buf())
     }
     fn resize(&self, size: &str) {
-        let o = run("mount", &["-o", &format!("remount,size={size}"), self.0.to_str().unwrap()]);
+        let o = run(
+            "mount",
+            &[
+                "-o",
+                &format!("remount,size={size}"),
+                self.0.to_str().unwrap(),
+            ],
+        );
         assert!(o.status.success(), "{}", text(&o));
     }
 }
@@ -161,8 +204,14 @@ fn a_full_disk_stops_issuance_until_space_returns() {
             Some(s) => granted.push(s),
             None => {
                 let p = ParsedResponse::from_der(&r.body).unwrap();
-                let bits = kokuin_tsa::FailureInfo::from_bit_string(p.status.fail_info.as_ref().unwrap());
-                assert_eq!(bits, vec![kokuin_tsa::FailureInfo::SystemFailure], "{}", p.describe_status());
+                let bits =
+                    kokuin_tsa::FailureInfo::from_bit_string(p.status.fail_info.as_ref().unwrap());
+                assert_eq!(
+                    bits,
+                    vec![kokuin_tsa::FailureInfo::SystemFailure],
+                    "{}",
+                    p.describe_status()
+                );
                 refused += 1;
                 if refused == 20 {
                     break;
@@ -198,23 +247,36 @@ fn audit_verify_names_tampering_in_a_server_log() {
     let (code, out) = audit_verify(&state);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("OK:") && out.contains("checkpoint"), "{out}");
-    let seg = kokuin_audit::segment::list(&state.join("audit")).unwrap().remove(0);
+    let seg = kokuin_audit::segment::list(&state.join("audit"))
+        .unwrap()
+        .remove(0);
     let text0 = std::fs::read_to_string(&seg).unwrap();
     let mut lines: Vec<&str> = text0.lines().collect();
-    let idx = lines.iter().position(|l| l.contains("token.issued")).unwrap();
+    let idx = lines
+        .iter()
+        .position(|l| l.contains("token.issued"))
+        .unwrap();
     let changed = lines[idx].replace("\"hash\":\"sha256\"", "\"hash\":\"sha512\"");
     lines[idx] = &changed;
     std::fs::write(&seg, lines.join("\n") + "\n").unwrap();
     let (code, out) = audit_verify(&state);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains(&format!("record #{idx}")) && out.contains("modified"), "{out}");
+    assert!(
+        out.contains(&format!("record #{idx}")) && out.contains("modified"),
+        "{out}"
+    );
     // A foreign checkpoint certificate is not trusted.
     std::fs::write(&seg, text0).unwrap();
     let o = kokuin(&[
-        "audit", "verify", state.join("audit").to_str().unwrap(), "--trust",
-        state.join("pki/tsu.pem").to_str().unwrap(), "--json",
+        "audit",
+        "verify",
+        state.join("audit").to_str().unwrap(),
+        "--trust",
+        state.join("pki/tsu.pem").to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    let j: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
     assert_eq!(j["problem"]["damage"], "bad checkpoint signature");
 }

@@ -83,7 +83,7 @@ pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), S
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

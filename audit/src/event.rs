@@ -30,6 +30,9 @@ impl Event {
 pub mod kind {
     /// A time-stamp token left the service: serial, gen_time, policy, hash, imprint, key, client.
     pub const TOKEN_ISSUED: &str = "token.issued";
+    /// A token recorded as issued could not be signed after all and never left: serial,
+    /// reason. (Records are written while the token is signed.)
+    pub const TOKEN_FAILED: &str = "token.failed";
     /// A request was refused: failure, reason, client.
     pub const REQUEST_REFUSED: &str = "request.refused";
     pub const SEAL_ISSUED: &str = "seal.issued";

@@ -6,6 +6,12 @@
 //! service must not release what the record vouches for before that. On an I/O error the
 //! batch is cut back off the file, every completion gets the error and the log reports itself
 //! unhealthy until a later batch is written.
+//!
+//! The active segment is preallocated in chunks and written in place, so that a sync flushes
+//! data only: appending would change the file size with every batch, and each `fdatasync`
+//! would then commit the file-system journal too (measured here: 157 µs against 93 µs per
+//! sync, idle). Until a segment is finished (rotation, close) it therefore ends in zero
+//! bytes after its last record; readers stop there, and recovery trims them.
 
 use crate::checkpoint::{self, CheckpointSigner, LatestCheckpoint};
 use crate::event::{Event, kind};
@@ -188,13 +194,19 @@ impl Drop for AuditLog {
     }
 }
 
+/// Preallocation step for the active segment.
+const CHUNK: u64 = 8 * 1024 * 1024;
+
 /// The writer's view of the log.
 struct State {
     cfg: AuditConfig,
     signer: Option<Arc<dyn CheckpointSigner>>,
     file: File,
     path: PathBuf,
+    /// End of the last record: where the next batch is written.
     len: u64,
+    /// Bytes the file holds (records, then zeros).
+    allocated: u64,
     day: u64,
     next_seq: u64,
     head: String,
@@ -216,6 +228,7 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
             }
             Err(RecvTimeoutError::Disconnected) => {
                 let _ = st.checkpoint();
+                st.finish_segment();
                 return;
             }
         };
@@ -262,7 +275,9 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
             }
         }
         if let Some(r) = close {
-            let _ = r.send(st.checkpoint());
+            let result = st.checkpoint();
+            st.finish_segment();
+            let _ = r.send(result);
             return;
         }
     }
@@ -293,8 +308,9 @@ impl State {
                     n => last_line_hash(&segments[n - 2])?,
                 };
                 let first = segment::first_seq(last).unwrap_or(0);
-                let (good_len, next, head, torn) = scan_tail(last, first, head_before)?;
-                if torn > 0 {
+                let (good_len, next, head, torn, file_len) = scan_tail(last, first, head_before)?;
+                if file_len > good_len {
+                    // A torn record and/or the zeros of preallocation after the last record.
                     let f = OpenOptions::new()
                         .write(true)
                         .open(last)
@@ -309,7 +325,8 @@ impl State {
         report.records = next_seq;
         let file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .truncate(false)
+            .write(true)
             .open(&path)
             .map_err(|e| io(&path, e))?;
         if len == 0 {
@@ -322,6 +339,7 @@ impl State {
                 file,
                 path,
                 len,
+                allocated: len,
                 day: utc_day(SystemTime::now()),
                 next_seq,
                 head,
@@ -390,19 +408,50 @@ impl State {
             last = line;
             seq += 1;
         }
+        let end = self.len + buf.len() as u64;
         let r = self
-            .file
-            .write_all(buf.as_bytes())
+            .reserve(end)
+            .and_then(|()| write_all_at(&self.file, buf.as_bytes(), self.len))
             .and_then(|()| self.file.sync_data());
         if let Err(e) = r {
-            // Cut back whatever reached the file, so the next batch continues the chain.
+            // Cut off whatever of the batch reached the file (truncating needs no space), so
+            // the chain continues from the last durable record; preallocation starts again
+            // with the next batch.
             let _ = self.file.set_len(self.len);
+            self.allocated = self.len;
             return Err(io(&self.path, e));
         }
-        self.len += buf.len() as u64;
+        self.len = end;
         self.next_seq = seq;
         self.head = head;
         Ok((last, seq))
+    }
+
+    /// Makes sure the file holds `end` bytes: preallocates a chunk at a time, or just what
+    /// is needed when a chunk does not fit (a nearly full disk) or the file system cannot
+    /// preallocate.
+    fn reserve(&mut self, end: u64) -> std::io::Result<()> {
+        if end <= self.allocated {
+            return Ok(());
+        }
+        let want = (end.div_ceil(CHUNK) * CHUNK).min(self.cfg.segment_max_bytes.max(end));
+        if preallocate(&self.file, want).is_ok() {
+            self.allocated = want;
+            return Ok(());
+        }
+        // Plain writes extend the file as needed.
+        self.allocated = self.allocated.max(self.len);
+        Ok(())
+    }
+
+    /// Trims the zeros after the last record of the active segment.
+    fn finish_segment(&mut self) {
+        if self.allocated > self.len {
+            if self.file.set_len(self.len).is_ok() {
+                let _ = self.file.sync_all();
+            }
+            self.allocated = self.len;
+        }
     }
 
     fn maybe_rotate(&mut self) -> Result<(), AuditError> {
@@ -413,16 +462,18 @@ impl State {
             self.day = today;
             return Ok(());
         }
+        self.finish_segment();
         let path = self.cfg.dir.join(segment::name(self.next_seq));
         let file = OpenOptions::new()
             .create_new(true)
-            .append(true)
+            .write(true)
             .open(&path)
             .map_err(|e| io(&path, e))?;
         segment::sync_dir(&self.cfg.dir).map_err(|e| io(&self.cfg.dir, e))?;
         self.file = file;
         self.path = path;
         self.len = 0;
+        self.allocated = 0;
         self.day = today;
         Ok(())
     }
@@ -438,13 +489,15 @@ fn last_line_hash(path: &Path) -> Result<String, AuditError> {
     Ok(line_hash(line))
 }
 
-/// Walks the last segment: returns (length of the valid prefix, next seq, head, torn bytes).
-/// Only a tail holding no further valid record is torn; anything else is damage.
+/// Walks the last segment: returns (length of the valid prefix, next seq, head, torn bytes,
+/// file length). Zeros after the last record are preallocated space; other bytes there are
+/// a torn record. Only a tail holding no further valid record is torn; anything else is
+/// damage.
 fn scan_tail(
     path: &Path,
     first_seq: u64,
     mut head: String,
-) -> Result<(u64, u64, String, u64), AuditError> {
+) -> Result<(u64, u64, String, u64, u64), AuditError> {
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -479,5 +532,22 @@ fn scan_tail(
             path.display()
         )));
     }
-    Ok((pos as u64, seq, head, rest.len() as u64))
+    let torn = rest.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    Ok((pos as u64, seq, head, torn as u64, bytes.len() as u64))
+}
+
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(buf, offset)
+}
+
+#[cfg(target_os = "linux")]
+fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
+    rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len)
+        .map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }

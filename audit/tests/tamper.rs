@@ -245,3 +245,25 @@ fn concurrent_appends_share_syncs_and_get_distinct_seqs() {
         "no group commit: {syncs} syncs for 1600 records"
     );
 }
+
+#[test]
+fn preallocated_zeros_after_the_last_record_are_neither_damage_nor_torn() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    write_log(d.path(), k.clone(), u64::MAX);
+    let p = only_segment(d.path());
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes.extend_from_slice(&[0u8; 8192]);
+    std::fs::write(&p, &bytes).unwrap();
+    // A live log (as a crash leaves it) verifies…
+    assert!(verify(d.path(), &k).problem.is_none());
+    // …and opening trims the zeros without calling them a torn record.
+    let (log, report) = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone())).unwrap();
+    assert_eq!(report.torn_bytes, 0);
+    log.append_blocking(Event::new(kind::SERVICE_START))
+        .unwrap();
+    log.close(None).unwrap();
+    let text = std::fs::read(&p).unwrap();
+    assert!(!text.contains(&0u8));
+    assert!(verify(d.path(), &k).problem.is_none());
+}

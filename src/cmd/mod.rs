@@ -1,6 +1,7 @@
 //! The client-side subcommands: thin layers over the library crates.
 
 pub mod audit;
+pub mod bench;
 pub mod inspect;
 pub mod request;
 pub mod verify;

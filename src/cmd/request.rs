@@ -65,7 +65,9 @@ fn write(p: &Path, b: &[u8]) -> Result<(), CmdError> {
 /// Largest reply read: tokens with long chains stay far below this.
 const MAX_REPLY: u64 = 1024 * 1024;
 
-fn post(url: &str, body: &[u8], ca: Option<&Path>) -> Result<Vec<u8>, CmdError> {
+/// An HTTP(S) agent on the aws-lc-rs provider, trusting `ca` if given (else the Mozilla
+/// roots); HTTP error statuses are returned, not raised.
+pub fn agent(ca: Option<&Path>) -> Result<ureq::Agent, CmdError> {
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
     let mut tls = TlsConfig::builder().unversioned_rustls_crypto_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
@@ -83,11 +85,15 @@ fn post(url: &str, body: &[u8], ca: Option<&Path>) -> Result<Vec<u8>, CmdError> 
         }
         tls = tls.root_certs(RootCerts::new_with_certs(&certs));
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    Ok(ureq::Agent::config_builder()
         .tls_config(tls.build())
         .http_status_as_error(false)
         .build()
-        .into();
+        .into())
+}
+
+fn post(url: &str, body: &[u8], ca: Option<&Path>) -> Result<Vec<u8>, CmdError> {
+    let agent = agent(ca)?;
     let mut resp = agent
         .post(url)
         .header("Content-Type", QUERY_TYPE)

@@ -91,6 +91,19 @@ pub async fn run(cfg: Config, service: Service) -> Result<(), String> {
         tracing::warn!("grace period over; closing remaining connections");
     }
     if let Some(log) = &state.service.audit {
+        let st = log.stats();
+        let (records, syncs, us) = (
+            st.records.load(Ordering::Relaxed),
+            st.syncs.load(Ordering::Relaxed),
+            st.sync_micros_total.load(Ordering::Relaxed),
+        );
+        tracing::info!(
+            records,
+            syncs,
+            mean_batch = records as f64 / syncs.max(1) as f64,
+            mean_write_sync_us = us as f64 / syncs.max(1) as f64,
+            "audit log"
+        );
         let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP);
         if let Err(e) = log.close(Some(stop)) {
             tracing::error!(error = %e, "audit log: final checkpoint failed");

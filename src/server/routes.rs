@@ -14,7 +14,7 @@ use kokuin_audit::{Event, kind};
 use kokuin_tsa::asn1::GenTime;
 use kokuin_tsa::request::MAX_REQUEST_LEN;
 use kokuin_tsa::verify::hex;
-use kokuin_tsa::{FailureInfo, Outcome, Rejection};
+use kokuin_tsa::{FailureInfo, Issued, Rejection};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,97 +97,108 @@ async fn tsa(state: &State, peer: SocketAddr, id: u64, req: Request<Incoming>) -
             .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
     };
-    let authority = state.service.authority.clone();
-    // Signing is CPU- or HSM-bound: off the reactor.
-    let joined = tokio::task::spawn_blocking(move || {
-        let r = authority.respond(&bytes);
-        drop(permit);
-        r
-    })
-    .await;
-    let (der, outcome) = match joined {
-        Ok(r) => r,
-        Err(e) => {
-            let rej = Rejection::new(FailureInfo::SystemFailure, "internal error");
-            tracing::error!(error = %e, "signing task failed");
-            (rej.to_response_der(), Outcome::Rejected(rej))
-        }
-    };
-    match &outcome {
-        Outcome::Granted(i) => tracing::debug!(
-            request_id = id,
-            serial = %hex(i.serial.as_bytes()),
-            policy = %i.policy,
-            hash = %i.request.digest,
-            "token issued"
-        ),
-        Outcome::Rejected(r) => {
-            tracing::info!(request_id = id, failure = %r.info, reason = %r.text, "request refused")
-        }
-    }
-    let der = match &state.service.audit {
-        None => der,
-        Some(log) => record_outcome(log, &outcome, peer, id, der).await,
-    };
+    let der = issue(state, peer, id, &bytes).await;
+    drop(permit);
     let mut resp = Response::new(Full::new(Bytes::from(der)));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(REPLY_TYPE));
     resp
 }
 
-/// No token leaves before its record is durable: if the log cannot take it, the client gets
-/// systemFailure instead and the token is dropped.
-async fn record_outcome(
-    log: &kokuin_audit::AuditLog,
-    outcome: &Outcome,
-    peer: SocketAddr,
-    id: u64,
-    der: Vec<u8>,
-) -> Vec<u8> {
+/// One request to one TimeStampResp. The audit record of a token is written while the token
+/// is signed (both take about as long), and the token leaves only if the record is durable:
+/// otherwise the client gets systemFailure and the signed token is dropped.
+async fn issue(state: &State, peer: SocketAddr, id: u64, request: &[u8]) -> Vec<u8> {
+    let authority = &state.service.authority;
     let client = peer.ip().to_string();
-    match outcome {
-        Outcome::Granted(i) => {
-            let ev = Event::new(kind::TOKEN_ISSUED)
-                .with("serial", hex(i.serial.as_bytes()))
-                .with(
-                    "gen_time",
-                    GenTime::from_system_time_millis(i.gen_time)
-                        .map(|g| g.to_rfc3339())
-                        .unwrap_or_default(),
-                )
-                .with("policy", i.policy.to_string())
-                .with("hash", i.request.digest.name())
-                .with(
-                    "imprint",
-                    hex(i.request.message_imprint.hashed_message.as_bytes()),
-                )
-                .with("key", i.key_label.clone())
-                .with("client", client)
-                .with("request_id", id);
-            match crate::audit::record(log, ev).await {
-                Ok(_) => der,
-                Err(e) => {
-                    tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
-                    Rejection::new(
-                        FailureInfo::SystemFailure,
-                        "the audit log cannot record the token",
-                    )
-                    .to_response_der()
+    let prepared = match authority.prepare(request) {
+        Ok(p) => p,
+        Err(r) => {
+            tracing::info!(request_id = id, failure = %r.info, reason = %r.text, "request refused");
+            if let Some(log) = &state.service.audit {
+                let ev = refusal_event(&r, &client, id);
+                if let Err(e) = crate::audit::record(log, ev).await {
+                    tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
                 }
             }
+            return r.to_response_der();
         }
-        Outcome::Rejected(r) => {
-            let ev = Event::new(kind::REQUEST_REFUSED)
-                .with("failure", r.info.name())
-                .with("reason", r.text.clone())
-                .with("client", client)
-                .with("request_id", id);
-            if let Err(e) = crate::audit::record(log, ev).await {
-                tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
-            }
+    };
+    let event = token_event(&prepared.issued, &client, id);
+    let (serial, key_label) = (
+        event.fields["serial"].clone(),
+        prepared.issued.key_label.clone(),
+    );
+    let a = authority.clone();
+    // Signing is CPU- or HSM-bound: off the reactor.
+    let signing = tokio::task::spawn_blocking(move || a.finish(prepared));
+    let logging = async {
+        match &state.service.audit {
+            Some(log) => crate::audit::record(log, event).await.map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    let (signed, logged) = tokio::join!(signing, logging);
+    let signed = signed.unwrap_or_else(|e| {
+        tracing::error!(request_id = id, error = %e, "signing task failed");
+        Err(Rejection::new(FailureInfo::SystemFailure, "internal error"))
+    });
+    match (signed, logged) {
+        (Ok((der, _)), Ok(())) => {
+            tracing::debug!(request_id = id, %serial, "token issued");
             der
         }
+        (_, Err(e)) => {
+            tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
+            Rejection::new(
+                FailureInfo::SystemFailure,
+                "the audit log cannot record the token",
+            )
+            .to_response_der()
+        }
+        (Err(r), Ok(())) => {
+            // The log already holds the token's record; say it never left.
+            tracing::error!(request_id = id, key = %key_label, reason = %r.text, "signing failed");
+            if let Some(log) = &state.service.audit {
+                let ev = Event::new(kind::TOKEN_FAILED)
+                    .with("serial", serial)
+                    .with("reason", r.text.clone())
+                    .with("request_id", id);
+                if let Err(e) = crate::audit::record(log, ev).await {
+                    tracing::error!(request_id = id, error = %e, "audit log cannot record a failure");
+                }
+            }
+            r.to_response_der()
+        }
     }
+}
+
+fn token_event(i: &Issued, client: &str, id: u64) -> Event {
+    Event::new(kind::TOKEN_ISSUED)
+        .with("serial", hex(i.serial.as_bytes()))
+        .with(
+            "gen_time",
+            GenTime::from_system_time_millis(i.gen_time)
+                .map(|g| g.to_rfc3339())
+                .unwrap_or_default(),
+        )
+        .with("policy", i.policy.to_string())
+        .with("hash", i.request.digest.name())
+        .with(
+            "imprint",
+            hex(i.request.message_imprint.hashed_message.as_bytes()),
+        )
+        .with("key", i.key_label.clone())
+        .with("client", client)
+        .with("request_id", id)
+}
+
+fn refusal_event(r: &Rejection, client: &str, id: u64) -> Event {
+    Event::new(kind::REQUEST_REFUSED)
+        .with("failure", r.info.name())
+        .with("reason", r.text.clone())
+        .with("client", client)
+        .with("request_id", id)
 }
 
 enum BodyError {

@@ -142,13 +142,16 @@ impl TimeStampAuthority {
 
     /// Handles one DER TimeStampReq; returns the DER TimeStampResp and what happened.
     pub fn respond(&self, request_der: &[u8]) -> (Vec<u8>, Outcome) {
-        match self.issue(request_der) {
+        match self.prepare(request_der).and_then(|p| self.finish(p)) {
             Ok((der, issued)) => (der, Outcome::Granted(Box::new(issued))),
             Err(r) => (r.to_response_der(), Outcome::Rejected(r)),
         }
     }
 
-    fn issue(&self, request_der: &[u8]) -> Result<(Vec<u8>, Issued), Rejection> {
+    /// Everything before the signature: checks, genTime, serial, the TSTInfo. Cheap (no
+    /// signature); the returned [`Issued`] is what the audit record needs, so a server can
+    /// make that record durable while [`Self::finish`] signs.
+    pub fn prepare(&self, request_der: &[u8]) -> Result<Prepared, Rejection> {
         let req = parse_request(request_der)?;
         let checked = check_request(&req, &self.policy_oids)?;
         let key = self.active_key().ok_or_else(|| {
@@ -180,23 +183,37 @@ impl TimeStampAuthority {
             extensions: None,
         };
         let tst_der = tst.to_der().map_err(internal)?;
-        let token = key
-            .signer
-            .sign(&tst_der, checked.cert_req)
-            .map_err(|e| Rejection::new(FailureInfo::SystemFailure, e.to_string()))?;
-        // TimeStampResp { status { granted(0) }, timeStampToken }
-        let response = tlv(0x30, &[&[0x30, 0x03, 0x02, 0x01, 0x00], &token]);
-        Ok((
-            response,
-            Issued {
+        Ok(Prepared {
+            tst_der,
+            issued: Issued {
                 serial,
                 gen_time: now,
                 policy: checked.policy.clone(),
                 key_label: key.signer.signer().label().to_string(),
                 request: checked,
             },
-        ))
+            key,
+        })
     }
+
+    /// Signs a prepared token: the DER TimeStampResp (status granted) and what was issued.
+    pub fn finish(&self, p: Prepared) -> Result<(Vec<u8>, Issued), Rejection> {
+        let token = p
+            .key
+            .signer
+            .sign(&p.tst_der, p.issued.request.cert_req)
+            .map_err(|e| Rejection::new(FailureInfo::SystemFailure, e.to_string()))?;
+        // TimeStampResp { status { granted(0) }, timeStampToken }
+        let response = tlv(0x30, &[&[0x30, 0x03, 0x02, 0x01, 0x00], &token]);
+        Ok((response, p.issued))
+    }
+}
+
+/// A token ready to be signed (see [`TimeStampAuthority::prepare`]).
+pub struct Prepared {
+    key: Arc<ActiveKey>,
+    tst_der: Vec<u8>,
+    pub issued: Issued,
 }
 
 fn internal(e: der::Error) -> Rejection {

@@ -12,6 +12,8 @@ pub mod serial;
 pub mod token;
 pub mod verify;
 
-pub use authority::{ActiveKey, AuthorityConfig, Issued, Outcome, Policy, TimeStampAuthority};
+pub use authority::{
+    ActiveKey, AuthorityConfig, Issued, Outcome, Policy, Prepared, TimeStampAuthority,
+};
 pub use failure::{FailureInfo, Rejection};
 pub use verify::{ParsedResponse, TimeStampToken, TokenError, VerifiedToken, VerifyOptions};

@@ -84,7 +84,10 @@ impl CheckpointVerifier for TrustedCheckpointCerts {
 }
 
 /// Opens the configured log, or none when it is turned off (dev mode only).
-pub fn open(cfg: &crate::config::Config) -> Result<Option<Arc<AuditLog>>, String> {
+pub fn open(
+    cfg: &crate::config::Config,
+    on_sync: Option<kokuin_audit::writer::SyncObserver>,
+) -> Result<Option<Arc<AuditLog>>, String> {
     let a = &cfg.audit;
     if !a.enabled {
         tracing::warn!("DEV MODE: the audit log is off; tokens are not recorded");
@@ -101,6 +104,7 @@ pub fn open(cfg: &crate::config::Config) -> Result<Option<Arc<AuditLog>>, String
     ac.checkpoint_interval = Duration::from_secs(a.checkpoint_interval_s.max(1));
     ac.segment_max_bytes = a.segment_max_mb.saturating_mul(1024 * 1024);
     ac.rotate_daily = a.rotate_daily;
+    ac.on_sync = on_sync;
     let (log, report) = AuditLog::open(ac, Some(Arc::new(signer))).map_err(|e| e.to_string())?;
     if report.torn_bytes > 0 {
         tracing::warn!(

@@ -32,6 +32,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub tsa: TsaConfig,
     pub audit: AuditSection,
+    #[serde(default)]
+    pub clock: ClockSection,
     /// SHA-256 of the file as read, recorded in the audit log at start.
     #[serde(skip)]
     pub digest: String,
@@ -63,6 +65,10 @@ pub struct ServerConfig {
     pub queue_timeout_ms: u64,
     /// Time in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_ms: u64,
+    /// Time-stamp requests per second per client address (token bucket); absent: no limit.
+    pub rate_limit_per_second: Option<std::num::NonZeroU32>,
+    /// Burst allowed above the rate (default: one second's worth).
+    pub rate_limit_burst: Option<std::num::NonZeroU32>,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +84,8 @@ impl Default for ServerConfig {
             body_timeout_ms: 10_000,
             queue_timeout_ms: 2_000,
             shutdown_grace_ms: 10_000,
+            rate_limit_per_second: None,
+            rate_limit_burst: None,
         }
     }
 }
@@ -97,6 +105,21 @@ pub struct TsaConfig {
     #[serde(default = "yes")]
     pub include_tsa_name: bool,
     pub key: KeyConfig,
+}
+
+/// Where genTime comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSection {
+    /// Refuse (timeNotAvailable) unless the kernel reports the clock synchronised with an
+    /// error bound within `tsa.accuracy`. Only dev mode may turn this off.
+    pub require_sync: bool,
+}
+
+impl Default for ClockSection {
+    fn default() -> Self {
+        Self { require_sync: true }
+    }
 }
 
 /// The audit log (see the `kokuin_audit` crate).
@@ -255,6 +278,12 @@ impl Config {
         }
         if self.server.max_concurrency == 0 || self.server.max_connections == 0 {
             return err("server.max_concurrency", "limits must be at least 1".into());
+        }
+        if !self.clock.require_sync && !self.dev {
+            return err(
+                "clock.require_sync",
+                "only dev mode may issue without a synchronised clock".into(),
+            );
         }
         if !self.audit.enabled && !self.dev {
             return err(

@@ -104,6 +104,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The trusted clock.
+    #[command(subcommand)]
+    Clock(ClockCommand),
     /// Load a TSA (any URL) and report tokens/s and latency; every reply is checked.
     Bench {
         #[arg(long)]
@@ -125,6 +128,21 @@ enum Command {
         /// Report this process's resident memory (the server under test).
         #[arg(long)]
         server_pid: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClockCommand {
+    /// What the kernel reports, the bound in force, and whether the TSA would issue.
+    /// Exit 0 when the clock could be read; with --check, non-zero when the TSA would refuse.
+    Status {
+        /// Take the declared accuracy and clock policy from this configuration.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        check: bool,
         #[arg(long)]
         json: bool,
     },
@@ -222,6 +240,11 @@ fn main() -> ExitCode {
             json,
         }) => cmd::audit::verify(&dir, &trust, checkpoint.as_deref(), json),
         Command::Audit(AuditCommand::Find { dir, serial }) => cmd::audit::find(&dir, &serial),
+        Command::Clock(ClockCommand::Status {
+            config,
+            check,
+            json,
+        }) => cmd::clock::status(config.as_deref(), check, json),
         Command::Bench {
             url,
             concurrency,
@@ -314,11 +337,12 @@ fn serve(
         cfg.server.http = http;
         cfg.server.https = https;
     }
-    let service = service::build(&cfg).map_err(|e| CmdError::usage(e.to_string()))?;
+    let metrics = std::sync::Arc::new(server::metrics::Metrics::new());
+    let service = service::build(&cfg, &metrics).map_err(|e| CmdError::usage(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CmdError::usage(format!("runtime: {e}")))?;
-    rt.block_on(server::run(cfg, service))
+    rt.block_on(server::run(cfg, service, metrics))
         .map_err(CmdError::usage)
 }

@@ -7,7 +7,8 @@ use kokuin_certs::path::{Purpose, check_purpose};
 use kokuin_certs::pem::{load_certificates, to_pem_chain};
 use kokuin_hsm::{SignatureAlgorithm, Signer, SoftwareSigner};
 use kokuin_tsa::asn1::Accuracy;
-use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
+use kokuin_tsa::clock::kernel::KernelClock;
+use kokuin_tsa::clock::{ClockStatus, Observer, TrustedClock, status_name};
 use kokuin_tsa::serial::SerialGenerator;
 use kokuin_tsa::token::TokenSigner;
 use kokuin_tsa::{ActiveKey, AuthorityConfig, Policy, TimeStampAuthority};
@@ -36,7 +37,10 @@ pub enum StartError {
     Other(String),
 }
 
-pub fn build(cfg: &Config) -> Result<Service, StartError> {
+pub fn build(
+    cfg: &Config,
+    metrics: &Arc<crate::server::metrics::Metrics>,
+) -> Result<Service, StartError> {
     let KeyConfig::Software {
         path,
         algorithm,
@@ -82,18 +86,26 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
     let accuracy = Duration::from_secs(u64::from(a.seconds))
         + Duration::from_millis(u64::from(a.millis))
         + Duration::from_micros(u64::from(a.micros));
-    if cfg.dev {
+    let m = metrics.clone();
+    let on_sync: kokuin_audit::writer::SyncObserver =
+        Arc::new(move |took, records| m.observe_sync(took, records));
+    let audit = crate::audit::open(cfg, Some(on_sync))
+        .map_err(|e| StartError::Other(format!("audit log: {e}")))?;
+    if !cfg.clock.require_sync {
         tracing::warn!(
-            "DEV MODE: the clock's synchronisation is not checked; tokens from this server \
-             carry no trustworthy time"
-        );
-    } else {
-        tracing::error!(
-            "no clock source that reports its synchronisation is configured: requests will \
-             be refused with timeNotAvailable (fail closed)"
+            "DEV MODE: clock synchronisation is NOT required (clock.require_sync = false); \
+             tokens from this server carry no trustworthy time"
         );
     }
-    let clock = TrustedClock::new(Box::new(UncheckedSystemClock), accuracy, !cfg.dev);
+    let clock = TrustedClock::new(Box::new(KernelClock), accuracy, cfg.clock.require_sync)
+        .with_observer(clock_observer(audit.clone()));
+    match clock.status().0 {
+        Ok(()) => tracing::info!("clock: the kernel vouches for the time within {accuracy:?}"),
+        Err(e) => tracing::error!(
+            reason = %e,
+            "clock: cannot vouch for the time; requests get timeNotAvailable until it can"
+        ),
+    }
     let policies = cfg
         .tsa
         .policies
@@ -123,8 +135,6 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
         serials,
         active,
     );
-    let audit =
-        crate::audit::open(cfg).map_err(|e| StartError::Other(format!("audit log: {e}")))?;
     if let Some(log) = &audit {
         use kokuin_audit::{Event, kind};
         let start = log
@@ -149,5 +159,38 @@ pub fn build(cfg: &Config) -> Result<Service, StartError> {
         authority: Arc::new(authority),
         audit,
         chain_pem,
+    })
+}
+
+/// Every change of the clock's status goes to the log and to the audit log (EN 319 421:
+/// loss of calibration is recorded).
+pub fn clock_observer(audit: Option<Arc<kokuin_audit::AuditLog>>) -> Observer {
+    Box::new(move |old: &ClockStatus, new: &ClockStatus| {
+        let reason = new
+            .as_ref()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        match new {
+            Ok(()) => tracing::info!(
+                from = status_name(old),
+                "clock: vouching for the time again"
+            ),
+            Err(e) => tracing::error!(from = status_name(old), reason = %e, "clock: refusing"),
+        }
+        if let Some(log) = &audit {
+            let ev = kokuin_audit::Event::new(kokuin_audit::kind::CLOCK_STATE)
+                .with("from", status_name(old))
+                .with("to", status_name(new))
+                .with("reason", reason);
+            log.append(
+                ev,
+                Box::new(|r| {
+                    if let Err(e) = r {
+                        tracing::error!(error = %e, "audit log cannot record a clock change");
+                    }
+                }),
+            );
+        }
     })
 }

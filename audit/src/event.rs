@@ -45,6 +45,8 @@ pub mod kind {
     pub const CLOCK_STATE: &str = "clock.state";
     pub const AUTH_FAILURE: &str = "auth.failure";
     pub const CHECKPOINT: &str = "checkpoint";
+    /// Writing works again after a failure (disk full, I/O error).
+    pub const RESUMED: &str = "log.resumed";
     /// At start: a torn tail was cut back to the last whole record.
     pub const RECOVERY: &str = "log.recovery";
 }

@@ -39,7 +39,11 @@ fn io(context: &Path, e: std::io::Error) -> AuditError {
     AuditError::Io(format!("{}: {e}", context.display()))
 }
 
-#[derive(Clone, Debug)]
+/// Called after every durable batch with the time the write and sync took and the batch size
+/// (for metrics).
+pub type SyncObserver = Arc<dyn Fn(Duration, usize) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct AuditConfig {
     pub dir: PathBuf,
     /// Start a new segment past this size.
@@ -50,6 +54,7 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// …or this long after the last one, whichever comes first (if records were written).
     pub checkpoint_interval: Duration,
+    pub on_sync: Option<SyncObserver>,
 }
 
 impl AuditConfig {
@@ -60,6 +65,7 @@ impl AuditConfig {
             rotate_daily: true,
             checkpoint_every: 10_000,
             checkpoint_interval: Duration::from_secs(60),
+            on_sync: None,
         }
     }
 }
@@ -221,6 +227,13 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(c) => c,
             Err(RecvTimeoutError::Timeout) => {
+                // After a failure, find out by itself when writing works again, so that a
+                // service that stopped taking requests can become ready again.
+                if !healthy.load(Ordering::Acquire)
+                    && st.write(vec![Event::new(kind::RESUMED)]).is_ok()
+                {
+                    healthy.store(true, Ordering::Release);
+                }
                 if st.checkpoint_due() {
                     let _ = st.checkpoint();
                 }
@@ -257,6 +270,9 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
                     stats
                         .records
                         .fetch_add(dones.len() as u64, Ordering::Relaxed);
+                    if let Some(f) = &st.cfg.on_sync {
+                        f(t0.elapsed(), dones.len());
+                    }
                     healthy.store(true, Ordering::Release);
                     for (i, d) in dones.into_iter().enumerate() {
                         d(Ok(first_seq + i as u64));

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod clock;
 pub mod inspect;
 pub mod request;
 pub mod verify;

@@ -2,10 +2,13 @@
 //! HTTP/2, bounded connections and concurrency, head and body timeouts, and a graceful
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
+pub mod metrics;
+mod ops;
 mod routes;
 mod tls;
+mod tsa;
 
-pub use routes::{QUERY_TYPE, REPLY_TYPE};
+pub use tsa::{QUERY_TYPE, REPLY_TYPE};
 
 use crate::config::{Config, ServerConfig};
 use crate::service::Service;
@@ -20,9 +23,14 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
+/// Per-client request rate limit, keyed by client address.
+pub type Limiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
 pub struct State {
     pub service: Service,
     pub limits: ServerConfig,
+    pub metrics: Arc<metrics::Metrics>,
+    pub limiter: Option<Arc<Limiter>>,
     /// Requests being answered at once (`server.max_concurrency`).
     pub signing: Arc<Semaphore>,
     request_ids: AtomicU64,
@@ -35,7 +43,11 @@ impl State {
 }
 
 /// Binds every listener, prints where it listens, and serves until SIGTERM or Ctrl-C.
-pub async fn run(cfg: Config, service: Service) -> Result<(), String> {
+pub async fn run(
+    cfg: Config,
+    service: Service,
+    metrics: Arc<metrics::Metrics>,
+) -> Result<(), String> {
     let limits = cfg.server.clone();
     let tls = match (&limits.tls_certificate, &limits.tls_key) {
         (Some(c), Some(k)) if !limits.https.is_empty() => Some(tokio_rustls::TlsAcceptor::from(
@@ -53,7 +65,26 @@ pub async fn run(cfg: Config, service: Service) -> Result<(), String> {
     if bound.is_empty() {
         return Err("no listener configured (server.http, server.https, --http, --https)".into());
     }
+    let limiter = limits.rate_limit_per_second.map(|per_second| {
+        let burst = limits.rate_limit_burst.unwrap_or(per_second);
+        Arc::new(Limiter::keyed(
+            governor::Quota::per_second(per_second).allow_burst(burst),
+        ))
+    });
+    if let Some(l) = &limiter {
+        // Forget idle clients, so the table stays as small as the set of active ones.
+        let l = l.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                l.retain_recent();
+                l.shrink_to_fit();
+            }
+        });
+    }
     let state = Arc::new(State {
+        metrics,
+        limiter,
         signing: Arc::new(Semaphore::new(limits.max_concurrency)),
         limits: limits.clone(),
         service,

@@ -1,260 +1,73 @@
-//! HTTP routes: `POST /tsa` (RFC 3161 §3.4 over HTTP), `GET /tsa/certs`, `GET /healthz`.
-//!
-//! Every TimeStampResp goes out with HTTP 200, refusals included: clients read the PKIStatus,
-//! and a TSA answering anything else for a well-formed exchange has broken PDF signers.
-//! Client mistakes at the HTTP layer get 4xx; 5xx only when the server itself cannot answer.
+//! Dispatch: which handler answers which method and path, and the request's log span and
+//! metrics.
 
 use super::State;
+use super::metrics::RequestLabels;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use kokuin_audit::{Event, kind};
-use kokuin_tsa::asn1::GenTime;
-use kokuin_tsa::request::MAX_REQUEST_LEN;
-use kokuin_tsa::verify::hex;
-use kokuin_tsa::{FailureInfo, Issued, Rejection};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-
-pub const QUERY_TYPE: &str = "application/timestamp-query";
-pub const REPLY_TYPE: &str = "application/timestamp-reply";
+use tracing::Instrument;
 
 pub type Body = Full<Bytes>;
 
 pub async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
     let id = state.next_request_id();
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
-    let resp = match (path.as_str(), &method) {
-        ("/tsa", &Method::POST) => tsa(&state, peer, id, req).await,
-        ("/tsa", _) => method_not_allowed("POST"),
-        ("/tsa/certs", &Method::GET | &Method::HEAD) => text(
-            StatusCode::OK,
-            "application/pem-certificate-chain",
-            state.service.chain_pem.clone(),
-        ),
-        ("/tsa/certs", _) => method_not_allowed("GET, HEAD"),
-        ("/healthz", &Method::GET | &Method::HEAD) => {
-            text(StatusCode::OK, "text/plain", "ok\n".into())
-        }
-        ("/healthz", _) => method_not_allowed("GET, HEAD"),
-        _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
-    };
-    tracing::debug!(request_id = id, %method, %path, status = resp.status().as_u16(), "request");
-    resp
-}
-
-async fn tsa(state: &State, peer: SocketAddr, id: u64, req: Request<Incoming>) -> Response<Body> {
-    let ct_ok = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(QUERY_TYPE));
-    if !ct_ok {
-        return text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "text/plain",
-            format!("Content-Type must be {QUERY_TYPE}\n"),
-        );
-    }
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let timeout = Duration::from_millis(state.limits.body_timeout_ms);
-    let bytes = match read_body(req.into_body(), declared, timeout).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => return too_large(),
-        Err(BodyError::Timeout) => {
-            return text(
-                StatusCode::REQUEST_TIMEOUT,
-                "text/plain",
-                "request body too slow\n".into(),
-            );
-        }
-        Err(BodyError::Broken) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "text/plain",
-                "cannot read request body\n".into(),
-            );
-        }
-    };
-    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
-    let Ok(Ok(permit)) = tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await
-    else {
-        let mut r = text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain",
-            "busy, retry\n".into(),
-        );
-        r.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return r;
-    };
-    let der = issue(state, peer, id, &bytes).await;
-    drop(permit);
-    let mut resp = Response::new(Full::new(Bytes::from(der)));
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(REPLY_TYPE));
-    resp
-}
-
-/// One request to one TimeStampResp. The audit record of a token is written while the token
-/// is signed (both take about as long), and the token leaves only if the record is durable:
-/// otherwise the client gets systemFailure and the signed token is dropped.
-async fn issue(state: &State, peer: SocketAddr, id: u64, request: &[u8]) -> Vec<u8> {
-    let authority = &state.service.authority;
-    let client = peer.ip().to_string();
-    let prepared = match authority.prepare(request) {
-        Ok(p) => p,
-        Err(r) => {
-            tracing::info!(request_id = id, failure = %r.info, reason = %r.text, "request refused");
-            if let Some(log) = &state.service.audit {
-                let ev = refusal_event(&r, &client, id);
-                if let Err(e) = crate::audit::record(log, ev).await {
-                    tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
-                }
+    let span = tracing::info_span!("request", request_id = id, peer = %peer);
+    async move {
+        let path = req.uri().path().to_string();
+        let method = req.method().clone();
+        let get = matches!(method, Method::GET | Method::HEAD);
+        let (endpoint, resp, failure) = match path.as_str() {
+            "/tsa" if method == Method::POST => {
+                let (r, f) = super::tsa::tsa(&state, peer, id, req).await;
+                ("/tsa", r, f)
             }
-            return r.to_response_der();
-        }
-    };
-    let event = token_event(&prepared.issued, &client, id);
-    let (serial, key_label) = (
-        event.fields["serial"].clone(),
-        prepared.issued.key_label.clone(),
-    );
-    let a = authority.clone();
-    // Signing is CPU- or HSM-bound: off the reactor.
-    let signing = tokio::task::spawn_blocking(move || a.finish(prepared));
-    let logging = async {
-        match &state.service.audit {
-            Some(log) => crate::audit::record(log, event).await.map(|_| ()),
-            None => Ok(()),
-        }
-    };
-    let (signed, logged) = tokio::join!(signing, logging);
-    let signed = signed.unwrap_or_else(|e| {
-        tracing::error!(request_id = id, error = %e, "signing task failed");
-        Err(Rejection::new(FailureInfo::SystemFailure, "internal error"))
-    });
-    match (signed, logged) {
-        (Ok((der, _)), Ok(())) => {
-            tracing::debug!(request_id = id, %serial, "token issued");
-            der
-        }
-        (_, Err(e)) => {
-            tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
-            Rejection::new(
-                FailureInfo::SystemFailure,
-                "the audit log cannot record the token",
-            )
-            .to_response_der()
-        }
-        (Err(r), Ok(())) => {
-            // The log already holds the token's record; say it never left.
-            tracing::error!(request_id = id, key = %key_label, reason = %r.text, "signing failed");
-            if let Some(log) = &state.service.audit {
-                let ev = Event::new(kind::TOKEN_FAILED)
-                    .with("serial", serial)
-                    .with("reason", r.text.clone())
-                    .with("request_id", id);
-                if let Err(e) = crate::audit::record(log, ev).await {
-                    tracing::error!(request_id = id, error = %e, "audit log cannot record a failure");
-                }
+            "/tsa" => ("/tsa", method_not_allowed("POST"), None),
+            "/tsa/certs" if get => {
+                let r = text(
+                    StatusCode::OK,
+                    "application/pem-certificate-chain",
+                    state.service.chain_pem.clone(),
+                );
+                ("/tsa/certs", r, None)
             }
-            r.to_response_der()
-        }
-    }
-}
-
-fn token_event(i: &Issued, client: &str, id: u64) -> Event {
-    Event::new(kind::TOKEN_ISSUED)
-        .with("serial", hex(i.serial.as_bytes()))
-        .with(
-            "gen_time",
-            GenTime::from_system_time_millis(i.gen_time)
-                .map(|g| g.to_rfc3339())
-                .unwrap_or_default(),
-        )
-        .with("policy", i.policy.to_string())
-        .with("hash", i.request.digest.name())
-        .with(
-            "imprint",
-            hex(i.request.message_imprint.hashed_message.as_bytes()),
-        )
-        .with("key", i.key_label.clone())
-        .with("client", client)
-        .with("request_id", id)
-}
-
-fn refusal_event(r: &Rejection, client: &str, id: u64) -> Event {
-    Event::new(kind::REQUEST_REFUSED)
-        .with("failure", r.info.name())
-        .with("reason", r.text.clone())
-        .with("client", client)
-        .with("request_id", id)
-}
-
-enum BodyError {
-    TooLarge,
-    Timeout,
-    Broken,
-}
-
-/// Past this, an oversized body is no longer drained: the connection is just closed.
-const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
-
-/// Reads at most MAX_REQUEST_LEN octets. An oversized body is read on and discarded (up to
-/// DRAIN_LIMIT, within the timeout) before the 413 goes out: closing a socket with unread
-/// data makes the kernel reset it, and the client would see a broken pipe, not the 413.
-async fn read_body(
-    mut body: Incoming,
-    declared: Option<u64>,
-    timeout: Duration,
-) -> Result<Bytes, BodyError> {
-    let too_big = declared.is_some_and(|n| n > MAX_REQUEST_LEN as u64);
-    let read = async {
-        let mut buf = Vec::new();
-        let mut total = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| BodyError::Broken)?;
-            if let Ok(data) = frame.into_data() {
-                total += data.len();
-                if total > DRAIN_LIMIT {
-                    return Err(BodyError::TooLarge);
-                }
-                if !too_big && total <= MAX_REQUEST_LEN {
-                    buf.extend_from_slice(&data);
-                }
+            "/healthz" if get => {
+                let r = text(StatusCode::OK, "text/plain", "ok\n".into());
+                ("/healthz", r, None)
             }
-        }
-        if too_big || total > MAX_REQUEST_LEN {
-            return Err(BodyError::TooLarge);
-        }
-        Ok(Bytes::from(buf))
-    };
-    match tokio::time::timeout(timeout, read).await {
-        Ok(r) => r,
-        Err(_) if too_big => Err(BodyError::TooLarge),
-        Err(_) => Err(BodyError::Timeout),
+            "/readyz" if get => ("/readyz", super::ops::readyz(&state), None),
+            "/metrics" if get => ("/metrics", super::ops::metrics(&state), None),
+            "/tsa/certs" | "/healthz" | "/readyz" | "/metrics" => {
+                ("other", method_not_allowed("GET, HEAD"), None)
+            }
+            _ => (
+                "other",
+                text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+                None,
+            ),
+        };
+        let status = resp.status().as_u16();
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                endpoint,
+                status,
+                failure: failure.map_or("none", |f| f.name()),
+            })
+            .inc();
+        tracing::debug!(%method, %path, status, "request");
+        resp
     }
+    .instrument(span)
+    .await
 }
 
-fn too_large() -> Response<Body> {
-    text(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "text/plain",
-        format!("request body exceeds {MAX_REQUEST_LEN} octets\n"),
-    )
-}
-
-fn method_not_allowed(allow: &'static str) -> Response<Body> {
+pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut r = text(
         StatusCode::METHOD_NOT_ALLOWED,
         "text/plain",
@@ -265,7 +78,7 @@ fn method_not_allowed(allow: &'static str) -> Response<Body> {
     r
 }
 
-fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     r.headers_mut()

@@ -1,0 +1,89 @@
+//! `kokuin clock status`: what the kernel reports about the clock, the bound in force, and
+//! whether the TSA would issue now.
+
+use super::CmdError;
+use kokuin_tsa::clock::kernel::{KernelClock, KernelTime, STA_NANO};
+use kokuin_tsa::clock::{TrustedClock, status_name};
+use std::path::Path;
+use std::time::Duration;
+
+pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdError> {
+    let (accuracy, require_sync) = match config {
+        Some(p) => {
+            let cfg = crate::config::Config::load(p).map_err(|e| CmdError::usage(e.to_string()))?;
+            let a = cfg.tsa.accuracy;
+            (
+                Duration::from_secs(u64::from(a.seconds))
+                    + Duration::from_millis(u64::from(a.millis))
+                    + Duration::from_micros(u64::from(a.micros)),
+                cfg.clock.require_sync,
+            )
+        }
+        None => (Duration::from_secs(1), true),
+    };
+    let k = KernelTime::read().map_err(|e| CmdError::usage(format!("adjtimex: {e}")))?;
+    let verdict = TrustedClock::new(Box::new(KernelClock), accuracy, require_sync)
+        .status()
+        .0;
+    let offset_ns = if k.status & STA_NANO != 0 {
+        k.offset
+    } else {
+        k.offset * 1000
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "state": k.state_name(),
+                "flags": k.flags(),
+                "synchronised": k.synchronised(),
+                "max_error_us": k.max_error_us,
+                "est_error_us": k.est_error_us,
+                "offset_ns": offset_ns,
+                "freq_ppm": k.freq as f64 / 65536.0,
+                "tai_offset_s": k.tai,
+                "accuracy_us": accuracy.as_micros() as u64,
+                "require_sync": require_sync,
+                "would_issue": verdict.is_ok(),
+                "verdict": status_name(&verdict),
+                "reason": verdict.as_ref().err().map(|e| e.to_string()),
+            })
+        );
+    } else {
+        println!("kernel clock (adjtimex)");
+        println!("  state:          {}", k.state_name());
+        println!("  flags:          {}", k.flags().join(" "));
+        println!(
+            "  synchronised:   {}",
+            if k.synchronised() {
+                "yes"
+            } else {
+                "no (STA_UNSYNC)"
+            }
+        );
+        println!("  max error:      {:.6} s", k.max_error_us as f64 / 1e6);
+        println!("  est. error:     {:.6} s", k.est_error_us as f64 / 1e6);
+        println!("  offset:         {:.9} s", offset_ns as f64 / 1e9);
+        println!("  frequency:      {:+.3} ppm", k.freq as f64 / 65536.0);
+        println!("  TAI-UTC:        {} s", k.tai);
+        println!(
+            "bound in force:   {:.6} s{}",
+            accuracy.as_secs_f64(),
+            if require_sync {
+                ""
+            } else {
+                " (NOT enforced: dev mode)"
+            }
+        );
+        match &verdict {
+            Ok(()) => println!("the TSA would issue: yes"),
+            Err(e) => println!("the TSA would issue: no — {e}"),
+        }
+    }
+    if check && verdict.is_err() {
+        return Err(CmdError::negative(
+            "the TSA would refuse (timeNotAvailable)",
+        ));
+    }
+    Ok(())
+}

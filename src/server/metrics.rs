@@ -1,0 +1,137 @@
+//! `/metrics` in Prometheus text (OpenMetrics) format: what an operator alerts on.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub endpoint: &'static str,
+    pub status: u16,
+    /// The PKIFailureInfo of a refused time-stamp request, else "none".
+    pub failure: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyLabels {
+    pub key: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub signing_seconds: Family<KeyLabels, Histogram>,
+    pub signing_errors: Family<KeyLabels, Counter>,
+    pub audit_sync_seconds: Histogram,
+    pub audit_records: Counter,
+    pub audit_healthy: Gauge,
+    pub clock_max_error_seconds: Gauge<f64, AtomicU64>,
+    pub clock_ok: Gauge,
+    pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
+    pub ready: Gauge,
+    pub rate_limited: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to ~3 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("kokuin");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "HTTP requests by endpoint, status and PKIFailureInfo",
+            requests.clone(),
+        );
+        let signing_seconds =
+            Family::<KeyLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
+        registry.register(
+            "signing_seconds",
+            "Time to sign one token, per key",
+            signing_seconds.clone(),
+        );
+        let signing_errors = Family::<KeyLabels, Counter>::default();
+        registry.register(
+            "signing_errors",
+            "Signatures the key backend (HSM or software) failed to make",
+            signing_errors.clone(),
+        );
+        let audit_sync_seconds = latency_histogram();
+        registry.register(
+            "audit_sync_seconds",
+            "Time to write and fdatasync one batch of audit records",
+            audit_sync_seconds.clone(),
+        );
+        let audit_records = Counter::default();
+        registry.register(
+            "audit_records",
+            "Audit records made durable",
+            audit_records.clone(),
+        );
+        let audit_healthy = Gauge::default();
+        registry.register(
+            "audit_healthy",
+            "1 while the audit log accepts writes",
+            audit_healthy.clone(),
+        );
+        let clock_max_error_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "clock_max_error_seconds",
+            "The kernel's maximum clock error bound",
+            clock_max_error_seconds.clone(),
+        );
+        let clock_ok = Gauge::default();
+        registry.register(
+            "clock_ok",
+            "1 while the clock vouches for genTime within the declared accuracy",
+            clock_ok.clone(),
+        );
+        let key_usage_days_left = Family::<KeyLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "key_usage_days_left",
+            "Days until the signing key's usage period ends",
+            key_usage_days_left.clone(),
+        );
+        let ready = Gauge::default();
+        registry.register("ready", "1 while /readyz is 200", ready.clone());
+        let rate_limited = Counter::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429 by the per-client limit",
+            rate_limited.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            signing_seconds,
+            signing_errors,
+            audit_sync_seconds,
+            audit_records,
+            audit_healthy,
+            clock_max_error_seconds,
+            clock_ok,
+            key_usage_days_left,
+            ready,
+            rate_limited,
+        }
+    }
+
+    pub fn observe_sync(&self, took: Duration, records: usize) {
+        self.audit_sync_seconds.observe(took.as_secs_f64());
+        self.audit_records.inc_by(records as u64);
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,103 @@
+//! `GET /readyz` and `GET /metrics`: whether the service can vouch for a token now, and the
+//! figures an operator alerts on.
+
+use super::State;
+use super::metrics::KeyLabels;
+use super::routes::{Body, text};
+use hyper::{Response, StatusCode};
+use std::time::SystemTime;
+
+/// Each component that must vouch for a token, and why it cannot.
+pub struct Readiness {
+    pub clock: Result<(), String>,
+    pub key: Result<(), String>,
+    pub audit: Result<(), String>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.clock.is_ok() && self.key.is_ok() && self.audit.is_ok()
+    }
+}
+
+pub fn readiness(state: &State) -> Readiness {
+    let authority = &state.service.authority;
+    let clock = authority.clock().status().0.map_err(|e| e.to_string());
+    let now = SystemTime::now();
+    let key = match authority.active_key() {
+        None => Err("no signing key is active".to_string()),
+        Some(k) => {
+            let (from, until) = k.usage_window();
+            if now < from || now > until {
+                Err("the signing key is outside its usage period".into())
+            } else {
+                Ok(())
+            }
+        }
+    };
+    let audit = match &state.service.audit {
+        None => Ok(()),
+        Some(log) if log.healthy() => Ok(()),
+        Some(_) => Err("the audit log cannot be written".to_string()),
+    };
+    Readiness { clock, key, audit }
+}
+
+/// 200 only while clock, key and audit log can all vouch for a token; 503 otherwise, with
+/// the reason of each.
+pub fn readyz(state: &State) -> Response<Body> {
+    let r = readiness(state);
+    let line = |name: &str, v: &Result<(), String>| match v {
+        Ok(()) => format!("{name}: ok\n"),
+        Err(e) => format!("{name}: {e}\n"),
+    };
+    let audit = if state.service.audit.is_none() {
+        "audit: off (dev mode)\n".to_string()
+    } else {
+        line("audit", &r.audit)
+    };
+    let body = format!(
+        "{}{}{}",
+        line("clock", &r.clock),
+        line("key", &r.key),
+        audit
+    );
+    let status = if r.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    text(status, "text/plain", body)
+}
+
+pub fn metrics(state: &State) -> Response<Body> {
+    let m = &state.metrics;
+    let authority = &state.service.authority;
+    let (clock, reading) = authority.clock().status();
+    m.clock_ok.set(i64::from(clock.is_ok()));
+    if let Some(bound) = reading.and_then(|r| r.max_error) {
+        m.clock_max_error_seconds.set(bound.as_secs_f64());
+    }
+    if let Some(k) = authority.active_key() {
+        let (_, until) = k.usage_window();
+        let left = match until.duration_since(SystemTime::now()) {
+            Ok(d) => d.as_secs_f64() / 86_400.0,
+            Err(e) => -e.duration().as_secs_f64() / 86_400.0,
+        };
+        m.key_usage_days_left
+            .get_or_create(&KeyLabels {
+                key: k.token_signer().signer().label().to_string(),
+            })
+            .set(left);
+    }
+    m.audit_healthy.set(match &state.service.audit {
+        Some(log) => i64::from(log.healthy()),
+        None => 0,
+    });
+    m.ready.set(i64::from(readiness(state).ready()));
+    text(
+        StatusCode::OK,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        m.encode(),
+    )
+}

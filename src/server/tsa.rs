@@ -1,0 +1,278 @@
+//! `POST /tsa`: RFC 3161 §3.4 over HTTP.
+//!
+//! Every TimeStampResp goes out with HTTP 200, refusals included: clients read the PKIStatus,
+//! and a TSA answering anything else for a well-formed exchange has broken PDF signers.
+//! Client mistakes at the HTTP layer get 4xx (415, 413, 408, 429); 503 when the server is
+//! saturated.
+
+use super::State;
+use super::metrics::KeyLabels;
+use super::routes::{Body, text};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Request, Response, StatusCode};
+use kokuin_audit::{Event, kind};
+use kokuin_tsa::asn1::GenTime;
+use kokuin_tsa::request::MAX_REQUEST_LEN;
+use kokuin_tsa::verify::hex;
+use kokuin_tsa::{FailureInfo, Issued, Rejection};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub const QUERY_TYPE: &str = "application/timestamp-query";
+pub const REPLY_TYPE: &str = "application/timestamp-reply";
+
+/// `POST /tsa`; also returns the PKIFailureInfo of a refusal, for metrics.
+pub async fn tsa(
+    state: &State,
+    peer: SocketAddr,
+    id: u64,
+    req: Request<Incoming>,
+) -> (Response<Body>, Option<FailureInfo>) {
+    if let Some(limiter) = &state.limiter {
+        if limiter.check_key(&peer.ip()).is_err() {
+            state.metrics.rate_limited.inc();
+            let mut r = text(
+                StatusCode::TOO_MANY_REQUESTS,
+                "text/plain",
+                "request rate over this client's limit\n".into(),
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return (r, None);
+        }
+    }
+    let ct_ok = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(QUERY_TYPE));
+    if !ct_ok {
+        let r = text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "text/plain",
+            format!("Content-Type must be {QUERY_TYPE}\n"),
+        );
+        return (r, None);
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let timeout = Duration::from_millis(state.limits.body_timeout_ms);
+    let bytes = match read_body(req.into_body(), declared, timeout).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return (too_large(), None),
+        Err(BodyError::Timeout) => {
+            let r = text(
+                StatusCode::REQUEST_TIMEOUT,
+                "text/plain",
+                "request body too slow\n".into(),
+            );
+            return (r, None);
+        }
+        Err(BodyError::Broken) => {
+            let r = text(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                "cannot read request body\n".into(),
+            );
+            return (r, None);
+        }
+    };
+    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
+    let Ok(Ok(permit)) = tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await
+    else {
+        let mut r = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "busy, retry\n".into(),
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return (r, None);
+    };
+    let (der, failure) = issue(state, peer, id, &bytes).await;
+    drop(permit);
+    let mut resp = Response::new(Full::new(Bytes::from(der)));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(REPLY_TYPE));
+    (resp, failure)
+}
+
+/// One request to one TimeStampResp. The audit record of a token is written while the token
+/// is signed (both take about as long), and the token leaves only if the record is durable:
+/// otherwise the client gets systemFailure and the signed token is dropped.
+async fn issue(
+    state: &State,
+    peer: SocketAddr,
+    id: u64,
+    request: &[u8],
+) -> (Vec<u8>, Option<FailureInfo>) {
+    let authority = &state.service.authority;
+    let client = peer.ip().to_string();
+    let prepared = match authority.prepare(request) {
+        Ok(p) => p,
+        Err(r) => {
+            tracing::info!(request_id = id, failure = %r.info, reason = %r.text, "request refused");
+            if let Some(log) = &state.service.audit {
+                let ev = refusal_event(&r, &client, id);
+                if let Err(e) = crate::audit::record(log, ev).await {
+                    tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
+                }
+            }
+            return (r.to_response_der(), Some(r.info));
+        }
+    };
+    let event = token_event(&prepared.issued, &client, id);
+    let (serial, key_label) = (
+        event.fields["serial"].clone(),
+        prepared.issued.key_label.clone(),
+    );
+    let a = authority.clone();
+    // Signing is CPU- or HSM-bound: off the reactor.
+    let signing = tokio::task::spawn_blocking(move || {
+        let t0 = std::time::Instant::now();
+        (a.finish(prepared), t0.elapsed())
+    });
+    let logging = async {
+        match &state.service.audit {
+            Some(log) => crate::audit::record(log, event).await.map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    let (signed, logged) = tokio::join!(signing, logging);
+    let key = KeyLabels {
+        key: key_label.clone(),
+    };
+    let signed = match signed {
+        Ok((r, took)) => {
+            state
+                .metrics
+                .signing_seconds
+                .get_or_create(&key)
+                .observe(took.as_secs_f64());
+            r
+        }
+        Err(e) => {
+            tracing::error!(request_id = id, error = %e, "signing task failed");
+            Err(Rejection::new(FailureInfo::SystemFailure, "internal error"))
+        }
+    };
+    if signed.is_err() {
+        state.metrics.signing_errors.get_or_create(&key).inc();
+    }
+    match (signed, logged) {
+        (Ok((der, _)), Ok(())) => {
+            tracing::debug!(request_id = id, %serial, "token issued");
+            (der, None)
+        }
+        (_, Err(e)) => {
+            tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
+            let r = Rejection::new(
+                FailureInfo::SystemFailure,
+                "the audit log cannot record the token",
+            );
+            (r.to_response_der(), Some(r.info))
+        }
+        (Err(r), Ok(())) => {
+            // The log already holds the token's record; say it never left.
+            tracing::error!(request_id = id, key = %key_label, reason = %r.text, "signing failed");
+            if let Some(log) = &state.service.audit {
+                let ev = Event::new(kind::TOKEN_FAILED)
+                    .with("serial", serial)
+                    .with("reason", r.text.clone())
+                    .with("request_id", id);
+                if let Err(e) = crate::audit::record(log, ev).await {
+                    tracing::error!(request_id = id, error = %e, "audit log cannot record a failure");
+                }
+            }
+            (r.to_response_der(), Some(r.info))
+        }
+    }
+}
+
+fn token_event(i: &Issued, client: &str, id: u64) -> Event {
+    Event::new(kind::TOKEN_ISSUED)
+        .with("serial", hex(i.serial.as_bytes()))
+        .with(
+            "gen_time",
+            GenTime::from_system_time_millis(i.gen_time)
+                .map(|g| g.to_rfc3339())
+                .unwrap_or_default(),
+        )
+        .with("policy", i.policy.to_string())
+        .with("hash", i.request.digest.name())
+        .with(
+            "imprint",
+            hex(i.request.message_imprint.hashed_message.as_bytes()),
+        )
+        .with("key", i.key_label.clone())
+        .with("client", client)
+        .with("request_id", id)
+}
+
+fn refusal_event(r: &Rejection, client: &str, id: u64) -> Event {
+    Event::new(kind::REQUEST_REFUSED)
+        .with("failure", r.info.name())
+        .with("reason", r.text.clone())
+        .with("client", client)
+        .with("request_id", id)
+}
+
+enum BodyError {
+    TooLarge,
+    Timeout,
+    Broken,
+}
+
+/// Past this, an oversized body is no longer drained: the connection is just closed.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads at most MAX_REQUEST_LEN octets. An oversized body is read on and discarded (up to
+/// DRAIN_LIMIT, within the timeout) before the 413 goes out: closing a socket with unread
+/// data makes the kernel reset it, and the client would see a broken pipe, not the 413.
+async fn read_body(
+    mut body: Incoming,
+    declared: Option<u64>,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    let too_big = declared.is_some_and(|n| n > MAX_REQUEST_LEN as u64);
+    let read = async {
+        let mut buf = Vec::new();
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Broken)?;
+            if let Ok(data) = frame.into_data() {
+                total += data.len();
+                if total > DRAIN_LIMIT {
+                    return Err(BodyError::TooLarge);
+                }
+                if !too_big && total <= MAX_REQUEST_LEN {
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+        if too_big || total > MAX_REQUEST_LEN {
+            return Err(BodyError::TooLarge);
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) if too_big => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Timeout),
+    }
+}
+
+fn too_large() -> Response<Body> {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "text/plain",
+        format!("request body exceeds {MAX_REQUEST_LEN} octets\n"),
+    )
+}

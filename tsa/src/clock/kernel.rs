@@ -1,0 +1,184 @@
+//! The kernel's NTP state (Linux `adjtimex(2)`, read-only): synchronisation, error bounds,
+//! leap-second state. The only `unsafe` in the crate: no maintained crate wraps `adjtimex`.
+
+use super::{ClockReading, ClockSource};
+use std::time::{Duration, SystemTime};
+
+/// What the kernel reports, for `kokuin clock status` and for the trusted clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelTime {
+    /// `adjtimex` return value: TIME_OK 0, TIME_INS 1, TIME_DEL 2, TIME_OOP 3, TIME_WAIT 4,
+    /// TIME_ERROR 5.
+    pub state: i32,
+    /// `status` flags (STA_*).
+    pub status: i32,
+    /// Maximum error, µs.
+    pub max_error_us: i64,
+    /// Estimated error, µs.
+    pub est_error_us: i64,
+    /// Current offset, ns if STA_NANO else µs.
+    pub offset: i64,
+    /// Frequency offset, ppm with 16-bit fraction.
+    pub freq: i64,
+    /// TAI − UTC, s.
+    pub tai: i32,
+}
+
+pub const STA_PLL: i32 = 0x0001;
+pub const STA_INS: i32 = 0x0010;
+pub const STA_DEL: i32 = 0x0020;
+pub const STA_UNSYNC: i32 = 0x0040;
+pub const STA_NANO: i32 = 0x2000;
+pub const TIME_INS: i32 = 1;
+pub const TIME_DEL: i32 = 2;
+pub const TIME_OOP: i32 = 3;
+pub const TIME_ERROR: i32 = 5;
+
+impl KernelTime {
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    pub fn read() -> Result<Self, String> {
+        // SAFETY: `timex` is plain integers; all-zero is valid and, with `modes == 0`, asks
+        // the kernel only to report. `adjtimex` writes into the struct we own and reads
+        // nothing else.
+        let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+        let state = unsafe { libc::adjtimex(&mut tx) };
+        if state < 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        Ok(Self {
+            state,
+            status: tx.status,
+            max_error_us: tx.maxerror,
+            est_error_us: tx.esterror,
+            offset: tx.offset,
+            freq: tx.freq,
+            tai: tx.tai,
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn read() -> Result<Self, String> {
+        Err("the kernel clock state is read on Linux only".into())
+    }
+
+    /// The kernel says it is synchronised: STA_UNSYNC clear and not TIME_ERROR.
+    pub fn synchronised(&self) -> bool {
+        self.status & STA_UNSYNC == 0 && self.state != TIME_ERROR
+    }
+
+    pub fn max_error(&self) -> Duration {
+        Duration::from_micros(u64::try_from(self.max_error_us).unwrap_or(u64::MAX))
+    }
+
+    /// A leap second is in progress, or one is announced and `now` is within a second of
+    /// the UTC midnight it happens at: genTime cannot be trusted to be unambiguous.
+    pub fn in_leap_second(&self, now: SystemTime) -> bool {
+        if self.state == TIME_OOP {
+            return true;
+        }
+        let announced =
+            matches!(self.state, TIME_INS | TIME_DEL) || self.status & (STA_INS | STA_DEL) != 0;
+        let sod = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() % 86_400)
+            .unwrap_or(0);
+        announced && (sod >= 86_399 || sod == 0)
+    }
+
+    pub fn flags(&self) -> Vec<&'static str> {
+        const NAMES: [(i32, &str); 15] = [
+            (0x0001, "PLL"),
+            (0x0002, "PPSFREQ"),
+            (0x0004, "PPSTIME"),
+            (0x0008, "FLL"),
+            (0x0010, "INS"),
+            (0x0020, "DEL"),
+            (0x0040, "UNSYNC"),
+            (0x0080, "FREQHOLD"),
+            (0x0100, "PPSSIGNAL"),
+            (0x0200, "PPSJITTER"),
+            (0x0400, "PPSWANDER"),
+            (0x0800, "PPSERROR"),
+            (0x1000, "CLOCKERR"),
+            (0x2000, "NANO"),
+            (0x4000, "MODE"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(bit, _)| self.status & bit != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            0 => "TIME_OK",
+            1 => "TIME_INS",
+            2 => "TIME_DEL",
+            3 => "TIME_OOP",
+            4 => "TIME_WAIT",
+            5 => "TIME_ERROR",
+            _ => "unknown",
+        }
+    }
+}
+
+/// The system clock, vouched for by the kernel's NTP state (kept by chrony or ntpd).
+pub struct KernelClock;
+
+impl ClockSource for KernelClock {
+    fn read(&self) -> Result<ClockReading, String> {
+        let k = KernelTime::read()?;
+        let now = SystemTime::now();
+        Ok(ClockReading {
+            now,
+            synchronised: k.synchronised(),
+            max_error: Some(k.max_error()),
+            in_leap_second: k.in_leap_second(now),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reads_the_kernel() {
+        let k = KernelTime::read().unwrap();
+        assert!(k.max_error_us >= 0);
+        assert!((0..=5).contains(&k.state));
+    }
+
+    #[test]
+    fn leap_seconds_are_recognised() {
+        let k = KernelTime {
+            state: TIME_INS,
+            status: STA_PLL | STA_INS,
+            max_error_us: 1000,
+            est_error_us: 10,
+            offset: 0,
+            freq: 0,
+            tai: 37,
+        };
+        let midnight = SystemTime::UNIX_EPOCH + Duration::from_secs(20_000 * 86_400);
+        assert!(k.in_leap_second(midnight - Duration::from_millis(500)));
+        assert!(!k.in_leap_second(midnight - Duration::from_secs(3600)));
+        assert!(
+            KernelTime {
+                state: TIME_OOP,
+                ..k
+            }
+            .in_leap_second(midnight - Duration::from_secs(3600))
+        );
+        assert!(
+            !KernelTime {
+                status: STA_UNSYNC,
+                ..k
+            }
+            .synchronised()
+        );
+    }
+}

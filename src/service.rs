@@ -194,3 +194,79 @@ pub fn clock_observer(audit: Option<Arc<kokuin_audit::AuditLog>>) -> Observer {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kokuin_audit::{AuditConfig, AuditLog, Record, kind, segment};
+    use kokuin_tsa::clock::{ClockError, ClockReading, ClockSource};
+    use std::sync::Mutex;
+    use std::time::{Duration, SystemTime};
+
+    /// A clock source whose readings the test sets.
+    struct Scripted(Arc<Mutex<ClockReading>>);
+
+    impl ClockSource for Scripted {
+        fn read(&self) -> Result<ClockReading, String> {
+            Ok(*self.0.lock().unwrap())
+        }
+    }
+
+    #[test]
+    fn every_clock_transition_is_in_the_audit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = AuditLog::open(AuditConfig::new(dir.path()), None).unwrap();
+        let log = Arc::new(log);
+        let t0 = SystemTime::now();
+        let reading = Arc::new(Mutex::new(ClockReading {
+            now: t0,
+            synchronised: true,
+            max_error: Some(Duration::from_millis(5)),
+            in_leap_second: false,
+        }));
+        let clock = TrustedClock::new(
+            Box::new(Scripted(reading.clone())),
+            Duration::from_secs(1),
+            true,
+        )
+        .with_observer(clock_observer(Some(log.clone())));
+        let set = |f: &dyn Fn(&mut ClockReading)| f(&mut reading.lock().unwrap());
+        assert!(clock.now().is_ok());
+        set(&|r| r.synchronised = false);
+        assert_eq!(clock.now(), Err(ClockError::Unsynchronised));
+        set(&|r| r.synchronised = true);
+        assert!(clock.now().is_ok());
+        set(&|r| r.max_error = Some(Duration::from_secs(3)));
+        assert!(matches!(clock.now(), Err(ClockError::ErrorTooLarge { .. })));
+        set(&|r| r.max_error = Some(Duration::from_millis(5)));
+        set(&|r| r.now = t0 - Duration::from_secs(5));
+        assert_eq!(clock.now(), Err(ClockError::SteppedBack));
+        set(&|r| r.now = t0 + Duration::from_secs(1));
+        assert!(clock.now().is_ok());
+        log.close(None).unwrap();
+        let seg = segment::list(dir.path()).unwrap().remove(0);
+        let changes: Vec<String> = std::fs::read_to_string(seg)
+            .unwrap()
+            .lines()
+            .filter_map(|l| Record::parse_line(l).ok())
+            .filter(|r| r.kind == kind::CLOCK_STATE)
+            .map(|r| {
+                format!(
+                    "{}->{}",
+                    r.fields["from"].as_str().unwrap(),
+                    r.fields["to"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                "ok->unsynchronised",
+                "unsynchronised->ok",
+                "ok->error_bound_exceeded",
+                "error_bound_exceeded->stepped_back",
+                "stepped_back->ok",
+            ]
+        );
+    }
+}

@@ -31,18 +31,18 @@ pub async fn tsa(
     id: u64,
     req: Request<Incoming>,
 ) -> (Response<Body>, Option<FailureInfo>) {
-    if let Some(limiter) = &state.limiter {
-        if limiter.check_key(&peer.ip()).is_err() {
-            state.metrics.rate_limited.inc();
-            let mut r = text(
-                StatusCode::TOO_MANY_REQUESTS,
-                "text/plain",
-                "request rate over this client's limit\n".into(),
-            );
-            r.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return (r, None);
-        }
+    if let Some(limiter) = &state.limiter
+        && limiter.check_key(&peer.ip()).is_err()
+    {
+        state.metrics.rate_limited.inc();
+        let mut r = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "text/plain",
+            "request rate over this client's limit\n".into(),
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return (r, None);
     }
     let ct_ok = req
         .headers()

@@ -158,18 +158,16 @@ impl TrustedClock {
         let result = reading
             .map_err(ClockError::Unreadable)
             .and_then(|r| self.judge(&r, inner.last_issued_ms));
-        if issue {
-            if let Ok(t) = &result {
-                inner.last_issued_ms = millis(*t).unwrap_or(inner.last_issued_ms);
-            }
+        if issue && let Ok(t) = &result {
+            inner.last_issued_ms = millis(*t).unwrap_or(inner.last_issued_ms);
         }
         let new: ClockStatus = result.as_ref().map(|_| ()).map_err(Clone::clone);
         let old = std::mem::replace(&mut inner.status, new.clone());
         drop(inner);
-        if status_name(&old) != status_name(&new) {
-            if let Some(o) = &self.observer {
-                o(&old, &new);
-            }
+        if status_name(&old) != status_name(&new)
+            && let Some(o) = &self.observer
+        {
+            o(&old, &new);
         }
         result
     }

@@ -4,12 +4,14 @@
 
 pub mod algorithm;
 pub mod digest;
+pub mod pkcs11;
 pub mod signer;
 pub mod software;
 pub mod verify;
 
 pub use algorithm::SignatureAlgorithm;
 pub use digest::DigestAlgorithm;
+pub use pkcs11::{HsmError, Pkcs11Signer, Pkcs11Token, PinSource};
 pub use signer::{KeyBackend, SignError, Signer};
 pub use software::{KeyError, KeyType, SoftwareSigner};
 pub use verify::{VerifyError, verify_signature};

@@ -1,0 +1,148 @@
+//! Key attestation from the token's own attributes, and the public key as the token holds it.
+//!
+//! An accredited TSA key (EN 319 421) and a level-2 e-seal key must have been generated in the
+//! HSM and never have left it: CKA_SENSITIVE and CKA_ALWAYS_SENSITIVE true, CKA_EXTRACTABLE
+//! and never-extractable accordingly, CKA_LOCAL true (generated on the token, not imported).
+
+use super::{HsmError, ck};
+use crate::algorithm::oid;
+use crate::software::KeyType;
+use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
+use cryptoki::session::Session;
+use der::asn1::{BitString, OctetString};
+use der::{Any, Decode, Encode};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+/// The private key's protection, as the token reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attestation {
+    pub sensitive: bool,
+    pub extractable: bool,
+    pub never_extractable: bool,
+    pub always_sensitive: bool,
+    pub local: bool,
+}
+
+impl Attestation {
+    pub fn read(s: &Session, key: ObjectHandle) -> Result<Self, HsmError> {
+        let attrs = s
+            .get_attributes(
+                key,
+                &[
+                    AttributeType::Sensitive,
+                    AttributeType::Extractable,
+                    AttributeType::NeverExtractable,
+                    AttributeType::AlwaysSensitive,
+                    AttributeType::Local,
+                ],
+            )
+            .map_err(ck("C_GetAttributeValue"))?;
+        let mut a = Self::default();
+        for attr in attrs {
+            match attr {
+                Attribute::Sensitive(v) => a.sensitive = v,
+                Attribute::Extractable(v) => a.extractable = v,
+                Attribute::NeverExtractable(v) => a.never_extractable = v,
+                Attribute::AlwaysSensitive(v) => a.always_sensitive = v,
+                Attribute::Local(v) => a.local = v,
+                _ => {}
+            }
+        }
+        Ok(a)
+    }
+
+    /// Each attribute that disqualifies the key as an HSM-held key, named as PKCS #11 does.
+    pub fn failures(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if !self.sensitive {
+            f.push("CKA_SENSITIVE is false");
+        }
+        if self.extractable {
+            f.push("CKA_EXTRACTABLE is true");
+        }
+        if !self.never_extractable {
+            f.push("CKA_NEVER_EXTRACTABLE is false (the key was extractable once)");
+        }
+        if !self.always_sensitive {
+            f.push("CKA_ALWAYS_SENSITIVE is false");
+        }
+        if !self.local {
+            f.push("CKA_LOCAL is false (the key was imported, not generated in the token)");
+        }
+        f
+    }
+}
+
+/// The public key object's SubjectPublicKeyInfo and key type.
+pub fn public_key(
+    s: &Session,
+    public: ObjectHandle,
+) -> Result<(SubjectPublicKeyInfoOwned, KeyType), HsmError> {
+    let attrs = s
+        .get_attributes(
+            public,
+            &[
+                AttributeType::KeyType,
+                AttributeType::EcParams,
+                AttributeType::EcPoint,
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
+            ],
+        )
+        .map_err(ck("C_GetAttributeValue"))?;
+    let (mut params, mut point, mut modulus, mut exponent) = (None, None, None, None);
+    for a in attrs {
+        match a {
+            Attribute::EcParams(v) => params = Some(v),
+            Attribute::EcPoint(v) => point = Some(v),
+            Attribute::Modulus(v) => modulus = Some(v),
+            Attribute::PublicExponent(v) => exponent = Some(v),
+            _ => {}
+        }
+    }
+    let bad = |r: &str| HsmError::Key {
+        label: "(public key)".into(),
+        reason: r.to_string(),
+    };
+    if let (Some(params), Some(point)) = (params, point) {
+        let curve = const_oid::ObjectIdentifier::from_der(&params)
+            .map_err(|_| bad("CKA_EC_PARAMS is not a named curve"))?;
+        let key_type = match curve {
+            oid::SECP256R1 => KeyType::P256,
+            oid::SECP384R1 => KeyType::P384,
+            _ => return Err(bad("unsupported curve")),
+        };
+        // CKA_EC_POINT is the DER OCTET STRING of the point (PKCS #11 2.40 §2.3.3); some
+        // tokens give the raw point.
+        let raw = OctetString::from_der(&point)
+            .map(|o| o.into_bytes().into_vec())
+            .unwrap_or(point);
+        let spki = SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: oid::EC_PUBLIC_KEY,
+                parameters: Some(Any::from(&curve)),
+            },
+            subject_public_key: BitString::from_bytes(&raw).map_err(|e| bad(&e.to_string()))?,
+        };
+        return Ok((spki, key_type));
+    }
+    if let (Some(n), Some(e)) = (modulus, exponent) {
+        let pk = rsa::pkcs1::RsaPublicKey {
+            modulus: der::asn1::UintRef::new(&n).map_err(|e| bad(&e.to_string()))?,
+            public_exponent: der::asn1::UintRef::new(&e).map_err(|e| bad(&e.to_string()))?,
+        };
+        let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
+        let spki = SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: oid::RSA_ENCRYPTION,
+                parameters: Some(Any::null()),
+            },
+            subject_public_key: BitString::from_bytes(
+                &pk.to_der().map_err(|e| bad(&e.to_string()))?,
+            )
+            .map_err(|e| bad(&e.to_string()))?,
+        };
+        return Ok((spki, KeyType::Rsa(bits)));
+    }
+    Err(bad("neither an EC nor an RSA public key"))
+}

@@ -1,0 +1,261 @@
+//! PKCS #11 tokens through `cryptoki`: opening a token by label, logging in once, generating
+//! keys that never leave it, and signing with them ([`signer::Pkcs11Signer`]).
+//!
+//! PINs come from a file or an environment variable, are held as `secrecy` strings (zeroized
+//! on drop) and never appear in errors or logs.
+
+pub mod attest;
+pub mod signer;
+
+pub use attest::Attestation;
+pub use signer::Pkcs11Signer;
+
+use crate::software::KeyType;
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use cryptoki::types::AuthPin;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HsmError {
+    #[error("PKCS #11 module {module}: {reason}")]
+    Module { module: String, reason: String },
+    #[error("no token labelled {0:?}")]
+    NoToken(String),
+    #[error("PKCS #11 {op}: {rv}")]
+    Ck { op: &'static str, rv: String },
+    #[error("no private key labelled {0:?} in the token")]
+    NoKey(String),
+    #[error("the PIN cannot be read: {0}")]
+    Pin(String),
+    #[error("key {label}: {reason}")]
+    Key { label: String, reason: String },
+}
+
+pub(crate) fn ck(op: &'static str) -> impl Fn(CkError) -> HsmError {
+    move |e| HsmError::Ck {
+        op,
+        rv: e.to_string(),
+    }
+}
+
+/// Where the PIN comes from. The PIN itself is never configured inline.
+#[derive(Clone, Debug)]
+pub enum PinSource {
+    File(PathBuf),
+    Env(String),
+}
+
+impl PinSource {
+    pub fn read(&self) -> Result<AuthPin, HsmError> {
+        let raw: Zeroizing<String> = match self {
+            Self::File(p) => Zeroizing::new(
+                std::fs::read_to_string(p)
+                    .map_err(|e| HsmError::Pin(format!("{}: {e}", p.display())))?,
+            ),
+            Self::Env(v) => Zeroizing::new(
+                std::env::var(v).map_err(|_| HsmError::Pin(format!("${v} is not set")))?,
+            ),
+        };
+        Ok(AuthPin::from(raw.trim_end_matches(['\n', '\r']).to_string()))
+    }
+}
+
+/// An open token: the module, the slot holding the token, and the user PIN.
+pub struct Pkcs11Token {
+    ctx: Pkcs11,
+    slot: Slot,
+    pin: AuthPin,
+    label: String,
+}
+
+impl Pkcs11Token {
+    /// Loads `module`, finds the token labelled `label` and checks the PIN by logging in.
+    pub fn open(module: &Path, label: &str, pin: &PinSource) -> Result<Self, HsmError> {
+        let ctx = load(module)?;
+        let slot = find_slot(&ctx, label)?;
+        let token = Self {
+            ctx,
+            slot,
+            pin: pin.read()?,
+            label: label.to_string(),
+        };
+        token.session()?;
+        Ok(token)
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// A read-write session, logged in as the user. PKCS #11 logs in the application, not
+    /// the session: after the first login, later ones report "already logged in".
+    pub fn session(&self) -> Result<Session, HsmError> {
+        let s = self.ctx.open_rw_session(self.slot).map_err(ck("C_OpenSession"))?;
+        match s.login(UserType::User, Some(&self.pin)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(s),
+            Err(e) => Err(ck("C_Login")(e)),
+        }
+    }
+
+    /// Generates a key pair inside the token: sensitive, never extractable, token objects,
+    /// private key usable only to sign.
+    pub fn generate(&self, key_label: &str, key_type: KeyType) -> Result<(), HsmError> {
+        let s = self.session()?;
+        if find_key(&s, key_label, ObjectClass::PRIVATE_KEY)?.is_some() {
+            return Err(HsmError::Key {
+                label: key_label.into(),
+                reason: "a key with this label exists already".into(),
+            });
+        }
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|e| HsmError::Key {
+            label: key_label.into(),
+            reason: e.to_string(),
+        })?;
+        let common = |private: bool| {
+            vec![
+                Attribute::Token(true),
+                Attribute::Label(key_label.as_bytes().to_vec()),
+                Attribute::Id(id.to_vec()),
+                Attribute::Private(private),
+            ]
+        };
+        let mut public = common(false);
+        let mut private = common(true);
+        private.extend([
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+        ]);
+        public.push(Attribute::Verify(true));
+        let mech = match key_type {
+            KeyType::P256 | KeyType::P384 => {
+                let curve = if key_type == KeyType::P256 {
+                    crate::algorithm::oid::SECP256R1
+                } else {
+                    crate::algorithm::oid::SECP384R1
+                };
+                let params = der::Encode::to_der(&curve).map_err(|e| HsmError::Key {
+                    label: key_label.into(),
+                    reason: e.to_string(),
+                })?;
+                public.push(Attribute::EcParams(params));
+                Mechanism::EccKeyPairGen
+            }
+            KeyType::Rsa(bits) => {
+                public.push(Attribute::ModulusBits((bits as u64).into()));
+                public.push(Attribute::PublicExponent(vec![1, 0, 1]));
+                Mechanism::RsaPkcsKeyPairGen
+            }
+        };
+        s.generate_key_pair(&mech, &public, &private)
+            .map_err(ck("C_GenerateKeyPair"))?;
+        Ok(())
+    }
+
+    /// Destroys both halves of a key pair.
+    pub fn destroy(&self, key_label: &str) -> Result<(), HsmError> {
+        let s = self.session()?;
+        let mut any = false;
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            if let Some(h) = find_key(&s, key_label, class)? {
+                s.destroy_object(h).map_err(ck("C_DestroyObject"))?;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(HsmError::NoKey(key_label.into()));
+        }
+        Ok(())
+    }
+}
+
+/// Loads and initialises a PKCS #11 module for multi-threaded use, once per process:
+/// C_Initialize and C_Finalize act on the whole process, so every user shares one context.
+pub fn load(module: &Path) -> Result<Pkcs11, HsmError> {
+    static LOADED: std::sync::Mutex<Vec<(PathBuf, Pkcs11)>> = std::sync::Mutex::new(Vec::new());
+    let err = |reason: String| HsmError::Module {
+        module: module.display().to_string(),
+        reason,
+    };
+    let mut loaded = LOADED.lock().map_err(|_| err("module table poisoned".into()))?;
+    if let Some((_, ctx)) = loaded.iter().find(|(p, _)| p == module) {
+        return Ok(ctx.clone());
+    }
+    let ctx = Pkcs11::new(module).map_err(|e| err(e.to_string()))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {
+            loaded.push((module.to_path_buf(), ctx.clone()));
+            Ok(ctx)
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+fn find_slot(ctx: &Pkcs11, label: &str) -> Result<Slot, HsmError> {
+    for slot in ctx.get_slots_with_token().map_err(ck("C_GetSlotList"))? {
+        let info = ctx.get_token_info(slot).map_err(ck("C_GetTokenInfo"))?;
+        if info.label().trim_end() == label {
+            return Ok(slot);
+        }
+    }
+    Err(HsmError::NoToken(label.into()))
+}
+
+/// The object of `class` labelled `label`, if exactly one exists.
+pub(crate) fn find_key(
+    s: &Session,
+    label: &str,
+    class: ObjectClass,
+) -> Result<Option<ObjectHandle>, HsmError> {
+    let found = s
+        .find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])
+        .map_err(ck("C_FindObjects"))?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(Some(found[0])),
+        n => Err(HsmError::Key {
+            label: label.into(),
+            reason: format!("{n} objects carry this label"),
+        }),
+    }
+}
+
+/// Initialises a fresh token in the first uninitialised slot (SoftHSM2 offers one): for dev
+/// mode and tests, never for production tokens, which their officers initialise.
+pub fn init_token(
+    module: &Path,
+    label: &str,
+    so_pin: &str,
+    user_pin: &str,
+) -> Result<(), HsmError> {
+    // Two initialisations at once would pick the same free slot.
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INIT.lock();
+    let ctx = load(module)?;
+    let slot = ctx
+        .get_all_slots()
+        .map_err(ck("C_GetSlotList"))?
+        .into_iter()
+        .find(|s| {
+            ctx.get_token_info(*s)
+                .map(|i| !i.token_initialized())
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| HsmError::NoToken("(an uninitialised slot)".into()))?;
+    let so = AuthPin::from(so_pin.to_string());
+    ctx.init_token(slot, &so, label).map_err(ck("C_InitToken"))?;
+    let slot = find_slot(&ctx, label)?;
+    let s = ctx.open_rw_session(slot).map_err(ck("C_OpenSession"))?;
+    s.login(UserType::So, Some(&so)).map_err(ck("C_Login(SO)"))?;
+    s.init_pin(&AuthPin::from(user_pin.to_string()))
+        .map_err(ck("C_InitPIN"))?;
+    s.logout().map_err(ck("C_Logout"))?;
+    Ok(())
+}

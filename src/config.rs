@@ -104,6 +104,11 @@ pub struct TsaConfig {
     /// Write the TSU's name in the `tsa` field of every TSTInfo.
     #[serde(default = "yes")]
     pub include_tsa_name: bool,
+    /// Refuse to start unless the key is in an HSM, generated there and never extractable
+    /// (CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
+    /// CKA_LOCAL). Set it in production.
+    #[serde(default)]
+    pub require_hsm_key: bool,
     pub key: KeyConfig,
 }
 
@@ -196,6 +201,39 @@ pub enum KeyConfig {
         /// PEM: the TSU certificate first, then any intermediates to send with certReq.
         certificate: PathBuf,
     },
+    /// A key in a PKCS #11 token.
+    Pkcs11 {
+        /// The PKCS #11 module (shared library).
+        module: PathBuf,
+        /// Token label.
+        token: String,
+        /// Key label (CKA_LABEL of the private and public key objects).
+        key: String,
+        /// File holding the user PIN (mode 0600), or…
+        pin_file: Option<PathBuf>,
+        /// …the environment variable holding it.
+        pin_env: Option<String>,
+        algorithm: Option<String>,
+        certificate: PathBuf,
+        /// Sessions in the signing pool (default: the signing threads, 2 per core).
+        sessions: Option<usize>,
+    },
+}
+
+impl KeyConfig {
+    pub fn algorithm(&self) -> Option<&str> {
+        match self {
+            Self::Software { algorithm, .. } | Self::Pkcs11 { algorithm, .. } => {
+                algorithm.as_deref()
+            }
+        }
+    }
+
+    pub fn certificate(&self) -> &Path {
+        match self {
+            Self::Software { certificate, .. } | Self::Pkcs11 { certificate, .. } => certificate,
+        }
+    }
 }
 
 impl Config {
@@ -297,8 +335,17 @@ impl Config {
                 "checkpoint_every and segment_max_mb must be at least 1".into(),
             );
         }
-        let KeyConfig::Software { algorithm, .. } = &self.tsa.key;
-        if let Some(a) = algorithm
+        if let KeyConfig::Pkcs11 {
+            pin_file, pin_env, ..
+        } = &self.tsa.key
+            && pin_file.is_some() == pin_env.is_some()
+        {
+            return err(
+                "tsa.key.pin_file",
+                "give exactly one of pin_file and pin_env (never the PIN itself)".into(),
+            );
+        }
+        if let Some(a) = self.tsa.key.algorithm()
             && kokuin_hsm::SignatureAlgorithm::from_name(a).is_none()
         {
             return err(

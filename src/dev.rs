@@ -9,6 +9,8 @@
 //! DIR/pki/audit.pem        certificate of the audit-checkpoint key
 //! DIR/audit/               the audit log
 //! DIR/keys/*.key           PKCS #8 keys, mode 0600
+//! DIR/hsm/                 with --pkcs11-module: SoftHSM2's configuration and token
+//! DIR/keys/token.pin       …and the token's user PIN, mode 0600
 //! DIR/state/serial.state   boot epoch for serial numbers
 //! ```
 
@@ -31,11 +33,38 @@ pub struct DevPaths {
     pub created: bool,
 }
 
-/// Creates `dir` if it holds no configuration yet; returns where things are.
+/// SoftHSM2's configuration for a dev state directory: tokens live under `DIR/hsm/tokens`.
+pub fn softhsm_conf(dir: &Path) -> PathBuf {
+    dir.join("hsm").join("softhsm2.conf")
+}
+
+/// Writes `DIR/hsm/softhsm2.conf` if absent. SoftHSM2 reads it from $SOFTHSM2_CONF when the
+/// module loads, so the caller starts the server with that variable set.
+pub fn prepare_softhsm(dir: &Path) -> Result<PathBuf, String> {
+    let conf = softhsm_conf(dir);
+    let tokens = dir.join("hsm").join("tokens");
+    std::fs::create_dir_all(&tokens).map_err(|e| format!("{}: {e}", tokens.display()))?;
+    if !conf.exists() {
+        let abs = std::fs::canonicalize(&tokens).map_err(|e| e.to_string())?;
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                abs.display()
+            ),
+        )
+        .map_err(|e| format!("{}: {e}", conf.display()))?;
+    }
+    std::fs::canonicalize(&conf).map_err(|e| e.to_string())
+}
+
+/// Creates `dir` if it holds no configuration yet; returns where things are. With a PKCS #11
+/// module, the TSU key is generated in a fresh token instead of in software.
 pub fn ensure_state_dir(
     dir: &Path,
     http: &[SocketAddr],
     https: &[SocketAddr],
+    pkcs11: Option<&Path>,
 ) -> Result<DevPaths, String> {
     let config = dir.join("kokuin.toml");
     let root = dir.join("pki").join("root.pem");
@@ -47,7 +76,7 @@ pub fn ensure_state_dir(
         });
     }
     let nonempty = std::fs::read_dir(dir)
-        .map(|mut d| d.next().is_some())
+        .map(|d| d.flatten().any(|e| e.file_name() != "hsm"))
         .unwrap_or(false);
     if nonempty {
         return Err(format!(
@@ -66,7 +95,17 @@ pub fn ensure_state_dir(
         k.write_pkcs8_pem(&p).map_err(|e| e.to_string())
     };
     write_key("root.key", &pki.root_key)?;
-    write_key("tsu.key", &pki.tsu_key)?;
+    let (tsu, key_section) = match pkcs11 {
+        None => {
+            write_key("tsu.key", &pki.tsu_key)?;
+            (
+                pki.tsu.clone(),
+                "[tsa.key]\nbackend = \"software\"\npath = \"keys/tsu.key\"\ncertificate = \"pki/tsu.pem\"\n"
+                    .to_string(),
+            )
+        }
+        Some(module) => token_key(dir, module, &pki)?,
+    };
     write_key("tls.key", &pki.tls_key)?;
     write_key("audit.key", &pki.audit_key)?;
     let write_pem = |name: &str, certs: &[x509_cert::Certificate]| {
@@ -75,7 +114,7 @@ pub fn ensure_state_dir(
         std::fs::write(&p, pem).map_err(|e| io(&p, e))
     };
     write_pem("root.pem", std::slice::from_ref(&pki.root))?;
-    write_pem("tsu.pem", std::slice::from_ref(&pki.tsu))?;
+    write_pem("tsu.pem", std::slice::from_ref(&tsu))?;
     write_pem("tls.pem", std::slice::from_ref(&pki.tls))?;
     write_pem("audit.pem", std::slice::from_ref(&pki.audit))?;
     let list = |a: &[SocketAddr]| {
@@ -100,16 +139,13 @@ node_id = 1
 serial_state = "state/serial.state"
 include_tsa_name = true
 accuracy = {{ seconds = 1 }}
+require_hsm_key = {require_hsm}
 
 [[tsa.policies]]
 oid = "{DEV_POLICY_OID}"
 name = "Kokuin development time-stamp policy"
 
-[tsa.key]
-backend = "software"
-path = "keys/tsu.key"
-certificate = "pki/tsu.pem"
-
+{key_section}
 [audit]
 dir = "audit"
 checkpoint_key = "keys/audit.key"
@@ -122,6 +158,7 @@ require_sync = false
 "#,
         http = list(http),
         https = list(https),
+        require_hsm = pkcs11.is_some(),
     );
     let tmp = dir.join("kokuin.toml.tmp");
     std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
@@ -131,4 +168,65 @@ require_sync = false
         root,
         created: true,
     })
+}
+
+/// A fresh SoftHSM2 token holding the dev TSU key, and its certificate from the dev root.
+fn token_key(
+    dir: &Path,
+    module: &Path,
+    pki: &DevPki,
+) -> Result<(x509_cert::Certificate, String), String> {
+    use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token, Signer};
+    let random_pin = || -> Result<String, String> {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).map_err(|e| e.to_string())?;
+        Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    };
+    let (user, so) = (random_pin()?, random_pin()?);
+    let write_secret = |name: &str, v: &str| -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = dir.join("keys").join(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        f.write_all(v.as_bytes()).map_err(|e| e.to_string())
+    };
+    write_secret("token.pin", &user)?;
+    write_secret("token-so.pin", &so)?;
+    kokuin_hsm::pkcs11::init_token(module, "kokuin-dev", &so, &user).map_err(|e| e.to_string())?;
+    let pin = PinSource::File(dir.join("keys").join("token.pin"));
+    let token = std::sync::Arc::new(
+        Pkcs11Token::open(module, "kokuin-dev", &pin).map_err(|e| e.to_string())?,
+    );
+    token
+        .generate("dev-tsu", KeyType::P256)
+        .map_err(|e| e.to_string())?;
+    let signer = Pkcs11Signer::new(token, "dev-tsu", None, 1).map_err(|e| e.to_string())?;
+    let v = pki.tsu.tbs_certificate().validity();
+    let pkup: Option<x509_cert::ext::pkix::PrivateKeyUsagePeriod> =
+        kokuin_certs::path::extension(&pki.tsu).map_err(|e| e.to_string())?;
+    let until = pkup
+        .and_then(|p| p.not_after)
+        .map(|t| t.to_system_time())
+        .unwrap_or(v.not_after.to_system_time());
+    let cert = kokuin_certs::dev::issue_tsu(
+        &pki.root,
+        &pki.root_key,
+        &signer,
+        "Kokuin Dev TSU 1 (HSM)",
+        v.not_before.to_system_time(),
+        v.not_after.to_system_time(),
+        until,
+    )
+    .map_err(|e| e.to_string())?;
+    let _ = signer.label();
+    let section = format!(
+        "[tsa.key]\nbackend = \"pkcs11\"\nmodule = \"{}\"\ntoken = \"kokuin-dev\"\nkey = \"dev-tsu\"\npin_file = \"keys/token.pin\"\ncertificate = \"pki/tsu.pem\"\n",
+        module.display()
+    );
+    Ok((cert, section))
 }

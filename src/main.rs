@@ -48,6 +48,9 @@ enum Command {
         /// State directory for --dev.
         #[arg(long, default_value = "kokuin-dev", requires = "dev")]
         state_dir: PathBuf,
+        /// With --dev: keep the TSU key in a SoftHSM2 token created under the state directory.
+        #[arg(long, requires = "dev")]
+        pkcs11_module: Option<PathBuf>,
         /// Plain HTTP listener (repeatable); replaces the configured ones.
         #[arg(long)]
         http: Vec<SocketAddr>,
@@ -182,9 +185,10 @@ fn main() -> ExitCode {
             config,
             dev,
             state_dir,
+            pkcs11_module,
             http,
             https,
-        } => serve(config, dev, state_dir, http, https),
+        } => serve(config, dev, state_dir, pkcs11_module, http, https),
         Command::Request {
             file,
             url,
@@ -300,9 +304,13 @@ fn serve(
     config: Option<PathBuf>,
     dev: bool,
     state_dir: PathBuf,
+    pkcs11_module: Option<PathBuf>,
     http: Vec<SocketAddr>,
     https: Vec<SocketAddr>,
 ) -> Result<(), CmdError> {
+    if dev && (pkcs11_module.is_some() || dev::softhsm_conf(&state_dir).exists()) {
+        ensure_softhsm_env(&state_dir)?;
+    }
     let config_path = if dev {
         let (dh, ds) = if http.is_empty() && https.is_empty() {
             (
@@ -320,7 +328,8 @@ fn serve(
         } else {
             (http.clone(), https.clone())
         };
-        let paths = dev::ensure_state_dir(&state_dir, &dh, &ds).map_err(CmdError::usage)?;
+        let paths = dev::ensure_state_dir(&state_dir, &dh, &ds, pkcs11_module.as_deref())
+            .map_err(CmdError::usage)?;
         println!(
             "kokuin dev mode: {} state directory {}",
             if paths.created { "created" } else { "reusing" },
@@ -345,4 +354,23 @@ fn serve(
         .map_err(|e| CmdError::usage(format!("runtime: {e}")))?;
     rt.block_on(server::run(cfg, service, metrics))
         .map_err(CmdError::usage)
+}
+
+/// SoftHSM2 takes its token directory from $SOFTHSM2_CONF, read when the module loads. A dev
+/// server with an HSM therefore runs itself again with the variable pointing into its state
+/// directory (re-executing keeps the environment untouched inside this process).
+fn ensure_softhsm_env(state_dir: &std::path::Path) -> Result<(), CmdError> {
+    let conf = dev::prepare_softhsm(state_dir).map_err(CmdError::usage)?;
+    if std::env::var_os("SOFTHSM2_CONF").is_some_and(|v| std::path::Path::new(&v) == conf) {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| CmdError::usage(e.to_string()))?;
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("SOFTHSM2_CONF", &conf)
+        .exec();
+    Err(CmdError::usage(format!(
+        "cannot restart with SOFTHSM2_CONF: {err}"
+    )))
 }

@@ -41,13 +41,13 @@ pub fn build(
     cfg: &Config,
     metrics: &Arc<crate::server::metrics::Metrics>,
 ) -> Result<Service, StartError> {
-    let KeyConfig::Software {
-        path,
-        algorithm,
-        certificate,
-    } = &cfg.tsa.key;
-    let algorithm = algorithm.as_deref().and_then(SignatureAlgorithm::from_name);
-    let key = SoftwareSigner::load(&cfg.resolve(path), algorithm, cfg.dev)?;
+    let algorithm = cfg
+        .tsa
+        .key
+        .algorithm()
+        .and_then(SignatureAlgorithm::from_name);
+    let key = open_key(cfg, algorithm)?;
+    let certificate = cfg.tsa.key.certificate();
     let cert_path = cfg.resolve(certificate);
     let mut certs = load_certificates(&cert_path)?;
     let cert_err = |reason: String| StartError::Certificate {
@@ -64,8 +64,7 @@ pub fn build(
     let chain_pem = to_pem_chain(&[std::slice::from_ref(&tsu), &certs].concat())
         .map_err(|e| cert_err(e.to_string()))?;
     let key_label = key.label().to_string();
-    let signer =
-        TokenSigner::new(Arc::new(key), tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
+    let signer = TokenSigner::new(key, tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
     let active = ActiveKey::new(signer).map_err(cert_err)?;
     let (from, until) = active.usage_window();
     let now = std::time::SystemTime::now();
@@ -100,6 +99,7 @@ pub fn build(
     let clock = TrustedClock::new(Box::new(KernelClock), accuracy, cfg.clock.require_sync)
         .with_observer(clock_observer(audit.clone()));
     match clock.status().0 {
+        Ok(()) if !cfg.clock.require_sync => {}
         Ok(()) => tracing::info!("clock: the kernel vouches for the time within {accuracy:?}"),
         Err(e) => tracing::error!(
             reason = %e,
@@ -160,6 +160,67 @@ pub fn build(
         audit,
         chain_pem,
     })
+}
+
+/// The configured signing key, checked against the key policy.
+fn open_key(
+    cfg: &Config,
+    algorithm: Option<SignatureAlgorithm>,
+) -> Result<Arc<dyn Signer>, StartError> {
+    let policy = |reason: String| {
+        StartError::Other(format!("tsa.require_hsm_key: {reason}; refusing to start"))
+    };
+    match &cfg.tsa.key {
+        KeyConfig::Software { path, .. } => {
+            if cfg.tsa.require_hsm_key {
+                return Err(policy(
+                    "the key is a software key, not one held in an HSM".into(),
+                ));
+            }
+            Ok(Arc::new(SoftwareSigner::load(
+                &cfg.resolve(path),
+                algorithm,
+                cfg.dev,
+            )?))
+        }
+        KeyConfig::Pkcs11 {
+            module,
+            token,
+            key,
+            pin_file,
+            pin_env,
+            sessions,
+            ..
+        } => {
+            let pin = match (pin_file, pin_env) {
+                (Some(f), _) => kokuin_hsm::PinSource::File(cfg.resolve(f)),
+                (None, Some(v)) => kokuin_hsm::PinSource::Env(v.clone()),
+                (None, None) => return Err(StartError::Other("tsa.key: no PIN source".into())),
+            };
+            let hsm = |e: kokuin_hsm::HsmError| StartError::Other(format!("tsa.key: {e}"));
+            let t = Arc::new(
+                kokuin_hsm::Pkcs11Token::open(&cfg.resolve(module), token, &pin).map_err(hsm)?,
+            );
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
+            let signer = kokuin_hsm::Pkcs11Signer::new(
+                t,
+                key,
+                algorithm,
+                sessions.unwrap_or(threads).min(cfg.server.max_concurrency),
+            )
+            .map_err(hsm)?;
+            let failures = signer.attestation().failures();
+            if failures.is_empty() {
+                tracing::info!(key = %signer.label(), "key attestation: generated in the token, never extractable");
+            } else {
+                tracing::warn!(key = %signer.label(), failures = %failures.join("; "), "key attestation failed");
+                if cfg.tsa.require_hsm_key {
+                    return Err(policy(failures.join("; ")));
+                }
+            }
+            Ok(Arc::new(signer))
+        }
+    }
 }
 
 /// Every change of the clock's status goes to the log and to the audit log (EN 319 421:

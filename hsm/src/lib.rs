@@ -11,7 +11,7 @@ pub mod verify;
 
 pub use algorithm::SignatureAlgorithm;
 pub use digest::DigestAlgorithm;
-pub use pkcs11::{HsmError, Pkcs11Signer, Pkcs11Token, PinSource};
+pub use pkcs11::{HsmError, PinSource, Pkcs11Signer, Pkcs11Token};
 pub use signer::{KeyBackend, SignError, Signer};
 pub use software::{KeyError, KeyType, SoftwareSigner};
 pub use verify::{VerifyError, verify_signature};

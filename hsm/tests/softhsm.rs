@@ -34,6 +34,11 @@ fn env() -> &'static Env {
         )
         .unwrap();
         std::fs::write(dir.path().join("pin"), format!("{USER_PIN}\n")).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.path().join("pin");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         // SAFETY: runs once, inside the OnceLock, before any thread loads the module; no other
         // code of this test process reads the environment concurrently.
         unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
@@ -70,17 +75,33 @@ fn ecdsa_and_rsa_keys_generated_in_the_token_sign_and_attest() {
     let cases = [
         (KeyType::P256, None),
         (KeyType::P384, None),
-        (KeyType::P256, Some(SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512))),
-        (KeyType::Rsa(2048), Some(SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256))),
-        (KeyType::Rsa(2048), Some(SignatureAlgorithm::RsaPkcs1v15(DigestAlgorithm::Sha384))),
-        (KeyType::Rsa(3072), Some(SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha512))),
+        (
+            KeyType::P256,
+            Some(SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512)),
+        ),
+        (
+            KeyType::Rsa(2048),
+            Some(SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256)),
+        ),
+        (
+            KeyType::Rsa(2048),
+            Some(SignatureAlgorithm::RsaPkcs1v15(DigestAlgorithm::Sha384)),
+        ),
+        (
+            KeyType::Rsa(3072),
+            Some(SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha512)),
+        ),
     ];
     for (i, (kt, alg)) in cases.into_iter().enumerate() {
         let label = format!("key-{i}");
         t.generate(&label, kt).unwrap();
         let s = Pkcs11Signer::new(t.clone(), &label, alg, 2).unwrap();
         assert_eq!(s.key_type(), kt);
-        assert!(s.attestation().failures().is_empty(), "{:?}", s.attestation());
+        assert!(
+            s.attestation().failures().is_empty(),
+            "{:?}",
+            s.attestation()
+        );
         check_sign_verify(&s);
     }
     // The same label twice is refused; destroy removes both halves.
@@ -118,7 +139,10 @@ fn an_extractable_key_fails_attestation_by_name() {
     let f = signer.attestation().failures();
     assert!(f.contains(&"CKA_EXTRACTABLE is true"), "{f:?}");
     assert!(f.contains(&"CKA_SENSITIVE is false"), "{f:?}");
-    assert!(f.iter().any(|x| x.starts_with("CKA_NEVER_EXTRACTABLE")), "{f:?}");
+    assert!(
+        f.iter().any(|x| x.starts_with("CKA_NEVER_EXTRACTABLE")),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -138,8 +162,15 @@ fn lost_sessions_fail_fast_and_recover_within_a_second() {
             Err(e) => panic!("{e}"),
         }
         // Failing is quick: a request never hangs on a lost token.
-        assert!(t0.elapsed() < Duration::from_millis(600), "{:?}", t0.elapsed());
-        assert!(lost_at.elapsed() < Duration::from_secs(1), "no recovery within 1 s");
+        assert!(
+            t0.elapsed() < Duration::from_millis(600),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert!(
+            lost_at.elapsed() < Duration::from_secs(1),
+            "no recovery within 1 s"
+        );
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(recovered < Duration::from_secs(1));

@@ -52,7 +52,7 @@ impl Server {
         )
     }
 
-    fn spawn(args: &[&str], dir: &Path) -> Server {
+    pub fn spawn(args: &[&str], dir: &Path) -> Server {
         let mut child = Command::new(KOKUIN)
             .args(args)
             .env("RUST_LOG", "warn")

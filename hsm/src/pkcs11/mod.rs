@@ -54,16 +54,39 @@ pub enum PinSource {
 impl PinSource {
     pub fn read(&self) -> Result<AuthPin, HsmError> {
         let raw: Zeroizing<String> = match self {
-            Self::File(p) => Zeroizing::new(
-                std::fs::read_to_string(p)
-                    .map_err(|e| HsmError::Pin(format!("{}: {e}", p.display())))?,
-            ),
+            Self::File(p) => {
+                let mode =
+                    file_mode(p).map_err(|e| HsmError::Pin(format!("{}: {e}", p.display())))?;
+                if mode & 0o077 != 0 {
+                    return Err(HsmError::Pin(format!(
+                        "{} is readable by group or others (mode {mode:o}); make it 0600",
+                        p.display()
+                    )));
+                }
+                Zeroizing::new(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| HsmError::Pin(format!("{}: {e}", p.display())))?,
+                )
+            }
             Self::Env(v) => Zeroizing::new(
                 std::env::var(v).map_err(|_| HsmError::Pin(format!("${v} is not set")))?,
             ),
         };
-        Ok(AuthPin::from(raw.trim_end_matches(['\n', '\r']).to_string()))
+        Ok(AuthPin::from(
+            raw.trim_end_matches(['\n', '\r']).to_string(),
+        ))
     }
+}
+
+#[cfg(unix)]
+fn file_mode(p: &Path) -> std::io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(std::fs::metadata(p)?.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn file_mode(p: &Path) -> std::io::Result<u32> {
+    std::fs::metadata(p).map(|_| 0o600)
 }
 
 /// An open token: the module, the slot holding the token, and the user PIN.
@@ -96,7 +119,10 @@ impl Pkcs11Token {
     /// A read-write session, logged in as the user. PKCS #11 logs in the application, not
     /// the session: after the first login, later ones report "already logged in".
     pub fn session(&self) -> Result<Session, HsmError> {
-        let s = self.ctx.open_rw_session(self.slot).map_err(ck("C_OpenSession"))?;
+        let s = self
+            .ctx
+            .open_rw_session(self.slot)
+            .map_err(ck("C_OpenSession"))?;
         match s.login(UserType::User, Some(&self.pin)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(s),
             Err(e) => Err(ck("C_Login")(e)),
@@ -184,7 +210,9 @@ pub fn load(module: &Path) -> Result<Pkcs11, HsmError> {
         module: module.display().to_string(),
         reason,
     };
-    let mut loaded = LOADED.lock().map_err(|_| err("module table poisoned".into()))?;
+    let mut loaded = LOADED
+        .lock()
+        .map_err(|_| err("module table poisoned".into()))?;
     if let Some((_, ctx)) = loaded.iter().find(|(p, _)| p == module) {
         return Ok(ctx.clone());
     }
@@ -215,7 +243,10 @@ pub(crate) fn find_key(
     class: ObjectClass,
 ) -> Result<Option<ObjectHandle>, HsmError> {
     let found = s
-        .find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])
+        .find_objects(&[
+            Attribute::Class(class),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
         .map_err(ck("C_FindObjects"))?;
     match found.len() {
         0 => Ok(None),
@@ -250,10 +281,12 @@ pub fn init_token(
         })
         .ok_or_else(|| HsmError::NoToken("(an uninitialised slot)".into()))?;
     let so = AuthPin::from(so_pin.to_string());
-    ctx.init_token(slot, &so, label).map_err(ck("C_InitToken"))?;
+    ctx.init_token(slot, &so, label)
+        .map_err(ck("C_InitToken"))?;
     let slot = find_slot(&ctx, label)?;
     let s = ctx.open_rw_session(slot).map_err(ck("C_OpenSession"))?;
-    s.login(UserType::So, Some(&so)).map_err(ck("C_Login(SO)"))?;
+    s.login(UserType::So, Some(&so))
+        .map_err(ck("C_Login(SO)"))?;
     s.init_pin(&AuthPin::from(user_pin.to_string()))
         .map_err(ck("C_InitPIN"))?;
     s.logout().map_err(ck("C_Logout"))?;

@@ -58,12 +58,11 @@ impl Pkcs11Signer {
         let s = token.session()?;
         let private = find_key(&s, key_label, ObjectClass::PRIVATE_KEY)?
             .ok_or_else(|| HsmError::NoKey(key_label.into()))?;
-        let public = find_key(&s, key_label, ObjectClass::PUBLIC_KEY)?.ok_or_else(|| {
-            HsmError::Key {
+        let public =
+            find_key(&s, key_label, ObjectClass::PUBLIC_KEY)?.ok_or_else(|| HsmError::Key {
                 label: key_label.into(),
                 reason: "no public key object with this label".into(),
-            }
-        })?;
+            })?;
         let attestation = Attestation::read(&s, private)?;
         let (spki, key_type) = attest::public_key(&s, public)?;
         let algorithm = algorithm.unwrap_or(key_type.default_algorithm());
@@ -183,15 +182,19 @@ impl Pkcs11Signer {
     }
 
     fn give_back(&self, s: (Session, ObjectHandle)) {
-        if let Ok(mut p) = self.pool.lock() {
-            if p.len() < self.size && !self.broken.load(Ordering::Acquire) {
-                p.push(s);
-            }
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < self.size
+            && !self.broken.load(Ordering::Acquire)
+        {
+            p.push(s);
         }
         self.freed.notify_one();
     }
 
-    fn mechanism_and_data(&self, message: &[u8]) -> Result<(Mechanism<'static>, Vec<u8>), SignError> {
+    fn mechanism_and_data(
+        &self,
+        message: &[u8],
+    ) -> Result<(Mechanism<'static>, Vec<u8>), SignError> {
         let d = self.algorithm.digest();
         let hash = d.digest(message);
         match self.algorithm {
@@ -203,15 +206,18 @@ impl Pkcs11Signer {
             }
             SignatureAlgorithm::RsaPss(_) => {
                 let (hash_alg, mgf) = match d {
-                    DigestAlgorithm::Sha256 => {
-                        (cryptoki::mechanism::MechanismType::SHA256, PkcsMgfType::MGF1_SHA256)
-                    }
-                    DigestAlgorithm::Sha384 => {
-                        (cryptoki::mechanism::MechanismType::SHA384, PkcsMgfType::MGF1_SHA384)
-                    }
-                    DigestAlgorithm::Sha512 => {
-                        (cryptoki::mechanism::MechanismType::SHA512, PkcsMgfType::MGF1_SHA512)
-                    }
+                    DigestAlgorithm::Sha256 => (
+                        cryptoki::mechanism::MechanismType::SHA256,
+                        PkcsMgfType::MGF1_SHA256,
+                    ),
+                    DigestAlgorithm::Sha384 => (
+                        cryptoki::mechanism::MechanismType::SHA384,
+                        PkcsMgfType::MGF1_SHA384,
+                    ),
+                    DigestAlgorithm::Sha512 => (
+                        cryptoki::mechanism::MechanismType::SHA512,
+                        PkcsMgfType::MGF1_SHA512,
+                    ),
                     other => return Err(SignError::Failed(format!("RSA-PSS with {other}"))),
                 };
                 let params = PkcsPssParams {

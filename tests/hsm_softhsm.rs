@@ -1,0 +1,187 @@
+//! The TSA with its key in a real PKCS #11 token (SoftHSM2): `kokuin serve --dev
+//! --pkcs11-module` creates the token under the state directory; openssl and rfc3161-client
+//! verify its tokens; a key policy requiring an HSM key refuses software and extractable keys,
+//! naming why.
+
+mod common;
+use common::*;
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/interop/rfc3161_client_verify.py"
+);
+
+fn serve_hsm(state: &std::path::Path) -> Server {
+    assert!(
+        std::path::Path::new(MODULE).exists(),
+        "SoftHSM2 is not installed (the README's test command installs it)"
+    );
+    Server::spawn(
+        &[
+            "serve",
+            "--dev",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--pkcs11-module",
+            MODULE,
+            "--http",
+            "127.0.0.1:0",
+        ],
+        state,
+    )
+}
+
+#[test]
+fn tokens_signed_in_softhsm_verify_and_the_key_policy_holds() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let srv = serve_hsm(&state);
+    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
+    assert!(
+        cfg.contains("backend = \"pkcs11\"") && cfg.contains("require_hsm_key = true"),
+        "{cfg}"
+    );
+    assert!(
+        !state.join("keys/tsu.key").exists(),
+        "a software TSU key was written"
+    );
+    let data = dir.path().join("doc.txt");
+    std::fs::write(&data, b"signed inside the HSM\n").unwrap();
+    let root = srv.root();
+    for (i, cert) in [true, false].into_iter().enumerate() {
+        let out = dir.path().join(format!("t{i}.tsr"));
+        let mut args = vec![
+            "request",
+            data.to_str().unwrap(),
+            "--url",
+            &srv.http,
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if cert {
+            args.push("--cert-req");
+        }
+        let o = kokuin(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        let tsq = out.with_extension("tsq");
+        let mut v = vec![
+            "ts",
+            "-verify",
+            "-data",
+            data.to_str().unwrap(),
+            "-in",
+            out.to_str().unwrap(),
+            "-CAfile",
+            root.to_str().unwrap(),
+        ];
+        let tsu = srv.tsu();
+        if !cert {
+            v.extend(["-untrusted", tsu.to_str().unwrap()]);
+        }
+        let o = run("openssl", &v);
+        assert!(text(&o).contains("Verification: OK"), "{}", text(&o));
+        let mut py = vec![
+            SCRIPT,
+            out.to_str().unwrap(),
+            tsq.to_str().unwrap(),
+            data.to_str().unwrap(),
+            root.to_str().unwrap(),
+        ];
+        if !cert {
+            py.push(tsu.to_str().unwrap());
+        }
+        let o = run(&python(), &py);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert!(srv.stop().success());
+
+    // A second start reuses the token.
+    let srv = serve_hsm(&state);
+    let r = tsa_post(
+        &agent(None),
+        &srv.http,
+        &std::fs::read(dir.path().join("t0.tsq")).unwrap(),
+    );
+    assert!(
+        kokuin_tsa::ParsedResponse::from_der(&r.body)
+            .unwrap()
+            .granted()
+    );
+    drop(srv);
+
+    // The policy refuses a software key…
+    let sw = state.join("software.toml");
+    let pki_dir = dir.path().join("sw");
+    drop(Server::dev(&pki_dir));
+    let sw_cfg = std::fs::read_to_string(pki_dir.join("kokuin.toml"))
+        .unwrap()
+        .replace("require_hsm_key = false", "require_hsm_key = true");
+    std::fs::write(&sw, sw_cfg).unwrap();
+    let o = kokuin(&[
+        "serve",
+        "--config",
+        sw.to_str().unwrap(),
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("require_hsm_key") && text(&o).contains("software key"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn an_extractable_key_in_the_token_is_refused_by_name() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    drop(serve_hsm(&state));
+    // Put an extractable, non-sensitive key into the dev token with OpenSC's pkcs11-tool,
+    // then point the TSA at it.
+    let conf = state.join("hsm/softhsm2.conf");
+    let pin = std::fs::read_to_string(state.join("keys/token.pin")).unwrap();
+    let o = std::process::Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            MODULE,
+            "--token-label",
+            "kokuin-dev",
+            "--login",
+            "--pin",
+            pin.trim(),
+            "--keypairgen",
+            "--key-type",
+            "EC:prime256v1",
+            "--label",
+            "weak",
+            "--extractable",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("pkcs11-tool (Debian opensc; the README's test command installs it)");
+    assert!(o.status.success(), "{}", text(&o));
+    let cfg = std::fs::read_to_string(state.join("kokuin.toml"))
+        .unwrap()
+        .replace("key = \"dev-tsu\"", "key = \"weak\"");
+    let weak = state.join("weak.toml");
+    std::fs::write(&weak, cfg).unwrap();
+    let o = std::process::Command::new(KOKUIN)
+        .args([
+            "serve",
+            "--config",
+            weak.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("CKA_EXTRACTABLE is true") && t.contains("refusing to start"),
+        "{t}"
+    );
+}

@@ -268,3 +268,64 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// What `openssl ts -verify` checks a token against.
+pub enum Against<'a> {
+    Data(&'a Path),
+    Request(&'a Path),
+}
+
+/// `openssl ts -verify` of a .tsr; `untrusted` supplies the TSU certificate when the token
+/// carries none. Returns whether OpenSSL said "Verification: OK", and its output.
+pub fn openssl_ts_verify(
+    against: Against<'_>,
+    tsr: &Path,
+    root: &Path,
+    untrusted: Option<&Path>,
+) -> (bool, String) {
+    let (flag, file) = match against {
+        Against::Data(p) => ("-data", p),
+        Against::Request(p) => ("-queryfile", p),
+    };
+    let mut v = vec![
+        "ts",
+        "-verify",
+        flag,
+        file.to_str().unwrap(),
+        "-in",
+        tsr.to_str().unwrap(),
+        "-CAfile",
+        root.to_str().unwrap(),
+    ];
+    if let Some(u) = untrusted {
+        v.extend(["-untrusted", u.to_str().unwrap()]);
+    }
+    let out = text(&run("openssl", &v));
+    (out.contains("Verification: OK"), out)
+}
+
+pub const RFC3161_CLIENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/interop/rfc3161_client_verify.py"
+);
+
+/// rfc3161-client's verification of a .tsr against its request and the data.
+pub fn rfc3161_client_verify(
+    tsr: &Path,
+    tsq: &Path,
+    data: &Path,
+    root: &Path,
+    tsu: Option<&Path>,
+) -> Output {
+    let mut py = vec![
+        RFC3161_CLIENT,
+        tsr.to_str().unwrap(),
+        tsq.to_str().unwrap(),
+        data.to_str().unwrap(),
+        root.to_str().unwrap(),
+    ];
+    if let Some(t) = tsu {
+        py.push(t.to_str().unwrap());
+    }
+    run(&python(), &py)
+}

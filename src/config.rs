@@ -109,7 +109,11 @@ pub struct TsaConfig {
     /// CKA_LOCAL). Set it in production.
     #[serde(default)]
     pub require_hsm_key: bool,
-    pub key: KeyConfig,
+    /// The signing key, or…
+    pub key: Option<KeyConfig>,
+    /// …a keyring of keys with their states and activation times (see `src/keyring.rs`),
+    /// for rotation without downtime.
+    pub keyring: Option<PathBuf>,
 }
 
 /// Where genTime comes from.
@@ -190,7 +194,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, tag = "backend", rename_all = "lowercase")]
 pub enum KeyConfig {
     /// A PKCS #8 file; for development. RSA keys log a warning outside dev mode.
@@ -221,6 +225,29 @@ pub enum KeyConfig {
 }
 
 impl KeyConfig {
+    /// Checks what can be checked without opening the key; errors name `at.field`.
+    pub fn check(&self, at: &str) -> Result<(), (String, String)> {
+        if let KeyConfig::Pkcs11 {
+            pin_file, pin_env, ..
+        } = self
+            && pin_file.is_some() == pin_env.is_some()
+        {
+            return Err((
+                format!("{at}.pin_file"),
+                "give exactly one of pin_file and pin_env (never the PIN itself)".into(),
+            ));
+        }
+        if let Some(a) = self.algorithm()
+            && kokuin_hsm::SignatureAlgorithm::from_name(a).is_none()
+        {
+            return Err((
+                format!("{at}.algorithm"),
+                format!("unknown signature algorithm {a:?}"),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn algorithm(&self) -> Option<&str> {
         match self {
             Self::Software { algorithm, .. } | Self::Pkcs11 { algorithm, .. } => {
@@ -335,23 +362,15 @@ impl Config {
                 "checkpoint_every and segment_max_mb must be at least 1".into(),
             );
         }
-        if let KeyConfig::Pkcs11 {
-            pin_file, pin_env, ..
-        } = &self.tsa.key
-            && pin_file.is_some() == pin_env.is_some()
-        {
-            return err(
-                "tsa.key.pin_file",
-                "give exactly one of pin_file and pin_env (never the PIN itself)".into(),
-            );
-        }
-        if let Some(a) = self.tsa.key.algorithm()
-            && kokuin_hsm::SignatureAlgorithm::from_name(a).is_none()
-        {
-            return err(
-                "tsa.key.algorithm",
-                format!("unknown signature algorithm {a:?}"),
-            );
+        match (&self.tsa.key, &self.tsa.keyring) {
+            (Some(k), None) => k.check("tsa.key")?,
+            (None, Some(_)) => {}
+            _ => {
+                return err(
+                    "tsa.key",
+                    "configure either tsa.key or tsa.keyring, not both or neither".into(),
+                );
+            }
         }
         Ok(())
     }

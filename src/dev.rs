@@ -12,6 +12,7 @@
 //! DIR/hsm/                 with --pkcs11-module: SoftHSM2's configuration and token
 //! DIR/keys/token.pin       …and the token's user PIN, mode 0600
 //! DIR/state/serial.state   boot epoch for serial numbers
+//! DIR/state/keyring.toml   the TSU keys, their states and activation times
 //! ```
 
 use kokuin_certs::dev::DevPki;
@@ -95,17 +96,29 @@ pub fn ensure_state_dir(
         k.write_pkcs8_pem(&p).map_err(|e| e.to_string())
     };
     write_key("root.key", &pki.root_key)?;
-    let (tsu, key_section) = match pkcs11 {
+    let (tsu, key) = match pkcs11 {
         None => {
             write_key("tsu.key", &pki.tsu_key)?;
             (
                 pki.tsu.clone(),
-                "[tsa.key]\nbackend = \"software\"\npath = \"keys/tsu.key\"\ncertificate = \"pki/tsu.pem\"\n"
-                    .to_string(),
+                crate::config::KeyConfig::Software {
+                    path: "keys/tsu.key".into(),
+                    algorithm: None,
+                    certificate: "pki/tsu.pem".into(),
+                },
             )
         }
         Some(module) => token_key(dir, module, &pki)?,
     };
+    crate::keyring::Keyring {
+        keys: vec![crate::keyring::KeyEntry {
+            name: "dev-tsu-1".into(),
+            state: crate::keyring::KeyState::Active,
+            activate_at: None,
+            key,
+        }],
+    }
+    .save(&dir.join("state").join("keyring.toml"))?;
     write_key("tls.key", &pki.tls_key)?;
     write_key("audit.key", &pki.audit_key)?;
     let write_pem = |name: &str, certs: &[x509_cert::Certificate]| {
@@ -140,12 +153,13 @@ serial_state = "state/serial.state"
 include_tsa_name = true
 accuracy = {{ seconds = 1 }}
 require_hsm_key = {require_hsm}
+# Keys, their states and activation times: `kokuin keys list --config DIR/kokuin.toml`.
+keyring = "state/keyring.toml"
 
 [[tsa.policies]]
 oid = "{DEV_POLICY_OID}"
 name = "Kokuin development time-stamp policy"
 
-{key_section}
 [audit]
 dir = "audit"
 checkpoint_key = "keys/audit.key"
@@ -175,7 +189,7 @@ fn token_key(
     dir: &Path,
     module: &Path,
     pki: &DevPki,
-) -> Result<(x509_cert::Certificate, String), String> {
+) -> Result<(x509_cert::Certificate, crate::config::KeyConfig), String> {
     use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token, Signer};
     let random_pin = || -> Result<String, String> {
         let mut b = [0u8; 8];
@@ -224,9 +238,15 @@ fn token_key(
     )
     .map_err(|e| e.to_string())?;
     let _ = signer.label();
-    let section = format!(
-        "[tsa.key]\nbackend = \"pkcs11\"\nmodule = \"{}\"\ntoken = \"kokuin-dev\"\nkey = \"dev-tsu\"\npin_file = \"keys/token.pin\"\ncertificate = \"pki/tsu.pem\"\n",
-        module.display()
-    );
-    Ok((cert, section))
+    let key = crate::config::KeyConfig::Pkcs11 {
+        module: module.to_path_buf(),
+        token: "kokuin-dev".into(),
+        key: "dev-tsu".into(),
+        pin_file: Some("keys/token.pin".into()),
+        pin_env: None,
+        algorithm: None,
+        certificate: "pki/tsu.pem".into(),
+        sessions: None,
+    };
+    Ok((cert, key))
 }

@@ -5,6 +5,7 @@ mod audit;
 mod cmd;
 mod config;
 mod dev;
+mod keyring;
 mod server;
 mod service;
 
@@ -110,6 +111,9 @@ enum Command {
     /// The trusted clock.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// The key lifecycle: generate, csr, install-cert, rotate, retire, destroy, list.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Load a TSA (any URL) and report tokens/s and latency; every reply is checked.
     Bench {
         #[arg(long)]
@@ -133,6 +137,73 @@ enum Command {
         server_pid: Option<u32>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Keys, states, certificates, usage windows and HSM attestation.
+    List {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// A new key inside the token (non-extractable), pending until certified and rotated to.
+    Generate {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// p256, p384, rsa2048, rsa3072, rsa4096.
+        #[arg(long, default_value = "p256")]
+        r#type: String,
+    },
+    /// A PKCS #10 request signed by the key.
+    Csr {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Subject, e.g. "CN=Example TSU 2027,O=Example K.K.,C=JP".
+        #[arg(long)]
+        subject: String,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Installs the key's certificate after checking key, EKU, keyUsage, validity and
+    /// privateKeyUsagePeriod.
+    InstallCert {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Puts a key in force now or at --at (RFC 3339); in dev mode without --name, first
+    /// generates and certifies a new key with the dev CA.
+    Rotate {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Stops a key signing; it stays for verification.
+    Retire {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Destroys a retired key in its token (asks for its name unless --yes).
+    Destroy {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -244,6 +315,7 @@ fn main() -> ExitCode {
             json,
         }) => cmd::audit::verify(&dir, &trust, checkpoint.as_deref(), json),
         Command::Audit(AuditCommand::Find { dir, serial }) => cmd::audit::find(&dir, &serial),
+        Command::Keys(k) => keys(k),
         Command::Clock(ClockCommand::Status {
             config,
             check,
@@ -373,4 +445,35 @@ fn ensure_softhsm_env(state_dir: &std::path::Path) -> Result<(), CmdError> {
     Err(CmdError::usage(format!(
         "cannot restart with SOFTHSM2_CONF: {err}"
     )))
+}
+
+fn keys(k: KeysCommand) -> Result<(), CmdError> {
+    use cmd::keys;
+    match k {
+        KeysCommand::List { config } => keys::list(&config),
+        KeysCommand::Generate {
+            config,
+            name,
+            r#type,
+        } => {
+            let kt = kokuin_hsm::KeyType::from_name(&r#type).ok_or_else(|| {
+                CmdError::usage(format!("unknown key type {type:?}", type = r#type))
+            })?;
+            keys::generate(&config, &name, kt)
+        }
+        KeysCommand::Csr {
+            config,
+            name,
+            subject,
+            out,
+        } => keys::csr(&config, &name, &subject, &out),
+        KeysCommand::InstallCert { config, name, cert } => {
+            keys::install_cert(&config, &name, &cert)
+        }
+        KeysCommand::Rotate { config, name, at } => {
+            keys::rotate(&config, name.as_deref(), at.as_deref())
+        }
+        KeysCommand::Retire { config, name } => keys::retire(&config, &name),
+        KeysCommand::Destroy { config, name, yes } => keys::destroy(&config, &name, yes),
+    }
 }

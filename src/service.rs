@@ -20,7 +20,30 @@ pub struct Service {
     /// None only when turned off in dev mode.
     pub audit: Option<Arc<kokuin_audit::AuditLog>>,
     /// PEM of the TSU certificate and its chain, served at `GET /tsa/certs`.
-    pub chain_pem: String,
+    pub chain_pem: std::sync::RwLock<String>,
+    /// Name of the key in force ("tsa.key" or the keyring entry's).
+    pub key_name: std::sync::RwLock<String>,
+}
+
+impl Service {
+    /// Puts `key` in force (or none): requests already signing finish with the old one.
+    pub fn install(&self, key: Option<LoadedKey>) {
+        let (active, pem, name) = match key {
+            Some(k) => (Some(k.active), k.chain_pem, k.name),
+            None => (None, String::new(), String::new()),
+        };
+        self.authority.set_key(active);
+        if let Ok(mut p) = self.chain_pem.write() {
+            *p = pem;
+        }
+        if let Ok(mut n) = self.key_name.write() {
+            *n = name;
+        }
+    }
+
+    pub fn key_name(&self) -> String {
+        self.key_name.read().map(|n| n.clone()).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,18 +60,20 @@ pub enum StartError {
     Other(String),
 }
 
-pub fn build(
-    cfg: &Config,
-    metrics: &Arc<crate::server::metrics::Metrics>,
-) -> Result<Service, StartError> {
-    let algorithm = cfg
-        .tsa
-        .key
-        .algorithm()
-        .and_then(SignatureAlgorithm::from_name);
-    let key = open_key(cfg, algorithm)?;
-    let certificate = cfg.tsa.key.certificate();
-    let cert_path = cfg.resolve(certificate);
+/// A key ready to sign, with what `/tsa/certs` serves for it.
+pub struct LoadedKey {
+    pub active: ActiveKey,
+    pub chain_pem: String,
+    /// The keyring entry's name, or "tsa.key".
+    pub name: String,
+}
+
+/// Opens the key `key_cfg` describes, checks it against its certificate and the key policy,
+/// and prepares it for signing.
+pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedKey, StartError> {
+    let algorithm = key_cfg.algorithm().and_then(SignatureAlgorithm::from_name);
+    let key = open_key(cfg, key_cfg, algorithm)?;
+    let cert_path = cfg.resolve(key_cfg.certificate());
     let mut certs = load_certificates(&cert_path)?;
     let cert_err = |reason: String| StartError::Certificate {
         path: cert_path.display().to_string(),
@@ -74,6 +99,38 @@ pub fn build(
             "the TSU key is outside its usage period; every request will get systemFailure"
         );
     }
+    Ok(LoadedKey {
+        active,
+        chain_pem,
+        name: name.to_string(),
+    })
+}
+
+/// The key in force at start: `[tsa.key]`, or the keyring's.
+fn initial_key(cfg: &Config) -> Result<Option<LoadedKey>, StartError> {
+    match (&cfg.tsa.key, &cfg.tsa.keyring) {
+        (Some(k), _) => load_key(cfg, k, "tsa.key").map(Some),
+        (None, Some(path)) => {
+            let ring =
+                crate::keyring::Keyring::load(&cfg.resolve(path)).map_err(StartError::Other)?;
+            match ring.in_force(std::time::SystemTime::now()) {
+                Some(e) => load_key(cfg, &e.key, &e.name).map(Some),
+                None => {
+                    tracing::error!("the keyring has no key in force; requests get systemFailure");
+                    Ok(None)
+                }
+            }
+        }
+        (None, None) => Err(StartError::Other("no tsa.key or tsa.keyring".into())),
+    }
+}
+
+pub fn build(
+    cfg: &Config,
+    metrics: &Arc<crate::server::metrics::Metrics>,
+) -> Result<Service, StartError> {
+    let loaded = initial_key(cfg)?;
+    let key_label = loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default();
     let serial_path = cfg.resolve(&cfg.tsa.serial_state);
     if let Some(dir) = serial_path.parent() {
         std::fs::create_dir_all(dir)
@@ -121,6 +178,10 @@ pub fn build(
         })
         .collect::<Result<Vec<_>, StartError>>()?;
     let nz = |v: u16| (v != 0).then_some(v);
+    let (active, chain_pem) = match loaded {
+        Some(l) => (Some(l.active), l.chain_pem),
+        None => (None, String::new()),
+    };
     let authority = TimeStampAuthority::new(
         AuthorityConfig {
             policies,
@@ -158,19 +219,21 @@ pub fn build(
     Ok(Service {
         authority: Arc::new(authority),
         audit,
-        chain_pem,
+        chain_pem: std::sync::RwLock::new(chain_pem),
+        key_name: std::sync::RwLock::new(key_label),
     })
 }
 
 /// The configured signing key, checked against the key policy.
-fn open_key(
+pub fn open_key(
     cfg: &Config,
+    key_cfg: &KeyConfig,
     algorithm: Option<SignatureAlgorithm>,
 ) -> Result<Arc<dyn Signer>, StartError> {
     let policy = |reason: String| {
         StartError::Other(format!("tsa.require_hsm_key: {reason}; refusing to start"))
     };
-    match &cfg.tsa.key {
+    match key_cfg {
         KeyConfig::Software { path, .. } => {
             if cfg.tsa.require_hsm_key {
                 return Err(policy(

@@ -33,7 +33,8 @@ fn tokens_signed_in_softhsm_verify_and_the_key_policy_holds() {
     let dir = tempdir();
     let state = dir.path().join("state");
     let srv = serve_hsm(&state);
-    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
+    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap()
+        + &std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
     assert!(
         cfg.contains("backend = \"pkcs11\"") && cfg.contains("require_hsm_key = true"),
         "{cfg}"
@@ -85,8 +86,8 @@ fn tokens_signed_in_softhsm_verify_and_the_key_policy_holds() {
     drop(srv);
 
     // The policy refuses a software key…
-    let sw = state.join("software.toml");
     let pki_dir = dir.path().join("sw");
+    let sw = pki_dir.join("software.toml");
     drop(Server::dev(&pki_dir));
     let sw_cfg = std::fs::read_to_string(pki_dir.join("kokuin.toml"))
         .unwrap()
@@ -136,9 +137,13 @@ fn an_extractable_key_in_the_token_is_refused_by_name() {
         .output()
         .expect("pkcs11-tool (Debian opensc; the README's test command installs it)");
     assert!(o.status.success(), "{}", text(&o));
-    let cfg = std::fs::read_to_string(state.join("kokuin.toml"))
+    let ring = std::fs::read_to_string(state.join("state/keyring.toml"))
         .unwrap()
         .replace("key = \"dev-tsu\"", "key = \"weak\"");
+    std::fs::write(state.join("state/keyring-weak.toml"), ring).unwrap();
+    let cfg = std::fs::read_to_string(state.join("kokuin.toml"))
+        .unwrap()
+        .replace("state/keyring.toml", "state/keyring-weak.toml");
     let weak = state.join("weak.toml");
     std::fs::write(&weak, cfg).unwrap();
     let o = std::process::Command::new(KOKUIN)

@@ -213,8 +213,18 @@ fn every_failure_info_the_server_emits() {
         to_pem_chain(&[retired]).unwrap(),
     )
     .unwrap();
+    let ring = std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
+    std::fs::write(
+        state.join("state/keyring-retired.toml"),
+        ring.replace("pki/tsu.pem", "pki/retired.pem"),
+    )
+    .unwrap();
     let retired_cfg = state.join("retired.toml");
-    std::fs::write(&retired_cfg, cfg.replace("pki/tsu.pem", "pki/retired.pem")).unwrap();
+    std::fs::write(
+        &retired_cfg,
+        cfg.replace("state/keyring.toml", "state/keyring-retired.toml"),
+    )
+    .unwrap();
     let srv = Server::with_config(&retired_cfg);
     expect_failure(
         &srv.http,

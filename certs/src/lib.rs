@@ -2,6 +2,7 @@
 //! validation at a given time.
 #![forbid(unsafe_code)]
 
+pub mod csr;
 pub mod dev;
 pub mod path;
 pub mod pem;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod clock;
 pub mod inspect;
+pub mod keys;
 pub mod request;
 pub mod verify;
 

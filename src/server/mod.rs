@@ -2,6 +2,7 @@
 //! HTTP/2, bounded connections and concurrency, head and body timeouts, and a graceful
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
+mod keys;
 pub mod metrics;
 mod ops;
 mod routes;
@@ -103,6 +104,14 @@ pub async fn run(
             tls,
             state.clone(),
             graceful.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    if let Some(path) = &cfg.tsa.keyring {
+        tasks.push(tokio::spawn(keys::follow_keyring(
+            Arc::new(cfg.clone()),
+            state.clone(),
+            cfg.resolve(path),
             stop_rx.clone(),
         )));
     }

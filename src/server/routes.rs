@@ -31,7 +31,12 @@ pub async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>)
                 let r = text(
                     StatusCode::OK,
                     "application/pem-certificate-chain",
-                    state.service.chain_pem.clone(),
+                    state
+                        .service
+                        .chain_pem
+                        .read()
+                        .map(|p| p.clone())
+                        .unwrap_or_default(),
                 );
                 ("/tsa/certs", r, None)
             }

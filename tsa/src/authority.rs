@@ -110,14 +110,14 @@ impl TimeStampAuthority {
         config: AuthorityConfig,
         clock: TrustedClock,
         serials: SerialGenerator,
-        key: ActiveKey,
+        key: Option<ActiveKey>,
     ) -> Self {
         Self {
             policy_oids: config.policies.iter().map(|p| p.oid.clone()).collect(),
             config,
             clock,
             serials,
-            key: RwLock::new(Some(Arc::new(key))),
+            key: RwLock::new(key.map(Arc::new)),
         }
     }
 

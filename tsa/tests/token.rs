@@ -40,7 +40,7 @@ fn authority(pki: &DevPki, tsu: x509_cert::Certificate, key: SoftwareSigner) -> 
             false,
         ),
         SerialGenerator::with_epoch(1, 1),
-        ActiveKey::new(signer).unwrap(),
+        Some(ActiveKey::new(signer).unwrap()),
     )
 }
 

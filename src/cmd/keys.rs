@@ -1,0 +1,387 @@
+//! `kokuin keys`: the key lifecycle on the keyring — generate (in the token), csr,
+//! install-cert, rotate, retire, destroy, list. The running server follows the keyring and
+//! records every change in the audit log.
+
+use super::CmdError;
+use crate::config::{Config, KeyConfig};
+use crate::keyring::{KeyEntry, KeyState, Keyring};
+use kokuin_certs::path::{Purpose, check_purpose, check_validity, extension, subject_of};
+use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token, Signer, SoftwareSigner};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
+
+fn usage(e: impl std::fmt::Display) -> CmdError {
+    CmdError::usage(e.to_string())
+}
+
+fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
+    let cfg = Config::load(config).map_err(usage)?;
+    let path = cfg
+        .tsa
+        .keyring
+        .as_ref()
+        .map(|p| cfg.resolve(p))
+        .ok_or_else(|| CmdError::usage("this configuration has no tsa.keyring"))?;
+    let ring = Keyring::load(&path).map_err(usage)?;
+    Ok((cfg, path, ring))
+}
+
+fn entry<'a>(ring: &'a mut Keyring, name: &str) -> Result<&'a mut KeyEntry, CmdError> {
+    ring.get_mut(name)
+        .ok_or_else(|| CmdError::usage(format!("no key named {name:?} in the keyring")))
+}
+
+/// The key's signer, without its certificate.
+fn signer(cfg: &Config, k: &KeyConfig) -> Result<Arc<dyn Signer>, CmdError> {
+    let alg = k
+        .algorithm()
+        .and_then(kokuin_hsm::SignatureAlgorithm::from_name);
+    crate::service::open_key(cfg, k, alg).map_err(usage)
+}
+
+fn token(cfg: &Config, k: &KeyConfig) -> Result<Option<Arc<Pkcs11Token>>, CmdError> {
+    match k {
+        KeyConfig::Pkcs11 {
+            module,
+            token,
+            pin_file,
+            pin_env,
+            ..
+        } => {
+            let pin = match (pin_file, pin_env) {
+                (Some(f), _) => PinSource::File(cfg.resolve(f)),
+                (None, Some(v)) => PinSource::Env(v.clone()),
+                _ => return Err(CmdError::usage("no PIN source")),
+            };
+            Ok(Some(Arc::new(
+                Pkcs11Token::open(&cfg.resolve(module), token, &pin).map_err(usage)?,
+            )))
+        }
+        KeyConfig::Software { .. } => Ok(None),
+    }
+}
+
+/// A key config like `template` (same token, same kind) for a new key called `name`.
+fn like(template: &KeyConfig, name: &str) -> KeyConfig {
+    let certificate = PathBuf::from(format!("pki/{name}.pem"));
+    match template.clone() {
+        KeyConfig::Software { algorithm, .. } => KeyConfig::Software {
+            path: PathBuf::from(format!("keys/{name}.key")),
+            algorithm,
+            certificate,
+        },
+        KeyConfig::Pkcs11 {
+            module,
+            token,
+            pin_file,
+            pin_env,
+            algorithm,
+            sessions,
+            ..
+        } => KeyConfig::Pkcs11 {
+            module,
+            token,
+            key: name.to_string(),
+            pin_file,
+            pin_env,
+            algorithm,
+            certificate,
+            sessions,
+        },
+    }
+}
+
+/// `keys generate`: a new key, in the token where the keyring's keys are (or in software).
+pub fn generate(config: &Path, name: &str, key_type: KeyType) -> Result<(), CmdError> {
+    let (cfg, path, mut ring) = open(config)?;
+    if ring.get(name).is_some() {
+        return Err(CmdError::usage(format!("a key named {name:?} exists")));
+    }
+    let template = ring
+        .keys
+        .last()
+        .map(|k| k.key.clone())
+        .ok_or_else(|| CmdError::usage("the keyring is empty: nothing says where keys live"))?;
+    let kc = like(&template, name);
+    match &kc {
+        KeyConfig::Software { path, .. } => {
+            if !cfg.dev {
+                return Err(CmdError::usage(
+                    "software keys are generated in dev mode only; production keys live in an HSM",
+                ));
+            }
+            SoftwareSigner::generate(key_type, name)
+                .and_then(|k| k.write_pkcs8_pem(&cfg.resolve(path)))
+                .map_err(usage)?;
+        }
+        KeyConfig::Pkcs11 { .. } => {
+            let t = token(&cfg, &kc)?.ok_or_else(|| CmdError::usage("no token"))?;
+            t.generate(name, key_type).map_err(usage)?;
+        }
+    }
+    ring.keys.push(KeyEntry {
+        name: name.into(),
+        state: KeyState::Pending,
+        activate_at: None,
+        key: kc,
+    });
+    ring.save(&path).map_err(usage)?;
+    println!(
+        "generated {name} ({}), pending: certify it (keys csr, keys install-cert)",
+        key_type.name()
+    );
+    Ok(())
+}
+
+/// `keys csr`: a PKCS #10 request signed by the key itself.
+pub fn csr(config: &Path, name: &str, subject: &str, out: &Path) -> Result<(), CmdError> {
+    let (cfg, _, mut ring) = open(config)?;
+    let e = entry(&mut ring, name)?;
+    let s = signer(&cfg, &e.key)?;
+    let subject = subject
+        .parse()
+        .map_err(|_| CmdError::usage(format!("{subject:?} is not a distinguished name")))?;
+    let req = kokuin_certs::csr::sign_csr(subject, s.as_ref()).map_err(usage)?;
+    let pem = der::EncodePem::to_pem(&req, der::pem::LineEnding::LF).map_err(usage)?;
+    std::fs::write(out, pem).map_err(|e| usage(format!("{}: {e}", out.display())))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Checks a TSU certificate against its key: the key matches, the EKU and keyUsage are a
+/// TSU's, it is valid now, and its private key usage period has not ended.
+fn check_tsu_cert(cert: &Certificate, key: &dyn Signer) -> Result<(), CmdError> {
+    if cert.tbs_certificate().subject_public_key_info() != key.public_key() {
+        return Err(CmdError::negative("the certificate is for another key"));
+    }
+    check_purpose(cert, Purpose::TimeStamping).map_err(|e| CmdError::negative(e.to_string()))?;
+    check_validity(cert, SystemTime::now()).map_err(|e| CmdError::negative(e.to_string()))?;
+    let pkup: Option<PrivateKeyUsagePeriod> =
+        extension(cert).map_err(|e| CmdError::negative(e.to_string()))?;
+    match pkup.and_then(|p| p.not_after) {
+        None => Err(CmdError::negative(
+            "the certificate has no privateKeyUsagePeriod end (EN 319 422)",
+        )),
+        Some(t) if t.to_system_time() < SystemTime::now() => Err(CmdError::negative(
+            "the certificate's private key usage period has ended",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `keys install-cert`.
+pub fn install_cert(config: &Path, name: &str, cert: &Path) -> Result<(), CmdError> {
+    let (cfg, path, mut ring) = open(config)?;
+    let e = entry(&mut ring, name)?;
+    let certs = kokuin_certs::pem::load_certificates(cert).map_err(usage)?;
+    let s = signer(&cfg, &e.key)?;
+    check_tsu_cert(&certs[0], s.as_ref())?;
+    let dest = cfg.resolve(e.key.certificate());
+    let pem = kokuin_certs::pem::to_pem_chain(&certs).map_err(usage)?;
+    std::fs::write(&dest, pem).map_err(|e| usage(format!("{}: {e}", dest.display())))?;
+    ring.save(&path).map_err(usage)?;
+    println!("installed {} for {name}", subject_of(&certs[0]));
+    Ok(())
+}
+
+/// `keys rotate`: puts `name` in force from `at` (default now). In dev mode, without a name,
+/// generates a key like the one in force and certifies it with the dev CA first.
+pub fn rotate(config: &Path, name: Option<&str>, at: Option<&str>) -> Result<(), CmdError> {
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => dev_new_key(config)?,
+    };
+    let (cfg, path, mut ring) = open(config)?;
+    let e = entry(&mut ring, &name)?;
+    if matches!(e.state, KeyState::Retired | KeyState::Destroyed) {
+        return Err(CmdError::usage(format!("{name} is {}", e.state.name())));
+    }
+    let s = signer(&cfg, &e.key)?;
+    let certs = kokuin_certs::pem::load_certificates(&cfg.resolve(e.key.certificate()))
+        .map_err(|_| CmdError::usage(format!("{name} has no certificate: keys install-cert")))?;
+    check_tsu_cert(&certs[0], s.as_ref())?;
+    let when = match at {
+        Some(t) => humantime::parse_rfc3339(t).map_err(usage)?,
+        None => SystemTime::now(),
+    };
+    e.state = KeyState::Active;
+    e.activate_at = Some(humantime::format_rfc3339_millis(when).to_string());
+    ring.save(&path).map_err(usage)?;
+    println!(
+        "{name} signs from {}; a running server switches by itself",
+        humantime::format_rfc3339_millis(when)
+    );
+    Ok(())
+}
+
+fn dev_new_key(config: &Path) -> Result<String, CmdError> {
+    let (cfg, _, ring) = open(config)?;
+    if !cfg.dev {
+        return Err(CmdError::usage(
+            "outside dev mode name the key to rotate to (keys generate, csr, install-cert)",
+        ));
+    }
+    let now = SystemTime::now();
+    let current = ring
+        .in_force(now)
+        .ok_or_else(|| CmdError::usage("no key in force to rotate from"))?;
+    let current_key = signer(&cfg, &current.key)?;
+    let key_type = match kokuin_hsm::algorithm::ec_curve(current_key.public_key()) {
+        Some(kokuin_hsm::algorithm::oid::SECP384R1) => KeyType::P384,
+        Some(_) => KeyType::P256,
+        None => KeyType::Rsa(2048),
+    };
+    let name = format!(
+        "tsu-{}",
+        now.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
+    generate(config, &name, key_type)?;
+    let (cfg, _, mut ring) = open(config)?;
+    let e = entry(&mut ring, &name)?;
+    let s = signer(&cfg, &e.key)?;
+    let root_key = SoftwareSigner::load(&cfg.resolve(Path::new("keys/root.key")), None, true)
+        .map_err(usage)?;
+    let root = kokuin_certs::pem::load_certificates(&cfg.resolve(Path::new("pki/root.pem")))
+        .map_err(usage)?
+        .remove(0);
+    let start = now - Duration::from_secs(60);
+    let cert = kokuin_certs::dev::issue_tsu(
+        &root,
+        &root_key,
+        s.as_ref(),
+        &format!("Kokuin Dev TSU {name}"),
+        start,
+        start + Duration::from_secs(4 * 365 * 86_400),
+        start + Duration::from_secs(365 * 86_400),
+    )
+    .map_err(usage)?;
+    let dest = cfg.resolve(e.key.certificate());
+    std::fs::write(
+        &dest,
+        kokuin_certs::pem::to_pem_chain(&[cert]).map_err(usage)?,
+    )
+    .map_err(|e| usage(format!("{}: {e}", dest.display())))?;
+    Ok(name)
+}
+
+/// `keys retire`: signs no more, kept for verification.
+pub fn retire(config: &Path, name: &str) -> Result<(), CmdError> {
+    let (_, path, mut ring) = open(config)?;
+    entry(&mut ring, name)?.state = KeyState::Retired;
+    ring.save(&path).map_err(usage)?;
+    println!("{name} retired");
+    Ok(())
+}
+
+/// `keys destroy`: removes the key from its token (or disk) after confirmation.
+pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
+    let (cfg, path, mut ring) = open(config)?;
+    let e = entry(&mut ring, name)?;
+    if e.state == KeyState::Active {
+        return Err(CmdError::usage(format!(
+            "{name} is active: retire it first"
+        )));
+    }
+    if !yes {
+        eprint!("destroy key {name} for good? type its name to confirm: ");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(usage)?;
+        if line.trim() != name {
+            return Err(CmdError::negative("not confirmed; nothing destroyed"));
+        }
+    }
+    match &e.key {
+        KeyConfig::Software { path, .. } => {
+            std::fs::remove_file(cfg.resolve(path)).map_err(usage)?;
+        }
+        KeyConfig::Pkcs11 { key, .. } => {
+            token(&cfg, &e.key)?
+                .ok_or_else(|| CmdError::usage("no token"))?
+                .destroy(key)
+                .map_err(usage)?;
+        }
+    }
+    e.state = KeyState::Destroyed;
+    ring.save(&path).map_err(usage)?;
+    println!("{name} destroyed");
+    Ok(())
+}
+
+/// `keys list`.
+pub fn list(config: &Path) -> Result<(), CmdError> {
+    let cfg = Config::load(config).map_err(usage)?;
+    let entries: Vec<KeyEntry> = match (&cfg.tsa.key, &cfg.tsa.keyring) {
+        (Some(k), _) => vec![KeyEntry {
+            name: "tsa.key".into(),
+            state: KeyState::Active,
+            activate_at: None,
+            key: k.clone(),
+        }],
+        (None, Some(p)) => Keyring::load(&cfg.resolve(p)).map_err(usage)?.keys,
+        _ => Vec::new(),
+    };
+    let ring = Keyring {
+        keys: entries.clone(),
+    };
+    let in_force = ring.in_force(SystemTime::now()).map(|e| e.name.clone());
+    for e in &entries {
+        let mark = if in_force.as_deref() == Some(&e.name) {
+            " (in force)"
+        } else {
+            ""
+        };
+        println!("{}: {}{}", e.name, e.state.name(), mark);
+        if let Some(t) = &e.activate_at {
+            println!("  activate at:  {t}");
+        }
+        if e.state == KeyState::Destroyed {
+            continue;
+        }
+        match &e.key {
+            KeyConfig::Software { path, .. } => {
+                println!(
+                    "  backend:      software {} (not attested: not an HSM key)",
+                    path.display()
+                );
+            }
+            KeyConfig::Pkcs11 { token: t, key, .. } => {
+                println!("  backend:      pkcs11 token={t} key={key}");
+                let tok = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
+                match Pkcs11Signer::new(tok, key, None, 1) {
+                    Ok(s) => {
+                        let f = s.attestation().failures();
+                        if f.is_empty() {
+                            println!(
+                                "  attestation:  sensitive, never extractable, generated in the token"
+                            );
+                        } else {
+                            println!("  attestation:  FAILS: {}", f.join("; "));
+                        }
+                    }
+                    Err(err) => println!("  attestation:  cannot open the key: {err}"),
+                }
+            }
+        }
+        match kokuin_certs::pem::load_certificates(&cfg.resolve(e.key.certificate())) {
+            Ok(c) => {
+                let tbs = c[0].tbs_certificate();
+                println!("  certificate:  {}", subject_of(&c[0]));
+                println!(
+                    "  valid:        {} to {}",
+                    tbs.validity().not_before,
+                    tbs.validity().not_after
+                );
+                let pkup: Option<PrivateKeyUsagePeriod> = extension(&c[0]).ok().flatten();
+                if let Some(end) = pkup.and_then(|p| p.not_after) {
+                    println!("  key usage to: {}", end.to_date_time());
+                }
+            }
+            Err(_) => println!("  certificate:  none yet"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The keyring: which keys the TSA has, their state, and from when each signs.
+//!
+//! ```toml
+//! [[keys]]
+//! name = "tsu-2026"
+//! state = "active"                       # pending | active | retired | destroyed
+//! activate_at = "2026-11-23T09:00:00Z"   # optional: signs from then on
+//! [keys.key]                             # where the key is: as [tsa.key]
+//! backend = "pkcs11"
+//! …
+//! ```
+//!
+//! The key in force is the `active` entry with the latest `activate_at` not in the future
+//! (absent counts as always). A rotation therefore adds an entry and never edits the one in
+//! use: the running server switches when the new entry's time comes, and requests already
+//! signing finish with the old key. Written atomically (temporary file, fsync, rename,
+//! directory fsync) by `kokuin keys`; read by the server on change and on SIGHUP. The server
+//! — the audit log's only writer — records every change it sees (`key.lifecycle`).
+
+use crate::config::KeyConfig;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+use std::time::SystemTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Generated, not yet certified or not yet to be used.
+    Pending,
+    /// Signs from `activate_at` until superseded or retired.
+    Active,
+    /// Signs no more; kept for verification.
+    Retired,
+    /// Removed from the token or disk.
+    Destroyed,
+}
+
+impl KeyState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Destroyed => "destroyed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    pub name: String,
+    pub state: KeyState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activate_at: Option<String>,
+    pub key: KeyConfig,
+}
+
+impl KeyEntry {
+    pub fn activate_at(&self) -> Result<Option<SystemTime>, String> {
+        self.activate_at
+            .as_deref()
+            .map(|t| {
+                humantime::parse_rfc3339(t)
+                    .map_err(|e| format!("key {}: activate_at {t:?}: {e}", self.name))
+            })
+            .transpose()
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keyring {
+    #[serde(default)]
+    pub keys: Vec<KeyEntry>,
+}
+
+impl Keyring {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let de = toml::Deserializer::parse(&text)
+            .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))?;
+        let k: Keyring = serde_path_to_error::deserialize(de)
+            .map_err(|e| format!("{}: {}: {}", path.display(), e.path(), e.inner().message()))?;
+        let mut names = std::collections::HashSet::new();
+        for e in &k.keys {
+            if !names.insert(e.name.as_str()) {
+                return Err(format!("{}: key name {:?} twice", path.display(), e.name));
+            }
+            e.activate_at()?;
+        }
+        Ok(k)
+    }
+
+    /// Writes atomically: a reader sees the old keyring or the new one, never a mix.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let tmp = path.with_extension("toml.tmp");
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(b"# Kokuin keyring: written by `kokuin keys`; see src/keyring.rs.\n")
+                .map_err(io)?;
+            f.write_all(text.as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, path).map_err(io)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&KeyEntry> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut KeyEntry> {
+        self.keys.iter_mut().find(|k| k.name == name)
+    }
+
+    /// The key that signs at `now`, if any.
+    pub fn in_force(&self, now: SystemTime) -> Option<&KeyEntry> {
+        self.keys
+            .iter()
+            .filter(|k| k.state == KeyState::Active)
+            .filter_map(|k| match k.activate_at() {
+                Ok(None) => Some((SystemTime::UNIX_EPOCH, k)),
+                Ok(Some(t)) if t <= now => Some((t, k)),
+                _ => None,
+            })
+            .max_by_key(|(t, _)| *t)
+            .map(|(_, k)| k)
+    }
+
+    /// What changed from `old` to `self`, as (key, event) pairs for the audit log.
+    pub fn changes_since(&self, old: &Keyring) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for k in &self.keys {
+            match old.get(&k.name) {
+                None => out.push((k.name.clone(), format!("added as {}", k.state.name()))),
+                Some(o) if o.state != k.state => out.push((
+                    k.name.clone(),
+                    format!("{} -> {}", o.state.name(), k.state.name()),
+                )),
+                Some(o) if o.activate_at != k.activate_at => out.push((
+                    k.name.clone(),
+                    format!("activation time {:?}", k.activate_at),
+                )),
+                _ => {}
+            }
+        }
+        for o in &old.keys {
+            if self.get(&o.name).is_none() {
+                out.push((o.name.clone(), "removed from the keyring".into()));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn entry(name: &str, state: KeyState, at: Option<&str>) -> KeyEntry {
+        KeyEntry {
+            name: name.into(),
+            state,
+            activate_at: at.map(String::from),
+            key: KeyConfig::Software {
+                path: "k".into(),
+                algorithm: None,
+                certificate: "c".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_latest_activation_not_in_the_future_is_in_force() {
+        let now = humantime::parse_rfc3339("2026-11-23T09:00:00Z").unwrap();
+        let mut k = Keyring {
+            keys: vec![
+                entry("old", KeyState::Active, None),
+                entry("new", KeyState::Active, Some("2026-11-23T10:00:00Z")),
+                entry("gone", KeyState::Retired, Some("2026-11-23T08:00:00Z")),
+            ],
+        };
+        assert_eq!(k.in_force(now).unwrap().name, "old");
+        assert_eq!(
+            k.in_force(now + Duration::from_secs(3600)).unwrap().name,
+            "new"
+        );
+        k.get_mut("old").unwrap().state = KeyState::Retired;
+        assert!(k.in_force(now).is_none());
+        let old = Keyring {
+            keys: vec![entry("old", KeyState::Active, None)],
+        };
+        let ch = k.changes_since(&old);
+        assert!(ch.contains(&("old".into(), "active -> retired".into())));
+        assert!(ch.iter().any(|(n, e)| n == "new" && e.starts_with("added")));
+    }
+
+    #[test]
+    fn saves_and_loads() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("keyring.toml");
+        let k = Keyring {
+            keys: vec![entry("a", KeyState::Active, Some("2026-11-23T09:00:00Z"))],
+        };
+        k.save(&p).unwrap();
+        let back = Keyring::load(&p).unwrap();
+        assert_eq!(back.keys.len(), 1);
+        assert_eq!(back.keys[0].state, KeyState::Active);
+    }
+}

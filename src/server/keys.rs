@@ -1,0 +1,106 @@
+//! Rotation without downtime: the server follows the keyring. Every second (and at once on
+//! SIGHUP) it rereads the keyring if the file changed, records what changed in the audit log,
+//! and puts in force the key whose time has come. Requests already signing keep the key they
+//! started with; the next ones get the new one.
+
+use super::State;
+use crate::config::Config;
+use crate::keyring::Keyring;
+use kokuin_audit::{Event, kind};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+
+fn fingerprint(path: &std::path::Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+fn record(state: &State, key: &str, event: &str) {
+    tracing::info!(key, event, "keyring");
+    if let Some(log) = &state.service.audit {
+        let ev = Event::new(kind::KEY_LIFECYCLE)
+            .with("key", key)
+            .with("event", event);
+        log.append(
+            ev,
+            Box::new(|r| {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "audit log cannot record a key change");
+                }
+            }),
+        );
+    }
+}
+
+pub async fn follow_keyring(
+    cfg: Arc<Config>,
+    state: Arc<State>,
+    path: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut seen = fingerprint(&path);
+    let mut ring = Keyring::load(&path).unwrap_or_default();
+    // A key that could not be put in force is not tried again until the keyring changes.
+    let mut failed: Option<(String, Option<Vec<u8>>)> = None;
+    loop {
+        let hangup = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = async {
+                match hup.as_mut() {
+                    Some(h) => { h.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => true,
+            _ = stop.changed() => return,
+        };
+        let fp = fingerprint(&path);
+        if hangup || fp != seen {
+            match Keyring::load(&path) {
+                Ok(new) => {
+                    for (key, event) in new.changes_since(&ring) {
+                        record(&state, &key, &event);
+                    }
+                    ring = new;
+                    seen = fp;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "keyring unreadable; keeping the key in force");
+                    continue;
+                }
+            }
+        }
+        let want = ring.in_force(SystemTime::now()).cloned();
+        let current = state.service.key_name();
+        match want {
+            Some(entry)
+                if entry.name != current
+                    && failed.as_ref() != Some(&(entry.name.clone(), seen.clone())) =>
+            {
+                let (c, name) = (cfg.clone(), entry.name.clone());
+                let loaded = tokio::task::spawn_blocking(move || {
+                    crate::service::load_key(&c, &entry.key, &entry.name)
+                })
+                .await;
+                match loaded {
+                    Ok(Ok(k)) => {
+                        state.service.install(Some(k));
+                        record(&state, &name, &format!("in force (was {current:?})"));
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(key = %name, error = %e, "cannot put the key in force");
+                        record(&state, &name, &format!("cannot be put in force: {e}"));
+                        failed = Some((name, seen.clone()));
+                    }
+                    Err(e) => tracing::error!(error = %e, "key loading task failed"),
+                }
+            }
+            None if !current.is_empty() => {
+                state.service.install(None);
+                record(&state, &current, "no key in force any more");
+            }
+            _ => {}
+        }
+    }
+}

@@ -196,6 +196,15 @@ enum KeysCommand {
         #[arg(long)]
         name: String,
     },
+    /// The raw C_Sign rate of the key in force (PKCS #11), the reference for server figures.
+    SignRate {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+    },
     /// Destroys a retired key in its token (asks for its name unless --yes).
     Destroy {
         #[arg(long)]
@@ -474,6 +483,11 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
             keys::rotate(&config, name.as_deref(), at.as_deref())
         }
         KeysCommand::Retire { config, name } => keys::retire(&config, &name),
+        KeysCommand::SignRate {
+            config,
+            threads,
+            duration,
+        } => keys::sign_rate(&config, threads, duration),
         KeysCommand::Destroy { config, name, yes } => keys::destroy(&config, &name, yes),
     }
 }

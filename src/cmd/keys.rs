@@ -385,3 +385,21 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
     }
     Ok(())
 }
+
+/// `keys sign-rate`: the token's own C_Sign rate with the key in force.
+pub fn sign_rate(config: &Path, threads: usize, seconds: f64) -> Result<(), CmdError> {
+    let (cfg, _, ring) = open(config)?;
+    let e = ring
+        .in_force(SystemTime::now())
+        .ok_or_else(|| CmdError::usage("no key in force"))?;
+    let KeyConfig::Pkcs11 { key, .. } = &e.key else {
+        return Err(CmdError::usage(
+            "the key in force is not in a PKCS #11 token",
+        ));
+    };
+    let t = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
+    let d = Duration::try_from_secs_f64(seconds).map_err(usage)?;
+    let rate = kokuin_hsm::pkcs11::raw_sign_rate(&t, key, threads, d).map_err(usage)?;
+    println!("{{\"threads\":{threads},\"c_sign_per_second\":{rate:.1}}}");
+    Ok(())
+}

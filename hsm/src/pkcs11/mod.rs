@@ -292,3 +292,60 @@ pub fn init_token(
     s.logout().map_err(ck("C_Logout"))?;
     Ok(())
 }
+
+/// Signatures per second that the token itself makes with `key_label` (C_Sign of a P-256 or
+/// P-384 ECDSA hash, or an RSA PKCS #1 DigestInfo), `threads` sessions in parallel for
+/// `duration`: the reference a server's token rate is measured against.
+pub fn raw_sign_rate(
+    token: &Pkcs11Token,
+    key_label: &str,
+    threads: usize,
+    duration: std::time::Duration,
+) -> Result<f64, HsmError> {
+    let s = token.session()?;
+    let public = find_key(&s, key_label, ObjectClass::PUBLIC_KEY)?
+        .ok_or_else(|| HsmError::NoKey(key_label.into()))?;
+    let (_, key_type) = attest::public_key(&s, public)?;
+    drop(s);
+    let ec = matches!(key_type, KeyType::P256 | KeyType::P384);
+    let data: Vec<u8> = match key_type {
+        KeyType::P256 | KeyType::P384 => vec![0x5a; 32],
+        KeyType::Rsa(_) => {
+            let mut v = vec![
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ];
+            v.extend([0x5a; 32]);
+            v
+        }
+    };
+    let start = std::time::Instant::now();
+    let counts = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let data = &data;
+                sc.spawn(move || -> Result<u64, HsmError> {
+                    let mech = if ec {
+                        Mechanism::Ecdsa
+                    } else {
+                        Mechanism::RsaPkcs
+                    };
+                    let s = token.session()?;
+                    let k = find_key(&s, key_label, ObjectClass::PRIVATE_KEY)?
+                        .ok_or_else(|| HsmError::NoKey(key_label.into()))?;
+                    let mut n = 0u64;
+                    while start.elapsed() < duration {
+                        s.sign(&mech, k, data).map_err(ck("C_Sign"))?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Ok(0)))
+            .collect::<Result<Vec<u64>, HsmError>>()
+    })?;
+    Ok(counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64())
+}

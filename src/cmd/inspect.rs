@@ -99,12 +99,7 @@ fn print_tst_info(t: &TstInfo) {
     println!("    serial:   {}", hex(t.serial_number.as_bytes()));
     println!("    genTime:  {}", t.gen_time.to_rfc3339());
     if let Some(a) = t.accuracy {
-        println!(
-            "    accuracy: {}s {}ms {}us",
-            a.seconds.unwrap_or(0),
-            a.millis.unwrap_or(0),
-            a.micros.unwrap_or(0)
-        );
+        println!("    accuracy: {a}");
     }
     println!("    ordering: {}", t.ordering.unwrap_or(false));
     if let Some(n) = &t.nonce {

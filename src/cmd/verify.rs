@@ -92,12 +92,7 @@ fn print_human(v: &VerifiedToken) {
     println!("VALID time-stamp token");
     println!("  genTime:   {}", v.gen_time.to_rfc3339());
     if let Some(a) = v.accuracy {
-        println!(
-            "  accuracy:  {}s {}ms {}us",
-            a.seconds.unwrap_or(0),
-            a.millis.unwrap_or(0),
-            a.micros.unwrap_or(0)
-        );
+        println!("  accuracy:  {a}");
     }
     println!("  serial:    {}", hex(v.serial.as_bytes()));
     println!("  policy:    {}", v.policy);

@@ -66,6 +66,19 @@ pub struct Accuracy {
     pub micros: Option<u16>,
 }
 
+impl std::fmt::Display for Accuracy {
+    /// `1s 0ms 0us`: absent fields are zero (RFC 3161 §2.4.2).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}s {}ms {}us",
+            self.seconds.unwrap_or(0),
+            self.millis.unwrap_or(0),
+            self.micros.unwrap_or(0)
+        )
+    }
+}
+
 /// `TSTInfo`, RFC 3161 §2.4.2.
 ///
 /// `ordering` (BOOLEAN DEFAULT FALSE) is read as optional so that a non-DER explicit FALSE in

@@ -96,16 +96,7 @@ fn readiness_and_metrics_follow_the_service() {
     drop(srv);
 
     // A production configuration on a clock that cannot meet its accuracy: alive, not ready.
-    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
-    let prod = state.join("prod.toml");
-    std::fs::write(
-        &prod,
-        cfg.replace("dev = true", "dev = false")
-            .replace("require_sync = false", "require_sync = true")
-            .replace("accuracy = { seconds = 1 }", "accuracy = { micros = 1 }"),
-    )
-    .unwrap();
-    let srv = Server::with_config(&prod);
+    let srv = Server::with_config(&unmeetable_production_config(&state));
     assert_eq!(get(&ag, &format!("{}/healthz", srv.base())).status, 200);
     let r = get(&ag, &format!("{}/readyz", srv.base()));
     let body = String::from_utf8_lossy(&r.body).to_string();

@@ -168,19 +168,9 @@ fn every_failure_info_the_server_emits() {
     );
     drop(srv);
 
-    // timeNotAvailable: the same keys in a production configuration that declares an
-    // accuracy of 1 µs, which no kernel error bound meets (and the kernels here report
-    // STA_UNSYNC anyway). The server starts, but refuses to issue (fail closed).
-    let prod = state.join("prod.toml");
-    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
-    std::fs::write(
-        &prod,
-        cfg.replace("dev = true", "dev = false")
-            .replace("require_sync = false", "require_sync = true")
-            .replace("accuracy = { seconds = 1 }", "accuracy = { micros = 1 }"),
-    )
-    .unwrap();
-    let srv = Server::with_config(&prod);
+    // timeNotAvailable: the same keys in a production configuration whose accuracy the
+    // clock cannot meet. The server starts, but refuses to issue (fail closed).
+    let srv = Server::with_config(&unmeetable_production_config(&state));
     expect_failure(
         &srv.http,
         &valid_request().to_der().unwrap(),
@@ -219,6 +209,7 @@ fn every_failure_info_the_server_emits() {
         ring.replace("pki/tsu.pem", "pki/retired.pem"),
     )
     .unwrap();
+    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
     let retired_cfg = state.join("retired.toml");
     std::fs::write(
         &retired_cfg,

@@ -329,3 +329,19 @@ pub fn rfc3161_client_verify(
     }
     run(&python(), &py)
 }
+
+/// A production copy of a dev state's configuration (`prod.toml`) declaring an accuracy of
+/// 1 µs, which no kernel error bound meets (the kernels here report STA_UNSYNC anyway): the
+/// server starts but cannot vouch for the time.
+pub fn unmeetable_production_config(state: &Path) -> PathBuf {
+    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
+    let prod = state.join("prod.toml");
+    std::fs::write(
+        &prod,
+        cfg.replace("dev = true", "dev = false")
+            .replace("require_sync = false", "require_sync = true")
+            .replace("accuracy = { seconds = 1 }", "accuracy = { micros = 1 }"),
+    )
+    .unwrap();
+    prod
+}

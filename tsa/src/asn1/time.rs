@@ -42,32 +42,30 @@ impl GenTime {
 
     /// `2026-11-23T07:12:15.123Z` style, for humans and JSON.
     pub fn to_rfc3339(&self) -> String {
-        let whole = Duration::from_secs(self.since_epoch.as_secs());
-        match DateTime::from_unix_duration(whole) {
-            Ok(dt) => format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z",
-                dt.year(),
-                dt.month(),
-                dt.day(),
-                dt.hour(),
-                dt.minutes(),
-                dt.seconds(),
-                fraction(self.since_epoch.subsec_nanos())
-            ),
-            Err(_) => format!("{:?}", self.since_epoch),
-        }
+        self.format(["-", "-", "T", ":", ":"])
+            .unwrap_or_else(|_| format!("{:?}", self.since_epoch))
     }
 
+    /// The DER content: `YYYYMMDDhhmmss[.f]Z`.
     fn digits(&self) -> Result<String, der::Error> {
-        let whole = Duration::from_secs(self.since_epoch.as_secs());
-        let dt = DateTime::from_unix_duration(whole)?;
+        self.format([""; 5])
+    }
+
+    /// Date and time with `sep` between the six fields, the fraction, and `Z`.
+    fn format(&self, sep: [&str; 5]) -> Result<String, der::Error> {
+        let dt = DateTime::from_unix_duration(Duration::from_secs(self.since_epoch.as_secs()))?;
         Ok(format!(
-            "{:04}{:02}{:02}{:02}{:02}{:02}{}Z",
+            "{:04}{}{:02}{}{:02}{}{:02}{}{:02}{}{:02}{}Z",
             dt.year(),
+            sep[0],
             dt.month(),
+            sep[1],
             dt.day(),
+            sep[2],
             dt.hour(),
+            sep[3],
             dt.minutes(),
+            sep[4],
             dt.seconds(),
             fraction(self.since_epoch.subsec_nanos())
         ))

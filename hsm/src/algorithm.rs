@@ -4,7 +4,9 @@
 //! follow RFC 4055 §3 and RFC 8017 (PSS: MGF1 with the same hash, salt length = hash length,
 //! the profile of RFC 4055 §3.1 that every verifier accepts).
 
+use crate::composite::CompositeId;
 use crate::digest::DigestAlgorithm;
+use crate::mldsa::MlDsaLevel;
 use const_oid::ObjectIdentifier;
 use der::{Any, Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
@@ -38,14 +40,29 @@ pub enum SignatureAlgorithm {
     Ecdsa(DigestAlgorithm),
     RsaPkcs1v15(DigestAlgorithm),
     RsaPss(DigestAlgorithm),
+    /// Pure ML-DSA (RFC 9881 for certificates, RFC 9882 for CMS).
+    MlDsa(MlDsaLevel),
+    /// Composite ML-DSA (draft-ietf-lamps-pq-composite-sigs); only composites whose
+    /// traditional half Kokuin can sign are ever constructed (see [`Self::from_name`]).
+    Composite(CompositeId),
 }
 
 impl SignatureAlgorithm {
-    /// The digest the signature is computed over; also the SignerInfo digestAlgorithm.
+    /// The SignerInfo digestAlgorithm, and for hash-then-sign schemes the hash signed.
+    /// ML-DSA: SHA-512 (RFC 9882 §3.2 "MUST support SHA-512"); composite: its pre-hash
+    /// (draft-ietf-lamps-cms-composite-sigs §3).
     pub fn digest(self) -> DigestAlgorithm {
         match self {
             Self::Ecdsa(d) | Self::RsaPkcs1v15(d) | Self::RsaPss(d) => d,
+            Self::MlDsa(_) => DigestAlgorithm::Sha512,
+            Self::Composite(c) => c.cms_digest().unwrap_or(DigestAlgorithm::Sha512),
         }
+    }
+
+    /// Whether a quantum computer leaves the signature standing: ML-DSA alone or in a
+    /// composite (where the ML-DSA half must verify too).
+    pub fn is_quantum_safe(self) -> bool {
+        matches!(self, Self::MlDsa(_) | Self::Composite(_))
     }
 
     /// Names as used in configuration: `ecdsa-sha256`, `rsa-pkcs1-sha256`, `rsa-pss-sha384`…
@@ -54,11 +71,24 @@ impl SignatureAlgorithm {
             Self::Ecdsa(d) => format!("ecdsa-{d}"),
             Self::RsaPkcs1v15(d) => format!("rsa-pkcs1-{d}"),
             Self::RsaPss(d) => format!("rsa-pss-{d}"),
+            Self::MlDsa(l) => l.name().to_string(),
+            Self::Composite(c) => c.name(),
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
         let name = name.to_ascii_lowercase();
+        if let Some(l) = MlDsaLevel::from_name(&name) {
+            return Some(Self::MlDsa(l));
+        }
+        if let Some(c) = CompositeId::from_name(&name) {
+            return c
+                .spec()
+                .trad
+                .signing_algorithm()
+                .and(c.cms_digest())
+                .map(|_| Self::Composite(c));
+        }
         let (ctor, rest): (fn(DigestAlgorithm) -> Self, &str) =
             if let Some(r) = name.strip_prefix("ecdsa-") {
                 (Self::Ecdsa, r)
@@ -76,6 +106,11 @@ impl SignatureAlgorithm {
 
     /// The signatureAlgorithm written in SignerInfo and certificates.
     pub fn algorithm_identifier(self) -> Result<AlgorithmIdentifierOwned, der::Error> {
+        match self {
+            Self::MlDsa(l) => return Ok(l.algorithm_identifier()),
+            Self::Composite(c) => return Ok(c.algorithm_identifier()),
+            _ => {}
+        }
         let unsupported = || {
             der::Error::from(der::ErrorKind::OidUnknown {
                 oid: self.digest().oid(),
@@ -112,6 +147,7 @@ impl SignatureAlgorithm {
                     parameters: Some(Any::from_der(&params.to_der()?)?),
                 }
             }
+            Self::MlDsa(_) | Self::Composite(_) => return Err(unsupported()),
         })
     }
 }
@@ -160,12 +196,18 @@ mod tests {
             "ecdsa-sha384",
             "rsa-pkcs1-sha256",
             "rsa-pss-sha512",
+            "ml-dsa-65",
+            "mldsa65-ecdsa-p256-sha512",
+            "mldsa65-rsa3072-pss-sha512",
         ] {
             let a = SignatureAlgorithm::from_name(n).expect(n);
             assert_eq!(a.name(), n);
         }
         assert!(SignatureAlgorithm::from_name("ecdsa-sha3-256").is_none());
         assert!(SignatureAlgorithm::from_name("dsa-sha256").is_none());
+        // Verifiable, but Kokuin holds no Ed448 or brainpool keys to sign with.
+        assert!(SignatureAlgorithm::from_name("mldsa87-ed448-shake256").is_none());
+        assert!(SignatureAlgorithm::from_name("mldsa65-ecdsa-brainpoolp256r1-sha512").is_none());
     }
 
     #[test]

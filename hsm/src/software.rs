@@ -228,6 +228,53 @@ impl SoftwareSigner {
         Self::from_key(key, key_type, algorithm, label)
     }
 
+    /// A bare RFC 5915 ECPrivateKey (P-256, P-384) or RFC 8017 RSAPrivateKey: the encodings
+    /// of a composite key's traditional half (draft-ietf-lamps-pq-composite-sigs §5).
+    pub fn from_component_der(
+        der: &[u8],
+        algorithm: SignatureAlgorithm,
+        label: &str,
+    ) -> Result<Self, KeyError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        let parse = |reason: String| KeyError::Parse {
+            path: label.to_string(),
+            reason,
+        };
+        let (key, key_type) = if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
+            (SoftKey::P256(k.into()), KeyType::P256)
+        } else if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
+            (SoftKey::P384(k.into()), KeyType::P384)
+        } else {
+            let k = rsa::RsaPrivateKey::from_pkcs1_der(der).map_err(|e| parse(e.to_string()))?;
+            let bits = rsa::traits::PublicKeyParts::n(&k).bits() as usize;
+            (SoftKey::Rsa(Box::new(k)), KeyType::Rsa(bits))
+        };
+        Self::from_key(key, key_type, algorithm, label)
+    }
+
+    /// The inverse of [`Self::from_component_der`].
+    pub fn to_component_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        let err = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
+        Ok(match &self.key {
+            SoftKey::P256(k) => Zeroizing::new(
+                p256::SecretKey::from(k)
+                    .to_sec1_der()
+                    .map_err(|e| err(&e))?
+                    .to_vec(),
+            ),
+            SoftKey::P384(k) => Zeroizing::new(
+                p384::SecretKey::from(k)
+                    .to_sec1_der()
+                    .map_err(|e| err(&e))?
+                    .to_vec(),
+            ),
+            SoftKey::Rsa(k) => {
+                Zeroizing::new(k.to_pkcs1_der().map_err(|e| err(&e))?.as_bytes().to_vec())
+            }
+        })
+    }
+
     fn from_key(
         key: SoftKey,
         key_type: KeyType,

@@ -3,7 +3,9 @@
 //! with the hash taken from digestAlgorithm, RFC 5652 §5.3 / RFC 3370 §3.2).
 
 use crate::algorithm::{oid, pss_params};
+use crate::composite::CompositeId;
 use crate::digest::DigestAlgorithm;
+use crate::mldsa::MlDsaLevel;
 use der::Encode;
 use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
@@ -52,7 +54,27 @@ pub fn verify_signature(
             let (d, salt) = pss_params(algorithm.parameters.as_ref()).ok_or_else(unsupported)?;
             verify_pss(spki, d, salt, message, signature)
         }
-        _ => Err(unsupported()),
+        other => {
+            // ML-DSA and composites: one identifier for key and signature, parameters absent
+            // (RFC 9881 §2, composite draft §7); the key must carry the very same identifier.
+            if algorithm.parameters.is_some() {
+                return Err(unsupported());
+            }
+            let raw_key = || {
+                if spki.algorithm.oid != other || spki.algorithm.parameters.is_some() {
+                    return Err(VerifyError::KeyMismatch(other.to_string()));
+                }
+                Ok(spki.subject_public_key.raw_bytes())
+            };
+            let ok = if let Some(level) = MlDsaLevel::from_oid(&other) {
+                crate::mldsa::verify(level, raw_key()?, message, b"", signature)
+            } else if let Some(id) = CompositeId::from_oid(&other) {
+                crate::composite::verify(id, raw_key()?, message, b"", signature)
+            } else {
+                return Err(unsupported());
+            };
+            ok.then_some(()).ok_or(VerifyError::BadSignature)
+        }
     }
 }
 

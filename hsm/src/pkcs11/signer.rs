@@ -227,6 +227,11 @@ impl Pkcs11Signer {
                 };
                 Ok((Mechanism::RsaPkcsPss(params), hash))
             }
+            // ML-DSA keys in a token sign through the ML-DSA component, composites through
+            // their halves; this hash-then-sign path never sees them.
+            SignatureAlgorithm::MlDsa(_) | SignatureAlgorithm::Composite(_) => Err(
+                SignError::Failed(format!("{} is not a hash-then-sign key", self.algorithm)),
+            ),
         }
     }
 

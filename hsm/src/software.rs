@@ -5,7 +5,10 @@
 //! dev mode logs a warning every time.
 
 use crate::algorithm::{SignatureAlgorithm, oid};
+use crate::composite::CompositeId;
+use crate::composite::signer::CompositeSigner;
 use crate::digest::DigestAlgorithm;
+use crate::mldsa::{MlDsaKey, MlDsaLevel};
 use crate::signer::{KeyBackend, SignError, Signer};
 use der::{Decode, Encode};
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding, PrivateKeyInfoRef};
@@ -43,6 +46,9 @@ pub enum KeyType {
     P256,
     P384,
     Rsa(usize),
+    MlDsa(MlDsaLevel),
+    /// A composite whose two halves are held together (software) or in tokens.
+    Composite(CompositeId),
 }
 
 impl KeyType {
@@ -51,6 +57,8 @@ impl KeyType {
             Self::P256 => "p256".into(),
             Self::P384 => "p384".into(),
             Self::Rsa(bits) => format!("rsa{bits}"),
+            Self::MlDsa(l) => l.name().to_string(),
+            Self::Composite(c) => c.name(),
         }
     }
 
@@ -58,6 +66,15 @@ impl KeyType {
         match name.to_ascii_lowercase().as_str() {
             "p256" | "p-256" | "ec-p256" => Some(Self::P256),
             "p384" | "p-384" | "ec-p384" => Some(Self::P384),
+            other if MlDsaLevel::from_name(other).is_some() => {
+                MlDsaLevel::from_name(other).map(Self::MlDsa)
+            }
+            other if CompositeId::from_name(other).is_some() => {
+                match SignatureAlgorithm::from_name(other)? {
+                    SignatureAlgorithm::Composite(c) => Some(Self::Composite(c)),
+                    _ => None,
+                }
+            }
             other => {
                 let bits: usize = other
                     .strip_prefix("rsa")?
@@ -75,6 +92,8 @@ impl KeyType {
             Self::P256 => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
             Self::P384 => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
             Self::Rsa(_) => SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256),
+            Self::MlDsa(l) => SignatureAlgorithm::MlDsa(l),
+            Self::Composite(c) => SignatureAlgorithm::Composite(c),
         }
     }
 
@@ -86,7 +105,8 @@ impl KeyType {
                     Self::Rsa(_),
                     SignatureAlgorithm::RsaPkcs1v15(_) | SignatureAlgorithm::RsaPss(_)
                 )
-        )
+        ) || matches!((self, alg), (Self::MlDsa(a), SignatureAlgorithm::MlDsa(b)) if a == b)
+            || matches!((self, alg), (Self::Composite(a), SignatureAlgorithm::Composite(b)) if a == b)
     }
 }
 
@@ -94,6 +114,9 @@ enum SoftKey {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     Rsa(Box<rsa::RsaPrivateKey>),
+    MlDsa(Box<MlDsaKey>),
+    /// The signer and its PKCS #8 encoding (mldsaSeed ‖ tradSK), kept for export.
+    Composite(Box<CompositeSigner>, Zeroizing<Vec<u8>>),
 }
 
 /// A private key held in process memory (zeroized on drop by the underlying types).
@@ -133,6 +156,14 @@ impl SoftwareSigner {
                 rsa::RsaPrivateKey::new(&mut rsa::rand_core::UnwrapErr(getrandom::SysRng), bits)
                     .map_err(|e| KeyError::Generate(e.to_string()))?,
             )),
+            KeyType::MlDsa(l) => SoftKey::MlDsa(Box::new(
+                MlDsaKey::generate(l).map_err(|e| KeyError::Generate(e.to_string()))?,
+            )),
+            KeyType::Composite(c) => {
+                let (signer, der) = crate::composite::signer::software::generate(c, label)
+                    .map_err(|e| KeyError::Generate(e.to_string()))?;
+                SoftKey::Composite(Box::new(signer), der)
+            }
         };
         Self::from_key(key, key_type, key_type.default_algorithm(), label)
     }
@@ -190,7 +221,17 @@ impl SoftwareSigner {
             reason,
         };
         let info = PrivateKeyInfoRef::from_der(der).map_err(|e| parse(e.to_string()))?;
-        let (key, key_type) = if info.algorithm.oid == oid::EC_PUBLIC_KEY {
+        let (key, key_type) = if let Some(l) = MlDsaLevel::from_oid(&info.algorithm.oid) {
+            let k = MlDsaKey::from_pkcs8_der(der).map_err(|e| parse(e.to_string()))?;
+            (SoftKey::MlDsa(Box::new(k)), KeyType::MlDsa(l))
+        } else if let Some(c) = CompositeId::from_oid(&info.algorithm.oid) {
+            let k = crate::composite::signer::software::from_pkcs8_der(der, label)
+                .map_err(|e| parse(e.to_string()))?;
+            (
+                SoftKey::Composite(Box::new(k), Zeroizing::new(der.to_vec())),
+                KeyType::Composite(c),
+            )
+        } else if info.algorithm.oid == oid::EC_PUBLIC_KEY {
             let curve = info
                 .algorithm
                 .parameters
@@ -272,6 +313,9 @@ impl SoftwareSigner {
             SoftKey::Rsa(k) => {
                 Zeroizing::new(k.to_pkcs1_der().map_err(|e| err(&e))?.as_bytes().to_vec())
             }
+            SoftKey::MlDsa(_) | SoftKey::Composite(..) => {
+                return Err(err(&"not the traditional half of a composite"));
+            }
         })
     }
 
@@ -287,14 +331,25 @@ impl SoftwareSigner {
                 key: key_type.name(),
             });
         }
+        let gen_err = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
         let spki_der = match &key {
             SoftKey::P256(k) => k.verifying_key().to_public_key_der(),
             SoftKey::P384(k) => k.verifying_key().to_public_key_der(),
             SoftKey::Rsa(k) => k.to_public_key().to_public_key_der(),
+            SoftKey::MlDsa(k) => k
+                .subject_public_key_info()
+                .and_then(|s| s.to_der())
+                .and_then(|d| spki::Document::try_from(d.as_slice()))
+                .map_err(spki::Error::from),
+            SoftKey::Composite(c, _) => c
+                .public_key()
+                .to_der()
+                .and_then(|d| spki::Document::try_from(d.as_slice()))
+                .map_err(spki::Error::from),
         }
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-        let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())
-            .map_err(|e| KeyError::Generate(e.to_string()))?;
+        .map_err(|e| gen_err(&e))?;
+        let spki =
+            SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(|e| gen_err(&e))?;
         Ok(Self {
             key,
             key_type,
@@ -314,6 +369,13 @@ impl SoftwareSigner {
             SoftKey::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
             SoftKey::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
             SoftKey::Rsa(k) => k.to_pkcs8_pem(LineEnding::LF),
+            SoftKey::MlDsa(k) => {
+                let der = k.to_pkcs8_der().ok_or_else(|| {
+                    KeyError::Generate("an expanded-only ML-DSA key has no seed to export".into())
+                })?;
+                return pem_private_key(&der);
+            }
+            SoftKey::Composite(_, der) => return pem_private_key(der),
         };
         r.map_err(|e| KeyError::Generate(e.to_string()))
     }
@@ -337,6 +399,12 @@ impl SoftwareSigner {
 }
 
 #[cfg(unix)]
+fn pem_private_key(der: &[u8]) -> Result<Zeroizing<String>, KeyError> {
+    der::pem::encode_string("PRIVATE KEY", LineEnding::LF, der)
+        .map(Zeroizing::new)
+        .map_err(|e| KeyError::Generate(e.to_string()))
+}
+
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -419,6 +487,9 @@ impl Signer for SoftwareSigner {
             }
             (SoftKey::Rsa(k), SignatureAlgorithm::RsaPkcs1v15(_)) => rsa_pkcs1(k, digest, message),
             (SoftKey::Rsa(k), SignatureAlgorithm::RsaPss(_)) => rsa_pss(k, digest, message),
+            // RFC 9882 §3.3: pure ML-DSA over the message with the empty context.
+            (SoftKey::MlDsa(k), SignatureAlgorithm::MlDsa(_)) => k.sign(message, b""),
+            (SoftKey::Composite(c, _), SignatureAlgorithm::Composite(_)) => c.sign(message),
             _ => Err(SignError::Failed(format!(
                 "{} cannot sign with {}",
                 self.key_type.name(),

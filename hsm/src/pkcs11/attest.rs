@@ -6,6 +6,7 @@
 
 use super::{HsmError, ck};
 use crate::algorithm::oid;
+use crate::mldsa::MlDsaLevel;
 use crate::software::KeyType;
 use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
 use cryptoki::session::Session;
@@ -91,6 +92,15 @@ pub fn public_key(
         )
         .map_err(ck("C_GetAttributeValue"))?;
     let (mut params, mut point, mut modulus, mut exponent) = (None, None, None, None);
+    let mut key_type = None;
+    for a in &attrs {
+        if let Attribute::KeyType(k) = a {
+            key_type = Some(*k);
+        }
+    }
+    if key_type == Some(cryptoki::object::KeyType::ML_DSA) {
+        return mldsa_public_key(s, public);
+    }
     for a in attrs {
         match a {
             Attribute::EcParams(v) => params = Some(v),
@@ -145,4 +155,42 @@ pub fn public_key(
         return Ok((spki, KeyType::Rsa(bits)));
     }
     Err(bad("neither an EC nor an RSA public key"))
+}
+
+/// An ML-DSA public key object (PKCS #11 3.2 §6.67): CKA_PARAMETER_SET names the parameter
+/// set, CKA_VALUE holds pkEncode.
+fn mldsa_public_key(
+    s: &Session,
+    public: ObjectHandle,
+) -> Result<(SubjectPublicKeyInfoOwned, KeyType), HsmError> {
+    use cryptoki::object::MlDsaParameterSetType as P;
+    let bad = |r: &str| HsmError::Key {
+        label: "(public key)".into(),
+        reason: r.to_string(),
+    };
+    let attrs = s
+        .get_attributes(public, &[AttributeType::ParameterSet, AttributeType::Value])
+        .map_err(ck("C_GetAttributeValue"))?;
+    let (mut set, mut value) = (None, None);
+    for a in attrs {
+        match a {
+            Attribute::ParameterSet(p) => set = Some(cryptoki::types::Ulong::from(p)),
+            Attribute::Value(v) => value = Some(v),
+            _ => {}
+        }
+    }
+    let ps = |p: P| cryptoki::types::Ulong::from(cryptoki::object::ParameterSetType::from(p));
+    let level = match set {
+        Some(v) if v == ps(P::ML_DSA_44) => MlDsaLevel::L44,
+        Some(v) if v == ps(P::ML_DSA_65) => MlDsaLevel::L65,
+        Some(v) if v == ps(P::ML_DSA_87) => MlDsaLevel::L87,
+        _ => return Err(bad("unknown CKA_PARAMETER_SET for ML-DSA")),
+    };
+    let value = value.ok_or_else(|| bad("no CKA_VALUE on the ML-DSA public key"))?;
+    if value.len() != level.public_key_len() {
+        return Err(bad("CKA_VALUE has the wrong length for its parameter set"));
+    }
+    let spki = crate::mldsa::spki_for(level.algorithm_identifier(), &value)
+        .map_err(|e| bad(&e.to_string()))?;
+    Ok((spki, KeyType::MlDsa(level)))
 }

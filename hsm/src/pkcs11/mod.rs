@@ -10,6 +10,7 @@ pub mod signer;
 pub use attest::Attestation;
 pub use signer::Pkcs11Signer;
 
+use crate::mldsa::MlDsaLevel;
 use crate::software::KeyType;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -179,6 +180,24 @@ impl Pkcs11Token {
                 public.push(Attribute::PublicExponent(vec![1, 0, 1]));
                 Mechanism::RsaPkcsKeyPairGen
             }
+            KeyType::MlDsa(level) => {
+                use cryptoki::object::MlDsaParameterSetType as P;
+                let set = match level {
+                    MlDsaLevel::L44 => P::ML_DSA_44,
+                    MlDsaLevel::L65 => P::ML_DSA_65,
+                    MlDsaLevel::L87 => P::ML_DSA_87,
+                };
+                public.push(Attribute::ParameterSet(set.into()));
+                Mechanism::MlDsaKeyPairGen
+            }
+            KeyType::Composite(_) => {
+                return Err(HsmError::Key {
+                    label: key_label.into(),
+                    reason: "a composite is two keys: generate its ML-DSA and its traditional \
+                             half separately"
+                        .into(),
+                });
+            }
         };
         s.generate_key_pair(&mech, &public, &private)
             .map_err(ck("C_GenerateKeyPair"))?;
@@ -308,8 +327,16 @@ pub fn raw_sign_rate(
     let (_, key_type) = attest::public_key(&s, public)?;
     drop(s);
     let ec = matches!(key_type, KeyType::P256 | KeyType::P384);
+    let mldsa = matches!(key_type, KeyType::MlDsa(_));
     let data: Vec<u8> = match key_type {
         KeyType::P256 | KeyType::P384 => vec![0x5a; 32],
+        KeyType::MlDsa(_) => vec![0x5a; 64],
+        KeyType::Composite(_) => {
+            return Err(HsmError::Key {
+                label: key_label.into(),
+                reason: "a composite has no single raw signing rate".into(),
+            });
+        }
         KeyType::Rsa(_) => {
             let mut v = vec![
                 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
@@ -325,7 +352,12 @@ pub fn raw_sign_rate(
             .map(|_| {
                 let data = &data;
                 sc.spawn(move || -> Result<u64, HsmError> {
-                    let mech = if ec {
+                    let mech = if mldsa {
+                        Mechanism::MlDsa(cryptoki::mechanism::dsa::SignAdditionalContext::new(
+                            cryptoki::mechanism::dsa::HedgeType::Preferred,
+                            None,
+                        ))
+                    } else if ec {
                         Mechanism::Ecdsa
                     } else {
                         Mechanism::RsaPkcs

@@ -191,10 +191,25 @@ impl Pkcs11Signer {
         self.freed.notify_one();
     }
 
-    fn mechanism_and_data(
+    fn mechanism_and_data<'c>(
         &self,
         message: &[u8],
-    ) -> Result<(Mechanism<'static>, Vec<u8>), SignError> {
+        ctx: &'c [u8],
+    ) -> Result<(Mechanism<'c>, Vec<u8>), SignError> {
+        if let SignatureAlgorithm::MlDsa(_) = self.algorithm {
+            // CKM_ML_DSA (PKCS #11 3.2 §6.67.5): pure ML-DSA over the whole message, hedged,
+            // with the context in CK_SIGN_ADDITIONAL_CONTEXT.
+            use cryptoki::mechanism::dsa::{HedgeType, SignAdditionalContext};
+            let params =
+                SignAdditionalContext::new(HedgeType::Preferred, (!ctx.is_empty()).then_some(ctx));
+            return Ok((Mechanism::MlDsa(params), message.to_vec()));
+        }
+        if !ctx.is_empty() {
+            return Err(SignError::Failed(format!(
+                "{} takes no context",
+                self.algorithm
+            )));
+        }
         let d = self.algorithm.digest();
         let hash = d.digest(message);
         match self.algorithm {
@@ -227,10 +242,9 @@ impl Pkcs11Signer {
                 };
                 Ok((Mechanism::RsaPkcsPss(params), hash))
             }
-            // ML-DSA keys in a token sign through the ML-DSA component, composites through
-            // their halves; this hash-then-sign path never sees them.
+            // ML-DSA returned above; composites sign through their two halves.
             SignatureAlgorithm::MlDsa(_) | SignatureAlgorithm::Composite(_) => Err(
-                SignError::Failed(format!("{} is not a hash-then-sign key", self.algorithm)),
+                SignError::Failed(format!("{} is not a single token key", self.algorithm)),
             ),
         }
     }
@@ -248,7 +262,10 @@ impl Pkcs11Signer {
                 .to_der()
                 .as_bytes()
                 .to_vec(),
-            KeyType::Rsa(_) => raw,
+            KeyType::Rsa(_) | KeyType::MlDsa(_) => raw,
+            KeyType::Composite(_) => {
+                return Err(SignError::Failed("a composite is not a token key".into()));
+            }
         })
     }
 }
@@ -306,10 +323,16 @@ impl Signer for Pkcs11Signer {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.sign_with_context(message, b"")
+    }
+}
+
+impl Pkcs11Signer {
+    fn sign_with_context(&self, message: &[u8], ctx: &[u8]) -> Result<Vec<u8>, SignError> {
         if self.broken.load(Ordering::Acquire) {
             self.recover()?;
         }
-        let (mech, data) = self.mechanism_and_data(message)?;
+        let (mech, data) = self.mechanism_and_data(message, ctx)?;
         let (session, key) = self.take()?;
         match session.sign(&mech, key, &data) {
             Ok(raw) => {
@@ -330,5 +353,43 @@ impl Signer for Pkcs11Signer {
                 Err(SignError::Failed(ck("C_Sign")(e).to_string()))
             }
         }
+    }
+}
+
+/// An ML-DSA key in the token as the ML-DSA half of a composite (the composite passes its
+/// label as the context).
+pub struct Pkcs11MlDsa {
+    signer: Pkcs11Signer,
+    level: crate::mldsa::MlDsaLevel,
+}
+
+impl Pkcs11Signer {
+    /// This signer as an ML-DSA component; refused unless the key is ML-DSA.
+    pub fn into_mldsa_component(self) -> Result<Pkcs11MlDsa, HsmError> {
+        match self.key_type {
+            KeyType::MlDsa(level) => Ok(Pkcs11MlDsa {
+                signer: self,
+                level,
+            }),
+            other => Err(HsmError::Key {
+                label: self.key_label.clone(),
+                reason: format!("a {} key is not an ML-DSA key", other.name()),
+            }),
+        }
+    }
+}
+
+impl crate::mldsa_signer::MlDsaComponent for Pkcs11MlDsa {
+    fn level(&self) -> crate::mldsa::MlDsaLevel {
+        self.level
+    }
+    fn public_key(&self) -> &[u8] {
+        self.signer.spki.subject_public_key.raw_bytes()
+    }
+    fn backend(&self) -> KeyBackend {
+        KeyBackend::Pkcs11
+    }
+    fn sign_with_context(&self, message: &[u8], ctx: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.signer.sign_with_context(message, ctx)
     }
 }

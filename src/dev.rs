@@ -39,24 +39,44 @@ pub fn softhsm_conf(dir: &Path) -> PathBuf {
     dir.join("hsm").join("softhsm2.conf")
 }
 
-/// Writes `DIR/hsm/softhsm2.conf` if absent. SoftHSM2 reads it from $SOFTHSM2_CONF when the
-/// module loads, so the caller starts the server with that variable set.
-pub fn prepare_softhsm(dir: &Path) -> Result<PathBuf, String> {
-    let conf = softhsm_conf(dir);
-    let tokens = dir.join("hsm").join("tokens");
+/// Writes the configurations of the soft tokens a dev server may use, if absent, and returns
+/// each with the variable its module reads when it loads: SoftHSM2 (`DIR/hsm/softhsm2.conf`,
+/// tokens under `DIR/hsm/tokens`) and kryoptic (`DIR/hsm/kryoptic.conf`, one slot stored in
+/// `DIR/hsm/kryoptic.sql`). Only the module given with --pkcs11-module reads its file.
+pub fn prepare_tokens(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>, String> {
+    let hsm = dir.join("hsm");
+    let tokens = hsm.join("tokens");
     std::fs::create_dir_all(&tokens).map_err(|e| format!("{}: {e}", tokens.display()))?;
-    if !conf.exists() {
-        let abs = std::fs::canonicalize(&tokens).map_err(|e| e.to_string())?;
-        std::fs::write(
-            &conf,
+    let abs = std::fs::canonicalize(&hsm).map_err(|e| e.to_string())?;
+    let files = [
+        (
+            "SOFTHSM2_CONF",
+            softhsm_conf(dir),
             format!(
                 "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                abs.display()
+                abs.join("tokens").display()
             ),
-        )
-        .map_err(|e| format!("{}: {e}", conf.display()))?;
+        ),
+        (
+            "KRYOPTIC_CONF",
+            hsm.join("kryoptic.conf"),
+            format!(
+                "[[slots]]\nslot = 1\ndbtype = \"sqlite\"\ndbargs = \"{}\"\n",
+                abs.join("kryoptic.sql").display()
+            ),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (var, path, text) in files {
+        if !path.exists() {
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        out.push((
+            var,
+            std::fs::canonicalize(&path).map_err(|e| e.to_string())?,
+        ));
     }
-    std::fs::canonicalize(&conf).map_err(|e| e.to_string())
+    Ok(out)
 }
 
 /// Creates `dir` if it holds no configuration yet; returns where things are. With a PKCS #11

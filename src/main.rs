@@ -390,7 +390,7 @@ fn serve(
     https: Vec<SocketAddr>,
 ) -> Result<(), CmdError> {
     if dev && (pkcs11_module.is_some() || dev::softhsm_conf(&state_dir).exists()) {
-        ensure_softhsm_env(&state_dir)?;
+        ensure_token_env(&state_dir)?;
     }
     let config_path = if dev {
         let (dh, ds) = if http.is_empty() && https.is_empty() {
@@ -437,22 +437,27 @@ fn serve(
         .map_err(CmdError::usage)
 }
 
-/// SoftHSM2 takes its token directory from $SOFTHSM2_CONF, read when the module loads. A dev
-/// server with an HSM therefore runs itself again with the variable pointing into its state
-/// directory (re-executing keeps the environment untouched inside this process).
-fn ensure_softhsm_env(state_dir: &std::path::Path) -> Result<(), CmdError> {
-    let conf = dev::prepare_softhsm(state_dir).map_err(CmdError::usage)?;
-    if std::env::var_os("SOFTHSM2_CONF").is_some_and(|v| std::path::Path::new(&v) == conf) {
+/// Soft tokens take their storage from a variable read when the module loads ($SOFTHSM2_CONF,
+/// $KRYOPTIC_CONF). A dev server with an HSM therefore runs itself again with the variables
+/// pointing into its state directory (re-executing keeps this process's environment untouched).
+fn ensure_token_env(state_dir: &std::path::Path) -> Result<(), CmdError> {
+    let confs = dev::prepare_tokens(state_dir).map_err(CmdError::usage)?;
+    if confs
+        .iter()
+        .all(|(var, conf)| std::env::var_os(var).is_some_and(|v| std::path::Path::new(&v) == conf))
+    {
         return Ok(());
     }
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| CmdError::usage(e.to_string()))?;
-    let err = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("SOFTHSM2_CONF", &conf)
-        .exec();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(std::env::args_os().skip(1));
+    for (var, conf) in &confs {
+        cmd.env(var, conf);
+    }
+    let err = cmd.exec();
     Err(CmdError::usage(format!(
-        "cannot restart with SOFTHSM2_CONF: {err}"
+        "cannot restart with the token configuration: {err}"
     )))
 }
 

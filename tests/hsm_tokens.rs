@@ -1,17 +1,33 @@
-//! The TSA with its key in a real PKCS #11 token (SoftHSM2): `kokuin serve --dev
-//! --pkcs11-module` creates the token under the state directory; openssl and rfc3161-client
-//! verify its tokens; a key policy requiring an HSM key refuses software and extractable keys,
-//! naming why.
+//! The TSA with its key in a real PKCS #11 token — SoftHSM2, and kryoptic to show the backend is
+//! token-neutral: `kokuin serve --dev --pkcs11-module` creates the token under the state
+//! directory; openssl and rfc3161-client verify its tokens; a key policy requiring an HSM key
+//! refuses software and extractable keys, naming why.
 
 mod common;
 use common::*;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
+/// kryoptic, as scripts/build-kryoptic builds it (the README's test command runs that).
+fn kryoptic() -> String {
+    std::env::var("KOKUIN_KRYOPTIC_MODULE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/kryoptic/release/libkryoptic_pkcs11.so"
+        )
+        .into()
+    })
+}
+
 fn serve_hsm(state: &std::path::Path) -> Server {
+    serve_with_module(state, MODULE)
+}
+
+fn serve_with_module(state: &std::path::Path, module: &str) -> Server {
     assert!(
-        std::path::Path::new(MODULE).exists(),
-        "SoftHSM2 is not installed (the README's test command installs it)"
+        std::path::Path::new(module).exists(),
+        "PKCS #11 module {module} is missing (the README's test command installs SoftHSM2 and \
+         builds kryoptic)"
     );
     Server::spawn(
         &[
@@ -20,7 +36,7 @@ fn serve_hsm(state: &std::path::Path) -> Server {
             "--state-dir",
             state.to_str().unwrap(),
             "--pkcs11-module",
-            MODULE,
+            module,
             "--http",
             "127.0.0.1:0",
         ],
@@ -30,9 +46,18 @@ fn serve_hsm(state: &std::path::Path) -> Server {
 
 #[test]
 fn tokens_signed_in_softhsm_verify_and_the_key_policy_holds() {
+    tokens_signed_in_the_token_verify(MODULE);
+}
+
+#[test]
+fn tokens_signed_in_kryoptic_verify_and_the_key_policy_holds() {
+    tokens_signed_in_the_token_verify(&kryoptic());
+}
+
+fn tokens_signed_in_the_token_verify(module: &str) {
     let dir = tempdir();
     let state = dir.path().join("state");
-    let srv = serve_hsm(&state);
+    let srv = serve_with_module(&state, module);
     let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap()
         + &std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
     assert!(
@@ -72,7 +97,7 @@ fn tokens_signed_in_softhsm_verify_and_the_key_policy_holds() {
     assert!(srv.stop().success());
 
     // A second start reuses the token.
-    let srv = serve_hsm(&state);
+    let srv = serve_with_module(&state, module);
     let r = tsa_post(
         &agent(None),
         &srv.http,

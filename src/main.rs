@@ -188,6 +188,10 @@ enum KeysCommand {
         name: Option<String>,
         #[arg(long)]
         at: Option<String>,
+        /// Dev mode without --name: the new key's type (p256, p384, rsa3072, ml-dsa-65,
+        /// mldsa65-ecdsa-p256-sha512…); default: the type of the key in force.
+        #[arg(long = "type", conflicts_with = "name")]
+        key_type: Option<String>,
     },
     /// Stops a key signing; it stays for verification.
     Retire {
@@ -484,8 +488,19 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
         KeysCommand::InstallCert { config, name, cert } => {
             keys::install_cert(&config, &name, &cert)
         }
-        KeysCommand::Rotate { config, name, at } => {
-            keys::rotate(&config, name.as_deref(), at.as_deref())
+        KeysCommand::Rotate {
+            config,
+            name,
+            at,
+            key_type,
+        } => {
+            let key_type = key_type
+                .map(|t| {
+                    kokuin_hsm::KeyType::from_name(&t)
+                        .ok_or_else(|| CmdError::usage(format!("unknown key type {t:?}")))
+                })
+                .transpose()?;
+            keys::rotate(&config, name.as_deref(), at.as_deref(), key_type)
         }
         KeysCommand::Retire { config, name } => keys::retire(&config, &name),
         KeysCommand::SignRate {

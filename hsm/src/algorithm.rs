@@ -158,6 +158,30 @@ impl std::fmt::Display for SignatureAlgorithm {
     }
 }
 
+/// A signature algorithm identifier as an auditor reads it: a name, and whether the signature
+/// stands against a quantum computer (pure ML-DSA, or a composite whose ML-DSA half must
+/// verify). `None` for identifiers Kokuin does not verify.
+pub fn describe(oid_: &ObjectIdentifier) -> Option<(String, bool)> {
+    if let Some(l) = MlDsaLevel::from_oid(oid_) {
+        return Some((l.name().to_string(), true));
+    }
+    if let Some(c) = CompositeId::from_oid(oid_) {
+        return Some((c.name(), true));
+    }
+    let name = match *oid_ {
+        oid::ECDSA_WITH_SHA256 => "ecdsa-sha256",
+        oid::ECDSA_WITH_SHA384 => "ecdsa-sha384",
+        oid::ECDSA_WITH_SHA512 => "ecdsa-sha512",
+        oid::SHA256_WITH_RSA => "rsa-pkcs1-sha256",
+        oid::SHA384_WITH_RSA => "rsa-pkcs1-sha384",
+        oid::SHA512_WITH_RSA => "rsa-pkcs1-sha512",
+        oid::RSA_ENCRYPTION => "rsa-pkcs1",
+        oid::RSASSA_PSS => "rsa-pss",
+        _ => return None,
+    };
+    Some((name.to_string(), false))
+}
+
 /// The parameters of an RSASSA-PSS AlgorithmIdentifier that verification needs.
 pub(crate) fn pss_params(params: Option<&Any>) -> Option<(DigestAlgorithm, usize)> {
     let der = params?.to_der().ok()?;

@@ -65,12 +65,17 @@ fn token(cfg: &Config, k: &KeyConfig) -> Result<Option<Arc<Pkcs11Token>>, CmdErr
 }
 
 /// A key config like `template` (same token, same kind) for a new key called `name`.
-fn like(template: &KeyConfig, name: &str) -> KeyConfig {
+/// A key configuration for `name` where `template`'s keys live; the template's algorithm is
+/// kept only if it fits the new key type (a P-256 template says nothing about ML-DSA).
+fn like(template: &KeyConfig, name: &str, key_type: KeyType) -> KeyConfig {
     let certificate = PathBuf::from(format!("pki/{name}.pem"));
+    let fits = |a: Option<String>| {
+        a.filter(|a| kokuin_hsm::SignatureAlgorithm::from_name(a).is_some_and(|a| key_type.fits(a)))
+    };
     match template.clone() {
         KeyConfig::Software { algorithm, .. } => KeyConfig::Software {
             path: PathBuf::from(format!("keys/{name}.key")),
-            algorithm,
+            algorithm: fits(algorithm),
             certificate,
         },
         KeyConfig::Pkcs11 {
@@ -87,7 +92,7 @@ fn like(template: &KeyConfig, name: &str) -> KeyConfig {
             key: name.to_string(),
             pin_file,
             pin_env,
-            algorithm,
+            algorithm: fits(algorithm),
             certificate,
             sessions,
         },
@@ -105,7 +110,7 @@ pub fn generate(config: &Path, name: &str, key_type: KeyType) -> Result<(), CmdE
         .last()
         .map(|k| k.key.clone())
         .ok_or_else(|| CmdError::usage("the keyring is empty: nothing says where keys live"))?;
-    let kc = like(&template, name);
+    let kc = like(&template, name, key_type);
     match &kc {
         KeyConfig::Software { path, .. } => {
             if !cfg.dev {
@@ -189,10 +194,15 @@ pub fn install_cert(config: &Path, name: &str, cert: &Path) -> Result<(), CmdErr
 
 /// `keys rotate`: puts `name` in force from `at` (default now). In dev mode, without a name,
 /// generates a key like the one in force and certifies it with the dev CA first.
-pub fn rotate(config: &Path, name: Option<&str>, at: Option<&str>) -> Result<(), CmdError> {
+pub fn rotate(
+    config: &Path,
+    name: Option<&str>,
+    at: Option<&str>,
+    key_type: Option<KeyType>,
+) -> Result<(), CmdError> {
     let name = match name {
         Some(n) => n.to_string(),
-        None => dev_new_key(config)?,
+        None => dev_new_key(config, key_type)?,
     };
     let (cfg, path, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
@@ -217,7 +227,7 @@ pub fn rotate(config: &Path, name: Option<&str>, at: Option<&str>) -> Result<(),
     Ok(())
 }
 
-fn dev_new_key(config: &Path) -> Result<String, CmdError> {
+fn dev_new_key(config: &Path, key_type: Option<KeyType>) -> Result<String, CmdError> {
     let (cfg, _, ring) = open(config)?;
     if !cfg.dev {
         return Err(CmdError::usage(
@@ -229,11 +239,7 @@ fn dev_new_key(config: &Path) -> Result<String, CmdError> {
         .in_force(now)
         .ok_or_else(|| CmdError::usage("no key in force to rotate from"))?;
     let current_key = signer(&cfg, &current.key)?;
-    let key_type = match kokuin_hsm::algorithm::ec_curve(current_key.public_key()) {
-        Some(kokuin_hsm::algorithm::oid::SECP384R1) => KeyType::P384,
-        Some(_) => KeyType::P256,
-        None => KeyType::Rsa(2048),
-    };
+    let key_type = key_type.unwrap_or_else(|| key_type_of(current_key.as_ref()));
     let name = format!(
         "tsu-{}",
         now.duration_since(SystemTime::UNIX_EPOCH)
@@ -266,6 +272,38 @@ fn dev_new_key(config: &Path) -> Result<String, CmdError> {
     )
     .map_err(|e| usage(format!("{}: {e}", dest.display())))?;
     Ok(name)
+}
+
+/// What kind of key a certificate certifies, and whether it is quantum-safe.
+fn key_kind(spki: &spki::SubjectPublicKeyInfoOwned) -> String {
+    use kokuin_hsm::algorithm::{ec_curve, oid};
+    let oid_ = spki.algorithm.oid;
+    if let Some(l) = kokuin_hsm::MlDsaLevel::from_oid(&oid_) {
+        return format!("{l} (quantum-safe)");
+    }
+    if let Some(c) = kokuin_hsm::CompositeId::from_oid(&oid_) {
+        return format!("{} (composite, quantum-safe)", c.name());
+    }
+    match ec_curve(spki) {
+        Some(oid::SECP256R1) => "ecdsa p-256 (classical)".into(),
+        Some(oid::SECP384R1) => "ecdsa p-384 (classical)".into(),
+        _ if oid_ == oid::RSA_ENCRYPTION => "rsa (classical)".into(),
+        _ => format!("{oid_}"),
+    }
+}
+
+/// The type of an existing key, so that a dev rotation replaces like with like.
+fn key_type_of(key: &dyn Signer) -> KeyType {
+    use kokuin_hsm::SignatureAlgorithm as A;
+    match key.algorithm() {
+        A::MlDsa(l) => KeyType::MlDsa(l),
+        A::Composite(c) => KeyType::Composite(c),
+        A::Ecdsa(_) => match kokuin_hsm::algorithm::ec_curve(key.public_key()) {
+            Some(kokuin_hsm::algorithm::oid::SECP384R1) => KeyType::P384,
+            _ => KeyType::P256,
+        },
+        A::RsaPkcs1v15(_) | A::RsaPss(_) => KeyType::Rsa(2048),
+    }
 }
 
 /// `keys retire`: signs no more, kept for verification.
@@ -370,6 +408,10 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             Ok(c) => {
                 let tbs = c[0].tbs_certificate();
                 println!("  certificate:  {}", subject_of(&c[0]));
+                println!(
+                    "  key:          {}",
+                    key_kind(tbs.subject_public_key_info())
+                );
                 println!(
                     "  valid:        {} to {}",
                     tbs.validity().not_before,

@@ -100,7 +100,16 @@ fn print_human(v: &VerifiedToken) {
     if let Some(n) = &v.nonce {
         println!("  nonce:     {}", hex(n.as_bytes()));
     }
-    println!("  algorithm: {}", v.signature_algorithm);
+    let (name, pq) = algorithm(v);
+    println!(
+        "  algorithm: {name} ({}) — {}",
+        v.signature_algorithm,
+        if pq {
+            "quantum-safe"
+        } else {
+            "classical, not quantum-safe"
+        }
+    );
     for (i, c) in v.chain.iter().enumerate() {
         let role = if i == 0 {
             "TSA"
@@ -113,9 +122,17 @@ fn print_human(v: &VerifiedToken) {
     }
 }
 
+/// The signature algorithm's name and whether it is quantum-safe.
+fn algorithm(v: &VerifiedToken) -> (String, bool) {
+    kokuin_hsm::algorithm::describe(&v.signature_algorithm)
+        .unwrap_or_else(|| (v.signature_algorithm.to_string(), false))
+}
+
 fn json(v: Option<&VerifiedToken>, error: Option<&str>) -> String {
     let value = match v {
         Some(v) => serde_json::json!({
+            "signature_algorithm_name": algorithm(v).0,
+            "quantum_safe": algorithm(v).1,
             "valid": true,
             "gen_time": v.gen_time.to_rfc3339(),
             "serial": hex(v.serial.as_bytes()),

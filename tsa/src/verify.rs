@@ -222,6 +222,17 @@ impl TimeStampToken {
         })
     }
 
+    /// The bytes the signature covers: the signed attributes as a DER SET OF (RFC 5652 §5.4),
+    /// for an independent verifier to check the signature itself.
+    pub fn signed_attributes_der(&self) -> &[u8] {
+        &self.signed_attrs_der
+    }
+
+    /// The SignerInfo's signature value.
+    pub fn signature_value(&self) -> &[u8] {
+        self.signer_info.signature.as_bytes()
+    }
+
     /// Certificates carried in the token.
     pub fn certificates(&self) -> Vec<Certificate> {
         self.signed_data

@@ -10,6 +10,7 @@ pub mod failure;
 pub mod oid;
 pub mod request;
 pub mod serial;
+pub mod signed_data;
 pub mod token;
 pub mod verify;
 

@@ -8,9 +8,10 @@ use crate::asn1::{
 };
 use crate::failure::{FailureInfo, status};
 use crate::oid;
+use crate::signed_data::{identifies, raw_signed_attrs, single_attribute};
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
 use der::asn1::{Int, OctetString};
 use der::{Decode, Encode};
@@ -18,8 +19,8 @@ use kokuin_certs::path::{self, PathError, Purpose, extension, subject_of};
 use kokuin_hsm::{DigestAlgorithm, VerifyError};
 use spki::AlgorithmIdentifierRef;
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{PrivateKeyUsagePeriod, SubjectKeyIdentifier};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -255,13 +256,7 @@ impl TimeStampToken {
             .as_ref()
             .ok_or(TokenError::Attribute("signedAttrs"))?;
         let single = |oid: ObjectIdentifier, name: &'static str| {
-            let mut it = attrs.iter().filter(|a| a.oid == oid);
-            match (it.next(), it.next()) {
-                (Some(a), None) if a.values.len() == 1 => {
-                    a.values.iter().next().ok_or(TokenError::Attribute(name))
-                }
-                _ => Err(TokenError::Attribute(name)),
-            }
+            single_attribute(si, oid, name).map_err(|_| TokenError::Attribute(name))
         };
         // RFC 5652 §11.1: content-type equals eContentType.
         let ct: ObjectIdentifier = single(oid::CONTENT_TYPE, "content-type")?
@@ -430,70 +425,6 @@ fn check_ess(scv2: &SigningCertificateV2, signer: &Certificate) -> Result<(), To
         }
     }
     Ok(())
-}
-
-fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {
-    let tbs = c.tbs_certificate();
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(ias) => {
-            ias.issuer == *tbs.issuer() && ias.serial_number == *tbs.serial_number()
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            matches!(extension::<SubjectKeyIdentifier>(c), Ok(Some(s)) if s == *ski)
-        }
-    }
-}
-
-/// The `[0] signedAttrs` TLV of the first SignerInfo, exactly as encoded: re-encoding the
-/// decoded SET OF would sort it, and a signature over unsorted attributes would then fail.
-fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
-    let (_, ci, _) = read_tlv(token)?;
-    let (_, _oid, rest) = read_tlv(ci)?;
-    let (_, explicit, _) = read_tlv(rest)?;
-    let (_, sd, _) = read_tlv(explicit)?;
-    let mut rest = sd;
-    // version, digestAlgorithms, encapContentInfo
-    for _ in 0..3 {
-        rest = read_tlv(rest)?.2;
-    }
-    // optional certificates [0] and crls [1]
-    while matches!(rest.first(), Some(0xa0 | 0xa1)) {
-        rest = read_tlv(rest)?.2;
-    }
-    let (_, infos, _) = read_tlv(rest)?;
-    let (_, si, _) = read_tlv(infos)?;
-    let mut rest = si;
-    // version, sid, digestAlgorithm
-    for _ in 0..3 {
-        rest = read_tlv(rest)?.2;
-    }
-    if rest.first() != Some(&0xa0) {
-        return None;
-    }
-    let (whole, _, _) = read_tlv(rest)?;
-    Some(whole)
-}
-
-/// Splits one TLV off `input`: (the whole TLV, its value, what follows). Single-octet tags
-/// only, which is all CMS uses; the input was already validated as DER by the decoder.
-fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let first = *input.get(1)?;
-    let (len, hdr) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for b in input.get(2..2 + n)? {
-            len = (len << 8) | usize::from(*b);
-        }
-        (len, 2 + n)
-    };
-    let end = hdr.checked_add(len)?;
-    let whole = input.get(..end)?;
-    Some((whole, &whole[hdr..], &input[end..]))
 }
 
 pub fn hex(b: &[u8]) -> String {

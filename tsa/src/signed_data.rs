@@ -1,0 +1,223 @@
+//! CMS SignedData (RFC 5652) verification that does not depend on what is signed: one
+//! SignerInfo with signed attributes, content-type and message-digest checked (§11.1, §11.2),
+//! the signature verified over the attributes exactly as received (§5.4). Time-stamp tokens
+//! add their own checks on top (`verify.rs`); seals and the published ML-DSA (RFC 9882) and
+//! composite CMS examples use it as it is.
+
+use crate::oid;
+use cms::cert::CertificateChoices;
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use const_oid::ObjectIdentifier;
+use der::asn1::OctetString;
+use der::{Any, Decode};
+use kokuin_certs::path::extension;
+use kokuin_hsm::{DigestAlgorithm, VerifyError};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignedDataError {
+    #[error("not a CMS SignedData: {0}")]
+    Malformed(String),
+    #[error("expected exactly one SignerInfo, found {0}")]
+    SignerCount(usize),
+    #[error("no content: the signature is detached and no data was given")]
+    NoContent,
+    #[error("digest algorithm {0} is not accepted")]
+    DigestAlgorithm(String),
+    #[error("the {0} attribute is missing, repeated or multi-valued")]
+    Attribute(&'static str),
+    #[error("the content-type attribute differs from eContentType (RFC 5652 §11.1)")]
+    ContentType,
+    #[error("the message-digest attribute is not the digest of the content (RFC 5652 §11.2)")]
+    MessageDigest,
+    #[error("the signer's certificate is neither in the SignedData nor given")]
+    SignerCertificateMissing,
+    #[error("signature: {0}")]
+    Signature(VerifyError),
+}
+
+/// What a verified SignedData established.
+#[derive(Clone, Debug)]
+pub struct VerifiedSignedData {
+    pub signer: Certificate,
+    pub digest_algorithm: DigestAlgorithm,
+    pub signature_algorithm: ObjectIdentifier,
+    pub content_type: ObjectIdentifier,
+    pub signer_info: SignerInfo,
+    /// Certificates carried in the SignedData.
+    pub certificates: Vec<Certificate>,
+}
+
+/// Verifies `der` (a ContentInfo with SignedData) over its eContent, or over `detached` when
+/// the content is not encapsulated. `extra` are certificates the caller has for the signer.
+pub fn verify_signed_data(
+    der: &[u8],
+    detached: Option<&[u8]>,
+    extra: &[Certificate],
+) -> Result<VerifiedSignedData, SignedDataError> {
+    let malformed = |e: der::Error| SignedDataError::Malformed(e.to_string());
+    let ci = ContentInfo::from_der(der).map_err(malformed)?;
+    if ci.content_type != oid::SIGNED_DATA {
+        return Err(SignedDataError::Malformed(format!(
+            "content type {}",
+            ci.content_type
+        )));
+    }
+    let sd: SignedData = ci.content.decode_as().map_err(malformed)?;
+    let n = sd.signer_infos.0.len();
+    let si = match sd.signer_infos.0.iter().next() {
+        Some(si) if n == 1 => si.clone(),
+        _ => return Err(SignedDataError::SignerCount(n)),
+    };
+    let encapsulated = match &sd.encap_content_info.econtent {
+        Some(e) => Some(
+            e.decode_as::<OctetString>()
+                .map_err(malformed)?
+                .into_bytes(),
+        ),
+        None => None,
+    };
+    let content: &[u8] = match (&encapsulated, detached) {
+        (Some(e), _) => e,
+        (None, Some(d)) => d,
+        (None, None) => return Err(SignedDataError::NoContent),
+    };
+    let digest_algorithm = DigestAlgorithm::from_algorithm_identifier(&(&si.digest_alg).into())
+        .ok_or_else(|| SignedDataError::DigestAlgorithm(si.digest_alg.oid.to_string()))?;
+    let content_type = sd.encap_content_info.econtent_type;
+    let ct: ObjectIdentifier = single_attribute(&si, oid::CONTENT_TYPE, "content-type")?
+        .decode_as()
+        .map_err(|_| SignedDataError::ContentType)?;
+    if ct != content_type {
+        return Err(SignedDataError::ContentType);
+    }
+    let md: OctetString = single_attribute(&si, oid::MESSAGE_DIGEST, "message-digest")?
+        .decode_as()
+        .map_err(|_| SignedDataError::MessageDigest)?;
+    if md.as_bytes() != digest_algorithm.digest(content) {
+        return Err(SignedDataError::MessageDigest);
+    }
+    let certificates: Vec<Certificate> = sd
+        .certificates
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    let signer = certificates
+        .iter()
+        .chain(extra)
+        .find(|c| identifies(&si.sid, c))
+        .cloned()
+        .ok_or(SignedDataError::SignerCertificateMissing)?;
+    let mut attrs = raw_signed_attrs(der)
+        .ok_or(SignedDataError::Attribute("signedAttrs"))?
+        .to_vec();
+    attrs[0] = 0x31;
+    kokuin_hsm::verify_signature(
+        signer.tbs_certificate().subject_public_key_info(),
+        &si.signature_algorithm,
+        Some(digest_algorithm),
+        &attrs,
+        si.signature.as_bytes(),
+    )
+    .map_err(SignedDataError::Signature)?;
+    Ok(VerifiedSignedData {
+        signer,
+        digest_algorithm,
+        signature_algorithm: si.signature_algorithm.oid,
+        content_type,
+        signer_info: si,
+        certificates,
+    })
+}
+
+/// The one value of a signed attribute that must occur once with one value.
+pub fn single_attribute<'a>(
+    si: &'a SignerInfo,
+    oid: ObjectIdentifier,
+    name: &'static str,
+) -> Result<&'a Any, SignedDataError> {
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or(SignedDataError::Attribute("signedAttrs"))?;
+    let mut it = attrs.iter().filter(|a| a.oid == oid);
+    match (it.next(), it.next()) {
+        (Some(a), None) if a.values.len() == 1 => a
+            .values
+            .iter()
+            .next()
+            .ok_or(SignedDataError::Attribute(name)),
+        _ => Err(SignedDataError::Attribute(name)),
+    }
+}
+
+/// Whether `c` is the certificate `sid` names (RFC 5652 §5.3).
+pub fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {
+    let tbs = c.tbs_certificate();
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            ias.issuer == *tbs.issuer() && ias.serial_number == *tbs.serial_number()
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            matches!(extension::<SubjectKeyIdentifier>(c), Ok(Some(s)) if s == *ski)
+        }
+    }
+}
+
+/// The `[0] signedAttrs` TLV of the first SignerInfo, exactly as encoded: re-encoding the
+/// decoded SET OF would sort it, and a signature over unsorted attributes would then fail.
+pub fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
+    let (_, ci, _) = read_tlv(token)?;
+    let (_, _oid, rest) = read_tlv(ci)?;
+    let (_, explicit, _) = read_tlv(rest)?;
+    let (_, sd, _) = read_tlv(explicit)?;
+    let mut rest = sd;
+    // version, digestAlgorithms, encapContentInfo
+    for _ in 0..3 {
+        rest = read_tlv(rest)?.2;
+    }
+    // optional certificates [0] and crls [1]
+    while matches!(rest.first(), Some(0xa0 | 0xa1)) {
+        rest = read_tlv(rest)?.2;
+    }
+    let (_, infos, _) = read_tlv(rest)?;
+    let (_, si, _) = read_tlv(infos)?;
+    let mut rest = si;
+    // version, sid, digestAlgorithm
+    for _ in 0..3 {
+        rest = read_tlv(rest)?.2;
+    }
+    if rest.first() != Some(&0xa0) {
+        return None;
+    }
+    let (whole, _, _) = read_tlv(rest)?;
+    Some(whole)
+}
+
+/// Splits one TLV off `input`: (the whole TLV, its value, what follows). Single-octet tags
+/// only, which is all CMS uses; the input was already validated as DER by the decoder.
+fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = *input.get(1)?;
+    let (len, hdr) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for b in input.get(2..2 + n)? {
+            len = (len << 8) | usize::from(*b);
+        }
+        (len, 2 + n)
+    };
+    let end = hdr.checked_add(len)?;
+    let whole = input.get(..end)?;
+    Some((whole, &whole[hdr..], &input[end..]))
+}

@@ -111,6 +111,9 @@ enum Command {
     /// The trusted clock.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Certificates: check one certificate's path to a trust anchor, offline.
+    #[command(subcommand)]
+    Certs(CertsCommand),
     /// The key lifecycle: generate, csr, install-cert, rotate, retire, destroy, list.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -217,6 +220,24 @@ enum KeysCommand {
         name: String,
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Validates CERT's path to a --trust anchor (classical, ML-DSA or composite signatures at
+    /// any level); a self-signed certificate given as its own anchor checks its own signature.
+    Verify {
+        cert: PathBuf,
+        /// Trust anchors (PEM or DER); repeatable.
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// Intermediate certificates (PEM or DER); repeatable.
+        #[arg(long)]
+        untrusted: Vec<PathBuf>,
+        /// Validate at this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
     },
 }
 
@@ -329,6 +350,12 @@ fn main() -> ExitCode {
         }) => cmd::audit::verify(&dir, &trust, checkpoint.as_deref(), json),
         Command::Audit(AuditCommand::Find { dir, serial }) => cmd::audit::find(&dir, &serial),
         Command::Keys(k) => keys(k),
+        Command::Certs(CertsCommand::Verify {
+            cert,
+            trust,
+            untrusted,
+            at,
+        }) => cmd::certs::verify(&cert, &trust, &untrusted, at.as_deref()),
         Command::Clock(ClockCommand::Status {
             config,
             check,

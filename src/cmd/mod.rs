@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod certs;
 pub mod clock;
 pub mod inspect;
 pub mod keys;

@@ -29,16 +29,7 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     std::fs::write(&data, b"<Invoice><ID>42</ID></Invoice>\n").unwrap();
     let tsr = w.join("invoice.tsr");
     let root = srv.root();
-    let o = kokuin(&[
-        "request",
-        data.to_str().unwrap(),
-        "--url",
-        &srv.http,
-        "--cert-req",
-        "-o",
-        tsr.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    request_token(&srv.http, &data, &tsr);
     let tsq = w.join("invoice.tsq");
     let (t, r, q, d) = (
         tsr.to_str().unwrap(),

@@ -35,16 +35,7 @@ fn request_until(srv: &Server, algorithm: &str, dir: &Path) -> serde_json::Value
     let tsr = dir.join(format!("{algorithm}.tsr"));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let o = kokuin(&[
-            "request",
-            data.to_str().unwrap(),
-            "--url",
-            &srv.http,
-            "--cert-req",
-            "-o",
-            tsr.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", text(&o));
+        request_token(&srv.http, &data, &tsr);
         let o = kokuin(&[
             "verify",
             tsr.to_str().unwrap(),

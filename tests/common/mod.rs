@@ -262,6 +262,22 @@ pub fn kokuin(args: &[&str]) -> Output {
     run(KOKUIN, args)
 }
 
+/// `kokuin request DATA --url URL --cert-req -o TSR` (also writes the .tsq beside it); the
+/// request must be granted.
+#[allow(dead_code)] // not every test binary asks for tokens this way
+pub fn request_token(url: &str, data: &Path, tsr: &Path) {
+    let o = kokuin(&[
+        "request",
+        data.to_str().unwrap(),
+        "--url",
+        url,
+        "--cert-req",
+        "-o",
+        tsr.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("kokuin-test")

@@ -293,6 +293,12 @@ impl SoftwareSigner {
         Self::from_key(key, key_type, algorithm, label)
     }
 
+    /// The same key signing with `algorithm` (which must fit the key type).
+    pub fn with_algorithm(self, algorithm: SignatureAlgorithm) -> Result<Self, KeyError> {
+        let label = self.label.clone();
+        Self::from_key(self.key, self.key_type, algorithm, &label)
+    }
+
     /// The inverse of [`Self::from_component_der`].
     pub fn to_component_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         use rsa::pkcs1::EncodeRsaPrivateKey;

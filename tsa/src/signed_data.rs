@@ -20,6 +20,8 @@ use x509_cert::ext::pkix::SubjectKeyIdentifier;
 pub enum SignedDataError {
     #[error("not a CMS SignedData: {0}")]
     Malformed(String),
+    #[error("content type {0} is not signedData")]
+    NotSignedData(ObjectIdentifier),
     #[error("expected exactly one SignerInfo, found {0}")]
     SignerCount(usize),
     #[error("no content: the signature is detached and no data was given")]
@@ -57,29 +59,9 @@ pub fn verify_signed_data(
     detached: Option<&[u8]>,
     extra: &[Certificate],
 ) -> Result<VerifiedSignedData, SignedDataError> {
-    let malformed = |e: der::Error| SignedDataError::Malformed(e.to_string());
-    let ci = ContentInfo::from_der(der).map_err(malformed)?;
-    if ci.content_type != oid::SIGNED_DATA {
-        return Err(SignedDataError::Malformed(format!(
-            "content type {}",
-            ci.content_type
-        )));
-    }
-    let sd: SignedData = ci.content.decode_as().map_err(malformed)?;
-    let n = sd.signer_infos.0.len();
-    let si = match sd.signer_infos.0.iter().next() {
-        Some(si) if n == 1 => si.clone(),
-        _ => return Err(SignedDataError::SignerCount(n)),
-    };
-    let encapsulated = match &sd.encap_content_info.econtent {
-        Some(e) => Some(
-            e.decode_as::<OctetString>()
-                .map_err(malformed)?
-                .into_bytes(),
-        ),
-        None => None,
-    };
-    let content: &[u8] = match (&encapsulated, detached) {
+    let parsed = ParsedSignedData::from_der(der)?;
+    let (sd, si) = (&parsed.signed_data, &parsed.signer_info);
+    let content: &[u8] = match (&parsed.econtent, detached) {
         (Some(e), _) => e,
         (None, Some(d)) => d,
         (None, None) => return Err(SignedDataError::NoContent),
@@ -87,42 +69,30 @@ pub fn verify_signed_data(
     let digest_algorithm = DigestAlgorithm::from_algorithm_identifier(&(&si.digest_alg).into())
         .ok_or_else(|| SignedDataError::DigestAlgorithm(si.digest_alg.oid.to_string()))?;
     let content_type = sd.encap_content_info.econtent_type;
-    let ct: ObjectIdentifier = single_attribute(&si, oid::CONTENT_TYPE, "content-type")?
+    let ct: ObjectIdentifier = single_attribute(si, oid::CONTENT_TYPE, "content-type")?
         .decode_as()
         .map_err(|_| SignedDataError::ContentType)?;
     if ct != content_type {
         return Err(SignedDataError::ContentType);
     }
-    let md: OctetString = single_attribute(&si, oid::MESSAGE_DIGEST, "message-digest")?
+    let md: OctetString = single_attribute(si, oid::MESSAGE_DIGEST, "message-digest")?
         .decode_as()
         .map_err(|_| SignedDataError::MessageDigest)?;
     if md.as_bytes() != digest_algorithm.digest(content) {
         return Err(SignedDataError::MessageDigest);
     }
-    let certificates: Vec<Certificate> = sd
-        .certificates
-        .iter()
-        .flat_map(|s| s.0.iter())
-        .filter_map(|c| match c {
-            CertificateChoices::Certificate(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect();
+    let certificates = parsed.certificates();
     let signer = certificates
         .iter()
         .chain(extra)
         .find(|c| identifies(&si.sid, c))
         .cloned()
         .ok_or(SignedDataError::SignerCertificateMissing)?;
-    let mut attrs = raw_signed_attrs(der)
-        .ok_or(SignedDataError::Attribute("signedAttrs"))?
-        .to_vec();
-    attrs[0] = 0x31;
     kokuin_hsm::verify_signature(
         signer.tbs_certificate().subject_public_key_info(),
         &si.signature_algorithm,
         Some(digest_algorithm),
-        &attrs,
+        &parsed.signed_attrs_der,
         si.signature.as_bytes(),
     )
     .map_err(SignedDataError::Signature)?;
@@ -131,9 +101,74 @@ pub fn verify_signed_data(
         digest_algorithm,
         signature_algorithm: si.signature_algorithm.oid,
         content_type,
-        signer_info: si,
+        signer_info: si.clone(),
         certificates,
     })
+}
+
+/// A ContentInfo holding SignedData with exactly one SignerInfo that has signed attributes:
+/// the shape of every token and seal. Parsed, nothing verified yet.
+#[derive(Clone, Debug)]
+pub struct ParsedSignedData {
+    pub signed_data: SignedData,
+    pub signer_info: SignerInfo,
+    /// The eContent's octets, when the content is encapsulated.
+    pub econtent: Option<Vec<u8>>,
+    /// The signed attributes exactly as received, re-tagged as SET OF: what the signature
+    /// covers (RFC 5652 §5.4).
+    pub signed_attrs_der: Vec<u8>,
+}
+
+impl ParsedSignedData {
+    pub fn from_der(der: &[u8]) -> Result<Self, SignedDataError> {
+        let malformed = |e: der::Error| SignedDataError::Malformed(e.to_string());
+        let ci = ContentInfo::from_der(der).map_err(malformed)?;
+        if ci.content_type != oid::SIGNED_DATA {
+            return Err(SignedDataError::NotSignedData(ci.content_type));
+        }
+        let signed_data: SignedData = ci.content.decode_as().map_err(malformed)?;
+        let n = signed_data.signer_infos.0.len();
+        let signer_info = match signed_data.signer_infos.0.iter().next() {
+            Some(si) if n == 1 => si.clone(),
+            _ => return Err(SignedDataError::SignerCount(n)),
+        };
+        let econtent = match &signed_data.encap_content_info.econtent {
+            Some(e) => Some(
+                e.decode_as::<OctetString>()
+                    .map_err(malformed)?
+                    .into_bytes()
+                    .into_vec(),
+            ),
+            None => None,
+        };
+        let mut signed_attrs_der = raw_signed_attrs(der)
+            .ok_or(SignedDataError::Attribute("signedAttrs"))?
+            .to_vec();
+        signed_attrs_der[0] = 0x31;
+        Ok(Self {
+            signed_data,
+            signer_info,
+            econtent,
+            signed_attrs_der,
+        })
+    }
+
+    /// Certificates carried in the SignedData.
+    pub fn certificates(&self) -> Vec<Certificate> {
+        certificates_of(&self.signed_data)
+    }
+}
+
+/// The certificates of a SignedData's `certificates` field (other choices skipped).
+pub fn certificates_of(sd: &SignedData) -> Vec<Certificate> {
+    sd.certificates
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The one value of a signed attribute that must occur once with one value.
@@ -172,7 +207,7 @@ pub fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {
 
 /// The `[0] signedAttrs` TLV of the first SignerInfo, exactly as encoded: re-encoding the
 /// decoded SET OF would sort it, and a signature over unsorted attributes would then fail.
-pub fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
+fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
     let (_, ci, _) = read_tlv(token)?;
     let (_, _oid, rest) = read_tlv(ci)?;
     let (_, explicit, _) = read_tlv(rest)?;

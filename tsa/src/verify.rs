@@ -8,9 +8,9 @@ use crate::asn1::{
 };
 use crate::failure::{FailureInfo, status};
 use crate::oid;
-use crate::signed_data::{identifies, raw_signed_attrs, single_attribute};
-use cms::cert::CertificateChoices;
-use cms::content_info::ContentInfo;
+use crate::signed_data::{
+    ParsedSignedData, SignedDataError, certificates_of, identifies, single_attribute,
+};
 use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
 use der::asn1::{Int, OctetString};
@@ -167,52 +167,30 @@ impl TimeStampToken {
     /// Parses a TimeStampToken (a ContentInfo) or a whole TimeStampResp.
     pub fn from_der(der: &[u8]) -> Result<Self, TokenError> {
         let malformed = |e: der::Error| TokenError::Malformed(e.to_string());
-        let ci = ContentInfo::from_der(der).map_err(malformed)?;
-        if ci.content_type != oid::SIGNED_DATA {
+        let p = ParsedSignedData::from_der(der).map_err(|e| match e {
+            SignedDataError::NotSignedData(ct) => {
+                TokenError::NotATimeStampToken(format!("content type {ct} is not signedData"))
+            }
+            SignedDataError::SignerCount(n) => TokenError::SignerCount(n),
+            SignedDataError::Attribute(a) => TokenError::Attribute(a),
+            other => TokenError::Malformed(other.to_string()),
+        })?;
+        let econtent_type = p.signed_data.encap_content_info.econtent_type;
+        if econtent_type != oid::CT_TST_INFO {
             return Err(TokenError::NotATimeStampToken(format!(
-                "content type {} is not signedData",
-                ci.content_type
+                "eContentType {econtent_type} is not id-ct-TSTInfo"
             )));
         }
-        let sd: SignedData = ci.content.decode_as().map_err(malformed)?;
-        if sd.encap_content_info.econtent_type != oid::CT_TST_INFO {
-            return Err(TokenError::NotATimeStampToken(format!(
-                "eContentType {} is not id-ct-TSTInfo",
-                sd.encap_content_info.econtent_type
-            )));
-        }
-        let econtent = sd
-            .encap_content_info
+        let tst_info_der = p
             .econtent
-            .as_ref()
             .ok_or_else(|| TokenError::NotATimeStampToken("no encapsulated TSTInfo".into()))?;
-        let tst_info_der = econtent
-            .decode_as::<OctetString>()
-            .map_err(malformed)?
-            .into_bytes()
-            .into_vec();
         let tst_info = TstInfo::from_der(&tst_info_der).map_err(malformed)?;
-        let n = sd.signer_infos.0.len();
-        if n != 1 {
-            return Err(TokenError::SignerCount(n));
-        }
-        let signer_info = sd
-            .signer_infos
-            .0
-            .iter()
-            .next()
-            .cloned()
-            .ok_or(TokenError::SignerCount(0))?;
-        let mut signed_attrs_der = raw_signed_attrs(der)
-            .ok_or(TokenError::Attribute("signedAttrs"))?
-            .to_vec();
-        signed_attrs_der[0] = 0x31;
         Ok(Self {
-            signed_data: sd,
+            signed_data: p.signed_data,
             tst_info,
             tst_info_der,
-            signer_info,
-            signed_attrs_der,
+            signer_info: p.signer_info,
+            signed_attrs_der: p.signed_attrs_der,
         })
     }
 
@@ -236,15 +214,7 @@ impl TimeStampToken {
 
     /// Certificates carried in the token.
     pub fn certificates(&self) -> Vec<Certificate> {
-        self.signed_data
-            .certificates
-            .iter()
-            .flat_map(|s| s.0.iter())
-            .filter_map(|c| match c {
-                CertificateChoices::Certificate(c) => Some(c.clone()),
-                _ => None,
-            })
-            .collect()
+        certificates_of(&self.signed_data)
     }
 
     pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<VerifiedToken, TokenError> {

@@ -203,6 +203,10 @@ pub mod software {
         label: &str,
     ) -> Result<(CompositeSigner, Zeroizing<Vec<u8>>), CompositeError> {
         let spec = id.spec();
+        let alg = spec
+            .trad
+            .signing_algorithm()
+            .ok_or(CompositeError::Unsupported(spec.name))?;
         let key_type = match spec.trad {
             super::super::Trad::Ecdsa {
                 curve: super::super::Curve::P256,
@@ -219,16 +223,10 @@ pub mod software {
         };
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut()).map_err(key_error)?;
-        let trad = SoftwareSigner::generate(key_type, label).map_err(key_error)?;
         // generate() picks the key type's default algorithm; the composite fixes its own.
-        let trad = SoftwareSigner::from_component_der(
-            &trad.to_component_der().map_err(key_error)?,
-            spec.trad
-                .signing_algorithm()
-                .ok_or(CompositeError::Unsupported(spec.name))?,
-            label,
-        )
-        .map_err(key_error)?;
+        let trad = SoftwareSigner::generate(key_type, label)
+            .and_then(|t| t.with_algorithm(alg))
+            .map_err(key_error)?;
         let mut raw = Zeroizing::new(seed.to_vec());
         raw.extend_from_slice(&trad.to_component_der().map_err(key_error)?);
         let info = pkcs8::PrivateKeyInfoRef {

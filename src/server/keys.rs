@@ -37,9 +37,9 @@ pub async fn follow_keyring(
     cfg: Arc<Config>,
     state: Arc<State>,
     path: PathBuf,
+    mut hup: Option<tokio::signal::unix::Signal>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut seen = fingerprint(&path);
     let mut ring = Keyring::load(&path).unwrap_or_default();
     // A key that could not be put in force is not tried again until the keyring changes.

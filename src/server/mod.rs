@@ -49,6 +49,9 @@ pub async fn run(
     service: Service,
     metrics: Arc<metrics::Metrics>,
 ) -> Result<(), String> {
+    // Installed before the first "listening" line: a signal sent as soon as the server is seen
+    // up must reach these handlers, not the default action, which kills the process.
+    let mut signals = Signals::install()?;
     let limits = cfg.server.clone();
     let tls = match (&limits.tls_certificate, &limits.tls_key) {
         (Some(c), Some(k)) if !limits.https.is_empty() => Some(tokio_rustls::TlsAcceptor::from(
@@ -112,10 +115,11 @@ pub async fn run(
             Arc::new(cfg.clone()),
             state.clone(),
             cfg.resolve(path),
+            signals.hangup.take(),
             stop_rx.clone(),
         )));
     }
-    shutdown_signal().await;
+    signals.shutdown().await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -246,24 +250,29 @@ async fn serve_connection(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    /// SIGHUP: reread the keyring (taken by the keyring follower).
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Result<Self, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let on = |k: SignalKind| signal(k).map_err(|e| format!("signal handler: {e}"));
+        Ok(Self {
+            terminate: on(SignalKind::terminate())?,
+            interrupt: on(SignalKind::interrupt())?,
+            hangup: Some(on(SignalKind::hangup())?),
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// SIGTERM or SIGINT (Ctrl-C).
+    async fn shutdown(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
     }
 }

@@ -1,7 +1,10 @@
-//! The development PKI: a root CA (ECDSA P-256) issuing the TSU, HTTPS and audit-checkpoint
-//! certificates, all with software keys. For `kokuin serve --dev` and tests only.
+//! The development PKI: a root CA (ECDSA P-256) issuing the TSU, HTTPS, audit-checkpoint,
+//! e-seal and API-client certificates, all with software keys, and the root's CRL. For
+//! `kokuin serve --dev` and tests only.
 
+use crate::eseal::SealSubject;
 use crate::profile::{CertKind, CertRequest, ProfileError, issue};
+use const_oid::ObjectIdentifier;
 use kokuin_hsm::{KeyError, KeyType, Signer, SoftwareSigner};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -30,6 +33,25 @@ pub struct DevPki {
     pub tls: Certificate,
     pub audit_key: SoftwareSigner,
     pub audit: Certificate,
+    /// The level-1 e-seal key `dev-seal` of the fictional dev organisation.
+    pub seal_key: SoftwareSigner,
+    pub seal: Certificate,
+    /// A TLS client certificate for the e-seal API, granted `dev-seal` in dev mode.
+    pub client_key: SoftwareSigner,
+    pub client: Certificate,
+}
+
+/// The dev organisation's corporate number: fictional, with a valid check digit.
+pub const CORPORATE_NUMBER: &str = "7123456789012";
+
+/// The dev organisation as an e-seal subject (EN 319 412-3).
+pub fn seal_subject(common_name: &str) -> SealSubject {
+    SealSubject {
+        country: "JP".into(),
+        organization: ORGANIZATION.into(),
+        organization_identifier: format!("NTRJP-{CORPORATE_NUMBER}"),
+        common_name: common_name.into(),
+    }
 }
 
 pub const ORGANIZATION: &str = "Kokuin Development";
@@ -95,7 +117,33 @@ impl DevPki {
             Some(&root),
             &root_key,
         )?;
+        let seal_key = SoftwareSigner::generate(KeyType::P256, "dev-seal")?;
+        let seal = issue_eseal(
+            &root,
+            &root_key,
+            &seal_key,
+            &seal_subject("Kokuin Dev Seal"),
+            AssuranceLevelPolicy::LEVEL_1,
+            (start, start + Duration::from_secs(2 * 365 * DAY)),
+            None,
+        )?;
+        let client_key = SoftwareSigner::generate(KeyType::P256, "dev-client")?;
+        let client = issue(
+            &CertRequest {
+                subject: name(&format!("CN=Kokuin Dev API Client,O={ORGANIZATION},C=JP"))?,
+                public_key: client_key.public_key().clone(),
+                not_before: start,
+                not_after: start + Duration::from_secs(365 * DAY),
+                kind: CertKind::TlsClient,
+            },
+            Some(&root),
+            &root_key,
+        )?;
         Ok(Self {
+            seal_key,
+            seal,
+            client_key,
+            client,
             audit_key,
             audit,
             root_key,
@@ -106,6 +154,41 @@ impl DevPki {
             tls,
         })
     }
+}
+
+/// The certificate policy stating an e-seal assurance level (the OIDs are `kokuin_eseal`'s;
+/// `certs` cannot depend on that crate, so they are repeated here and a test there checks
+/// they agree).
+pub struct AssuranceLevelPolicy;
+
+impl AssuranceLevelPolicy {
+    pub const LEVEL_1: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.4419.1.1");
+    pub const LEVEL_2: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.4419.1.2");
+}
+
+/// Issues an e-seal certificate under `ca` with validity `(not_before, not_after)`.
+pub fn issue_eseal(
+    ca: &Certificate,
+    ca_key: &dyn Signer,
+    key: &dyn Signer,
+    subject: &SealSubject,
+    policy: ObjectIdentifier,
+    (not_before, not_after): (SystemTime, SystemTime),
+    crl_url: Option<String>,
+) -> Result<Certificate, DevPkiError> {
+    Ok(issue(
+        &CertRequest {
+            subject: subject.to_name().map_err(ProfileError::from)?,
+            public_key: key.public_key().clone(),
+            not_before,
+            not_after,
+            kind: CertKind::ESeal { policy, crl_url },
+        },
+        Some(ca),
+        ca_key,
+    )?)
 }
 
 /// Issues a TSU certificate under `ca` (also used by tests to make expired or odd ones).

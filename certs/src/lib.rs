@@ -1,9 +1,11 @@
-//! X.509 for Kokuin: certificate profiles (TSU, CA, TLS), issuing, PEM I/O and path
+//! X.509 for Kokuin: certificate profiles (TSU, e-seal, CA, TLS), issuing, PEM I/O and path
 //! validation at a given time.
 #![forbid(unsafe_code)]
 
+pub mod crl;
 pub mod csr;
 pub mod dev;
+pub mod eseal;
 pub mod path;
 pub mod pem;
 pub mod profile;

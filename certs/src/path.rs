@@ -47,6 +47,9 @@ const UNDERSTOOD: [ObjectIdentifier; 8] = [
 pub enum Purpose {
     /// RFC 3161 §2.3: extKeyUsage present, critical, and id-kp-timeStamping its only purpose.
     TimeStamping,
+    /// An e-seal (EN 319 412-3 §4.3.2): keyUsage present with nonRepudiation (or
+    /// digitalSignature, which EN 319 412-2 also allows for seals).
+    ESeal,
     /// Any end-entity purpose; only the chain is checked.
     Any,
 }
@@ -257,6 +260,21 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
     let subject = subject_of(leaf);
     match purpose {
         Purpose::Any => Ok(()),
+        Purpose::ESeal => {
+            let ku: Option<KeyUsage> = extension(leaf)?;
+            match ku {
+                Some(ku)
+                    if ku.0.contains(KeyUsages::NonRepudiation)
+                        || ku.0.contains(KeyUsages::DigitalSignature) =>
+                {
+                    Ok(())
+                }
+                _ => Err(PathError::KeyUsage {
+                    subject,
+                    needed: "nonRepudiation (EN 319 412-3)",
+                }),
+            }
+        }
         Purpose::TimeStamping => {
             let eku_ext = leaf
                 .tbs_certificate()

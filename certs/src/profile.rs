@@ -1,4 +1,5 @@
-//! Certificate profiles: CA, time-stamping unit (EN 319 422 §6, RFC 3161 §2.3) and TLS server.
+//! Certificate profiles: CA, time-stamping unit (EN 319 422 §6, RFC 3161 §2.3), e-seal
+//! (EN 319 412-3), TLS server and client.
 
 use crate::tbs::{IssueError, TbsCertificate, sign_certificate};
 use const_oid::{AssociatedOid, ObjectIdentifier};
@@ -10,10 +11,14 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::certpolicy::PolicyInformation;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::DistributionPointName;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    PrivateKeyUsagePeriod, SubjectAltName, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, CrlDistributionPoints,
+    ExtendedKeyUsage, KeyUsage, KeyUsages, PrivateKeyUsagePeriod, SubjectAltName,
+    SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -46,6 +51,13 @@ pub enum CertKind {
     },
     /// A TLS client (e-seal API callers).
     TlsClient,
+    /// An e-seal (EN 319 412-3): a legal person's subject (checked by
+    /// [`crate::eseal::SealSubject`]), keyUsage nonRepudiation + digitalSignature (critical),
+    /// the certificate policy stating the assurance level, and where its CRL is published.
+    ESeal {
+        policy: ObjectIdentifier,
+        crl_url: Option<String>,
+    },
     /// The key that signs audit-log checkpoints: digitalSignature + nonRepudiation, no EKU
     /// (no standard purpose exists; verifiers pin the certificate).
     AuditSigner,
@@ -71,6 +83,8 @@ pub enum ProfileError {
     Time(String),
     #[error("invalid subject alternative name {0:?}")]
     AltName(String),
+    #[error(transparent)]
+    SealSubject(#[from] crate::eseal::ESealNameError),
 }
 
 /// Issues a certificate. `issuer` is `None` for a self-signed root, whose key must then be
@@ -87,6 +101,9 @@ pub fn issue(
         if !has_attribute(&req.subject, oid::AT_ORGANIZATION) {
             return Err(ProfileError::Subject("an organisation name (O)"));
         }
+    }
+    if matches!(req.kind, CertKind::ESeal { .. }) {
+        crate::eseal::SealSubject::from_name(&req.subject, &req.subject.to_string())?;
     }
     let ski = key_identifier(&req.public_key);
     let (issuer_name, aki) = match issuer {
@@ -160,6 +177,35 @@ pub fn issue(
                 ));
             }
             push(&mut ext, false, &SubjectAltName(names))?;
+        }
+        CertKind::ESeal { policy, crl_url } => {
+            push(
+                &mut ext,
+                true,
+                &KeyUsage(KeyUsages::NonRepudiation | KeyUsages::DigitalSignature),
+            )?;
+            push(
+                &mut ext,
+                false,
+                &CertificatePolicies(vec![PolicyInformation {
+                    policy_identifier: *policy,
+                    policy_qualifiers: None,
+                }]),
+            )?;
+            if let Some(url) = crl_url {
+                let uri = Ia5String::new(url).map_err(|_| ProfileError::AltName(url.clone()))?;
+                push(
+                    &mut ext,
+                    false,
+                    &CrlDistributionPoints(vec![DistributionPoint {
+                        distribution_point: Some(DistributionPointName::FullName(vec![
+                            GeneralName::UniformResourceIdentifier(uri),
+                        ])),
+                        reasons: None,
+                        crl_issuer: None,
+                    }]),
+                )?;
+            }
         }
         CertKind::AuditSigner => {
             push(

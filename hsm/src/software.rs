@@ -86,6 +86,31 @@ impl KeyType {
         }
     }
 
+    /// The type of a public key, for policy checks (key sizes, curves); None for keys Kokuin
+    /// does not sign with (P-521, EdDSA, …).
+    pub fn of_public_key(spki: &SubjectPublicKeyInfoOwned) -> Option<Self> {
+        let alg = &spki.algorithm;
+        if alg.oid == oid::EC_PUBLIC_KEY {
+            match alg
+                .parameters
+                .as_ref()?
+                .decode_as::<const_oid::ObjectIdentifier>()
+            {
+                Ok(oid::SECP256R1) => Some(Self::P256),
+                Ok(oid::SECP384R1) => Some(Self::P384),
+                _ => None,
+            }
+        } else if alg.oid == oid::RSA_ENCRYPTION {
+            use rsa::pkcs8::DecodePublicKey;
+            let k = rsa::RsaPublicKey::from_public_key_der(&spki.to_der().ok()?).ok()?;
+            Some(Self::Rsa(rsa::traits::PublicKeyParts::n(&k).bits() as usize))
+        } else if let Some(l) = MlDsaLevel::from_oid(&alg.oid) {
+            Some(Self::MlDsa(l))
+        } else {
+            CompositeId::from_oid(&alg.oid).map(Self::Composite)
+        }
+    }
+
     /// The algorithm a key of this type signs with unless configured otherwise.
     pub fn default_algorithm(self) -> SignatureAlgorithm {
         match self {

@@ -8,10 +8,11 @@
 use crate::asn1::PolicyId;
 use crate::asn1::{Accuracy, GenTime, TstInfo};
 use crate::clock::TrustedClock;
+use crate::der_writer::tlv;
 use crate::failure::{FailureInfo, Rejection};
 use crate::request::{CheckedRequest, check_request, parse_request};
 use crate::serial::SerialGenerator;
-use crate::token::{TokenSigner, tlv};
+use crate::token::TokenSigner;
 use der::Encode;
 use der::asn1::Int;
 use kokuin_certs::path::extension;

@@ -6,6 +6,7 @@
 pub mod asn1;
 pub mod authority;
 pub mod clock;
+pub mod der_writer;
 pub mod failure;
 pub mod oid;
 pub mod request;

@@ -4,17 +4,21 @@
 //! add their own checks on top (`verify.rs`); seals and the published ML-DSA (RFC 9882) and
 //! composite CMS examples use it as it is.
 
+use crate::asn1::SigningCertificateV2;
+use crate::der_writer::read_tlv;
 use crate::oid;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
+use der::Encode;
 use der::asn1::OctetString;
 use der::{Any, Decode};
 use kokuin_certs::path::extension;
 use kokuin_hsm::{DigestAlgorithm, VerifyError};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
+use x509_cert::ext::pkix::name::GeneralName;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignedDataError {
@@ -52,6 +56,14 @@ pub struct VerifiedSignedData {
     pub certificates: Vec<Certificate>,
 }
 
+/// Detached content: the data, or its digest when the caller hashed it (a large document
+/// is hashed as it is read, never held whole).
+#[derive(Clone, Copy, Debug)]
+pub enum Detached<'a> {
+    Data(&'a [u8]),
+    Digest(DigestAlgorithm, &'a [u8]),
+}
+
 /// Verifies `der` (a ContentInfo with SignedData) over its eContent, or over `detached` when
 /// the content is not encapsulated. `extra` are certificates the caller has for the signer.
 pub fn verify_signed_data(
@@ -59,15 +71,32 @@ pub fn verify_signed_data(
     detached: Option<&[u8]>,
     extra: &[Certificate],
 ) -> Result<VerifiedSignedData, SignedDataError> {
-    let parsed = ParsedSignedData::from_der(der)?;
+    verify_parsed(
+        &ParsedSignedData::from_der(der)?,
+        detached.map(Detached::Data),
+        extra,
+    )
+}
+
+/// [`verify_signed_data`] on a parsed SignedData, with the detached content as data or digest.
+pub fn verify_parsed(
+    parsed: &ParsedSignedData,
+    detached: Option<Detached<'_>>,
+    extra: &[Certificate],
+) -> Result<VerifiedSignedData, SignedDataError> {
     let (sd, si) = (&parsed.signed_data, &parsed.signer_info);
-    let content: &[u8] = match (&parsed.econtent, detached) {
-        (Some(e), _) => e,
-        (None, Some(d)) => d,
+    let digest_algorithm = parsed.digest_algorithm()?;
+    let content_digest = match (&parsed.econtent, detached) {
+        (Some(e), _) => digest_algorithm.digest(e),
+        (None, Some(Detached::Data(d))) => digest_algorithm.digest(d),
+        (None, Some(Detached::Digest(alg, d))) if alg == digest_algorithm => d.to_vec(),
+        (None, Some(Detached::Digest(alg, _))) => {
+            return Err(SignedDataError::DigestAlgorithm(format!(
+                "{alg} given for detached content signed with {digest_algorithm}"
+            )));
+        }
         (None, None) => return Err(SignedDataError::NoContent),
     };
-    let digest_algorithm = DigestAlgorithm::from_algorithm_identifier(&(&si.digest_alg).into())
-        .ok_or_else(|| SignedDataError::DigestAlgorithm(si.digest_alg.oid.to_string()))?;
     let content_type = sd.encap_content_info.econtent_type;
     let ct: ObjectIdentifier = single_attribute(si, oid::CONTENT_TYPE, "content-type")?
         .decode_as()
@@ -78,7 +107,7 @@ pub fn verify_signed_data(
     let md: OctetString = single_attribute(si, oid::MESSAGE_DIGEST, "message-digest")?
         .decode_as()
         .map_err(|_| SignedDataError::MessageDigest)?;
-    if md.as_bytes() != digest_algorithm.digest(content) {
+    if md.as_bytes() != content_digest {
         return Err(SignedDataError::MessageDigest);
     }
     let certificates = parsed.certificates();
@@ -151,6 +180,13 @@ impl ParsedSignedData {
             econtent,
             signed_attrs_der,
         })
+    }
+
+    /// The SignerInfo's digest algorithm, if Kokuin accepts it.
+    pub fn digest_algorithm(&self) -> Result<DigestAlgorithm, SignedDataError> {
+        let ai = &self.signer_info.digest_alg;
+        DigestAlgorithm::from_algorithm_identifier(&ai.into())
+            .ok_or_else(|| SignedDataError::DigestAlgorithm(ai.oid.to_string()))
     }
 
     /// Certificates carried in the SignedData.
@@ -235,24 +271,31 @@ fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
     Some(whole)
 }
 
-/// Splits one TLV off `input`: (the whole TLV, its value, what follows). Single-octet tags
-/// only, which is all CMS uses; the input was already validated as DER by the decoder.
-fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let first = *input.get(1)?;
-    let (len, hdr) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for b in input.get(2..2 + n)? {
-            len = (len << 8) | usize::from(*b);
-        }
-        (len, 2 + n)
+/// RFC 5035 §5.4: the first ESSCertIDv2 names the signer's certificate by hash and, when
+/// present, by issuer and serial number.
+pub fn check_ess(scv2: &SigningCertificateV2, signer: &Certificate) -> Result<(), String> {
+    let first = scv2
+        .certs
+        .first()
+        .ok_or_else(|| "no ESSCertIDv2".to_string())?;
+    let alg = match &first.hash_algorithm {
+        None => DigestAlgorithm::Sha256,
+        Some(a) => DigestAlgorithm::from_algorithm_identifier(&a.into())
+            .ok_or_else(|| format!("hash {}", a.oid))?,
     };
-    let end = hdr.checked_add(len)?;
-    let whole = input.get(..end)?;
-    Some((whole, &whole[hdr..], &input[end..]))
+    let der = signer.to_der().map_err(|e| e.to_string())?;
+    if first.cert_hash.as_bytes() != alg.digest(&der) {
+        return Err("certHash differs from the signer certificate's hash".into());
+    }
+    if let Some(is) = &first.issuer_serial {
+        let tbs = signer.tbs_certificate();
+        let issuer_ok = is
+            .issuer
+            .iter()
+            .any(|g| matches!(g, GeneralName::DirectoryName(n) if n == tbs.issuer()));
+        if !issuer_ok || is.serial_number != *tbs.serial_number() {
+            return Err("issuerSerial does not name the signer certificate".into());
+        }
+    }
+    Ok(())
 }

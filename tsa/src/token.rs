@@ -8,20 +8,15 @@
 //! writer below. `tests::token_decodes_with_cms` checks the result against the `cms` types.
 
 use crate::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+use crate::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, der_set_order, tlv};
 use crate::oid;
 use cms::cert::IssuerAndSerialNumber;
 use der::Encode;
 use der::asn1::{OctetString, SetOfVec};
 use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
-use std::cmp::Ordering;
 use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
-
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
-const OCTET_STRING: u8 = 0x04;
-const CONTEXT_0: u8 = 0xa0;
 
 /// A key and its certificate, ready to sign tokens.
 pub struct TokenSigner {
@@ -46,20 +41,7 @@ impl TokenSigner {
         chain: &[Certificate],
     ) -> Result<Self, der::Error> {
         let digest = signer.algorithm().digest();
-        let cert_der = certificate.to_der()?;
         let tbs = certificate.tbs_certificate();
-        let ess = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                // SHA-256 is the DEFAULT and so omitted (RFC 5035 §4, X.690 §11.5).
-                hash_algorithm: None,
-                cert_hash: OctetString::new(DigestAlgorithm::Sha256.digest(&cert_der))?,
-                issuer_serial: Some(IssuerSerial {
-                    issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                    serial_number: tbs.serial_number().clone(),
-                }),
-            }],
-            policies: None,
-        };
         let sid = IssuerAndSerialNumber {
             issuer: tbs.issuer().clone(),
             serial_number: tbs.serial_number().clone(),
@@ -86,7 +68,7 @@ impl TokenSigner {
             signature_alg: signer.algorithm().algorithm_identifier()?.to_der()?,
             sid: sid.to_der()?,
             attr_content_type: attribute(&oid::CONTENT_TYPE, &oid::CT_TST_INFO.to_der()?)?,
-            attr_signing_certificate: attribute(&oid::SIGNING_CERTIFICATE_V2, &ess.to_der()?)?,
+            attr_signing_certificate: signing_certificate_v2(&certificate)?,
             certificates_field: tlv(CONTEXT_0, &[&certs_content]),
             signer,
             certificate,
@@ -162,75 +144,29 @@ impl TokenSigner {
     }
 }
 
+/// The signing-certificate-v2 attribute (RFC 5035 §3) naming `certificate` by its SHA-256
+/// and issuer and serial: what binds a token or a seal to its signer's certificate.
+pub fn signing_certificate_v2(certificate: &Certificate) -> Result<Vec<u8>, der::Error> {
+    let tbs = certificate.tbs_certificate();
+    let ess = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            // SHA-256 is the DEFAULT and so omitted (RFC 5035 §4, X.690 §11.5).
+            hash_algorithm: None,
+            cert_hash: OctetString::new(DigestAlgorithm::Sha256.digest(&certificate.to_der()?))?,
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
+                serial_number: tbs.serial_number().clone(),
+            }),
+        }],
+        policies: None,
+    };
+    attribute(&oid::SIGNING_CERTIFICATE_V2, &ess.to_der()?)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("encoding the token: {0}")]
     Encoding(der::Error),
     #[error(transparent)]
     Sign(#[from] SignError),
-}
-
-/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one value.
-fn attribute(
-    attr_type: &const_oid::ObjectIdentifier,
-    value_der: &[u8],
-) -> Result<Vec<u8>, der::Error> {
-    Ok(tlv(
-        SEQUENCE,
-        &[&attr_type.to_der()?, &tlv(SET, &[value_der])],
-    ))
-}
-
-/// X.690 §11.6: SET OF components in ascending order of their encodings, the shorter padded
-/// with zero octets.
-fn der_set_order(a: &[u8], b: &[u8]) -> Ordering {
-    let n = a.len().max(b.len());
-    (0..n)
-        .map(|i| {
-            a.get(i)
-                .copied()
-                .unwrap_or(0)
-                .cmp(&b.get(i).copied().unwrap_or(0))
-        })
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
-}
-
-/// One DER TLV whose value is the concatenation of `parts` (definite length, minimal form).
-pub(crate) fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    let mut out = Vec::with_capacity(len + 6);
-    out.push(tag);
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tlv_lengths_are_minimal() {
-        assert_eq!(tlv(0x04, &[&[1, 2]]), [0x04, 0x02, 1, 2]);
-        let v = vec![0u8; 200];
-        assert_eq!(&tlv(0x04, &[&v])[..3], [0x04, 0x81, 200]);
-        let v = vec![0u8; 300];
-        assert_eq!(&tlv(0x04, &[&v])[..4], [0x04, 0x82, 0x01, 0x2c]);
-    }
-
-    #[test]
-    fn set_order_pads_with_zeros() {
-        assert_eq!(der_set_order(&[1, 2], &[1, 2, 0]), Ordering::Equal);
-        assert_eq!(der_set_order(&[0x30, 0x0f], &[0x30, 0x81]), Ordering::Less);
-    }
 }

@@ -9,7 +9,7 @@ use crate::asn1::{
 use crate::failure::{FailureInfo, status};
 use crate::oid;
 use crate::signed_data::{
-    ParsedSignedData, SignedDataError, certificates_of, identifies, single_attribute,
+    ParsedSignedData, SignedDataError, certificates_of, check_ess, identifies, single_attribute,
 };
 use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
@@ -20,7 +20,6 @@ use kokuin_hsm::{DigestAlgorithm, VerifyError};
 use spki::AlgorithmIdentifierRef;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
-use x509_cert::ext::pkix::name::GeneralName;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -265,7 +264,7 @@ impl TimeStampToken {
                 })?
                 .decode_as::<SigningCertificateV2>()
                 .map_err(|e| TokenError::SigningCertificate(e.to_string()))?;
-        check_ess(&scv2, &signer)?;
+        check_ess(&scv2, &signer).map_err(TokenError::SigningCertificate)?;
         kokuin_hsm::verify_signature(
             signer.tbs_certificate().subject_public_key_info(),
             &si.signature_algorithm,
@@ -362,39 +361,6 @@ impl TimeStampToken {
             _ => Ok(()),
         }
     }
-}
-
-fn check_ess(scv2: &SigningCertificateV2, signer: &Certificate) -> Result<(), TokenError> {
-    let first = scv2
-        .certs
-        .first()
-        .ok_or_else(|| TokenError::SigningCertificate("no ESSCertIDv2".into()))?;
-    let alg = match &first.hash_algorithm {
-        None => DigestAlgorithm::Sha256,
-        Some(a) => DigestAlgorithm::from_algorithm_identifier(&a.into())
-            .ok_or_else(|| TokenError::SigningCertificate(format!("hash {}", a.oid)))?,
-    };
-    let der = signer
-        .to_der()
-        .map_err(|e| TokenError::Malformed(e.to_string()))?;
-    if first.cert_hash.as_bytes() != alg.digest(&der) {
-        return Err(TokenError::SigningCertificate(
-            "certHash differs from the signer certificate's hash".into(),
-        ));
-    }
-    if let Some(is) = &first.issuer_serial {
-        let tbs = signer.tbs_certificate();
-        let issuer_ok = is
-            .issuer
-            .iter()
-            .any(|g| matches!(g, GeneralName::DirectoryName(n) if n == tbs.issuer()));
-        if !issuer_ok || is.serial_number != *tbs.serial_number() {
-            return Err(TokenError::SigningCertificate(
-                "issuerSerial does not name the signer certificate".into(),
-            ));
-        }
-    }
-    Ok(())
 }
 
 pub fn hex(b: &[u8]) -> String {

@@ -1,0 +1,190 @@
+//! CAdES-B-B (EN 319 122-1 §5.2, §6.3): a CMS SignedData (RFC 5652 §5) over id-data with the
+//! signed attributes content-type, message-digest, signing-time and signing-certificate-v2,
+//! and the signer's certificate in `certificates`. Detached (the document stays with the
+//! caller) or enveloping (the document inside the seal).
+//!
+//! What is the same for every seal of a key is encoded once in [`SealKey::new`].
+
+use crate::oid;
+use cms::cert::IssuerAndSerialNumber;
+use der::Encode;
+use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
+use kokuin_tsa::der_writer::{
+    CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, der_set_order, tlv,
+};
+use kokuin_tsa::token::signing_certificate_v2;
+use std::sync::Arc;
+use std::time::SystemTime;
+use x509_cert::Certificate;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("encoding the seal: {0}")]
+    Encoding(#[from] der::Error),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error("the digest is {got} octets; {alg} gives {want}")]
+    DigestLength {
+        alg: DigestAlgorithm,
+        got: usize,
+        want: usize,
+    },
+    #[error("the signing time is out of range: {0}")]
+    Time(String),
+}
+
+/// What is sealed.
+#[derive(Clone, Copy, Debug)]
+pub enum SealContent<'a> {
+    /// Detached: the digest of the document, computed with [`SealKey::digest_algorithm`].
+    Detached { digest: &'a [u8] },
+    /// Enveloping: the document goes inside the seal.
+    Enveloping(&'a [u8]),
+}
+
+/// A seal key with its certificate, ready to seal.
+pub struct SealKey {
+    signer: Arc<dyn Signer>,
+    certificate: Certificate,
+    digest: DigestAlgorithm,
+    digest_alg: Vec<u8>,
+    signature_alg: Vec<u8>,
+    sid: Vec<u8>,
+    attr_content_type: Vec<u8>,
+    attr_signing_certificate: Vec<u8>,
+    /// Every CertificateChoices the seal carries from the start: signer first.
+    certificates: Vec<Vec<u8>>,
+}
+
+impl SealKey {
+    /// `chain`: intermediates to carry besides the signer's certificate (B-B needs only the
+    /// signer's; B-LT adds the rest when the seal is extended).
+    pub fn new(
+        signer: Arc<dyn Signer>,
+        certificate: Certificate,
+        chain: &[Certificate],
+    ) -> Result<Self, SealError> {
+        let digest = signer.algorithm().digest();
+        let tbs = certificate.tbs_certificate();
+        let sid = IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        };
+        let mut certificates = vec![certificate.to_der()?];
+        for c in chain {
+            let der = c.to_der()?;
+            if !certificates.contains(&der) {
+                certificates.push(der);
+            }
+        }
+        Ok(Self {
+            digest,
+            digest_alg: digest.algorithm_identifier().to_der()?,
+            signature_alg: signer.algorithm().algorithm_identifier()?.to_der()?,
+            sid: sid.to_der()?,
+            attr_content_type: attribute(&oid::CONTENT_TYPE, &oid::DATA.to_der()?)?,
+            attr_signing_certificate: signing_certificate_v2(&certificate)?,
+            certificates,
+            signer,
+            certificate,
+        })
+    }
+
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    pub fn signer(&self) -> &Arc<dyn Signer> {
+        &self.signer
+    }
+
+    /// The digest the message-digest attribute uses: the signature algorithm's (SHA-256
+    /// for ECDSA P-256 and RSA, SHA-512 for ML-DSA per RFC 9882, a composite's pre-hash).
+    pub fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest
+    }
+
+    /// A B-B seal: the DER ContentInfo.
+    pub fn seal(
+        &self,
+        content: SealContent<'_>,
+        signing_time: SystemTime,
+    ) -> Result<Vec<u8>, SealError> {
+        let md = match content {
+            SealContent::Detached { digest } => {
+                if digest.len() != self.digest.output_len() {
+                    return Err(SealError::DigestLength {
+                        alg: self.digest,
+                        got: digest.len(),
+                        want: self.digest.output_len(),
+                    });
+                }
+                digest.to_vec()
+            }
+            SealContent::Enveloping(doc) => self.digest.digest(doc),
+        };
+        let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[&md]))?;
+        let attr_time = attribute(&oid::SIGNING_TIME, &signing_time_der(signing_time)?)?;
+        let mut attrs = [
+            self.attr_content_type.as_slice(),
+            attr_md.as_slice(),
+            attr_time.as_slice(),
+            self.attr_signing_certificate.as_slice(),
+        ];
+        attrs.sort_by(|a, b| der_set_order(a, b));
+        // RFC 5652 §5.4: the signature covers the attributes as a SET OF…
+        let signed_attrs = tlv(SET, &attrs);
+        let signature = self.signer.sign(&signed_attrs)?;
+        // …and the SignerInfo carries them under [0] IMPLICIT.
+        let mut signed_attrs_field = signed_attrs;
+        signed_attrs_field[0] = CONTEXT_0;
+        let signer_info = tlv(
+            SEQUENCE,
+            &[
+                &[0x02, 0x01, 0x01], // version 1: sid is issuerAndSerialNumber
+                &self.sid,
+                &self.digest_alg,
+                &signed_attrs_field,
+                &self.signature_alg,
+                &tlv(OCTET_STRING, &[&signature]),
+            ],
+        );
+        let data_oid = oid::DATA.to_der()?;
+        let encap = match content {
+            SealContent::Detached { .. } => tlv(SEQUENCE, &[&data_oid]),
+            SealContent::Enveloping(doc) => tlv(
+                SEQUENCE,
+                &[&data_oid, &tlv(CONTEXT_0, &[&tlv(OCTET_STRING, &[doc])])],
+            ),
+        };
+        let signed_data = tlv(
+            SEQUENCE,
+            &[
+                // version 1: id-data, issuerAndSerialNumber, no attribute certificates (§5.1).
+                &[0x02, 0x01, 0x01],
+                &tlv(SET, &[&self.digest_alg]),
+                &encap,
+                &tlv(CONTEXT_0, &[&self.certificates.concat()]),
+                &tlv(SET, &[&signer_info]),
+            ],
+        );
+        Ok(tlv(
+            SEQUENCE,
+            &[
+                &oid::SIGNED_DATA.to_der()?,
+                &tlv(CONTEXT_0, &[&signed_data]),
+            ],
+        ))
+    }
+}
+
+/// signing-time (RFC 5652 §11.3): UTCTime through 2049, GeneralizedTime after, whole seconds.
+fn signing_time_der(t: SystemTime) -> Result<Vec<u8>, SealError> {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|e| SealError::Time(e.to_string()))?
+        .as_secs();
+    let dt = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
+        .map_err(|e| SealError::Time(e.to_string()))?;
+    Ok(x509_cert::time::Time::from(dt).to_der()?)
+}

@@ -1,0 +1,177 @@
+//! Raising a seal's level (EN 319 122-1 §6.3): B-B → B-T → B-LT → B-LTA. Each step adds to
+//! the seal and keeps every earlier part byte for byte ([`crate::raw`]).
+
+use crate::ats;
+use crate::oid;
+use crate::raw::RawSignedData;
+use der::Encode;
+use kokuin_hsm::DigestAlgorithm;
+use kokuin_tsa::TimeStampToken;
+use kokuin_tsa::der_writer::attribute;
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+
+/// Where time-stamps come from: the in-process TSA or an external one.
+pub trait TimeStamper: Send + Sync {
+    /// A time-stamp token (DER ContentInfo) over `imprint`, a digest made with `digest`.
+    fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtendError {
+    #[error(transparent)]
+    Raw(#[from] crate::raw::RawError),
+    #[error("the time-stamp authority: {0}")]
+    TimeStamp(String),
+    #[error("the time-stamp returned does not cover what was sent: {0}")]
+    WrongToken(String),
+    #[error(
+        "the seal carries certificate-values or revocation-values, which baseline B-LT forbids \
+         (EN 319 122-1 §5.5.1)"
+    )]
+    ForbiddenAttribute,
+    #[error("the seal's digest algorithm is not supported")]
+    DigestAlgorithm,
+    #[error("a detached seal needs the document's digest for an archive time-stamp: {0}")]
+    DataHash(String),
+    #[error("encoding: {0}")]
+    Encoding(#[from] der::Error),
+}
+
+/// The digest algorithm of the seal's SignerInfo.
+pub fn digest_algorithm(raw: &RawSignedData) -> Result<DigestAlgorithm, ExtendError> {
+    use der::Decode;
+    let ai = spki::AlgorithmIdentifierOwned::from_der(&raw.signer.digest_algorithm)
+        .map_err(|_| ExtendError::DigestAlgorithm)?;
+    DigestAlgorithm::from_algorithm_identifier(&(&ai).into()).ok_or(ExtendError::DigestAlgorithm)
+}
+
+/// B-T: a signature-time-stamp over the signature value (RFC 3161 Appendix A,
+/// EN 319 122-1 §5.3), with the seal's own digest algorithm.
+pub fn add_signature_timestamp(seal: &[u8], tsa: &dyn TimeStamper) -> Result<Vec<u8>, ExtendError> {
+    let mut raw = RawSignedData::parse(seal)?;
+    let alg = digest_algorithm(&raw)?;
+    let imprint = alg.digest(raw.signer.signature_value());
+    let token = request(tsa, alg, &imprint)?;
+    raw.signer
+        .unsigned_attrs
+        .push(attribute(&oid::SIGNATURE_TIME_STAMP, &token)?);
+    Ok(raw.encode())
+}
+
+/// B-LT: the certificates and CRLs a verifier needs, into the SignedData's own
+/// `certificates` and `crls` (EN 319 122-1 §5.5.1; never certificate-values or
+/// revocation-values). Those already present are not added twice.
+pub fn add_validation_data(
+    seal: &[u8],
+    certificates: &[Certificate],
+    crls: &[CertificateList],
+) -> Result<Vec<u8>, ExtendError> {
+    let mut raw = RawSignedData::parse(seal)?;
+    let forbidden = [
+        oid::CERTIFICATE_VALUES.to_der()?,
+        oid::REVOCATION_VALUES.to_der()?,
+    ];
+    if forbidden
+        .iter()
+        .any(|o| !raw.signer.unsigned_of(o).is_empty())
+    {
+        return Err(ExtendError::ForbiddenAttribute);
+    }
+    for c in certificates {
+        let der = c.to_der()?;
+        if !raw.certificates.contains(&der) {
+            raw.certificates.push(der);
+        }
+    }
+    for c in crls {
+        let der = c.to_der()?;
+        if !raw.crls.contains(&der) {
+            raw.crls.push(der);
+        }
+    }
+    Ok(raw.encode())
+}
+
+/// B-LTA: an archive-time-stamp-v3 over the seal as it now is (EN 319 122-1 §5.5.3).
+/// `data_digest` is the document's digest with the seal's digest algorithm; for a detached
+/// seal without it, the signed message-digest is used, which equals it for any seal whose
+/// signature verifies (a verifier recomputes it from the document).
+pub fn add_archive_timestamp(
+    seal: &[u8],
+    data_digest: Option<&[u8]>,
+    tsa: &dyn TimeStamper,
+) -> Result<Vec<u8>, ExtendError> {
+    let mut raw = RawSignedData::parse(seal)?;
+    let alg = digest_algorithm(&raw)?;
+    let data_hash = match (raw.econtent(), data_digest) {
+        (Some(content), _) => alg.digest(&content),
+        (None, Some(d)) => d.to_vec(),
+        (None, None) => signed_message_digest(seal)?,
+    };
+    if data_hash.len() != alg.output_len() {
+        return Err(ExtendError::DataHash(format!(
+            "{} octets given, {alg} gives {}",
+            data_hash.len(),
+            alg.output_len()
+        )));
+    }
+    let index = ats::hash_index(&raw, alg)?;
+    let imprint = ats::imprint(&raw, alg, &data_hash, &index)?;
+    let token = request(tsa, alg, &imprint)?;
+    let token = ats::attach_index(&token, &index)?;
+    raw.signer
+        .unsigned_attrs
+        .push(attribute(&oid::ARCHIVE_TIME_STAMP_V3, &token)?);
+    Ok(raw.encode())
+}
+
+fn signed_message_digest(seal: &[u8]) -> Result<Vec<u8>, ExtendError> {
+    let p = kokuin_tsa::signed_data::ParsedSignedData::from_der(seal)
+        .map_err(|e| ExtendError::DataHash(e.to_string()))?;
+    let md: der::asn1::OctetString = kokuin_tsa::signed_data::single_attribute(
+        &p.signer_info,
+        oid::MESSAGE_DIGEST,
+        "message-digest",
+    )
+    .and_then(|a| {
+        a.decode_as()
+            .map_err(|_| kokuin_tsa::signed_data::SignedDataError::MessageDigest)
+    })
+    .map_err(|e| ExtendError::DataHash(e.to_string()))?;
+    Ok(md.as_bytes().to_vec())
+}
+
+/// Asks for a token and checks that it is one, over this imprint: an external TSA's answer
+/// is not trusted blindly.
+fn request(
+    tsa: &dyn TimeStamper,
+    alg: DigestAlgorithm,
+    imprint: &[u8],
+) -> Result<Vec<u8>, ExtendError> {
+    let token = tsa
+        .timestamp(alg, imprint)
+        .map_err(ExtendError::TimeStamp)?;
+    let t = TimeStampToken::from_der(&token).map_err(|e| ExtendError::WrongToken(e.to_string()))?;
+    let mi = &t.tst_info.message_imprint;
+    if mi.hashed_message.as_bytes() != imprint || mi.hash_algorithm.oid != alg.oid() {
+        return Err(ExtendError::WrongToken(
+            "its message imprint differs from the request's".into(),
+        ));
+    }
+    Ok(token)
+}
+
+/// The in-process TSA as a [`TimeStamper`], asking for its certificate in the token so that
+/// the seal verifies on its own. (The server wraps it to audit each token it issues.)
+impl TimeStamper for kokuin_tsa::TimeStampAuthority {
+    fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String> {
+        let req = kokuin_tsa::request::build_request(digest, imprint, None, None, true)
+            .and_then(|r| der::Encode::to_der(&r))
+            .map_err(|e| e.to_string())?;
+        let (resp, _) = self.respond(&req);
+        kokuin_tsa::ParsedResponse::from_der(&resp)
+            .and_then(kokuin_tsa::ParsedResponse::into_token)
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,230 @@
+//! Seals from B-B to B-LTA on the dev PKI in memory, verified at the right times, and the
+//! ways verification must fail.
+
+use kokuin_certs::crl::issue_crl;
+use kokuin_certs::dev::{AssuranceLevelPolicy, DevPki, issue_eseal, seal_subject};
+use kokuin_eseal::assurance::{LEVEL_1_POLICY, LEVEL_2_POLICY};
+use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
+use kokuin_eseal::verify::verify_seal;
+use kokuin_eseal::{AssuranceLevel, BaselineLevel, SealContent, SealKey, SealVerifyOptions};
+use kokuin_hsm::{DigestAlgorithm, KeyType, Signer, SoftwareSigner};
+use kokuin_tsa::asn1::Accuracy;
+use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
+use kokuin_tsa::serial::SerialGenerator;
+use kokuin_tsa::signed_data::Detached;
+use kokuin_tsa::token::TokenSigner;
+use kokuin_tsa::{ActiveKey, AuthorityConfig, Policy, TimeStampAuthority};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+const DOC: &[u8] = b"<Invoice><ID>INV-2026-0001</ID><Total>11000</Total></Invoice>";
+const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+struct Setup {
+    pki: DevPki,
+    tsa: TimeStampAuthority,
+    key: SealKey,
+}
+
+fn copy(k: &SoftwareSigner) -> SoftwareSigner {
+    let pem = k.to_pkcs8_pem().unwrap();
+    let der = der::pem::decode_vec(pem.as_bytes()).unwrap().1;
+    SoftwareSigner::from_pkcs8_der(&der, None, k.label()).unwrap()
+}
+
+fn setup() -> Setup {
+    let pki = DevPki::generate(SystemTime::now()).unwrap();
+    let signer = TokenSigner::new(Arc::new(copy(&pki.tsu_key)), pki.tsu.clone(), &[]).unwrap();
+    let tsa = TimeStampAuthority::new(
+        AuthorityConfig {
+            policies: vec![Policy {
+                oid: "2.25.1".parse().unwrap(),
+                name: "test".into(),
+            }],
+            accuracy: Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            },
+            include_tsa_name: true,
+        },
+        TrustedClock::new(
+            Box::new(UncheckedSystemClock),
+            Duration::from_secs(1),
+            false,
+        ),
+        SerialGenerator::with_epoch(1, 1),
+        Some(ActiveKey::new(signer).unwrap()),
+    );
+    let key = SealKey::new(Arc::new(copy(&pki.seal_key)), pki.seal.clone(), &[]).unwrap();
+    Setup { pki, tsa, key }
+}
+
+fn opts<'a>(s: &'a Setup, detached: Option<Detached<'a>>, at: SystemTime) -> SealVerifyOptions<'a> {
+    SealVerifyOptions {
+        trust_anchors: std::slice::from_ref(&s.pki.root),
+        extra_certificates: &[],
+        detached,
+        at,
+        level_policies: &[],
+    }
+}
+
+fn to_lta(s: &Setup, seal: &[u8], digest: Option<&[u8]>) -> Vec<Vec<u8>> {
+    let now = SystemTime::now();
+    let t = add_signature_timestamp(seal, &s.tsa).unwrap();
+    let crl = issue_crl(&s.pki.root, &s.pki.root_key, &[], now, now + YEAR, 1).unwrap();
+    let lt = add_validation_data(&t, &[s.pki.root.clone(), s.pki.tsu.clone()], &[crl]).unwrap();
+    let lta = add_archive_timestamp(&lt, digest, &s.tsa).unwrap();
+    vec![seal.to_vec(), t, lt, lta]
+}
+
+#[test]
+fn each_level_is_reached_and_keeps_the_earlier_bytes() {
+    let s = setup();
+    let digest = DigestAlgorithm::Sha256.digest(DOC);
+    let b = s
+        .key
+        .seal(SealContent::Detached { digest: &digest }, SystemTime::now())
+        .unwrap();
+    let seals = to_lta(&s, &b, None);
+    let now = SystemTime::now();
+    for (seal, want) in seals.iter().zip(BaselineLevel::ALL) {
+        let r = verify_seal(seal, &opts(&s, Some(Detached::Data(DOC)), now)).unwrap();
+        assert_eq!(r.level, want, "{:?}", r.limits);
+        assert_eq!(r.assurance, Some(AssuranceLevel::One));
+        let subject = r.subject.unwrap();
+        assert_eq!(subject.corporate_number(), Some("7123456789012"));
+        assert!(!r.enveloping);
+        // The same seal verified with the document's digest instead of the document.
+        let r2 = verify_seal(
+            seal,
+            &opts(
+                &s,
+                Some(Detached::Digest(DigestAlgorithm::Sha256, &digest)),
+                now,
+            ),
+        )
+        .unwrap();
+        assert_eq!(r2.level, want);
+    }
+    // Every extension keeps the SignerInfo's signed part and the earlier certificates.
+    for pair in seals.windows(2) {
+        let (a, b) = (
+            kokuin_eseal::raw::RawSignedData::parse(&pair[0]).unwrap(),
+            kokuin_eseal::raw::RawSignedData::parse(&pair[1]).unwrap(),
+        );
+        assert_eq!(a.signer.signed_attrs, b.signer.signed_attrs);
+        assert_eq!(a.signer.signature, b.signer.signature);
+        assert!(b.certificates.starts_with(&a.certificates));
+        assert!(
+            b.signer
+                .unsigned_attrs
+                .starts_with(&a.signer.unsigned_attrs)
+        );
+    }
+}
+
+#[test]
+fn enveloping_seals_carry_the_document() {
+    let s = setup();
+    let b = s
+        .key
+        .seal(SealContent::Enveloping(DOC), SystemTime::now())
+        .unwrap();
+    let seals = to_lta(&s, &b, None);
+    let r = verify_seal(&seals[3], &opts(&s, None, SystemTime::now())).unwrap();
+    assert_eq!(r.level, BaselineLevel::Lta);
+    assert!(r.enveloping);
+}
+
+#[test]
+fn lta_outlives_the_signer_certificate() {
+    let s = setup();
+    let now = SystemTime::now();
+    // A signer certificate that expires in a minute.
+    let short_key = SoftwareSigner::generate(KeyType::P256, "short").unwrap();
+    let short = issue_eseal(
+        &s.pki.root,
+        &s.pki.root_key,
+        &short_key,
+        &seal_subject("Short-lived"),
+        AssuranceLevelPolicy::LEVEL_1,
+        (now - Duration::from_secs(60), now + Duration::from_secs(60)),
+        None,
+    )
+    .unwrap();
+    let key = SealKey::new(Arc::new(short_key), short, &[]).unwrap();
+    let b = key.seal(SealContent::Enveloping(DOC), now).unwrap();
+    let seals = to_lta(&s, &b, None);
+    let later = now + YEAR;
+    // B-B checks the signer at the verification time: expired.
+    let e = verify_seal(&seals[0], &opts(&s, None, later)).unwrap_err();
+    assert!(e.to_string().contains("expired"), "{e}");
+    // With time-stamps the signer is checked when the seal was stamped.
+    let r = verify_seal(&seals[3], &opts(&s, None, later)).unwrap();
+    assert_eq!(r.level, BaselineLevel::Lta);
+    // Past the TSA certificate (4 years) a B-T seal no longer verifies…
+    let much_later = now + 5 * YEAR;
+    assert!(verify_seal(&seals[1], &opts(&s, None, much_later)).is_err());
+}
+
+#[test]
+fn tampering_is_caught() {
+    let s = setup();
+    let digest = DigestAlgorithm::Sha256.digest(DOC);
+    let b = s
+        .key
+        .seal(SealContent::Detached { digest: &digest }, SystemTime::now())
+        .unwrap();
+    let seals = to_lta(&s, &b, None);
+    let now = SystemTime::now();
+    // Other data.
+    assert!(verify_seal(&seals[0], &opts(&s, Some(Detached::Data(b"other")), now)).is_err());
+    // No data for a detached seal.
+    assert!(verify_seal(&seals[0], &opts(&s, None, now)).is_err());
+    // A CRL removed after the archive time-stamp covered it.
+    let mut raw = kokuin_eseal::raw::RawSignedData::parse(&seals[3]).unwrap();
+    raw.crls.clear();
+    let e = verify_seal(&raw.encode(), &opts(&s, Some(Detached::Data(DOC)), now)).unwrap_err();
+    assert!(e.to_string().contains("no longer in the seal"), "{e}");
+    // A flipped bit in the signature time-stamp.
+    let mut raw = kokuin_eseal::raw::RawSignedData::parse(&seals[1]).unwrap();
+    let last = raw.signer.unsigned_attrs[0].len() - 3;
+    raw.signer.unsigned_attrs[0][last] ^= 1;
+    assert!(verify_seal(&raw.encode(), &opts(&s, Some(Detached::Data(DOC)), now)).is_err());
+    // An untrusted root.
+    let other = DevPki::generate(now).unwrap();
+    let o = SealVerifyOptions {
+        trust_anchors: std::slice::from_ref(&other.root),
+        ..opts(&s, Some(Detached::Data(DOC)), now)
+    };
+    assert!(verify_seal(&seals[0], &o).is_err());
+}
+
+#[test]
+fn revoked_signer_is_refused() {
+    let s = setup();
+    let now = SystemTime::now();
+    let b = s.key.seal(SealContent::Enveloping(DOC), now).unwrap();
+    let t = add_signature_timestamp(&b, &s.tsa).unwrap();
+    let serial = s.pki.seal.tbs_certificate().serial_number().clone();
+    let crl = issue_crl(
+        &s.pki.root,
+        &s.pki.root_key,
+        &[(serial, now - Duration::from_secs(3600))],
+        now,
+        now + YEAR,
+        2,
+    )
+    .unwrap();
+    let lt = add_validation_data(&t, std::slice::from_ref(&s.pki.root), &[crl]).unwrap();
+    let e = verify_seal(&lt, &opts(&s, None, now)).unwrap_err();
+    assert!(e.to_string().contains("revoked"), "{e}");
+}
+
+#[test]
+fn dev_pki_policy_oids_are_the_assurance_levels() {
+    assert_eq!(AssuranceLevelPolicy::LEVEL_1, LEVEL_1_POLICY);
+    assert_eq!(AssuranceLevelPolicy::LEVEL_2, LEVEL_2_POLICY);
+}

@@ -1,0 +1,110 @@
+//! A small DER writer for CMS structures built from pre-encoded parts: tokens and seals are
+//! assembled from DER pieces encoded once per key, and extending a seal must keep every
+//! earlier encoding byte for byte, which re-encoding decoded `cms` types would not.
+
+use der::Encode;
+use std::cmp::Ordering;
+
+pub const SEQUENCE: u8 = 0x30;
+pub const SET: u8 = 0x31;
+pub const OCTET_STRING: u8 = 0x04;
+pub const CONTEXT_0: u8 = 0xa0;
+pub const CONTEXT_1: u8 = 0xa1;
+
+/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one value.
+pub fn attribute(
+    attr_type: &const_oid::ObjectIdentifier,
+    value_der: &[u8],
+) -> Result<Vec<u8>, der::Error> {
+    Ok(tlv(
+        SEQUENCE,
+        &[&attr_type.to_der()?, &tlv(SET, &[value_der])],
+    ))
+}
+
+/// X.690 §11.6: SET OF components in ascending order of their encodings, the shorter padded
+/// with zero octets.
+pub fn der_set_order(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().max(b.len());
+    (0..n)
+        .map(|i| {
+            a.get(i)
+                .copied()
+                .unwrap_or(0)
+                .cmp(&b.get(i).copied().unwrap_or(0))
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// One DER TLV whose value is the concatenation of `parts` (definite length, minimal form).
+pub fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + 6);
+    out.push(tag);
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// Splits one TLV off `input`: (the whole TLV, its value, what follows). Definite lengths
+/// of up to four octets and single-octet tags: all CMS uses. None if it does not fit.
+pub fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = *input.get(1)?;
+    let (len, hdr) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for b in input.get(2..2 + n)? {
+            len = (len << 8) | usize::from(*b);
+        }
+        (len, 2 + n)
+    };
+    let end = hdr.checked_add(len)?;
+    let whole = input.get(..end)?;
+    Some((whole, &whole[hdr..], &input[end..]))
+}
+
+/// The TLVs that make up `value`, in order.
+pub fn children(mut value: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !value.is_empty() {
+        let (whole, _, rest) = read_tlv(value)?;
+        out.push(whole);
+        value = rest;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlv_lengths_are_minimal() {
+        assert_eq!(tlv(0x04, &[&[1, 2]]), [0x04, 0x02, 1, 2]);
+        let v = vec![0u8; 200];
+        assert_eq!(&tlv(0x04, &[&v])[..3], [0x04, 0x81, 200]);
+        let v = vec![0u8; 300];
+        assert_eq!(&tlv(0x04, &[&v])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn set_order_pads_with_zeros() {
+        assert_eq!(der_set_order(&[1, 2], &[1, 2, 0]), Ordering::Equal);
+        assert_eq!(der_set_order(&[0x30, 0x0f], &[0x30, 0x81]), Ordering::Less);
+    }
+}

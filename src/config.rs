@@ -34,6 +34,8 @@ pub struct Config {
     pub audit: AuditSection,
     #[serde(default)]
     pub clock: ClockSection,
+    /// The e-seal API; absent: no `/eseal/v1/*` routes.
+    pub eseal: Option<ESealSection>,
     /// SHA-256 of the file as read, recorded in the audit log at start.
     #[serde(skip)]
     pub digest: String,
@@ -164,6 +166,78 @@ fn default_segment_mb() -> u64 {
     256
 }
 
+/// `[eseal]`: seal keys, who may use them, and where B-T/B-LT material comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ESealSection {
+    pub keys: Vec<SealKeyConfig>,
+    /// PEM CA certificates the operator marks accredited by the minister: a level-2 key's
+    /// certificate must chain to one.
+    #[serde(default)]
+    pub accredited_cas: Vec<PathBuf>,
+    /// PEM CA certificates whose TLS client certificates may call the API (each identity
+    /// still needs a `[[eseal.clients]]` grant).
+    #[serde(default)]
+    pub client_cas: Vec<PathBuf>,
+    #[serde(default)]
+    pub clients: Vec<SealClientConfig>,
+    /// CRLs (DER or PEM) put into B-LT seals; re-read at each seal, so a cron job that
+    /// fetches fresh CRLs needs no restart.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+    /// Certificates to add to B-LT seals besides the seal key's and TSA's chains (roots).
+    #[serde(default)]
+    pub validation_certificates: Vec<PathBuf>,
+    /// An external TSA for B-T and B-LTA; absent: this service's own.
+    pub tsa_url: Option<String>,
+    /// PEM trust anchors for `tsa_url`'s HTTPS certificate (default: Mozilla's roots).
+    pub tsa_ca: Option<PathBuf>,
+    /// Largest document accepted for an enveloping seal (it is held in memory). Detached
+    /// seals stream the document through the hash and have no limit.
+    #[serde(default = "default_enveloping_mb")]
+    pub max_enveloping_mb: u64,
+    /// Policy OIDs of accredited CAs that state an assurance level: `{ oid = "…", level = 2 }`.
+    #[serde(default)]
+    pub level_policies: Vec<LevelPolicyConfig>,
+}
+
+fn default_enveloping_mb() -> u64 {
+    64
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealKeyConfig {
+    /// The name callers give in `?key=`.
+    pub name: String,
+    /// Declared assurance level, 1 or 2; the key must meet its rules or the service refuses
+    /// to start.
+    pub level: u8,
+    /// Where the key is, as `[tsa.key]`; `certificate` holds the e-seal certificate first,
+    /// then its chain.
+    pub key: KeyConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealClientConfig {
+    pub name: String,
+    /// SHA-256 (hex) of the client's TLS certificate, or…
+    pub certificate_sha256: Option<String>,
+    /// …SHA-256 (hex) of its API token, sent as `Authorization: Bearer TOKEN`. The token
+    /// itself is never stored.
+    pub token_sha256: Option<String>,
+    /// Seal keys this client may use.
+    pub keys: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelPolicyConfig {
+    pub oid: String,
+    pub level: u8,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -260,6 +334,59 @@ impl KeyConfig {
         match self {
             Self::Software { certificate, .. } | Self::Pkcs11 { certificate, .. } => certificate,
         }
+    }
+}
+
+impl ESealSection {
+    fn check(&self) -> Result<(), (String, String)> {
+        let err = |k: String, m: String| Err((k, m));
+        let mut names = std::collections::HashSet::new();
+        for (i, k) in self.keys.iter().enumerate() {
+            if !names.insert(k.name.as_str()) {
+                return err(
+                    format!("eseal.keys[{i}].name"),
+                    format!("{:?} twice", k.name),
+                );
+            }
+            if !(1..=2).contains(&k.level) {
+                return err(format!("eseal.keys[{i}].level"), "1 or 2".into());
+            }
+            k.key.check(&format!("eseal.keys[{i}].key"))?;
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            let hex = |v: &Option<String>| {
+                v.as_ref()
+                    .is_none_or(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            };
+            if c.certificate_sha256.is_none() && c.token_sha256.is_none() {
+                return err(
+                    format!("eseal.clients[{i}]"),
+                    "give certificate_sha256 or token_sha256".into(),
+                );
+            }
+            if !hex(&c.certificate_sha256) || !hex(&c.token_sha256) {
+                return err(
+                    format!("eseal.clients[{i}]"),
+                    "SHA-256 values are 64 hex digits".into(),
+                );
+            }
+            if let Some(k) = c.keys.iter().find(|k| !names.contains(k.as_str())) {
+                return err(
+                    format!("eseal.clients[{i}].keys"),
+                    format!("no seal key {k:?}"),
+                );
+            }
+        }
+        for (i, p) in self.level_policies.iter().enumerate() {
+            if p.oid.parse::<const_oid::ObjectIdentifier>().is_err() || !(1..=2).contains(&p.level)
+            {
+                return err(
+                    format!("eseal.level_policies[{i}]"),
+                    "an OID and a level 1 or 2".into(),
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -361,6 +488,9 @@ impl Config {
                 "audit.checkpoint_every",
                 "checkpoint_every and segment_max_mb must be at least 1".into(),
             );
+        }
+        if let Some(e) = &self.eseal {
+            e.check()?;
         }
         match (&self.tsa.key, &self.tsa.keyring) {
             (Some(k), None) => k.check("tsa.key")?,

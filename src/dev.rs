@@ -7,6 +7,10 @@
 //! DIR/pki/tsu.pem          TSU certificate
 //! DIR/pki/tls.pem          HTTPS server certificate (localhost, 127.0.0.1, ::1)
 //! DIR/pki/audit.pem        certificate of the audit-checkpoint key
+//! DIR/pki/seal.pem         level-1 e-seal certificate of the key `dev-seal`
+//! DIR/pki/client.pem       TLS client certificate granted `dev-seal` (key: client.key)
+//! DIR/pki/client.key       …its key, mode 0600, beside it for `kokuin seal --client-key`
+//! DIR/pki/root.crl         the root's CRL (one year), put into B-LT seals
 //! DIR/audit/               the audit log
 //! DIR/keys/*.key           PKCS #8 keys, mode 0600
 //! DIR/hsm/                 with --pkcs11-module: SoftHSM2's configuration and token
@@ -141,6 +145,31 @@ pub fn ensure_state_dir(
     .save(&dir.join("state").join("keyring.toml"))?;
     write_key("tls.key", &pki.tls_key)?;
     write_key("audit.key", &pki.audit_key)?;
+    write_key("seal.key", &pki.seal_key)?;
+    pki.client_key
+        .write_pkcs8_pem(&dir.join("pki").join("client.key"))
+        .map_err(|e| e.to_string())?;
+    let now = SystemTime::now();
+    let crl = kokuin_certs::crl::issue_crl(
+        &pki.root,
+        &pki.root_key,
+        &[],
+        now,
+        now + std::time::Duration::from_secs(365 * 86_400),
+        1,
+    )
+    .map_err(|e| e.to_string())?;
+    let crl_path = dir.join("pki").join("root.crl");
+    std::fs::write(
+        &crl_path,
+        kokuin_certs::crl::to_pem(&crl).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| io(&crl_path, e))?;
+    let client_sha256: String = kokuin_hsm::DigestAlgorithm::Sha256
+        .digest(&der::Encode::to_der(&pki.client).map_err(|e| e.to_string())?)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let write_pem = |name: &str, certs: &[x509_cert::Certificate]| {
         let p = dir.join("pki").join(name);
         let pem = to_pem_chain(certs).map_err(|e| e.to_string())?;
@@ -150,6 +179,8 @@ pub fn ensure_state_dir(
     write_pem("tsu.pem", std::slice::from_ref(&tsu))?;
     write_pem("tls.pem", std::slice::from_ref(&pki.tls))?;
     write_pem("audit.pem", std::slice::from_ref(&pki.audit))?;
+    write_pem("seal.pem", std::slice::from_ref(&pki.seal))?;
+    write_pem("client.pem", std::slice::from_ref(&pki.client))?;
     let list = |a: &[SocketAddr]| {
         a.iter()
             .map(|x| format!("\"{x}\""))
@@ -189,6 +220,22 @@ checkpoint_certificate = "pki/audit.pem"
 # DEV ONLY: issue even when the kernel does not report the clock synchronised within the
 # declared accuracy (warned at every start). Production configurations refuse instead.
 require_sync = false
+
+# The e-seal API (POST /eseal/v1/seal, /eseal/v1/extend) on the HTTPS listener.
+[eseal]
+client_cas = ["pki/root.pem"]
+crls = ["pki/root.crl"]
+validation_certificates = ["pki/root.pem"]
+
+[[eseal.keys]]
+name = "dev-seal"
+level = 1
+key = {{ backend = "software", path = "keys/seal.key", certificate = "pki/seal.pem" }}
+
+[[eseal.clients]]
+name = "dev-client"
+certificate_sha256 = "{client_sha256}"
+keys = ["dev-seal"]
 "#,
         http = list(http),
         https = list(https),

@@ -6,6 +6,7 @@ mod cmd;
 mod config;
 mod dev;
 mod keyring;
+mod seal;
 mod server;
 mod service;
 

@@ -23,6 +23,8 @@ pub struct Service {
     pub chain_pem: std::sync::RwLock<String>,
     /// Name of the key in force ("tsa.key" or the keyring entry's).
     pub key_name: std::sync::RwLock<String>,
+    /// The e-seal API, when `[eseal]` is configured.
+    pub eseal: Option<Arc<crate::seal::SealService>>,
 }
 
 impl Service {
@@ -216,35 +218,65 @@ pub fn build(
         node_id = cfg.tsa.node_id,
         "time-stamp authority ready"
     );
+    let authority = Arc::new(authority);
+    let eseal = match &cfg.eseal {
+        Some(section) => Some(Arc::new(crate::seal::build(
+            cfg,
+            section,
+            authority.clone(),
+            audit.clone(),
+        )?)),
+        None => None,
+    };
     Ok(Service {
-        authority: Arc::new(authority),
+        eseal,
+        authority,
         audit,
         chain_pem: std::sync::RwLock::new(chain_pem),
         key_name: std::sync::RwLock::new(key_label),
     })
 }
 
-/// The configured signing key, checked against the key policy.
+/// The configured TSU key, checked against `tsa.require_hsm_key`.
 pub fn open_key(
     cfg: &Config,
     key_cfg: &KeyConfig,
     algorithm: Option<SignatureAlgorithm>,
 ) -> Result<Arc<dyn Signer>, StartError> {
+    open_key_with(cfg, key_cfg, algorithm, cfg.tsa.require_hsm_key).map(|k| k.signer)
+}
+
+/// An opened key and whether its token attested it generated there and never extractable.
+pub struct OpenedKey {
+    pub signer: Arc<dyn Signer>,
+    pub attested: bool,
+}
+
+/// Opens a key; with `require_hsm`, only an attested HSM key is accepted.
+pub fn open_key_with(
+    cfg: &Config,
+    key_cfg: &KeyConfig,
+    algorithm: Option<SignatureAlgorithm>,
+    require_hsm: bool,
+) -> Result<OpenedKey, StartError> {
     let policy = |reason: String| {
         StartError::Other(format!("tsa.require_hsm_key: {reason}; refusing to start"))
     };
     match key_cfg {
         KeyConfig::Software { path, .. } => {
-            if cfg.tsa.require_hsm_key {
+            if require_hsm {
                 return Err(policy(
                     "the key is a software key, not one held in an HSM".into(),
                 ));
             }
-            Ok(Arc::new(SoftwareSigner::load(
-                &cfg.resolve(path),
-                algorithm,
-                cfg.dev,
-            )?))
+            Ok(OpenedKey {
+                signer: Arc::new(SoftwareSigner::load(
+                    &cfg.resolve(path),
+                    algorithm,
+                    cfg.dev,
+                )?),
+                attested: false,
+            })
         }
         KeyConfig::Pkcs11 {
             module,
@@ -277,11 +309,14 @@ pub fn open_key(
                 tracing::info!(key = %signer.label(), "key attestation: generated in the token, never extractable");
             } else {
                 tracing::warn!(key = %signer.label(), failures = %failures.join("; "), "key attestation failed");
-                if cfg.tsa.require_hsm_key {
+                if require_hsm {
                     return Err(policy(failures.join("; ")));
                 }
             }
-            Ok(Arc::new(signer))
+            Ok(OpenedKey {
+                signer: Arc::new(signer),
+                attested: failures.is_empty(),
+            })
         }
     }
 }

@@ -2,6 +2,7 @@
 //! HTTP/2, bounded connections and concurrency, head and body timeouts, and a graceful
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
+mod eseal;
 mod keys;
 pub mod metrics;
 mod ops;
@@ -23,6 +24,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+
+/// One connection's peer: its address and, over TLS, the client certificate it presented
+/// (its key proved in the handshake; who it identifies is the e-seal API's decision).
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub client_certificate: Option<Vec<u8>>,
+}
 
 /// Per-client request rate limit, keyed by client address.
 pub type Limiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -53,9 +61,16 @@ pub async fn run(
     // up must reach these handlers, not the default action, which kills the process.
     let mut signals = Signals::install()?;
     let limits = cfg.server.clone();
+    let client_hints = service.eseal.as_ref().map(|e| {
+        e.client_cas
+            .iter()
+            .filter_map(|c| der::Encode::to_der(c.tbs_certificate().subject()).ok())
+            .map(rustls::DistinguishedName::from)
+            .collect()
+    });
     let tls = match (&limits.tls_certificate, &limits.tls_key) {
         (Some(c), Some(k)) if !limits.https.is_empty() => Some(tokio_rustls::TlsAcceptor::from(
-            tls::server_config(&cfg.resolve(c), &cfg.resolve(k))?,
+            tls::server_config(&cfg.resolve(c), &cfg.resolve(k), client_hints)?,
         )),
         _ => None,
     };
@@ -218,13 +233,20 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .max_concurrent_streams(256u32)
         .keep_alive_interval(Duration::from_secs(30));
-    let svc_state = state.clone();
-    let svc = service_fn(move |req| {
-        let s = svc_state.clone();
-        async move { Ok::<_, std::convert::Infallible>(routes::handle(s, peer, req).await) }
-    });
+    let service = |conn: Conn| {
+        let conn = Arc::new(conn);
+        let state = state.clone();
+        service_fn(move |req| {
+            let (s, c) = (state.clone(), conn.clone());
+            async move { Ok::<_, std::convert::Infallible>(routes::handle(s, c, req).await) }
+        })
+    };
     let result = match tls {
         None => {
+            let svc = service(Conn {
+                peer,
+                client_certificate: None,
+            });
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             watcher.watch(conn.into_owned()).await
         }
@@ -241,6 +263,16 @@ async fn serve_connection(
                     return;
                 }
             };
+            let client_certificate = tls_stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.to_vec());
+            let svc = service(Conn {
+                peer,
+                client_certificate,
+            });
             let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
             watcher.watch(conn.into_owned()).await
         }

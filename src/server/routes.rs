@@ -1,21 +1,21 @@
 //! Dispatch: which handler answers which method and path, and the request's log span and
 //! metrics.
 
-use super::State;
 use super::metrics::RequestLabels;
+use super::{Conn, State};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tracing::Instrument;
 
 pub type Body = Full<Bytes>;
 
-pub async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) -> Response<Body> {
     let id = state.next_request_id();
+    let peer = conn.peer;
     let span = tracing::info_span!("request", request_id = id, peer = %peer);
     async move {
         let path = req.uri().path().to_string();
@@ -27,6 +27,15 @@ pub async fn handle(state: Arc<State>, peer: SocketAddr, req: Request<Incoming>)
                 ("/tsa", r, f)
             }
             "/tsa" => ("/tsa", method_not_allowed("POST"), None),
+            "/eseal/v1/seal" if method == Method::POST => {
+                let r = super::eseal::seal(&state, &conn, id, req).await;
+                ("/eseal/v1/seal", r, None)
+            }
+            "/eseal/v1/extend" if method == Method::POST => {
+                let r = super::eseal::extend(&state, &conn, id, req).await;
+                ("/eseal/v1/extend", r, None)
+            }
+            "/eseal/v1/seal" | "/eseal/v1/extend" => ("other", method_not_allowed("POST"), None),
             "/tsa/certs" if get => {
                 let r = text(
                     StatusCode::OK,

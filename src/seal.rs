@@ -1,0 +1,253 @@
+//! Builds the e-seal service from `[eseal]`: each seal key opened, checked against its
+//! certificate and against the rules of its declared assurance level, and refused at start
+//! if it fails one; who may use which key; where time-stamps and CRLs come from.
+
+use crate::config::{Config, ESealSection};
+use crate::service::{StartError, open_key_with};
+use kokuin_audit::{AuditLog, Event, kind};
+use kokuin_certs::crl::parse_crls;
+use kokuin_certs::eseal::SealSubject;
+use kokuin_certs::path::{Purpose, check_purpose, validate_path};
+use kokuin_certs::pem::load_certificates;
+use kokuin_eseal::assurance::{KeyFacts, check_key, level_of_certificate};
+use kokuin_eseal::{AssuranceLevel, SealKey, TimeStamper};
+use kokuin_hsm::{DigestAlgorithm, KeyBackend, KeyType, SignatureAlgorithm};
+use kokuin_tsa::TimeStampAuthority;
+use kokuin_tsa::verify::hex;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+
+pub struct LoadedSealKey {
+    pub seal: SealKey,
+    pub level: AssuranceLevel,
+    /// The certificate's chain as configured (signer first): what B-LT adds.
+    pub chain: Vec<Certificate>,
+}
+
+/// A caller of the API and the keys it may use.
+pub struct Client {
+    pub name: String,
+    pub certificate_sha256: Option<String>,
+    pub token_sha256: Option<String>,
+    pub keys: Vec<String>,
+}
+
+pub struct SealService {
+    pub keys: HashMap<String, LoadedSealKey>,
+    pub clients: Vec<Client>,
+    pub client_cas: Vec<Certificate>,
+    pub stamper: Arc<dyn TimeStamper>,
+    crl_paths: Vec<PathBuf>,
+    pub validation_certificates: Vec<Certificate>,
+    pub max_enveloping: u64,
+}
+
+impl SealService {
+    /// The CRLs to put in B-LT seals, read now (they are refreshed outside Kokuin).
+    pub fn crls(&self) -> Result<Vec<CertificateList>, String> {
+        let mut out = Vec::new();
+        for p in &self.crl_paths {
+            let bytes = std::fs::read(p).map_err(|e| format!("CRL {}: {e}", p.display()))?;
+            out.extend(parse_crls(&bytes).map_err(|e| format!("CRL {}: {e}", p.display()))?);
+        }
+        Ok(out)
+    }
+}
+
+pub fn build(
+    cfg: &Config,
+    section: &ESealSection,
+    authority: Arc<TimeStampAuthority>,
+    audit: Option<Arc<AuditLog>>,
+) -> Result<SealService, StartError> {
+    let load_all = |paths: &[PathBuf]| -> Result<Vec<Certificate>, StartError> {
+        let mut v = Vec::new();
+        for p in paths {
+            v.extend(load_certificates(&cfg.resolve(p))?);
+        }
+        Ok(v)
+    };
+    let accredited = load_all(&section.accredited_cas)?;
+    let level_policies = section
+        .level_policies
+        .iter()
+        .filter_map(|p| Some((p.oid.parse().ok()?, AssuranceLevel::from_number(p.level)?)))
+        .collect::<Vec<_>>();
+    let mut keys = HashMap::new();
+    for k in &section.keys {
+        let loaded = load_seal_key(cfg, k, &accredited, &level_policies, audit.is_some())?;
+        tracing::info!(key = %k.name, level = k.level, "seal key ready");
+        keys.insert(k.name.clone(), loaded);
+    }
+    let stamper: Arc<dyn TimeStamper> = match &section.tsa_url {
+        Some(url) => Arc::new(HttpStamper {
+            url: url.clone(),
+            agent: crate::cmd::request::agent(
+                section.tsa_ca.as_deref().map(|p| cfg.resolve(p)).as_deref(),
+            )
+            .map_err(|e| StartError::Other(format!("eseal.tsa_url: {}", e.message)))?,
+        }),
+        None => Arc::new(AuditedStamper { authority, audit }),
+    };
+    Ok(SealService {
+        keys,
+        clients: section
+            .clients
+            .iter()
+            .map(|c| Client {
+                name: c.name.clone(),
+                certificate_sha256: c
+                    .certificate_sha256
+                    .as_ref()
+                    .map(|h| h.to_ascii_lowercase()),
+                token_sha256: c.token_sha256.as_ref().map(|h| h.to_ascii_lowercase()),
+                keys: c.keys.clone(),
+            })
+            .collect(),
+        client_cas: load_all(&section.client_cas)?,
+        stamper,
+        crl_paths: section.crls.iter().map(|p| cfg.resolve(p)).collect(),
+        validation_certificates: load_all(&section.validation_certificates)?,
+        max_enveloping: section.max_enveloping_mb.saturating_mul(1024 * 1024),
+    })
+}
+
+fn load_seal_key(
+    cfg: &Config,
+    k: &crate::config::SealKeyConfig,
+    accredited: &[Certificate],
+    level_policies: &[(const_oid::ObjectIdentifier, AssuranceLevel)],
+    audited: bool,
+) -> Result<LoadedSealKey, StartError> {
+    let refuse = |reason: String| {
+        StartError::Other(format!(
+            "seal key {:?}: {reason}; refusing to start",
+            k.name
+        ))
+    };
+    let level = AssuranceLevel::from_number(k.level)
+        .ok_or_else(|| refuse("level must be 1 or 2".into()))?;
+    let algorithm = k.key.algorithm().and_then(SignatureAlgorithm::from_name);
+    // Level rules, not tsa.require_hsm_key, decide whether a software seal key may serve.
+    let opened = open_key_with(cfg, &k.key, algorithm, false)?;
+    let signer = opened.signer;
+    let mut chain = load_certificates(&cfg.resolve(k.key.certificate()))?;
+    let cert = chain.remove(0);
+    if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
+        return Err(refuse(
+            "the certificate's public key is not the key's".into(),
+        ));
+    }
+    check_purpose(&cert, Purpose::ESeal).map_err(|e| refuse(e.to_string()))?;
+    SealSubject::from_certificate(&cert).map_err(|e| refuse(e.to_string()))?;
+    let now = std::time::SystemTime::now();
+    let accredited_ca = !accredited.is_empty()
+        && validate_path(&cert, &chain, accredited, now, Purpose::ESeal).is_ok();
+    let facts = KeyFacts {
+        hsm_attested: signer.backend() == KeyBackend::Pkcs11 && opened.attested,
+        accredited_ca,
+        certificate_level: level_of_certificate(&cert, level_policies),
+        key_type: KeyType::of_public_key(signer.public_key()),
+        audited,
+    };
+    let failures = check_key(level, &facts);
+    if !failures.is_empty() {
+        let rules: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        return Err(refuse(format!(
+            "does not meet assurance {level}: {}",
+            rules.join("; ")
+        )));
+    }
+    let seal = SealKey::new(signer, cert.clone(), &chain).map_err(|e| refuse(e.to_string()))?;
+    let mut full = vec![cert];
+    full.extend(chain);
+    Ok(LoadedSealKey {
+        seal,
+        level,
+        chain: full,
+    })
+}
+
+/// The service's own TSA: each token recorded in the audit log before it is used, as for
+/// `POST /tsa`; no record, no token.
+struct AuditedStamper {
+    authority: Arc<TimeStampAuthority>,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl TimeStamper for AuditedStamper {
+    fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String> {
+        let req = kokuin_tsa::request::build_request(digest, imprint, None, None, true)
+            .and_then(|r| der::Encode::to_der(&r))
+            .map_err(|e| e.to_string())?;
+        let prepared = self
+            .authority
+            .prepare(&req)
+            .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
+        if let Some(log) = &self.audit {
+            let i = &prepared.issued;
+            let ev = Event::new(kind::TOKEN_ISSUED)
+                .with("serial", hex(i.serial.as_bytes()))
+                .with("policy", i.policy.to_string())
+                .with("hash", digest.name())
+                .with("imprint", hex(imprint))
+                .with("key", i.key_label.clone())
+                .with("client", "eseal");
+            log.append_blocking(ev)
+                .map_err(|e| format!("the audit log cannot record the time-stamp: {e}"))?;
+        }
+        let (resp, _) = self
+            .authority
+            .finish(prepared)
+            .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
+        kokuin_tsa::ParsedResponse::from_der(&resp)
+            .and_then(kokuin_tsa::ParsedResponse::into_token)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// An external RFC 3161 TSA over HTTP(S).
+struct HttpStamper {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl TimeStamper for HttpStamper {
+    fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String> {
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+        let req = kokuin_tsa::request::build_request(digest, imprint, None, Some(&nonce), true)
+            .map_err(|e| e.to_string())?;
+        let body = der::Encode::to_der(&req).map_err(|e| e.to_string())?;
+        let mut resp = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", crate::server::QUERY_TYPE)
+            .send(&body[..])
+            .map_err(|e| format!("{}: {e}", self.url))?;
+        if resp.status() != 200 {
+            return Err(format!("{}: HTTP {}", self.url, resp.status()));
+        }
+        let der = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .map_err(|e| format!("{}: {e}", self.url))?;
+        let token = kokuin_tsa::ParsedResponse::from_der(&der)
+            .and_then(kokuin_tsa::ParsedResponse::into_token)
+            .map_err(|e| e.to_string())?;
+        // The token must answer this request (nonce, imprint), not some other.
+        let t = kokuin_tsa::TimeStampToken::from_der(&token).map_err(|e| e.to_string())?;
+        if t.tst_info.nonce != req.nonce {
+            return Err(format!(
+                "{}: the token's nonce is not the request's",
+                self.url
+            ));
+        }
+        Ok(token)
+    }
+}

@@ -1,0 +1,533 @@
+//! The e-seal API (`openapi/eseal.yaml`):
+//!
+//! - `POST /eseal/v1/seal?key=NAME&level=B-B|B-T|B-LT|B-LTA[&detached=true|false][&digest=HEX]`:
+//!   a document (or, with `digest`, nothing: the caller hashed it) in, a DER CMS seal out.
+//! - `POST /eseal/v1/extend?level=B-T|B-LT|B-LTA[&digest=HEX]`: a seal in, the same seal at
+//!   the higher level out, every earlier byte kept.
+//!
+//! Callers authenticate with a TLS client certificate or an API token; each may use only the
+//! keys it is granted. No credentials → 401, a key not granted → 403, an unknown key → 404,
+//! and every refusal is audited. A detached seal's document streams through the hash, so any
+//! size seals in constant memory.
+
+use super::routes::{Body, text};
+use super::{Conn, State};
+use crate::seal::{Client, LoadedSealKey, SealService};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use hyper::{Request, Response, StatusCode};
+use kokuin_audit::{Event, kind};
+use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
+use kokuin_eseal::raw::RawSignedData;
+use kokuin_eseal::{BaselineLevel, SealContent};
+use kokuin_hsm::DigestAlgorithm;
+use kokuin_tsa::verify::hex;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+pub const SEAL_TYPE: &str = "application/pkcs7-signature";
+
+/// A refusal: its HTTP status, the text the caller reads, and the audit record's reason.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -> Response<Body> {
+    let Some(svc) = state.service.eseal.clone() else {
+        return not_found();
+    };
+    let client_desc = describe_caller(conn, &req);
+    let outcome = async {
+        let client = authenticate(&svc, conn, &req)?;
+        let q = query(&req);
+        let key_name = q
+            .get("key")
+            .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "the key parameter is missing"))?;
+        let key = authorize(&svc, client, key_name)?;
+        let level = match q.get("level") {
+            Some(l) => BaselineLevel::from_name(l).ok_or_else(|| {
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("level {l:?}: B-B, B-T, B-LT or B-LTA"),
+                )
+            })?,
+            None => BaselineLevel::T,
+        };
+        if level < key.level.minimum_baseline() {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "key {key_name} is assurance {}: seals need at least {}",
+                    key.level,
+                    key.level.minimum_baseline()
+                ),
+            ));
+        }
+        let detached = match q.get("detached").map(String::as_str) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(o) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("detached={o}: true or false"),
+                ));
+            }
+        };
+        let alg = key.seal.digest_algorithm();
+        let timeout = Duration::from_millis(state.limits.body_timeout_ms);
+        let content = match q.get("digest") {
+            Some(h) => {
+                let d = crate::cmd::parse_hex(h)
+                    .filter(|d| d.len() == alg.output_len())
+                    .ok_or_else(|| {
+                        Refusal::new(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "digest must be the document's {alg} in hex ({} octets)",
+                                alg.output_len()
+                            ),
+                        )
+                    })?;
+                if !detached {
+                    return Err(Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        "a seal over a digest is detached",
+                    ));
+                }
+                Input::Digest(d)
+            }
+            None if detached => Input::Digest(hash_body(req.into_body(), alg, timeout).await?),
+            None => Input::Document(read_body(req.into_body(), svc.max_enveloping, timeout).await?),
+        };
+        let digest_hex = match &content {
+            Input::Digest(d) => hex(d),
+            Input::Document(d) => hex(&alg.digest(d)),
+        };
+        let (svc2, name) = (svc.clone(), key_name.clone());
+        let seal = tokio::task::spawn_blocking(move || make_seal(&svc2, &name, content, level))
+            .await
+            .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
+        Ok((
+            seal,
+            key_name.clone(),
+            client.name.clone(),
+            level,
+            digest_hex,
+            detached,
+        ))
+    }
+    .await;
+    match outcome {
+        Ok((seal, key, client, level, digest, detached)) => {
+            let ev = Event::new(kind::SEAL_ISSUED)
+                .with("key", key)
+                .with("client", client)
+                .with("level", level.name())
+                .with("digest", digest)
+                .with("detached", detached)
+                .with("seal_sha256", hex(&DigestAlgorithm::Sha256.digest(&seal)))
+                .with("request_id", id);
+            issue(state, id, ev, seal).await
+        }
+        Err(r) => refuse(state, id, "seal", &client_desc, r).await,
+    }
+}
+
+pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -> Response<Body> {
+    let Some(svc) = state.service.eseal.clone() else {
+        return not_found();
+    };
+    let client_desc = describe_caller(conn, &req);
+    let outcome = async {
+        let client = authenticate(&svc, conn, &req)?;
+        let q = query(&req);
+        let level = q
+            .get("level")
+            .and_then(|l| BaselineLevel::from_name(l))
+            .filter(|l| *l > BaselineLevel::B)
+            .ok_or_else(|| {
+                Refusal::new(StatusCode::BAD_REQUEST, "level must be B-T, B-LT or B-LTA")
+            })?;
+        let digest = match q.get("digest") {
+            Some(h) => Some(
+                crate::cmd::parse_hex(h)
+                    .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "digest must be hex"))?,
+            ),
+            None => None,
+        };
+        let timeout = Duration::from_millis(state.limits.body_timeout_ms);
+        let seal = read_body(req.into_body(), svc.max_enveloping + (1 << 20), timeout).await?;
+        let signer = kokuin_tsa::signed_data::ParsedSignedData::from_der(&seal)
+            .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
+        // The seal's signer must be one of this service's keys, granted to the caller.
+        let (name, _) = svc
+            .keys
+            .iter()
+            .find(|(_, k)| {
+                kokuin_tsa::signed_data::identifies(&signer.signer_info.sid, k.seal.certificate())
+            })
+            .ok_or_else(|| {
+                Refusal::new(
+                    StatusCode::NOT_FOUND,
+                    "no seal key of this service made this seal",
+                )
+            })?;
+        authorize(&svc, client, name)?;
+        let (svc2, name2) = (svc.clone(), name.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            raise(&svc2, &svc2.keys[&name2], seal, level, digest.as_deref())
+        })
+        .await
+        .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
+        Ok((out, name.clone(), client.name.clone(), level))
+    }
+    .await;
+    match outcome {
+        Ok((seal, key, client, level)) => {
+            let ev = Event::new(kind::SEAL_ISSUED)
+                .with("operation", "extend")
+                .with("key", key)
+                .with("client", client)
+                .with("level", level.name())
+                .with("seal_sha256", hex(&DigestAlgorithm::Sha256.digest(&seal)))
+                .with("request_id", id);
+            issue(state, id, ev, seal).await
+        }
+        Err(r) => refuse(state, id, "extend", &client_desc, r).await,
+    }
+}
+
+enum Input {
+    Digest(Vec<u8>),
+    Document(Vec<u8>),
+}
+
+fn make_seal(
+    svc: &SealService,
+    key_name: &str,
+    input: Input,
+    level: BaselineLevel,
+) -> Result<Vec<u8>, Refusal> {
+    let key = &svc.keys[key_name];
+    let content = match &input {
+        Input::Digest(d) => SealContent::Detached { digest: d },
+        Input::Document(d) => SealContent::Enveloping(d),
+    };
+    let b = key
+        .seal
+        .seal(content, SystemTime::now())
+        .map_err(|e| failure(format!("sealing: {e}")))?;
+    let digest = match &input {
+        Input::Digest(d) => Some(d.as_slice()),
+        Input::Document(_) => None,
+    };
+    raise(svc, key, b, level, digest)
+}
+
+/// Adds what `level` needs beyond what the seal has: a signature time-stamp if it has none,
+/// validation data, an archive time-stamp.
+fn raise(
+    svc: &SealService,
+    key: &LoadedSealKey,
+    mut seal: Vec<u8>,
+    level: BaselineLevel,
+    digest: Option<&[u8]>,
+) -> Result<Vec<u8>, Refusal> {
+    let bad = |e: kokuin_eseal::extend::ExtendError| match e {
+        kokuin_eseal::extend::ExtendError::TimeStamp(t) => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no time-stamp could be had, so no seal leaves: {t}"),
+        ),
+        kokuin_eseal::extend::ExtendError::Raw(r) => {
+            Refusal::new(StatusCode::BAD_REQUEST, r.to_string())
+        }
+        other => failure(other.to_string()),
+    };
+    let raw = RawSignedData::parse(&seal)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let has = |oid: const_oid::ObjectIdentifier| {
+        der::Encode::to_der(&oid).is_ok_and(|o| !raw.signer.unsigned_of(&o).is_empty())
+    };
+    if level >= BaselineLevel::T && !has(kokuin_eseal::oid::SIGNATURE_TIME_STAMP) {
+        seal = add_signature_timestamp(&seal, svc.stamper.as_ref()).map_err(bad)?;
+    }
+    if level >= BaselineLevel::Lt {
+        let mut certs = key.chain.clone();
+        certs.extend(svc.validation_certificates.iter().cloned());
+        if let Ok(p) = kokuin_tsa::signed_data::ParsedSignedData::from_der(&seal) {
+            certs.extend(tsa_certificates(&p));
+        }
+        let crls = svc.crls().map_err(failure)?;
+        seal = add_validation_data(&seal, &certs, &crls).map_err(bad)?;
+    }
+    if level >= BaselineLevel::Lta {
+        seal = add_archive_timestamp(&seal, digest, svc.stamper.as_ref()).map_err(bad)?;
+    }
+    Ok(seal)
+}
+
+/// The certificates inside the seal's time-stamp tokens (the TSA's own chain).
+fn tsa_certificates(p: &kokuin_tsa::signed_data::ParsedSignedData) -> Vec<x509_cert::Certificate> {
+    p.signer_info
+        .unsigned_attrs
+        .iter()
+        .flat_map(|a| a.iter())
+        .flat_map(|a| a.values.iter())
+        .filter_map(|v| der::Encode::to_der(v).ok())
+        .filter_map(|d| kokuin_tsa::TimeStampToken::from_der(&d).ok())
+        .flat_map(|t| t.certificates())
+        .collect()
+}
+
+fn failure(message: String) -> Refusal {
+    tracing::error!(reason = %message, "seal failed");
+    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+/// The caller, from its certificate or token, or a 401.
+fn authenticate<'a>(
+    svc: &'a SealService,
+    conn: &Conn,
+    req: &Request<Incoming>,
+) -> Result<&'a Client, Refusal> {
+    let unauthorized = |m: &str| Refusal::new(StatusCode::UNAUTHORIZED, m);
+    if let Some(der) = &conn.client_certificate {
+        let fp = hex(&DigestAlgorithm::Sha256.digest(der));
+        let client = svc
+            .clients
+            .iter()
+            .find(|c| c.certificate_sha256.as_deref() == Some(fp.as_str()))
+            .ok_or_else(|| {
+                unauthorized("the client certificate is not one of this service's clients")
+            })?;
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(der)
+            .map_err(|_| unauthorized("the client certificate does not parse"))?;
+        if !svc.client_cas.is_empty() {
+            kokuin_certs::path::validate_path(
+                &cert,
+                &[],
+                &svc.client_cas,
+                SystemTime::now(),
+                kokuin_certs::path::Purpose::Any,
+            )
+            .map_err(|e| unauthorized(&format!("the client certificate is not trusted: {e}")))?;
+        }
+        return Ok(client);
+    }
+    let token = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match token {
+        Some(t) => {
+            let h = hex(&DigestAlgorithm::Sha256.digest(t.as_bytes()));
+            svc.clients
+                .iter()
+                .find(|c| c.token_sha256.as_deref() == Some(h.as_str()))
+                .ok_or_else(|| unauthorized("the API token is not one of this service's clients"))
+        }
+        None => Err(unauthorized(
+            "credentials required: a TLS client certificate or an API token",
+        )),
+    }
+}
+
+fn authorize<'a>(
+    svc: &'a SealService,
+    client: &Client,
+    key: &str,
+) -> Result<&'a LoadedSealKey, Refusal> {
+    let k = svc
+        .keys
+        .get(key)
+        .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no seal key {key:?}")))?;
+    if !client.keys.iter().any(|g| g == key) {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            format!("client {} is not granted key {key:?}", client.name),
+        ));
+    }
+    Ok(k)
+}
+
+/// Who called, for the audit log when the call is refused: address and certificate hash.
+fn describe_caller(conn: &Conn, req: &Request<Incoming>) -> String {
+    let mut s = conn.peer.ip().to_string();
+    if let Some(c) = &conn.client_certificate {
+        s.push_str(&format!(
+            " cert-sha256:{}",
+            hex(&DigestAlgorithm::Sha256.digest(c))
+        ));
+    } else if req.headers().contains_key(AUTHORIZATION) {
+        s.push_str(" token");
+    }
+    s
+}
+
+async fn issue(state: &State, id: u64, ev: Event, seal: Vec<u8>) -> Response<Body> {
+    if let Some(log) = &state.service.audit
+        && let Err(e) = crate::audit::record(log, ev).await
+    {
+        tracing::error!(request_id = id, error = %e, "audit log cannot record a seal; refusing");
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "the audit log cannot record the seal, so it does not leave\n".into(),
+        );
+    }
+    let mut r = Response::new(Full::new(Bytes::from(seal)));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SEAL_TYPE));
+    r
+}
+
+async fn refuse(state: &State, id: u64, op: &str, client: &str, r: Refusal) -> Response<Body> {
+    tracing::info!(request_id = id, status = r.status.as_u16(), reason = %r.message, "e-seal request refused");
+    if let Some(log) = &state.service.audit {
+        let k = if r.status == StatusCode::UNAUTHORIZED {
+            kind::AUTH_FAILURE
+        } else {
+            kind::SEAL_REFUSED
+        };
+        let ev = Event::new(k)
+            .with("operation", op)
+            .with("status", r.status.as_u16())
+            .with("reason", r.message.clone())
+            .with("client", client)
+            .with("request_id", id);
+        if let Err(e) = crate::audit::record(log, ev).await {
+            tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
+        }
+    }
+    let mut resp = text(r.status, "text/plain", format!("{}\n", r.message));
+    if r.status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"kokuin-eseal\""),
+        );
+    }
+    resp
+}
+
+fn not_found() -> Response<Body> {
+    text(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        "the e-seal API is not configured\n".into(),
+    )
+}
+
+/// Query parameters, %-decoded; the last value of a repeated name wins.
+fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+    let decode = |s: &str| {
+        let b = s.replace('+', " ");
+        let bytes = b.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%'
+                && let Some(v) = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Hashes the body as it arrives: constant memory whatever the document's size. Each frame
+/// must come within `idle` (a slow client is cut off; a large upload is not).
+async fn hash_body(
+    mut body: Incoming,
+    alg: DigestAlgorithm,
+    idle: Duration,
+) -> Result<Vec<u8>, Refusal> {
+    let mut h = alg.hasher();
+    loop {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => {
+                return Err(Refusal::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request body too slow",
+                ));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "cannot read request body",
+                ));
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    h.update(&data);
+                }
+            }
+        }
+    }
+    Ok(h.finalize())
+}
+
+/// Reads a body of at most `max` octets.
+async fn read_body(mut body: Incoming, max: u64, idle: Duration) -> Result<Vec<u8>, Refusal> {
+    let mut buf = Vec::new();
+    loop {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => {
+                return Err(Refusal::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request body too slow",
+                ));
+            }
+            Ok(None) => return Ok(buf),
+            Ok(Some(Err(_))) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "cannot read request body",
+                ));
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() as u64 + data.len() as u64 > max {
+                        return Err(Refusal::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("over {max} octets: seal large documents detached"),
+                        ));
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}

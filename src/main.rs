@@ -82,8 +82,8 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
-    /// Verify a token (.tsr or bare token) offline; exit 0 only when valid.
-    #[command(group(ArgGroup::new("what").required(true).args(["data", "digest", "request"]).multiple(true)))]
+    /// Verify a token (.tsr or bare token) or an e-seal offline; exit 0 only when valid.
+    /// A token needs --data, --digest or --request; a detached seal --data or --digest.
     Verify {
         token: PathBuf,
         /// The time-stamped data.
@@ -103,6 +103,40 @@ enum Command {
         request: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+        /// Seals: verify as of this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Seal a document through a Kokuin e-seal API; writes the CMS seal (DER).
+    Seal {
+        /// The document (streamed: any size).
+        file: PathBuf,
+        /// The service's base URL, e.g. https://localhost:8443
+        #[arg(long)]
+        url: String,
+        /// The seal key's name.
+        #[arg(long)]
+        key: String,
+        /// CAdES level: B-B, B-T, B-LT or B-LTA.
+        #[arg(long, default_value = "B-T")]
+        level: String,
+        /// Put the document inside the seal instead of beside it.
+        #[arg(long)]
+        enveloping: bool,
+        /// TLS client certificate (PEM) and its key.
+        #[arg(long, requires = "client_key")]
+        client_cert: Option<PathBuf>,
+        #[arg(long)]
+        client_key: Option<PathBuf>,
+        /// File holding an API token (sent as a Bearer token), instead of a client certificate.
+        #[arg(long, conflicts_with = "client_cert")]
+        token_file: Option<PathBuf>,
+        /// Trust anchor for the service's HTTPS certificate (default: Mozilla's roots).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Where to write the seal (default: FILE.p7s).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
     },
     /// Print a .tsq, .tsr or token in readable form.
     Inspect { file: PathBuf },
@@ -333,6 +367,7 @@ fn main() -> ExitCode {
             untrusted,
             request,
             json,
+            at,
         } => cmd::verify::run(cmd::verify::VerifyArgs {
             token,
             data,
@@ -341,6 +376,30 @@ fn main() -> ExitCode {
             untrusted,
             request,
             json,
+            at,
+        }),
+        Command::Seal {
+            file,
+            url,
+            key,
+            level,
+            enveloping,
+            client_cert,
+            client_key,
+            token_file,
+            ca,
+            out,
+        } => cmd::seal::run(cmd::seal::SealArgs {
+            file,
+            url,
+            key,
+            level,
+            enveloping,
+            client_cert,
+            client_key,
+            token_file,
+            ca,
+            out,
         }),
         Command::Inspect { file } => cmd::inspect::run(&file),
         Command::Audit(AuditCommand::Verify {

@@ -7,7 +7,9 @@ pub mod clock;
 pub mod inspect;
 pub mod keys;
 pub mod request;
+pub mod seal;
 pub mod verify;
+pub mod verify_seal;
 
 /// What a failed command tells the user, and the exit code it ends with.
 #[derive(Debug)]

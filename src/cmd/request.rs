@@ -68,7 +68,15 @@ const MAX_REPLY: u64 = 1024 * 1024;
 /// An HTTP(S) agent on the aws-lc-rs provider, trusting `ca` if given (else the Mozilla
 /// roots); HTTP error statuses are returned, not raised.
 pub fn agent(ca: Option<&Path>) -> Result<ureq::Agent, CmdError> {
-    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    agent_with(ca, None)
+}
+
+/// [`agent`], presenting a TLS client certificate (PEM chain, PEM key) when given.
+pub fn agent_with(
+    ca: Option<&Path>,
+    client: Option<(&Path, &Path)>,
+) -> Result<ureq::Agent, CmdError> {
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
     let mut tls = TlsConfig::builder().unversioned_rustls_crypto_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ));
@@ -84,6 +92,27 @@ pub fn agent(ca: Option<&Path>) -> Result<ureq::Agent, CmdError> {
             return Err(CmdError::usage(format!("{}: no certificate", ca.display())));
         }
         tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    if let Some((cert, key)) = client {
+        let pem = super::read_file(cert)?;
+        let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if chain.is_empty() {
+            return Err(CmdError::usage(format!(
+                "{}: no certificate",
+                cert.display()
+            )));
+        }
+        // The key's content never reaches an error message.
+        let key_pem = super::read_file(key)?;
+        let key = PrivateKey::from_pem(&key_pem)
+            .map_err(|_| CmdError::usage(format!("{}: not a PEM private key", key.display())))?
+            .to_owned();
+        tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
     }
     Ok(ureq::Agent::config_builder()
         .tls_config(tls.build())

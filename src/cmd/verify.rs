@@ -1,5 +1,6 @@
 //! `kokuin verify`: an auditor's offline check of a token against the data (or its digest),
 //! the trust anchor and, if kept, the original request. Exit 0 only when every check passes.
+//! E-seals (a SignedData over id-data) go to `verify_seal`.
 
 use super::{CmdError, hash_file, parse_hex, read_file};
 use der::Decode;
@@ -18,6 +19,8 @@ pub struct VerifyArgs {
     pub untrusted: Vec<PathBuf>,
     pub request: Option<PathBuf>,
     pub json: bool,
+    /// Seals: the time the last proof must hold at (default now).
+    pub at: Option<String>,
 }
 
 /// Reads a .tsr (TimeStampResp) or a bare token (ContentInfo).
@@ -32,7 +35,16 @@ pub fn load_token(bytes: &[u8]) -> Result<TimeStampToken, String> {
 }
 
 pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
-    let result = check(&a);
+    let bytes = read_file(&a.token)?;
+    if kokuin_eseal::verify::is_seal(&bytes) {
+        return super::verify_seal::run(&a, &bytes);
+    }
+    if a.data.is_none() && a.digest.is_none() && a.request.is_none() {
+        return Err(CmdError::usage(
+            "a token is verified against --data, --digest or --request",
+        ));
+    }
+    let result = check(&a, &bytes);
     match (&result, a.json) {
         (Ok(v), true) => println!("{}", json(Some(v), None)),
         (Err(e), true) if e.code == 1 => println!("{}", json(None, Some(&e.message))),
@@ -42,9 +54,9 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
     result.map(|_| ())
 }
 
-fn check(a: &VerifyArgs) -> Result<VerifiedToken, CmdError> {
-    let token = load_token(&read_file(&a.token)?)
-        .map_err(|e| CmdError::negative(format!("{}: {e}", a.token.display())))?;
+fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
+    let token =
+        load_token(bytes).map_err(|e| CmdError::negative(format!("{}: {e}", a.token.display())))?;
     let mut anchors = Vec::new();
     for t in &a.trust {
         anchors.extend(load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?);

@@ -1,0 +1,181 @@
+//! `kokuin verify SEAL.p7s`: an auditor's offline check of an e-seal, years later. Reports
+//! the CAdES level reached, the assurance level, the sealing organisation and its corporate
+//! number, the time-stamp times, and the time each chain was validated at.
+
+use super::verify::VerifyArgs;
+use super::{CmdError, hash_file, parse_hex};
+use kokuin_certs::path::{display_time, subject_of};
+use kokuin_certs::pem::load_certificates;
+use kokuin_eseal::SealVerifyOptions;
+use kokuin_eseal::verify::{SealReport, verify_seal};
+use kokuin_tsa::signed_data::{Detached, ParsedSignedData};
+use std::time::SystemTime;
+
+pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
+    let result = check(a, seal);
+    match (&result, a.json) {
+        (Ok(r), true) => println!("{}", json(r)),
+        (Err(e), true) if e.code == 1 => {
+            println!(
+                "{}",
+                serde_json::json!({ "valid": false, "error": e.message })
+            )
+        }
+        (Ok(r), false) => print_human(r),
+        _ => {}
+    }
+    result.map(|_| ())
+}
+
+fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
+    let parsed = ParsedSignedData::from_der(seal)
+        .map_err(|e| CmdError::negative(format!("{}: {e}", a.token.display())))?;
+    let alg = parsed
+        .digest_algorithm()
+        .map_err(|e| CmdError::negative(e.to_string()))?;
+    let load = |paths: &[std::path::PathBuf]| -> Result<Vec<_>, CmdError> {
+        let mut v = Vec::new();
+        for p in paths {
+            v.extend(load_certificates(p).map_err(|e| CmdError::usage(e.to_string()))?);
+        }
+        Ok(v)
+    };
+    let anchors = load(&a.trust)?;
+    let extra = load(&a.untrusted)?;
+    // A detached document is hashed as it is read: any size, constant memory.
+    let digest = match (&a.data, &a.digest) {
+        (Some(f), _) => Some(hash_file(f, alg)?),
+        (None, Some(h)) => {
+            Some(parse_hex(h).ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?)
+        }
+        (None, None) => None,
+    };
+    let at = match &a.at {
+        Some(t) => {
+            humantime::parse_rfc3339(t).map_err(|e| CmdError::usage(format!("--at {t}: {e}")))?
+        }
+        None => SystemTime::now(),
+    };
+    verify_seal(
+        seal,
+        &SealVerifyOptions {
+            trust_anchors: &anchors,
+            extra_certificates: &extra,
+            detached: digest.as_deref().map(|d| Detached::Digest(alg, d)),
+            at,
+            level_policies: &[],
+        },
+    )
+    .map_err(|e| CmdError::negative(format!("INVALID: {e}")))
+}
+
+fn algorithm(r: &SealReport) -> (String, bool) {
+    kokuin_hsm::algorithm::describe(&r.signature_algorithm)
+        .unwrap_or_else(|| (r.signature_algorithm.to_string(), false))
+}
+
+fn print_human(r: &SealReport) {
+    println!("VALID e-seal, CAdES {}", r.level);
+    for l in &r.limits {
+        println!("  not higher: {l}");
+    }
+    match &r.subject {
+        Ok(s) => {
+            println!("  organisation:     {}", s.organization);
+            match s.corporate_number() {
+                Some(n) => println!("  corporate number: {n}"),
+                None => println!("  identifier:       {}", s.organization_identifier),
+            }
+            println!("  seal name:        {}", s.common_name);
+        }
+        Err(e) => println!(
+            "  subject:          {} (not an EN 319 412-3 seal subject: {e})",
+            r.chain.first().map(subject_of).unwrap_or_default()
+        ),
+    }
+    println!(
+        "  assurance:        {}",
+        r.assurance
+            .map_or("not stated by the certificate".into(), |l| l.to_string())
+    );
+    println!(
+        "  content:          {}",
+        if r.enveloping {
+            "enveloped in the seal"
+        } else {
+            "detached"
+        }
+    );
+    if let Some(t) = r.signing_time {
+        println!(
+            "  signing-time:     {} (claimed by the signer)",
+            display_time(t)
+        );
+    }
+    for s in &r.signature_timestamps {
+        println!(
+            "  time-stamped:     {} by {} (serial {})",
+            display_time(s.gen_time),
+            s.tsa,
+            s.serial
+        );
+    }
+    for s in &r.archive_timestamps {
+        println!(
+            "  archived:         {} by {} (serial {})",
+            display_time(s.gen_time),
+            s.tsa,
+            s.serial
+        );
+    }
+    let (name, pq) = algorithm(r);
+    println!(
+        "  algorithm:        {name} ({}) — {}",
+        r.signature_algorithm,
+        if pq {
+            "quantum-safe"
+        } else {
+            "classical, not quantum-safe"
+        }
+    );
+    println!("  chain checked at: {}", display_time(r.signer_checked_at));
+    for (i, c) in r.chain.iter().enumerate() {
+        let role = if i == 0 {
+            "signer"
+        } else if i + 1 == r.chain.len() {
+            "anchor"
+        } else {
+            "CA"
+        };
+        println!("    {role:<7} {}", subject_of(c));
+    }
+}
+
+fn json(r: &SealReport) -> String {
+    let stamps = |v: &[kokuin_eseal::verify::StampInfo]| {
+        v.iter()
+            .map(|s| serde_json::json!({ "gen_time": display_time(s.gen_time), "tsa": s.tsa, "serial": s.serial }))
+            .collect::<Vec<_>>()
+    };
+    let (name, pq) = algorithm(r);
+    serde_json::json!({
+        "valid": true,
+        "kind": "e-seal",
+        "level": r.level.name(),
+        "limits": r.limits,
+        "assurance_level": r.assurance.map(|l| l.number()),
+        "organization": r.subject.as_ref().ok().map(|s| s.organization.clone()),
+        "organization_identifier": r.subject.as_ref().ok().map(|s| s.organization_identifier.clone()),
+        "corporate_number": r.subject.as_ref().ok().and_then(|s| s.corporate_number().map(str::to_string)),
+        "enveloping": r.enveloping,
+        "signing_time": r.signing_time.map(display_time),
+        "signature_timestamps": stamps(&r.signature_timestamps),
+        "archive_timestamps": stamps(&r.archive_timestamps),
+        "signer_checked_at": display_time(r.signer_checked_at),
+        "signature_algorithm": r.signature_algorithm.to_string(),
+        "signature_algorithm_name": name,
+        "quantum_safe": pq,
+        "chain": r.chain.iter().map(subject_of).collect::<Vec<_>>(),
+    })
+    .to_string()
+}

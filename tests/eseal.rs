@@ -464,3 +464,132 @@ fn a_gibibyte_seals_in_bounded_memory() {
     assert!(ok, "{v}");
     assert_eq!(v["level"], "B-T");
 }
+
+/// A level-2 seal key: generated non-extractable in SoftHSM2, certified with the level-2
+/// policy, chaining to a CA marked accredited. Without the accredited CA the service refuses
+/// to start naming the rule; with it, it seals at B-T and refuses B-B.
+#[test]
+fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let serve = [
+        "serve",
+        "--dev",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--pkcs11-module",
+        MODULE,
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let srv = Server::spawn(&serve, &state);
+    assert!(srv.stop().success());
+    let cfg = state.join("kokuin.toml");
+    let keys = |args: &[&str]| {
+        let o = std::process::Command::new(KOKUIN)
+            .arg("keys")
+            .args(args)
+            .args(["--config", cfg.to_str().unwrap()])
+            .env("SOFTHSM2_CONF", state.join("hsm/softhsm2.conf"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    keys(&["generate", "--name", "seal-l2", "--type", "p256"]);
+    let csr_path = dir.path().join("seal.csr");
+    keys(&[
+        "csr",
+        "--name",
+        "seal-l2",
+        "--subject",
+        "CN=x",
+        "-o",
+        csr_path.to_str().unwrap(),
+    ]);
+    let csr = kokuin_certs::csr::parse_csr(&std::fs::read(&csr_path).unwrap()).unwrap();
+    let root_key =
+        kokuin_hsm::SoftwareSigner::load(&state.join("keys/root.key"), None, true).unwrap();
+    let root = kokuin_certs::pem::load_certificates(&state.join("pki/root.pem"))
+        .unwrap()
+        .remove(0);
+    let now = std::time::SystemTime::now();
+    let cert = kokuin_certs::issue(
+        &kokuin_certs::CertRequest {
+            subject: kokuin_certs::dev::seal_subject("Kokuin Dev Seal L2")
+                .to_name()
+                .unwrap(),
+            public_key: csr.info.public_key.clone(),
+            not_before: now - std::time::Duration::from_secs(60),
+            not_after: now + std::time::Duration::from_secs(365 * 86_400),
+            kind: kokuin_certs::CertKind::ESeal {
+                policy: kokuin_certs::dev::AssuranceLevelPolicy::LEVEL_2,
+                crl_url: None,
+            },
+        },
+        Some(&root),
+        &root_key,
+    )
+    .unwrap();
+    std::fs::write(
+        state.join("pki/seal-l2.pem"),
+        kokuin_certs::pem::to_pem_chain(&[cert]).unwrap(),
+    )
+    .unwrap();
+    let token = "level-2-client-token";
+    let token_sha: String = kokuin_hsm::DigestAlgorithm::Sha256
+        .digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let text_cfg = std::fs::read_to_string(&cfg).unwrap()
+        + &format!(
+            "\n[[eseal.keys]]\nname = \"seal-l2\"\nlevel = 2\n\
+             key = {{ backend = \"pkcs11\", module = \"{MODULE}\", token = \"kokuin-dev\", key = \"seal-l2\", \
+             pin_file = \"keys/token.pin\", certificate = \"pki/seal-l2.pem\" }}\n\n\
+             [[eseal.clients]]\nname = \"l2-client\"\ntoken_sha256 = \"{token_sha}\"\nkeys = [\"seal-l2\"]\n"
+        );
+    std::fs::write(&cfg, &text_cfg).unwrap();
+    // No accredited CA configured: refused, naming the rule.
+    let o = kokuin(&serve);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("level-2-accredited-ca"), "{out}");
+    assert!(
+        !out.contains("level-2-hsm-key"),
+        "the token key counts as an HSM key: {out}"
+    );
+    std::fs::write(
+        &cfg,
+        text_cfg.replace(
+            "[eseal]\n",
+            "[eseal]\naccredited_cas = [\"pki/root.pem\"]\n",
+        ),
+    )
+    .unwrap();
+    let srv = Server::spawn(&serve, &state);
+    let base = srv.base();
+    let agent = agent(None);
+    let post_level = |level: &str| {
+        let mut r = agent
+            .post(&format!("{base}/eseal/v1/seal?key=seal-l2&level={level}"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send(&b"level two"[..])
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_vec().unwrap_or_default(),
+        )
+    };
+    assert_eq!(post_level("B-B").0, 400, "level 2 seals need at least B-T");
+    let (status, seal) = post_level("B-T");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&seal));
+    let doc = dir.path().join("doc");
+    std::fs::write(&doc, b"level two").unwrap();
+    let sp = dir.path().join("l2.p7s");
+    std::fs::write(&sp, &seal).unwrap();
+    let (ok, v) = verify_json(&sp, &srv.root(), Some(&doc), None);
+    assert!(ok, "{v}");
+    assert_eq!(v["assurance_level"], 2);
+    assert_eq!(v["level"], "B-T");
+}

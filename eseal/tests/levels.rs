@@ -228,3 +228,80 @@ fn dev_pki_policy_oids_are_the_assurance_levels() {
     assert_eq!(AssuranceLevelPolicy::LEVEL_1, LEVEL_1_POLICY);
     assert_eq!(AssuranceLevelPolicy::LEVEL_2, LEVEL_2_POLICY);
 }
+
+#[test]
+fn post_quantum_seals_reach_lta() {
+    let s = setup();
+    let now = SystemTime::now();
+    for key_type in [
+        KeyType::MlDsa(kokuin_hsm::MlDsaLevel::L65),
+        KeyType::from_name("mldsa65-ecdsa-p256-sha512").unwrap(),
+    ] {
+        let k = SoftwareSigner::generate(key_type, "pq").unwrap();
+        let cert = issue_eseal(
+            &s.pki.root,
+            &s.pki.root_key,
+            &k,
+            &seal_subject("PQ Seal"),
+            AssuranceLevelPolicy::LEVEL_1,
+            (now - Duration::from_secs(60), now + YEAR),
+            None,
+        )
+        .unwrap();
+        let key = SealKey::new(Arc::new(k), cert, &[]).unwrap();
+        // RFC 9882 / the composite CMS draft: SHA-512 for these keys.
+        assert_eq!(key.digest_algorithm(), DigestAlgorithm::Sha512);
+        let b = key.seal(SealContent::Enveloping(DOC), now).unwrap();
+        if matches!(key_type, KeyType::MlDsa(_)) {
+            python_cryptography_verifies(&s, &b);
+        }
+        let seals = to_lta(&s, &b, None);
+        let r = verify_seal(&seals[3], &opts(&s, None, now)).unwrap();
+        assert_eq!(r.level, BaselineLevel::Lta, "{key_type:?}: {:?}", r.limits);
+        assert!(
+            kokuin_hsm::algorithm::describe(&r.signature_algorithm)
+                .unwrap()
+                .1,
+            "{key_type:?} is quantum-safe"
+        );
+    }
+}
+
+/// Python `cryptography` (OpenSSL's ML-DSA) checks the seal's signature over its signed
+/// attributes: an implementation independent of Kokuin's.
+fn python_cryptography_verifies(s: &Setup, seal: &[u8]) {
+    let p = kokuin_tsa::signed_data::ParsedSignedData::from_der(seal).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let signer = &p.certificates()[0];
+    let pem = |c: &x509_cert::Certificate| {
+        kokuin_certs::pem::to_pem_chain(std::slice::from_ref(c)).unwrap()
+    };
+    std::fs::write(dir.path().join("signer.pem"), pem(signer)).unwrap();
+    std::fs::write(dir.path().join("issuer.pem"), pem(&s.pki.root)).unwrap();
+    std::fs::write(dir.path().join("signed"), &p.signed_attrs_der).unwrap();
+    std::fs::write(dir.path().join("sig"), p.signer_info.signature.as_bytes()).unwrap();
+    let python = std::env::var("KOKUIN_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/interop/mldsa_verify.py"
+    );
+    let run = |sig: &str| {
+        std::process::Command::new(&python)
+            .arg(script)
+            .args(["signer.pem", "issuer.pem", "signed", sig])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = run("sig");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut bad = p.signer_info.signature.as_bytes().to_vec();
+    bad[10] ^= 1;
+    std::fs::write(dir.path().join("bad"), bad).unwrap();
+    assert!(!run("bad").status.success());
+}

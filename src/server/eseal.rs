@@ -115,6 +115,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             Input::Digest(d) => hex(d),
             Input::Document(d) => hex(&alg.digest(d)),
         };
+        let _permit = permit(state).await?;
         let (svc2, name) = (svc.clone(), key_name.clone());
         let seal = tokio::task::spawn_blocking(move || make_seal(&svc2, &name, content, level))
             .await
@@ -185,6 +186,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
                 )
             })?;
         authorize(&svc, client, name)?;
+        let _permit = permit(state).await?;
         let (svc2, name2) = (svc.clone(), name.clone());
         let out = tokio::task::spawn_blocking(move || {
             raise(&svc2, &svc2.keys[&name2], seal, level, digest.as_deref())
@@ -245,15 +247,18 @@ fn raise(
     level: BaselineLevel,
     digest: Option<&[u8]>,
 ) -> Result<Vec<u8>, Refusal> {
-    let bad = |e: kokuin_eseal::extend::ExtendError| match e {
-        kokuin_eseal::extend::ExtendError::TimeStamp(t) => Refusal::new(
+    use kokuin_eseal::extend::ExtendError as E;
+    let bad = |e: E| match e {
+        // The TSA's side: fail closed, and say it is not the caller's fault.
+        E::TimeStamp(_) | E::WrongToken(_) => Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("no time-stamp could be had, so no seal leaves: {t}"),
+            format!("no time-stamp could be had, so no seal leaves: {e}"),
         ),
-        kokuin_eseal::extend::ExtendError::Raw(r) => {
-            Refusal::new(StatusCode::BAD_REQUEST, r.to_string())
+        // The seal the caller sent.
+        E::Raw(_) | E::ForbiddenAttribute | E::DigestAlgorithm | E::DataHash(_) => {
+            Refusal::new(StatusCode::BAD_REQUEST, e.to_string())
         }
-        other => failure(other.to_string()),
+        E::Encoding(_) => failure(e.to_string()),
     };
     let raw = RawSignedData::parse(&seal)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -289,6 +294,15 @@ fn tsa_certificates(p: &kokuin_tsa::signed_data::ParsedSignedData) -> Vec<x509_c
         .filter_map(|d| kokuin_tsa::TimeStampToken::from_der(&d).ok())
         .flat_map(|t| t.certificates())
         .collect()
+}
+
+/// A slot among `server.max_concurrency`, shared with `/tsa`: seals sign too.
+async fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
+    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
+    match tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await {
+        Ok(Ok(p)) => Ok(p),
+        _ => Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "busy, retry")),
+    }
 }
 
 fn failure(message: String) -> Refusal {

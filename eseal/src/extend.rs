@@ -106,6 +106,13 @@ pub fn add_archive_timestamp(
     let alg = digest_algorithm(&raw)?;
     let data_hash = match (raw.econtent(), data_digest) {
         (Some(content), _) => alg.digest(&content),
+        // A digest that is not the sealed document's would make an archive time-stamp no
+        // verifier accepts: refuse it now.
+        (None, Some(d)) if d != signed_message_digest(seal)? => {
+            return Err(ExtendError::DataHash(
+                "the digest given is not the sealed document's".into(),
+            ));
+        }
         (None, Some(d)) => d.to_vec(),
         (None, None) => signed_message_digest(seal)?,
     };

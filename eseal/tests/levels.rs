@@ -193,6 +193,9 @@ fn tampering_is_caught() {
     let last = raw.signer.unsigned_attrs[0].len() - 3;
     raw.signer.unsigned_attrs[0][last] ^= 1;
     assert!(verify_seal(&raw.encode(), &opts(&s, Some(Detached::Data(DOC)), now)).is_err());
+    // An archive time-stamp over another document's digest is refused before it is made.
+    let wrong = DigestAlgorithm::Sha256.digest(b"other");
+    assert!(add_archive_timestamp(&seals[2], Some(&wrong), &s.tsa).is_err());
     // An untrusted root.
     let other = DevPki::generate(now).unwrap();
     let o = SealVerifyOptions {

@@ -149,6 +149,30 @@ fn openssl_pyhanko_and_kokuin_accept_seals() {
     );
     assert!(!py(&other).status.success(), "pyHanko accepted other data");
 
+    // The dev CA's CRL, as published and as B-LT seals carry it, reads in OpenSSL.
+    let crls = get(
+        &agent(Some(&root)),
+        &format!("{}/eseal/v1/crls", srv.https.trim_end_matches("/tsa")),
+    );
+    assert_eq!(crls.status, 200);
+    let crl_path = dir.path().join("root.crl");
+    std::fs::write(&crl_path, &crls.body).unwrap();
+    let o = run(
+        "openssl",
+        &[
+            "crl",
+            "-noout",
+            "-in",
+            crl_path.to_str().unwrap(),
+            "-CAfile",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("verify OK"),
+        "{}",
+        text(&o)
+    );
     // kokuin verify reports what an auditor needs.
     let lt = seal(&srv, &doc, "B-LT", false);
     let (ok, v) = verify_json(&lt, &root, Some(&doc), None);

@@ -4,6 +4,7 @@
 //!   a document (or, with `digest`, nothing: the caller hashed it) in, a DER CMS seal out.
 //! - `POST /eseal/v1/extend?level=B-T|B-LT|B-LTA[&digest=HEX]`: a seal in, the same seal at
 //!   the higher level out, every earlier byte kept.
+//! - `GET /eseal/v1/crls`: the CRLs B-LT seals carry.
 //!
 //! Callers authenticate with a TLS client certificate or an API token; each may use only the
 //! keys it is granted. No credentials → 401, a key not granted → 403, an unknown key → 404,
@@ -435,6 +436,30 @@ async fn refuse(state: &State, id: u64, op: &str, client: &str, r: Refusal) -> R
         );
     }
     resp
+}
+
+/// `GET /eseal/v1/crls`: the CRLs B-LT seals carry, PEM, as the service reads them now (the
+/// dev CA publishes its CRL here).
+pub fn crls(state: &State) -> Response<Body> {
+    let Some(svc) = &state.service.eseal else {
+        return not_found();
+    };
+    let pem: Result<String, String> = svc.crls().and_then(|list| {
+        list.iter()
+            .map(|c| kokuin_certs::crl::to_pem(c).map_err(|e| e.to_string()))
+            .collect()
+    });
+    match pem {
+        Ok(p) => text(StatusCode::OK, "application/x-pem-file", p),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the configured CRLs");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "CRLs unavailable\n".into(),
+            )
+        }
+    }
 }
 
 fn not_found() -> Response<Body> {

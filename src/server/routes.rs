@@ -36,6 +36,7 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
                 ("/eseal/v1/extend", r, None)
             }
             "/eseal/v1/seal" | "/eseal/v1/extend" => ("other", method_not_allowed("POST"), None),
+            "/eseal/v1/crls" if get => ("/eseal/v1/crls", super::eseal::crls(&state), None),
             "/tsa/certs" if get => {
                 let r = text(
                     StatusCode::OK,

@@ -9,9 +9,7 @@ use crate::oid;
 use cms::cert::IssuerAndSerialNumber;
 use der::Encode;
 use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
-use kokuin_tsa::der_writer::{
-    CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, der_set_order, tlv,
-};
+use kokuin_tsa::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, signer_info, tlv};
 use kokuin_tsa::token::signing_certificate_v2;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -131,24 +129,13 @@ impl SealKey {
             attr_time.as_slice(),
             self.attr_signing_certificate.as_slice(),
         ];
-        attrs.sort_by(|a, b| der_set_order(a, b));
-        // RFC 5652 §5.4: the signature covers the attributes as a SET OF…
-        let signed_attrs = tlv(SET, &attrs);
-        let signature = self.signer.sign(&signed_attrs)?;
-        // …and the SignerInfo carries them under [0] IMPLICIT.
-        let mut signed_attrs_field = signed_attrs;
-        signed_attrs_field[0] = CONTEXT_0;
-        let signer_info = tlv(
-            SEQUENCE,
-            &[
-                &[0x02, 0x01, 0x01], // version 1: sid is issuerAndSerialNumber
-                &self.sid,
-                &self.digest_alg,
-                &signed_attrs_field,
-                &self.signature_alg,
-                &tlv(OCTET_STRING, &[&signature]),
-            ],
-        );
+        let signer_info = signer_info(
+            &self.sid,
+            &self.digest_alg,
+            &mut attrs,
+            &self.signature_alg,
+            |m| self.signer.sign(m),
+        )?;
         let data_oid = oid::DATA.to_der()?;
         let encap = match content {
             SealContent::Detached { .. } => tlv(SEQUENCE, &[&data_oid]),

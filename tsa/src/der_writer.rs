@@ -56,6 +56,33 @@ pub fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// A SignerInfo (RFC 5652 §5.3), version 1 with an issuerAndSerialNumber `sid`, over `attrs`
+/// (each an encoded Attribute): they are put in DER order, signed as a SET OF (§5.4) by
+/// `sign`, and carried under `[0] IMPLICIT`. Tokens and seals both sign this way.
+pub fn signer_info<E>(
+    sid: &[u8],
+    digest_alg: &[u8],
+    attrs: &mut [&[u8]],
+    signature_alg: &[u8],
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, E> {
+    attrs.sort_by(|a, b| der_set_order(a, b));
+    let mut signed_attrs = tlv(SET, attrs);
+    let signature = sign(&signed_attrs)?;
+    signed_attrs[0] = CONTEXT_0;
+    Ok(tlv(
+        SEQUENCE,
+        &[
+            &[0x02, 0x01, 0x01],
+            sid,
+            digest_alg,
+            &signed_attrs,
+            signature_alg,
+            &tlv(OCTET_STRING, &[&signature]),
+        ],
+    ))
+}
+
 /// Splits one TLV off `input`: (the whole TLV, its value, what follows). Definite lengths
 /// of up to four octets and single-octet tags: all CMS uses. None if it does not fit.
 pub fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {

@@ -8,7 +8,7 @@
 //! writer below. `tests::token_decodes_with_cms` checks the result against the `cms` types.
 
 use crate::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
-use crate::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, der_set_order, tlv};
+use crate::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, signer_info, tlv};
 use crate::oid;
 use cms::cert::IssuerAndSerialNumber;
 use der::Encode;
@@ -93,24 +93,13 @@ impl TokenSigner {
             attr_md.as_slice(),
             self.attr_signing_certificate.as_slice(),
         ];
-        attrs.sort_by(|a, b| der_set_order(a, b));
-        // RFC 5652 §5.4: the signature covers the attributes encoded as a SET OF…
-        let signed_attrs = tlv(SET, &attrs);
-        let signature = self.signer.sign(&signed_attrs)?;
-        // …while SignerInfo carries them under [0] IMPLICIT.
-        let mut signed_attrs_field = signed_attrs;
-        signed_attrs_field[0] = CONTEXT_0;
-        let signer_info = tlv(
-            SEQUENCE,
-            &[
-                &[0x02, 0x01, 0x01], // version 1: sid is issuerAndSerialNumber
-                &self.sid,
-                &self.digest_alg,
-                &signed_attrs_field,
-                &self.signature_alg,
-                &tlv(OCTET_STRING, &[&signature]),
-            ],
-        );
+        let signer_info = signer_info(
+            &self.sid,
+            &self.digest_alg,
+            &mut attrs,
+            &self.signature_alg,
+            |m| self.signer.sign(m),
+        )?;
         let encap = tlv(
             SEQUENCE,
             &[

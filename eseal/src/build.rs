@@ -6,11 +6,10 @@
 //! What is the same for every seal of a key is encoded once in [`SealKey::new`].
 
 use crate::oid;
-use cms::cert::IssuerAndSerialNumber;
 use der::Encode;
 use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
-use kokuin_tsa::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, signer_info, tlv};
-use kokuin_tsa::token::signing_certificate_v2;
+use kokuin_tsa::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
+use kokuin_tsa::signer_parts::SignerParts;
 use std::sync::Arc;
 use std::time::SystemTime;
 use x509_cert::Certificate;
@@ -42,14 +41,8 @@ pub enum SealContent<'a> {
 
 /// A seal key with its certificate, ready to seal.
 pub struct SealKey {
-    signer: Arc<dyn Signer>,
-    certificate: Certificate,
-    digest: DigestAlgorithm,
-    digest_alg: Vec<u8>,
-    signature_alg: Vec<u8>,
-    sid: Vec<u8>,
+    parts: SignerParts,
     attr_content_type: Vec<u8>,
-    attr_signing_certificate: Vec<u8>,
     /// Every CertificateChoices the seal carries from the start: signer first.
     certificates: Vec<Vec<u8>>,
 }
@@ -62,12 +55,6 @@ impl SealKey {
         certificate: Certificate,
         chain: &[Certificate],
     ) -> Result<Self, SealError> {
-        let digest = signer.algorithm().digest();
-        let tbs = certificate.tbs_certificate();
-        let sid = IssuerAndSerialNumber {
-            issuer: tbs.issuer().clone(),
-            serial_number: tbs.serial_number().clone(),
-        };
         let mut certificates = vec![certificate.to_der()?];
         for c in chain {
             let der = c.to_der()?;
@@ -76,30 +63,24 @@ impl SealKey {
             }
         }
         Ok(Self {
-            digest,
-            digest_alg: digest.algorithm_identifier().to_der()?,
-            signature_alg: signer.algorithm().algorithm_identifier()?.to_der()?,
-            sid: sid.to_der()?,
             attr_content_type: attribute(&oid::CONTENT_TYPE, &oid::DATA.to_der()?)?,
-            attr_signing_certificate: signing_certificate_v2(&certificate)?,
             certificates,
-            signer,
-            certificate,
+            parts: SignerParts::new(signer, certificate)?,
         })
     }
 
     pub fn certificate(&self) -> &Certificate {
-        &self.certificate
+        self.parts.certificate()
     }
 
     pub fn signer(&self) -> &Arc<dyn Signer> {
-        &self.signer
+        self.parts.signer()
     }
 
     /// The digest the message-digest attribute uses: the signature algorithm's (SHA-256
     /// for ECDSA P-256 and RSA, SHA-512 for ML-DSA per RFC 9882, a composite's pre-hash).
     pub fn digest_algorithm(&self) -> DigestAlgorithm {
-        self.digest
+        self.parts.digest()
     }
 
     /// A B-B seal: the DER ContentInfo.
@@ -108,34 +89,25 @@ impl SealKey {
         content: SealContent<'_>,
         signing_time: SystemTime,
     ) -> Result<Vec<u8>, SealError> {
+        let alg = self.parts.digest();
         let md = match content {
             SealContent::Detached { digest } => {
-                if digest.len() != self.digest.output_len() {
+                if digest.len() != alg.output_len() {
                     return Err(SealError::DigestLength {
-                        alg: self.digest,
+                        alg,
                         got: digest.len(),
-                        want: self.digest.output_len(),
+                        want: alg.output_len(),
                     });
                 }
                 digest.to_vec()
             }
-            SealContent::Enveloping(doc) => self.digest.digest(doc),
+            SealContent::Enveloping(doc) => alg.digest(doc),
         };
         let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[&md]))?;
         let attr_time = attribute(&oid::SIGNING_TIME, &signing_time_der(signing_time)?)?;
-        let mut attrs = [
-            self.attr_content_type.as_slice(),
-            attr_md.as_slice(),
-            attr_time.as_slice(),
-            self.attr_signing_certificate.as_slice(),
-        ];
-        let signer_info = signer_info(
-            &self.sid,
-            &self.digest_alg,
-            &mut attrs,
-            &self.signature_alg,
-            |m| self.signer.sign(m),
-        )?;
+        let signer_info =
+            self.parts
+                .signer_info(&[&self.attr_content_type, &attr_md, &attr_time])?;
         let data_oid = oid::DATA.to_der()?;
         let encap = match content {
             SealContent::Detached { .. } => tlv(SEQUENCE, &[&data_oid]),
@@ -149,7 +121,7 @@ impl SealKey {
             &[
                 // version 1: id-data, issuerAndSerialNumber, no attribute certificates (§5.1).
                 &[0x02, 0x01, 0x01],
-                &tlv(SET, &[&self.digest_alg]),
+                &tlv(SET, &[self.parts.digest_alg()]),
                 &encap,
                 &tlv(CONTEXT_0, &[&self.certificates.concat()]),
                 &tlv(SET, &[&signer_info]),

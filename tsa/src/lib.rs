@@ -12,6 +12,7 @@ pub mod oid;
 pub mod request;
 pub mod serial;
 pub mod signed_data;
+pub mod signer_parts;
 pub mod token;
 pub mod verify;
 

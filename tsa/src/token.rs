@@ -7,27 +7,19 @@
 //! per token only the TSTInfo, its digest and the signature are encoded, by the small DER
 //! writer below. `tests::token_decodes_with_cms` checks the result against the `cms` types.
 
-use crate::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
-use crate::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, signer_info, tlv};
+use crate::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
 use crate::oid;
-use cms::cert::IssuerAndSerialNumber;
+pub use crate::signer_parts::{SignerParts, signing_certificate_v2};
 use der::Encode;
-use der::asn1::{OctetString, SetOfVec};
-use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
+use der::asn1::SetOfVec;
+use kokuin_hsm::{SignError, Signer};
 use std::sync::Arc;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::name::GeneralName;
 
 /// A key and its certificate, ready to sign tokens.
 pub struct TokenSigner {
-    signer: Arc<dyn Signer>,
-    certificate: Certificate,
-    digest: DigestAlgorithm,
-    digest_alg: Vec<u8>,
-    signature_alg: Vec<u8>,
-    sid: Vec<u8>,
+    parts: SignerParts,
     attr_content_type: Vec<u8>,
-    attr_signing_certificate: Vec<u8>,
     /// `certificates [0] IMPLICIT CertificateSet`, whole, for requests with certReq.
     certificates_field: Vec<u8>,
 }
@@ -40,12 +32,6 @@ impl TokenSigner {
         certificate: Certificate,
         chain: &[Certificate],
     ) -> Result<Self, der::Error> {
-        let digest = signer.algorithm().digest();
-        let tbs = certificate.tbs_certificate();
-        let sid = IssuerAndSerialNumber {
-            issuer: tbs.issuer().clone(),
-            serial_number: tbs.serial_number().clone(),
-        };
         let mut certs = SetOfVec::new();
         certs.insert(cms::cert::CertificateChoices::Certificate(
             certificate.clone(),
@@ -63,43 +49,28 @@ impl TokenSigner {
             v
         };
         Ok(Self {
-            digest,
-            digest_alg: digest.algorithm_identifier().to_der()?,
-            signature_alg: signer.algorithm().algorithm_identifier()?.to_der()?,
-            sid: sid.to_der()?,
             attr_content_type: attribute(&oid::CONTENT_TYPE, &oid::CT_TST_INFO.to_der()?)?,
-            attr_signing_certificate: signing_certificate_v2(&certificate)?,
             certificates_field: tlv(CONTEXT_0, &[&certs_content]),
-            signer,
-            certificate,
+            parts: SignerParts::new(signer, certificate)?,
         })
     }
 
     pub fn certificate(&self) -> &Certificate {
-        &self.certificate
+        self.parts.certificate()
     }
 
     pub fn signer(&self) -> &Arc<dyn Signer> {
-        &self.signer
+        self.parts.signer()
     }
 
     /// The ContentInfo of a token over `tst_info` (its DER).
     pub fn sign(&self, tst_info: &[u8], include_certificates: bool) -> Result<Vec<u8>, TokenError> {
-        let md = self.digest.digest(tst_info);
+        let md = self.parts.digest().digest(tst_info);
         let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[&md]))
             .map_err(TokenError::Encoding)?;
-        let mut attrs = [
-            self.attr_content_type.as_slice(),
-            attr_md.as_slice(),
-            self.attr_signing_certificate.as_slice(),
-        ];
-        let signer_info = signer_info(
-            &self.sid,
-            &self.digest_alg,
-            &mut attrs,
-            &self.signature_alg,
-            |m| self.signer.sign(m),
-        )?;
+        let signer_info = self
+            .parts
+            .signer_info(&[&self.attr_content_type, &attr_md])?;
         let encap = tlv(
             SEQUENCE,
             &[
@@ -117,7 +88,7 @@ impl TokenSigner {
             &[
                 // version 3: eContentType is not id-data (RFC 5652 §5.1).
                 &[0x02, 0x01, 0x03],
-                &tlv(SET, &[&self.digest_alg]),
+                &tlv(SET, &[self.parts.digest_alg()]),
                 &encap,
                 certificates,
                 &tlv(SET, &[&signer_info]),
@@ -131,25 +102,6 @@ impl TokenSigner {
             ],
         ))
     }
-}
-
-/// The signing-certificate-v2 attribute (RFC 5035 §3) naming `certificate` by its SHA-256
-/// and issuer and serial: what binds a token or a seal to its signer's certificate.
-pub fn signing_certificate_v2(certificate: &Certificate) -> Result<Vec<u8>, der::Error> {
-    let tbs = certificate.tbs_certificate();
-    let ess = SigningCertificateV2 {
-        certs: vec![EssCertIdV2 {
-            // SHA-256 is the DEFAULT and so omitted (RFC 5035 §4, X.690 §11.5).
-            hash_algorithm: None,
-            cert_hash: OctetString::new(DigestAlgorithm::Sha256.digest(&certificate.to_der()?))?,
-            issuer_serial: Some(IssuerSerial {
-                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                serial_number: tbs.serial_number().clone(),
-            }),
-        }],
-        policies: None,
-    };
-    attribute(&oid::SIGNING_CERTIFICATE_V2, &ess.to_der()?)
 }
 
 #[derive(Debug, thiserror::Error)]

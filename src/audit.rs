@@ -14,11 +14,7 @@ use x509_cert::Certificate;
 /// The SHA-256 of a certificate, hex: how checkpoints name the key that signed them.
 pub fn cert_id(c: &Certificate) -> String {
     let der = c.to_der().unwrap_or_default();
-    kokuin_hsm::DigestAlgorithm::Sha256
-        .digest(&der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    kokuin_tsa::verify::hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(&der))
 }
 
 pub struct CheckpointKey {
@@ -118,6 +114,15 @@ pub fn open(
 
 /// Appends `event` and waits, without blocking the reactor, until it is on stable storage.
 pub async fn record(log: &AuditLog, event: Event) -> Result<u64, AuditError> {
+    submit(log, event).await
+}
+
+/// Appends `event` now and returns what waits for it to be on stable storage: the caller can
+/// do other work (sign the token the record vouches for) while the log writes and syncs.
+pub fn submit(
+    log: &AuditLog,
+    event: Event,
+) -> impl Future<Output = Result<u64, AuditError>> + use<> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     log.append(
         event,
@@ -125,5 +130,5 @@ pub async fn record(log: &AuditLog, event: Event) -> Result<u64, AuditError> {
             let _ = tx.send(r);
         }),
     );
-    rx.await.unwrap_or(Err(AuditError::Closed))
+    async move { rx.await.unwrap_or(Err(AuditError::Closed)) }
 }

@@ -401,11 +401,8 @@ impl Config {
             key,
             message,
         })?;
-        cfg.digest = kokuin_hsm::DigestAlgorithm::Sha256
-            .digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        cfg.digest =
+            kokuin_tsa::verify::hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(text.as_bytes()));
         cfg.base_dir = path
             .parent()
             .map(Path::to_path_buf)

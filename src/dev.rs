@@ -165,11 +165,10 @@ pub fn ensure_state_dir(
         kokuin_certs::crl::to_pem(&crl).map_err(|e| e.to_string())?,
     )
     .map_err(|e| io(&crl_path, e))?;
-    let client_sha256: String = kokuin_hsm::DigestAlgorithm::Sha256
-        .digest(&der::Encode::to_der(&pki.client).map_err(|e| e.to_string())?)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let client_sha256: String = kokuin_tsa::verify::hex(
+        &kokuin_hsm::DigestAlgorithm::Sha256
+            .digest(&der::Encode::to_der(&pki.client).map_err(|e| e.to_string())?),
+    );
     let write_pem = |name: &str, certs: &[x509_cert::Certificate]| {
         let p = dir.join("pki").join(name);
         let pem = to_pem_chain(certs).map_err(|e| e.to_string())?;
@@ -261,7 +260,7 @@ fn token_key(
     let random_pin = || -> Result<String, String> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).map_err(|e| e.to_string())?;
-        Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+        Ok(kokuin_tsa::verify::hex(&b))
     };
     let (user, so) = (random_pin()?, random_pin()?);
     let write_secret = |name: &str, v: &str| -> Result<(), String> {

@@ -156,8 +156,19 @@ enum Command {
     Bench {
         #[arg(long)]
         url: String,
+        /// Requests in flight (closed loop), or workers sharing --rate.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Connections (default: one per request in flight; one with --http2).
+        #[arg(long)]
+        connections: Option<usize>,
+        /// HTTP/2 (h2 over TLS by ALPN, prior knowledge over plain HTTP).
+        #[arg(long)]
+        http2: bool,
+        /// Open loop: send this many requests per second in all, latency counted from when
+        /// each was due.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Seconds measured.
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
@@ -424,6 +435,9 @@ fn main() -> ExitCode {
         Command::Bench {
             url,
             concurrency,
+            connections,
+            http2,
+            rate,
             duration,
             warmup,
             hash,
@@ -441,6 +455,13 @@ fn main() -> ExitCode {
             cmd::bench::run(cmd::bench::BenchArgs {
                 url,
                 concurrency: concurrency.max(1),
+                connections,
+                protocol: if http2 {
+                    cmd::bench::Protocol::Http2
+                } else {
+                    cmd::bench::Protocol::Http1
+                },
+                rate: rate.filter(|r| *r > 0.0),
                 duration: secs(duration)?,
                 warmup: secs(warmup)?,
                 hash,

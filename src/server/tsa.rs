@@ -134,18 +134,31 @@ async fn issue(
         prepared.issued.key_label.clone(),
     );
     let a = authority.clone();
-    // Signing is CPU- or HSM-bound: off the reactor.
-    let signing = tokio::task::spawn_blocking(move || {
+    let quick = prepared.signs_quickly();
+    let sign = move || {
         let t0 = std::time::Instant::now();
         (a.finish(prepared), t0.elapsed())
-    });
-    let logging = async {
-        match &state.service.audit {
-            Some(log) => crate::audit::record(log, event).await.map(|_| ()),
+    };
+    // Queued for the log before signing starts, so that its write and sync overlap the
+    // signature.
+    let logging = state
+        .service
+        .audit
+        .as_ref()
+        .map(|log| crate::audit::submit(log, event));
+    let logged = async {
+        match logging {
+            Some(pending) => pending.await.map(|_| ()),
             None => Ok(()),
         }
     };
-    let (signed, logged) = tokio::join!(signing, logging);
+    let (signed, logged) = if quick {
+        let signed = sign();
+        (Ok(signed), logged.await)
+    } else {
+        // HSM or slow algorithms: off the reactor.
+        tokio::join!(tokio::task::spawn_blocking(sign), logged)
+    };
     let key = KeyLabels {
         key: key_label.clone(),
     };

@@ -217,6 +217,14 @@ pub struct Prepared {
     pub issued: Issued,
 }
 
+impl Prepared {
+    /// Whether [`TimeStampAuthority::finish`] is cheap enough to run on an async reactor
+    /// (see [`kokuin_hsm::Signer::signs_quickly`]).
+    pub fn signs_quickly(&self) -> bool {
+        self.key.signer.signer().signs_quickly()
+    }
+}
+
 fn internal(e: der::Error) -> Rejection {
     Rejection::new(FailureInfo::SystemFailure, format!("encoding: {e}"))
 }

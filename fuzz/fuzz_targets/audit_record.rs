@@ -1,0 +1,27 @@
+//! Audit records as `kokuin audit verify` reads them: each line parsed in canonical form,
+//! the chain of hashes followed, checkpoints decoded.
+#![no_main]
+
+use kokuin_audit::checkpoint::unhex;
+use kokuin_audit::record::{Record, line_hash};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut prev: Option<String> = None;
+    for line in text.split('\n') {
+        if let Ok(r) = Record::parse_line(line) {
+            if let Some(p) = &prev {
+                let _ = *p == r.prev;
+            }
+            for v in r.fields.values() {
+                if let Some(s) = v.as_str() {
+                    let _ = unhex(s);
+                }
+            }
+        }
+        prev = Some(line_hash(line));
+    }
+});

@@ -1,0 +1,20 @@
+//! CAdES seal verification (B-B to B-LTA) of an enveloping seal, as `kokuin verify` does.
+#![no_main]
+
+use kokuin_eseal::verify::{SealVerifyOptions, verify_seal};
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = verify_seal(
+        data,
+        &SealVerifyOptions {
+            trust_anchors: common::anchors(),
+            extra_certificates: &[],
+            detached: None,
+            at: common::at(),
+            level_policies: &[],
+        },
+    );
+});

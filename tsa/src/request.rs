@@ -38,12 +38,21 @@ pub fn parse_request(der: &[u8]) -> Result<TimeStampReq, Rejection> {
             format!("request of {} octets exceeds {MAX_REQUEST_LEN}", der.len()),
         ));
     }
-    TimeStampReq::from_der(der).map_err(|e| {
+    let req = TimeStampReq::from_der(der).map_err(|e| {
         Rejection::new(
             FailureInfo::BadDataFormat,
             format!("request is not a DER TimeStampReq: {e}"),
         )
-    })
+    })?;
+    // `certReq BOOLEAN DEFAULT FALSE` (RFC 3161 §2.4.1): DER leaves a default value out
+    // (X.690 §11.5), so an encoded FALSE is BER. Found by the negative conformance corpus.
+    if req.cert_req == Some(false) {
+        return Err(Rejection::new(
+            FailureInfo::BadDataFormat,
+            "request is not DER: certReq FALSE is encoded, DER omits a DEFAULT value",
+        ));
+    }
+    Ok(req)
 }
 
 /// Applies RFC 3161 §2.4.1 to a decoded request. `policies` are those served; the first is

@@ -291,4 +291,8 @@ fn request_rules_map_to_failure_info() {
     let mut der = request(b"d", None, false).to_der().unwrap();
     der.push(0);
     assert_eq!(refuse(der), FailureInfo::BadDataFormat);
+    // certReq DEFAULT FALSE encoded as FALSE: BER, not DER (found by conformance/negative.rs).
+    let mut r = request(b"d", None, false);
+    r.cert_req = Some(false);
+    assert_eq!(refuse(r.to_der().unwrap()), FailureInfo::BadDataFormat);
 }

@@ -18,7 +18,5 @@ pub fn anchors() -> &'static [Certificate] {
 /// The time the seeds were made at: verification at a fixed time keeps runs repeatable.
 pub fn at() -> std::time::SystemTime {
     std::time::SystemTime::UNIX_EPOCH
-        + std::time::Duration::from_secs(u64::from_be_bytes(*include_bytes!(
-            "../anchors/time.bin"
-        )))
+        + std::time::Duration::from_secs(u64::from_be_bytes(*include_bytes!("../anchors/time.bin")))
 }

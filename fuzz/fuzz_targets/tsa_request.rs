@@ -55,7 +55,11 @@ fn authority() -> &'static TimeStampAuthority {
                 },
                 include_tsa_name: true,
             },
-            TrustedClock::new(Box::new(UncheckedSystemClock), Duration::from_secs(1), false),
+            TrustedClock::new(
+                Box::new(UncheckedSystemClock),
+                Duration::from_secs(1),
+                false,
+            ),
             SerialGenerator::with_epoch(1, 1),
             Some(ActiveKey::new(signer).expect("active key")),
         )
@@ -67,5 +71,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = check_request(&req, &[]);
     }
     let (resp, _) = authority().respond(data);
-    assert!(ParsedResponse::from_der(&resp).is_ok(), "a reply that does not parse");
+    assert!(
+        ParsedResponse::from_der(&resp).is_ok(),
+        "a reply that does not parse"
+    );
 });

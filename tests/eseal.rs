@@ -71,27 +71,6 @@ fn verify_json(
     (o.status.success(), v)
 }
 
-fn openssl_cms_verify(seal: &Path, root: &Path, data: Option<&Path>) -> (bool, String) {
-    let mut args = vec![
-        "cms",
-        "-verify",
-        "-binary",
-        "-inform",
-        "DER",
-        "-in",
-        seal.to_str().unwrap(),
-        "-CAfile",
-        root.to_str().unwrap(),
-        "-out",
-        "/dev/null",
-    ];
-    if let Some(d) = data {
-        args.extend(["-content", d.to_str().unwrap()]);
-    }
-    let o = run("openssl", &args);
-    (o.status.success(), text(&o))
-}
-
 fn audit_text(state: &Path) -> String {
     kokuin_audit::segment::list(&state.join("audit"))
         .unwrap()

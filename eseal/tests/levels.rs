@@ -8,12 +8,9 @@ use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_v
 use kokuin_eseal::verify::verify_seal;
 use kokuin_eseal::{AssuranceLevel, BaselineLevel, SealContent, SealKey, SealVerifyOptions};
 use kokuin_hsm::{DigestAlgorithm, KeyType, Signer, SoftwareSigner};
-use kokuin_tsa::asn1::Accuracy;
-use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
-use kokuin_tsa::serial::SerialGenerator;
+use kokuin_tsa::TimeStampAuthority;
 use kokuin_tsa::signed_data::Detached;
 use kokuin_tsa::token::TokenSigner;
-use kokuin_tsa::{ActiveKey, AuthorityConfig, Policy, TimeStampAuthority};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -35,27 +32,7 @@ fn copy(k: &SoftwareSigner) -> SoftwareSigner {
 fn setup() -> Setup {
     let pki = DevPki::generate(SystemTime::now()).unwrap();
     let signer = TokenSigner::new(Arc::new(copy(&pki.tsu_key)), pki.tsu.clone(), &[]).unwrap();
-    let tsa = TimeStampAuthority::new(
-        AuthorityConfig {
-            policies: vec![Policy {
-                oid: "2.25.1".parse().unwrap(),
-                name: "test".into(),
-            }],
-            accuracy: Accuracy {
-                seconds: Some(1),
-                millis: None,
-                micros: None,
-            },
-            include_tsa_name: true,
-        },
-        TrustedClock::new(
-            Box::new(UncheckedSystemClock),
-            Duration::from_secs(1),
-            false,
-        ),
-        SerialGenerator::with_epoch(1, 1),
-        Some(ActiveKey::new(signer).unwrap()),
-    );
+    let tsa = TimeStampAuthority::unchecked("2.25.1", signer).unwrap();
     let key = SealKey::new(Arc::new(copy(&pki.seal_key)), pki.seal.clone(), &[]).unwrap();
     Setup { pki, tsa, key }
 }

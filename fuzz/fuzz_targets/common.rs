@@ -2,6 +2,8 @@
 //! by `scripts/fuzz-seeds` with the tokens and seals of the corpora), so that mutated inputs
 //! reach signature and path checks, not only the parser.
 
+#![allow(dead_code)] // each target uses part of it
+
 use der::Decode;
 use std::sync::OnceLock;
 use x509_cert::Certificate;

@@ -6,15 +6,12 @@
 
 use kokuin_certs::dev::DevPki;
 use kokuin_hsm::{KeyBackend, SignError, SignatureAlgorithm, Signer, SoftwareSigner};
-use kokuin_tsa::asn1::Accuracy;
-use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
 use kokuin_tsa::request::{check_request, parse_request};
-use kokuin_tsa::serial::SerialGenerator;
 use kokuin_tsa::token::TokenSigner;
-use kokuin_tsa::{ActiveKey, AuthorityConfig, ParsedResponse, Policy, TimeStampAuthority};
+use kokuin_tsa::{ParsedResponse, TimeStampAuthority};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 struct ConstantSignature(SoftwareSigner);
 
@@ -42,27 +39,7 @@ fn authority() -> &'static TimeStampAuthority {
         let pki = DevPki::generate(SystemTime::now()).expect("dev PKI");
         let signer = TokenSigner::new(Arc::new(ConstantSignature(pki.tsu_key)), pki.tsu, &[])
             .expect("token signer");
-        TimeStampAuthority::new(
-            AuthorityConfig {
-                policies: vec![Policy {
-                    oid: "1.3.6.1.4.1.32473.4419.9".parse().expect("oid"),
-                    name: "fuzz".into(),
-                }],
-                accuracy: Accuracy {
-                    seconds: Some(1),
-                    millis: None,
-                    micros: None,
-                },
-                include_tsa_name: true,
-            },
-            TrustedClock::new(
-                Box::new(UncheckedSystemClock),
-                Duration::from_secs(1),
-                false,
-            ),
-            SerialGenerator::with_epoch(1, 1),
-            Some(ActiveKey::new(signer).expect("active key")),
-        )
+        TimeStampAuthority::unchecked("1.3.6.1.4.1.32473.4419.9", signer).expect("authority")
     })
 }
 

@@ -361,3 +361,25 @@ pub fn unmeetable_production_config(state: &Path) -> PathBuf {
     .unwrap();
     prod
 }
+
+/// `openssl cms -verify` of a DER seal (with its detached content, if any) against ROOT.
+pub fn openssl_cms_verify(seal: &Path, root: &Path, data: Option<&Path>) -> (bool, String) {
+    let mut args = vec![
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        seal.to_str().unwrap(),
+        "-CAfile",
+        root.to_str().unwrap(),
+        "-out",
+        "/dev/null",
+    ];
+    if let Some(d) = data {
+        args.extend(["-content", d.to_str().unwrap()]);
+    }
+    let o = run("openssl", &args);
+    (o.status.success(), text(&o))
+}

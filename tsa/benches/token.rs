@@ -8,19 +8,13 @@ use kokuin_certs::dev::DevPki;
 use kokuin_hsm::{
     DigestAlgorithm, KeyBackend, SignError, SignatureAlgorithm, Signer, SoftwareSigner,
 };
-use kokuin_tsa::asn1::Accuracy;
-use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
 use kokuin_tsa::request::{build_request, check_request, parse_request};
-use kokuin_tsa::serial::SerialGenerator;
 use kokuin_tsa::token::TokenSigner;
-use kokuin_tsa::{
-    ActiveKey, AuthorityConfig, ParsedResponse, Policy, TimeStampAuthority, TimeStampToken,
-    VerifyOptions,
-};
+use kokuin_tsa::{ParsedResponse, TimeStampAuthority, TimeStampToken, VerifyOptions};
 use spki::SubjectPublicKeyInfoOwned;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The real key's public half and algorithm, and a constant signature of P-256's length:
 /// what is left of `respond` is everything but the signature.
@@ -46,27 +40,7 @@ impl Signer for NoSignature {
 
 fn authority(pki: &DevPki, signer: Arc<dyn Signer>) -> TimeStampAuthority {
     let signer = TokenSigner::new(signer, pki.tsu.clone(), &[]).unwrap();
-    TimeStampAuthority::new(
-        AuthorityConfig {
-            policies: vec![Policy {
-                oid: "1.3.6.1.4.1.32473.4419.9".parse().unwrap(),
-                name: "bench".into(),
-            }],
-            accuracy: Accuracy {
-                seconds: Some(1),
-                millis: None,
-                micros: None,
-            },
-            include_tsa_name: true,
-        },
-        TrustedClock::new(
-            Box::new(UncheckedSystemClock),
-            Duration::from_secs(1),
-            false,
-        ),
-        SerialGenerator::with_epoch(1, 1),
-        Some(ActiveKey::new(signer).unwrap()),
-    )
+    TimeStampAuthority::unchecked("1.3.6.1.4.1.32473.4419.9", signer).unwrap()
 }
 
 fn key(pki: &DevPki) -> SoftwareSigner {

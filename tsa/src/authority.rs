@@ -122,6 +122,37 @@ impl TimeStampAuthority {
         }
     }
 
+    /// An authority on the system clock *without* any synchronisation check, with one policy,
+    /// an accuracy of 1 s, the TSA name in tokens and serials for node 1: for tests,
+    /// benchmarks and fuzzing, never for a service (which builds its clock from the
+    /// configuration and refuses an unsynchronised one).
+    pub fn unchecked(policy: &str, signer: crate::token::TokenSigner) -> Result<Self, String> {
+        let oid = policy
+            .parse()
+            .map_err(|e| format!("policy {policy}: {e:?}"))?;
+        Ok(Self::new(
+            AuthorityConfig {
+                policies: vec![Policy {
+                    oid,
+                    name: "unchecked".into(),
+                }],
+                accuracy: Accuracy {
+                    seconds: Some(1),
+                    millis: None,
+                    micros: None,
+                },
+                include_tsa_name: true,
+            },
+            TrustedClock::new(
+                Box::new(crate::clock::UncheckedSystemClock),
+                std::time::Duration::from_secs(1),
+                false,
+            ),
+            SerialGenerator::with_epoch(1, 1),
+            Some(ActiveKey::new(signer)?),
+        ))
+    }
+
     pub fn config(&self) -> &AuthorityConfig {
         &self.config
     }

@@ -6,18 +6,12 @@
 use der::Encode;
 use kokuin_certs::dev::DevPki;
 use kokuin_hsm::{DigestAlgorithm, SoftwareSigner};
-use kokuin_tsa::asn1::Accuracy;
-use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
 use kokuin_tsa::request::build_request;
-use kokuin_tsa::serial::SerialGenerator;
 use kokuin_tsa::token::TokenSigner;
-use kokuin_tsa::{
-    ActiveKey, AuthorityConfig, Outcome, ParsedResponse, Policy, TimeStampAuthority,
-    TimeStampToken, VerifyOptions,
-};
+use kokuin_tsa::{Outcome, ParsedResponse, TimeStampAuthority, TimeStampToken, VerifyOptions};
 use proptest::prelude::*;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 const POLICY: &str = "1.3.6.1.4.1.32473.4419.2";
 
@@ -29,27 +23,7 @@ fn setup() -> &'static (DevPki, TimeStampAuthority) {
         let der = der::pem::decode_vec(pem.as_bytes()).unwrap().1;
         let key = SoftwareSigner::from_pkcs8_der(&der, None, "tsu").unwrap();
         let signer = TokenSigner::new(Arc::new(key), pki.tsu.clone(), &[]).unwrap();
-        let a = TimeStampAuthority::new(
-            AuthorityConfig {
-                policies: vec![Policy {
-                    oid: POLICY.parse().unwrap(),
-                    name: "property".into(),
-                }],
-                accuracy: Accuracy {
-                    seconds: Some(1),
-                    millis: None,
-                    micros: None,
-                },
-                include_tsa_name: true,
-            },
-            TrustedClock::new(
-                Box::new(UncheckedSystemClock),
-                Duration::from_secs(1),
-                false,
-            ),
-            SerialGenerator::with_epoch(1, 1),
-            Some(ActiveKey::new(signer).unwrap()),
-        );
+        let a = TimeStampAuthority::unchecked(POLICY, signer).unwrap();
         (pki, a)
     })
 }

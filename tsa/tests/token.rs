@@ -4,14 +4,12 @@
 use der::{Decode, Encode};
 use kokuin_certs::dev::{DevPki, issue_tsu};
 use kokuin_hsm::{DigestAlgorithm, KeyType, SoftwareSigner};
-use kokuin_tsa::asn1::{Accuracy, TimeStampReq};
-use kokuin_tsa::clock::{TrustedClock, UncheckedSystemClock};
+use kokuin_tsa::asn1::TimeStampReq;
 use kokuin_tsa::request::build_request;
-use kokuin_tsa::serial::SerialGenerator;
 use kokuin_tsa::token::TokenSigner;
 use kokuin_tsa::{
-    ActiveKey, AuthorityConfig, FailureInfo, Outcome, ParsedResponse, Policy, TimeStampAuthority,
-    TimeStampToken, TokenError, VerifyOptions,
+    FailureInfo, Outcome, ParsedResponse, TimeStampAuthority, TimeStampToken, TokenError,
+    VerifyOptions,
 };
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,27 +19,7 @@ const POLICY: &str = "2.25.1";
 fn authority(pki: &DevPki, tsu: x509_cert::Certificate, key: SoftwareSigner) -> TimeStampAuthority {
     let signer = TokenSigner::new(Arc::new(key), tsu, &[]).unwrap();
     let _ = pki;
-    TimeStampAuthority::new(
-        AuthorityConfig {
-            policies: vec![Policy {
-                oid: POLICY.parse().unwrap(),
-                name: "test".into(),
-            }],
-            accuracy: Accuracy {
-                seconds: Some(1),
-                millis: None,
-                micros: None,
-            },
-            include_tsa_name: true,
-        },
-        TrustedClock::new(
-            Box::new(UncheckedSystemClock),
-            Duration::from_secs(1),
-            false,
-        ),
-        SerialGenerator::with_epoch(1, 1),
-        Some(ActiveKey::new(signer).unwrap()),
-    )
+    TimeStampAuthority::unchecked(POLICY, signer).unwrap()
 }
 
 fn dev_authority() -> (DevPki, TimeStampAuthority) {

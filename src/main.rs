@@ -108,36 +108,7 @@ enum Command {
         at: Option<String>,
     },
     /// Seal a document through a Kokuin e-seal API; writes the CMS seal (DER).
-    Seal {
-        /// The document (streamed: any size).
-        file: PathBuf,
-        /// The service's base URL, e.g. https://localhost:8443
-        #[arg(long)]
-        url: String,
-        /// The seal key's name.
-        #[arg(long)]
-        key: String,
-        /// CAdES level: B-B, B-T, B-LT or B-LTA.
-        #[arg(long, default_value = "B-T")]
-        level: String,
-        /// Put the document inside the seal instead of beside it.
-        #[arg(long)]
-        enveloping: bool,
-        /// TLS client certificate (PEM) and its key.
-        #[arg(long, requires = "client_key")]
-        client_cert: Option<PathBuf>,
-        #[arg(long)]
-        client_key: Option<PathBuf>,
-        /// File holding an API token (sent as a Bearer token), instead of a client certificate.
-        #[arg(long, conflicts_with = "client_cert")]
-        token_file: Option<PathBuf>,
-        /// Trust anchor for the service's HTTPS certificate (default: Mozilla's roots).
-        #[arg(long)]
-        ca: Option<PathBuf>,
-        /// Where to write the seal (default: FILE.p7s).
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    Seal(cmd::seal::SealArgs),
     /// Print a .tsq, .tsr or token in readable form.
     Inspect { file: PathBuf },
     /// The audit log.
@@ -389,29 +360,7 @@ fn main() -> ExitCode {
             json,
             at,
         }),
-        Command::Seal {
-            file,
-            url,
-            key,
-            level,
-            enveloping,
-            client_cert,
-            client_key,
-            token_file,
-            ca,
-            out,
-        } => cmd::seal::run(cmd::seal::SealArgs {
-            file,
-            url,
-            key,
-            level,
-            enveloping,
-            client_cert,
-            client_key,
-            token_file,
-            ca,
-            out,
-        }),
+        Command::Seal(args) => cmd::seal::run(args),
         Command::Inspect { file } => cmd::inspect::run(&file),
         Command::Audit(AuditCommand::Verify {
             dir,

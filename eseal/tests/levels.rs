@@ -56,15 +56,21 @@ fn to_lta(s: &Setup, seal: &[u8], digest: Option<&[u8]>) -> Vec<Vec<u8>> {
     vec![seal.to_vec(), t, lt, lta]
 }
 
-#[test]
-fn each_level_is_reached_and_keeps_the_earlier_bytes() {
-    let s = setup();
+/// A detached B-B seal over DOC with the setup's key, and its B-T, B-LT and B-LTA extensions.
+fn detached_seals(s: &Setup) -> Vec<Vec<u8>> {
     let digest = DigestAlgorithm::Sha256.digest(DOC);
     let b = s
         .key
         .seal(SealContent::Detached { digest: &digest }, SystemTime::now())
         .unwrap();
-    let seals = to_lta(&s, &b, None);
+    to_lta(s, &b, None)
+}
+
+#[test]
+fn each_level_is_reached_and_keeps_the_earlier_bytes() {
+    let s = setup();
+    let seals = detached_seals(&s);
+    let digest = DigestAlgorithm::Sha256.digest(DOC);
     let now = SystemTime::now();
     for (seal, want) in seals.iter().zip(BaselineLevel::ALL) {
         let r = verify_seal(seal, &opts(&s, Some(Detached::Data(DOC)), now)).unwrap();
@@ -149,12 +155,7 @@ fn lta_outlives_the_signer_certificate() {
 #[test]
 fn tampering_is_caught() {
     let s = setup();
-    let digest = DigestAlgorithm::Sha256.digest(DOC);
-    let b = s
-        .key
-        .seal(SealContent::Detached { digest: &digest }, SystemTime::now())
-        .unwrap();
-    let seals = to_lta(&s, &b, None);
+    let seals = detached_seals(&s);
     let now = SystemTime::now();
     // Other data.
     assert!(verify_seal(&seals[0], &opts(&s, Some(Detached::Data(b"other")), now)).is_err());

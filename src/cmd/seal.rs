@@ -4,16 +4,35 @@
 use super::CmdError;
 use std::path::PathBuf;
 
+#[derive(clap::Args)]
 pub struct SealArgs {
+    /// The document (streamed: any size).
     pub file: PathBuf,
+    /// The service's base URL, e.g. https://localhost:8443
+    #[arg(long)]
     pub url: String,
+    /// The seal key's name.
+    #[arg(long)]
     pub key: String,
+    /// CAdES level: B-B, B-T, B-LT or B-LTA.
+    #[arg(long, default_value = "B-T")]
     pub level: String,
+    /// Put the document inside the seal instead of beside it.
+    #[arg(long)]
     pub enveloping: bool,
+    /// TLS client certificate (PEM) and its key.
+    #[arg(long, requires = "client_key")]
     pub client_cert: Option<PathBuf>,
+    #[arg(long)]
     pub client_key: Option<PathBuf>,
+    /// File holding an API token (sent as a Bearer token), instead of a client certificate.
+    #[arg(long, conflicts_with = "client_cert")]
     pub token_file: Option<PathBuf>,
+    /// Trust anchor for the service's HTTPS certificate (default: Mozilla's roots).
+    #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// Where to write the seal (default: FILE.p7s).
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
 }
 

@@ -304,6 +304,13 @@ fn bodies() -> Vec<(String, Vec<u8>, Expect)> {
         let r = request(sha256, &sha256.digest(b"x"), Some(&nonce));
         v.push((format!("nonce of {n} octets"), der_of(&r), Granted));
     }
+    // 512 bits with the top bit set need a 65th, sign octet in DER; the value is what counts.
+    let r = request(sha256, &sha256.digest(b"x"), Some(&[0xa5; 64]));
+    v.push((
+        "nonce of 64 octets, top bit set".into(),
+        der_of(&r),
+        Granted,
+    ));
     for n in [65usize, 1000, 4096] {
         let r = request(sha256, &sha256.digest(b"x"), Some(&vec![0x5a; n]));
         v.push((

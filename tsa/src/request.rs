@@ -14,8 +14,10 @@ use spki::AlgorithmIdentifierRef;
 /// and a 64-octet nonce is under 200 octets.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 
-/// Longest nonce echoed. RFC 3161 §2.4.1 suggests a 64-bit integer; 512 bits leaves room for
-/// any client seen while keeping tokens small.
+/// Longest nonce echoed, in octets of its value. RFC 3161 §2.4.1 suggests a 64-bit integer;
+/// 512 bits leaves room for any client seen while keeping tokens small. The DER sign octet a
+/// positive nonce needs when its top bit is set is not counted: a client drawing 512 random
+/// bits must not be refused half the time.
 pub const MAX_NONCE_LEN: usize = 64;
 
 /// A request that passed every check; what the token is built from.
@@ -123,16 +125,17 @@ pub fn check_request(
             format!("no request extension is supported: {}", names.join(", ")),
         ));
     }
-    if let Some(n) = &req.nonce
-        && n.as_bytes().len() > MAX_NONCE_LEN
-    {
-        return Err(Rejection::new(
-            FailureInfo::BadRequest,
-            format!(
-                "nonce of {} octets exceeds {MAX_NONCE_LEN}",
-                n.as_bytes().len()
-            ),
-        ));
+    if let Some(n) = &req.nonce {
+        let value = match n.as_bytes() {
+            [0, rest @ ..] if !rest.is_empty() => rest,
+            all => all,
+        };
+        if value.len() > MAX_NONCE_LEN {
+            return Err(Rejection::new(
+                FailureInfo::BadRequest,
+                format!("nonce of {} octets exceeds {MAX_NONCE_LEN}", value.len()),
+            ));
+        }
     }
     Ok(CheckedRequest {
         digest,

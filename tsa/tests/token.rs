@@ -266,6 +266,15 @@ fn request_rules_map_to_failure_info() {
     assert_eq!(refuse(r.to_der().unwrap()), FailureInfo::BadRequest);
     let r = request(b"d", Some(&[0x11; 65]), false);
     assert_eq!(refuse(r.to_der().unwrap()), FailureInfo::BadRequest);
+    let r = request(b"d", Some(&[0xff; 65]), false);
+    assert_eq!(refuse(r.to_der().unwrap()), FailureInfo::BadRequest);
+    // 512 bits with the top one set: 65 octets of DER, 64 of value (found by tsa/tests/property.rs).
+    let r = request(b"d", Some(&[0xff; 64]), false);
+    assert_eq!(r.nonce.as_ref().unwrap().as_bytes().len(), 65);
+    assert!(matches!(
+        a.respond(&r.to_der().unwrap()).1,
+        Outcome::Granted(_)
+    ));
     let mut der = request(b"d", None, false).to_der().unwrap();
     der.push(0);
     assert_eq!(refuse(der), FailureInfo::BadDataFormat);

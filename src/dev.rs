@@ -16,8 +16,15 @@
 //! DIR/hsm/                 with --pkcs11-module: SoftHSM2's configuration and token
 //! DIR/keys/token.pin       …and the token's user PIN, mode 0600
 //! DIR/state/serial.state   boot epoch for serial numbers
-//! DIR/state/keyring.toml   the TSU keys, their states and activation times
+//! DIR/state/keyring.toml   the TSU keys, their states, activation times and policies
+//! DIR/pki/tsu-ml-dsa-65.pem, DIR/pki/tsu-composite.pem   the post-quantum TSU certificates
 //! ```
+//!
+//! Three policies run side by side (see `GET /tsa/policies`): the default, classical one
+//! (P-256), one signed with ML-DSA-65 (RFC 9882) and one with the composite
+//! id-MLDSA65-ECDSA-P256-SHA512; a client picks by reqPolicy. With --pkcs11-module only the
+//! classical policy is served, its key in the token: a composite's halves cannot yet be
+//! configured in tokens, and SoftHSM2 has no ML-DSA.
 
 use kokuin_certs::dev::DevPki;
 use kokuin_certs::pem::to_pem_chain;
@@ -28,6 +35,26 @@ use std::time::SystemTime;
 /// The dev TSA policy: an OID under the UUID arc (X.667, 2.25), so it collides with no one's.
 /// Operators configure their own policy OIDs.
 pub const DEV_POLICY_OID: &str = "2.25.184732620371192929406940453947404583605";
+/// The dev policy whose tokens are signed with ML-DSA-65.
+pub const DEV_MLDSA_POLICY_OID: &str = "2.25.326785163420712602118702155330699147300";
+/// The dev policy whose tokens are signed with id-MLDSA65-ECDSA-P256-SHA512.
+pub const DEV_COMPOSITE_POLICY_OID: &str = "2.25.338155222319321120337837938249247044349";
+
+/// The post-quantum policies of a software dev server: (OID, name, key type, file stem).
+const PQ_POLICIES: [(&str, &str, &str, &str); 2] = [
+    (
+        DEV_MLDSA_POLICY_OID,
+        "Kokuin development time-stamp policy, ML-DSA-65",
+        "ml-dsa-65",
+        "tsu-ml-dsa-65",
+    ),
+    (
+        DEV_COMPOSITE_POLICY_OID,
+        "Kokuin development time-stamp policy, composite ML-DSA-65 + ECDSA P-256",
+        "mldsa65-ecdsa-p256-sha512",
+        "tsu-composite",
+    ),
+];
 
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 pub const DEFAULT_HTTPS: &str = "127.0.0.1:8443";
@@ -134,15 +161,57 @@ pub fn ensure_state_dir(
         }
         Some(module) => token_key(dir, module, &pki)?,
     };
-    crate::keyring::Keyring {
-        keys: vec![crate::keyring::KeyEntry {
-            name: "dev-tsu-1".into(),
-            state: crate::keyring::KeyState::Active,
-            activate_at: None,
-            key,
-        }],
+    let entry = |name: &str, policy: Option<&str>, key| crate::keyring::KeyEntry {
+        name: name.into(),
+        state: crate::keyring::KeyState::Active,
+        activate_at: None,
+        policy: policy.map(String::from),
+        key,
+    };
+    // The classical key names no policy: it serves every policy without keys of its own, so a
+    // key generated without --policy replaces it.
+    let mut keys = vec![entry("dev-tsu-1", None, key)];
+    let mut policies = format!(
+        "[[tsa.policies]]\noid = \"{DEV_POLICY_OID}\"\nname = \"Kokuin development time-stamp policy\"\n"
+    );
+    if pkcs11.is_none() {
+        let v = pki.tsu.tbs_certificate().validity();
+        let (from, to) = (v.not_before.to_system_time(), v.not_after.to_system_time());
+        let until = from + std::time::Duration::from_secs(365 * 86_400);
+        for (oid, title, type_name, stem) in PQ_POLICIES {
+            let key_type = kokuin_hsm::KeyType::from_name(type_name)
+                .ok_or_else(|| format!("unknown key type {type_name}"))?;
+            let key =
+                kokuin_hsm::SoftwareSigner::generate(key_type, stem).map_err(|e| e.to_string())?;
+            write_key(&format!("{stem}.key"), &key)?;
+            let cert = kokuin_certs::dev::issue_tsu(
+                &pki.root,
+                &pki.root_key,
+                &key,
+                &format!("Kokuin Dev TSU 1 ({})", key_type.name()),
+                from,
+                to,
+                until,
+            )
+            .map_err(|e| e.to_string())?;
+            let p = dir.join("pki").join(format!("{stem}.pem"));
+            std::fs::write(&p, to_pem_chain(&[cert]).map_err(|e| e.to_string())?)
+                .map_err(|e| io(&p, e))?;
+            keys.push(entry(
+                &format!("dev-{stem}-1"),
+                Some(oid),
+                crate::config::KeyConfig::Software {
+                    path: format!("keys/{stem}.key").into(),
+                    algorithm: None,
+                    certificate: format!("pki/{stem}.pem").into(),
+                },
+            ));
+            policies.push_str(&format!(
+                "\n[[tsa.policies]]\noid = \"{oid}\"\nname = \"{title}\"\n"
+            ));
+        }
     }
-    .save(&dir.join("state").join("keyring.toml"))?;
+    crate::keyring::Keyring { keys }.save(&dir.join("state").join("keyring.toml"))?;
     write_key("tls.key", &pki.tls_key)?;
     write_key("audit.key", &pki.audit_key)?;
     write_key("seal.key", &pki.seal_key)?;
@@ -206,10 +275,8 @@ require_hsm_key = {require_hsm}
 # Keys, their states and activation times: `kokuin keys list --config DIR/kokuin.toml`.
 keyring = "state/keyring.toml"
 
-[[tsa.policies]]
-oid = "{DEV_POLICY_OID}"
-name = "Kokuin development time-stamp policy"
-
+# Served side by side; the first is the default for requests without reqPolicy.
+{policies}
 [audit]
 dir = "audit"
 checkpoint_key = "keys/audit.key"

@@ -5,13 +5,17 @@
 //! name = "tsu-2026"
 //! state = "active"                       # pending | active | retired | destroyed
 //! activate_at = "2026-11-23T09:00:00Z"   # optional: signs from then on
+//! policy = "1.3.6.1.4.1.32473.1.2"       # optional: the one TSA policy it serves
 //! [keys.key]                             # where the key is: as [tsa.key]
 //! backend = "pkcs11"
 //! …
 //! ```
 //!
-//! The key in force is the `active` entry with the latest `activate_at` not in the future
-//! (absent counts as always). A rotation therefore adds an entry and never edits the one in
+//! The key in force for a policy is the `active` entry with the latest `activate_at` not in
+//! the future (absent counts as always) among the entries naming that policy — or, when none
+//! names it, among the entries naming no policy. A policy with keys of its own never falls
+//! back to the shared ones: an ML-DSA policy whose key is retired refuses instead of signing
+//! with a classical key. A rotation therefore adds an entry and never edits the one in
 //! use: the running server switches when the new entry's time comes, and requests already
 //! signing finish with the old key. Written atomically (temporary file, fsync, rename,
 //! directory fsync) by `kokuin keys`; read by the server on change and on SIGHUP. The server
@@ -54,6 +58,9 @@ pub struct KeyEntry {
     pub state: KeyState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activate_at: Option<String>,
+    /// The OID of the one policy this key serves; absent: every policy without keys of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     pub key: KeyConfig,
 }
 
@@ -89,6 +96,11 @@ impl Keyring {
                 return Err(format!("{}: key name {:?} twice", path.display(), e.name));
             }
             e.activate_at()?;
+            if let Some(p) = &e.policy {
+                p.parse::<kokuin_tsa::asn1::PolicyId>().map_err(|m| {
+                    format!("{}: key {}: policy {p:?}: {m}", path.display(), e.name)
+                })?;
+            }
         }
         Ok(k)
     }
@@ -122,10 +134,16 @@ impl Keyring {
         self.keys.iter_mut().find(|k| k.name == name)
     }
 
-    /// The key that signs at `now`, if any.
-    pub fn in_force(&self, now: SystemTime) -> Option<&KeyEntry> {
+    /// The key that signs tokens of `policy` (an OID) at `now`, if any.
+    pub fn in_force(&self, now: SystemTime, policy: &str) -> Option<&KeyEntry> {
+        let own = self
+            .keys
+            .iter()
+            .any(|k| k.policy.as_deref() == Some(policy));
+        let wanted = if own { Some(policy) } else { None };
         self.keys
             .iter()
+            .filter(|k| k.policy.as_deref() == wanted)
             .filter(|k| k.state == KeyState::Active)
             .filter_map(|k| match k.activate_at() {
                 Ok(None) => Some((SystemTime::UNIX_EPOCH, k)),
@@ -172,6 +190,7 @@ mod tests {
             name: name.into(),
             state,
             activate_at: at.map(String::from),
+            policy: None,
             key: KeyConfig::Software {
                 path: "k".into(),
                 algorithm: None,
@@ -190,19 +209,36 @@ mod tests {
                 entry("gone", KeyState::Retired, Some("2026-11-23T08:00:00Z")),
             ],
         };
-        assert_eq!(k.in_force(now).unwrap().name, "old");
+        assert_eq!(k.in_force(now, P).unwrap().name, "old");
         assert_eq!(
-            k.in_force(now + Duration::from_secs(3600)).unwrap().name,
+            k.in_force(now + Duration::from_secs(3600), P).unwrap().name,
             "new"
         );
         k.get_mut("old").unwrap().state = KeyState::Retired;
-        assert!(k.in_force(now).is_none());
+        assert!(k.in_force(now, P).is_none());
         let old = Keyring {
             keys: vec![entry("old", KeyState::Active, None)],
         };
         let ch = k.changes_since(&old);
         assert!(ch.contains(&("old".into(), "active -> retired".into())));
         assert!(ch.iter().any(|(n, e)| n == "new" && e.starts_with("added")));
+    }
+
+    const P: &str = "2.25.1";
+
+    #[test]
+    fn a_policy_with_keys_of_its_own_never_signs_with_the_shared_ones() {
+        let now = humantime::parse_rfc3339("2026-11-23T09:00:00Z").unwrap();
+        let mut pq = entry("pq", KeyState::Active, None);
+        pq.policy = Some("2.25.2".into());
+        let mut k = Keyring {
+            keys: vec![entry("shared", KeyState::Active, None), pq],
+        };
+        assert_eq!(k.in_force(now, P).unwrap().name, "shared");
+        assert_eq!(k.in_force(now, "2.25.2").unwrap().name, "pq");
+        assert_eq!(k.in_force(now, "2.25.3").unwrap().name, "shared");
+        k.get_mut("pq").unwrap().state = KeyState::Retired;
+        assert!(k.in_force(now, "2.25.2").is_none());
     }
 
     #[test]

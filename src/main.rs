@@ -173,9 +173,13 @@ enum KeysCommand {
         config: PathBuf,
         #[arg(long)]
         name: String,
-        /// p256, p384, rsa2048, rsa3072, rsa4096.
+        /// p256, p384, rsa2048, rsa3072, rsa4096, ml-dsa-44/65/87, mldsa65-ecdsa-p256-sha512…
         #[arg(long, default_value = "p256")]
         r#type: String,
+        /// The OID of the one TSA policy the key will serve (default: every policy without
+        /// keys of its own).
+        #[arg(long)]
+        policy: Option<String>,
     },
     /// A PKCS #10 request signed by the key.
     Csr {
@@ -212,6 +216,10 @@ enum KeysCommand {
         /// mldsa65-ecdsa-p256-sha512…); default: the type of the key in force.
         #[arg(long = "type", conflicts_with = "name")]
         key_type: Option<String>,
+        /// Dev mode without --name: the policy (OID) whose key is replaced; default: the
+        /// first configured.
+        #[arg(long, conflicts_with = "name")]
+        policy: Option<String>,
     },
     /// Stops a key signing; it stays for verification.
     Retire {
@@ -224,6 +232,9 @@ enum KeysCommand {
     SignRate {
         #[arg(long)]
         config: PathBuf,
+        /// The policy (OID) whose key is measured; default: the first configured.
+        #[arg(long)]
+        policy: Option<String>,
         #[arg(long, default_value_t = 2)]
         threads: usize,
         #[arg(long, default_value_t = 5.0)]
@@ -530,11 +541,12 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
             config,
             name,
             r#type,
+            policy,
         } => {
             let kt = kokuin_hsm::KeyType::from_name(&r#type).ok_or_else(|| {
                 CmdError::usage(format!("unknown key type {type:?}", type = r#type))
             })?;
-            keys::generate(&config, &name, kt)
+            keys::generate(&config, &name, kt, policy.as_deref())
         }
         KeysCommand::Csr {
             config,
@@ -550,6 +562,7 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
             name,
             at,
             key_type,
+            policy,
         } => {
             let key_type = key_type
                 .map(|t| {
@@ -557,14 +570,21 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
                         .ok_or_else(|| CmdError::usage(format!("unknown key type {t:?}")))
                 })
                 .transpose()?;
-            keys::rotate(&config, name.as_deref(), at.as_deref(), key_type)
+            keys::rotate(
+                &config,
+                name.as_deref(),
+                at.as_deref(),
+                key_type,
+                policy.as_deref(),
+            )
         }
         KeysCommand::Retire { config, name } => keys::retire(&config, &name),
         KeysCommand::SignRate {
             config,
+            policy,
             threads,
             duration,
-        } => keys::sign_rate(&config, threads, duration),
+        } => keys::sign_rate(&config, policy.as_deref(), threads, duration),
         KeysCommand::Destroy { config, name, yes } => keys::destroy(&config, &name, yes),
     }
 }

@@ -19,32 +19,59 @@ pub struct Service {
     pub authority: Arc<TimeStampAuthority>,
     /// None only when turned off in dev mode.
     pub audit: Option<Arc<kokuin_audit::AuditLog>>,
-    /// PEM of the TSU certificate and its chain, served at `GET /tsa/certs`.
-    pub chain_pem: std::sync::RwLock<String>,
-    /// Name of the key in force ("tsa.key" or the keyring entry's).
-    pub key_name: std::sync::RwLock<String>,
+    /// For each policy, in the order of `tsa.policies`: its key in force and what
+    /// `GET /tsa/certs` serves for it.
+    served: Vec<std::sync::RwLock<Served>>,
     /// The e-seal API, when `[eseal]` is configured.
     pub eseal: Option<Arc<crate::seal::SealService>>,
 }
 
+/// A policy's key in force, as the server describes it.
+#[derive(Clone, Default)]
+pub struct Served {
+    /// The keyring entry's name, "tsa.key", or empty: none.
+    pub key_name: String,
+    /// PEM of the TSU certificate and its chain.
+    pub chain_pem: String,
+}
+
 impl Service {
-    /// Puts `key` in force (or none): requests already signing finish with the old one.
-    pub fn install(&self, key: Option<LoadedKey>) {
-        let (active, pem, name) = match key {
-            Some(k) => (Some(k.active), k.chain_pem, k.name),
-            None => (None, String::new(), String::new()),
+    /// Puts `key` in force (or none) for the policy at `index`: requests already signing
+    /// finish with the old one.
+    pub fn install(&self, index: usize, key: Option<LoadedKey>) {
+        let (active, served) = match key {
+            Some(k) => (
+                Some(k.active),
+                Served {
+                    key_name: k.name,
+                    chain_pem: k.chain_pem,
+                },
+            ),
+            None => (None, Served::default()),
         };
-        self.authority.set_key(active);
-        if let Ok(mut p) = self.chain_pem.write() {
-            *p = pem;
-        }
-        if let Ok(mut n) = self.key_name.write() {
-            *n = name;
+        self.authority.set_policy_key(index, active);
+        if let Some(Ok(mut s)) = self.served.get(index).map(|s| s.write()) {
+            *s = served;
         }
     }
 
-    pub fn key_name(&self) -> String {
-        self.key_name.read().map(|n| n.clone()).unwrap_or_default()
+    /// What policy `index` is served with now.
+    pub fn served(&self, index: usize) -> Served {
+        self.served
+            .get(index)
+            .and_then(|s| s.read().ok().map(|s| s.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The key in force for policy `index`, ready to install for another policy that the
+    /// same keyring entry serves (one key opened once, whatever it serves).
+    pub fn loaded(&self, index: usize) -> Option<LoadedKey> {
+        let s = self.served(index);
+        self.authority.policy_key(index).map(|active| LoadedKey {
+            active,
+            chain_pem: s.chain_pem,
+            name: s.key_name,
+        })
     }
 }
 
@@ -63,8 +90,9 @@ pub enum StartError {
 }
 
 /// A key ready to sign, with what `/tsa/certs` serves for it.
+#[derive(Clone)]
 pub struct LoadedKey {
-    pub active: ActiveKey,
+    pub active: Arc<ActiveKey>,
     pub chain_pem: String,
     /// The keyring entry's name, or "tsa.key".
     pub name: String,
@@ -102,26 +130,42 @@ pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedK
         );
     }
     Ok(LoadedKey {
-        active,
+        active: Arc::new(active),
         chain_pem,
         name: name.to_string(),
     })
 }
 
-/// The key in force at start: `[tsa.key]`, or the keyring's.
-fn initial_key(cfg: &Config) -> Result<Option<LoadedKey>, StartError> {
+/// The key in force at start for each policy: `[tsa.key]` for all, or the keyring's. A key
+/// serving several policies is opened once.
+fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
     match (&cfg.tsa.key, &cfg.tsa.keyring) {
-        (Some(k), _) => load_key(cfg, k, "tsa.key").map(Some),
+        (Some(k), _) => {
+            let key = load_key(cfg, k, "tsa.key")?;
+            Ok(cfg.tsa.policies.iter().map(|_| Some(key.clone())).collect())
+        }
         (None, Some(path)) => {
             let ring =
                 crate::keyring::Keyring::load(&cfg.resolve(path)).map_err(StartError::Other)?;
-            match ring.in_force(std::time::SystemTime::now()) {
-                Some(e) => load_key(cfg, &e.key, &e.name).map(Some),
-                None => {
-                    tracing::error!("the keyring has no key in force; requests get systemFailure");
-                    Ok(None)
-                }
+            let now = std::time::SystemTime::now();
+            let mut out: Vec<Option<LoadedKey>> = Vec::new();
+            for p in &cfg.tsa.policies {
+                let key = match ring.in_force(now, &p.oid) {
+                    Some(e) => match out.iter().flatten().find(|l| l.name == e.name) {
+                        Some(l) => Some(l.clone()),
+                        None => Some(load_key(cfg, &e.key, &e.name)?),
+                    },
+                    None => {
+                        tracing::error!(
+                            policy = %p.oid,
+                            "the keyring has no key in force for the policy; its requests get systemFailure"
+                        );
+                        None
+                    }
+                };
+                out.push(key);
             }
+            Ok(out)
         }
         (None, None) => Err(StartError::Other("no tsa.key or tsa.keyring".into())),
     }
@@ -131,8 +175,12 @@ pub fn build(
     cfg: &Config,
     metrics: &Arc<crate::server::metrics::Metrics>,
 ) -> Result<Service, StartError> {
-    let loaded = initial_key(cfg)?;
-    let key_label = loaded.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+    let loaded = initial_keys(cfg)?;
+    let key_label = loaded
+        .iter()
+        .map(|l| l.as_ref().map_or("none", |l| l.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let serial_path = cfg.resolve(&cfg.tsa.serial_state);
     if let Some(dir) = serial_path.parent() {
         std::fs::create_dir_all(dir)
@@ -180,10 +228,6 @@ pub fn build(
         })
         .collect::<Result<Vec<_>, StartError>>()?;
     let nz = |v: u16| (v != 0).then_some(v);
-    let (active, chain_pem) = match loaded {
-        Some(l) => (Some(l.active), l.chain_pem),
-        None => (None, String::new()),
-    };
     let authority = TimeStampAuthority::new(
         AuthorityConfig {
             policies,
@@ -196,7 +240,7 @@ pub fn build(
         },
         clock,
         serials,
-        active,
+        None,
     );
     if let Some(log) = &audit {
         use kokuin_audit::{Event, kind};
@@ -228,13 +272,16 @@ pub fn build(
         )?)),
         None => None,
     };
-    Ok(Service {
+    let service = Service {
         eseal,
         authority,
         audit,
-        chain_pem: std::sync::RwLock::new(chain_pem),
-        key_name: std::sync::RwLock::new(key_label),
-    })
+        served: loaded.iter().map(|_| Default::default()).collect(),
+    };
+    for (i, l) in loaded.into_iter().enumerate() {
+        service.install(i, l);
+    }
+    Ok(service)
 }
 
 /// The configured TSU key, checked against `tsa.require_hsm_key`.

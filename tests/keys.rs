@@ -93,7 +93,7 @@ fn rotation_under_load_fails_no_request() {
     assert_eq!(last.certificates()[0], served[0]);
     let (ok, out) = keys(&["list", "--config", c]);
     assert!(
-        ok && out.matches(": active").count() == 2 && out.contains("(in force)"),
+        ok && out.matches(": active").count() == 4 && out.contains("(in force: "),
         "{out}"
     );
     // Each change is in the audit log.

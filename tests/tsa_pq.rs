@@ -160,3 +160,128 @@ fn ml_dsa_key_generated_in_kryoptic_signs_tokens() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("ml-dsa-65"), "{}", text(&o));
 }
+
+const MLDSA_POLICY: &str = "2.25.326785163420712602118702155330699147300";
+const COMPOSITE_POLICY: &str = "2.25.338155222319321120337837938249247044349";
+
+/// A token for `policy` (none: the default), checked against its request by `kokuin verify`.
+fn token_for(srv: &Server, policy: Option<&str>, dir: &Path, name: &str) -> serde_json::Value {
+    let data = dir.join("invoice.xml");
+    std::fs::write(&data, b"<invoice>side by side</invoice>\n").unwrap();
+    let tsr = dir.join(format!("{name}.tsr"));
+    let mut args = vec!["request", data.to_str().unwrap(), "--url", &srv.http];
+    args.extend(["--cert-req", "-o", tsr.to_str().unwrap()]);
+    if let Some(p) = policy {
+        args.extend(["--policy", p]);
+    }
+    let o = kokuin(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kokuin(&[
+        "verify",
+        tsr.to_str().unwrap(),
+        "--request",
+        tsr.with_extension("tsq").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--trust",
+        srv.root().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn classical_ml_dsa_and_composite_policies_run_side_by_side() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let srv = Server::dev(&state);
+    let a = agent(None);
+
+    let r = get(&a, &format!("{}/tsa/policies", srv.base()));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "application/json")
+    );
+    let list: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let rows: Vec<(String, String, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["oid"].as_str().unwrap().to_string(),
+                p["algorithm"].as_str().unwrap().to_string(),
+                p["quantum_safe"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        (DEV_POLICY, "ecdsa-sha256", false),
+        (MLDSA_POLICY, "ml-dsa-65", true),
+        (COMPOSITE_POLICY, "mldsa65-ecdsa-p256-sha512", true),
+    ];
+    let want: Vec<(String, String, bool)> = want
+        .iter()
+        .map(|(o, a, q)| (o.to_string(), a.to_string(), *q))
+        .collect();
+    assert_eq!(rows, want, "{list}");
+    assert_eq!(list[0]["default"], true);
+
+    // reqPolicy picks the key; no reqPolicy gets the default.
+    for (policy, algorithm, pq) in [
+        (None, "ecdsa-sha256", false),
+        (Some(DEV_POLICY), "ecdsa-sha256", false),
+        (Some(MLDSA_POLICY), "ml-dsa-65", true),
+        (Some(COMPOSITE_POLICY), "mldsa65-ecdsa-p256-sha512", true),
+    ] {
+        let v = token_for(&srv, policy, dir.path(), algorithm);
+        assert_eq!(v["signature_algorithm_name"], algorithm, "{v}");
+        assert_eq!(v["policy"], policy.unwrap_or(DEV_POLICY), "{v}");
+        assert_eq!(v["quantum_safe"], pq, "{v}");
+    }
+    cryptography_verifies(&dir.path().join("ml-dsa-65.tsr"), &srv.root(), dir.path());
+    // The classical token still passes OpenSSL against its request.
+    let tsr = dir.path().join("ecdsa-sha256.tsr");
+    let (ok, out) = openssl_ts_verify(
+        Against::Request(&tsr.with_extension("tsq")),
+        &tsr,
+        &srv.root(),
+        None,
+    );
+    assert!(ok, "{out}");
+
+    // Each policy's chain is served; an unknown policy is a 404, not the default's chain.
+    let chain = |p: &str| get(&a, &format!("{}/tsa/certs?policy={p}", srv.base()));
+    let ml = chain(MLDSA_POLICY);
+    assert_eq!(ml.status, 200);
+    assert_ne!(ml.body, chain(DEV_POLICY).body);
+    assert_eq!(
+        get(&a, &format!("{}/tsa/certs", srv.base())).body,
+        chain(DEV_POLICY).body
+    );
+    assert_eq!(chain("2.25.1").status, 404);
+
+    // Rotating the ML-DSA policy's key replaces like with like and leaves the others alone.
+    let classical_before = chain(DEV_POLICY).body;
+    let o = kokuin(&[
+        "keys",
+        "rotate",
+        "--config",
+        state.join("kokuin.toml").to_str().unwrap(),
+        "--policy",
+        MLDSA_POLICY,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while chain(MLDSA_POLICY).body == ml.body {
+        assert!(Instant::now() < deadline, "the ML-DSA policy kept its key");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(chain(DEV_POLICY).body, classical_before);
+    let v = token_for(&srv, Some(MLDSA_POLICY), dir.path(), "rotated");
+    assert_eq!(v["signature_algorithm_name"], "ml-dsa-65", "{v}");
+    let r = get(&a, &format!("{}/readyz", srv.base()));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(srv.stop().success());
+}

@@ -29,6 +29,22 @@ fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
     Ok((cfg, path, ring))
 }
 
+/// The policy OID `given`, checked against the configuration, or the default (first) one.
+fn policy_of(cfg: &Config, given: Option<&str>) -> Result<String, CmdError> {
+    match given {
+        None => cfg
+            .tsa
+            .policies
+            .first()
+            .map(|p| p.oid.clone())
+            .ok_or_else(|| CmdError::usage("no policy is configured")),
+        Some(p) if cfg.tsa.policies.iter().any(|c| c.oid == p) => Ok(p.to_string()),
+        Some(p) => Err(CmdError::usage(format!(
+            "policy {p} is not one of tsa.policies"
+        ))),
+    }
+}
+
 fn entry<'a>(ring: &'a mut Keyring, name: &str) -> Result<&'a mut KeyEntry, CmdError> {
     ring.get_mut(name)
         .ok_or_else(|| CmdError::usage(format!("no key named {name:?} in the keyring")))
@@ -100,11 +116,17 @@ fn like(template: &KeyConfig, name: &str, key_type: KeyType) -> KeyConfig {
 }
 
 /// `keys generate`: a new key, in the token where the keyring's keys are (or in software).
-pub fn generate(config: &Path, name: &str, key_type: KeyType) -> Result<(), CmdError> {
+pub fn generate(
+    config: &Path,
+    name: &str,
+    key_type: KeyType,
+    policy: Option<&str>,
+) -> Result<(), CmdError> {
     let (cfg, path, mut ring) = open(config)?;
     if ring.get(name).is_some() {
         return Err(CmdError::usage(format!("a key named {name:?} exists")));
     }
+    let policy = policy.map(|p| policy_of(&cfg, Some(p))).transpose()?;
     let template = ring
         .keys
         .last()
@@ -131,6 +153,7 @@ pub fn generate(config: &Path, name: &str, key_type: KeyType) -> Result<(), CmdE
         name: name.into(),
         state: KeyState::Pending,
         activate_at: None,
+        policy,
         key: kc,
     });
     ring.save(&path).map_err(usage)?;
@@ -199,10 +222,11 @@ pub fn rotate(
     name: Option<&str>,
     at: Option<&str>,
     key_type: Option<KeyType>,
+    policy: Option<&str>,
 ) -> Result<(), CmdError> {
     let name = match name {
         Some(n) => n.to_string(),
-        None => dev_new_key(config, key_type)?,
+        None => dev_new_key(config, key_type, policy)?,
     };
     let (cfg, path, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
@@ -220,14 +244,31 @@ pub fn rotate(
     e.state = KeyState::Active;
     e.activate_at = Some(humantime::format_rfc3339_millis(when).to_string());
     ring.save(&path).map_err(usage)?;
+    let serves: Vec<&str> = cfg
+        .tsa
+        .policies
+        .iter()
+        .filter(|p| ring.in_force(when, &p.oid).is_some_and(|k| k.name == name))
+        .map(|p| p.oid.as_str())
+        .collect();
+    if serves.is_empty() {
+        eprintln!(
+            "warning: {name} serves no configured policy: each has keys of its own (keys generate --policy)"
+        );
+    }
     println!(
-        "{name} signs from {}; a running server switches by itself",
-        humantime::format_rfc3339_millis(when)
+        "{name} signs from {} for {}; a running server switches by itself",
+        humantime::format_rfc3339_millis(when),
+        serves.join(", ")
     );
     Ok(())
 }
 
-fn dev_new_key(config: &Path, key_type: Option<KeyType>) -> Result<String, CmdError> {
+fn dev_new_key(
+    config: &Path,
+    key_type: Option<KeyType>,
+    policy: Option<&str>,
+) -> Result<String, CmdError> {
     let (cfg, _, ring) = open(config)?;
     if !cfg.dev {
         return Err(CmdError::usage(
@@ -235,9 +276,12 @@ fn dev_new_key(config: &Path, key_type: Option<KeyType>) -> Result<String, CmdEr
         ));
     }
     let now = SystemTime::now();
+    let policy = policy_of(&cfg, policy)?;
     let current = ring
-        .in_force(now)
-        .ok_or_else(|| CmdError::usage("no key in force to rotate from"))?;
+        .in_force(now, &policy)
+        .ok_or_else(|| CmdError::usage(format!("no key in force for {policy} to rotate from")))?;
+    // Like replaces like: the new key serves what the old one served.
+    let serves = current.policy.clone();
     let current_key = signer(&cfg, &current.key)?;
     let key_type = key_type.unwrap_or_else(|| key_type_of(current_key.as_ref()));
     let name = format!(
@@ -245,7 +289,7 @@ fn dev_new_key(config: &Path, key_type: Option<KeyType>) -> Result<String, CmdEr
         now.duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis())
     );
-    generate(config, &name, key_type)?;
+    generate(config, &name, key_type, serves.as_deref())?;
     let (cfg, _, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
     let s = signer(&cfg, &e.key)?;
@@ -357,6 +401,7 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             name: "tsa.key".into(),
             state: KeyState::Active,
             activate_at: None,
+            policy: None,
             key: k.clone(),
         }],
         (None, Some(p)) => Keyring::load(&cfg.resolve(p)).map_err(usage)?.keys,
@@ -365,16 +410,30 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
     let ring = Keyring {
         keys: entries.clone(),
     };
-    let in_force = ring.in_force(SystemTime::now()).map(|e| e.name.clone());
+    let now = SystemTime::now();
     for e in &entries {
-        let mark = if in_force.as_deref() == Some(&e.name) {
-            " (in force)"
+        let serving: Vec<&str> = cfg
+            .tsa
+            .policies
+            .iter()
+            .filter(|p| ring.in_force(now, &p.oid).is_some_and(|k| k.name == e.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        if serving.is_empty() {
+            println!("{}: {}", e.name, e.state.name());
         } else {
-            ""
-        };
-        println!("{}: {}{}", e.name, e.state.name(), mark);
+            println!(
+                "{}: {} (in force: {})",
+                e.name,
+                e.state.name(),
+                serving.join(", ")
+            );
+        }
         if let Some(t) = &e.activate_at {
             println!("  activate at:  {t}");
+        }
+        if let Some(p) = &e.policy {
+            println!("  policy:       {p}");
         }
         if e.state == KeyState::Destroyed {
             continue;
@@ -429,11 +488,17 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
 }
 
 /// `keys sign-rate`: the token's own C_Sign rate with the key in force.
-pub fn sign_rate(config: &Path, threads: usize, seconds: f64) -> Result<(), CmdError> {
+pub fn sign_rate(
+    config: &Path,
+    policy: Option<&str>,
+    threads: usize,
+    seconds: f64,
+) -> Result<(), CmdError> {
     let (cfg, _, ring) = open(config)?;
+    let policy = policy_of(&cfg, policy)?;
     let e = ring
-        .in_force(SystemTime::now())
-        .ok_or_else(|| CmdError::usage("no key in force"))?;
+        .in_force(SystemTime::now(), &policy)
+        .ok_or_else(|| CmdError::usage(format!("no key in force for {policy}")))?;
     let KeyConfig::Pkcs11 { key, .. } = &e.key else {
         return Err(CmdError::usage(
             "the key in force is not in a PKCS #11 token",

@@ -71,36 +71,58 @@ pub async fn follow_keyring(
                 }
             }
         }
-        let want = ring.in_force(SystemTime::now()).cloned();
-        let current = state.service.key_name();
-        match want {
-            Some(entry)
-                if entry.name != current
-                    && failed.as_ref() != Some(&(entry.name.clone(), seen.clone())) =>
-            {
-                let (c, name) = (cfg.clone(), entry.name.clone());
-                let loaded = tokio::task::spawn_blocking(move || {
-                    crate::service::load_key(&c, &entry.key, &entry.name)
-                })
-                .await;
-                match loaded {
-                    Ok(Ok(k)) => {
-                        state.service.install(Some(k));
-                        record(&state, &name, &format!("in force (was {current:?})"));
+        let now = SystemTime::now();
+        for (index, policy) in cfg.tsa.policies.iter().enumerate() {
+            let want = ring.in_force(now, &policy.oid).cloned();
+            let current = state.service.served(index).key_name;
+            match want {
+                Some(entry)
+                    if entry.name != current
+                        && failed.as_ref() != Some(&(entry.name.clone(), seen.clone())) =>
+                {
+                    let name = entry.name.clone();
+                    // Another policy served by the same entry already has it open.
+                    let shared = (0..cfg.tsa.policies.len())
+                        .filter(|j| *j != index)
+                        .filter_map(|j| state.service.loaded(j))
+                        .find(|l| l.name == name);
+                    let loaded = match shared {
+                        Some(l) => Ok(Ok(l)),
+                        None => {
+                            let c = cfg.clone();
+                            tokio::task::spawn_blocking(move || {
+                                crate::service::load_key(&c, &entry.key, &entry.name)
+                            })
+                            .await
+                        }
+                    };
+                    match loaded {
+                        Ok(Ok(k)) => {
+                            state.service.install(index, Some(k));
+                            record(
+                                &state,
+                                &name,
+                                &format!("in force for {} (was {current:?})", policy.oid),
+                            );
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!(key = %name, error = %e, "cannot put the key in force");
+                            record(&state, &name, &format!("cannot be put in force: {e}"));
+                            failed = Some((name, seen.clone()));
+                        }
+                        Err(e) => tracing::error!(error = %e, "key loading task failed"),
                     }
-                    Ok(Err(e)) => {
-                        tracing::error!(key = %name, error = %e, "cannot put the key in force");
-                        record(&state, &name, &format!("cannot be put in force: {e}"));
-                        failed = Some((name, seen.clone()));
-                    }
-                    Err(e) => tracing::error!(error = %e, "key loading task failed"),
                 }
+                None if !current.is_empty() => {
+                    state.service.install(index, None);
+                    record(
+                        &state,
+                        &current,
+                        &format!("no key in force for {} any more", policy.oid),
+                    );
+                }
+                _ => {}
             }
-            None if !current.is_empty() => {
-                state.service.install(None);
-                record(&state, &current, "no key in force any more");
-            }
-            _ => {}
         }
     }
 }

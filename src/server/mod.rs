@@ -6,6 +6,7 @@ mod eseal;
 mod keys;
 pub mod metrics;
 mod ops;
+mod policies;
 mod routes;
 mod tls;
 mod tsa;

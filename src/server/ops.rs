@@ -24,16 +24,26 @@ pub fn readiness(state: &State) -> Readiness {
     let authority = &state.service.authority;
     let clock = authority.clock().status().0.map_err(|e| e.to_string());
     let now = SystemTime::now();
-    let key = match authority.active_key() {
-        None => Err("no signing key is active".to_string()),
-        Some(k) => {
-            let (from, until) = k.usage_window();
-            if now < from || now > until {
-                Err("the signing key is outside its usage period".into())
-            } else {
-                Ok(())
+    // Every policy the server advertises must be able to sign: a node that would answer the
+    // ML-DSA policy with systemFailure is not ready, even if the classical one works.
+    let problems: Vec<String> = authority
+        .config()
+        .policies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match authority.policy_key(i) {
+            None => Some(format!("no signing key is active for {}", p.oid)),
+            Some(k) => {
+                let (from, until) = k.usage_window();
+                (now < from || now > until)
+                    .then(|| format!("the signing key of {} is outside its usage period", p.oid))
             }
-        }
+        })
+        .collect();
+    let key = if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
     };
     let audit = match &state.service.audit {
         None => Ok(()),
@@ -78,7 +88,8 @@ pub fn metrics(state: &State) -> Response<Body> {
     if let Some(bound) = reading.and_then(|r| r.max_error) {
         m.clock_max_error_seconds.set(bound.as_secs_f64());
     }
-    if let Some(k) = authority.active_key() {
+    let keys = (0..authority.config().policies.len()).filter_map(|i| authority.policy_key(i));
+    for k in keys {
         let (_, until) = k.usage_window();
         let left = match until.duration_since(SystemTime::now()) {
             Ok(d) => d.as_secs_f64() / 86_400.0,

@@ -39,26 +39,19 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
             }
             "/eseal/v1/seal" | "/eseal/v1/extend" => ("other", method_not_allowed("POST"), None),
             "/eseal/v1/crls" if get => ("/eseal/v1/crls", super::eseal::crls(&state), None),
-            "/tsa/certs" if get => {
-                let r = text(
-                    StatusCode::OK,
-                    "application/pem-certificate-chain",
-                    state
-                        .service
-                        .chain_pem
-                        .read()
-                        .map(|p| p.clone())
-                        .unwrap_or_default(),
-                );
-                ("/tsa/certs", r, None)
-            }
+            "/tsa/certs" if get => (
+                "/tsa/certs",
+                super::policies::certs(&state, req.uri().query()),
+                None,
+            ),
+            "/tsa/policies" if get => ("/tsa/policies", super::policies::policies(&state), None),
             "/healthz" if get => {
                 let r = text(StatusCode::OK, "text/plain", "ok\n".into());
                 ("/healthz", r, None)
             }
             "/readyz" if get => ("/readyz", super::ops::readyz(&state), None),
             "/metrics" if get => ("/metrics", super::ops::metrics(&state), None),
-            "/tsa/certs" | "/healthz" | "/readyz" | "/metrics" => {
+            "/tsa/certs" | "/tsa/policies" | "/healthz" | "/readyz" | "/metrics" => {
                 ("other", method_not_allowed("GET, HEAD"), None)
             }
             _ => (

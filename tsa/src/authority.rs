@@ -103,22 +103,30 @@ pub struct TimeStampAuthority {
     policy_oids: Vec<PolicyId>,
     clock: TrustedClock,
     serials: SerialGenerator,
-    key: RwLock<Option<Arc<ActiveKey>>>,
+    /// The key in force for each policy, in the order of `config.policies`: a classical, an
+    /// ML-DSA and a composite policy are served side by side, each by its own key.
+    keys: Vec<RwLock<Option<Arc<ActiveKey>>>>,
 }
 
 impl TimeStampAuthority {
+    /// An authority whose policies all start with no key in force but `key` for the first
+    /// (default) one; [`Self::set_policy_key`] puts the others' keys in force.
     pub fn new(
         config: AuthorityConfig,
         clock: TrustedClock,
         serials: SerialGenerator,
         key: Option<ActiveKey>,
     ) -> Self {
+        let mut keys: Vec<_> = config.policies.iter().map(|_| RwLock::new(None)).collect();
+        if let Some(first) = keys.first_mut() {
+            *first = RwLock::new(key.map(Arc::new));
+        }
         Self {
             policy_oids: config.policies.iter().map(|p| p.oid.clone()).collect(),
             config,
             clock,
             serials,
-            key: RwLock::new(key.map(Arc::new)),
+            keys,
         }
     }
 
@@ -157,14 +165,27 @@ impl TimeStampAuthority {
         &self.config
     }
 
+    /// The default policy's key in force.
     pub fn active_key(&self) -> Option<Arc<ActiveKey>> {
-        self.key.read().ok().and_then(|k| k.clone())
+        self.policy_key(0)
     }
 
-    /// Replaces the signing key; requests already signing finish with the old one.
-    pub fn set_key(&self, key: Option<ActiveKey>) {
-        if let Ok(mut k) = self.key.write() {
-            *k = key.map(Arc::new);
+    /// The key in force for the policy at `index` in [`AuthorityConfig::policies`].
+    pub fn policy_key(&self, index: usize) -> Option<Arc<ActiveKey>> {
+        self.keys
+            .get(index)
+            .and_then(|k| k.read().ok().and_then(|k| k.clone()))
+    }
+
+    /// Replaces the signing key of the policy at `index`; requests already signing finish
+    /// with the old one. False if there is no such policy.
+    pub fn set_policy_key(&self, index: usize, key: Option<Arc<ActiveKey>>) -> bool {
+        match self.keys.get(index).map(|k| k.write()) {
+            Some(Ok(mut k)) => {
+                *k = key;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -186,8 +207,16 @@ impl TimeStampAuthority {
     pub fn prepare(&self, request_der: &[u8]) -> Result<Prepared, Rejection> {
         let req = parse_request(request_der)?;
         let checked = check_request(&req, &self.policy_oids)?;
-        let key = self.active_key().ok_or_else(|| {
-            Rejection::new(FailureInfo::SystemFailure, "no signing key is active")
+        let index = self
+            .policy_oids
+            .iter()
+            .position(|p| *p == checked.policy)
+            .unwrap_or(0);
+        let key = self.policy_key(index).ok_or_else(|| {
+            Rejection::new(
+                FailureInfo::SystemFailure,
+                format!("no signing key is active for policy {}", checked.policy),
+            )
         })?;
         let now = self
             .clock

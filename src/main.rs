@@ -148,6 +148,9 @@ enum Command {
         warmup: f64,
         #[arg(long, default_value = "sha256")]
         hash: String,
+        /// reqPolicy (OID) of every request: measures that policy's key.
+        #[arg(long)]
+        policy: Option<String>,
         #[arg(long)]
         cert_req: bool,
         #[arg(long)]
@@ -228,7 +231,8 @@ enum KeysCommand {
         #[arg(long)]
         name: String,
     },
-    /// The raw C_Sign rate of the key in force (PKCS #11), the reference for server figures.
+    /// The raw signing rate of a policy's key in force (C_Sign for PKCS #11, else the
+    /// software signer), the reference for server figures.
     SignRate {
         #[arg(long)]
         config: PathBuf,
@@ -401,11 +405,18 @@ fn main() -> ExitCode {
             duration,
             warmup,
             hash,
+            policy,
             cert_req,
             ca,
             server_pid,
             json,
         } => (|| {
+            let policy = policy
+                .map(|p| {
+                    p.parse()
+                        .map_err(|e| CmdError::usage(format!("--policy {p}: {e}")))
+                })
+                .transpose()?;
             let hash = kokuin_hsm::DigestAlgorithm::from_name(&hash)
                 .ok_or_else(|| CmdError::usage(format!("unknown hash {hash:?}")))?;
             let secs = |s: f64| {
@@ -425,6 +436,7 @@ fn main() -> ExitCode {
                 duration: secs(duration)?,
                 warmup: secs(warmup)?,
                 hash,
+                policy,
                 cert_req,
                 ca,
                 server_pid,

@@ -40,6 +40,8 @@ pub struct BenchArgs {
     pub duration: Duration,
     pub warmup: Duration,
     pub hash: DigestAlgorithm,
+    /// reqPolicy of every request; the token must carry it.
+    pub policy: Option<kokuin_tsa::asn1::PolicyId>,
     pub cert_req: bool,
     pub ca: Option<std::path::PathBuf>,
     pub server_pid: Option<u32>,
@@ -72,6 +74,7 @@ impl BenchReport {
 struct Shared {
     target: Target,
     hash: DigestAlgorithm,
+    policy: Option<kokuin_tsa::asn1::PolicyId>,
     cert_req: bool,
     stop: AtomicBool,
     measuring: AtomicBool,
@@ -229,6 +232,7 @@ async fn run_async(a: BenchArgs) -> Result<(), CmdError> {
     let shared = Arc::new(Shared {
         target: Target::parse(&a.url, a.ca.as_deref(), a.protocol)?,
         hash: a.hash,
+        policy: a.policy.clone(),
         cert_req: a.cert_req,
         stop: AtomicBool::new(false),
         measuring: AtomicBool::new(false),
@@ -327,8 +331,8 @@ async fn one(sender: &Sender, s: &Shared, w: u64, n: u64) -> Result<(), String> 
     seed[..8].copy_from_slice(&w.to_be_bytes());
     seed[8..].copy_from_slice(&n.to_be_bytes());
     let digest = s.hash.digest(&seed);
-    let req =
-        build_request(s.hash, &digest, None, Some(&seed), s.cert_req).map_err(|e| e.to_string())?;
+    let req = build_request(s.hash, &digest, s.policy.clone(), Some(&seed), s.cert_req)
+        .map_err(|e| e.to_string())?;
     let body = req.to_der().map_err(|e| e.to_string())?;
     let http = hyper::Request::post(s.target.path.as_str())
         .header(hyper::header::HOST, s.target.authority.as_str())
@@ -366,6 +370,9 @@ async fn one(sender: &Sender, s: &Shared, w: u64, n: u64) -> Result<(), String> 
     }
     if t.tst_info.nonce.as_ref().map(|x| x.as_bytes()) != req.nonce.as_ref().map(|x| x.as_bytes()) {
         return Err("nonce differs from the request's".into());
+    }
+    if s.policy.as_ref().is_some_and(|p| *p != t.tst_info.policy) {
+        return Err(format!("token of policy {}", t.tst_info.policy));
     }
     Ok(())
 }

@@ -236,6 +236,33 @@ impl MlDsaKey {
         }
     }
 
+    /// Locks the pages holding the expanded key and `self` (call it on a boxed key: the seed
+    /// is in `self`) in RAM, so that they are never swapped out. The locks last as long as
+    /// the process: `region`'s guard is not `Send`, and a page freed while locked is merely
+    /// kept resident.
+    pub fn lock_in_memory(&self) -> Result<(), String> {
+        let (ptr, len): (*const u8, usize) = match &self.key {
+            Expanded::L44(k) => (
+                std::ptr::from_ref(k.as_ref()).cast(),
+                size_of_val(k.as_ref()),
+            ),
+            Expanded::L65(k) => (
+                std::ptr::from_ref(k.as_ref()).cast(),
+                size_of_val(k.as_ref()),
+            ),
+            Expanded::L87(k) => (
+                std::ptr::from_ref(k.as_ref()).cast(),
+                size_of_val(k.as_ref()),
+            ),
+        };
+        let me: *const u8 = std::ptr::from_ref(self).cast();
+        for (p, n) in [(ptr, len), (me, size_of::<Self>())] {
+            let guard = region::lock(p, n).map_err(|e| format!("mlock: {e}"))?;
+            std::mem::forget(guard);
+        }
+        Ok(())
+    }
+
     fn from_expanded(level: MlDsaLevel, bytes: &[u8]) -> Result<Self, MlDsaKeyError> {
         let (key, public_key) = match level {
             MlDsaLevel::L44 => {

@@ -6,6 +6,7 @@
 
 pub mod attest;
 pub mod signer;
+pub mod wrapped;
 
 pub use attest::Attestation;
 pub use signer::Pkcs11Signer;

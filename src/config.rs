@@ -295,6 +295,12 @@ pub enum KeyConfig {
         certificate: PathBuf,
         /// Sessions in the signing pool (default: the signing threads, 2 per core).
         sessions: Option<usize>,
+        /// The fallback for tokens without ML-DSA: this file holds an ML-DSA seed wrapped
+        /// under the token's AES key `key` (`keys generate --wrap`); `algorithm` names the
+        /// ML-DSA level. It signs in locked host memory: e-seal assurance level 1 only, never
+        /// with `tsa.require_hsm_key`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrapped: Option<PathBuf>,
     },
 }
 
@@ -309,6 +315,20 @@ impl KeyConfig {
             return Err((
                 format!("{at}.pin_file"),
                 "give exactly one of pin_file and pin_env (never the PIN itself)".into(),
+            ));
+        }
+        if let KeyConfig::Pkcs11 {
+            wrapped: Some(_), ..
+        } = self
+            && !matches!(
+                self.algorithm()
+                    .and_then(kokuin_hsm::SignatureAlgorithm::from_name),
+                Some(kokuin_hsm::SignatureAlgorithm::MlDsa(_))
+            )
+        {
+            return Err((
+                format!("{at}.algorithm"),
+                "a wrapped key is an ML-DSA seed: name its level (ml-dsa-44/65/87)".into(),
             ));
         }
         if let Some(a) = self.algorithm()

@@ -380,6 +380,7 @@ fn token_key(
         algorithm: None,
         certificate: "pki/tsu.pem".into(),
         sessions: None,
+        wrapped: None,
     };
     Ok((cert, key))
 }

@@ -183,6 +183,11 @@ enum KeysCommand {
         /// keys of its own).
         #[arg(long)]
         policy: Option<String>,
+        /// For a token without ML-DSA: keep an ML-DSA seed wrapped under this AES key of the
+        /// token (made if absent; default label kokuin-wrap). Signs in locked host memory:
+        /// e-seal assurance level 1 only, refused by tsa.require_hsm_key.
+        #[arg(long, num_args = 0..=1, default_missing_value = cmd::keys::DEFAULT_WRAPPING_KEY)]
+        wrap: Option<String>,
     },
     /// A PKCS #10 request signed by the key.
     Csr {
@@ -223,6 +228,10 @@ enum KeysCommand {
         /// first configured.
         #[arg(long, conflicts_with = "name")]
         policy: Option<String>,
+        /// Dev mode without --name, an ML-DSA type and a token without ML-DSA: keep the new
+        /// seed wrapped under this AES key of the token (see keys generate --wrap).
+        #[arg(long, conflicts_with = "name", num_args = 0..=1, default_missing_value = cmd::keys::DEFAULT_WRAPPING_KEY)]
+        wrap: Option<String>,
     },
     /// Stops a key signing; it stays for verification.
     Retire {
@@ -554,11 +563,12 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
             name,
             r#type,
             policy,
+            wrap,
         } => {
             let kt = kokuin_hsm::KeyType::from_name(&r#type).ok_or_else(|| {
                 CmdError::usage(format!("unknown key type {type:?}", type = r#type))
             })?;
-            keys::generate(&config, &name, kt, policy.as_deref())
+            keys::generate(&config, &name, kt, policy.as_deref(), wrap.as_deref())
         }
         KeysCommand::Csr {
             config,
@@ -575,6 +585,7 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
             at,
             key_type,
             policy,
+            wrap,
         } => {
             let key_type = key_type
                 .map(|t| {
@@ -588,6 +599,7 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
                 at.as_deref(),
                 key_type,
                 policy.as_deref(),
+                wrap.as_deref(),
             )
         }
         KeysCommand::Retire { config, name } => keys::retire(&config, &name),

@@ -332,6 +332,7 @@ pub fn open_key_with(
             pin_file,
             pin_env,
             sessions,
+            wrapped,
             ..
         } => {
             let pin = match (pin_file, pin_env) {
@@ -343,6 +344,39 @@ pub fn open_key_with(
             let t = Arc::new(
                 kokuin_hsm::Pkcs11Token::open(&cfg.resolve(module), token, &pin).map_err(hsm)?,
             );
+            if let Some(file) = wrapped {
+                if require_hsm {
+                    return Err(policy(format!(
+                        "the key is an {}",
+                        kokuin_hsm::pkcs11::wrapped::DESCRIPTION
+                    )));
+                }
+                let Some(SignatureAlgorithm::MlDsa(level)) = algorithm else {
+                    return Err(StartError::Other(
+                        "a wrapped key needs algorithm = \"ml-dsa-…\"".into(),
+                    ));
+                };
+                let path = cfg.resolve(file);
+                let blob = std::fs::read(&path)
+                    .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+                let signer = kokuin_hsm::pkcs11::wrapped::wrapped_mldsa_signer(
+                    &t,
+                    key,
+                    &blob,
+                    level,
+                    &format!("{token}/{}", path.display()),
+                )
+                .map_err(hsm)?;
+                tracing::warn!(
+                    key = %signer.label(),
+                    "{}",
+                    kokuin_hsm::pkcs11::wrapped::DESCRIPTION
+                );
+                return Ok(OpenedKey {
+                    signer: Arc::new(signer),
+                    attested: false,
+                });
+            }
             let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
             let signer = kokuin_hsm::Pkcs11Signer::new(
                 t,

@@ -189,3 +189,76 @@ fn an_extractable_key_in_the_token_is_refused_by_name() {
         "{t}"
     );
 }
+
+/// The fallback for a token without ML-DSA (SoftHSM2): `keys rotate --type ml-dsa-65 --wrap`
+/// keeps the seed wrapped under an AES key of the token. A configuration requiring HSM keys
+/// refuses it; without that requirement it signs tokens `kokuin verify` accepts, and
+/// `keys list` says what it is.
+#[test]
+fn a_wrapped_ml_dsa_seed_signs_only_where_hsm_keys_are_not_required() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    drop(serve_hsm(&state));
+    let config = state.join("kokuin.toml");
+    let keys = |args: &[&str]| {
+        std::process::Command::new(KOKUIN)
+            .arg("keys")
+            .args(args)
+            .args(["--config", config.to_str().unwrap()])
+            .env("SOFTHSM2_CONF", state.join("hsm/softhsm2.conf"))
+            .output()
+            .unwrap()
+    };
+    let o = keys(&["rotate", "--type", "ml-dsa-65", "--wrap"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("require_hsm_key refuses a wrapped key"),
+        "{}",
+        text(&o)
+    );
+    let relaxed = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("require_hsm_key = true", "require_hsm_key = false");
+    std::fs::write(&config, relaxed).unwrap();
+    let o = keys(&["rotate", "--type", "ml-dsa-65", "--wrap"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let ring = std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
+    let blob = ring
+        .lines()
+        .find_map(|l| l.strip_prefix("wrapped = "))
+        .map(|v| state.join(v.trim_matches('"')))
+        .unwrap_or_else(|| panic!("no wrapped key: {ring}"));
+    assert_eq!(std::fs::read(&blob).unwrap().len(), 40, "a 32-octet seed, wrapped");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&blob).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let o = keys(&["list"]);
+    assert!(
+        o.status.success() && text(&o).contains("wrapping key=kokuin-wrap"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("assurance level 1 only"), "{}", text(&o));
+
+    let srv = serve_hsm(&state);
+    let data = dir.path().join("doc.txt");
+    std::fs::write(&data, b"post-quantum, seed wrapped in the HSM\n").unwrap();
+    let tsr = dir.path().join("wrapped.tsr");
+    request_token(&srv.http, &data, &tsr);
+    let o = kokuin(&[
+        "verify",
+        tsr.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--trust",
+        srv.root().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["signature_algorithm_name"], "ml-dsa-65", "{v}");
+    assert!(srv.stop().success());
+}

@@ -111,16 +111,25 @@ fn like(template: &KeyConfig, name: &str, key_type: KeyType) -> KeyConfig {
             algorithm: fits(algorithm),
             certificate,
             sessions,
+            wrapped: None,
         },
     }
 }
 
+/// The wrapping key `keys generate --wrap` uses when none is named.
+pub const DEFAULT_WRAPPING_KEY: &str = "kokuin-wrap";
+
 /// `keys generate`: a new key, in the token where the keyring's keys are (or in software).
+///
+/// With `wrap` (the wrapping key's label), an ML-DSA key for a token without ML-DSA: its seed
+/// is born in the token and kept in `keys/NAME.wrapped`, wrapped under that AES key (see
+/// `kokuin_hsm::pkcs11::wrapped`).
 pub fn generate(
     config: &Path,
     name: &str,
     key_type: KeyType,
     policy: Option<&str>,
+    wrap: Option<&str>,
 ) -> Result<(), CmdError> {
     let (cfg, path, mut ring) = open(config)?;
     if ring.get(name).is_some() {
@@ -132,7 +141,51 @@ pub fn generate(
         .last()
         .map(|k| k.key.clone())
         .ok_or_else(|| CmdError::usage("the keyring is empty: nothing says where keys live"))?;
-    let kc = like(&template, name, key_type);
+    let mut kc = like(&template, name, key_type);
+    if let Some(kek) = wrap {
+        let KeyType::MlDsa(level) = key_type else {
+            return Err(CmdError::usage(
+                "--wrap is for ML-DSA keys (ml-dsa-44/65/87)",
+            ));
+        };
+        if cfg.tsa.require_hsm_key {
+            return Err(CmdError::usage(format!(
+                "tsa.require_hsm_key refuses a wrapped key: an {}",
+                kokuin_hsm::pkcs11::wrapped::DESCRIPTION
+            )));
+        }
+        let t = token(&cfg, &kc)?.ok_or_else(|| {
+            CmdError::usage("--wrap needs the keyring's keys in a PKCS #11 token")
+        })?;
+        t.ensure_wrapping_key(kek).map_err(usage)?;
+        let blob = t.wrap_new_seed(kek).map_err(usage)?;
+        let file = PathBuf::from(format!("keys/{name}.wrapped"));
+        write_private(&cfg.resolve(&file), &blob)?;
+        if let KeyConfig::Pkcs11 {
+            key,
+            algorithm,
+            wrapped,
+            ..
+        } = &mut kc
+        {
+            *key = kek.to_string();
+            *algorithm = Some(level.name().to_string());
+            *wrapped = Some(file);
+        }
+        ring.keys.push(KeyEntry {
+            name: name.into(),
+            state: KeyState::Pending,
+            activate_at: None,
+            policy,
+            key: kc,
+        });
+        ring.save(&path).map_err(usage)?;
+        println!(
+            "generated {name} ({}, seed wrapped under {kek}), pending: certify it (keys csr, keys install-cert)",
+            key_type.name()
+        );
+        return Ok(());
+    }
     match &kc {
         KeyConfig::Software { path, .. } => {
             if !cfg.dev {
@@ -162,6 +215,20 @@ pub fn generate(
         key_type.name()
     );
     Ok(())
+}
+
+/// Writes `bytes` to a new file of mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CmdError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e: std::io::Error| usage(format!("{}: {e}", path.display()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)
 }
 
 /// `keys csr`: a PKCS #10 request signed by the key itself.
@@ -223,10 +290,11 @@ pub fn rotate(
     at: Option<&str>,
     key_type: Option<KeyType>,
     policy: Option<&str>,
+    wrap: Option<&str>,
 ) -> Result<(), CmdError> {
     let name = match name {
         Some(n) => n.to_string(),
-        None => dev_new_key(config, key_type, policy)?,
+        None => dev_new_key(config, key_type, policy, wrap)?,
     };
     let (cfg, path, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
@@ -268,6 +336,7 @@ fn dev_new_key(
     config: &Path,
     key_type: Option<KeyType>,
     policy: Option<&str>,
+    wrap: Option<&str>,
 ) -> Result<String, CmdError> {
     let (cfg, _, ring) = open(config)?;
     if !cfg.dev {
@@ -289,7 +358,7 @@ fn dev_new_key(
         now.duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis())
     );
-    generate(config, &name, key_type, serves.as_deref())?;
+    generate(config, &name, key_type, serves.as_deref(), wrap)?;
     let (cfg, _, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
     let s = signer(&cfg, &e.key)?;
@@ -445,6 +514,21 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
                     path.display()
                 );
             }
+            KeyConfig::Pkcs11 {
+                token: t,
+                key,
+                wrapped: Some(file),
+                ..
+            } => {
+                println!(
+                    "  backend:      pkcs11 token={t} wrapping key={key} seed={}",
+                    file.display()
+                );
+                println!(
+                    "  attestation:  none: {}",
+                    kokuin_hsm::pkcs11::wrapped::DESCRIPTION
+                );
+            }
             KeyConfig::Pkcs11 { token: t, key, .. } => {
                 println!("  backend:      pkcs11 token={t} key={key}");
                 let tok = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
@@ -505,12 +589,14 @@ pub fn sign_rate(
     let threads = threads.max(1);
     let s = signer(&cfg, &e.key)?;
     let (kind, rate) = match &e.key {
-        KeyConfig::Pkcs11 { key, .. } => {
+        KeyConfig::Pkcs11 {
+            key, wrapped: None, ..
+        } => {
             let t = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
             let rate = kokuin_hsm::pkcs11::raw_sign_rate(&t, key, threads, d).map_err(usage)?;
             ("c_sign_per_second", rate)
         }
-        KeyConfig::Software { .. } => (
+        KeyConfig::Software { .. } | KeyConfig::Pkcs11 { .. } => (
             "sign_per_second",
             software_sign_rate(s.as_ref(), threads, d)?,
         ),

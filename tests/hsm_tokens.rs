@@ -229,7 +229,11 @@ fn a_wrapped_ml_dsa_seed_signs_only_where_hsm_keys_are_not_required() {
         .find_map(|l| l.strip_prefix("wrapped = "))
         .map(|v| state.join(v.trim_matches('"')))
         .unwrap_or_else(|| panic!("no wrapped key: {ring}"));
-    assert_eq!(std::fs::read(&blob).unwrap().len(), 40, "a 32-octet seed, wrapped");
+    assert_eq!(
+        std::fs::read(&blob).unwrap().len(),
+        40,
+        "a 32-octet seed, wrapped"
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&blob).unwrap().permissions().mode() & 0o777,

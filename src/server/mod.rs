@@ -43,6 +43,11 @@ pub struct State {
     pub limiter: Option<Arc<Limiter>>,
     /// Requests being answered at once (`server.max_concurrency`).
     pub signing: Arc<Semaphore>,
+    /// Slow software signatures (ML-DSA, RSA) at once: one per core. More would only
+    /// time-slice the cores and evict each other's keys from cache (measured: ML-DSA-65 tokens
+    /// cost 2.0 ms of CPU each with 8 signing threads on 2 cores, against 1.5 ms raw). Token
+    /// keys sign on their own session pool.
+    pub cpu_signing: Arc<Semaphore>,
     request_ids: AtomicU64,
 }
 
@@ -106,6 +111,9 @@ pub async fn run(
         metrics,
         limiter,
         signing: Arc::new(Semaphore::new(limits.max_concurrency)),
+        cpu_signing: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),

@@ -135,6 +135,7 @@ async fn issue(
     );
     let a = authority.clone();
     let quick = prepared.signs_quickly();
+    let cpu_bound = !quick && prepared.signs_in_software();
     let sign = move || {
         let t0 = std::time::Instant::now();
         (a.finish(prepared), t0.elapsed())
@@ -156,8 +157,20 @@ async fn issue(
         let signed = sign();
         (Ok(signed), logged.await)
     } else {
-        // HSM or slow algorithms: off the reactor.
-        tokio::join!(tokio::task::spawn_blocking(sign), logged)
+        // HSM or slow algorithms: off the reactor; slow software ones one per core.
+        let signing = async {
+            let slot = if cpu_bound {
+                state.cpu_signing.clone().acquire_owned().await.ok()
+            } else {
+                None
+            };
+            tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                sign()
+            })
+            .await
+        };
+        tokio::join!(signing, logged)
     };
     let key = KeyLabels {
         key: key_label.clone(),

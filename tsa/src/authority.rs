@@ -283,6 +283,11 @@ impl Prepared {
     pub fn signs_quickly(&self) -> bool {
         self.key.signer.signer().signs_quickly()
     }
+
+    /// Whether the signature is computed by this process's CPU (not by a token).
+    pub fn signs_in_software(&self) -> bool {
+        self.key.signer.signer().backend() == kokuin_hsm::KeyBackend::Software
+    }
 }
 
 fn internal(e: der::Error) -> Rejection {

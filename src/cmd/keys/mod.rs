@@ -2,22 +2,28 @@
 //! install-cert, rotate, retire, destroy, list. The running server follows the keyring and
 //! records every change in the audit log.
 
+mod list;
+mod sign_rate;
+
+pub use list::list;
+pub use sign_rate::sign_rate;
+
 use super::CmdError;
 use crate::config::{Config, KeyConfig};
 use crate::keyring::{KeyEntry, KeyState, Keyring};
 use kokuin_certs::path::{Purpose, check_purpose, check_validity, extension, subject_of};
-use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token, Signer, SoftwareSigner};
+use kokuin_hsm::{KeyType, PinSource, Pkcs11Token, Signer, SoftwareSigner};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
 
-fn usage(e: impl std::fmt::Display) -> CmdError {
+pub(super) fn usage(e: impl std::fmt::Display) -> CmdError {
     CmdError::usage(e.to_string())
 }
 
-fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
+pub(super) fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
     let cfg = Config::load(config).map_err(usage)?;
     let path = cfg
         .tsa
@@ -30,7 +36,7 @@ fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
 }
 
 /// The policy OID `given`, checked against the configuration, or the default (first) one.
-fn policy_of(cfg: &Config, given: Option<&str>) -> Result<String, CmdError> {
+pub(super) fn policy_of(cfg: &Config, given: Option<&str>) -> Result<String, CmdError> {
     match given {
         None => cfg
             .tsa
@@ -45,20 +51,20 @@ fn policy_of(cfg: &Config, given: Option<&str>) -> Result<String, CmdError> {
     }
 }
 
-fn entry<'a>(ring: &'a mut Keyring, name: &str) -> Result<&'a mut KeyEntry, CmdError> {
+pub(super) fn entry<'a>(ring: &'a mut Keyring, name: &str) -> Result<&'a mut KeyEntry, CmdError> {
     ring.get_mut(name)
         .ok_or_else(|| CmdError::usage(format!("no key named {name:?} in the keyring")))
 }
 
 /// The key's signer, without its certificate.
-fn signer(cfg: &Config, k: &KeyConfig) -> Result<Arc<dyn Signer>, CmdError> {
+pub(super) fn signer(cfg: &Config, k: &KeyConfig) -> Result<Arc<dyn Signer>, CmdError> {
     let alg = k
         .algorithm()
         .and_then(kokuin_hsm::SignatureAlgorithm::from_name);
     crate::service::open_key(cfg, k, alg).map_err(usage)
 }
 
-fn token(cfg: &Config, k: &KeyConfig) -> Result<Option<Arc<Pkcs11Token>>, CmdError> {
+pub(super) fn token(cfg: &Config, k: &KeyConfig) -> Result<Option<Arc<Pkcs11Token>>, CmdError> {
     match k {
         KeyConfig::Pkcs11 {
             module,
@@ -172,21 +178,34 @@ pub fn generate(
             *algorithm = Some(level.name().to_string());
             *wrapped = Some(file);
         }
-        ring.keys.push(KeyEntry {
-            name: name.into(),
-            state: KeyState::Pending,
-            activate_at: None,
-            policy,
-            key: kc,
-        });
-        ring.save(&path).map_err(usage)?;
-        println!(
-            "generated {name} ({}, seed wrapped under {kek}), pending: certify it (keys csr, keys install-cert)",
-            key_type.name()
-        );
-        return Ok(());
+    } else {
+        generate_in_place(&cfg, &kc, name, key_type)?;
     }
-    match &kc {
+    ring.keys.push(KeyEntry {
+        name: name.into(),
+        state: KeyState::Pending,
+        activate_at: None,
+        policy,
+        key: kc,
+    });
+    ring.save(&path).map_err(usage)?;
+    let wrapped = wrap.map(|k| format!(", seed wrapped under {k}"));
+    println!(
+        "generated {name} ({}{}), pending: certify it (keys csr, keys install-cert)",
+        key_type.name(),
+        wrapped.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// A new key where `kc` says: in its token, or (dev mode only) a software key file.
+fn generate_in_place(
+    cfg: &Config,
+    kc: &KeyConfig,
+    name: &str,
+    key_type: KeyType,
+) -> Result<(), CmdError> {
+    match kc {
         KeyConfig::Software { path, .. } => {
             if !cfg.dev {
                 return Err(CmdError::usage(
@@ -198,22 +217,10 @@ pub fn generate(
                 .map_err(usage)?;
         }
         KeyConfig::Pkcs11 { .. } => {
-            let t = token(&cfg, &kc)?.ok_or_else(|| CmdError::usage("no token"))?;
+            let t = token(cfg, kc)?.ok_or_else(|| CmdError::usage("no token"))?;
             t.generate(name, key_type).map_err(usage)?;
         }
     }
-    ring.keys.push(KeyEntry {
-        name: name.into(),
-        state: KeyState::Pending,
-        activate_at: None,
-        policy,
-        key: kc,
-    });
-    ring.save(&path).map_err(usage)?;
-    println!(
-        "generated {name} ({}), pending: certify it (keys csr, keys install-cert)",
-        key_type.name()
-    );
     Ok(())
 }
 
@@ -387,24 +394,6 @@ fn dev_new_key(
     Ok(name)
 }
 
-/// What kind of key a certificate certifies, and whether it is quantum-safe.
-fn key_kind(spki: &spki::SubjectPublicKeyInfoOwned) -> String {
-    use kokuin_hsm::algorithm::{ec_curve, oid};
-    let oid_ = spki.algorithm.oid;
-    if let Some(l) = kokuin_hsm::MlDsaLevel::from_oid(&oid_) {
-        return format!("{l} (quantum-safe)");
-    }
-    if let Some(c) = kokuin_hsm::CompositeId::from_oid(&oid_) {
-        return format!("{} (composite, quantum-safe)", c.name());
-    }
-    match ec_curve(spki) {
-        Some(oid::SECP256R1) => "ecdsa p-256 (classical)".into(),
-        Some(oid::SECP384R1) => "ecdsa p-384 (classical)".into(),
-        _ if oid_ == oid::RSA_ENCRYPTION => "rsa (classical)".into(),
-        _ => format!("{oid_}"),
-    }
-}
-
 /// The type of an existing key, so that a dev rotation replaces like with like.
 fn key_type_of(key: &dyn Signer) -> KeyType {
     use kokuin_hsm::SignatureAlgorithm as A;
@@ -460,184 +449,4 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
     ring.save(&path).map_err(usage)?;
     println!("{name} destroyed");
     Ok(())
-}
-
-/// `keys list`.
-pub fn list(config: &Path) -> Result<(), CmdError> {
-    let cfg = Config::load(config).map_err(usage)?;
-    let entries: Vec<KeyEntry> = match (&cfg.tsa.key, &cfg.tsa.keyring) {
-        (Some(k), _) => vec![KeyEntry {
-            name: "tsa.key".into(),
-            state: KeyState::Active,
-            activate_at: None,
-            policy: None,
-            key: k.clone(),
-        }],
-        (None, Some(p)) => Keyring::load(&cfg.resolve(p)).map_err(usage)?.keys,
-        _ => Vec::new(),
-    };
-    let ring = Keyring {
-        keys: entries.clone(),
-    };
-    let now = SystemTime::now();
-    for e in &entries {
-        let serving: Vec<&str> = cfg
-            .tsa
-            .policies
-            .iter()
-            .filter(|p| ring.in_force(now, &p.oid).is_some_and(|k| k.name == e.name))
-            .map(|p| p.name.as_str())
-            .collect();
-        if serving.is_empty() {
-            println!("{}: {}", e.name, e.state.name());
-        } else {
-            println!(
-                "{}: {} (in force: {})",
-                e.name,
-                e.state.name(),
-                serving.join(", ")
-            );
-        }
-        if let Some(t) = &e.activate_at {
-            println!("  activate at:  {t}");
-        }
-        if let Some(p) = &e.policy {
-            println!("  policy:       {p}");
-        }
-        if e.state == KeyState::Destroyed {
-            continue;
-        }
-        match &e.key {
-            KeyConfig::Software { path, .. } => {
-                println!(
-                    "  backend:      software {} (not attested: not an HSM key)",
-                    path.display()
-                );
-            }
-            KeyConfig::Pkcs11 {
-                token: t,
-                key,
-                wrapped: Some(file),
-                ..
-            } => {
-                println!(
-                    "  backend:      pkcs11 token={t} wrapping key={key} seed={}",
-                    file.display()
-                );
-                println!(
-                    "  attestation:  none: {}",
-                    kokuin_hsm::pkcs11::wrapped::DESCRIPTION
-                );
-            }
-            KeyConfig::Pkcs11 { token: t, key, .. } => {
-                println!("  backend:      pkcs11 token={t} key={key}");
-                let tok = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
-                match Pkcs11Signer::new(tok, key, None, 1) {
-                    Ok(s) => {
-                        let f = s.attestation().failures();
-                        if f.is_empty() {
-                            println!(
-                                "  attestation:  sensitive, never extractable, generated in the token"
-                            );
-                        } else {
-                            println!("  attestation:  FAILS: {}", f.join("; "));
-                        }
-                    }
-                    Err(err) => println!("  attestation:  cannot open the key: {err}"),
-                }
-            }
-        }
-        match kokuin_certs::pem::load_certificates(&cfg.resolve(e.key.certificate())) {
-            Ok(c) => {
-                let tbs = c[0].tbs_certificate();
-                println!("  certificate:  {}", subject_of(&c[0]));
-                println!(
-                    "  key:          {}",
-                    key_kind(tbs.subject_public_key_info())
-                );
-                println!(
-                    "  valid:        {} to {}",
-                    tbs.validity().not_before,
-                    tbs.validity().not_after
-                );
-                let pkup: Option<PrivateKeyUsagePeriod> = extension(&c[0]).ok().flatten();
-                if let Some(end) = pkup.and_then(|p| p.not_after) {
-                    println!("  key usage to: {}", end.to_date_time());
-                }
-            }
-            Err(_) => println!("  certificate:  none yet"),
-        }
-    }
-    Ok(())
-}
-
-/// `keys sign-rate`: the raw signing rate of a policy's key in force, the reference server
-/// figures are measured against: the token's own C_Sign for a PKCS #11 key, else the software
-/// signer's `sign` on a message of signed-attributes size, `threads` in parallel.
-pub fn sign_rate(
-    config: &Path,
-    policy: Option<&str>,
-    threads: usize,
-    seconds: f64,
-) -> Result<(), CmdError> {
-    let (cfg, _, ring) = open(config)?;
-    let policy = policy_of(&cfg, policy)?;
-    let e = ring
-        .in_force(SystemTime::now(), &policy)
-        .ok_or_else(|| CmdError::usage(format!("no key in force for {policy}")))?;
-    let d = Duration::try_from_secs_f64(seconds).map_err(usage)?;
-    let threads = threads.max(1);
-    let s = signer(&cfg, &e.key)?;
-    let (kind, rate) = match &e.key {
-        KeyConfig::Pkcs11 {
-            key, wrapped: None, ..
-        } => {
-            let t = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
-            let rate = kokuin_hsm::pkcs11::raw_sign_rate(&t, key, threads, d).map_err(usage)?;
-            ("c_sign_per_second", rate)
-        }
-        KeyConfig::Software { .. } | KeyConfig::Pkcs11 { .. } => (
-            "sign_per_second",
-            software_sign_rate(s.as_ref(), threads, d)?,
-        ),
-    };
-    println!(
-        "{{\"key\":\"{}\",\"algorithm\":\"{}\",\"threads\":{threads},\"{kind}\":{rate:.1}}}",
-        e.name,
-        s.algorithm().name()
-    );
-    Ok(())
-}
-
-/// Signatures per second of `signer` over a 200-octet message (a token's signed attributes are
-/// about that long), `threads` in parallel.
-fn software_sign_rate(signer: &dyn Signer, threads: usize, d: Duration) -> Result<f64, CmdError> {
-    let message = [0x5au8; 200];
-    let start = std::time::Instant::now();
-    let counts: Vec<Result<u64, String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut n = 0u64;
-                    while start.elapsed() < d {
-                        signer.sign(&message).map_err(|e| e.to_string())?;
-                        n += 1;
-                    }
-                    Ok(n)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("a signing thread panicked".into()))
-            })
-            .collect()
-    });
-    let mut total = 0;
-    for c in counts {
-        total += c.map_err(CmdError::usage)?;
-    }
-    Ok(total as f64 / start.elapsed().as_secs_f64())
 }

@@ -1,0 +1,139 @@
+//! `kokuin keys list`: every key of the keyring with its state, the policies it serves, its
+//! backend and attestation, and its certificate's validity and key usage period.
+
+use super::{token, usage};
+use crate::cmd::CmdError;
+use crate::config::{Config, KeyConfig};
+use crate::keyring::{KeyEntry, KeyState, Keyring};
+use kokuin_certs::path::{extension, subject_of};
+use kokuin_hsm::Pkcs11Signer;
+use std::path::Path;
+use std::time::SystemTime;
+use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
+
+/// `keys list`.
+pub fn list(config: &Path) -> Result<(), CmdError> {
+    let cfg = Config::load(config).map_err(usage)?;
+    let entries: Vec<KeyEntry> = match (&cfg.tsa.key, &cfg.tsa.keyring) {
+        (Some(k), _) => vec![KeyEntry {
+            name: "tsa.key".into(),
+            state: KeyState::Active,
+            activate_at: None,
+            policy: None,
+            key: k.clone(),
+        }],
+        (None, Some(p)) => Keyring::load(&cfg.resolve(p)).map_err(usage)?.keys,
+        _ => Vec::new(),
+    };
+    let ring = Keyring {
+        keys: entries.clone(),
+    };
+    let now = SystemTime::now();
+    for e in &entries {
+        let serving: Vec<&str> = cfg
+            .tsa
+            .policies
+            .iter()
+            .filter(|p| ring.in_force(now, &p.oid).is_some_and(|k| k.name == e.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        if serving.is_empty() {
+            println!("{}: {}", e.name, e.state.name());
+        } else {
+            println!(
+                "{}: {} (in force: {})",
+                e.name,
+                e.state.name(),
+                serving.join(", ")
+            );
+        }
+        if let Some(t) = &e.activate_at {
+            println!("  activate at:  {t}");
+        }
+        if let Some(p) = &e.policy {
+            println!("  policy:       {p}");
+        }
+        if e.state == KeyState::Destroyed {
+            continue;
+        }
+        match &e.key {
+            KeyConfig::Software { path, .. } => {
+                println!(
+                    "  backend:      software {} (not attested: not an HSM key)",
+                    path.display()
+                );
+            }
+            KeyConfig::Pkcs11 {
+                token: t,
+                key,
+                wrapped: Some(file),
+                ..
+            } => {
+                println!(
+                    "  backend:      pkcs11 token={t} wrapping key={key} seed={}",
+                    file.display()
+                );
+                println!(
+                    "  attestation:  none: {}",
+                    kokuin_hsm::pkcs11::wrapped::DESCRIPTION
+                );
+            }
+            KeyConfig::Pkcs11 { token: t, key, .. } => {
+                println!("  backend:      pkcs11 token={t} key={key}");
+                let tok = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
+                match Pkcs11Signer::new(tok, key, None, 1) {
+                    Ok(s) => {
+                        let f = s.attestation().failures();
+                        if f.is_empty() {
+                            println!(
+                                "  attestation:  sensitive, never extractable, generated in the token"
+                            );
+                        } else {
+                            println!("  attestation:  FAILS: {}", f.join("; "));
+                        }
+                    }
+                    Err(err) => println!("  attestation:  cannot open the key: {err}"),
+                }
+            }
+        }
+        match kokuin_certs::pem::load_certificates(&cfg.resolve(e.key.certificate())) {
+            Ok(c) => {
+                let tbs = c[0].tbs_certificate();
+                println!("  certificate:  {}", subject_of(&c[0]));
+                println!(
+                    "  key:          {}",
+                    key_kind(tbs.subject_public_key_info())
+                );
+                println!(
+                    "  valid:        {} to {}",
+                    tbs.validity().not_before,
+                    tbs.validity().not_after
+                );
+                let pkup: Option<PrivateKeyUsagePeriod> = extension(&c[0]).ok().flatten();
+                if let Some(end) = pkup.and_then(|p| p.not_after) {
+                    println!("  key usage to: {}", end.to_date_time());
+                }
+            }
+            Err(_) => println!("  certificate:  none yet"),
+        }
+    }
+    Ok(())
+}
+
+/// What kind of key a certificate certifies, and whether it is quantum-safe.
+fn key_kind(spki: &spki::SubjectPublicKeyInfoOwned) -> String {
+    use kokuin_hsm::algorithm::{ec_curve, oid};
+    let oid_ = spki.algorithm.oid;
+    if let Some(l) = kokuin_hsm::MlDsaLevel::from_oid(&oid_) {
+        return format!("{l} (quantum-safe)");
+    }
+    if let Some(c) = kokuin_hsm::CompositeId::from_oid(&oid_) {
+        return format!("{} (composite, quantum-safe)", c.name());
+    }
+    match ec_curve(spki) {
+        Some(oid::SECP256R1) => "ecdsa p-256 (classical)".into(),
+        Some(oid::SECP384R1) => "ecdsa p-384 (classical)".into(),
+        _ if oid_ == oid::RSA_ENCRYPTION => "rsa (classical)".into(),
+        _ => format!("{oid_}"),
+    }
+}

@@ -252,17 +252,7 @@ fn a_wrapped_ml_dsa_seed_signs_only_where_hsm_keys_are_not_required() {
     std::fs::write(&data, b"post-quantum, seed wrapped in the HSM\n").unwrap();
     let tsr = dir.path().join("wrapped.tsr");
     request_token(&srv.http, &data, &tsr);
-    let o = kokuin(&[
-        "verify",
-        tsr.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--trust",
-        srv.root().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = verify_json(&tsr, &data, &srv.root(), None);
     assert_eq!(v["signature_algorithm_name"], "ml-dsa-65", "{v}");
     assert!(srv.stop().success());
 }

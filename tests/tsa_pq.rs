@@ -36,17 +36,7 @@ fn request_until(srv: &Server, algorithm: &str, dir: &Path) -> serde_json::Value
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         request_token(&srv.http, &data, &tsr);
-        let o = kokuin(&[
-            "verify",
-            tsr.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--trust",
-            srv.root().to_str().unwrap(),
-            "--json",
-        ]);
-        assert!(o.status.success(), "{}", text(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let v = verify_json(&tsr, &data, &srv.root(), None);
         if v["signature_algorithm_name"] == algorithm {
             return v;
         }
@@ -176,19 +166,7 @@ fn token_for(srv: &Server, policy: Option<&str>, dir: &Path, name: &str) -> serd
     }
     let o = kokuin(&args);
     assert!(o.status.success(), "{}", text(&o));
-    let o = kokuin(&[
-        "verify",
-        tsr.to_str().unwrap(),
-        "--request",
-        tsr.with_extension("tsq").to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--trust",
-        srv.root().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    serde_json::from_slice(&o.stdout).unwrap()
+    verify_json(&tsr, &data, &srv.root(), Some(&tsr.with_extension("tsq")))
 }
 
 #[test]

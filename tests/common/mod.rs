@@ -278,6 +278,24 @@ pub fn request_token(url: &str, data: &Path, tsr: &Path) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
+/// `kokuin verify TSR --data DATA --trust ROOT [--request TSQ] --json`, which must succeed.
+#[allow(dead_code)] // not every test binary verifies tokens this way
+pub fn verify_json(tsr: &Path, data: &Path, root: &Path, tsq: Option<&Path>) -> serde_json::Value {
+    let mut args = vec![
+        "verify",
+        tsr.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    args.extend(["--trust", root.to_str().unwrap(), "--json"]);
+    if let Some(q) = tsq {
+        args.extend(["--request", q.to_str().unwrap()]);
+    }
+    let o = kokuin(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("kokuin-test")

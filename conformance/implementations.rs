@@ -445,20 +445,23 @@ fn jarsigner(m: &mut Matrix, srv: &Server, work: &Path) {
 /// attributes (RFC 9882), and both halves of the composite (tests/interop/composite_verify.py
 /// follows the draft's text, not Kokuin's code).
 fn post_quantum(m: &mut Matrix, srv: &Server, work: &Path, data: &Path) {
-    // The dev server's post-quantum policies (src/dev.rs).
-    const MLDSA: &str = "2.25.326785163420712602118702155330699147300";
-    const COMPOSITE: &str = "2.25.338155222319321120337837938249247044349";
     let root = srv.root();
-    for (name, policy, script, with_issuer) in [
-        ("ML-DSA-65", MLDSA, "mldsa_verify.py", true),
+    for (name, stem, policy, script, with_issuer) in [
+        (
+            "ML-DSA-65",
+            "mldsa",
+            DEV_MLDSA_POLICY,
+            "mldsa_verify.py",
+            true,
+        ),
         (
             "composite ML-DSA-65 + ECDSA P-256",
-            COMPOSITE,
+            "composite",
+            DEV_COMPOSITE_POLICY,
             "composite_verify.py",
             false,
         ),
     ] {
-        let stem = if with_issuer { "mldsa" } else { "composite" };
         let files = (|| -> Result<_, String> {
             let (tsq, tsr) = (
                 work.join(format!("{stem}.tsq")),

@@ -175,9 +175,7 @@ pub fn ensure_state_dir(
         "[[tsa.policies]]\noid = \"{DEV_POLICY_OID}\"\nname = \"Kokuin development time-stamp policy\"\n"
     );
     if pkcs11.is_none() {
-        let v = pki.tsu.tbs_certificate().validity();
-        let (from, to) = (v.not_before.to_system_time(), v.not_after.to_system_time());
-        let until = from + std::time::Duration::from_secs(365 * 86_400);
+        let (from, to, until) = tsu_window(&pki)?;
         for (oid, title, type_name, stem) in PQ_POLICIES {
             let key_type = kokuin_hsm::KeyType::from_name(type_name)
                 .ok_or_else(|| format!("unknown key type {type_name}"))?;
@@ -317,13 +315,26 @@ keys = ["dev-seal"]
     })
 }
 
+/// The dev TSU certificate's validity and the end of its key usage period, which every dev
+/// TSU certificate shares whatever its key.
+fn tsu_window(pki: &DevPki) -> Result<(SystemTime, SystemTime, SystemTime), String> {
+    let v = pki.tsu.tbs_certificate().validity();
+    let pkup: Option<x509_cert::ext::pkix::PrivateKeyUsagePeriod> =
+        kokuin_certs::path::extension(&pki.tsu).map_err(|e| e.to_string())?;
+    let to = v.not_after.to_system_time();
+    let until = pkup
+        .and_then(|p| p.not_after)
+        .map_or(to, |t| t.to_system_time());
+    Ok((v.not_before.to_system_time(), to, until))
+}
+
 /// A fresh SoftHSM2 token holding the dev TSU key, and its certificate from the dev root.
 fn token_key(
     dir: &Path,
     module: &Path,
     pki: &DevPki,
 ) -> Result<(x509_cert::Certificate, crate::config::KeyConfig), String> {
-    use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token, Signer};
+    use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token};
     let random_pin = || -> Result<String, String> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).map_err(|e| e.to_string())?;
@@ -353,24 +364,17 @@ fn token_key(
         .generate("dev-tsu", KeyType::P256)
         .map_err(|e| e.to_string())?;
     let signer = Pkcs11Signer::new(token, "dev-tsu", None, 1).map_err(|e| e.to_string())?;
-    let v = pki.tsu.tbs_certificate().validity();
-    let pkup: Option<x509_cert::ext::pkix::PrivateKeyUsagePeriod> =
-        kokuin_certs::path::extension(&pki.tsu).map_err(|e| e.to_string())?;
-    let until = pkup
-        .and_then(|p| p.not_after)
-        .map(|t| t.to_system_time())
-        .unwrap_or(v.not_after.to_system_time());
+    let (from, to, until) = tsu_window(pki)?;
     let cert = kokuin_certs::dev::issue_tsu(
         &pki.root,
         &pki.root_key,
         &signer,
         "Kokuin Dev TSU 1 (HSM)",
-        v.not_before.to_system_time(),
-        v.not_after.to_system_time(),
+        from,
+        to,
         until,
     )
     .map_err(|e| e.to_string())?;
-    let _ = signer.label();
     let key = crate::config::KeyConfig::Pkcs11 {
         module: module.to_path_buf(),
         token: "kokuin-dev".into(),

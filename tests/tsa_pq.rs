@@ -151,9 +151,6 @@ fn ml_dsa_key_generated_in_kryoptic_signs_tokens() {
     assert!(text(&o).contains("ml-dsa-65"), "{}", text(&o));
 }
 
-const MLDSA_POLICY: &str = "2.25.326785163420712602118702155330699147300";
-const COMPOSITE_POLICY: &str = "2.25.338155222319321120337837938249247044349";
-
 /// A token for `policy` (none: the default), checked against its request by `kokuin verify`.
 fn token_for(srv: &Server, policy: Option<&str>, dir: &Path, name: &str) -> serde_json::Value {
     let data = dir.join("invoice.xml");
@@ -196,8 +193,8 @@ fn classical_ml_dsa_and_composite_policies_run_side_by_side() {
         .collect();
     let want = [
         (DEV_POLICY, "ecdsa-sha256", false),
-        (MLDSA_POLICY, "ml-dsa-65", true),
-        (COMPOSITE_POLICY, "mldsa65-ecdsa-p256-sha512", true),
+        (DEV_MLDSA_POLICY, "ml-dsa-65", true),
+        (DEV_COMPOSITE_POLICY, "mldsa65-ecdsa-p256-sha512", true),
     ];
     let want: Vec<(String, String, bool)> = want
         .iter()
@@ -210,8 +207,12 @@ fn classical_ml_dsa_and_composite_policies_run_side_by_side() {
     for (policy, algorithm, pq) in [
         (None, "ecdsa-sha256", false),
         (Some(DEV_POLICY), "ecdsa-sha256", false),
-        (Some(MLDSA_POLICY), "ml-dsa-65", true),
-        (Some(COMPOSITE_POLICY), "mldsa65-ecdsa-p256-sha512", true),
+        (Some(DEV_MLDSA_POLICY), "ml-dsa-65", true),
+        (
+            Some(DEV_COMPOSITE_POLICY),
+            "mldsa65-ecdsa-p256-sha512",
+            true,
+        ),
     ] {
         let v = token_for(&srv, policy, dir.path(), algorithm);
         assert_eq!(v["signature_algorithm_name"], algorithm, "{v}");
@@ -231,7 +232,7 @@ fn classical_ml_dsa_and_composite_policies_run_side_by_side() {
 
     // Each policy's chain is served; an unknown policy is a 404, not the default's chain.
     let chain = |p: &str| get(&a, &format!("{}/tsa/certs?policy={p}", srv.base()));
-    let ml = chain(MLDSA_POLICY);
+    let ml = chain(DEV_MLDSA_POLICY);
     assert_eq!(ml.status, 200);
     assert_ne!(ml.body, chain(DEV_POLICY).body);
     assert_eq!(
@@ -248,16 +249,16 @@ fn classical_ml_dsa_and_composite_policies_run_side_by_side() {
         "--config",
         state.join("kokuin.toml").to_str().unwrap(),
         "--policy",
-        MLDSA_POLICY,
+        DEV_MLDSA_POLICY,
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while chain(MLDSA_POLICY).body == ml.body {
+    while chain(DEV_MLDSA_POLICY).body == ml.body {
         assert!(Instant::now() < deadline, "the ML-DSA policy kept its key");
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(chain(DEV_POLICY).body, classical_before);
-    let v = token_for(&srv, Some(MLDSA_POLICY), dir.path(), "rotated");
+    let v = token_for(&srv, Some(DEV_MLDSA_POLICY), dir.path(), "rotated");
     assert_eq!(v["signature_algorithm_name"], "ml-dsa-65", "{v}");
     let r = get(&a, &format!("{}/readyz", srv.base()));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));

@@ -11,6 +11,12 @@ use std::time::{Duration, Instant};
 
 pub const KOKUIN: &str = env!("CARGO_BIN_EXE_kokuin");
 pub const DEV_POLICY: &str = "2.25.184732620371192929406940453947404583605";
+/// The dev server's post-quantum policies (src/dev.rs): ML-DSA-65, and composite ML-DSA-65 +
+/// ECDSA P-256.
+#[allow(dead_code)] // not every test binary asks for them
+pub const DEV_MLDSA_POLICY: &str = "2.25.326785163420712602118702155330699147300";
+#[allow(dead_code)]
+pub const DEV_COMPOSITE_POLICY: &str = "2.25.338155222319321120337837938249247044349";
 
 pub struct Server {
     child: Child,

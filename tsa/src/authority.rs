@@ -178,14 +178,10 @@ impl TimeStampAuthority {
     }
 
     /// Replaces the signing key of the policy at `index`; requests already signing finish
-    /// with the old one. False if there is no such policy.
-    pub fn set_policy_key(&self, index: usize, key: Option<Arc<ActiveKey>>) -> bool {
-        match self.keys.get(index).map(|k| k.write()) {
-            Some(Ok(mut k)) => {
-                *k = key;
-                true
-            }
-            _ => false,
+    /// with the old one.
+    pub fn set_policy_key(&self, index: usize, key: Option<Arc<ActiveKey>>) {
+        if let Some(Ok(mut k)) = self.keys.get(index).map(|k| k.write()) {
+            *k = key;
         }
     }
 
@@ -207,12 +203,7 @@ impl TimeStampAuthority {
     pub fn prepare(&self, request_der: &[u8]) -> Result<Prepared, Rejection> {
         let req = parse_request(request_der)?;
         let checked = check_request(&req, &self.policy_oids)?;
-        let index = self
-            .policy_oids
-            .iter()
-            .position(|p| *p == checked.policy)
-            .unwrap_or(0);
-        let key = self.policy_key(index).ok_or_else(|| {
+        let key = self.policy_key(checked.policy_index).ok_or_else(|| {
             Rejection::new(
                 FailureInfo::SystemFailure,
                 format!("no signing key is active for policy {}", checked.policy),

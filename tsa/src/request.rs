@@ -28,6 +28,8 @@ pub struct CheckedRequest {
     pub message_imprint: MessageImprint,
     /// reqPolicy if given, else the TSA's default policy.
     pub policy: PolicyId,
+    /// Where `policy` stands in the served policies: which key signs.
+    pub policy_index: usize,
     pub nonce: Option<Int>,
     pub cert_req: bool,
 }
@@ -96,17 +98,20 @@ pub fn check_request(
             ),
         ));
     }
-    let policy = match &req.req_policy {
-        Some(p) if policies.contains(p) => p.clone(),
-        Some(p) => {
-            return Err(Rejection::new(
-                FailureInfo::UnacceptedPolicy,
-                format!("policy {p} is not served by this TSA"),
-            ));
-        }
+    let (policy_index, policy) = match &req.req_policy {
+        Some(p) => policies
+            .iter()
+            .position(|q| q == p)
+            .map(|i| (i, p.clone()))
+            .ok_or_else(|| {
+                Rejection::new(
+                    FailureInfo::UnacceptedPolicy,
+                    format!("policy {p} is not served by this TSA"),
+                )
+            })?,
         None => policies
             .first()
-            .cloned()
+            .map(|p| (0, p.clone()))
             .ok_or_else(|| Rejection::new(FailureInfo::SystemFailure, "no policy is configured"))?,
     };
     if let Some(exts) = &req.extensions {
@@ -141,6 +146,7 @@ pub fn check_request(
         digest,
         message_imprint: imprint.clone(),
         policy,
+        policy_index,
         nonce: req.nonce.clone(),
         cert_req: req.cert_req.unwrap_or(false),
     })

@@ -15,7 +15,8 @@ use super::{HsmError, Pkcs11Token, ck, find_key};
 use crate::mldsa::{MlDsaKey, MlDsaLevel};
 use crate::mldsa_signer::MlDsaSigner;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass};
+use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::Session;
 use zeroize::Zeroizing;
 
 /// What `keys list` and the logs say of a wrapped key.
@@ -27,6 +28,10 @@ fn key_err(label: &str, reason: impl std::fmt::Display) -> HsmError {
         label: label.into(),
         reason: reason.to_string(),
     }
+}
+
+fn wrapping_key(s: &Session, label: &str) -> Result<ObjectHandle, HsmError> {
+    find_key(s, label, ObjectClass::SECRET_KEY)?.ok_or_else(|| HsmError::NoKey(label.into()))
 }
 
 impl Pkcs11Token {
@@ -60,8 +65,7 @@ impl Pkcs11Token {
     /// `wrapping_label`; the unwrapped seed exists only as a session object, destroyed here.
     pub fn wrap_new_seed(&self, wrapping_label: &str) -> Result<Vec<u8>, HsmError> {
         let s = self.session()?;
-        let kek = find_key(&s, wrapping_label, ObjectClass::SECRET_KEY)?
-            .ok_or_else(|| HsmError::NoKey(wrapping_label.into()))?;
+        let kek = wrapping_key(&s, wrapping_label)?;
         let seed = s
             .generate_key(
                 &Mechanism::GenericSecretKeyGen,
@@ -88,8 +92,7 @@ impl Pkcs11Token {
         wrapped: &[u8],
     ) -> Result<Zeroizing<[u8; 32]>, HsmError> {
         let s = self.session()?;
-        let kek = find_key(&s, wrapping_label, ObjectClass::SECRET_KEY)?
-            .ok_or_else(|| HsmError::NoKey(wrapping_label.into()))?;
+        let kek = wrapping_key(&s, wrapping_label)?;
         let obj = s
             .unwrap_key(
                 &Mechanism::AesKeyWrapPad,

@@ -38,11 +38,13 @@ pub fn sign_rate(
             software_sign_rate(s.as_ref(), threads, d)?,
         ),
     };
-    println!(
-        "{{\"key\":\"{}\",\"algorithm\":\"{}\",\"threads\":{threads},\"{kind}\":{rate:.1}}}",
-        e.name,
-        s.algorithm().name()
-    );
+    let mut out = serde_json::json!({
+        "key": e.name,
+        "algorithm": s.algorithm().name(),
+        "threads": threads,
+    });
+    out[kind] = serde_json::json!((rate * 10.0).round() / 10.0);
+    println!("{out}");
     Ok(())
 }
 

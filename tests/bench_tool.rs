@@ -38,11 +38,13 @@ fn every_transport_and_mode_delivers_checked_tokens() {
     }
     let (v, _) = bench(&["--url", &server.http, "--server-pid", &pid]);
     assert!(v["server_rss_kib"].as_u64().unwrap() > 1000, "{v}");
-    // The open loop holds its rate: 200/s for 1 s is about 200 tokens, not as many as the
-    // server can issue.
+    // The open loop never sends faster than its rate: 200/s for 1 s is at most about 200
+    // tokens, not the thousands the closed loop gets. No lower bound: a stall of the machine
+    // (a slow fsync while CI builds beside it) only lowers the count, and a test must not fail
+    // on a machine's speed (CI once saw 123 after a 441 ms stall).
     let (v, _) = bench(&["--url", &server.http, "--rate", "200"]);
     let n = v["tokens"].as_u64().unwrap();
-    assert!((150..=260).contains(&n), "{v}");
+    assert!(n > 0 && n <= 260, "{v}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! HTTP/2, bounded connections and concurrency, head and body timeouts, and a graceful
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
+mod cpu_pool;
 mod eseal;
 mod keys;
 pub mod metrics;
@@ -43,11 +44,9 @@ pub struct State {
     pub limiter: Option<Arc<Limiter>>,
     /// Requests being answered at once (`server.max_concurrency`).
     pub signing: Arc<Semaphore>,
-    /// Slow software signatures (ML-DSA, RSA) at once: one per core. More would only
-    /// time-slice the cores and evict each other's keys from cache (measured: ML-DSA-65 tokens
-    /// cost 2.0 ms of CPU each with 8 signing threads on 2 cores, against 1.5 ms raw). Token
-    /// keys sign on their own session pool.
-    pub cpu_signing: Arc<Semaphore>,
+    /// Slow software signatures (ML-DSA, composite, RSA): a thread per core. Token keys sign
+    /// on their own session pool.
+    pub cpu_pool: cpu_pool::CpuPool,
     request_ids: AtomicU64,
 }
 
@@ -111,9 +110,10 @@ pub async fn run(
         metrics,
         limiter,
         signing: Arc::new(Semaphore::new(limits.max_concurrency)),
-        cpu_signing: Arc::new(Semaphore::new(
+        cpu_pool: cpu_pool::CpuPool::start(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )),
+        )
+        .map_err(|e| format!("cannot start the signing threads: {e}"))?,
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),

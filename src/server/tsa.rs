@@ -157,18 +157,16 @@ async fn issue(
         let signed = sign();
         (Ok(signed), logged.await)
     } else {
-        // HSM or slow algorithms: off the reactor; slow software ones one per core.
+        // Slow software algorithms on the signing threads; token keys off the reactor, on
+        // their own session pool.
         let signing = async {
-            let slot = if cpu_bound {
-                state.cpu_signing.clone().acquire_owned().await.ok()
+            if cpu_bound {
+                state.cpu_pool.run(sign).await.map_err(|e| e.to_string())
             } else {
-                None
-            };
-            tokio::task::spawn_blocking(move || {
-                let _slot = slot;
-                sign()
-            })
-            .await
+                tokio::task::spawn_blocking(sign)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
         };
         tokio::join!(signing, logged)
     };

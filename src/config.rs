@@ -301,6 +301,10 @@ pub enum KeyConfig {
         /// with `tsa.require_hsm_key`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wrapped: Option<PathBuf>,
+        /// A composite key (`algorithm` names it): the label of its traditional half in the
+        /// same token; `key` (or `wrapped`) is then its ML-DSA half.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traditional_key: Option<String>,
     },
 }
 
@@ -323,12 +327,17 @@ impl KeyConfig {
             && !matches!(
                 self.algorithm()
                     .and_then(kokuin_hsm::SignatureAlgorithm::from_name),
-                Some(kokuin_hsm::SignatureAlgorithm::MlDsa(_))
+                Some(
+                    kokuin_hsm::SignatureAlgorithm::MlDsa(_)
+                        | kokuin_hsm::SignatureAlgorithm::Composite(_)
+                )
             )
         {
             return Err((
                 format!("{at}.algorithm"),
-                "a wrapped key is an ML-DSA seed: name its level (ml-dsa-44/65/87)".into(),
+                "a wrapped key is an ML-DSA seed: name its level (ml-dsa-44/65/87) or the \
+                 composite it is half of"
+                    .into(),
             ));
         }
         if let Some(a) = self.algorithm()
@@ -338,6 +347,24 @@ impl KeyConfig {
                 format!("{at}.algorithm"),
                 format!("unknown signature algorithm {a:?}"),
             ));
+        }
+        if let KeyConfig::Pkcs11 {
+            traditional_key, ..
+        } = self
+        {
+            let composite = matches!(
+                self.algorithm()
+                    .and_then(kokuin_hsm::SignatureAlgorithm::from_name),
+                Some(kokuin_hsm::SignatureAlgorithm::Composite(_))
+            );
+            if composite != traditional_key.is_some() {
+                return Err((
+                    format!("{at}.traditional_key"),
+                    "a composite key in a token names its traditional half (traditional_key) \
+                     and its algorithm; no other key has a traditional_key"
+                        .into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -22,9 +22,9 @@
 //!
 //! Three policies run side by side (see `GET /tsa/policies`): the default, classical one
 //! (P-256), one signed with ML-DSA-65 (RFC 9882) and one with the composite
-//! id-MLDSA65-ECDSA-P256-SHA512; a client picks by reqPolicy. With --pkcs11-module only the
-//! classical policy is served, its key in the token: a composite's halves cannot yet be
-//! configured in tokens, and SoftHSM2 has no ML-DSA.
+//! id-MLDSA65-ECDSA-P256-SHA512; a client picks by reqPolicy. With --pkcs11-module the keys
+//! are generated in the token (both halves of the composite), if it offers ML-DSA (kryoptic);
+//! a token without it (SoftHSM2) serves the classical policy only.
 
 use kokuin_certs::dev::DevPki;
 use kokuin_certs::pem::to_pem_chain;
@@ -147,7 +147,8 @@ pub fn ensure_state_dir(
         k.write_pkcs8_pem(&p).map_err(|e| e.to_string())
     };
     write_key("root.key", &pki.root_key)?;
-    let (tsu, key) = match pkcs11 {
+    let token = pkcs11.map(|m| dev_token(dir, m)).transpose()?;
+    let (tsu, key) = match &token {
         None => {
             write_key("tsu.key", &pki.tsu_key)?;
             (
@@ -159,7 +160,27 @@ pub fn ensure_state_dir(
                 },
             )
         }
-        Some(module) => token_key(dir, module, &pki)?,
+        Some((module, t)) => {
+            let (signer, key) = token_key(
+                module,
+                t,
+                "dev-tsu",
+                kokuin_hsm::KeyType::P256,
+                "pki/tsu.pem",
+            )?;
+            let (from, to, until) = tsu_window(&pki)?;
+            let cert = kokuin_certs::dev::issue_tsu(
+                &pki.root,
+                &pki.root_key,
+                signer.as_ref(),
+                "Kokuin Dev TSU 1 (HSM)",
+                from,
+                to,
+                until,
+            )
+            .map_err(|e| e.to_string())?;
+            (cert, key)
+        }
     };
     let entry = |name: &str, policy: Option<&str>, key| crate::keyring::KeyEntry {
         name: name.into(),
@@ -174,40 +195,52 @@ pub fn ensure_state_dir(
     let mut policies = format!(
         "[[tsa.policies]]\noid = \"{DEV_POLICY_OID}\"\nname = \"Kokuin development time-stamp policy\"\n"
     );
-    if pkcs11.is_none() {
+    // A token without ML-DSA (SoftHSM2) serves the classical policy only: its post-quantum
+    // keys could be wrapped seeds, which the token policy (require_hsm_key) refuses.
+    let pq_here = token.as_ref().is_none_or(|(_, t)| t.offers_mldsa());
+    if !pq_here {
+        tracing::warn!(
+            "the token offers no ML-DSA: serving the classical policy only (kryoptic has ML-DSA)"
+        );
+    }
+    for (oid, title, type_name, stem) in PQ_POLICIES.into_iter().filter(|_| pq_here) {
         let (from, to, until) = tsu_window(&pki)?;
-        for (oid, title, type_name, stem) in PQ_POLICIES {
-            let key_type = kokuin_hsm::KeyType::from_name(type_name)
-                .ok_or_else(|| format!("unknown key type {type_name}"))?;
-            let key =
-                kokuin_hsm::SoftwareSigner::generate(key_type, stem).map_err(|e| e.to_string())?;
-            write_key(&format!("{stem}.key"), &key)?;
-            let cert = kokuin_certs::dev::issue_tsu(
-                &pki.root,
-                &pki.root_key,
-                &key,
-                &format!("Kokuin Dev TSU 1 ({})", key_type.name()),
-                from,
-                to,
-                until,
-            )
-            .map_err(|e| e.to_string())?;
-            let p = dir.join("pki").join(format!("{stem}.pem"));
-            std::fs::write(&p, to_pem_chain(&[cert]).map_err(|e| e.to_string())?)
-                .map_err(|e| io(&p, e))?;
-            keys.push(entry(
-                &format!("dev-{stem}-1"),
-                Some(oid),
-                crate::config::KeyConfig::Software {
+        let key_type = kokuin_hsm::KeyType::from_name(type_name)
+            .ok_or_else(|| format!("unknown key type {type_name}"))?;
+        let certificate = format!("pki/{stem}.pem");
+        let (signer, key): (std::sync::Arc<dyn kokuin_hsm::Signer>, _) = match &token {
+            None => {
+                let key = kokuin_hsm::SoftwareSigner::generate(key_type, stem)
+                    .map_err(|e| e.to_string())?;
+                write_key(&format!("{stem}.key"), &key)?;
+                let kc = crate::config::KeyConfig::Software {
                     path: format!("keys/{stem}.key").into(),
                     algorithm: None,
-                    certificate: format!("pki/{stem}.pem").into(),
-                },
-            ));
-            policies.push_str(&format!(
-                "\n[[tsa.policies]]\noid = \"{oid}\"\nname = \"{title}\"\n"
-            ));
-        }
+                    certificate: certificate.clone().into(),
+                };
+                (std::sync::Arc::new(key), kc)
+            }
+            Some((module, t)) => {
+                token_key(module, t, &format!("dev-{stem}"), key_type, &certificate)?
+            }
+        };
+        let cert = kokuin_certs::dev::issue_tsu(
+            &pki.root,
+            &pki.root_key,
+            signer.as_ref(),
+            &format!("Kokuin Dev TSU 1 ({})", key_type.name()),
+            from,
+            to,
+            until,
+        )
+        .map_err(|e| e.to_string())?;
+        let p = dir.join(&certificate);
+        std::fs::write(&p, to_pem_chain(&[cert]).map_err(|e| e.to_string())?)
+            .map_err(|e| io(&p, e))?;
+        keys.push(entry(&format!("dev-{stem}-1"), Some(oid), key));
+        policies.push_str(&format!(
+            "\n[[tsa.policies]]\noid = \"{oid}\"\nname = \"{title}\"\n"
+        ));
     }
     crate::keyring::Keyring { keys }.save(&dir.join("state").join("keyring.toml"))?;
     write_key("tls.key", &pki.tls_key)?;
@@ -328,13 +361,13 @@ fn tsu_window(pki: &DevPki) -> Result<(SystemTime, SystemTime, SystemTime), Stri
     Ok((v.not_before.to_system_time(), to, until))
 }
 
-/// A fresh SoftHSM2 token holding the dev TSU key, and its certificate from the dev root.
-fn token_key(
+/// A fresh token labelled `kokuin-dev` in `module`, its PINs random and kept under `keys/`
+/// (mode 0600).
+fn dev_token(
     dir: &Path,
     module: &Path,
-    pki: &DevPki,
-) -> Result<(x509_cert::Certificate, crate::config::KeyConfig), String> {
-    use kokuin_hsm::{KeyType, PinSource, Pkcs11Signer, Pkcs11Token};
+) -> Result<(PathBuf, std::sync::Arc<kokuin_hsm::Pkcs11Token>), String> {
+    use kokuin_hsm::{PinSource, Pkcs11Token};
     let random_pin = || -> Result<String, String> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).map_err(|e| e.to_string())?;
@@ -357,34 +390,60 @@ fn token_key(
     write_secret("token-so.pin", &so)?;
     kokuin_hsm::pkcs11::init_token(module, "kokuin-dev", &so, &user).map_err(|e| e.to_string())?;
     let pin = PinSource::File(dir.join("keys").join("token.pin"));
-    let token = std::sync::Arc::new(
-        Pkcs11Token::open(module, "kokuin-dev", &pin).map_err(|e| e.to_string())?,
-    );
-    token
-        .generate("dev-tsu", KeyType::P256)
-        .map_err(|e| e.to_string())?;
-    let signer = Pkcs11Signer::new(token, "dev-tsu", None, 1).map_err(|e| e.to_string())?;
-    let (from, to, until) = tsu_window(pki)?;
-    let cert = kokuin_certs::dev::issue_tsu(
-        &pki.root,
-        &pki.root_key,
-        &signer,
-        "Kokuin Dev TSU 1 (HSM)",
-        from,
-        to,
-        until,
-    )
-    .map_err(|e| e.to_string())?;
+    let token = Pkcs11Token::open(module, "kokuin-dev", &pin).map_err(|e| e.to_string())?;
+    Ok((module.to_path_buf(), std::sync::Arc::new(token)))
+}
+
+/// A key generated in the dev token, its signer (to certify it) and its configuration. A
+/// composite's two halves are both generated there.
+fn token_key(
+    module: &Path,
+    token: &std::sync::Arc<kokuin_hsm::Pkcs11Token>,
+    label: &str,
+    key_type: kokuin_hsm::KeyType,
+    certificate: &str,
+) -> Result<
+    (
+        std::sync::Arc<dyn kokuin_hsm::Signer>,
+        crate::config::KeyConfig,
+    ),
+    String,
+> {
+    use kokuin_hsm::pkcs11::composite;
+    token.generate(label, key_type).map_err(|e| e.to_string())?;
+    let (signer, algorithm, traditional_key): (std::sync::Arc<dyn kokuin_hsm::Signer>, _, _) =
+        match key_type {
+            kokuin_hsm::KeyType::Composite(id) => {
+                let trad = composite::traditional_label(label);
+                let opened =
+                    composite::open(token, id, composite::MlDsaHalf::InToken(label), &trad, 1)
+                        .map_err(|e| e.to_string())?;
+                (
+                    std::sync::Arc::new(opened.signer),
+                    Some(id.name()),
+                    Some(trad),
+                )
+            }
+            _ => (
+                std::sync::Arc::new(
+                    kokuin_hsm::Pkcs11Signer::new(token.clone(), label, None, 1)
+                        .map_err(|e| e.to_string())?,
+                ),
+                None,
+                None,
+            ),
+        };
     let key = crate::config::KeyConfig::Pkcs11 {
         module: module.to_path_buf(),
         token: "kokuin-dev".into(),
-        key: "dev-tsu".into(),
+        key: label.into(),
         pin_file: Some("keys/token.pin".into()),
         pin_env: None,
-        algorithm: None,
-        certificate: "pki/tsu.pem".into(),
+        algorithm,
+        certificate: certificate.into(),
         sessions: None,
         wrapped: None,
+        traditional_key,
     };
-    Ok((cert, key))
+    Ok((signer, key))
 }

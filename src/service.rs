@@ -297,6 +297,8 @@ pub fn open_key(
 pub struct OpenedKey {
     pub signer: Arc<dyn Signer>,
     pub attested: bool,
+    /// Why it is not attested, for a token key (empty for software keys).
+    pub failures: Vec<String>,
 }
 
 /// Opens a key; with `require_hsm`, only an attested HSM key is accepted.
@@ -323,6 +325,7 @@ pub fn open_key_with(
                     cfg.dev,
                 )?),
                 attested: false,
+                failures: Vec::new(),
             })
         }
         KeyConfig::Pkcs11 {
@@ -333,6 +336,7 @@ pub fn open_key_with(
             pin_env,
             sessions,
             wrapped,
+            traditional_key,
             ..
         } => {
             let pin = match (pin_file, pin_env) {
@@ -344,6 +348,31 @@ pub fn open_key_with(
             let t = Arc::new(
                 kokuin_hsm::Pkcs11Token::open(&cfg.resolve(module), token, &pin).map_err(hsm)?,
             );
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
+            let sessions = sessions.unwrap_or(threads).min(cfg.server.max_concurrency);
+            let read_blob = |file: &std::path::PathBuf| {
+                let path = cfg.resolve(file);
+                std::fs::read(&path)
+                    .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))
+            };
+            if let Some(trad) = traditional_key {
+                let Some(SignatureAlgorithm::Composite(id)) = algorithm else {
+                    return Err(StartError::Other(
+                        "a key with a traditional_key needs algorithm = \"<composite>\"".into(),
+                    ));
+                };
+                let blob = wrapped.as_ref().map(read_blob).transpose()?;
+                let half = match &blob {
+                    Some(blob) => kokuin_hsm::pkcs11::composite::MlDsaHalf::Wrapped {
+                        wrapping_label: key,
+                        blob,
+                    },
+                    None => kokuin_hsm::pkcs11::composite::MlDsaHalf::InToken(key),
+                };
+                let opened = kokuin_hsm::pkcs11::composite::open(&t, id, half, trad, sessions)
+                    .map_err(hsm)?;
+                return attested(opened.signer, opened.failures, require_hsm);
+            }
             if let Some(file) = wrapped {
                 if require_hsm {
                     return Err(policy(format!(
@@ -357,8 +386,7 @@ pub fn open_key_with(
                     ));
                 };
                 let path = cfg.resolve(file);
-                let blob = std::fs::read(&path)
-                    .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+                let blob = read_blob(file)?;
                 let signer = kokuin_hsm::pkcs11::wrapped::wrapped_mldsa_signer(
                     &t,
                     key,
@@ -375,31 +403,43 @@ pub fn open_key_with(
                 return Ok(OpenedKey {
                     signer: Arc::new(signer),
                     attested: false,
+                    failures: vec![kokuin_hsm::pkcs11::wrapped::DESCRIPTION.to_string()],
                 });
             }
-            let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
-            let signer = kokuin_hsm::Pkcs11Signer::new(
-                t,
-                key,
-                algorithm,
-                sessions.unwrap_or(threads).min(cfg.server.max_concurrency),
-            )
-            .map_err(hsm)?;
+            let signer = kokuin_hsm::Pkcs11Signer::new(t, key, algorithm, sessions).map_err(hsm)?;
             let failures = signer.attestation().failures();
-            if failures.is_empty() {
-                tracing::info!(key = %signer.label(), "key attestation: generated in the token, never extractable");
-            } else {
-                tracing::warn!(key = %signer.label(), failures = %failures.join("; "), "key attestation failed");
-                if require_hsm {
-                    return Err(policy(failures.join("; ")));
-                }
-            }
-            Ok(OpenedKey {
-                signer: Arc::new(signer),
-                attested: failures.is_empty(),
-            })
+            attested(
+                signer,
+                failures.into_iter().map(String::from).collect(),
+                require_hsm,
+            )
         }
     }
+}
+
+/// A token key with the reasons it is not an attested HSM key: logged, and fatal under
+/// `tsa.require_hsm_key`.
+fn attested(
+    signer: impl Signer + 'static,
+    failures: Vec<String>,
+    require_hsm: bool,
+) -> Result<OpenedKey, StartError> {
+    if failures.is_empty() {
+        tracing::info!(key = %signer.label(), "key attestation: generated in the token, never extractable");
+    } else {
+        tracing::warn!(key = %signer.label(), failures = %failures.join("; "), "key attestation failed");
+        if require_hsm {
+            return Err(StartError::Other(format!(
+                "tsa.require_hsm_key: {}; refusing to start",
+                failures.join("; ")
+            )));
+        }
+    }
+    Ok(OpenedKey {
+        signer: Arc::new(signer),
+        attested: failures.is_empty(),
+        failures,
+    })
 }
 
 /// Every change of the clock's status goes to the log and to the audit log (EN 319 421:

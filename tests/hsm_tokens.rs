@@ -255,4 +255,27 @@ fn a_wrapped_ml_dsa_seed_signs_only_where_hsm_keys_are_not_required() {
     let v = verify_json(&tsr, &data, &srv.root(), None);
     assert_eq!(v["signature_algorithm_name"], "ml-dsa-65", "{v}");
     assert!(srv.stop().success());
+
+    // A composite for this token: the ECDSA half generated in it, the ML-DSA half wrapped.
+    let o = keys(&["rotate", "--type", "mldsa65-ecdsa-p256-sha512", "--wrap"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = keys(&["list"]);
+    let listed = text(&o);
+    let composite = listed
+        .split("\n")
+        .find(|l| l.contains("backend:") && l.contains(".trad"))
+        .unwrap_or_else(|| panic!("no composite: {listed}"));
+    assert!(composite.contains("wrapping key=kokuin-wrap"), "{listed}");
+    assert!(
+        listed.matches("assurance level 1 only").count() >= 2,
+        "{listed}"
+    );
+    let srv = serve_hsm(&state);
+    request_token(&srv.http, &data, &tsr);
+    let v = verify_json(&tsr, &data, &srv.root(), None);
+    assert_eq!(
+        v["signature_algorithm_name"], "mldsa65-ecdsa-p256-sha512",
+        "{v}"
+    );
+    assert!(srv.stop().success());
 }

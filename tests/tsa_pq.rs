@@ -9,6 +9,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const MLDSA_VERIFY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/mldsa_verify.py");
+const COMPOSITE_VERIFY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/interop/composite_verify.py"
+);
 
 /// `kokuin keys rotate --type KEY_TYPE` on the dev state: a new key, certified by the dev CA.
 /// Token modules read their storage from the environment, as for the server.
@@ -48,8 +52,9 @@ fn request_until(srv: &Server, algorithm: &str, dir: &Path) -> serde_json::Value
     }
 }
 
-/// The token's ML-DSA signature and its certificate, checked by `cryptography`.
-fn cryptography_verifies(tsr: &Path, root: &Path, dir: &Path) {
+/// The token's signer certificate, signed attributes and signature, written to files in `dir`
+/// for an independent verifier.
+fn signed_parts(tsr: &Path, dir: &Path) -> [std::path::PathBuf; 3] {
     let bytes = std::fs::read(tsr).unwrap();
     let der = kokuin_tsa::ParsedResponse::from_der(&bytes)
         .unwrap()
@@ -66,21 +71,34 @@ fn cryptography_verifies(tsr: &Path, root: &Path, dir: &Path) {
     let (data, sig) = (dir.join("signed.der"), dir.join("sig.bin"));
     std::fs::write(&data, token.signed_attributes_der()).unwrap();
     std::fs::write(&sig, token.signature_value()).unwrap();
-    let args = [MLDSA_VERIFY, cert.to_str().unwrap(), root.to_str().unwrap()];
-    let o = run(
-        &python(),
-        &[&args[..], &[data.to_str().unwrap(), sig.to_str().unwrap()]].concat(),
-    );
+    [cert, data, sig]
+}
+
+/// `script` (Python `cryptography`) accepts the token's signature, and refuses it with one
+/// bit flipped at `flip`: the check is real.
+fn python_verifies(script: &str, tsr: &Path, root: Option<&Path>, dir: &Path, flip: usize) {
+    let [cert, data, sig] = signed_parts(tsr, dir);
+    let mut args = vec![script, cert.to_str().unwrap()];
+    args.extend(root.map(|r| r.to_str().unwrap()));
+    args.extend([data.to_str().unwrap(), sig.to_str().unwrap()]);
+    let o = run(&python(), &args);
     assert!(o.status.success(), "{}", text(&o));
-    // And a tampered signature fails there too: the check is real.
-    let mut bad = token.signature_value().to_vec();
-    bad[100] ^= 1;
+    let mut bad = std::fs::read(&sig).unwrap();
+    bad[flip] ^= 1;
     std::fs::write(&sig, bad).unwrap();
-    let o = run(
-        &python(),
-        &[&args[..], &[data.to_str().unwrap(), sig.to_str().unwrap()]].concat(),
-    );
+    let o = run(&python(), &args);
     assert!(!o.status.success(), "{}", text(&o));
+}
+
+/// The token's ML-DSA signature and its certificate, checked by `cryptography`.
+fn cryptography_verifies(tsr: &Path, root: &Path, dir: &Path) {
+    python_verifies(MLDSA_VERIFY, tsr, Some(root), dir, 100);
+}
+
+/// Both halves of the token's composite signature, checked by `cryptography`; the flipped
+/// bit is in the ECDSA half, after the 3,309 octets of ML-DSA-65.
+fn composite_halves_verify(tsr: &Path, dir: &Path) {
+    python_verifies(COMPOSITE_VERIFY, tsr, None, dir, 3309 + 10);
 }
 
 #[test]
@@ -103,8 +121,22 @@ fn software_ml_dsa_and_composite_tokens_verify() {
     assert!(srv.stop().success());
 }
 
+/// `kokuin keys ARGS --config STATE/kokuin.toml`, with kryoptic's storage in the environment.
+fn keys(state: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(KOKUIN)
+        .arg("keys")
+        .args(args)
+        .args(["--config", state.join("kokuin.toml").to_str().unwrap()])
+        .env("KRYOPTIC_CONF", state.join("hsm/kryoptic.conf"))
+        .output()
+        .unwrap()
+}
+
+/// With a token that has ML-DSA, dev mode keeps every policy's key in it, the composite's
+/// two halves included; independent verifiers accept the tokens, and the composite rotates
+/// and is destroyed half by half inside the token.
 #[test]
-fn ml_dsa_key_generated_in_kryoptic_signs_tokens() {
+fn every_policy_is_signed_by_keys_generated_in_kryoptic() {
     let module = std::env::var("KOKUIN_KRYOPTIC_MODULE").unwrap_or_else(|_| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -131,24 +163,81 @@ fn ml_dsa_key_generated_in_kryoptic_signs_tokens() {
         ],
         &state,
     );
-    rotate(&state, "ml-dsa-65");
     let ring = std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
-    assert!(ring.matches("backend = \"pkcs11\"").count() >= 2, "{ring}");
+    assert_eq!(ring.matches("backend = \"pkcs11\"").count(), 3, "{ring}");
+    assert!(
+        ring.contains("traditional_key = \"dev-tsu-composite.trad\""),
+        "{ring}"
+    );
+    assert!(!state.join("keys/tsu-ml-dsa-65.key").exists());
+
+    let v = token_for(&srv, Some(DEV_MLDSA_POLICY), dir.path(), "ml-dsa-65");
+    assert_eq!(v["signature_algorithm_name"], "ml-dsa-65", "{v}");
+    cryptography_verifies(&dir.path().join("ml-dsa-65.tsr"), &srv.root(), dir.path());
+    let v = token_for(&srv, Some(DEV_COMPOSITE_POLICY), dir.path(), "composite");
+    assert_eq!(
+        v["signature_algorithm_name"], "mldsa65-ecdsa-p256-sha512",
+        "{v}"
+    );
+    composite_halves_verify(&dir.path().join("composite.tsr"), dir.path());
+
+    let o = keys(&state, &["list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("key=dev-tsu-composite + dev-tsu-composite.trad"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        text(&o)
+            .matches("never extractable, generated in the token")
+            .count(),
+        3,
+        "{}",
+        text(&o)
+    );
+
+    // A new composite, both halves generated in the token, takes over its policy; the old
+    // one is retired and destroyed, both halves (a missing half would fail the destroy).
+    let before = srv.tsu_for(DEV_COMPOSITE_POLICY);
+    let o = keys(&state, &["rotate", "--policy", DEV_COMPOSITE_POLICY]);
+    assert!(o.status.success(), "{}", text(&o));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.tsu_for(DEV_COMPOSITE_POLICY) == before {
+        assert!(
+            Instant::now() < deadline,
+            "the composite policy kept its key"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let v = token_for(&srv, Some(DEV_COMPOSITE_POLICY), dir.path(), "composite-2");
+    assert_eq!(
+        v["signature_algorithm_name"], "mldsa65-ecdsa-p256-sha512",
+        "{v}"
+    );
+    composite_halves_verify(&dir.path().join("composite-2.tsr"), dir.path());
+    for args in [
+        &["retire", "--name", "dev-tsu-composite-1"][..],
+        &["destroy", "--name", "dev-tsu-composite-1", "--yes"],
+    ] {
+        let o = keys(&state, args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = keys(
+        &state,
+        &["destroy", "--name", "dev-tsu-composite-1", "--yes"],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("dev-tsu-composite.trad"),
+        "a half survived: {}",
+        text(&o)
+    );
+
+    // The default policy moves to ML-DSA-65, generated in the token.
+    rotate(&state, "ml-dsa-65");
     let v = request_until(&srv, "ml-dsa-65", dir.path());
     assert_eq!(v["quantum_safe"], true, "{v}");
-    cryptography_verifies(&dir.path().join("ml-dsa-65.tsr"), &srv.root(), dir.path());
-    let o = std::process::Command::new(KOKUIN)
-        .args([
-            "keys",
-            "list",
-            "--config",
-            state.join("kokuin.toml").to_str().unwrap(),
-        ])
-        .env("KRYOPTIC_CONF", state.join("hsm/kryoptic.conf"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("ml-dsa-65"), "{}", text(&o));
+    assert!(srv.stop().success());
 }
 
 /// A token for `policy` (none: the default), checked against its request by `kokuin verify`.

@@ -123,6 +123,15 @@ impl Server {
         self.dir.join("pki/tsu.pem")
     }
 
+    /// The chain the server sends for `policy` (GET /tsa/certs?policy=).
+    pub fn tsu_for(&self, policy: &str) -> Vec<u8> {
+        get(
+            &agent(None),
+            &format!("{}/tsa/certs?policy={policy}", self.base()),
+        )
+        .body
+    }
+
     pub fn base(&self) -> String {
         self.http.trim_end_matches("/tsa").to_string()
     }

@@ -5,6 +5,7 @@
 //! on drop) and never appear in errors or logs.
 
 pub mod attest;
+pub mod composite;
 pub mod signer;
 pub mod wrapped;
 
@@ -191,14 +192,7 @@ impl Pkcs11Token {
                 public.push(Attribute::ParameterSet(set.into()));
                 Mechanism::MlDsaKeyPairGen
             }
-            KeyType::Composite(_) => {
-                return Err(HsmError::Key {
-                    label: key_label.into(),
-                    reason: "a composite is two keys: generate its ML-DSA and its traditional \
-                             half separately"
-                        .into(),
-                });
-            }
+            KeyType::Composite(id) => return self.generate_composite(key_label, id),
         };
         s.generate_key_pair(&mech, &public, &private)
             .map_err(ck("C_GenerateKeyPair"))?;

@@ -129,9 +129,24 @@ impl Pkcs11Token {
     }
 }
 
-/// An ML-DSA signer from a wrapped seed: unwrapped once, expanded into locked memory.
-/// Refuses when the memory cannot be locked (RLIMIT_MEMLOCK) rather than sign from pages
-/// that may reach swap.
+/// An ML-DSA key from a wrapped seed: unwrapped once, expanded into locked memory. Refuses
+/// when the memory cannot be locked (RLIMIT_MEMLOCK) rather than sign from pages that may
+/// reach swap.
+pub fn wrapped_mldsa_key(
+    token: &Pkcs11Token,
+    wrapping_label: &str,
+    wrapped: &[u8],
+    level: MlDsaLevel,
+    label: &str,
+) -> Result<Box<MlDsaKey>, HsmError> {
+    let seed = token.unwrap_seed(wrapping_label, wrapped)?;
+    let key = Box::new(MlDsaKey::from_seed(level, &seed));
+    drop(seed);
+    key.lock_in_memory().map_err(|e| key_err(label, e))?;
+    Ok(key)
+}
+
+/// An ML-DSA signer from a wrapped seed ([`wrapped_mldsa_key`]).
 pub fn wrapped_mldsa_signer(
     token: &Pkcs11Token,
     wrapping_label: &str,
@@ -139,9 +154,6 @@ pub fn wrapped_mldsa_signer(
     level: MlDsaLevel,
     label: &str,
 ) -> Result<MlDsaSigner, HsmError> {
-    let seed = token.unwrap_seed(wrapping_label, wrapped)?;
-    let key = Box::new(MlDsaKey::from_seed(level, &seed));
-    drop(seed);
-    key.lock_in_memory().map_err(|e| key_err(label, e))?;
+    let key = wrapped_mldsa_key(token, wrapping_label, wrapped, level, label)?;
     MlDsaSigner::new(key, label).map_err(|e| key_err(label, e))
 }

@@ -1,12 +1,11 @@
 //! `kokuin keys list`: every key of the keyring with its state, the policies it serves, its
 //! backend and attestation, and its certificate's validity and key usage period.
 
-use super::{token, usage};
+use super::usage;
 use crate::cmd::CmdError;
 use crate::config::{Config, KeyConfig};
 use crate::keyring::{KeyEntry, KeyState, Keyring};
 use kokuin_certs::path::{extension, subject_of};
-use kokuin_hsm::Pkcs11Signer;
 use std::path::Path;
 use std::time::SystemTime;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
@@ -66,32 +65,30 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             KeyConfig::Pkcs11 {
                 token: t,
                 key,
-                wrapped: Some(file),
+                wrapped,
+                traditional_key,
                 ..
             } => {
-                println!(
-                    "  backend:      pkcs11 token={t} wrapping key={key} seed={}",
-                    file.display()
-                );
-                println!(
-                    "  attestation:  none: {}",
-                    kokuin_hsm::pkcs11::wrapped::DESCRIPTION
-                );
-            }
-            KeyConfig::Pkcs11 { token: t, key, .. } => {
-                println!("  backend:      pkcs11 token={t} key={key}");
-                let tok = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
-                match Pkcs11Signer::new(tok, key, None, 1) {
-                    Ok(s) => {
-                        let f = s.attestation().failures();
-                        if f.is_empty() {
-                            println!(
-                                "  attestation:  sensitive, never extractable, generated in the token"
-                            );
-                        } else {
-                            println!("  attestation:  FAILS: {}", f.join("; "));
-                        }
+                let mldsa = match wrapped {
+                    Some(file) => format!("wrapping key={key} seed={}", file.display()),
+                    None => format!("key={key}"),
+                };
+                match traditional_key {
+                    Some(trad) => println!("  backend:      pkcs11 token={t} {mldsa} + {trad}"),
+                    None => println!("  backend:      pkcs11 token={t} {mldsa}"),
+                }
+                let alg = e
+                    .key
+                    .algorithm()
+                    .and_then(kokuin_hsm::SignatureAlgorithm::from_name);
+                match crate::service::open_key_with(&cfg, &e.key, alg, false) {
+                    Ok(k) if k.failures.is_empty() => println!(
+                        "  attestation:  sensitive, never extractable, generated in the token"
+                    ),
+                    Ok(k) if wrapped.is_some() => {
+                        println!("  attestation:  none: {}", k.failures.join("; "))
                     }
+                    Ok(k) => println!("  attestation:  FAILS: {}", k.failures.join("; ")),
                     Err(err) => println!("  attestation:  cannot open the key: {err}"),
                 }
             }

@@ -118,6 +118,7 @@ fn like(template: &KeyConfig, name: &str, key_type: KeyType) -> KeyConfig {
             certificate,
             sessions,
             wrapped: None,
+            traditional_key: None,
         },
     }
 }
@@ -148,11 +149,31 @@ pub fn generate(
         .map(|k| k.key.clone())
         .ok_or_else(|| CmdError::usage("the keyring is empty: nothing says where keys live"))?;
     let mut kc = like(&template, name, key_type);
+    let composite = match key_type {
+        KeyType::Composite(id) => Some(id),
+        _ => None,
+    };
+    if let (
+        Some(id),
+        KeyConfig::Pkcs11 {
+            algorithm,
+            traditional_key,
+            ..
+        },
+    ) = (composite, &mut kc)
+    {
+        *algorithm = Some(id.name());
+        *traditional_key = Some(kokuin_hsm::pkcs11::composite::traditional_label(name));
+    }
     if let Some(kek) = wrap {
-        let KeyType::MlDsa(level) = key_type else {
-            return Err(CmdError::usage(
-                "--wrap is for ML-DSA keys (ml-dsa-44/65/87)",
-            ));
+        let level = match key_type {
+            KeyType::MlDsa(level) => level,
+            KeyType::Composite(id) => id.spec().mldsa,
+            _ => {
+                return Err(CmdError::usage(
+                    "--wrap is for ML-DSA keys and composites (ml-dsa-65, mldsa65-ecdsa-p256-sha512, …)",
+                ));
+            }
         };
         if cfg.tsa.require_hsm_key {
             return Err(CmdError::usage(format!(
@@ -164,6 +185,9 @@ pub fn generate(
             CmdError::usage("--wrap needs the keyring's keys in a PKCS #11 token")
         })?;
         t.ensure_wrapping_key(kek).map_err(usage)?;
+        if let Some(id) = composite {
+            t.generate_traditional_half(name, id).map_err(usage)?;
+        }
         let blob = t.wrap_new_seed(kek).map_err(usage)?;
         let file = PathBuf::from(format!("keys/{name}.wrapped"));
         write_private(&cfg.resolve(&file), &blob)?;
@@ -175,7 +199,7 @@ pub fn generate(
         } = &mut kc
         {
             *key = kek.to_string();
-            *algorithm = Some(level.name().to_string());
+            *algorithm = Some(composite.map_or_else(|| level.name().to_string(), |id| id.name()));
             *wrapped = Some(file);
         }
     } else {
@@ -438,11 +462,21 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
         KeyConfig::Software { path, .. } => {
             std::fs::remove_file(cfg.resolve(path)).map_err(usage)?;
         }
-        KeyConfig::Pkcs11 { key, .. } => {
-            token(&cfg, &e.key)?
-                .ok_or_else(|| CmdError::usage("no token"))?
-                .destroy(key)
-                .map_err(usage)?;
+        KeyConfig::Pkcs11 {
+            key,
+            wrapped,
+            traditional_key,
+            ..
+        } => {
+            let t = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
+            if let Some(trad) = traditional_key {
+                t.destroy(trad).map_err(usage)?;
+            }
+            match wrapped {
+                // The seed exists only in this blob; the wrapping key serves other keys.
+                Some(file) => std::fs::remove_file(cfg.resolve(file)).map_err(usage)?,
+                None => t.destroy(key).map_err(usage)?,
+            }
         }
     }
     e.state = KeyState::Destroyed;

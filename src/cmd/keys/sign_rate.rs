@@ -9,8 +9,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// `keys sign-rate`: the raw signing rate of a policy's key in force, the reference server
-/// figures are measured against: the token's own C_Sign for a PKCS #11 key, else the software
-/// signer's `sign` on a message of signed-attributes size, `threads` in parallel.
+/// figures are measured against: the token's own C_Sign for a PKCS #11 key, else the signer's
+/// `sign` (software keys, wrapped seeds, and composites: both halves and the pre-hash) on a
+/// message of signed-attributes size, `threads` in parallel.
 pub fn sign_rate(
     config: &Path,
     policy: Option<&str>,
@@ -27,7 +28,10 @@ pub fn sign_rate(
     let s = signer(&cfg, &e.key)?;
     let (kind, rate) = match &e.key {
         KeyConfig::Pkcs11 {
-            key, wrapped: None, ..
+            key,
+            wrapped: None,
+            traditional_key: None,
+            ..
         } => {
             let t = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
             let rate = kokuin_hsm::pkcs11::raw_sign_rate(&t, key, threads, d).map_err(usage)?;

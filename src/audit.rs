@@ -123,9 +123,20 @@ pub fn submit(
     log: &AuditLog,
     event: Event,
 ) -> impl Future<Output = Result<u64, AuditError>> + use<> {
+    submit_within(log, event, std::time::Duration::ZERO)
+}
+
+/// [`submit`] for a caller busy for at least `slack` before it needs the record durable: the
+/// log may hold the record that long so that others share its sync.
+pub fn submit_within(
+    log: &AuditLog,
+    event: Event,
+    slack: std::time::Duration,
+) -> impl Future<Output = Result<u64, AuditError>> + use<> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    log.append(
+    log.append_within(
         event,
+        slack,
         Box::new(move |r| {
             let _ = tx.send(r);
         }),

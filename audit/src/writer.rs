@@ -82,7 +82,8 @@ pub struct OpenReport {
 pub type Completion = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
 
 enum Cmd {
-    Append(Event, Completion),
+    /// A record, its completion, and the latest moment its sync may start.
+    Append(Event, Completion, Instant),
     Close(Sender<Result<(), AuditError>>),
 }
 
@@ -139,11 +140,20 @@ impl AuditLog {
 
     /// Queues `event`; `done` runs on the writer thread once it is durable (or failed).
     pub fn append(&self, event: Event, done: Completion) {
+        self.append_within(event, Duration::ZERO, done);
+    }
+
+    /// Like [`Self::append`], for a caller that will not need the record durable for `slack`
+    /// (it is signing the token the record vouches for): the writer may hold the record that
+    /// long for others to share its sync. One `fdatasync` per record is most of the log's
+    /// cost when tokens arrive slower than syncs finish.
+    pub fn append_within(&self, event: Event, slack: Duration, done: Completion) {
         let tx = self.tx.lock().ok().and_then(|t| t.clone());
+        let latest = Instant::now() + slack;
         match tx {
             Some(tx) => {
-                if let Err(std::sync::mpsc::SendError(Cmd::Append(_, done))) =
-                    tx.send(Cmd::Append(event, done))
+                if let Err(std::sync::mpsc::SendError(Cmd::Append(_, done, _))) =
+                    tx.send(Cmd::Append(event, done, latest))
                 {
                     done(Err(AuditError::Closed));
                 }
@@ -247,15 +257,32 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
         };
         let mut batch = Vec::new();
         let mut close = None;
-        match first {
-            Cmd::Append(e, d) => batch.push((e, d)),
-            Cmd::Close(r) => close = Some(r),
-        }
+        let mut sync_by = match first {
+            Cmd::Append(e, d, latest) => {
+                batch.push((e, d));
+                latest
+            }
+            Cmd::Close(r) => {
+                close = Some(r);
+                Instant::now()
+            }
+        };
+        // Everything already queued joins the batch; then, while no record's slack has run
+        // out, so does whatever arrives.
         while close.is_none() && batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Cmd::Append(e, d)) => batch.push((e, d)),
-                Ok(Cmd::Close(r)) => close = Some(r),
-                Err(_) => break,
+            let wait = sync_by.saturating_duration_since(Instant::now());
+            let next = if wait.is_zero() {
+                rx.try_recv().ok()
+            } else {
+                rx.recv_timeout(wait).ok()
+            };
+            match next {
+                Some(Cmd::Append(e, d, latest)) => {
+                    batch.push((e, d));
+                    sync_by = sync_by.min(latest);
+                }
+                Some(Cmd::Close(r)) => close = Some(r),
+                None => break,
             }
         }
         if !batch.is_empty() {
@@ -566,4 +593,33 @@ fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
 #[cfg(not(target_os = "linux"))]
 fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record with slack waits for the next one and shares its sync; a record without
+    /// slack syncs at once, so the pair is one batch and nothing waits for the slack to end.
+    #[test]
+    fn a_record_with_slack_shares_the_next_ones_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let mut cfg = AuditConfig::new(dir.path());
+        let seen = batches.clone();
+        cfg.on_sync = Some(Arc::new(move |_, n| seen.lock().unwrap().push(n)));
+        let (log, _) = AuditLog::open(cfg, None).unwrap();
+        let (tx, rx) = channel();
+        log.append_within(
+            Event::new(kind::RECOVERY),
+            Duration::from_secs(3600),
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        let second = log.append_blocking(Event::new(kind::RECOVERY)).unwrap();
+        let first = rx.recv().unwrap().unwrap();
+        assert_eq!(first + 1, second);
+        assert_eq!(*batches.lock().unwrap(), [2]);
+    }
 }

@@ -594,32 +594,3 @@ fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
 fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A record with slack waits for the next one and shares its sync; a record without
-    /// slack syncs at once, so the pair is one batch and nothing waits for the slack to end.
-    #[test]
-    fn a_record_with_slack_shares_the_next_ones_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        let batches = Arc::new(Mutex::new(Vec::new()));
-        let mut cfg = AuditConfig::new(dir.path());
-        let seen = batches.clone();
-        cfg.on_sync = Some(Arc::new(move |_, n| seen.lock().unwrap().push(n)));
-        let (log, _) = AuditLog::open(cfg, None).unwrap();
-        let (tx, rx) = channel();
-        log.append_within(
-            Event::new(kind::RECOVERY),
-            Duration::from_secs(3600),
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        );
-        let second = log.append_blocking(Event::new(kind::RECOVERY)).unwrap();
-        let first = rx.recv().unwrap().unwrap();
-        assert_eq!(first + 1, second);
-        assert_eq!(*batches.lock().unwrap(), [2]);
-    }
-}

@@ -148,6 +148,7 @@ pub fn ensure_state_dir(
     };
     write_key("root.key", &pki.root_key)?;
     let token = pkcs11.map(|m| dev_token(dir, m)).transpose()?;
+    let (from, to, until) = tsu_window(&pki)?;
     let (tsu, key) = match &token {
         None => {
             write_key("tsu.key", &pki.tsu_key)?;
@@ -168,7 +169,6 @@ pub fn ensure_state_dir(
                 kokuin_hsm::KeyType::P256,
                 "pki/tsu.pem",
             )?;
-            let (from, to, until) = tsu_window(&pki)?;
             let cert = kokuin_certs::dev::issue_tsu(
                 &pki.root,
                 &pki.root_key,
@@ -204,7 +204,6 @@ pub fn ensure_state_dir(
         );
     }
     for (oid, title, type_name, stem) in PQ_POLICIES.into_iter().filter(|_| pq_here) {
-        let (from, to, until) = tsu_window(&pki)?;
         let key_type = kokuin_hsm::KeyType::from_name(type_name)
             .ok_or_else(|| format!("unknown key type {type_name}"))?;
         let certificate = format!("pki/{stem}.pem");

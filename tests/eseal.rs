@@ -473,7 +473,6 @@ fn a_gibibyte_seals_in_bounded_memory() {
 /// to start naming the rule; with it, it seals at B-T and refuses B-B.
 #[test]
 fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
-    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
     let dir = tempdir();
     let state = dir.path().join("state");
     let serve = [
@@ -482,7 +481,7 @@ fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
         "--state-dir",
         state.to_str().unwrap(),
         "--pkcs11-module",
-        MODULE,
+        SOFTHSM2,
         "--http",
         "127.0.0.1:0",
     ];
@@ -490,13 +489,7 @@ fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
     assert!(srv.stop().success());
     let cfg = state.join("kokuin.toml");
     let keys = |args: &[&str]| {
-        let o = std::process::Command::new(KOKUIN)
-            .arg("keys")
-            .args(args)
-            .args(["--config", cfg.to_str().unwrap()])
-            .env("SOFTHSM2_CONF", state.join("hsm/softhsm2.conf"))
-            .output()
-            .unwrap();
+        let o = dev_keys(&state, args);
         assert!(o.status.success(), "{}", text(&o));
     };
     keys(&["generate", "--name", "seal-l2", "--type", "p256"]);
@@ -548,7 +541,7 @@ fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
     let text_cfg = std::fs::read_to_string(&cfg).unwrap()
         + &format!(
             "\n[[eseal.keys]]\nname = \"seal-l2\"\nlevel = 2\n\
-             key = {{ backend = \"pkcs11\", module = \"{MODULE}\", token = \"kokuin-dev\", key = \"seal-l2\", \
+             key = {{ backend = \"pkcs11\", module = \"{SOFTHSM2}\", token = \"kokuin-dev\", key = \"seal-l2\", \
              pin_file = \"keys/token.pin\", certificate = \"pki/seal-l2.pem\" }}\n\n\
              [[eseal.clients]]\nname = \"l2-client\"\ntoken_sha256 = \"{token_sha}\"\nkeys = [\"seal-l2\"]\n"
         );

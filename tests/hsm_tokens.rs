@@ -6,47 +6,13 @@
 mod common;
 use common::*;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-/// kryoptic, as scripts/build-kryoptic builds it (the README's test command runs that).
-fn kryoptic() -> String {
-    std::env::var("KOKUIN_KRYOPTIC_MODULE").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/kryoptic/release/libkryoptic_pkcs11.so"
-        )
-        .into()
-    })
-}
-
 fn serve_hsm(state: &std::path::Path) -> Server {
-    serve_with_module(state, MODULE)
-}
-
-fn serve_with_module(state: &std::path::Path, module: &str) -> Server {
-    assert!(
-        std::path::Path::new(module).exists(),
-        "PKCS #11 module {module} is missing (the README's test command installs SoftHSM2 and \
-         builds kryoptic)"
-    );
-    Server::spawn(
-        &[
-            "serve",
-            "--dev",
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--pkcs11-module",
-            module,
-            "--http",
-            "127.0.0.1:0",
-        ],
-        state,
-    )
+    serve_with_module(state, SOFTHSM2)
 }
 
 #[test]
 fn tokens_signed_in_softhsm_verify_and_the_key_policy_holds() {
-    tokens_signed_in_the_token_verify(MODULE);
+    tokens_signed_in_the_token_verify(SOFTHSM2);
 }
 
 #[test]
@@ -145,7 +111,7 @@ fn an_extractable_key_in_the_token_is_refused_by_name() {
     let o = std::process::Command::new("pkcs11-tool")
         .args([
             "--module",
-            MODULE,
+            SOFTHSM2,
             "--token-label",
             "kokuin-dev",
             "--login",
@@ -200,15 +166,7 @@ fn a_wrapped_ml_dsa_seed_signs_only_where_hsm_keys_are_not_required() {
     let state = dir.path().join("state");
     drop(serve_hsm(&state));
     let config = state.join("kokuin.toml");
-    let keys = |args: &[&str]| {
-        std::process::Command::new(KOKUIN)
-            .arg("keys")
-            .args(args)
-            .args(["--config", config.to_str().unwrap()])
-            .env("SOFTHSM2_CONF", state.join("hsm/softhsm2.conf"))
-            .output()
-            .unwrap()
-    };
+    let keys = |args: &[&str]| dev_keys(&state, args);
     let o = keys(&["rotate", "--type", "ml-dsa-65", "--wrap"]);
     assert!(!o.status.success());
     assert!(

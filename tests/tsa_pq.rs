@@ -15,19 +15,8 @@ const COMPOSITE_VERIFY: &str = concat!(
 );
 
 /// `kokuin keys rotate --type KEY_TYPE` on the dev state: a new key, certified by the dev CA.
-/// Token modules read their storage from the environment, as for the server.
 fn rotate(state: &Path, key_type: &str) {
-    let o = std::process::Command::new(KOKUIN)
-        .args([
-            "keys",
-            "rotate",
-            "--config",
-            state.join("kokuin.toml").to_str().unwrap(),
-        ])
-        .args(["--type", key_type])
-        .env("KRYOPTIC_CONF", state.join("hsm/kryoptic.conf"))
-        .output()
-        .unwrap();
+    let o = dev_keys(state, &["rotate", "--type", key_type]);
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -121,48 +110,14 @@ fn software_ml_dsa_and_composite_tokens_verify() {
     assert!(srv.stop().success());
 }
 
-/// `kokuin keys ARGS --config STATE/kokuin.toml`, with kryoptic's storage in the environment.
-fn keys(state: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(KOKUIN)
-        .arg("keys")
-        .args(args)
-        .args(["--config", state.join("kokuin.toml").to_str().unwrap()])
-        .env("KRYOPTIC_CONF", state.join("hsm/kryoptic.conf"))
-        .output()
-        .unwrap()
-}
-
 /// With a token that has ML-DSA, dev mode keeps every policy's key in it, the composite's
 /// two halves included; independent verifiers accept the tokens, and the composite rotates
 /// and is destroyed half by half inside the token.
 #[test]
 fn every_policy_is_signed_by_keys_generated_in_kryoptic() {
-    let module = std::env::var("KOKUIN_KRYOPTIC_MODULE").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/kryoptic/release/libkryoptic_pkcs11.so"
-        )
-        .into()
-    });
-    assert!(
-        Path::new(&module).exists(),
-        "kryoptic is not built (scripts/build-kryoptic)"
-    );
     let dir = tempdir();
     let state = dir.path().join("state");
-    let srv = Server::spawn(
-        &[
-            "serve",
-            "--dev",
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--pkcs11-module",
-            &module,
-            "--http",
-            "127.0.0.1:0",
-        ],
-        &state,
-    );
+    let srv = serve_with_module(&state, &kryoptic());
     let ring = std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
     assert_eq!(ring.matches("backend = \"pkcs11\"").count(), 3, "{ring}");
     assert!(
@@ -181,7 +136,7 @@ fn every_policy_is_signed_by_keys_generated_in_kryoptic() {
     );
     composite_halves_verify(&dir.path().join("composite.tsr"), dir.path());
 
-    let o = keys(&state, &["list"]);
+    let o = dev_keys(&state, &["list"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("key=dev-tsu-composite + dev-tsu-composite.trad"),
@@ -200,7 +155,7 @@ fn every_policy_is_signed_by_keys_generated_in_kryoptic() {
     // A new composite, both halves generated in the token, takes over its policy; the old
     // one is retired and destroyed, both halves (a missing half would fail the destroy).
     let before = srv.tsu_for(DEV_COMPOSITE_POLICY);
-    let o = keys(&state, &["rotate", "--policy", DEV_COMPOSITE_POLICY]);
+    let o = dev_keys(&state, &["rotate", "--policy", DEV_COMPOSITE_POLICY]);
     assert!(o.status.success(), "{}", text(&o));
     let deadline = Instant::now() + Duration::from_secs(10);
     while srv.tsu_for(DEV_COMPOSITE_POLICY) == before {
@@ -220,10 +175,10 @@ fn every_policy_is_signed_by_keys_generated_in_kryoptic() {
         &["retire", "--name", "dev-tsu-composite-1"][..],
         &["destroy", "--name", "dev-tsu-composite-1", "--yes"],
     ] {
-        let o = keys(&state, args);
+        let o = dev_keys(&state, args);
         assert!(o.status.success(), "{}", text(&o));
     }
-    let o = keys(
+    let o = dev_keys(
         &state,
         &["destroy", "--name", "dev-tsu-composite-1", "--yes"],
     );

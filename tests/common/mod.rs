@@ -311,6 +311,55 @@ pub fn verify_json(tsr: &Path, data: &Path, root: &Path, tsq: Option<&Path>) -> 
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// SoftHSM2, as Debian installs it (the README's test command does).
+pub const SOFTHSM2: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// kryoptic, as scripts/build-kryoptic builds it (the README's test command runs that).
+pub fn kryoptic() -> String {
+    std::env::var("KOKUIN_KRYOPTIC_MODULE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/kryoptic/release/libkryoptic_pkcs11.so"
+        )
+        .into()
+    })
+}
+
+/// `kokuin serve --dev --pkcs11-module MODULE` on `state`: the dev keys in a fresh token.
+pub fn serve_with_module(state: &Path, module: &str) -> Server {
+    assert!(
+        Path::new(module).exists(),
+        "PKCS #11 module {module} is missing (the README's test command installs SoftHSM2 and \
+         builds kryoptic)"
+    );
+    Server::spawn(
+        &[
+            "serve",
+            "--dev",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--pkcs11-module",
+            module,
+            "--http",
+            "127.0.0.1:0",
+        ],
+        state,
+    )
+}
+
+/// `kokuin keys ARGS --config STATE/kokuin.toml`, with the dev tokens' storage in the
+/// environment as the server has it (each module reads only its own variable).
+pub fn dev_keys(state: &Path, args: &[&str]) -> Output {
+    Command::new(KOKUIN)
+        .arg("keys")
+        .args(args)
+        .args(["--config", state.join("kokuin.toml").to_str().unwrap()])
+        .env("SOFTHSM2_CONF", state.join("hsm/softhsm2.conf"))
+        .env("KRYOPTIC_CONF", state.join("hsm/kryoptic.conf"))
+        .output()
+        .unwrap()
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("kokuin-test")

@@ -203,8 +203,12 @@ pub fn build(
              tokens from this server carry no trustworthy time"
         );
     }
-    let clock = TrustedClock::new(Box::new(KernelClock), accuracy, cfg.clock.require_sync)
-        .with_observer(clock_observer(audit.clone()));
+    let clock = TrustedClock::new(
+        Box::new(KernelClock::new()),
+        accuracy,
+        cfg.clock.require_sync,
+    )
+    .with_observer(clock_observer(audit.clone()));
     match clock.status().0 {
         Ok(()) if !cfg.clock.require_sync => {}
         Ok(()) => tracing::info!("clock: the kernel vouches for the time within {accuracy:?}"),

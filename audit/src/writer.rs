@@ -15,10 +15,11 @@
 
 use crate::checkpoint::{self, CheckpointSigner, LatestCheckpoint};
 use crate::event::{Event, kind};
+use crate::publish::Publisher;
 use crate::record::{GENESIS, Record, line_hash};
 use crate::segment;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -228,6 +229,7 @@ struct State {
     head: String,
     since_checkpoint: u64,
     last_checkpoint: Instant,
+    publisher: Publisher,
 }
 
 const MAX_BATCH: usize = 4096;
@@ -250,7 +252,7 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => {
-                let _ = st.checkpoint();
+                let _ = st.final_checkpoint();
                 st.finish_segment();
                 return;
             }
@@ -318,7 +320,7 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
             }
         }
         if let Some(r) = close {
-            let result = st.checkpoint();
+            let result = st.final_checkpoint();
             st.finish_segment();
             let _ = r.send(result);
             return;
@@ -388,6 +390,7 @@ impl State {
                 head,
                 since_checkpoint: 0,
                 last_checkpoint: Instant::now(),
+                publisher: Publisher::start(dir.clone()).map_err(|e| io(dir, e))?,
             },
             report,
         ))
@@ -400,7 +403,7 @@ impl State {
                 || self.last_checkpoint.elapsed() >= self.cfg.checkpoint_interval)
     }
 
-    /// Appends a signed checkpoint and publishes it as `checkpoint.json`.
+    /// Appends a signed checkpoint and hands it to the publisher for `checkpoint.json`.
     fn checkpoint(&mut self) -> Result<(), AuditError> {
         let Some(signer) = self.signer.clone() else {
             return Ok(());
@@ -415,16 +418,14 @@ impl State {
         self.last_checkpoint = Instant::now();
         let latest = LatestCheckpoint { line };
         let json = serde_json::to_string(&latest).unwrap_or_default();
-        let dir = self.cfg.dir.clone();
-        let tmp = dir.join("checkpoint.json.tmp");
-        let publish = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(json.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, dir.join(segment::CHECKPOINT_FILE))?;
-            segment::sync_dir(&dir)
-        };
-        publish().map_err(|e| io(&self.cfg.dir, e))
+        self.publisher.publish(json).map_err(AuditError::Io)
+    }
+
+    /// The last checkpoint, then `checkpoint.json` written: the log is ready to close.
+    fn final_checkpoint(&mut self) -> Result<(), AuditError> {
+        let r = self.checkpoint();
+        let published = self.publisher.finish().map_err(AuditError::Io);
+        r.and(published)
     }
 
     fn write(&mut self, events: Vec<Event>) -> Result<u64, AuditError> {

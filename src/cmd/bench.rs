@@ -259,10 +259,14 @@ async fn run_async(a: BenchArgs) -> Result<(), CmdError> {
         .rate
         .map(|r| Duration::from_secs_f64(a.concurrency as f64 / r.max(0.001)));
     let mut workers = Vec::with_capacity(a.concurrency);
+    let start = tokio::time::Instant::now();
     for w in 0..a.concurrency {
         let sender = senders[w % n_conn].clone();
         let shared = shared.clone();
-        workers.push(tokio::spawn(worker(w as u64, sender, shared, interval)));
+        // Workers' ticks are spread over the interval: started together, every worker would
+        // send at the same instant and the rate would arrive as bursts of `concurrency`.
+        let pacing = interval.map(|i| (start + i.mul_f64(w as f64 / a.concurrency as f64), i));
+        workers.push(tokio::spawn(worker(w as u64, sender, shared, pacing)));
     }
     tokio::time::sleep(a.warmup).await;
     shared.measuring.store(true, Ordering::Relaxed);
@@ -298,11 +302,11 @@ async fn worker(
     w: u64,
     sender: Sender,
     shared: Arc<Shared>,
-    interval: Option<Duration>,
+    pacing: Option<(tokio::time::Instant, Duration)>,
 ) -> Vec<u64> {
     let mut lat = Vec::new();
-    let mut ticker = interval.map(|i| {
-        let mut t = tokio::time::interval(i);
+    let mut ticker = pacing.map(|(first, i)| {
+        let mut t = tokio::time::interval_at(first, i);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         t
     });

@@ -150,7 +150,14 @@ impl KernelClock {
     /// The kernel's state, fresh or read less than [`KERNEL_READ_INTERVAL`] ago, with the
     /// maximum error it may have gained since.
     fn state(&self) -> Result<(KernelTime, Duration), String> {
-        let now = std::time::Instant::now();
+        self.state_at(std::time::Instant::now(), KernelTime::read)
+    }
+
+    fn state_at(
+        &self,
+        now: std::time::Instant,
+        read: impl FnOnce() -> Result<KernelTime, String>,
+    ) -> Result<(KernelTime, Duration), String> {
         let mut last = self.last.lock().map_err(|_| "clock state poisoned")?;
         if let Some((at, k)) = *last {
             let age = now.saturating_duration_since(at);
@@ -158,7 +165,7 @@ impl KernelClock {
                 return Ok((k, age * MAX_ERROR_GROWTH_PPM / 1_000_000));
             }
         }
-        let k = KernelTime::read()?;
+        let k = read()?;
         *last = Some((now, k));
         Ok((k, Duration::ZERO))
     }
@@ -190,21 +197,35 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn a_reused_reading_never_has_a_smaller_bound() {
         let clock = KernelClock::new();
-        let first = clock.read().unwrap();
-        std::thread::sleep(Duration::from_millis(2));
-        let second = clock.read().unwrap();
-        // Within the interval the state is reused and its bound has grown with the age.
-        assert!(second.max_error.unwrap() > first.max_error.unwrap());
-        assert_eq!(second.synchronised, first.synchronised);
-        assert!(second.now > first.now);
-        // After the interval the kernel is read again.
-        std::thread::sleep(KERNEL_READ_INTERVAL);
-        let k = KernelTime::read().unwrap();
-        let third = clock.read().unwrap();
-        assert!(third.max_error.unwrap() >= k.max_error());
+        let t0 = std::time::Instant::now();
+        let k = |max_error_us| KernelTime {
+            state: 0,
+            status: STA_PLL,
+            max_error_us,
+            est_error_us: 0,
+            offset: 0,
+            freq: 0,
+            tai: 37,
+        };
+        let (first, grown) = clock.state_at(t0, || Ok(k(1000))).unwrap();
+        assert_eq!((first.max_error_us, grown), (1000, Duration::ZERO));
+        // Within the interval the kernel is not asked, and the bound grows at 500 ppm.
+        let (again, grown) = clock
+            .state_at(t0 + Duration::from_millis(8), || {
+                panic!("read within the interval")
+            })
+            .unwrap();
+        assert_eq!(again, first);
+        assert_eq!(grown, Duration::from_micros(4));
+        // After the interval the kernel is read again, and a failure to read is reported.
+        let (fresh, grown) = clock
+            .state_at(t0 + KERNEL_READ_INTERVAL, || Ok(k(1200)))
+            .unwrap();
+        assert_eq!((fresh.max_error_us, grown), (1200, Duration::ZERO));
+        let later = t0 + 2 * KERNEL_READ_INTERVAL;
+        assert!(clock.state_at(later, || Err("EPERM".into())).is_err());
     }
 
     #[test]

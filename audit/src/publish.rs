@@ -56,6 +56,10 @@ impl Publisher {
         if let Some(tx) = &self.tx {
             let _ = tx.send(json);
         }
+        self.take_failure()
+    }
+
+    fn take_failure(&self) -> Result<(), String> {
         self.failed
             .lock()
             .ok()
@@ -70,11 +74,7 @@ impl Publisher {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        self.failed
-            .lock()
-            .ok()
-            .and_then(|mut f| f.take())
-            .map_or(Ok(()), Err)
+        self.take_failure()
     }
 }
 

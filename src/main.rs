@@ -161,7 +161,8 @@ enum Command {
         cert_req: bool,
         #[arg(long)]
         ca: Option<PathBuf>,
-        /// Report this process's resident memory (the server under test).
+        /// Report this process's resident memory and its CPU over the measured seconds (the
+        /// server under test, on this machine).
         #[arg(long)]
         server_pid: Option<u32>,
         #[arg(long)]

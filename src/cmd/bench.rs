@@ -55,11 +55,17 @@ pub struct BenchReport {
     pub seconds: f64,
     pub latencies_us: Vec<u64>,
     pub server_rss_kib: Option<u64>,
+    /// The server's CPU seconds (user and system, all threads) over the measured seconds.
+    pub server_cpu_seconds: Option<f64>,
 }
 
 impl BenchReport {
     pub fn rate(&self) -> f64 {
         self.tokens as f64 / self.seconds
+    }
+    /// The server's busy cores over the measured seconds.
+    pub fn server_cores(&self) -> Option<f64> {
+        self.server_cpu_seconds.map(|c| c / self.seconds)
     }
     fn pct(&self, p: f64) -> f64 {
         if self.latencies_us.is_empty() {
@@ -270,10 +276,12 @@ async fn run_async(a: BenchArgs) -> Result<(), CmdError> {
     }
     tokio::time::sleep(a.warmup).await;
     shared.measuring.store(true, Ordering::Relaxed);
+    let cpu0 = a.server_pid.and_then(cpu_seconds);
     let t0 = Instant::now();
     tokio::time::sleep(a.duration).await;
     shared.measuring.store(false, Ordering::Relaxed);
     let seconds = t0.elapsed().as_secs_f64();
+    let cpu1 = a.server_pid.and_then(cpu_seconds);
     let rss = a.server_pid.and_then(rss_kib);
     shared.stop.store(true, Ordering::Relaxed);
     let mut lat = Vec::new();
@@ -287,6 +295,7 @@ async fn run_async(a: BenchArgs) -> Result<(), CmdError> {
         seconds,
         latencies_us: lat,
         server_rss_kib: rss,
+        server_cpu_seconds: cpu0.zip(cpu1).map(|(a, b)| b - a),
     };
     print_report(&a, n_conn, &report);
     if let Some(e) = shared.first_error.lock().ok().and_then(|f| f.clone()) {
@@ -314,7 +323,7 @@ async fn worker(
     while !shared.stop.load(Ordering::Relaxed) {
         n += 1;
         let due = match &mut ticker {
-            Some(t) => t.tick().await.into_std(),
+            Some(t) => paced(t).await,
             None => Instant::now(),
         };
         let r = one(&sender, &shared, w, n).await;
@@ -326,6 +335,17 @@ async fn worker(
         }
     }
     lat
+}
+
+/// The instant an open-loop request's latency counts from. A request already due when its
+/// worker got free (the previous reply came late) counts from its due time, so that a slow
+/// server's queueing is measured, not omitted. A request the worker waited for counts from
+/// when the timer woke it: tokio's timer fires up to a millisecond after the due time, and
+/// that delay belongs to the tool, not to the server.
+async fn paced(ticker: &mut tokio::time::Interval) -> Instant {
+    let free = Instant::now();
+    let due = ticker.tick().await.into_std();
+    if due <= free { due } else { Instant::now() }
 }
 
 /// One request, its reply checked against it.
@@ -381,6 +401,17 @@ async fn one(sender: &Sender, s: &Shared, w: u64, n: u64) -> Result<(), String> 
     Ok(())
 }
 
+/// CPU time of a process, user and system over all its threads, from /proc (Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces; utime and stime are the 12th and
+    // 13th fields after it (proc(5)).
+    let mut rest = s.get(s.rfind(')')? + 1..)?.split_whitespace().skip(11);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
 /// Resident set size of a process, from /proc (Linux).
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -412,6 +443,7 @@ fn print_report(a: &BenchArgs, connections: usize, r: &BenchReport) {
                 "p99_ms": r.pct(0.99),
                 "max_ms": r.pct(1.0),
                 "server_rss_kib": r.server_rss_kib,
+                "server_cpu_cores": r.server_cores(),
             })
         );
         return;
@@ -438,5 +470,11 @@ fn print_report(a: &BenchArgs, connections: usize, r: &BenchReport) {
     );
     if let Some(k) = r.server_rss_kib {
         println!("server RSS: {:.1} MiB", k as f64 / 1024.0);
+    }
+    if let Some(c) = r.server_cores() {
+        println!(
+            "server CPU: {c:.2} busy cores, {:.0} µs per token",
+            c * r.seconds * 1e6 / r.tokens.max(1) as f64
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod metrics;
 mod ops;
 mod policies;
 mod routes;
+mod sign_times;
 mod tls;
 mod tsa;
 
@@ -47,6 +48,8 @@ pub struct State {
     /// Slow software signatures (ML-DSA, composite, RSA): a thread per core. Token keys sign
     /// on their own session pool.
     pub cpu_pool: cpu_pool::CpuPool,
+    /// Recent signing times, which set how long a token's audit record waits for company.
+    pub sign_times: sign_times::SignTimes,
     request_ids: AtomicU64,
 }
 
@@ -114,6 +117,7 @@ pub async fn run(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )
         .map_err(|e| format!("cannot start the signing threads: {e}"))?,
+        sign_times: sign_times::SignTimes::default(),
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),

@@ -104,11 +104,6 @@ pub async fn tsa(
     (resp, failure)
 }
 
-/// How long a slow software signature's audit record may wait for company before its sync:
-/// below the fastest such signature here (RSA-2048 with AWS-LC, 0.7 ms; ML-DSA-65 1.6 ms), so
-/// the token never waits for it.
-const SLOW_SIGNATURE_SLACK: std::time::Duration = std::time::Duration::from_micros(500);
-
 /// One request to one TimeStampResp. The audit record of a token is written while the token
 /// is signed (both take about as long), and the token leaves only if the record is durable:
 /// otherwise the client gets systemFailure and the signed token is dropped.
@@ -147,11 +142,11 @@ async fn issue(
     };
     // Queued for the log before signing starts, so that its write and sync overlap the
     // signature. A slow signature leaves the record time to wait for others to share its
-    // sync.
-    let slack = if cpu_bound {
-        SLOW_SIGNATURE_SLACK
-    } else {
+    // sync (see `sign_times`).
+    let slack = if quick {
         std::time::Duration::ZERO
+    } else {
+        state.sign_times.slack(&key_label)
     };
     let logging = state
         .service
@@ -186,6 +181,9 @@ async fn issue(
     };
     let signed = match signed {
         Ok((r, took)) => {
+            if !quick {
+                state.sign_times.observe(&key_label, took);
+            }
             state
                 .metrics
                 .signing_seconds

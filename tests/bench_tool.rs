@@ -34,10 +34,14 @@ fn every_transport_and_mode_delivers_checked_tokens() {
         assert!(v["tokens"].as_u64().unwrap() > 0, "{args:?}: {v}");
         assert_eq!(v["errors"], 0, "{args:?}: {v}");
         assert!(v["p99_ms"].as_f64().unwrap() > 0.0, "{v}");
+        let watched = args.contains(&"--server-pid");
+        assert_eq!(v["server_cpu_cores"].is_number(), watched, "{v}");
         eprintln!("{args:?}: {v}");
     }
     let (v, _) = bench(&["--url", &server.http, "--server-pid", &pid]);
     assert!(v["server_rss_kib"].as_u64().unwrap() > 1000, "{v}");
+    // A second of closed-loop load keeps the server busy for more than a clock tick.
+    assert!(v["server_cpu_cores"].as_f64().unwrap() > 0.0, "{v}");
     // The open loop never sends faster than its rate: 200/s for 1 s is at most about 200
     // tokens, not the thousands the closed loop gets. No lower bound: a stall of the machine
     // (a slow fsync while CI builds beside it) only lowers the count, and a test must not fail

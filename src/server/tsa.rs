@@ -174,7 +174,11 @@ async fn issue(
                     .map_err(|e| e.to_string())
             }
         };
-        tokio::join!(signing, logged)
+        // One after the other, not joined: the record's sync usually ends first, and a
+        // receiver not yet polled takes its completion without waking the task, which then
+        // wakes once per token instead of twice. Both still run at the same time.
+        let signed = signing.await;
+        (signed, logged.await)
     };
     let key = KeyLabels {
         key: key_label.clone(),

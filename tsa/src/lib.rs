@@ -20,4 +20,6 @@ pub use authority::{
     ActiveKey, AuthorityConfig, Issued, Outcome, Policy, Prepared, TimeStampAuthority,
 };
 pub use failure::{FailureInfo, Rejection};
-pub use verify::{ParsedResponse, TimeStampToken, TokenError, VerifiedToken, VerifyOptions};
+pub use verify::{
+    ParsedResponse, TimeStampToken, TokenError, VerifiedToken, VerifyOptions, tst_info_unchecked,
+};

@@ -243,6 +243,41 @@ pub fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {
 
 /// The `[0] signedAttrs` TLV of the first SignerInfo, exactly as encoded: re-encoding the
 /// decoded SET OF would sort it, and a signature over unsorted attributes would then fail.
+/// The eContent octets of a signedData ContentInfo whose eContentType is `econtent_type`,
+/// found by walking the TLVs of ContentInfo (RFC 5652 §3), SignedData (§5.1) and
+/// EncapsulatedContentInfo (§5.2) and decoding nothing else: no certificate, signer or
+/// attribute is read, let alone checked. For a load tool that compares replies with its
+/// requests at thousands a second; trusting a token needs [`ParsedSignedData`] and a verifier.
+pub fn econtent_unchecked<'a>(
+    token: &'a [u8],
+    econtent_type: &ObjectIdentifier,
+) -> Option<&'a [u8]> {
+    const OID: u8 = 0x06;
+    const OCTET_STRING: u8 = 0x04;
+    const SEQUENCE: u8 = 0x30;
+    const EXPLICIT_0: u8 = 0xa0;
+    fn tagged(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+        let (whole, value, rest) = read_tlv(input)?;
+        (whole.first() == Some(&tag)).then_some((value, rest))
+    }
+    let (ci, _) = tagged(token, SEQUENCE)?;
+    let (content_type, rest) = tagged(ci, OID)?;
+    if content_type != oid::SIGNED_DATA.as_bytes() {
+        return None;
+    }
+    let (content, _) = tagged(rest, EXPLICIT_0)?;
+    let (sd, _) = tagged(content, SEQUENCE)?;
+    // version, digestAlgorithms
+    let rest = read_tlv(read_tlv(sd)?.2)?.2;
+    let (eci, _) = tagged(rest, SEQUENCE)?;
+    let (ect, rest) = tagged(eci, OID)?;
+    if ect != econtent_type.as_bytes() {
+        return None;
+    }
+    let (econtent, _) = tagged(rest, EXPLICIT_0)?;
+    Some(tagged(econtent, OCTET_STRING)?.0)
+}
+
 fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
     let (_, ci, _) = read_tlv(token)?;
     let (_, _oid, rest) = read_tlv(ci)?;

@@ -9,7 +9,8 @@ use crate::asn1::{
 use crate::failure::{FailureInfo, status};
 use crate::oid;
 use crate::signed_data::{
-    ParsedSignedData, SignedDataError, certificates_of, check_ess, identifies, single_attribute,
+    ParsedSignedData, SignedDataError, certificates_of, check_ess, econtent_unchecked, identifies,
+    single_attribute,
 };
 use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
@@ -160,6 +161,16 @@ pub struct VerifyOptions<'a> {
     /// The digest of the data, computed with [`TimeStampToken::hash_algorithm`].
     pub expected_digest: Option<&'a [u8]>,
     pub request: Option<&'a TimeStampReq>,
+}
+
+/// The TSTInfo of a TimeStampToken, read without decoding or checking the rest of the token
+/// (see [`econtent_unchecked`]). A load tool compares it with its request; nothing may trust a
+/// token on the strength of it.
+pub fn tst_info_unchecked(token: &[u8]) -> Result<TstInfo, TokenError> {
+    let der = econtent_unchecked(token, &oid::CT_TST_INFO).ok_or_else(|| {
+        TokenError::NotATimeStampToken("no id-ct-TSTInfo eContent in a signedData".into())
+    })?;
+    TstInfo::from_der(der).map_err(|e| TokenError::Malformed(e.to_string()))
 }
 
 impl TimeStampToken {

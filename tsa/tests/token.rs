@@ -9,7 +9,7 @@ use kokuin_tsa::request::build_request;
 use kokuin_tsa::token::TokenSigner;
 use kokuin_tsa::{
     FailureInfo, Outcome, ParsedResponse, TimeStampAuthority, TimeStampToken, TokenError,
-    VerifyOptions,
+    VerifyOptions, tst_info_unchecked,
 };
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -282,4 +282,35 @@ fn request_rules_map_to_failure_info() {
     let mut r = request(b"d", None, false);
     r.cert_req = Some(false);
     assert_eq!(refuse(r.to_der().unwrap()), FailureInfo::BadDataFormat);
+}
+
+/// The load tool's cheap read of a reply: the same TSTInfo as the full parse, and an error,
+/// never a panic or a wrong TSTInfo, for a cut or relabelled token.
+#[test]
+fn unchecked_tst_info_is_the_tokens_own() {
+    let (_, a) = dev_authority();
+    for cert_req in [false, true] {
+        let req = request(b"load", Some(&[9; 8]), cert_req);
+        let der = t_der(&a, &req);
+        let full = TimeStampToken::from_der(&der).unwrap().tst_info;
+        let cheap = tst_info_unchecked(&der).unwrap();
+        assert_eq!(cheap.to_der().unwrap(), full.to_der().unwrap());
+        for n in 0..der.len() {
+            assert!(tst_info_unchecked(&der[..n]).is_err(), "cut at {n}");
+        }
+    }
+    let der = t_der(&a, &request(b"load", None, false));
+    for oid in [kokuin_tsa::oid::SIGNED_DATA, kokuin_tsa::oid::CT_TST_INFO] {
+        let tlv = oid.to_der().unwrap();
+        let at = der.windows(tlv.len()).position(|w| w == tlv).unwrap();
+        let mut other = der.clone();
+        other[at + tlv.len() - 1] ^= 1;
+        assert!(
+            matches!(
+                tst_info_unchecked(&other),
+                Err(TokenError::NotATimeStampToken(_))
+            ),
+            "{oid}"
+        );
+    }
 }

@@ -17,6 +17,8 @@ type Job = Box<dyn FnOnce() + Send>;
 const QUEUED_PER_THREAD: usize = 2;
 
 pub struct CpuPool {
+    threads: usize,
+    capacity: usize,
     queue: SyncSender<Job>,
     /// A permit per queue slot, awaited before a job is queued, so that callers wait in
     /// tokio rather than block a reactor thread on a full channel.
@@ -45,9 +47,20 @@ impl CpuPool {
                 .spawn(move || drain(&jobs))?;
         }
         Ok(Self {
+            threads,
+            capacity,
             queue,
             slots: Arc::new(Semaphore::new(capacity)),
         })
+    }
+
+    /// How many whole rounds of signatures — one per thread — a job queued now must wait for
+    /// before it can start, whatever the running ones have left. Jobs are taken in order, so
+    /// with `j` running or queued on `t` threads the new one starts at the `(j - t + 1)`th
+    /// completion, which comes no sooner than `(j - t) / t` full signatures from now.
+    pub fn rounds_ahead(&self) -> u32 {
+        let busy = self.capacity - self.slots.available_permits().min(self.capacity);
+        u32::try_from(busy.saturating_sub(self.threads) / self.threads).unwrap_or(u32::MAX)
     }
 
     /// Runs `f` on a signing thread and waits for its result. A panic in `f` is caught there:
@@ -115,5 +128,36 @@ mod tests {
             sum += h.await.unwrap().unwrap();
         }
         assert_eq!(sum, (0..64u64).map(|i| i * 2).sum::<u64>());
+    }
+
+    #[tokio::test]
+    async fn counts_the_rounds_queued_ahead() {
+        let pool = Arc::new(CpuPool::start(2).unwrap());
+        assert_eq!(pool.rounds_ahead(), 0);
+        // Hold both threads and fill the queue: 6 jobs on 2 threads, so a seventh would
+        // start only after two full rounds have finished.
+        let gate = Arc::new(std::sync::Barrier::new(3));
+        let mut held = Vec::new();
+        for _ in 0..6 {
+            let p = pool.clone();
+            let g = gate.clone();
+            held.push(tokio::spawn(async move {
+                p.run(move || {
+                    g.wait();
+                })
+                .await
+            }));
+        }
+        while pool.slots.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pool.rounds_ahead(), 2);
+        for _ in 0..3 {
+            let g = gate.clone();
+            tokio::task::spawn_blocking(move || g.wait()).await.unwrap();
+        }
+        for h in held {
+            h.await.unwrap().unwrap();
+        }
     }
 }

@@ -22,9 +22,9 @@ const FIRST_SLACK: Duration = Duration::from_micros(500);
 /// `fdatasync` (p99 0.3 ms here) before a 0.7 ms signature ends.
 const SLACK_SHARE: f64 = 0.6;
 
-/// However slow the key, a record waits no longer than this: a sync covering more than a few
-/// milliseconds of tokens saves nothing more.
-const MAX_SLACK: Duration = Duration::from_millis(2);
+/// However slow the key or long the queue, a record waits no longer than this: a sync
+/// covering more than a few milliseconds of tokens saves nothing more.
+const MAX_SLACK: Duration = Duration::from_millis(5);
 
 /// Weight of the newest signing time in the running mean.
 const NEWEST_WEIGHT: f64 = 0.125;
@@ -36,13 +36,19 @@ pub struct SignTimes {
 }
 
 impl SignTimes {
-    /// How long the audit record of a token signed by `key` may wait for company.
-    pub fn slack(&self, key: &str) -> Duration {
+    /// How long the audit record of a token signed by `key` may wait for company, when its
+    /// signature starts only after `rounds_ahead` other signatures on each signing thread
+    /// (see `CpuPool::rounds_ahead`): under load a queued token's signature ends well after
+    /// one signing time, and its record can wait for that much more company.
+    pub fn slack(&self, key: &str, rounds_ahead: u32) -> Duration {
         let Ok(map) = self.by_key.lock() else {
             return Duration::ZERO;
         };
         match map.get(key) {
-            Some(&mean) => Duration::from_nanos((mean * SLACK_SHARE).round() as u64).min(MAX_SLACK),
+            Some(&mean) => {
+                let wait = mean * (SLACK_SHARE + f64::from(rounds_ahead));
+                Duration::from_nanos(wait.round() as u64).min(MAX_SLACK)
+            }
             None => FIRST_SLACK,
         }
     }
@@ -69,15 +75,19 @@ mod tests {
     #[test]
     fn slack_follows_the_keys_signing_time() {
         let s = SignTimes::default();
-        assert_eq!(s.slack("rsa"), FIRST_SLACK);
+        assert_eq!(s.slack("rsa", 0), FIRST_SLACK);
         s.observe("rsa", Duration::from_micros(700));
         s.observe("ml-dsa", Duration::from_micros(1600));
-        assert_eq!(s.slack("rsa"), Duration::from_micros(420));
-        assert_eq!(s.slack("ml-dsa"), Duration::from_micros(960));
+        assert_eq!(s.slack("rsa", 0), Duration::from_micros(420));
+        assert_eq!(s.slack("ml-dsa", 0), Duration::from_micros(960));
+        // A whole signature more for each round queued ahead.
+        assert_eq!(s.slack("ml-dsa", 1), Duration::from_micros(2560));
+        assert_eq!(s.slack("ml-dsa", 2), Duration::from_micros(4160));
+        assert_eq!(s.slack("ml-dsa", 3), MAX_SLACK);
         // The mean moves toward new times by an eighth of the difference.
         s.observe("rsa", Duration::from_micros(1500));
-        assert_eq!(s.slack("rsa"), Duration::from_micros(480));
+        assert_eq!(s.slack("rsa", 0), Duration::from_micros(480));
         s.observe("slow-token", Duration::from_secs(1));
-        assert_eq!(s.slack("slow-token"), MAX_SLACK);
+        assert_eq!(s.slack("slow-token", 0), MAX_SLACK);
     }
 }

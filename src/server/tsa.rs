@@ -142,11 +142,16 @@ async fn issue(
     };
     // Queued for the log before signing starts, so that its write and sync overlap the
     // signature. A slow signature leaves the record time to wait for others to share its
-    // sync (see `sign_times`).
+    // sync (see `sign_times`), and longer when other signatures are queued ahead of it.
     let slack = if quick {
         std::time::Duration::ZERO
     } else {
-        state.sign_times.slack(&key_label)
+        let rounds = if cpu_bound {
+            state.cpu_pool.rounds_ahead()
+        } else {
+            0
+        };
+        state.sign_times.slack(&key_label, rounds)
     };
     let logging = state
         .service

@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod event;
+mod inbox;
 mod publish;
 pub mod record;
 pub mod segment;

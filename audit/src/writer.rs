@@ -15,6 +15,7 @@
 
 use crate::checkpoint::{self, CheckpointSigner, LatestCheckpoint};
 use crate::event::{Event, kind};
+use crate::inbox::{Alarm, Batch, Cmd};
 use crate::publish::Publisher;
 use crate::record::{GENESIS, Record, line_hash};
 use crate::segment;
@@ -82,12 +83,6 @@ pub struct OpenReport {
 
 pub type Completion = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
 
-enum Cmd {
-    /// A record, its completion, and the latest moment its sync may start.
-    Append(Event, Completion, Instant),
-    Close(Sender<Result<(), AuditError>>),
-}
-
 /// Counters for metrics.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -100,6 +95,7 @@ pub struct Stats {
 
 pub struct AuditLog {
     tx: Mutex<Option<Sender<Cmd>>>,
+    alarm: Arc<Alarm>,
     healthy: Arc<AtomicBool>,
     stats: Arc<Stats>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -118,13 +114,16 @@ impl AuditLog {
         let (tx, rx) = channel();
         let healthy = Arc::new(AtomicBool::new(true));
         let stats = Arc::new(Stats::default());
-        let (h, s) = (healthy.clone(), stats.clone());
+        let alarm = Arc::new(Alarm::new());
+        let (a, h, s) = (alarm.clone(), healthy.clone(), stats.clone());
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || run(state, rx, h, s))
+            .spawn(move || run(state, rx, &a, h, s))
             .map_err(|e| AuditError::Io(format!("cannot start the writer: {e}")))?;
+        alarm.set_writer(thread.thread().clone());
         let log = Self {
             tx: Mutex::new(Some(tx)),
+            alarm,
             healthy,
             stats,
             thread: Mutex::new(Some(thread)),
@@ -152,13 +151,13 @@ impl AuditLog {
         let tx = self.tx.lock().ok().and_then(|t| t.clone());
         let latest = Instant::now() + slack;
         match tx {
-            Some(tx) => {
-                if let Err(std::sync::mpsc::SendError(Cmd::Append(_, done, _))) =
-                    tx.send(Cmd::Append(event, done, latest))
-                {
+            Some(tx) => match tx.send(Cmd::Append(event, done, latest)) {
+                Ok(()) => self.alarm.queued(latest),
+                Err(std::sync::mpsc::SendError(Cmd::Append(_, done, _))) => {
                     done(Err(AuditError::Closed));
                 }
-            }
+                Err(_) => {}
+            },
             None => done(Err(AuditError::Closed)),
         }
     }
@@ -195,6 +194,7 @@ impl AuditLog {
         };
         let (rtx, rrx) = channel();
         tx.send(Cmd::Close(rtx)).map_err(|_| AuditError::Closed)?;
+        self.alarm.queued(Instant::now());
         let r = rrx.recv().unwrap_or(Err(AuditError::Closed));
         if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = t.join();
@@ -232,9 +232,13 @@ struct State {
     publisher: Publisher,
 }
 
-const MAX_BATCH: usize = 4096;
-
-fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<Stats>) {
+fn run(
+    mut st: State,
+    rx: Receiver<Cmd>,
+    alarm: &Alarm,
+    healthy: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+) {
     loop {
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(c) => c,
@@ -257,38 +261,9 @@ fn run(mut st: State, rx: Receiver<Cmd>, healthy: Arc<AtomicBool>, stats: Arc<St
                 return;
             }
         };
-        let mut batch = Vec::new();
-        let mut close = None;
-        let mut sync_by = match first {
-            Cmd::Append(e, d, latest) => {
-                batch.push((e, d));
-                latest
-            }
-            Cmd::Close(r) => {
-                close = Some(r);
-                Instant::now()
-            }
-        };
-        // Everything already queued joins the batch; then, while no record's slack has run
-        // out, so does whatever arrives.
-        while close.is_none() && batch.len() < MAX_BATCH {
-            let wait = sync_by.saturating_duration_since(Instant::now());
-            let next = if wait.is_zero() {
-                rx.try_recv().ok()
-            } else {
-                rx.recv_timeout(wait).ok()
-            };
-            match next {
-                Some(Cmd::Append(e, d, latest)) => {
-                    batch.push((e, d));
-                    sync_by = sync_by.min(latest);
-                }
-                Some(Cmd::Close(r)) => close = Some(r),
-                None => break,
-            }
-        }
-        if !batch.is_empty() {
-            let (events, dones): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let Batch { records, close } = crate::inbox::gather(first, &rx, alarm);
+        if !records.is_empty() {
+            let (events, dones): (Vec<_>, Vec<_>) = records.into_iter().unzip();
             let t0 = Instant::now();
             match st.write(events) {
                 Ok(first_seq) => {

@@ -28,3 +28,23 @@ fn a_record_with_slack_shares_the_next_ones_sync() {
     assert_eq!(first + 1, second);
     assert_eq!(*batches.lock().unwrap(), [2]);
 }
+
+/// Closing the log does not wait out the slack of a record the writer is holding: the record
+/// is written with the close.
+#[test]
+fn close_wakes_a_writer_holding_a_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = AuditLog::open(AuditConfig::new(dir.path()), None).unwrap();
+    let (tx, rx) = channel();
+    log.append_within(
+        Event::new(kind::RECOVERY),
+        Duration::from_secs(3600),
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    // Let the writer take the record and go to sleep on its deadline.
+    std::thread::sleep(Duration::from_millis(50));
+    log.close(None).unwrap();
+    assert!(rx.recv().unwrap().is_ok());
+}

@@ -1,9 +1,22 @@
 //! Group commit: records that arrive while others wait share one `fdatasync`.
 
-use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
-use std::sync::mpsc::channel;
+use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, kind};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Appends a record that may wait an hour for its sync; the receiver gets its completion.
+fn append_with_an_hour_of_slack(log: &AuditLog) -> Receiver<Result<u64, AuditError>> {
+    let (tx, rx) = channel();
+    log.append_within(
+        Event::new(kind::RECOVERY),
+        Duration::from_secs(3600),
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx
+}
 
 /// A record with slack waits for the next one and shares its sync; a record without slack
 /// syncs at once, so the pair is one batch and nothing waits for the slack to end.
@@ -15,14 +28,7 @@ fn a_record_with_slack_shares_the_next_ones_sync() {
     let seen = batches.clone();
     cfg.on_sync = Some(Arc::new(move |_, n| seen.lock().unwrap().push(n)));
     let (log, _) = AuditLog::open(cfg, None).unwrap();
-    let (tx, rx) = channel();
-    log.append_within(
-        Event::new(kind::RECOVERY),
-        Duration::from_secs(3600),
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    );
+    let rx = append_with_an_hour_of_slack(&log);
     let second = log.append_blocking(Event::new(kind::RECOVERY)).unwrap();
     let first = rx.recv().unwrap().unwrap();
     assert_eq!(first + 1, second);
@@ -35,14 +41,7 @@ fn a_record_with_slack_shares_the_next_ones_sync() {
 fn close_wakes_a_writer_holding_a_record() {
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = AuditLog::open(AuditConfig::new(dir.path()), None).unwrap();
-    let (tx, rx) = channel();
-    log.append_within(
-        Event::new(kind::RECOVERY),
-        Duration::from_secs(3600),
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    );
+    let rx = append_with_an_hour_of_slack(&log);
     // Let the writer take the record and go to sleep on its deadline.
     std::thread::sleep(Duration::from_millis(50));
     log.close(None).unwrap();

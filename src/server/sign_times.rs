@@ -39,7 +39,9 @@ impl SignTimes {
     /// How long the audit record of a token signed by `key` may wait for company, when its
     /// signature starts only after `rounds_ahead` other signatures on each signing thread
     /// (see `CpuPool::rounds_ahead`): under load a queued token's signature ends well after
-    /// one signing time, and its record can wait for that much more company.
+    /// one signing time, and its record can wait for that much more company. Faster keys'
+    /// jobs ahead would make this too long, which only delays the token until its record is
+    /// durable, as it always must be.
     pub fn slack(&self, key: &str, rounds_ahead: u32) -> Duration {
         let Ok(map) = self.by_key.lock() else {
             return Duration::ZERO;

@@ -18,7 +18,6 @@ const QUEUED_PER_THREAD: usize = 2;
 
 pub struct CpuPool {
     threads: usize,
-    capacity: usize,
     queue: SyncSender<Job>,
     /// A permit per queue slot, awaited before a job is queued, so that callers wait in
     /// tokio rather than block a reactor thread on a full channel.
@@ -48,7 +47,6 @@ impl CpuPool {
         }
         Ok(Self {
             threads,
-            capacity,
             queue,
             slots: Arc::new(Semaphore::new(capacity)),
         })
@@ -59,7 +57,8 @@ impl CpuPool {
     /// with `j` running or queued on `t` threads the new one starts at the `(j - t + 1)`th
     /// completion, which comes no sooner than `(j - t) / t` full signatures from now.
     pub fn rounds_ahead(&self) -> u32 {
-        let busy = self.capacity - self.slots.available_permits().min(self.capacity);
+        let capacity = self.threads * (1 + QUEUED_PER_THREAD);
+        let busy = capacity.saturating_sub(self.slots.available_permits());
         u32::try_from(busy.saturating_sub(self.threads) / self.threads).unwrap_or(u32::MAX)
     }
 

@@ -318,6 +318,15 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record that the log lost records its last checkpoint vouched for (a deleted or
+    /// restored segment), so the service may start again: a `log.loss` record with the
+    /// reason, the old checkpoint kept aside as evidence. Never done automatically.
+    AcceptLoss {
+        dir: PathBuf,
+        /// Why, for the accreditation audit (who decided, what happened).
+        #[arg(long)]
+        reason: String,
+    },
     /// Print the record of the token with this serial number (hex).
     Find {
         dir: PathBuf,
@@ -400,6 +409,9 @@ fn main() -> ExitCode {
             json,
         }) => cmd::audit::verify(&dir, &trust, checkpoint.as_deref(), json),
         Command::Audit(AuditCommand::Find { dir, serial }) => cmd::audit::find(&dir, &serial),
+        Command::Audit(AuditCommand::AcceptLoss { dir, reason }) => {
+            cmd::audit::accept_loss(&dir, &reason)
+        }
         Command::Keys(k) => keys(k),
         Command::Certs(CertsCommand::Verify {
             cert,

@@ -37,6 +37,13 @@ pub struct Client {
 
 pub struct SealService {
     pub keys: HashMap<String, LoadedSealKey>,
+    /// What a seal sent to be extended must chain to, its time-stamps included: the roots of
+    /// the seal keys' chains and `validation_certificates` (where an external TSA's root
+    /// belongs, since B-LT seals carry it anyway).
+    pub trust_anchors: Vec<Certificate>,
+    /// The service's trusted clock gives every seal its signing-time: no trusted time, no
+    /// seal, at any level.
+    pub authority: Arc<TimeStampAuthority>,
     pub clients: Vec<Client>,
     pub client_cas: Vec<Certificate>,
     pub stamper: Arc<dyn TimeStamper>,
@@ -90,10 +97,22 @@ pub fn build(
             )
             .map_err(|e| StartError::Other(format!("eseal.tsa_url: {}", e.message)))?,
         }),
-        None => Arc::new(AuditedStamper { authority, audit }),
+        None => Arc::new(AuditedStamper {
+            authority: authority.clone(),
+            audit,
+        }),
     };
+    let validation_certificates = load_all(&section.validation_certificates)?;
+    let mut trust_anchors: Vec<Certificate> = keys
+        .values()
+        .filter_map(|k: &LoadedSealKey| k.chain.last().cloned())
+        .chain(validation_certificates.iter().cloned())
+        .collect();
+    trust_anchors.dedup();
     Ok(SealService {
         keys,
+        trust_anchors,
+        authority,
         clients: section
             .clients
             .iter()
@@ -110,7 +129,7 @@ pub fn build(
         client_cas: load_all(&section.client_cas)?,
         stamper,
         crl_paths: section.crls.iter().map(|p| cfg.resolve(p)).collect(),
-        validation_certificates: load_all(&section.validation_certificates)?,
+        validation_certificates,
         max_enveloping: section.max_enveloping_mb.saturating_mul(1024 * 1024),
     })
 }

@@ -164,9 +164,9 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("had expired at"), "{out}");
 
-    // A file that is no token at all: exit 1 with a reason, no panic.
+    // A file that is no token at all: bad input, exit 2 with a reason, no panic.
     let (code, out) = verify(&[d, "--data", d, "--trust", r]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(!out.contains("panicked"), "{out}");
 
     // inspect reads both halves of the exchange.

@@ -220,38 +220,6 @@ fn client_agent(srv: &Server) -> ureq::Agent {
     client_agent_in(&srv.dir)
 }
 
-/// An HTTPS agent trusting STATE/pki/root.pem and presenting STATE/pki/client.pem.
-fn client_agent_in(state: &Path) -> ureq::Agent {
-    use ureq::tls::{ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
-    let pki = state.join("pki");
-    let certs = |p: &Path| -> Vec<ureq::tls::Certificate<'static>> {
-        ureq::tls::parse_pem(&std::fs::read(p).unwrap())
-            .filter_map(|i| match i {
-                Ok(PemItem::Certificate(c)) => Some(c),
-                _ => None,
-            })
-            .collect()
-    };
-    let key = PrivateKey::from_pem(&std::fs::read(pki.join("client.key")).unwrap())
-        .unwrap()
-        .to_owned();
-    let tls = TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .root_certs(RootCerts::new_with_certs(&certs(&pki.join("root.pem"))))
-        .client_cert(Some(ClientCert::new_with_certs(
-            &certs(&pki.join("client.pem")),
-            key,
-        )))
-        .build();
-    ureq::Agent::config_builder()
-        .tls_config(tls)
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
 /// Stops the dev server and restarts it on its configuration after `edit` changed it.
 fn restart_with(srv: Server, edit: impl FnOnce(&Path, String) -> String) -> Server {
     let dir = srv.dir.clone();

@@ -56,6 +56,41 @@ pub struct LatestCheckpoint {
     pub line: String,
 }
 
+/// The largest `checkpoint.json` read: one record line, a few KiB even with an ML-DSA
+/// signature. Anything bigger is not a checkpoint, and is not read into memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a `checkpoint.json` (or a copy an auditor kept) and parses the record it holds.
+/// A missing file is an error of kind `NotFound`; one that is too large, not UTF-8, not JSON
+/// or not a checkpoint record is `InvalidData`, with the reason.
+pub fn read_latest(path: &std::path::Path) -> std::io::Result<(LatestCheckpoint, Record)> {
+    use std::io::{Error, ErrorKind, Read};
+    let invalid = |why: String| Error::new(ErrorKind::InvalidData, why);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(invalid(format!(
+            "larger than {MAX_FILE_BYTES} bytes: not a checkpoint"
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(invalid("empty: not a checkpoint".into()));
+    }
+    let latest: LatestCheckpoint = serde_json::from_slice(&bytes)
+        .map_err(|e| invalid(format!("not a checkpoint file: {e}")))?;
+    let record = Record::parse_line(&latest.line)
+        .map_err(|e| invalid(format!("its line is not a record: {e}")))?;
+    if record.kind != kind::CHECKPOINT {
+        return Err(invalid(format!(
+            "its record is a {:?}, not a checkpoint",
+            record.kind
+        )));
+    }
+    Ok((latest, record))
+}
+
 /// Checks a checkpoint record's own consistency and signature.
 pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), String> {
     let s = |k: &str| {

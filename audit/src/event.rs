@@ -47,6 +47,10 @@ pub mod kind {
     pub const CHECKPOINT: &str = "checkpoint";
     /// Writing works again after a failure (disk full, I/O error).
     pub const RESUMED: &str = "log.resumed";
+    /// At start, by the operator's decision (`kokuin audit accept-loss`): the published
+    /// checkpoint covered records the segments no longer hold. checkpoint_records, records,
+    /// old_checkpoint (the file it was kept as), reason.
+    pub const LOSS: &str = "log.loss";
     /// At start: a torn tail was cut back to the last whole record.
     pub const RECOVERY: &str = "log.recovery";
 }

@@ -2,11 +2,11 @@
 //! tail against the latest checkpoint. Stops at the first bad record and says what kind of
 //! damage explains it.
 
-use crate::checkpoint::{self, CheckpointVerifier, LatestCheckpoint};
+use crate::checkpoint::{self, CheckpointVerifier};
 use crate::event::kind;
 use crate::record::{GENESIS, Record, line_hash};
 use crate::segment;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,42 +68,105 @@ struct Line {
     index: u64,
     segment: PathBuf,
     line_no: u64,
-    text: String,
+    /// Where the line starts in its segment.
+    offset: u64,
+    /// The line, or why it is not text: it is reported as damage at its place.
+    text: Result<String, String>,
 }
 
-/// Every line of every segment, in log order.
-fn lines(dir: &Path) -> std::io::Result<impl Iterator<Item = std::io::Result<Line>>> {
-    let segments = segment::list(dir)?;
-    let mut index = 0u64;
-    let iter = segments.into_iter().flat_map(move |seg| {
-        let reader = std::fs::File::open(&seg).map(BufReader::new);
-        let seg2 = seg.clone();
-        let it: Box<dyn Iterator<Item = std::io::Result<Line>>> = match reader {
-            // The active segment ends in preallocated zeros: not a line.
-            Ok(r) => Box::new(
-                r.lines()
-                    .enumerate()
-                    .filter(|(_, l)| !l.as_ref().is_ok_and(|t| t.bytes().all(|b| b == 0)))
-                    .map(move |(n, l)| {
-                        l.map(|text| Line {
-                            index: 0,
-                            segment: seg2.clone(),
-                            line_no: n as u64 + 1,
-                            text,
-                        })
-                    }),
-            ),
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        };
-        it
-    });
-    Ok(iter.map(move |l| {
-        l.map(|mut l| {
-            l.index = index;
-            index += 1;
-            l
-        })
-    }))
+/// The longest line read as a record. Records are a few hundred bytes (an ML-DSA checkpoint
+/// a few KiB); a longer "line" is damage, and is not held in memory whole.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Every line of every segment, in log order, streamed: memory is bounded by one line
+/// whatever the segment holds (a segment replaced by a link to `/dev/zero` included).
+struct Lines {
+    segments: std::vec::IntoIter<PathBuf>,
+    current: Option<(PathBuf, BufReader<std::fs::File>, u64, u64)>,
+    index: u64,
+}
+
+fn lines(dir: &Path) -> std::io::Result<Lines> {
+    Ok(Lines {
+        segments: segment::list(dir)?.into_iter(),
+        current: None,
+        index: 0,
+    })
+}
+
+impl Iterator for Lines {
+    type Item = std::io::Result<Line>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let Some((seg, reader, line_no, offset)) = &mut self.current else {
+                let seg = self.segments.next()?;
+                // A device or FIFO posing as a segment would never end.
+                match std::fs::File::open(&seg).and_then(|f| {
+                    if f.metadata()?.is_file() {
+                        Ok(f)
+                    } else {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{} is not a regular file", seg.display()),
+                        ))
+                    }
+                }) {
+                    Ok(f) => self.current = Some((seg, BufReader::new(f), 0, 0)),
+                    Err(e) => return Some(Err(e)),
+                }
+                continue;
+            };
+            let mut buf = Vec::new();
+            let n = match reader
+                .by_ref()
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut buf)
+            {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
+            if n == 0 {
+                self.current = None;
+                continue;
+            }
+            *line_no += 1;
+            let start = *offset;
+            *offset += n as u64;
+            let complete = buf.last() == Some(&b'\n');
+            if complete {
+                buf.pop();
+            }
+            // The active segment ends in preallocated zeros (read a bounded piece at a
+            // time): not a line.
+            if buf.iter().all(|b| *b == 0) {
+                continue;
+            }
+            let (segment, line_no) = (seg.clone(), *line_no);
+            let text = if buf.len() > MAX_LINE_BYTES {
+                // Reading stops at a runaway line: verification stops at the first damage.
+                self.current = None;
+                Err(format!("a line longer than {MAX_LINE_BYTES} bytes"))
+            } else {
+                String::from_utf8(buf).map_err(|e| {
+                    format!(
+                        "invalid UTF-8 at byte {} of the line (byte {} of the segment)",
+                        e.utf8_error().valid_up_to(),
+                        start + e.utf8_error().valid_up_to() as u64
+                    )
+                })
+            };
+            let line = Line {
+                index: self.index,
+                segment,
+                line_no,
+                offset: start,
+                text,
+            };
+            self.index += 1;
+            return Some(Ok(line));
+        }
+    }
 }
 
 /// Verifies the log in `dir`. `latest` is a checkpoint kept outside the log (defaults to
@@ -132,7 +195,11 @@ pub fn verify_dir(
             line: at.line_no,
             detail,
         };
-        let r = match Record::parse_line(&l.text) {
+        let parsed = l.text.as_deref().map_err(Clone::clone).and_then(|t| {
+            Record::parse_line(t)
+                .map_err(|e| format!("{e} (line at byte {} of the segment)", l.offset))
+        });
+        let r = match parsed {
             Ok(r) => r,
             Err(e) => {
                 report.problem = Some(finding(Damage::Malformed, &l, e));
@@ -168,9 +235,9 @@ pub fn verify_dir(
             }
             report.checkpoints += 1;
             report.last_checkpoint = Some(r.seq);
-            seen_checkpoint_lines.insert(r.seq, l.text.clone());
+            seen_checkpoint_lines.insert(r.seq, l.text.clone().unwrap_or_default());
         }
-        report.head = line_hash(&l.text);
+        report.head = line_hash(l.text.as_deref().unwrap_or_default());
         report.records += 1;
         if report.records.is_multiple_of(4096) {
             progress(report.records);
@@ -182,54 +249,61 @@ pub fn verify_dir(
     let latest_path = latest
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join(segment::CHECKPOINT_FILE));
-    if let Ok(text) = std::fs::read_to_string(&latest_path) {
-        let cp: Option<LatestCheckpoint> = serde_json::from_str(&text).ok();
-        let rec = cp.as_ref().and_then(|c| Record::parse_line(&c.line).ok());
-        match (cp, rec) {
-            (Some(cp), Some(rec)) => {
-                let seg = prev_line
-                    .as_ref()
-                    .map(|p| p.segment.clone())
-                    .unwrap_or_default();
-                if rec.seq >= report.records {
-                    report.problem = Some(Finding {
-                        index: report.records,
-                        damage: Damage::Truncated,
-                        segment: seg,
-                        line: prev_line.as_ref().map_or(0, |p| p.line_no + 1),
-                        detail: format!(
-                            "the latest checkpoint covers {} records; the log ends after {}",
-                            rec.seq + 1,
-                            report.records
-                        ),
-                    });
-                } else if seen_checkpoint_lines.get(&rec.seq) != Some(&cp.line) {
-                    report.problem = Some(Finding {
-                        index: rec.seq,
-                        damage: Damage::Modified,
-                        segment: seg,
-                        line: 0,
-                        detail: "the record at the latest checkpoint differs from it".into(),
-                    });
-                } else if let Err(e) = checkpoint::check(&rec, verifier) {
-                    report.problem = Some(Finding {
-                        index: rec.seq,
-                        damage: Damage::BadCheckpointSignature,
-                        segment: latest_path.clone(),
-                        line: 1,
-                        detail: e,
-                    });
-                }
-            }
-            _ => {
-                report.problem = Some(Finding {
-                    index: report.records,
-                    damage: Damage::Malformed,
-                    segment: latest_path.clone(),
-                    line: 1,
-                    detail: "the latest checkpoint file is unreadable".into(),
-                });
-            }
+    let published = match checkpoint::read_latest(&latest_path) {
+        Ok(p) => Some(p),
+        // The log's own checkpoint.json may be absent (a log copied without it); a checkpoint
+        // the auditor names must be read, or nothing is vouched for.
+        Err(e) if latest.is_none() && e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) if latest.is_some() => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("checkpoint {}: {e}", latest_path.display()),
+            ));
+        }
+        Err(e) => {
+            report.problem = Some(Finding {
+                index: report.records,
+                damage: Damage::Malformed,
+                segment: latest_path.clone(),
+                line: 1,
+                detail: format!("the latest checkpoint file is unreadable: {e}"),
+            });
+            return Ok(report);
+        }
+    };
+    if let Some((cp, rec)) = published {
+        let seg = prev_line
+            .as_ref()
+            .map(|p| p.segment.clone())
+            .unwrap_or_default();
+        if rec.seq >= report.records {
+            report.problem = Some(Finding {
+                index: report.records,
+                damage: Damage::Truncated,
+                segment: seg,
+                line: prev_line.as_ref().map_or(0, |p| p.line_no + 1),
+                detail: format!(
+                    "the latest checkpoint covers {} records; the log ends after {}",
+                    rec.seq + 1,
+                    report.records
+                ),
+            });
+        } else if seen_checkpoint_lines.get(&rec.seq) != Some(&cp.line) {
+            report.problem = Some(Finding {
+                index: rec.seq,
+                damage: Damage::Modified,
+                segment: seg,
+                line: 0,
+                detail: "the record at the latest checkpoint differs from it".into(),
+            });
+        } else if let Err(e) = checkpoint::check(&rec, verifier) {
+            report.problem = Some(Finding {
+                index: rec.seq,
+                damage: Damage::BadCheckpointSignature,
+                segment: latest_path.clone(),
+                line: 1,
+                detail: e,
+            });
         }
     }
     Ok(report)
@@ -259,7 +333,13 @@ fn classify_seq(
     // Ahead of itself: is the expected record somewhere later (swapped) or gone (removed)?
     for l in lines(dir)? {
         let l = l?;
-        if l.index > here.index && Record::parse_line(&l.text).is_ok_and(|x| x.seq == expected) {
+        let seq = l
+            .text
+            .as_deref()
+            .ok()
+            .and_then(|t| Record::parse_line(t).ok())
+            .map(|x| x.seq);
+        if l.index > here.index && seq == Some(expected) {
             return Ok((
                 Damage::Reordered,
                 format!("record {expected} stands later, at position {}", l.index),

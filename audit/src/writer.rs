@@ -57,6 +57,10 @@ pub struct AuditConfig {
     /// …or this long after the last one, whichever comes first (if records were written).
     pub checkpoint_interval: Duration,
     pub on_sync: Option<SyncObserver>,
+    /// The operator's reason for accepting that `checkpoint.json` shows records the segments
+    /// no longer hold. Without it such a log refuses to open; with it the loss is recorded
+    /// (`log.loss`) as the first record written, and the old checkpoint kept aside.
+    pub accept_loss: Option<String>,
 }
 
 impl AuditConfig {
@@ -68,6 +72,7 @@ impl AuditConfig {
             checkpoint_every: 10_000,
             checkpoint_interval: Duration::from_secs(60),
             on_sync: None,
+            accept_loss: None,
         }
     }
 }
@@ -79,6 +84,10 @@ pub struct OpenReport {
     pub records: u64,
     /// Bytes of a torn final record cut off.
     pub torn_bytes: u64,
+    /// Records the last published checkpoint covers that the segments lack, accepted by the
+    /// operator (`AuditConfig::accept_loss`): (records it covers, where the old checkpoint
+    /// was moved).
+    pub loss: Option<(u64, PathBuf)>,
 }
 
 pub type Completion = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
@@ -110,6 +119,7 @@ impl AuditLog {
         signer: Option<Arc<dyn CheckpointSigner>>,
     ) -> Result<(Self, OpenReport), AuditError> {
         std::fs::create_dir_all(&cfg.dir).map_err(|e| io(&cfg.dir, e))?;
+        let cfg_accept_loss = cfg.accept_loss.clone();
         let (state, report) = State::recover(&cfg, signer)?;
         let (tx, rx) = channel();
         let healthy = Arc::new(AtomicBool::new(true));
@@ -128,6 +138,20 @@ impl AuditLog {
             stats,
             thread: Mutex::new(Some(thread)),
         };
+        if let (Some((covered, kept)), Some(reason)) = (&report.loss, &cfg_accept_loss) {
+            log.append_blocking(
+                Event::new(kind::LOSS)
+                    .with("checkpoint_records", *covered)
+                    .with("records", report.records)
+                    .with(
+                        "old_checkpoint",
+                        kept.file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    )
+                    .with("reason", reason.clone()),
+            )?;
+        }
         if report.torn_bytes > 0 {
             log.append_blocking(
                 Event::new(kind::RECOVERY)
@@ -230,6 +254,8 @@ struct State {
     since_checkpoint: u64,
     last_checkpoint: Instant,
     publisher: Publisher,
+    /// Why the active segment is gone, once the writer has seen that it is.
+    lost: Option<String>,
 }
 
 fn run(
@@ -243,6 +269,12 @@ fn run(
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(c) => c,
             Err(RecvTimeoutError::Timeout) => {
+                // An idle log notices a lost segment too, so readiness drops before the
+                // next record would fail.
+                if st.check_identity().is_err() {
+                    healthy.store(false, Ordering::Release);
+                    continue;
+                }
                 // After a failure, find out by itself when writing works again, so that a
                 // service that stopped taking requests can become ready again.
                 if !healthy.load(Ordering::Acquire)
@@ -343,6 +375,7 @@ impl State {
             }
         };
         report.records = next_seq;
+        report.loss = check_published(cfg, next_seq)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -365,6 +398,7 @@ impl State {
                 head,
                 since_checkpoint: 0,
                 last_checkpoint: Instant::now(),
+                lost: None,
                 publisher: Publisher::start(dir.clone()).map_err(|e| io(dir, e))?,
             },
             report,
@@ -413,6 +447,8 @@ impl State {
 
     /// Writes the events as consecutive records and syncs. Returns the last line.
     fn write_lines(&mut self, events: Vec<Event>) -> Result<(String, u64), AuditError> {
+        // Before rotating too: a new segment must not paper over a lost one.
+        self.check_identity()?;
         self.maybe_rotate()?;
         let now = SystemTime::now();
         let mut buf = String::with_capacity(events.len() * 320);
@@ -463,6 +499,34 @@ impl State {
         Ok(())
     }
 
+    /// Fails while the active segment is no longer the file at its path (deleted, renamed,
+    /// replaced): records written into an unlinked inode would be acknowledged as durable yet
+    /// be lost at the next start. Once lost, the segment stays lost: the writer never writes
+    /// again, and the next start refuses until an operator accepts the loss.
+    fn check_identity(&mut self) -> Result<(), AuditError> {
+        use std::os::unix::fs::MetadataExt;
+        if self.lost.is_none() {
+            let open = self.file.metadata().map_err(|e| io(&self.path, e))?;
+            let problem = match std::fs::symlink_metadata(&self.path) {
+                Ok(m) if (m.dev(), m.ino()) != (open.dev(), open.ino()) => Some("was replaced"),
+                Ok(_) => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(if open.nlink() == 0 {
+                    "was deleted"
+                } else {
+                    "was renamed away"
+                }),
+                Err(e) => return Err(io(&self.path, e)),
+            };
+            self.lost = problem.map(|p| format!("the active segment {} {p}", self.path.display()));
+        }
+        match &self.lost {
+            Some(why) => Err(AuditError::Damaged(format!(
+                "{why} while the log was open; records written since are lost; nothing more is written"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Trims the zeros after the last record of the active segment.
     fn finish_segment(&mut self) {
         if self.allocated > self.len {
@@ -496,6 +560,38 @@ impl State {
         self.day = today;
         Ok(())
     }
+}
+
+/// A log must never start a new chain, or go on from an older head, while the checkpoint it
+/// last published vouches for records its segments no longer hold (a deleted segment, a
+/// restored old backup): that would hide the loss. Refused unless the operator accepts the
+/// loss, in which case the old checkpoint is kept aside and the loss is returned.
+fn check_published(cfg: &AuditConfig, records: u64) -> Result<Option<(u64, PathBuf)>, AuditError> {
+    let path = cfg.dir.join(segment::CHECKPOINT_FILE);
+    let published = match checkpoint::read_latest(&path) {
+        Ok((_, r)) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(AuditError::Damaged(format!("{}: {e}", path.display()))),
+    };
+    // The checkpoint record itself is record `seq`: the log must hold seq + 1 records.
+    let covered = published.seq.saturating_add(1);
+    if covered <= records {
+        return Ok(None);
+    }
+    if cfg.accept_loss.is_none() {
+        return Err(AuditError::Damaged(format!(
+            "{} vouches for {covered} records but the segments hold {records}: records \
+             {records} to {} are missing; refusing to start a new chain over them. If the loss \
+             is real, record it with `kokuin audit accept-loss {} --reason TEXT`",
+            path.display(),
+            covered - 1,
+            cfg.dir.display()
+        )));
+    }
+    let kept = cfg.dir.join(format!("checkpoint.lost-{covered}.json"));
+    std::fs::rename(&path, &kept).map_err(|e| io(&path, e))?;
+    segment::sync_dir(&cfg.dir).map_err(|e| io(&cfg.dir, e))?;
+    Ok(Some((covered, kept)))
 }
 
 /// Hash of the last line of a (complete) segment.

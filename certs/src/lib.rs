@@ -6,6 +6,7 @@ pub mod crl;
 pub mod csr;
 pub mod dev;
 pub mod eseal;
+pub mod file;
 pub mod path;
 pub mod pem;
 pub mod profile;

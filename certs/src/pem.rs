@@ -31,10 +31,13 @@ pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
 /// Loads every certificate from a PEM or DER file; a file without any is an error.
 pub fn load_certificates(path: &Path) -> Result<Vec<Certificate>, PemError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| PemError::Io {
-        path: p.clone(),
-        source,
-    })?;
+    let bytes =
+        crate::file::read_bounded(path, crate::file::MAX_INPUT_BYTES).map_err(|source| {
+            PemError::Io {
+                path: p.clone(),
+                source,
+            }
+        })?;
     let certs = parse_certificates(&bytes).map_err(|reason| PemError::Parse {
         path: p.clone(),
         reason,

@@ -85,6 +85,37 @@ pub fn verify(
     }
 }
 
+/// `kokuin audit accept-loss DIR --reason TEXT`: the one way past a log whose published
+/// checkpoint covers records its segments lack. The loss is written into the chain itself.
+pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
+    if reason.trim().is_empty() {
+        return Err(CmdError::usage(
+            "--reason must say why the loss is accepted",
+        ));
+    }
+    let mut cfg = kokuin_audit::AuditConfig::new(dir);
+    cfg.accept_loss = Some(reason.to_string());
+    let (log, report) = kokuin_audit::AuditLog::open(cfg, None)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    log.close(None)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    match report.loss {
+        Some((covered, kept)) => {
+            println!(
+                "recorded log.loss: the checkpoint covered {covered} records, the log holds {}; \
+                 the old checkpoint is kept as {}",
+                report.records,
+                kept.display()
+            );
+            Ok(())
+        }
+        None => Err(CmdError::usage(format!(
+            "{}: nothing lost: the log holds every record its checkpoint covers",
+            dir.display()
+        ))),
+    }
+}
+
 /// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it).
 pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
     let want = serial.trim().trim_start_matches("0x").to_ascii_lowercase();

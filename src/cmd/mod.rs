@@ -36,8 +36,11 @@ impl CmdError {
     }
 }
 
+/// Reads a token, seal, request or certificate file, at most
+/// [`kokuin_certs::file::MAX_INPUT_BYTES`].
 pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CmdError> {
-    std::fs::read(path).map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))
+    kokuin_certs::file::read_bounded(path, kokuin_certs::file::MAX_INPUT_BYTES)
+        .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Hashes a file in 64 KiB blocks, so any size fits in constant memory.

@@ -47,7 +47,7 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
     let result = check(&a, &bytes);
     match (&result, a.json) {
         (Ok(v), true) => println!("{}", json(Some(v), None)),
-        (Err(e), true) if e.code == 1 => println!("{}", json(None, Some(&e.message))),
+        (Err(e), true) => println!("{}", json(None, Some(&e.message))),
         (Ok(v), false) => print_human(v),
         _ => {}
     }
@@ -55,8 +55,13 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
 }
 
 fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
-    let token =
-        load_token(bytes).map_err(|e| CmdError::negative(format!("{}: {e}", a.token.display())))?;
+    // Not a token at all is bad input (exit 2), not an invalid token (exit 1).
+    let token = load_token(bytes).map_err(|e| {
+        CmdError::usage(format!(
+            "{}: not a time-stamp token: {e}",
+            a.token.display()
+        ))
+    })?;
     let mut anchors = Vec::new();
     for t in &a.trust {
         anchors.extend(load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?);

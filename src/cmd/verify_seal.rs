@@ -15,10 +15,10 @@ pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
     let result = check(a, seal);
     match (&result, a.json) {
         (Ok(r), true) => println!("{}", json(r)),
-        (Err(e), true) if e.code == 1 => {
+        (Err(e), true) => {
             println!(
                 "{}",
-                serde_json::json!({ "valid": false, "error": e.message })
+                serde_json::json!({ "valid": false, "error": e.message, "bad_input": e.code == 2 })
             )
         }
         (Ok(r), false) => print_human(r),

@@ -22,8 +22,10 @@ use hyper::{Request, Response, StatusCode};
 use kokuin_audit::{Event, kind};
 use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
 use kokuin_eseal::raw::RawSignedData;
-use kokuin_eseal::{BaselineLevel, SealContent};
+use kokuin_eseal::verify::verify_seal;
+use kokuin_eseal::{BaselineLevel, SealContent, SealVerifyOptions};
 use kokuin_hsm::DigestAlgorithm;
+use kokuin_tsa::signed_data::{Detached, ParsedSignedData, single_attribute};
 use kokuin_tsa::verify::hex;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -86,6 +88,8 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                 ));
             }
         };
+        // Before reading a document that could not be sealed anyway.
+        trusted_now(&svc)?;
         let alg = key.seal.digest_algorithm();
         let timeout = Duration::from_millis(state.limits.body_timeout_ms);
         let content = match q.get("digest") {
@@ -171,7 +175,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         };
         let timeout = Duration::from_millis(state.limits.body_timeout_ms);
         let seal = read_body(req.into_body(), svc.max_enveloping + (1 << 20), timeout).await?;
-        let signer = kokuin_tsa::signed_data::ParsedSignedData::from_der(&seal)
+        let signer = ParsedSignedData::from_der(&seal)
             .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
         // The seal's signer must be one of this service's keys, granted to the caller.
         let (name, _) = svc
@@ -190,7 +194,9 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         let _permit = permit(state).await?;
         let (svc2, name2) = (svc.clone(), name.clone());
         let out = tokio::task::spawn_blocking(move || {
-            raise(&svc2, &svc2.keys[&name2], seal, level, digest.as_deref())
+            let key = &svc2.keys[&name2];
+            check_before_extending(&svc2, key, &seal, digest.as_deref())?;
+            raise(&svc2, key, seal, level, digest.as_deref())
         })
         .await
         .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
@@ -212,6 +218,76 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
     }
 }
 
+/// Extending vouches for the seal that comes out (new time-stamps over it, an audit record
+/// saying this service handled it), so the seal going in is verified whole first: the
+/// signature, the message digest when the document's digest is given (otherwise the digest
+/// the seal claims, which its signature covers), every time-stamp and archive time-stamp,
+/// and the signer's chain; and the signer must be this service's key itself, not a
+/// certificate that merely names it.
+fn check_before_extending(
+    svc: &SealService,
+    key: &LoadedSealKey,
+    seal: &[u8],
+    digest: Option<&[u8]>,
+) -> Result<(), Refusal> {
+    let invalid = |why: String| {
+        Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the seal does not verify, so it is not extended: {why}"),
+        )
+    };
+    let parsed = ParsedSignedData::from_der(seal).map_err(|e| invalid(e.to_string()))?;
+    let alg = parsed
+        .digest_algorithm()
+        .map_err(|e| invalid(e.to_string()))?;
+    let content_digest = match (&parsed.econtent, digest) {
+        (Some(_), _) => None,
+        (None, Some(d)) => Some(d.to_vec()),
+        (None, None) => Some(
+            single_attribute(
+                &parsed.signer_info,
+                kokuin_eseal::oid::MESSAGE_DIGEST,
+                "message-digest",
+            )
+            .and_then(|a| {
+                a.decode_as::<der::asn1::OctetString>()
+                    .map_err(|_| kokuin_tsa::signed_data::SignedDataError::MessageDigest)
+            })
+            .map_err(|e| invalid(e.to_string()))?
+            .into_bytes()
+            .into_vec(),
+        ),
+    };
+    let report = verify_seal(
+        seal,
+        &SealVerifyOptions {
+            trust_anchors: &svc.trust_anchors,
+            extra_certificates: &key.chain,
+            detached: content_digest.as_deref().map(|d| Detached::Digest(alg, d)),
+            at: SystemTime::now(),
+            level_policies: &[],
+        },
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    if report.chain.first() != Some(key.seal.certificate()) {
+        return Err(invalid(
+            "its signer is not this service's seal certificate".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The trusted clock's time, or 503: every seal carries a signing-time, so none is made
+/// while the clock cannot vouch (as `/tsa` answers timeNotAvailable).
+fn trusted_now(svc: &SealService) -> Result<SystemTime, Refusal> {
+    svc.authority.clock().now().map_err(|e| {
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the clock cannot vouch for the time, so no seal is made: {e}"),
+        )
+    })
+}
+
 enum Input {
     Digest(Vec<u8>),
     Document(Vec<u8>),
@@ -230,7 +306,7 @@ fn make_seal(
     };
     let b = key
         .seal
-        .seal(content, SystemTime::now())
+        .seal(content, trusted_now(svc)?)
         .map_err(|e| failure(format!("sealing: {e}")))?;
     let digest = match &input {
         Input::Digest(d) => Some(d.as_slice()),
@@ -272,7 +348,7 @@ fn raise(
     if level >= BaselineLevel::Lt {
         let mut certs = key.chain.clone();
         certs.extend(svc.validation_certificates.iter().cloned());
-        if let Ok(p) = kokuin_tsa::signed_data::ParsedSignedData::from_der(&seal) {
+        if let Ok(p) = ParsedSignedData::from_der(&seal) {
             certs.extend(tsa_certificates(&p));
         }
         let crls = svc.crls().map_err(failure)?;

@@ -1,0 +1,190 @@
+//! The log fails closed (issue #21): a segment deleted or replaced under a running writer
+//! stops every write, a start refuses to hide records its published checkpoint vouches for,
+//! only an operator's `accept-loss` moves past that (recorded in the chain), and the verifier
+//! names the place of a line that is not text, reads bounded, and refuses a checkpoint file
+//! it cannot read instead of ignoring it.
+
+use kokuin_audit::checkpoint::{CheckpointSigner, CheckpointVerifier};
+use kokuin_audit::verify::{Damage, verify_dir};
+use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, kind, segment};
+use kokuin_hsm::{KeyType, Signer, SoftwareSigner, verify_signature};
+use std::path::Path;
+use std::sync::Arc;
+
+struct Key(SoftwareSigner);
+
+impl CheckpointSigner for Key {
+    fn algorithm(&self) -> String {
+        self.0.algorithm().name()
+    }
+    fn key_id(&self) -> String {
+        "test-key".into()
+    }
+    fn sign(&self, m: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.sign(m).map_err(|e| e.to_string())
+    }
+}
+
+impl CheckpointVerifier for Key {
+    fn verify(&self, _: &str, _: &str, m: &[u8], sig: &[u8]) -> Result<(), String> {
+        let ai = self
+            .0
+            .algorithm()
+            .algorithm_identifier()
+            .map_err(|e| e.to_string())?;
+        verify_signature(self.0.public_key(), &ai, None, m, sig).map_err(|e| e.to_string())
+    }
+}
+
+fn key() -> Arc<Key> {
+    Arc::new(Key(
+        SoftwareSigner::generate(KeyType::P256, "audit").unwrap()
+    ))
+}
+
+fn token(log: &AuditLog, i: u64) -> Result<u64, AuditError> {
+    log.append_blocking(Event::new(kind::TOKEN_ISSUED).with("serial", format!("{i:04x}")))
+}
+
+/// A closed log of `n` tokens with a published checkpoint.
+fn closed_log(dir: &Path, k: &Arc<Key>, n: u64) {
+    let (log, _) = AuditLog::open(AuditConfig::new(dir), Some(k.clone())).unwrap();
+    for i in 0..n {
+        token(&log, i).unwrap();
+    }
+    log.close(Some(Event::new(kind::SERVICE_STOP))).unwrap();
+}
+
+#[test]
+fn a_deleted_active_segment_stops_every_write_and_the_next_start() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    closed_log(d.path(), &k, 10);
+    let (log, _) = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone())).unwrap();
+    token(&log, 10).unwrap();
+    let seg = segment::list(d.path()).unwrap().pop().unwrap();
+    std::fs::remove_file(&seg).unwrap();
+    // Before the fix, these were acknowledged as durable, into the unlinked inode.
+    for i in 11..14 {
+        let e = token(&log, i).unwrap_err();
+        assert!(e.to_string().contains("was deleted"), "{e}");
+    }
+    assert!(!log.healthy());
+    // A file put back at the path does not make the lost one whole again.
+    std::fs::write(&seg, b"").unwrap();
+    assert!(token(&log, 14).is_err());
+    let _ = log.close(Some(Event::new(kind::SERVICE_STOP)));
+    std::fs::remove_file(&seg).unwrap();
+
+    // The published checkpoint vouches for records no segment holds: no new chain.
+    let e = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone()))
+        .err()
+        .unwrap();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, AuditError::Damaged(_)) && msg.contains("records 0 to 11 are missing"),
+        "{msg}"
+    );
+    assert!(segment::list(d.path()).unwrap().is_empty());
+
+    // The operator's explicit step: recorded as the first record of what follows.
+    let mut cfg = AuditConfig::new(d.path());
+    cfg.accept_loss = Some("segment deleted by mistake; ticket 42".into());
+    let (log, report) = AuditLog::open(cfg, Some(k.clone())).unwrap();
+    let (covered, kept) = report.loss.clone().unwrap();
+    assert_eq!(covered, 12);
+    assert!(kept.exists());
+    log.close(None).unwrap();
+    let text = std::fs::read_to_string(segment::list(d.path()).unwrap().remove(0)).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains(kind::LOSS) && first.contains("ticket 42"),
+        "{first}"
+    );
+    // The new log verifies on its own; against the old checkpoint, the loss shows.
+    assert!(
+        verify_dir(d.path(), k.as_ref(), None, &mut |_| {})
+            .unwrap()
+            .problem
+            .is_none()
+    );
+    let r = verify_dir(d.path(), k.as_ref(), Some(&kept), &mut |_| {}).unwrap();
+    assert!(r.problem.is_some());
+    // And a plain start is fine again.
+    let (log, _) = AuditLog::open(AuditConfig::new(d.path()), Some(k)).unwrap();
+    log.close(None).unwrap();
+}
+
+#[test]
+fn a_replaced_segment_is_noticed_while_idle() {
+    let d = tempfile::tempdir().unwrap();
+    let (log, _) = AuditLog::open(AuditConfig::new(d.path()), None).unwrap();
+    token(&log, 0).unwrap();
+    let seg = segment::list(d.path()).unwrap().pop().unwrap();
+    let copy = d.path().join("copy");
+    std::fs::copy(&seg, &copy).unwrap();
+    std::fs::rename(&copy, &seg).unwrap();
+    // No record is written: the writer's idle tick finds it (within about a second).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while log.healthy() {
+        assert!(std::time::Instant::now() < deadline, "never noticed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let e = token(&log, 1).unwrap_err();
+    assert!(e.to_string().contains("was replaced"), "{e}");
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_named_with_its_offset() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    closed_log(d.path(), &k, 5);
+    let seg = segment::list(d.path()).unwrap().remove(0);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let second = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
+    bytes[second + 10] = 0xff;
+    std::fs::write(&seg, &bytes).unwrap();
+    let r = verify_dir(d.path(), k.as_ref(), None, &mut |_| {}).unwrap();
+    let p = r.problem.unwrap();
+    assert_eq!((p.index, p.line, p.damage), (1, 2, Damage::Malformed));
+    assert!(
+        p.detail.contains(&format!(
+            "byte 10 of the line (byte {} of the segment)",
+            second + 10
+        )),
+        "{}",
+        p.detail
+    );
+}
+
+#[test]
+fn a_segment_that_is_a_device_is_refused_not_read_forever() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    closed_log(d.path(), &k, 2);
+    std::os::unix::fs::symlink("/dev/zero", d.path().join(segment::name(1000))).unwrap();
+    let e = verify_dir(d.path(), k.as_ref(), None, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}
+
+#[test]
+fn a_checkpoint_file_that_cannot_be_read_is_an_error_not_ok() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    closed_log(d.path(), &k, 3);
+    let missing = d.path().join("no-such-checkpoint.json");
+    let empty = d.path().join("empty.json");
+    std::fs::write(&empty, b"").unwrap();
+    let binary = d.path().join("binary.json");
+    std::fs::write(&binary, [0x30u8, 0x82, 0xff, 0x00, 0x9c]).unwrap();
+    let not_checkpoint = d.path().join("other.json");
+    std::fs::write(&not_checkpoint, br#"{"line":"{\"v\":1}"}"#).unwrap();
+    for f in [&missing, &empty, &binary, &not_checkpoint] {
+        let e = verify_dir(d.path(), k.as_ref(), Some(f), &mut |_| {});
+        assert!(e.is_err(), "{} was accepted: {:?}", f.display(), e.ok());
+    }
+    // The log's own checkpoint.json may be absent, but not damaged.
+    std::fs::write(d.path().join(segment::CHECKPOINT_FILE), b"\xff\xfe").unwrap();
+    let r = verify_dir(d.path(), k.as_ref(), None, &mut |_| {}).unwrap();
+    assert_eq!(r.problem.unwrap().damage, Damage::Malformed);
+}

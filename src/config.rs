@@ -49,6 +49,9 @@ pub struct Config {
 pub struct ServerConfig {
     /// Plain HTTP listeners (behind a load balancer, or for local clients).
     pub http: Vec<SocketAddr>,
+    /// Plain listeners (of `http`) that only a TLS-terminating proxy reaches: the e-seal API,
+    /// which takes credentials, answers there. On other plain listeners it refuses (403).
+    pub http_behind_tls_proxy: Vec<SocketAddr>,
     /// HTTPS listeners; need `tls_certificate` and `tls_key`.
     pub https: Vec<SocketAddr>,
     /// PEM chain of the TLS server certificate, leaf first.
@@ -59,10 +62,16 @@ pub struct ServerConfig {
     pub max_concurrency: usize,
     /// Open connections per listener; further connections wait in the kernel backlog.
     pub max_connections: usize,
-    /// Time allowed for a client to send the request head.
+    /// Time from accept for the TLS handshake and the first complete request head.
     pub header_timeout_ms: u64,
-    /// Time allowed for a client to send the request body.
+    /// Time an open connection (HTTP/1.1 keep-alive or HTTP/2) may stay without a request
+    /// in flight before it is closed.
+    pub idle_timeout_ms: u64,
+    /// Time allowed for a client to send the request body (for large e-seal documents, plus
+    /// one second per `body_min_bytes_per_second` bytes received).
     pub body_timeout_ms: u64,
+    /// The slowest upload an e-seal document may arrive at, past `body_timeout_ms`.
+    pub body_min_bytes_per_second: u64,
     /// How long a request waits for a free slot before 503.
     pub queue_timeout_ms: u64,
     /// Time in-flight requests get to finish after SIGTERM.
@@ -77,13 +86,16 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             http: Vec::new(),
+            http_behind_tls_proxy: Vec::new(),
             https: Vec::new(),
             tls_certificate: None,
             tls_key: None,
             max_concurrency: 512,
             max_connections: 4096,
             header_timeout_ms: 5_000,
+            idle_timeout_ms: 30_000,
             body_timeout_ms: 10_000,
+            body_min_bytes_per_second: 64 * 1024,
             queue_timeout_ms: 2_000,
             shutdown_grace_ms: 10_000,
             rate_limit_per_second: None,

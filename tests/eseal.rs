@@ -452,6 +452,8 @@ fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
         SOFTHSM2,
         "--http",
         "127.0.0.1:0",
+        "--https",
+        "127.0.0.1:0",
     ];
     let srv = Server::spawn(&serve, &state);
     assert!(srv.stop().success());
@@ -532,8 +534,9 @@ fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
     )
     .unwrap();
     let srv = Server::spawn(&serve, &state);
-    let base = srv.base();
-    let agent = agent(None);
+    // An API token crosses only TLS.
+    let base = srv.https.trim_end_matches("/tsa").to_string();
+    let agent = agent(Some(&srv.root()));
     let post_level = |level: &str| {
         let mut r = agent
             .post(&format!("{base}/eseal/v1/seal?key=seal-l2&level={level}"))

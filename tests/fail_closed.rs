@@ -440,3 +440,203 @@ fn verifiers_fail_closed_on_inputs_they_cannot_read() {
         "{detail}"
     );
 }
+
+const TOKEN: &str = "fail-closed-test-token";
+
+/// A dev server with short connection and body deadlines, a plain listener declared behind
+/// a TLS proxy (returned) beside an ordinary one (`srv.http`), and an API-token client.
+fn server_with_deadlines(state: &Path) -> (Server, std::net::SocketAddr) {
+    drop(Server::dev(state));
+    let proxied = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cfg = state.join("kokuin.toml");
+    let token_sha = hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(TOKEN.as_bytes()));
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[server]\n",
+        &format!(
+            "[server]\nheader_timeout_ms = 1000\nidle_timeout_ms = 1500\nbody_timeout_ms = 1000\n\
+             http_behind_tls_proxy = [\"{proxied}\"]\n"
+        ),
+    ) + &format!(
+        "\n[[eseal.clients]]\nname = \"token-client\"\ntoken_sha256 = \"{token_sha}\"\nkeys = [\"dev-seal\"]\n"
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let proxied_s = proxied.to_string();
+    let srv = Server::spawn(
+        &[
+            "serve",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--http",
+            &proxied_s,
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+        ],
+        state,
+    );
+    (srv, proxied)
+}
+
+fn addr_of(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches("/tsa")
+        .to_string()
+}
+
+/// Reads until the server closes the connection (true) or 30 s pass without it (false).
+fn closed_by_server(s: &mut impl std::io::Read, sock: &std::net::TcpStream) -> bool {
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// #21.7: every connection has a deadline from accept to its first request (TLS handshake
+/// included), and an idle one is closed, HTTP/1.1 and HTTP/2 alike.
+#[test]
+fn silent_and_idle_connections_are_closed() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let dir = tempdir();
+    let (srv, _) = server_with_deadlines(&dir.path().join("state"));
+    let plain = addr_of(&srv.http);
+    let tls = addr_of(&srv.https);
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    let silent = TcpStream::connect(&plain).unwrap();
+    assert!(
+        closed_by_server(&mut silent.try_clone().unwrap(), &silent),
+        "silent"
+    );
+    let mut partial = TcpStream::connect(&plain).unwrap();
+    partial.write_all(&preface[..23]).unwrap();
+    assert!(
+        closed_by_server(&mut partial.try_clone().unwrap(), &partial),
+        "23 bytes of preface"
+    );
+    // HTTP/2: the preface and an empty SETTINGS frame, then no request.
+    let mut h2 = TcpStream::connect(&plain).unwrap();
+    h2.write_all(preface).unwrap();
+    h2.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    assert!(
+        closed_by_server(&mut h2.try_clone().unwrap(), &h2),
+        "HTTP/2 without a request"
+    );
+    // HTTP/1.1 keep-alive after one answered request.
+    let mut h1 = TcpStream::connect(&plain).unwrap();
+    h1.write_all(b"GET /healthz HTTP/1.1\r\nHost: k\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    std::io::Read::read_exact(&mut h1, &mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    assert!(
+        closed_by_server(&mut h1.try_clone().unwrap(), &h1),
+        "idle keep-alive"
+    );
+    // Nothing after a complete TLS handshake.
+    let mut roots = rustls::RootCertStore::empty();
+    for c in kokuin_certs::pem::load_certificates(&srv.root()).unwrap() {
+        roots.add(der::Encode::to_der(&c).unwrap().into()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut sock = TcpStream::connect(&tls).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock).unwrap();
+    }
+    let probe = sock.try_clone().unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, sock);
+    assert!(
+        closed_by_server(&mut stream, &probe),
+        "silent after the TLS handshake"
+    );
+    // The server still answers.
+    assert_eq!(
+        get(&agent(None), &format!("{}/healthz", srv.base())).status,
+        200
+    );
+}
+
+/// #21.10 and #21.11: an authenticated upload at a trickle is cut off (408) however steadily
+/// it trickles; an API token is refused on a plain listener (403) unless that listener is
+/// declared behind a TLS-terminating proxy.
+#[test]
+fn slow_uploads_are_cut_off_and_tokens_never_cross_cleartext() {
+    use std::io::{Read, Write};
+    let dir = tempdir();
+    let (srv, proxied) = server_with_deadlines(&dir.path().join("state"));
+    let seal_via = |base: &str| {
+        let mut r = agent(None)
+            .post(&format!("{base}/eseal/v1/seal?key=dev-seal&level=B-B"))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send(&b"invoice"[..])
+            .unwrap();
+        let body = r.body_mut().read_to_vec().unwrap_or_default();
+        (
+            r.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    };
+    let (status, body) = seal_via(&srv.base());
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("HTTPS"), "{body}");
+    let (status, body) = seal_via(&format!("http://{proxied}"));
+    assert_eq!(status, 200, "{body}");
+
+    // 64 bytes announced, one sent every 300 ms: the server answers 408 long before the end.
+    let mut s = std::net::TcpStream::connect(proxied).unwrap();
+    write!(
+        s,
+        "POST /eseal/v1/seal?key=dev-seal&level=B-B HTTP/1.1\r\nHost: k\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Length: 64\r\n\r\n"
+    )
+    .unwrap();
+    let writer = s.try_clone().unwrap();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let trickle = std::thread::spawn(move || {
+        let mut w = writer;
+        for _ in 0..64 {
+            if w.write_all(b"x").is_err() {
+                return;
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    let at = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(&head, b"HTTP/1.1 408", "{}", String::from_utf8_lossy(&head));
+    assert!(at < 64, "the whole trickle was waited for");
+    drop(s);
+    let _ = trickle.join();
+}

@@ -91,7 +91,9 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
         // Before reading a document that could not be sealed anyway.
         trusted_now(&svc)?;
         let alg = key.seal.digest_algorithm();
-        let timeout = Duration::from_millis(state.limits.body_timeout_ms);
+        // The slot first: bodies are read (an enveloped document held) only within
+        // server.max_concurrency.
+        let _permit = permit(state).await?;
         let content = match q.get("digest") {
             Some(h) => {
                 let d = crate::cmd::parse_hex(h)
@@ -113,14 +115,17 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                 }
                 Input::Digest(d)
             }
-            None if detached => Input::Digest(hash_body(req.into_body(), alg, timeout).await?),
-            None => Input::Document(read_body(req.into_body(), svc.max_enveloping, timeout).await?),
+            None if detached => {
+                Input::Digest(hash_body(req.into_body(), alg, &state.limits).await?)
+            }
+            None => Input::Document(
+                read_body(req.into_body(), svc.max_enveloping, &state.limits).await?,
+            ),
         };
         let digest_hex = match &content {
             Input::Digest(d) => hex(d),
             Input::Document(d) => hex(&alg.digest(d)),
         };
-        let _permit = permit(state).await?;
         let (svc2, name) = (svc.clone(), key_name.clone());
         let seal = tokio::task::spawn_blocking(move || make_seal(&svc2, &name, content, level))
             .await
@@ -173,8 +178,13 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             ),
             None => None,
         };
-        let timeout = Duration::from_millis(state.limits.body_timeout_ms);
-        let seal = read_body(req.into_body(), svc.max_enveloping + (1 << 20), timeout).await?;
+        let _permit = permit(state).await?;
+        let seal = read_body(
+            req.into_body(),
+            svc.max_enveloping + (1 << 20),
+            &state.limits,
+        )
+        .await?;
         let signer = ParsedSignedData::from_der(&seal)
             .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
         // The seal's signer must be one of this service's keys, granted to the caller.
@@ -191,7 +201,6 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
                 )
             })?;
         authorize(&svc, client, name)?;
-        let _permit = permit(state).await?;
         let (svc2, name2) = (svc.clone(), name.clone());
         let out = tokio::task::spawn_blocking(move || {
             let key = &svc2.keys[&name2];
@@ -387,12 +396,20 @@ fn failure(message: String) -> Refusal {
     Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
-/// The caller, from its certificate or token, or a 401.
+/// The caller, from its certificate or token, or a 401; never over cleartext (403), so that
+/// an API token is not accepted where it was exposed on the way.
 fn authenticate<'a>(
     svc: &'a SealService,
     conn: &Conn,
     req: &Request<Incoming>,
 ) -> Result<&'a Client, Refusal> {
+    if !conn.confidential {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "the e-seal API answers only over HTTPS (or a listener declared behind a \
+             TLS-terminating proxy): credentials never cross cleartext",
+        ));
+    }
     let unauthorized = |m: &str| Refusal::new(StatusCode::UNAUTHORIZED, m);
     if let Some(der) = &conn.client_certificate {
         let fp = hex(&DigestAlgorithm::Sha256.digest(der));
@@ -581,23 +598,29 @@ fn query(req: &Request<Incoming>) -> HashMap<String, String> {
         .collect()
 }
 
-/// Hashes the body as it arrives: constant memory whatever the document's size. Each frame
-/// must come within `idle` (a slow client is cut off; a large upload is not).
-async fn hash_body(
+/// Feeds the body's data to `sink` as it arrives. The whole body must arrive within
+/// `server.body_timeout_ms`, plus a second per `server.body_min_bytes_per_second` bytes
+/// received: a large document at a fair rate gets the time it needs, a trickle is cut off
+/// (408) however patiently it keeps each frame coming.
+async fn stream_body(
     mut body: Incoming,
-    alg: DigestAlgorithm,
-    idle: Duration,
-) -> Result<Vec<u8>, Refusal> {
-    let mut h = alg.hasher();
+    limits: &crate::config::ServerConfig,
+    mut sink: impl FnMut(&[u8]) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    let start = tokio::time::Instant::now();
+    let base = Duration::from_millis(limits.body_timeout_ms);
+    let rate = limits.body_min_bytes_per_second.max(1);
+    let mut received = 0u64;
     loop {
-        match tokio::time::timeout(idle, body.frame()).await {
+        let deadline = start + base + Duration::from_secs(received / rate);
+        match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => {
                 return Err(Refusal::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "request body too slow",
                 ));
             }
-            Ok(None) => break,
+            Ok(None) => return Ok(()),
             Ok(Some(Err(_))) => {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -606,43 +629,46 @@ async fn hash_body(
             }
             Ok(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
-                    h.update(&data);
+                    received += data.len() as u64;
+                    sink(&data)?;
                 }
             }
         }
     }
+}
+
+/// Hashes the body as it arrives: constant memory whatever the document's size.
+async fn hash_body(
+    body: Incoming,
+    alg: DigestAlgorithm,
+    limits: &crate::config::ServerConfig,
+) -> Result<Vec<u8>, Refusal> {
+    let mut h = alg.hasher();
+    stream_body(body, limits, |d| {
+        h.update(d);
+        Ok(())
+    })
+    .await?;
     Ok(h.finalize())
 }
 
 /// Reads a body of at most `max` octets.
-async fn read_body(mut body: Incoming, max: u64, idle: Duration) -> Result<Vec<u8>, Refusal> {
+async fn read_body(
+    body: Incoming,
+    max: u64,
+    limits: &crate::config::ServerConfig,
+) -> Result<Vec<u8>, Refusal> {
     let mut buf = Vec::new();
-    loop {
-        match tokio::time::timeout(idle, body.frame()).await {
-            Err(_) => {
-                return Err(Refusal::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body too slow",
-                ));
-            }
-            Ok(None) => return Ok(buf),
-            Ok(Some(Err(_))) => {
-                return Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    "cannot read request body",
-                ));
-            }
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    if buf.len() as u64 + data.len() as u64 > max {
-                        return Err(Refusal::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            format!("over {max} octets: seal large documents detached"),
-                        ));
-                    }
-                    buf.extend_from_slice(&data);
-                }
-            }
+    stream_body(body, limits, |d| {
+        if buf.len() as u64 + d.len() as u64 > max {
+            return Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("over {max} octets: seal large documents detached"),
+            ));
         }
-    }
+        buf.extend_from_slice(d);
+        Ok(())
+    })
+    .await?;
+    Ok(buf)
 }

@@ -3,6 +3,7 @@
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
 mod cpu_pool;
+mod deadline;
 mod eseal;
 mod keys;
 pub mod metrics;
@@ -33,6 +34,10 @@ use tokio::sync::{Semaphore, watch};
 pub struct Conn {
     pub peer: SocketAddr,
     pub client_certificate: Option<Vec<u8>>,
+    /// Whether what the client sends is protected in transit: over TLS here, or on a plain
+    /// listener the operator declared behind a TLS-terminating proxy
+    /// (`server.http_behind_tls_proxy`). Credentials are taken only then.
+    pub confidential: bool,
 }
 
 /// Per-client request rate limit, keyed by client address.
@@ -84,10 +89,11 @@ pub async fn run(
     };
     let mut bound = Vec::new();
     for addr in &limits.http {
-        bound.push((bind(*addr).await?, None));
+        let proxied = limits.http_behind_tls_proxy.contains(addr);
+        bound.push((bind(*addr).await?, None, proxied));
     }
     for addr in &limits.https {
-        bound.push((bind(*addr).await?, tls.clone()));
+        bound.push((bind(*addr).await?, tls.clone(), true));
     }
     if bound.is_empty() {
         return Err("no listener configured (server.http, server.https, --http, --https)".into());
@@ -125,7 +131,7 @@ pub async fn run(
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for (listener, tls) in bound {
+    for (listener, tls, confidential) in bound {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         // One line per listener on stdout, for people and for scripts that use port 0.
@@ -133,6 +139,7 @@ pub async fn run(
         tasks.push(tokio::spawn(accept_loop(
             listener,
             tls,
+            confidential,
             state.clone(),
             graceful.clone(),
             stop_rx.clone(),
@@ -194,6 +201,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    confidential: bool,
     state: Arc<State>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
@@ -221,7 +229,7 @@ async fn accept_loop(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            serve_connection(stream, peer, tls, state, watcher).await;
+            serve_connection(stream, peer, tls, confidential, state, watcher).await;
             drop(permit);
         });
     }
@@ -231,10 +239,16 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    confidential: bool,
     state: Arc<State>,
     watcher: Watcher,
 ) {
     let head_timeout = Duration::from_millis(state.limits.header_timeout_ms);
+    let activity = deadline::Activity::new(
+        head_timeout,
+        Duration::from_millis(state.limits.idle_timeout_ms),
+    );
+    let stream = deadline::DeadlineStream::new(stream, activity.clone());
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -249,9 +263,15 @@ async fn serve_connection(
     let service = |conn: Conn| {
         let conn = Arc::new(conn);
         let state = state.clone();
+        let activity = activity.clone();
         service_fn(move |req| {
             let (s, c) = (state.clone(), conn.clone());
-            async move { Ok::<_, std::convert::Infallible>(routes::handle(s, c, req).await) }
+            let in_flight = activity.request();
+            async move {
+                let r = routes::handle(s, c, req).await;
+                drop(in_flight);
+                Ok::<_, std::convert::Infallible>(r)
+            }
         })
     };
     let result = match tls {
@@ -259,6 +279,7 @@ async fn serve_connection(
             let svc = service(Conn {
                 peer,
                 client_certificate: None,
+                confidential,
             });
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             watcher.watch(conn.into_owned()).await
@@ -285,6 +306,7 @@ async fn serve_connection(
             let svc = service(Conn {
                 peer,
                 client_certificate,
+                confidential: true,
             });
             let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
             watcher.watch(conn.into_owned()).await

@@ -58,6 +58,19 @@ pub async fn tsa(
         );
         return (r, None);
     }
+    // The slot before the body: what is buffered is bounded by server.max_concurrency.
+    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
+    let Ok(Ok(permit)) = tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await
+    else {
+        let mut r = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "busy, retry\n".into(),
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return (r, None);
+    };
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -83,18 +96,6 @@ pub async fn tsa(
             );
             return (r, None);
         }
-    };
-    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
-    let Ok(Ok(permit)) = tokio::time::timeout(queue, state.signing.clone().acquire_owned()).await
-    else {
-        let mut r = text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain",
-            "busy, retry\n".into(),
-        );
-        r.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return (r, None);
     };
     let (der, failure) = issue(state, peer, id, &bytes).await;
     drop(permit);

@@ -52,6 +52,9 @@ pub struct ServerConfig {
     /// Plain listeners (of `http`) that only a TLS-terminating proxy reaches: the e-seal API,
     /// which takes credentials, answers there. On other plain listeners it refuses (403).
     pub http_behind_tls_proxy: Vec<SocketAddr>,
+    /// A plain listener for `/metrics`, `/healthz` and `/readyz` only (bind it to loopback or
+    /// a management network). When set, `/metrics` is served nowhere else.
+    pub admin: Option<SocketAddr>,
     /// HTTPS listeners; need `tls_certificate` and `tls_key`.
     pub https: Vec<SocketAddr>,
     /// PEM chain of the TLS server certificate, leaf first.
@@ -87,6 +90,7 @@ impl Default for ServerConfig {
         Self {
             http: Vec::new(),
             http_behind_tls_proxy: Vec::new(),
+            admin: None,
             https: Vec::new(),
             tls_certificate: None,
             tls_key: None,

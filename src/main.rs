@@ -342,6 +342,14 @@ fn main() -> ExitCode {
         _ => "warn",
     };
     init_logging(cli.log_format, default_level);
+    if matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Keys(_) | Command::Audit(_)
+    ) {
+        // What these create (state directories, keys, audit segments, checkpoints, the dev
+        // configuration with its API-token hashes) is the service's alone: 0700 and 0600.
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    }
     let r = match cli.command {
         Command::Serve {
             config,
@@ -493,6 +501,20 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
+/// The configuration holds API-token hashes and key locations: others should not read it
+/// (key files themselves are refused when they are readable by others).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path)
+        && m.permissions().mode() & 0o007 != 0
+    {
+        tracing::warn!(
+            mode = format!("{:o}", m.permissions().mode() & 0o777),
+            "the configuration file is readable by other users; chmod o-rwx it"
+        );
+    }
+}
+
 fn serve(
     config: Option<PathBuf>,
     dev: bool,
@@ -534,6 +556,7 @@ fn serve(
     } else {
         config.ok_or_else(|| CmdError::usage("--config or --dev is required"))?
     };
+    warn_if_readable_by_others(&config_path);
     let mut cfg = config::Config::load(&config_path).map_err(|e| CmdError::usage(e.to_string()))?;
     if !http.is_empty() || !https.is_empty() {
         cfg.server.http = http;

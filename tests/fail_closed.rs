@@ -443,40 +443,48 @@ fn verifiers_fail_closed_on_inputs_they_cannot_read() {
 
 const TOKEN: &str = "fail-closed-test-token";
 
-/// A dev server with short connection and body deadlines, a plain listener declared behind
-/// a TLS proxy (returned) beside an ordinary one (`srv.http`), and an API-token client.
-fn server_with_deadlines(state: &Path) -> (Server, std::net::SocketAddr) {
-    drop(Server::dev(state));
-    let proxied = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free loopback address (bound, then released for the server to take).
+fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
-        .unwrap();
+        .unwrap()
+}
+
+/// A dev server restarted on its configuration with `server_lines` added to `[server]`, an
+/// API-token client, and the listeners `http` (plain, besides an ephemeral one: `srv.http`)
+/// and an ephemeral HTTPS one; logging at `log`.
+fn server_with(state: &Path, server_lines: &str, http: &[String], log: &str) -> Server {
+    drop(Server::dev(state));
     let cfg = state.join("kokuin.toml");
     let token_sha = hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(TOKEN.as_bytes()));
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
-        "[server]\n",
-        &format!(
-            "[server]\nheader_timeout_ms = 1000\nidle_timeout_ms = 1500\nbody_timeout_ms = 1000\n\
-             http_behind_tls_proxy = [\"{proxied}\"]\n"
-        ),
-    ) + &format!(
-        "\n[[eseal.clients]]\nname = \"token-client\"\ntoken_sha256 = \"{token_sha}\"\nkeys = [\"dev-seal\"]\n"
-    );
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[server]\n", &format!("[server]\n{server_lines}\n"))
+        + &format!(
+            "\n[[eseal.clients]]\nname = \"token-client\"\ntoken_sha256 = \"{token_sha}\"\nkeys = [\"dev-seal\"]\n"
+        );
     std::fs::write(&cfg, text).unwrap();
-    let proxied_s = proxied.to_string();
-    let srv = Server::spawn(
-        &[
-            "serve",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--http",
-            &proxied_s,
-            "--http",
-            "127.0.0.1:0",
-            "--https",
-            "127.0.0.1:0",
-        ],
+    let mut args = vec!["serve", "--config", cfg.to_str().unwrap()];
+    for h in http {
+        args.extend(["--http", h.as_str()]);
+    }
+    args.extend(["--http", "127.0.0.1:0", "--https", "127.0.0.1:0"]);
+    Server::spawn_logging(&args, state, log)
+}
+
+/// Short connection and body deadlines, and a plain listener declared behind a TLS proxy
+/// (returned) beside the ordinary one.
+fn server_with_deadlines(state: &Path) -> (Server, std::net::SocketAddr) {
+    let proxied = free_addr();
+    let srv = server_with(
         state,
+        &format!(
+            "header_timeout_ms = 1000\nidle_timeout_ms = 1500\nbody_timeout_ms = 1000\n\
+             http_behind_tls_proxy = [\"{proxied}\"]"
+        ),
+        &[proxied.to_string()],
+        "warn",
     );
     (srv, proxied)
 }
@@ -639,4 +647,129 @@ fn slow_uploads_are_cut_off_and_tokens_never_cross_cleartext() {
     assert!(at < 64, "the whole trickle was waited for");
     drop(s);
     let _ = trickle.join();
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// #21.12, #21.13, #21.14, #21.16: metrics on their own listener and labelled by key name,
+/// no file path in a reply, private file modes, request values escaped in the text log,
+/// codings other than chunked and repeated parameters refused, and a start that cannot bind
+/// closes its audit log properly.
+#[test]
+fn exposure_and_hygiene() {
+    use std::io::{Read, Write};
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let admin = free_addr();
+    let srv = server_with(&state, &format!("admin = \"{admin}\""), &[], "info");
+    let base = srv.base();
+    let ag = agent(None);
+    assert_eq!(get(&ag, &format!("{base}/metrics")).status, 404);
+    assert_eq!(get(&ag, &format!("{base}/healthz")).status, 200);
+    let metrics = get(&ag, &format!("http://{admin}/metrics"));
+    assert_eq!(metrics.status, 200);
+    let metrics = String::from_utf8(metrics.body).unwrap();
+    let keys: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("kokuin_key_usage_days_left{"))
+        .collect();
+    assert!(!keys.is_empty(), "{metrics}");
+    assert!(keys.iter().all(|l| !l.contains('/')), "{keys:?}");
+    assert_eq!(
+        tsa_post(&ag, &format!("http://{admin}/tsa"), &tsq(0)).status,
+        404
+    );
+
+    // File modes: directories 0700, files 0600.
+    for d in ["", "keys", "pki", "state", "audit"] {
+        assert_eq!(
+            mode(&state.join(d)) & 0o077,
+            0,
+            "{d}/ is {:o}",
+            mode(&state.join(d))
+        );
+    }
+    let segment = kokuin_audit::segment::list(&state.join("audit"))
+        .unwrap()
+        .remove(0);
+    for f in [state.join("kokuin.toml"), segment] {
+        assert_eq!(mode(&f) & 0o077, 0, "{} is {:o}", f.display(), mode(&f));
+    }
+
+    // A request value with a line break is one escaped log value, not a forged line.
+    let https = srv.https.trim_end_matches("/tsa").to_string();
+    let client = client_agent_in(&state);
+    let r = post(
+        &client,
+        &format!("{https}/eseal/v1/seal?key=dev-seal&level=B-B&detached=x%0aFORGED-LINE"),
+        "application/octet-stream",
+        b"doc",
+    );
+    assert_eq!(r.status, 400);
+    // Repeated parameters are refused, not resolved by whichever comes last.
+    let r = post(
+        &client,
+        &format!("{https}/eseal/v1/seal?key=dev-seal&level=B-LTA&level=B-B"),
+        "application/octet-stream",
+        b"doc",
+    );
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    // A B-LT seal without its CRL file: 503, and the reply names no path.
+    std::fs::rename(state.join("pki/root.crl"), state.join("pki/root.crl.away")).unwrap();
+    let r = post(
+        &client,
+        &format!("{https}/eseal/v1/seal?key=dev-seal&level=B-LT"),
+        "application/octet-stream",
+        b"doc",
+    );
+    let body = String::from_utf8_lossy(&r.body);
+    assert_eq!(r.status, 503, "{body}");
+    assert!(!body.contains('/') && !body.contains("root.crl"), "{body}");
+    std::fs::rename(state.join("pki/root.crl.away"), state.join("pki/root.crl")).unwrap();
+    // Transfer-Encoding gzip, chunked: not silently read as chunked.
+    let mut s = std::net::TcpStream::connect(addr_of(&srv.http)).unwrap();
+    s.write_all(
+        b"POST /tsa HTTP/1.1\r\nHost: k\r\nContent-Type: application/timestamp-query\r\n\
+          Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 501");
+    drop(s);
+
+    let log = srv.wait_for_log("FORGED-LINE");
+    assert!(srv.stop().success());
+    assert!(
+        log.contains("FORGED-LINE"),
+        "the refusal was not logged: {log}"
+    );
+    assert!(
+        !log.lines().any(|l| l.starts_with("FORGED-LINE")),
+        "a request forged a log line: {log}"
+    );
+    assert_eq!(mode(&state.join("audit/checkpoint.json")) & 0o077, 0);
+
+    // A start that cannot bind: service.start is followed by service.stop, no stray file.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let cfg = state.join("kokuin.toml");
+    let o = kokuin(&["serve", "--config", cfg.to_str().unwrap(), "--http", &addr]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("cannot listen"), "{}", text(&o));
+    let lines = audit_lines(&state);
+    let last_start = lines
+        .iter()
+        .rposition(|l| l.contains("\"service.start\""))
+        .unwrap();
+    assert!(
+        lines[last_start..]
+            .iter()
+            .any(|l| l.contains("\"service.stop\"") && l.contains("cannot listen")),
+        "{lines:#?}"
+    );
+    assert!(!state.join("audit/checkpoint.json.tmp").exists());
 }

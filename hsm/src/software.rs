@@ -230,7 +230,12 @@ impl SoftwareSigner {
         } else {
             raw.clone()
         };
-        let signer = Self::from_pkcs8_der(&der, algorithm, &p)?;
+        // Labelled by file name, not path: the label reaches metrics, logs and audit records,
+        // none of which should publish where key files live.
+        let label = path
+            .file_name()
+            .map_or_else(|| p.clone(), |n| n.to_string_lossy().into_owned());
+        let signer = Self::from_pkcs8_der(&der, algorithm, &label)?;
         if matches!(signer.key_type, KeyType::Rsa(_)) && !dev_mode {
             if signer.fast.is_some() {
                 tracing::warn!(

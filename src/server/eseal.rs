@@ -54,7 +54,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
     let client_desc = describe_caller(conn, &req);
     let outcome = async {
         let client = authenticate(&svc, conn, &req)?;
-        let q = query(&req);
+        let q = query(&req)?;
         let key_name = q
             .get("key")
             .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "the key parameter is missing"))?;
@@ -84,7 +84,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             Some(o) => {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    format!("detached={o}: true or false"),
+                    format!("detached={o:?}: true or false"),
                 ));
             }
         };
@@ -163,7 +163,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
     let client_desc = describe_caller(conn, &req);
     let outcome = async {
         let client = authenticate(&svc, conn, &req)?;
-        let q = query(&req);
+        let q = query(&req)?;
         let level = q
             .get("level")
             .and_then(|l| BaselineLevel::from_name(l))
@@ -360,7 +360,15 @@ fn raise(
         if let Ok(p) = ParsedSignedData::from_der(&seal) {
             certs.extend(tsa_certificates(&p));
         }
-        let crls = svc.crls().map_err(failure)?;
+        // The reason (with the file's path) goes to the log; the caller learns only that the
+        // validation data is unavailable.
+        let crls = svc.crls().map_err(|e| {
+            tracing::error!(error = %e, "cannot read the configured CRLs");
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "validation data (CRLs) unavailable, so no B-LT seal is made",
+            )
+        })?;
         seal = add_validation_data(&seal, &certs, &crls).map_err(bad)?;
     }
     if level >= BaselineLevel::Lta {
@@ -391,9 +399,14 @@ async fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Refu
     }
 }
 
+/// A failure on this side: the detail (which may name keys, modules or files) goes to the
+/// operator's log only.
 fn failure(message: String) -> Refusal {
-    tracing::error!(reason = %message, "seal failed");
-    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    tracing::error!(reason = ?message, "seal failed");
+    Refusal::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the seal could not be made; the service log has the reason",
+    )
 }
 
 /// The caller, from its certificate or token, or a 401; never over cleartext (403), so that
@@ -504,7 +517,7 @@ async fn issue(state: &State, id: u64, ev: Event, seal: Vec<u8>) -> Response<Bod
 }
 
 async fn refuse(state: &State, id: u64, op: &str, client: &str, r: Refusal) -> Response<Body> {
-    tracing::info!(request_id = id, status = r.status.as_u16(), reason = %r.message, "e-seal request refused");
+    tracing::info!(request_id = id, status = r.status.as_u16(), reason = ?r.message, "e-seal request refused");
     if let Some(log) = &state.service.audit {
         let k = if r.status == StatusCode::UNAUTHORIZED {
             kind::AUTH_FAILURE
@@ -563,39 +576,20 @@ fn not_found() -> Response<Body> {
     )
 }
 
-/// Query parameters, %-decoded; the last value of a repeated name wins.
-fn query(req: &Request<Incoming>) -> HashMap<String, String> {
-    let decode = |s: &str| {
-        let b = s.replace('+', " ");
-        let bytes = b.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%'
-                && let Some(v) = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-            out.push(bytes[i]);
-            i += 1;
+/// Query parameters, decoded as `application/x-www-form-urlencoded` (the `form_urlencoded`
+/// crate). A name given twice is refused (400): which of `level=B-LTA&level=B-B` a proxy,
+/// a client library and this server each take is exactly where a request is misread.
+fn query(req: &Request<Incoming>) -> Result<HashMap<String, String>, Refusal> {
+    let mut out = HashMap::new();
+    for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("query parameter {k:?} given more than once"),
+            ));
         }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+    }
+    Ok(out)
 }
 
 /// Feeds the body's data to `sink` as it arrives. The whole body must arrive within

@@ -38,6 +38,8 @@ pub struct Conn {
     /// listener the operator declared behind a TLS-terminating proxy
     /// (`server.http_behind_tls_proxy`). Credentials are taken only then.
     pub confidential: bool,
+    /// Accepted on `server.admin`: metrics and health only.
+    pub admin: bool,
 }
 
 /// Per-client request rate limit, keyed by client address.
@@ -70,34 +72,44 @@ pub async fn run(
     service: Service,
     metrics: Arc<metrics::Metrics>,
 ) -> Result<(), String> {
-    // Installed before the first "listening" line: a signal sent as soon as the server is seen
-    // up must reach these handlers, not the default action, which kills the process.
-    let mut signals = Signals::install()?;
     let limits = cfg.server.clone();
-    let client_hints = service.eseal.as_ref().map(|e| {
-        e.client_cas
-            .iter()
-            .filter_map(|c| der::Encode::to_der(c.tbs_certificate().subject()).ok())
-            .map(rustls::DistinguishedName::from)
-            .collect()
-    });
-    let tls = match (&limits.tls_certificate, &limits.tls_key) {
-        (Some(c), Some(k)) if !limits.https.is_empty() => Some(tokio_rustls::TlsAcceptor::from(
-            tls::server_config(&cfg.resolve(c), &cfg.resolve(k), client_hints)?,
-        )),
-        _ => None,
+    let started = async {
+        // Installed before the first "listening" line: a signal sent as soon as the server is
+        // seen up must reach these handlers, not the default action, which kills the process.
+        let signals = Signals::install()?;
+        let client_hints = service.eseal.as_ref().map(|e| {
+            e.client_cas
+                .iter()
+                .filter_map(|c| der::Encode::to_der(c.tbs_certificate().subject()).ok())
+                .map(rustls::DistinguishedName::from)
+                .collect()
+        });
+        let tls = match (&limits.tls_certificate, &limits.tls_key) {
+            (Some(c), Some(k)) if !limits.https.is_empty() => {
+                Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+                    &cfg.resolve(c),
+                    &cfg.resolve(k),
+                    client_hints,
+                )?))
+            }
+            _ => None,
+        };
+        Ok::<_, String>((signals, bind_all(&limits, tls).await?))
     };
-    let mut bound = Vec::new();
-    for addr in &limits.http {
-        let proxied = limits.http_behind_tls_proxy.contains(addr);
-        bound.push((bind(*addr).await?, None, proxied));
-    }
-    for addr in &limits.https {
-        bound.push((bind(*addr).await?, tls.clone(), true));
-    }
-    if bound.is_empty() {
-        return Err("no listener configured (server.http, server.https, --http, --https)".into());
-    }
+    let (mut signals, bound) = match started.await {
+        Ok(b) => b,
+        Err(e) => {
+            // service.build recorded service.start: a start that goes no further says so.
+            if let Some(log) = &service.audit {
+                let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP)
+                    .with("reason", e.clone());
+                if let Err(c) = log.close(Some(stop)) {
+                    tracing::error!(error = %c, "audit log: closing after a failed start");
+                }
+            }
+            return Err(e);
+        }
+    };
     let limiter = limits.rate_limit_per_second.map(|per_second| {
         let burst = limits.rate_limit_burst.unwrap_or(per_second);
         Arc::new(Limiter::keyed(
@@ -131,15 +143,22 @@ pub async fn run(
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for (listener, tls, confidential) in bound {
+    for (listener, tls, confidential, admin) in bound {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         // One line per listener on stdout, for people and for scripts that use port 0.
-        println!("listening {scheme}://{local}/tsa");
+        if admin {
+            println!("admin http://{local}/metrics");
+        } else {
+            println!("listening {scheme}://{local}/tsa");
+        }
         tasks.push(tokio::spawn(accept_loop(
             listener,
             tls,
-            confidential,
+            Role {
+                confidential,
+                admin,
+            },
             state.clone(),
             graceful.clone(),
             stop_rx.clone(),
@@ -192,6 +211,31 @@ pub async fn run(
     Ok(())
 }
 
+/// A bound listener: its TLS acceptor, whether it is confidential, whether it is `server.admin`.
+type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, bool, bool)>;
+
+/// Every configured listener, with its TLS acceptor and whether it is confidential.
+async fn bind_all(
+    limits: &ServerConfig,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Result<Bound, String> {
+    let mut bound = Vec::new();
+    for addr in &limits.http {
+        let proxied = limits.http_behind_tls_proxy.contains(addr);
+        bound.push((bind(*addr).await?, None, proxied, false));
+    }
+    for addr in &limits.https {
+        bound.push((bind(*addr).await?, tls.clone(), true, false));
+    }
+    if let Some(addr) = limits.admin {
+        bound.push((bind(addr).await?, None, false, true));
+    }
+    if bound.is_empty() {
+        return Err("no listener configured (server.http, server.https, --http, --https)".into());
+    }
+    Ok(bound)
+}
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(addr)
         .await
@@ -201,7 +245,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    confidential: bool,
+    role: Role,
     state: Arc<State>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
@@ -229,7 +273,7 @@ async fn accept_loop(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            serve_connection(stream, peer, tls, confidential, state, watcher).await;
+            serve_connection(stream, peer, tls, role, state, watcher).await;
             drop(permit);
         });
     }
@@ -239,7 +283,7 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    confidential: bool,
+    role: Role,
     state: Arc<State>,
     watcher: Watcher,
 ) {
@@ -279,7 +323,8 @@ async fn serve_connection(
             let svc = service(Conn {
                 peer,
                 client_certificate: None,
-                confidential,
+                confidential: role.confidential,
+                admin: role.admin,
             });
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             watcher.watch(conn.into_owned()).await
@@ -307,6 +352,7 @@ async fn serve_connection(
                 peer,
                 client_certificate,
                 confidential: true,
+                admin: false,
             });
             let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
             watcher.watch(conn.into_owned()).await
@@ -315,6 +361,13 @@ async fn serve_connection(
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
+}
+
+/// What a listener's connections may do.
+#[derive(Clone, Copy)]
+struct Role {
+    confidential: bool,
+    admin: bool,
 }
 
 struct Signals {

@@ -24,6 +24,21 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
         let method = req.method().clone();
         let get = matches!(method, Method::GET | Method::HEAD);
         let (endpoint, resp, failure) = match path.as_str() {
+            // The admin listener serves health and metrics, nothing else.
+            p if conn.admin && !matches!(p, "/healthz" | "/readyz" | "/metrics") => {
+                ("other", not_found(), None)
+            }
+            // hyper reads `gzip, chunked` as chunked and hands over still-compressed bytes;
+            // a coding this server does not apply is refused, not misread (RFC 9112 §6.1).
+            _ if !only_chunked(&req) => (
+                "other",
+                text(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "text/plain",
+                    "transfer codings other than chunked are not implemented\n".into(),
+                ),
+                None,
+            ),
             "/tsa" if method == Method::POST => {
                 let (r, f) = super::tsa::tsa(&state, peer, id, req).await;
                 ("/tsa", r, f)
@@ -50,15 +65,17 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
                 ("/healthz", r, None)
             }
             "/readyz" if get => ("/readyz", super::ops::readyz(&state), None),
-            "/metrics" if get => ("/metrics", super::ops::metrics(&state), None),
+            // With server.admin set, metrics are served there only.
+            "/metrics" if get && (conn.admin || state.limits.admin.is_none()) => {
+                ("/metrics", super::ops::metrics(&state), None)
+            }
+            "/metrics" if state.limits.admin.is_some() && !conn.admin => {
+                ("other", not_found(), None)
+            }
             "/tsa/certs" | "/tsa/policies" | "/healthz" | "/readyz" | "/metrics" => {
                 ("other", method_not_allowed("GET, HEAD"), None)
             }
-            _ => (
-                "other",
-                text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
-                None,
-            ),
+            _ => ("other", not_found(), None),
         };
         let status = resp.status().as_u16();
         state
@@ -75,6 +92,23 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
     }
     .instrument(span)
     .await
+}
+
+fn not_found() -> Response<Body> {
+    text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into())
+}
+
+/// Whether every Transfer-Encoding coding is `chunked` (or there is none).
+fn only_chunked(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(hyper::header::TRANSFER_ENCODING)
+        .iter()
+        .all(|v| {
+            v.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .all(|c| c.trim().eq_ignore_ascii_case("chunked"))
+            })
+        })
 }
 
 pub fn method_not_allowed(allow: &'static str) -> Response<Body> {

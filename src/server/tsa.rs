@@ -119,7 +119,7 @@ async fn issue(
     let prepared = match authority.prepare(request) {
         Ok(p) => p,
         Err(r) => {
-            tracing::info!(request_id = id, failure = %r.info, reason = %r.text, "request refused");
+            tracing::info!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
             if let Some(log) = &state.service.audit {
                 let ev = refusal_event(&r, &client, id);
                 if let Err(e) = crate::audit::record(log, ev).await {
@@ -224,7 +224,7 @@ async fn issue(
         }
         (Err(r), Ok(())) => {
             // The log already holds the token's record; say it never left.
-            tracing::error!(request_id = id, key = %key_label, reason = %r.text, "signing failed");
+            tracing::error!(request_id = id, key = %key_label, reason = ?r.text, "signing failed");
             if let Some(log) = &state.service.audit {
                 let ev = Event::new(kind::TOKEN_FAILED)
                     .with("serial", serial)

@@ -3,7 +3,7 @@
 //! nothing here is skipped.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -59,21 +59,29 @@ impl Server {
     }
 
     pub fn spawn(args: &[&str], dir: &Path) -> Server {
+        Self::spawn_logging(args, dir, "warn")
+    }
+
+    /// [`Server::spawn`] with the log level `RUST_LOG` (what `stderr()` then holds).
+    pub fn spawn_logging(args: &[&str], dir: &Path, log: &str) -> Server {
         let mut child = Command::new(KOKUIN)
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start kokuin");
         let stderr = Arc::new(std::sync::Mutex::new(String::new()));
         {
-            let mut e = child.stderr.take().unwrap();
+            let e = child.stderr.take().unwrap();
             let sink = stderr.clone();
+            // Line by line, so that `stderr()` shows what a running server logged so far.
             std::thread::spawn(move || {
-                let mut s = String::new();
-                let _ = e.read_to_string(&mut s);
-                sink.lock().unwrap().push_str(&s);
+                for line in BufReader::new(e).lines().map_while(Result::ok) {
+                    let mut s = sink.lock().unwrap();
+                    s.push_str(&line);
+                    s.push('\n');
+                }
             });
         }
         let out = child.stdout.take().unwrap();
@@ -175,6 +183,18 @@ impl Server {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (30 s at most) until the server has logged a line containing `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.stderr();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

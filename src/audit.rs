@@ -11,6 +11,47 @@ use std::sync::Arc;
 use std::time::Duration;
 use x509_cert::Certificate;
 
+/// The record of a token about to leave, for `/tsa` and for the time-stamps inside seals
+/// alike: the one place its fields are decided (README, "Audit log").
+pub fn token_issued(i: &kokuin_tsa::Issued, client: &str, request_id: Option<u64>) -> Event {
+    use kokuin_tsa::verify::hex;
+    let ev = Event::new(kokuin_audit::kind::TOKEN_ISSUED)
+        .with("serial", hex(i.serial.as_bytes()))
+        .with(
+            "gen_time",
+            kokuin_tsa::asn1::GenTime::from_system_time_millis(i.gen_time)
+                .map(|g| g.to_rfc3339())
+                .unwrap_or_default(),
+        )
+        .with("policy", i.policy.to_string())
+        .with("hash", i.request.digest.name())
+        .with(
+            "imprint",
+            hex(i.request.message_imprint.hashed_message.as_bytes()),
+        )
+        .with("key", i.key_label.clone())
+        .with("client", client);
+    match request_id {
+        Some(id) => ev.with("request_id", id),
+        None => ev,
+    }
+}
+
+/// A token recorded by [`token_issued`] that was not signed after all and never left.
+pub fn token_failed(
+    serial: impl Into<serde_json::Value>,
+    reason: &str,
+    request_id: Option<u64>,
+) -> Event {
+    let ev = Event::new(kokuin_audit::kind::TOKEN_FAILED)
+        .with("serial", serial)
+        .with("reason", reason);
+    match request_id {
+        Some(id) => ev.with("request_id", id),
+        None => ev,
+    }
+}
+
 /// The SHA-256 of a certificate, hex: how checkpoints name the key that signed them.
 pub fn cert_id(c: &Certificate) -> String {
     let der = c.to_der().unwrap_or_default();

@@ -4,7 +4,7 @@
 
 use crate::config::{Config, ESealSection};
 use crate::service::{StartError, open_key_with};
-use kokuin_audit::{AuditLog, Event, kind};
+use kokuin_audit::AuditLog;
 use kokuin_certs::crl::parse_crls;
 use kokuin_certs::eseal::SealSubject;
 use kokuin_certs::path::{Purpose, check_purpose, validate_path};
@@ -206,22 +206,22 @@ impl TimeStamper for AuditedStamper {
             .authority
             .prepare(&req)
             .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
+        let serial = hex(prepared.issued.serial.as_bytes());
         if let Some(log) = &self.audit {
-            let i = &prepared.issued;
-            let ev = Event::new(kind::TOKEN_ISSUED)
-                .with("serial", hex(i.serial.as_bytes()))
-                .with("policy", i.policy.to_string())
-                .with("hash", digest.name())
-                .with("imprint", hex(imprint))
-                .with("key", i.key_label.clone())
-                .with("client", "eseal");
-            log.append_blocking(ev)
+            log.append_blocking(crate::audit::token_issued(&prepared.issued, "eseal", None))
                 .map_err(|e| format!("the audit log cannot record the time-stamp: {e}"))?;
         }
-        let (resp, _) = self
-            .authority
-            .finish(prepared)
-            .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
+        let (resp, _) = match self.authority.finish(prepared) {
+            Ok(r) => r,
+            Err(r) => {
+                // The log already claims this token: say it never left.
+                if let Some(log) = &self.audit {
+                    log.append_blocking(crate::audit::token_failed(serial, &r.text, None))
+                        .map_err(|e| format!("the audit log cannot record a failure: {e}"))?;
+                }
+                return Err(format!("{}: {}", r.info.name(), r.text));
+            }
+        };
         kokuin_tsa::ParsedResponse::from_der(&resp)
             .and_then(kokuin_tsa::ParsedResponse::into_token)
             .map_err(|e| e.to_string())

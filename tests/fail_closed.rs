@@ -125,6 +125,16 @@ fn extend_verifies_the_seal_first() {
         .filter(|l| l.contains("\"seal.issued\"") && l.contains("\"extend\""))
         .count();
     assert_eq!(extended, 2, "{log:#?}");
+    // #21.18: a seal's time-stamps are recorded as /tsa's are, genTime included.
+    let stamps: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("\"token.issued\"") && l.contains("\"eseal\""))
+        .collect();
+    assert!(!stamps.is_empty());
+    assert!(
+        stamps.iter().all(|l| l.contains("\"gen_time\":\"20")),
+        "{stamps:#?}"
+    );
 }
 
 /// #21.4: with a clock that cannot vouch, `/tsa` says timeNotAvailable and no seal of any
@@ -772,4 +782,42 @@ fn exposure_and_hygiene() {
         "{lines:#?}"
     );
     assert!(!state.join("audit/checkpoint.json.tmp").exists());
+}
+
+/// #21.17: an explicit `certReq FALSE` (BER, written by BouncyCastle clients) is read as the
+/// default: the token is granted without certificates, and BouncyCastle validates the reply
+/// against its own request.
+#[test]
+fn bouncycastle_certreq_false_is_granted() {
+    let dir = tempdir();
+    let srv = Server::dev(&dir.path().join("state"));
+    let data = dir.path().join("doc.txt");
+    std::fs::write(&data, b"doc").unwrap();
+    let (tsq, tsr) = (dir.path().join("bc.tsq"), dir.path().join("bc.tsr"));
+    let cp = "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar";
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/BcRequest.java");
+    let java = |extra: &[&str]| {
+        let mut args = vec![
+            "-cp",
+            cp,
+            src,
+            data.to_str().unwrap(),
+            tsq.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        run("java", &args)
+    };
+    let o = java(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let req = std::fs::read(&tsq).unwrap();
+    assert!(
+        req.ends_with(&[0x01, 0x01, 0x00]),
+        "certReq FALSE not spelled out"
+    );
+    let reply = tsa_post(&agent(None), &srv.http, &req);
+    assert!(granted(&reply), "refused");
+    std::fs::write(&tsr, &reply.body).unwrap();
+    let o = java(&[tsr.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("status 0 certificates 0"), "{}", text(&o));
 }

@@ -14,10 +14,8 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 use kokuin_audit::{Event, kind};
-use kokuin_tsa::asn1::GenTime;
 use kokuin_tsa::request::MAX_REQUEST_LEN;
-use kokuin_tsa::verify::hex;
-use kokuin_tsa::{FailureInfo, Issued, Rejection};
+use kokuin_tsa::{FailureInfo, Rejection};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -129,7 +127,7 @@ async fn issue(
             return (r.to_response_der(), Some(r.info));
         }
     };
-    let event = token_event(&prepared.issued, &client, id);
+    let event = crate::audit::token_issued(&prepared.issued, &client, Some(id));
     let (serial, key_label) = (
         event.fields["serial"].clone(),
         prepared.issued.key_label.clone(),
@@ -226,10 +224,7 @@ async fn issue(
             // The log already holds the token's record; say it never left.
             tracing::error!(request_id = id, key = %key_label, reason = ?r.text, "signing failed");
             if let Some(log) = &state.service.audit {
-                let ev = Event::new(kind::TOKEN_FAILED)
-                    .with("serial", serial)
-                    .with("reason", r.text.clone())
-                    .with("request_id", id);
+                let ev = crate::audit::token_failed(serial, &r.text, Some(id));
                 if let Err(e) = crate::audit::record(log, ev).await {
                     tracing::error!(request_id = id, error = %e, "audit log cannot record a failure");
                 }
@@ -237,26 +232,6 @@ async fn issue(
             (r.to_response_der(), Some(r.info))
         }
     }
-}
-
-fn token_event(i: &Issued, client: &str, id: u64) -> Event {
-    Event::new(kind::TOKEN_ISSUED)
-        .with("serial", hex(i.serial.as_bytes()))
-        .with(
-            "gen_time",
-            GenTime::from_system_time_millis(i.gen_time)
-                .map(|g| g.to_rfc3339())
-                .unwrap_or_default(),
-        )
-        .with("policy", i.policy.to_string())
-        .with("hash", i.request.digest.name())
-        .with(
-            "imprint",
-            hex(i.request.message_imprint.hashed_message.as_bytes()),
-        )
-        .with("key", i.key_label.clone())
-        .with("client", client)
-        .with("request_id", id)
 }
 
 fn refusal_event(r: &Rejection, client: &str, id: u64) -> Event {

@@ -49,13 +49,10 @@ pub fn parse_request(der: &[u8]) -> Result<TimeStampReq, Rejection> {
         )
     })?;
     // `certReq BOOLEAN DEFAULT FALSE` (RFC 3161 §2.4.1): DER leaves a default value out
-    // (X.690 §11.5), so an encoded FALSE is BER. Found by the negative conformance corpus.
-    if req.cert_req == Some(false) {
-        return Err(Rejection::new(
-            FailureInfo::BadDataFormat,
-            "request is not DER: certReq FALSE is encoded, DER omits a DEFAULT value",
-        ));
-    }
+    // (X.690 §11.5), so an encoded FALSE is BER. BouncyCastle's TimeStampRequestGenerator
+    // writes it on `setCertReq(false)`, and stock Java clients use it unchanged: it is read
+    // as the default, the one BER leniency accepted (it changes no meaning). Every other
+    // non-DER form, certReq TRUE as 0x01 included, stays badDataFormat.
     Ok(req)
 }
 

@@ -596,8 +596,31 @@ fn ensure_token_env(state_dir: &std::path::Path) -> Result<(), CmdError> {
     )))
 }
 
+impl KeysCommand {
+    fn config(&self) -> &std::path::Path {
+        match self {
+            Self::List { config }
+            | Self::Generate { config, .. }
+            | Self::Csr { config, .. }
+            | Self::InstallCert { config, .. }
+            | Self::Rotate { config, .. }
+            | Self::Retire { config, .. }
+            | Self::SignRate { config, .. }
+            | Self::Destroy { config, .. } => config,
+        }
+    }
+}
+
 fn keys(k: KeysCommand) -> Result<(), CmdError> {
     use cmd::keys;
+    // A dev state with soft tokens: its modules find their storage through variables, which
+    // `serve --dev` sets for itself; the key commands on its configuration do the same.
+    if let Some(dir) = k.config().parent()
+        && dev::softhsm_conf(dir).exists()
+        && config::Config::load(k.config()).is_ok_and(|c| c.dev)
+    {
+        ensure_token_env(dir)?;
+    }
     match k {
         KeysCommand::List { config } => keys::list(&config),
         KeysCommand::Generate {

@@ -821,3 +821,34 @@ fn bouncycastle_certreq_false_is_granted() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("status 0 certificates 0"), "{}", text(&o));
 }
+
+/// #21.19: `kokuin keys` works on the configuration `serve --dev --pkcs11-module` wrote,
+/// without the operator exporting the token's variables by hand.
+#[test]
+fn keys_on_a_dev_state_with_softhsm2_need_no_exported_variables() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let srv = Server::spawn(
+        &[
+            "serve",
+            "--dev",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--pkcs11-module",
+            SOFTHSM2,
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &state,
+    );
+    assert!(srv.stop().success());
+    let o = std::process::Command::new(KOKUIN)
+        .args(["keys", "list", "--config"])
+        .arg(state.join("kokuin.toml"))
+        .env_remove("SOFTHSM2_CONF")
+        .env_remove("KRYOPTIC_CONF")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("dev-tsu"), "{}", text(&o));
+}

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use der::Encode;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifyOptions};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 fn tsq(i: u64) -> Vec<u8> {
@@ -16,6 +16,27 @@ fn tsq(i: u64) -> Vec<u8> {
         .unwrap()
         .to_der()
         .unwrap()
+}
+
+/// The DER certificate that signs a token the server issues now.
+fn signer_now(srv: &Server, i: u64) -> Option<Vec<u8>> {
+    let r = tsa_post(&agent(None), &srv.http, &tsq(i));
+    let token = ParsedResponse::from_der(&r.body).ok()?.into_token().ok()?;
+    TimeStampToken::from_der(&token)
+        .ok()?
+        .certificates()
+        .first()?
+        .to_der()
+        .ok()
+}
+
+/// Polls until `cond` holds, 30 s at most: the server follows the keyring by itself.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn keys(args: &[&str]) -> (bool, String) {
@@ -33,10 +54,12 @@ fn rotation_under_load_fails_no_request() {
     let config = state.join("kokuin.toml");
     let c = config.to_str().unwrap();
     let stop = AtomicBool::new(false);
+    let issued = AtomicUsize::new(0);
+    let old = signer_now(&srv, 1 << 40).unwrap();
     let tokens: Vec<Vec<u8>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4u64)
             .map(|w| {
-                let (url, stop) = (&srv.http, &stop);
+                let (url, stop, issued) = (&srv.http, &stop, &issued);
                 s.spawn(move || {
                     let ag = agent(None);
                     let mut got = Vec::new();
@@ -52,16 +75,25 @@ fn rotation_under_load_fails_no_request() {
                             p.describe_status()
                         );
                         got.push(p.into_token().unwrap());
+                        issued.fetch_add(1, Ordering::Relaxed);
                     }
                     got
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(500));
+        wait_until("load before the rotation", || {
+            issued.load(Ordering::Relaxed) >= 100
+        });
         let (ok, out) = keys(&["rotate", "--config", c]);
         assert!(ok, "{out}");
-        // The server follows the keyring within a second.
-        std::thread::sleep(Duration::from_millis(2500));
+        wait_until("the new key in force", || {
+            signer_now(&srv, 1 << 41).is_some_and(|s| s != old)
+        });
+        // And load after the switch, on every worker's connection.
+        let at_switch = issued.load(Ordering::Relaxed);
+        wait_until("load after the rotation", || {
+            issued.load(Ordering::Relaxed) >= at_switch + 200
+        });
         stop.store(true, Ordering::Relaxed);
         workers
             .into_iter()
@@ -210,7 +242,10 @@ fn generate_csr_install_rotate_retire_destroy() {
     let (ok, out) = keys(&["rotate", "--config", c, "--name", "tsu-2027"]);
     assert!(ok, "{out}");
     // The server switches: tokens now carry the new certificate.
-    std::thread::sleep(Duration::from_millis(2000));
+    let new = cert.to_der().unwrap();
+    wait_until("tsu-2027 in force", || {
+        signer_now(&srv, 1 << 42).is_some_and(|s| s == new)
+    });
     let r = tsa_post(&agent(None), &srv.http, &tsq(1));
     let t = TimeStampToken::from_der(
         &ParsedResponse::from_der(&r.body)
@@ -225,7 +260,7 @@ fn generate_csr_install_rotate_retire_destroy() {
     assert!(ok, "{out}");
     let (ok, out) = keys(&["retire", "--config", c, "--name", "dev-tsu-1"]);
     assert!(ok, "{out}");
-    std::thread::sleep(Duration::from_millis(2000));
+    wait_until("no key in force", || signer_now(&srv, 1 << 43).is_none());
     let p = ParsedResponse::from_der(&tsa_post(&agent(None), &srv.http, &tsq(2)).body).unwrap();
     assert!(
         !p.granted() && p.describe_status().contains("systemFailure"),

@@ -34,22 +34,52 @@ fn head(len: usize) -> String {
     )
 }
 
+/// `kokuin_requests_in_flight` from /metrics.
+fn in_flight(srv: &Server) -> i64 {
+    let m = get(&agent(None), &format!("{}/metrics", srv.base())).body;
+    String::from_utf8_lossy(&m)
+        .lines()
+        .find_map(|l| l.strip_prefix("kokuin_requests_in_flight "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn sigterm_finishes_the_request_in_flight() {
     let dir = tempdir();
-    let srv = Server::dev(&dir.path().join("state"));
+    let state = dir.path().join("state");
+    let srv = Server::spawn_logging(
+        &[
+            "serve",
+            "--dev",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &state,
+        "info",
+    );
     let body = tsq();
     let mut s = TcpStream::connect(addr(&srv.http)).unwrap();
     s.write_all(head(body.len()).as_bytes()).unwrap();
     s.write_all(&body[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // Until the server is answering it (the /metrics request counts itself too).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while in_flight(&srv) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never got in flight"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let pid = srv.pid();
     let st = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
     assert!(st.success());
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(srv.wait_for_log("shutting down").contains("shutting down"));
     // New connections are no longer accepted…
     assert!(
         TcpStream::connect(addr(&srv.http)).is_err() || {

@@ -56,6 +56,11 @@ impl Alarm {
         u64::try_from(n).unwrap_or(NO_PLAN - 1).min(NO_PLAN - 1)
     }
 
+    /// Whether the writer is asleep holding records until a deadline.
+    pub fn planned(&self) -> bool {
+        self.wakes_at.load(Ordering::Acquire) != NO_PLAN
+    }
+
     /// Called after queueing a command that must be taken up by `by`.
     pub fn queued(&self, by: Instant) {
         // Pairs with the fence in `gather`: either the writer's last look at the channel

@@ -199,6 +199,12 @@ impl AuditLog {
     }
 
     /// False after a failed write, until a write succeeds again.
+    /// Whether the writer is holding records for company until a deadline (they are not yet
+    /// durable): for metrics, and for tests that must reach that state rather than sleep.
+    pub fn holding_records(&self) -> bool {
+        self.alarm.planned()
+    }
+
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }

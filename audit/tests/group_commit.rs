@@ -42,8 +42,15 @@ fn close_wakes_a_writer_holding_a_record() {
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = AuditLog::open(AuditConfig::new(dir.path()), None).unwrap();
     let rx = append_with_an_hour_of_slack(&log);
-    // Let the writer take the record and go to sleep on its deadline.
-    std::thread::sleep(Duration::from_millis(50));
+    // Until the writer has taken the record and sleeps on its deadline: the path under test.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !log.holding_records() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never held the record"
+        );
+        std::thread::yield_now();
+    }
     log.close(None).unwrap();
     assert!(rx.recv().unwrap().is_ok());
 }

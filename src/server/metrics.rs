@@ -35,6 +35,7 @@ pub struct Metrics {
     pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
     pub ready: Gauge,
     pub rate_limited: Counter,
+    pub requests_in_flight: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -108,8 +109,15 @@ impl Metrics {
             "Requests refused with 429 by the per-client limit",
             rate_limited.clone(),
         );
+        let requests_in_flight = Gauge::default();
+        registry.register(
+            "requests_in_flight",
+            "Requests being answered now (from the complete head to the answer)",
+            requests_in_flight.clone(),
+        );
         Self {
             registry,
+            requests_in_flight,
             requests,
             signing_seconds,
             signing_errors,

@@ -19,7 +19,10 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
     // debug: at info, formatting the span's fields cost ~2% of a token's CPU; events that matter
     // carry request_id themselves.
     let span = tracing::debug_span!("request", request_id = id, peer = %peer);
+    // A guard, not a decrement at the end: a client that goes away drops this future.
+    let in_flight = InFlight::enter(&state.metrics.requests_in_flight);
     async move {
+        let _in_flight = in_flight;
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let get = matches!(method, Method::GET | Method::HEAD);
@@ -92,6 +95,21 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
     }
     .instrument(span)
     .await
+}
+
+struct InFlight(prometheus_client::metrics::gauge::Gauge);
+
+impl InFlight {
+    fn enter(g: &prometheus_client::metrics::gauge::Gauge) -> Self {
+        g.inc();
+        Self(g.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 fn not_found() -> Response<Body> {

@@ -79,10 +79,14 @@ pub struct ServerConfig {
     pub queue_timeout_ms: u64,
     /// Time in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_ms: u64,
-    /// Time-stamp requests per second per client address (token bucket); absent: no limit.
-    pub rate_limit_per_second: Option<std::num::NonZeroU32>,
+    /// Time-stamp requests per second per client address (token bucket); 0: no limit.
+    pub rate_limit_per_second: u32,
     /// Burst allowed above the rate (default: one second's worth).
     pub rate_limit_burst: Option<std::num::NonZeroU32>,
+    /// E-seal calls per second per client address, refusals included; 0: no limit.
+    pub seal_rate_limit_per_second: u32,
+    /// Burst allowed above it (default: twice the rate).
+    pub seal_rate_limit_burst: Option<std::num::NonZeroU32>,
 }
 
 impl Default for ServerConfig {
@@ -102,8 +106,12 @@ impl Default for ServerConfig {
             body_min_bytes_per_second: 64 * 1024,
             queue_timeout_ms: 2_000,
             shutdown_grace_ms: 10_000,
-            rate_limit_per_second: None,
+            // On by default: generous for /tsa (one address may be a whole company's
+            // gateway), tight for the e-seal API (each call signs or fails credentials).
+            rate_limit_per_second: 10_000,
             rate_limit_burst: None,
+            seal_rate_limit_per_second: 100,
+            seal_rate_limit_burst: None,
         }
     }
 }
@@ -168,6 +176,14 @@ pub struct AuditSection {
     pub segment_max_mb: u64,
     #[serde(default = "yes")]
     pub rotate_daily: bool,
+    /// Refusals are counted per event, client address and reason, and recorded as one
+    /// `refusals` record per count this often.
+    #[serde(default = "default_refusal_interval")]
+    pub refusal_interval_s: u64,
+}
+
+fn default_refusal_interval() -> u64 {
+    10
 }
 
 fn default_checkpoint_every() -> u64 {

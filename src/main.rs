@@ -65,6 +65,10 @@ enum Command {
         /// HTTPS listener (repeatable); replaces the configured ones.
         #[arg(long)]
         https: Vec<SocketAddr>,
+        /// Time-stamp requests per second per client address; replaces
+        /// server.rate_limit_per_second (0: none, e.g. for a load test from one address).
+        #[arg(long)]
+        rate_limit: Option<u32>,
     },
     /// Ask a TSA for a time-stamp token for FILE; writes OUT.tsq and OUT.tsr.
     Request {
@@ -358,7 +362,15 @@ fn main() -> ExitCode {
             pkcs11_module,
             http,
             https,
-        } => serve(config, dev, state_dir, pkcs11_module, http, https),
+            rate_limit,
+        } => serve(
+            config,
+            dev,
+            state_dir,
+            pkcs11_module,
+            (http, https),
+            rate_limit,
+        ),
         Command::Request {
             file,
             url,
@@ -520,8 +532,8 @@ fn serve(
     dev: bool,
     state_dir: PathBuf,
     pkcs11_module: Option<PathBuf>,
-    http: Vec<SocketAddr>,
-    https: Vec<SocketAddr>,
+    (http, https): (Vec<SocketAddr>, Vec<SocketAddr>),
+    rate_limit: Option<u32>,
 ) -> Result<(), CmdError> {
     if dev && (pkcs11_module.is_some() || dev::softhsm_conf(&state_dir).exists()) {
         ensure_token_env(&state_dir)?;
@@ -561,6 +573,9 @@ fn serve(
     if !http.is_empty() || !https.is_empty() {
         cfg.server.http = http;
         cfg.server.https = https;
+    }
+    if let Some(r) = rate_limit {
+        cfg.server.rate_limit_per_second = r;
     }
     let metrics = std::sync::Arc::new(server::metrics::Metrics::new());
     let service = service::build(&cfg, &metrics).map_err(|e| CmdError::usage(e.to_string()))?;

@@ -46,20 +46,6 @@ fn flip_in(der: &[u8], needle: &[u8]) -> Vec<u8> {
     out
 }
 
-fn audit_lines(state: &Path) -> Vec<String> {
-    kokuin_audit::segment::list(&state.join("audit"))
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            std::fs::read_to_string(s)
-                .unwrap()
-                .lines()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 /// #21.1: a broken signature, changed content and a forged signature time-stamp are each
 /// refused with the reason (422), audited as refused, and no seal.issued is written for them.
 #[test]
@@ -115,11 +101,7 @@ fn extend_verifies_the_seal_first() {
     let state = srv.dir.clone();
     assert!(srv.stop().success());
     let log = audit_lines(&state);
-    let refused = log
-        .iter()
-        .filter(|l| l.contains("\"seal.refused\"") && l.contains("\"extend\"") && l.contains("422"))
-        .count();
-    assert_eq!(refused, 4, "{log:#?}");
+    assert_eq!(refused(&log, "seal.refused", "422 extend"), 4, "{log:#?}");
     let extended = log
         .iter()
         .filter(|l| l.contains("\"seal.issued\"") && l.contains("\"extend\""))
@@ -851,4 +833,65 @@ fn keys_on_a_dev_state_with_softhsm2_need_no_exported_variables() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("dev-tsu"), "{}", text(&o));
+}
+
+/// #21.5: every refusal is in the audit log, HTTP-level and TLS ones included, and a flood of
+/// them costs a handful of records, not one each: counted per event, client and reason.
+#[test]
+fn refusals_are_all_recorded_and_cannot_flood_the_log() {
+    use std::io::Write;
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let srv = Server::dev(&state);
+    let before = audit_lines(&state).len();
+    let ag = agent(None);
+    let malformed = 1500;
+    for i in 0..malformed {
+        let r = tsa_post(&ag, &srv.http, format!("not a request {i}").as_bytes());
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(post(&ag, &srv.http, "text/plain", b"x").status, 415);
+    assert_eq!(get(&ag, &srv.http).status, 405);
+    // E-seal calls without credentials, past the per-address limit (100/s, burst 200).
+    let https = srv.https.trim_end_matches("/tsa").to_string();
+    let anonymous = agent(Some(&srv.root()));
+    let (mut unauthorized, mut limited) = (0u64, 0u64);
+    for _ in 0..300 {
+        match post(
+            &anonymous,
+            &format!("{https}/eseal/v1/seal?key=dev-seal"),
+            "application/octet-stream",
+            b"d",
+        )
+        .status
+        {
+            401 => unauthorized += 1,
+            429 => limited += 1,
+            s => panic!("status {s}"),
+        }
+    }
+    assert!(limited > 0, "no per-address limit on the e-seal API");
+    // A client that does not speak TLS to the HTTPS port.
+    let mut s = std::net::TcpStream::connect(addr_of(&srv.https)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    // The server closes it once the handshake has failed, and counts it before that.
+    let _ = std::io::Read::read_to_end(&mut s, &mut Vec::new());
+    assert!(srv.stop().success());
+
+    let lines = audit_lines(&state);
+    assert_eq!(
+        refused(&lines, "request.refused", "badDataFormat"),
+        malformed
+    );
+    assert_eq!(refused(&lines, "http.refused", "415 /tsa"), 1);
+    assert_eq!(refused(&lines, "http.refused", "405 /tsa"), 1);
+    assert_eq!(refused(&lines, "auth.failure", "401 seal"), unauthorized);
+    assert_eq!(refused(&lines, "seal.refused", "429 seal"), limited);
+    assert_eq!(refused(&lines, "tls.failed", "handshake"), 1);
+    // 1,800-odd refusals, a few records: each count a record, plus start, stop, checkpoint.
+    let written = lines.len() - before;
+    assert!(
+        written < 20,
+        "{written} records for the refusals: {lines:#?}"
+    );
 }

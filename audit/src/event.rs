@@ -45,6 +45,10 @@ pub mod kind {
     pub const CLOCK_STATE: &str = "clock.state";
     pub const AUTH_FAILURE: &str = "auth.failure";
     pub const CHECKPOINT: &str = "checkpoint";
+    /// Refusals counted over an interval (the server's `refusals` module): event (one of
+    /// request.refused, seal.refused, auth.failure, http.refused, tls.failed), client,
+    /// reason, count, first, last, example.
+    pub const REFUSALS: &str = "refusals";
     /// Writing works again after a failure (disk full, I/O error).
     pub const RESUMED: &str = "log.resumed";
     /// At start, by the operator's decision (`kokuin audit accept-loss`): the published

@@ -11,6 +11,7 @@
 //! and every refusal is audited. A detached seal's document streams through the hash, so any
 //! size seals in constant memory.
 
+use super::refusals::Refused;
 use super::routes::{Body, text};
 use super::{Conn, State};
 use crate::seal::{Client, LoadedSealKey, SealService};
@@ -53,6 +54,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
     };
     let client_desc = describe_caller(conn, &req);
     let outcome = async {
+        within_rate(state, conn)?;
         let client = authenticate(&svc, conn, &req)?;
         let q = query(&req)?;
         let key_name = q
@@ -152,7 +154,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                 .with("request_id", id);
             issue(state, id, ev, seal).await
         }
-        Err(r) => refuse(state, id, "seal", &client_desc, r).await,
+        Err(r) => refuse(state, id, "seal", conn, &client_desc, r),
     }
 }
 
@@ -162,6 +164,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
     };
     let client_desc = describe_caller(conn, &req);
     let outcome = async {
+        within_rate(state, conn)?;
         let client = authenticate(&svc, conn, &req)?;
         let q = query(&req)?;
         let level = q
@@ -223,7 +226,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
                 .with("request_id", id);
             issue(state, id, ev, seal).await
         }
-        Err(r) => refuse(state, id, "extend", &client_desc, r).await,
+        Err(r) => refuse(state, id, "extend", conn, &client_desc, r),
     }
 }
 
@@ -409,6 +412,21 @@ fn failure(message: String) -> Refusal {
     )
 }
 
+/// `server.seal_rate_limit_per_second` per client address, failed credentials included (a
+/// guessing client is slowed like any other): 429 past it.
+fn within_rate(state: &State, conn: &Conn) -> Result<(), Refusal> {
+    match &state.seal_limiter {
+        Some(l) if l.check_key(&conn.peer.ip()).is_err() => {
+            state.metrics.rate_limited.inc();
+            Err(Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "e-seal call rate over this client's limit",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The caller, from its certificate or token, or a 401; never over cleartext (403), so that
 /// an API token is not accepted where it was exposed on the way.
 fn authenticate<'a>(
@@ -516,30 +534,38 @@ async fn issue(state: &State, id: u64, ev: Event, seal: Vec<u8>) -> Response<Bod
     r
 }
 
-async fn refuse(state: &State, id: u64, op: &str, client: &str, r: Refusal) -> Response<Body> {
+/// Answers a refusal and counts it for the audit log (aggregated: see `refusals`), keyed by
+/// status and operation; the caller's description and the message are its example.
+fn refuse(
+    state: &State,
+    id: u64,
+    op: &str,
+    conn: &Conn,
+    client: &str,
+    r: Refusal,
+) -> Response<Body> {
     tracing::info!(request_id = id, status = r.status.as_u16(), reason = ?r.message, "e-seal request refused");
-    if let Some(log) = &state.service.audit {
-        let k = if r.status == StatusCode::UNAUTHORIZED {
-            kind::AUTH_FAILURE
-        } else {
-            kind::SEAL_REFUSED
-        };
-        let ev = Event::new(k)
-            .with("operation", op)
-            .with("status", r.status.as_u16())
-            .with("reason", r.message.clone())
-            .with("client", client)
-            .with("request_id", id);
-        if let Err(e) = crate::audit::record(log, ev).await {
-            tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
-        }
-    }
+    let what = if r.status == StatusCode::UNAUTHORIZED {
+        Refused::Authentication
+    } else {
+        Refused::Seal
+    };
+    state.refusals.add(
+        what,
+        conn.peer.ip(),
+        &format!("{} {op}", r.status.as_u16()),
+        &format!("{} (client {client}, request {id})", r.message),
+    );
     let mut resp = text(r.status, "text/plain", format!("{}\n", r.message));
     if r.status == StatusCode::UNAUTHORIZED {
         resp.headers_mut().insert(
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"kokuin-eseal\""),
         );
+    }
+    if r.status == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     resp
 }

@@ -9,6 +9,7 @@ mod keys;
 pub mod metrics;
 mod ops;
 mod policies;
+pub mod refusals;
 mod routes;
 mod sign_times;
 mod tls;
@@ -50,6 +51,8 @@ pub struct State {
     pub limits: ServerConfig,
     pub metrics: Arc<metrics::Metrics>,
     pub limiter: Option<Arc<Limiter>>,
+    /// The e-seal API's, apart: its calls cost far more than a token.
+    pub seal_limiter: Option<Arc<Limiter>>,
     /// Requests being answered at once (`server.max_concurrency`).
     pub signing: Arc<Semaphore>,
     /// Slow software signatures (ML-DSA, composite, RSA): a thread per core. Token keys sign
@@ -57,6 +60,8 @@ pub struct State {
     pub cpu_pool: cpu_pool::CpuPool,
     /// Recent signing times, which set how long a token's audit record waits for company.
     pub sign_times: sign_times::SignTimes,
+    /// Refusals counted until their next aggregated audit record.
+    pub refusals: Arc<refusals::Refusals>,
     request_ids: AtomicU64,
 }
 
@@ -110,13 +115,13 @@ pub async fn run(
             return Err(e);
         }
     };
-    let limiter = limits.rate_limit_per_second.map(|per_second| {
-        let burst = limits.rate_limit_burst.unwrap_or(per_second);
-        Arc::new(Limiter::keyed(
-            governor::Quota::per_second(per_second).allow_burst(burst),
-        ))
-    });
-    if let Some(l) = &limiter {
+    let limiter = per_address_limiter(limits.rate_limit_per_second, limits.rate_limit_burst, 1);
+    let seal_limiter = per_address_limiter(
+        limits.seal_rate_limit_per_second,
+        limits.seal_rate_limit_burst,
+        2,
+    );
+    for l in limiter.iter().chain(&seal_limiter) {
         // Forget idle clients, so the table stays as small as the set of active ones.
         let l = l.clone();
         tokio::spawn(async move {
@@ -130,12 +135,14 @@ pub async fn run(
     let state = Arc::new(State {
         metrics,
         limiter,
+        seal_limiter,
         signing: Arc::new(Semaphore::new(limits.max_concurrency)),
         cpu_pool: cpu_pool::CpuPool::start(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )
         .map_err(|e| format!("cannot start the signing threads: {e}"))?,
         sign_times: sign_times::SignTimes::default(),
+        refusals: Arc::default(),
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),
@@ -161,6 +168,13 @@ pub async fn run(
             },
             state.clone(),
             graceful.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    if let Some(log) = &state.service.audit {
+        tasks.push(tokio::spawn(state.refusals.clone().run(
+            log.clone(),
+            Duration::from_secs(cfg.audit.refusal_interval_s.max(1)),
             stop_rx.clone(),
         )));
     }
@@ -202,6 +216,7 @@ pub async fn run(
             mean_write_sync_us = us as f64 / syncs.max(1) as f64,
             "audit log"
         );
+        state.refusals.flush(log);
         let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP);
         if let Err(e) = log.close(Some(stop)) {
             tracing::error!(error = %e, "audit log: final checkpoint failed");
@@ -212,6 +227,22 @@ pub async fn run(
 }
 
 /// A bound listener: its TLS acceptor, whether it is confidential, whether it is `server.admin`.
+/// A per-address token bucket of `per_second` (0: none), bursting to `burst`, or to
+/// `default_burst` seconds' worth.
+fn per_address_limiter(
+    per_second: u32,
+    burst: Option<std::num::NonZeroU32>,
+    default_burst: u32,
+) -> Option<Arc<Limiter>> {
+    let rate = std::num::NonZeroU32::new(per_second)?;
+    let burst = burst
+        .or_else(|| std::num::NonZeroU32::new(per_second.saturating_mul(default_burst)))
+        .unwrap_or(rate);
+    Some(Arc::new(Limiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    )))
+}
+
 type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, bool, bool)>;
 
 /// Every configured listener, with its TLS acceptor and whether it is confidential.
@@ -335,10 +366,23 @@ async fn serve_connection(
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    let detail = e.to_string();
+                    state.refusals.add(
+                        refusals::Refused::Tls,
+                        peer.ip(),
+                        "handshake failed",
+                        &detail,
+                    );
                     return;
                 }
                 Err(_) => {
                     tracing::debug!(%peer, "TLS handshake timed out");
+                    state.refusals.add(
+                        refusals::Refused::Tls,
+                        peer.ip(),
+                        "handshake timed out",
+                        "",
+                    );
                     return;
                 }
             };

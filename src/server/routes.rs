@@ -81,6 +81,16 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
             _ => ("other", not_found(), None),
         };
         let status = resp.status().as_u16();
+        // The e-seal API counts its own refusals (with their reasons); everything else
+        // refused at the HTTP level is counted here.
+        if status >= 400 && !endpoint.starts_with("/eseal/v1/") {
+            state.refusals.add(
+                super::refusals::Refused::Http,
+                peer.ip(),
+                &format!("{status} {endpoint}"),
+                &format!("{method} {}", path.chars().take(100).collect::<String>()),
+            );
+        }
         state
             .metrics
             .requests

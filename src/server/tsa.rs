@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
-use kokuin_audit::{Event, kind};
+
 use kokuin_tsa::request::MAX_REQUEST_LEN;
 use kokuin_tsa::{FailureInfo, Rejection};
 use std::net::SocketAddr;
@@ -118,12 +118,12 @@ async fn issue(
         Ok(p) => p,
         Err(r) => {
             tracing::info!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
-            if let Some(log) = &state.service.audit {
-                let ev = refusal_event(&r, &client, id);
-                if let Err(e) = crate::audit::record(log, ev).await {
-                    tracing::error!(request_id = id, error = %e, "audit log cannot record a refusal");
-                }
-            }
+            state.refusals.add(
+                crate::server::refusals::Refused::TimeStampRequest,
+                peer.ip(),
+                r.info.name(),
+                &r.text,
+            );
             return (r.to_response_der(), Some(r.info));
         }
     };
@@ -232,14 +232,6 @@ async fn issue(
             (r.to_response_der(), Some(r.info))
         }
     }
-}
-
-fn refusal_event(r: &Rejection, client: &str, id: u64) -> Event {
-    Event::new(kind::REQUEST_REFUSED)
-        .with("failure", r.info.name())
-        .with("reason", r.text.clone())
-        .with("client", client)
-        .with("request_id", id)
 }
 
 enum BodyError {

@@ -517,3 +517,36 @@ pub fn client_agent_in(state: &Path) -> ureq::Agent {
         .build()
         .into()
 }
+
+/// How many refusals the audit log `lines` records for `event` (request.refused,
+/// seal.refused, auth.failure, http.refused, tls.failed) with a reason containing `reason`:
+/// the sum of the counts of its aggregated `refusals` records.
+pub fn refused(lines: &[String], event: &str, reason: &str) -> u64 {
+    lines
+        .iter()
+        .filter_map(|l| kokuin_audit::Record::parse_line(l).ok())
+        .filter(|r| r.kind == kokuin_audit::kind::REFUSALS)
+        .filter(|r| r.fields["event"] == event)
+        .filter(|r| {
+            r.fields["reason"]
+                .as_str()
+                .is_some_and(|s| s.contains(reason))
+        })
+        .filter_map(|r| r.fields["count"].as_u64())
+        .sum()
+}
+
+/// Every line of a state directory's audit log, in order.
+pub fn audit_lines(state: &Path) -> Vec<String> {
+    kokuin_audit::segment::list(&state.join("audit"))
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            std::fs::read_to_string(s)
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

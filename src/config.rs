@@ -228,6 +228,10 @@ pub struct ESealSection {
     /// seals stream the document through the hash and have no limit.
     #[serde(default = "default_enveloping_mb")]
     pub max_enveloping_mb: u64,
+    /// Bytes of enveloped documents and seals sent to be extended held in memory at once,
+    /// across all requests (MiB); further ones wait for room (then 503).
+    #[serde(default = "default_enveloping_in_flight_mb")]
+    pub max_enveloping_in_flight_mb: u32,
     /// Policy OIDs of accredited CAs that state an assurance level: `{ oid = "…", level = 2 }`.
     #[serde(default)]
     pub level_policies: Vec<LevelPolicyConfig>,
@@ -235,6 +239,10 @@ pub struct ESealSection {
 
 fn default_enveloping_mb() -> u64 {
     64
+}
+
+fn default_enveloping_in_flight_mb() -> u32 {
+    256
 }
 
 #[derive(Clone, Debug, Deserialize)]

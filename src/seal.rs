@@ -50,6 +50,9 @@ pub struct SealService {
     crl_paths: Vec<PathBuf>,
     pub validation_certificates: Vec<Certificate>,
     pub max_enveloping: u64,
+    /// MiB of whole bodies (enveloped documents, seals to extend) held at once.
+    pub in_memory: Arc<tokio::sync::Semaphore>,
+    pub in_memory_mb: u32,
 }
 
 impl SealService {
@@ -131,6 +134,10 @@ pub fn build(
         crl_paths: section.crls.iter().map(|p| cfg.resolve(p)).collect(),
         validation_certificates,
         max_enveloping: section.max_enveloping_mb.saturating_mul(1024 * 1024),
+        in_memory: Arc::new(tokio::sync::Semaphore::new(
+            section.max_enveloping_in_flight_mb.max(1) as usize,
+        )),
+        in_memory_mb: section.max_enveloping_in_flight_mb.max(1),
     })
 }
 

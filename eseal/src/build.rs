@@ -8,7 +8,7 @@
 use crate::oid;
 use der::Encode;
 use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
-use kokuin_tsa::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
+use kokuin_tsa::der_writer::{CONTEXT_0, Der, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
 use kokuin_tsa::signer_parts::SignerParts;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -109,31 +109,40 @@ impl SealKey {
             self.parts
                 .signer_info(&[&self.attr_content_type, &attr_md, &attr_time])?;
         let data_oid = oid::DATA.to_der()?;
+        // Written in one pass: an enveloped document is copied once, into the seal.
         let encap = match content {
-            SealContent::Detached { .. } => tlv(SEQUENCE, &[&data_oid]),
-            SealContent::Enveloping(doc) => tlv(
+            SealContent::Detached { .. } => Der::Tlv(SEQUENCE, vec![Der::Raw(&data_oid)]),
+            SealContent::Enveloping(doc) => Der::Tlv(
                 SEQUENCE,
-                &[&data_oid, &tlv(CONTEXT_0, &[&tlv(OCTET_STRING, &[doc])])],
+                vec![
+                    Der::Raw(&data_oid),
+                    Der::Tlv(CONTEXT_0, vec![Der::Tlv(OCTET_STRING, vec![Der::Raw(doc)])]),
+                ],
             ),
         };
-        let signed_data = tlv(
+        let digest_algorithms = tlv(SET, &[self.parts.digest_alg()]);
+        let certificates = self.certificates.concat();
+        let signer_infos = tlv(SET, &[&signer_info]);
+        let content_type = oid::SIGNED_DATA.to_der()?;
+        let signed_data = Der::Tlv(
             SEQUENCE,
-            &[
+            vec![
                 // version 1: id-data, issuerAndSerialNumber, no attribute certificates (§5.1).
-                &[0x02, 0x01, 0x01],
-                &tlv(SET, &[self.parts.digest_alg()]),
-                &encap,
-                &tlv(CONTEXT_0, &[&self.certificates.concat()]),
-                &tlv(SET, &[&signer_info]),
+                Der::Raw(&[0x02, 0x01, 0x01]),
+                Der::Raw(&digest_algorithms),
+                encap,
+                Der::Tlv(CONTEXT_0, vec![Der::Raw(&certificates)]),
+                Der::Raw(&signer_infos),
             ],
         );
-        Ok(tlv(
+        Ok(Der::Tlv(
             SEQUENCE,
-            &[
-                &oid::SIGNED_DATA.to_der()?,
-                &tlv(CONTEXT_0, &[&signed_data]),
+            vec![
+                Der::Raw(&content_type),
+                Der::Tlv(CONTEXT_0, vec![signed_data]),
             ],
-        ))
+        )
+        .to_vec())
     }
 }
 

@@ -3,7 +3,7 @@
 //! (EN 319 122-1 §5.5: "earlier encodings preserved"). Only definite-length DER is accepted,
 //! with one SignerInfo: the shape every Kokuin seal has.
 
-use kokuin_tsa::der_writer::{CONTEXT_0, CONTEXT_1, SEQUENCE, SET, children, read_tlv, tlv};
+use kokuin_tsa::der_writer::{CONTEXT_0, CONTEXT_1, Der, SEQUENCE, SET, children, read_tlv, tlv};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("not a DER CMS SignedData with one SignerInfo: {0}")]
@@ -94,30 +94,29 @@ impl RawSignedData {
         })
     }
 
+    /// The ContentInfo, written in one pass: the encapsulated content (an enveloped
+    /// document) is copied once.
     pub fn encode(&self) -> Vec<u8> {
-        let join = |v: &[Vec<u8>]| v.concat();
-        let certs = if self.certificates.is_empty() {
-            Vec::new()
-        } else {
-            tlv(CONTEXT_0, &[&join(&self.certificates)])
-        };
-        let crls = if self.crls.is_empty() {
-            Vec::new()
-        } else {
-            tlv(CONTEXT_1, &[&join(&self.crls)])
-        };
-        let sd = tlv(
+        fn list(tag: u8, items: &[Vec<u8>]) -> Option<Der<'_>> {
+            (!items.is_empty()).then(|| Der::Tlv(tag, items.iter().map(|c| Der::Raw(c)).collect()))
+        }
+        let signer_infos = tlv(SET, &[&self.signer.encode()]);
+        let mut sd = vec![
+            Der::Raw(&self.version),
+            Der::Raw(&self.digest_algorithms),
+            Der::Raw(&self.encap_content_info),
+        ];
+        sd.extend(list(CONTEXT_0, &self.certificates));
+        sd.extend(list(CONTEXT_1, &self.crls));
+        sd.push(Der::Raw(&signer_infos));
+        Der::Tlv(
             SEQUENCE,
-            &[
-                &self.version,
-                &self.digest_algorithms,
-                &self.encap_content_info,
-                &certs,
-                &crls,
-                &tlv(SET, &[&self.signer.encode()]),
+            vec![
+                Der::Raw(&self.content_type),
+                Der::Tlv(CONTEXT_0, vec![Der::Tlv(SEQUENCE, sd)]),
             ],
-        );
-        tlv(SEQUENCE, &[&self.content_type, &tlv(CONTEXT_0, &[&sd])])
+        )
+        .to_vec()
     }
 
     /// The eContentType TLV (EN 319 122-1 §5.5.3 item 1).

@@ -56,9 +56,16 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
     );
     let mut file = std::fs::File::open(&a.file)
         .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", a.file.display())))?;
+    // The length up front: the server then holds an enveloped document in one buffer of
+    // that size, instead of growing one as a chunked body arrives.
+    let length = file
+        .metadata()
+        .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", a.file.display())))?
+        .len();
     let mut req = agent
         .post(&url)
-        .header("Content-Type", "application/octet-stream");
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Length", length.to_string());
     if let Some(t) = &a.token_file {
         let token = std::fs::read_to_string(t)
             .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", t.display())))?;

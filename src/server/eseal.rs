@@ -96,6 +96,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
         // The slot first: bodies are read (an enveloped document held) only within
         // server.max_concurrency.
         let _permit = permit(state).await?;
+        let mut held = None;
         let content = match q.get("digest") {
             Some(h) => {
                 let d = crate::cmd::parse_hex(h)
@@ -120,18 +121,18 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             None if detached => {
                 Input::Digest(hash_body(req.into_body(), alg, &state.limits).await?)
             }
-            None => Input::Document(
-                read_body(req.into_body(), svc.max_enveloping, &state.limits).await?,
-            ),
-        };
-        let digest_hex = match &content {
-            Input::Digest(d) => hex(d),
-            Input::Document(d) => hex(&alg.digest(d)),
+            None => {
+                let (doc, room) = read_held_body(state, &svc, req, svc.max_enveloping).await?;
+                held = Some(room);
+                Input::Document(doc)
+            }
         };
         let (svc2, name) = (svc.clone(), key_name.clone());
-        let seal = tokio::task::spawn_blocking(move || make_seal(&svc2, &name, content, level))
-            .await
-            .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
+        let (seal, digest_hex) =
+            tokio::task::spawn_blocking(move || make_seal(&svc2, &name, content, level))
+                .await
+                .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
+        drop(held);
         Ok((
             seal,
             key_name.clone(),
@@ -182,12 +183,8 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             None => None,
         };
         let _permit = permit(state).await?;
-        let seal = read_body(
-            req.into_body(),
-            svc.max_enveloping + (1 << 20),
-            &state.limits,
-        )
-        .await?;
+        let (seal, _room) =
+            read_held_body(state, &svc, req, svc.max_enveloping + (1 << 20)).await?;
         let signer = ParsedSignedData::from_der(&seal)
             .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
         // The seal's signer must be one of this service's keys, granted to the caller.
@@ -310,8 +307,13 @@ fn make_seal(
     key_name: &str,
     input: Input,
     level: BaselineLevel,
-) -> Result<Vec<u8>, Refusal> {
+) -> Result<(Vec<u8>, String), Refusal> {
     let key = &svc.keys[key_name];
+    // Off the reactor: hashing a large enveloped document takes a while.
+    let digest_hex = match &input {
+        Input::Digest(d) => hex(d),
+        Input::Document(d) => hex(&key.seal.digest_algorithm().digest(d)),
+    };
     let content = match &input {
         Input::Digest(d) => SealContent::Detached { digest: d },
         Input::Document(d) => SealContent::Enveloping(d),
@@ -320,11 +322,12 @@ fn make_seal(
         .seal
         .seal(content, trusted_now(svc)?)
         .map_err(|e| failure(format!("sealing: {e}")))?;
-    let digest = match &input {
-        Input::Digest(d) => Some(d.as_slice()),
+    // The seal holds the document now: its own copy goes before anything more is built.
+    let digest = match input {
+        Input::Digest(d) => Some(d),
         Input::Document(_) => None,
     };
-    raise(svc, key, b, level, digest)
+    Ok((raise(svc, key, b, level, digest.as_deref())?, digest_hex))
 }
 
 /// Adds what `level` needs beyond what the seal has: a signature time-stamp if it has none,
@@ -349,6 +352,9 @@ fn raise(
         }
         E::Encoding(_) => failure(e.to_string()),
     };
+    if level == BaselineLevel::B {
+        return Ok(seal);
+    }
     let raw = RawSignedData::parse(&seal)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let has = |oid: const_oid::ObjectIdentifier| {
@@ -672,19 +678,59 @@ async fn hash_body(
     Ok(h.finalize())
 }
 
-/// Reads a body of at most `max` octets.
+/// Reads a body of at most `max` octets that is held whole (an enveloped document, a seal to
+/// extend), within `eseal.max_enveloping_in_flight_mb` across all requests: it waits up to
+/// `server.queue_timeout_ms` for room for its Content-Length (for `max` without one), then
+/// 503. The buffer is allocated once at the announced size, not doubled as it grows.
+async fn read_held_body(
+    state: &State,
+    svc: &SealService,
+    req: Request<Incoming>,
+    max: u64,
+) -> Result<(Vec<u8>, tokio::sync::OwnedSemaphorePermit), Refusal> {
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let mib = declared.unwrap_or(max).div_ceil(1 << 20).max(1);
+    let want = u32::try_from(mib).unwrap_or(u32::MAX).min(svc.in_memory_mb);
+    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
+    let room =
+        match tokio::time::timeout(queue, svc.in_memory.clone().acquire_many_owned(want)).await {
+            Ok(Ok(p)) => p,
+            _ => {
+                return Err(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy with other large documents, retry",
+                ));
+            }
+        };
+    let body = read_body(req.into_body(), max, declared, &state.limits).await?;
+    Ok((body, room))
+}
+
+fn too_large(max: u64) -> Refusal {
+    Refusal::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("over {max} octets: seal large documents detached"),
+    )
+}
+
+/// Reads a body of at most `max` octets, into a buffer of the `declared` size.
 async fn read_body(
     body: Incoming,
     max: u64,
+    declared: Option<u64>,
     limits: &crate::config::ServerConfig,
 ) -> Result<Vec<u8>, Refusal> {
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n.min(max)) as usize);
     stream_body(body, limits, |d| {
         if buf.len() as u64 + d.len() as u64 > max {
-            return Err(Refusal::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("over {max} octets: seal large documents detached"),
-            ));
+            return Err(too_large(max));
         }
         buf.extend_from_slice(d);
         Ok(())

@@ -41,6 +41,15 @@ pub fn der_set_order(a: &[u8], b: &[u8]) -> Ordering {
 pub fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let mut out = Vec::with_capacity(len + 6);
+    header(&mut out, tag, len);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// A tag and a definite length (X.690 §8.1.3: short form below 128, else long form).
+fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
     out.push(tag);
     if len < 0x80 {
         out.push(len as u8);
@@ -50,10 +59,51 @@ pub fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
-    for p in parts {
-        out.extend_from_slice(p);
+}
+
+/// A DER value still in parts: encoded pieces and the TLVs around them, written out in one
+/// pass into a buffer of the exact size. Nesting [`tlv`] calls copies the innermost content
+/// once per enclosing TLV, with the copies alive together; an enveloped document of tens of
+/// MiB must be copied once.
+pub enum Der<'a> {
+    Raw(&'a [u8]),
+    Tlv(u8, Vec<Der<'a>>),
+}
+
+impl Der<'_> {
+    /// The encoded length.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Der::Raw(b) => b.len(),
+            Der::Tlv(_, parts) => {
+                let n: usize = parts.iter().map(Der::encoded_len).sum();
+                let long = if n < 0x80 {
+                    0
+                } else {
+                    (usize::BITS - n.leading_zeros()).div_ceil(8) as usize
+                };
+                2 + long + n
+            }
+        }
     }
-    out
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Der::Raw(b) => out.extend_from_slice(b),
+            Der::Tlv(tag, parts) => {
+                header(out, *tag, parts.iter().map(Der::encoded_len).sum());
+                for p in parts {
+                    p.write(out);
+                }
+            }
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write(&mut out);
+        out
+    }
 }
 
 /// A SignerInfo (RFC 5652 §5.3), version 1 with an issuerAndSerialNumber `sid`, over `attrs`

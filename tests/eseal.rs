@@ -208,7 +208,8 @@ fn lta_verifies_after_the_signer_certificate_expired() {
     let (ok, v) = verify_json(&extended, &root, Some(&doc), Some(&later));
     assert!(ok, "{v}");
     assert_eq!(v["level"], "B-LTA");
-    let before = kokuin_eseal::raw::RawSignedData::parse(&std::fs::read(&bb).unwrap()).unwrap();
+    let bb_der = std::fs::read(&bb).unwrap();
+    let before = kokuin_eseal::raw::RawSignedData::parse(&bb_der).unwrap();
     let after = kokuin_eseal::raw::RawSignedData::parse(&r.body).unwrap();
     assert_eq!(before.signer.signed_attrs, after.signer.signed_attrs);
     assert_eq!(before.signer.signature, after.signer.signature);

@@ -90,7 +90,7 @@ impl SealKey {
         signing_time: SystemTime,
     ) -> Result<Vec<u8>, SealError> {
         let alg = self.parts.digest();
-        let md = match content {
+        let (md, doc) = match content {
             SealContent::Detached { digest } => {
                 if digest.len() != alg.output_len() {
                     return Err(SealError::DigestLength {
@@ -99,50 +99,88 @@ impl SealKey {
                         want: alg.output_len(),
                     });
                 }
-                digest.to_vec()
+                (digest.to_vec(), None)
             }
-            SealContent::Enveloping(doc) => alg.digest(doc),
+            SealContent::Enveloping(doc) => (alg.digest(doc), Some(Der::Raw(doc))),
         };
-        let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[&md]))?;
+        let fields = self.fields(&md, signing_time)?;
+        Ok(fields.content_info(doc).to_vec())
+    }
+
+    /// An enveloping B-B seal made around the document where it lies: `buf[headroom..]` is
+    /// the document, and the seal is `buf[start..]` of the returned buffer, the document not
+    /// copied (only what follows it is appended). Falls back to a copy when `headroom` is too
+    /// small for what precedes the document (about a hundred octets).
+    pub fn seal_in_place(
+        &self,
+        mut buf: Vec<u8>,
+        headroom: usize,
+        signing_time: SystemTime,
+    ) -> Result<(Vec<u8>, usize), SealError> {
+        let doc = buf.get(headroom..).unwrap_or_default();
+        let md = self.parts.digest().digest(doc);
+        let fields = self.fields(&md, signing_time)?;
+        let (before, after) = fields.content_info(Some(Der::Hole(doc.len()))).split();
+        let Some(start) = headroom.checked_sub(before.len()) else {
+            let copy = fields.content_info(Some(Der::Raw(doc))).to_vec();
+            return Ok((copy, 0));
+        };
+        buf[start..headroom].copy_from_slice(&before);
+        buf.extend_from_slice(&after);
+        Ok((buf, start))
+    }
+
+    /// Everything of a B-B seal but its content, encoded.
+    fn fields(&self, md: &[u8], signing_time: SystemTime) -> Result<Fields, SealError> {
+        let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[md]))?;
         let attr_time = attribute(&oid::SIGNING_TIME, &signing_time_der(signing_time)?)?;
         let signer_info =
             self.parts
                 .signer_info(&[&self.attr_content_type, &attr_md, &attr_time])?;
-        let data_oid = oid::DATA.to_der()?;
-        // Written in one pass: an enveloped document is copied once, into the seal.
-        let encap = match content {
-            SealContent::Detached { .. } => Der::Tlv(SEQUENCE, vec![Der::Raw(&data_oid)]),
-            SealContent::Enveloping(doc) => Der::Tlv(
-                SEQUENCE,
-                vec![
-                    Der::Raw(&data_oid),
-                    Der::Tlv(CONTEXT_0, vec![Der::Tlv(OCTET_STRING, vec![Der::Raw(doc)])]),
-                ],
-            ),
-        };
-        let digest_algorithms = tlv(SET, &[self.parts.digest_alg()]);
-        let certificates = self.certificates.concat();
-        let signer_infos = tlv(SET, &[&signer_info]);
-        let content_type = oid::SIGNED_DATA.to_der()?;
+        Ok(Fields {
+            data_oid: oid::DATA.to_der()?,
+            digest_algorithms: tlv(SET, &[self.parts.digest_alg()]),
+            certificates: self.certificates.concat(),
+            signer_infos: tlv(SET, &[&signer_info]),
+            content_type: oid::SIGNED_DATA.to_der()?,
+        })
+    }
+}
+
+/// The encoded fields of one seal around its content.
+struct Fields {
+    data_oid: Vec<u8>,
+    digest_algorithms: Vec<u8>,
+    certificates: Vec<u8>,
+    signer_infos: Vec<u8>,
+    content_type: Vec<u8>,
+}
+
+impl Fields {
+    /// The ContentInfo, with `content` enveloped (or detached when `None`).
+    fn content_info<'a>(&'a self, content: Option<Der<'a>>) -> Der<'a> {
+        let mut encap = vec![Der::Raw(&self.data_oid)];
+        if let Some(c) = content {
+            encap.push(Der::Tlv(CONTEXT_0, vec![Der::Tlv(OCTET_STRING, vec![c])]));
+        }
         let signed_data = Der::Tlv(
             SEQUENCE,
             vec![
                 // version 1: id-data, issuerAndSerialNumber, no attribute certificates (§5.1).
                 Der::Raw(&[0x02, 0x01, 0x01]),
-                Der::Raw(&digest_algorithms),
-                encap,
-                Der::Tlv(CONTEXT_0, vec![Der::Raw(&certificates)]),
-                Der::Raw(&signer_infos),
+                Der::Raw(&self.digest_algorithms),
+                Der::Tlv(SEQUENCE, encap),
+                Der::Tlv(CONTEXT_0, vec![Der::Raw(&self.certificates)]),
+                Der::Raw(&self.signer_infos),
             ],
         );
-        Ok(Der::Tlv(
+        Der::Tlv(
             SEQUENCE,
             vec![
-                Der::Raw(&content_type),
+                Der::Raw(&self.content_type),
                 Der::Tlv(CONTEXT_0, vec![signed_data]),
             ],
         )
-        .to_vec())
     }
 }
 

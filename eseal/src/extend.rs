@@ -105,7 +105,7 @@ pub fn add_archive_timestamp(
     let mut raw = RawSignedData::parse(seal)?;
     let alg = digest_algorithm(&raw)?;
     let data_hash = match (raw.econtent(), data_digest) {
-        (Some(content), _) => alg.digest(&content),
+        (Some(content), _) => alg.digest(content),
         // A digest that is not the sealed document's would make an archive time-stamp no
         // verifier accepts: refuse it now.
         (None, Some(d)) if d != signed_message_digest(seal)? => {

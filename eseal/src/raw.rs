@@ -9,14 +9,15 @@ use kokuin_tsa::der_writer::{CONTEXT_0, CONTEXT_1, Der, SEQUENCE, SET, children,
 #[error("not a DER CMS SignedData with one SignerInfo: {0}")]
 pub struct RawError(pub &'static str);
 
-/// SignedData, part by part.
+/// SignedData, part by part. The encapsulated content is borrowed from the encoding parsed:
+/// an enveloped document of tens of MiB is not copied to look at or extend a seal.
 #[derive(Clone, Debug)]
-pub struct RawSignedData {
+pub struct RawSignedData<'a> {
     /// The ContentInfo's contentType TLV (id-signedData).
     pub content_type: Vec<u8>,
     pub version: Vec<u8>,
     pub digest_algorithms: Vec<u8>,
-    pub encap_content_info: Vec<u8>,
+    pub encap_content_info: &'a [u8],
     /// Each CertificateChoices of `certificates [0]`, as encoded.
     pub certificates: Vec<Vec<u8>>,
     /// Each RevocationInfoChoice of `crls [1]`, as encoded.
@@ -39,8 +40,8 @@ pub struct RawSignerInfo {
     pub unsigned_attrs: Vec<Vec<u8>>,
 }
 
-impl RawSignedData {
-    pub fn parse(der: &[u8]) -> Result<Self, RawError> {
+impl<'a> RawSignedData<'a> {
+    pub fn parse(der: &'a [u8]) -> Result<Self, RawError> {
         let err = RawError;
         let (whole, ci, rest) = read_tlv(der).ok_or(err("ContentInfo"))?;
         if !rest.is_empty() || whole[0] != SEQUENCE {
@@ -56,7 +57,7 @@ impl RawSignedData {
         let mut next = |what| it.next().map(<[u8]>::to_vec).ok_or(err(what));
         let version = next("version")?;
         let digest_algorithms = next("digestAlgorithms")?;
-        let encap_content_info = next("encapContentInfo")?;
+        let encap_content_info = it.next().ok_or(err("encapContentInfo"))?;
         let mut rest: Vec<&[u8]> = Vec::new();
         for p in it {
             rest.push(p);
@@ -104,7 +105,7 @@ impl RawSignedData {
         let mut sd = vec![
             Der::Raw(&self.version),
             Der::Raw(&self.digest_algorithms),
-            Der::Raw(&self.encap_content_info),
+            Der::Raw(self.encap_content_info),
         ];
         sd.extend(list(CONTEXT_0, &self.certificates));
         sd.extend(list(CONTEXT_1, &self.crls));
@@ -121,17 +122,17 @@ impl RawSignedData {
 
     /// The eContentType TLV (EN 319 122-1 §5.5.3 item 1).
     pub fn econtent_type(&self) -> Option<&[u8]> {
-        let (_, v, _) = read_tlv(&self.encap_content_info)?;
+        let (_, v, _) = read_tlv(self.encap_content_info)?;
         read_tlv(v).map(|(w, _, _)| w)
     }
 
     /// The encapsulated content's octets, when enveloping.
-    pub fn econtent(&self) -> Option<Vec<u8>> {
-        let (_, v, _) = read_tlv(&self.encap_content_info)?;
+    pub fn econtent(&self) -> Option<&'a [u8]> {
+        let (_, v, _) = read_tlv(self.encap_content_info)?;
         let (_, _, rest) = read_tlv(v)?;
         let (_, explicit, _) = read_tlv(rest)?;
         let (_, octets, _) = read_tlv(explicit)?;
-        Some(octets.to_vec())
+        Some(octets)
     }
 }
 

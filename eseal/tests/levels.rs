@@ -121,6 +121,30 @@ fn enveloping_seals_carry_the_document() {
     assert!(r.enveloping);
 }
 
+/// Sealed where the document lies: the same seal as from a copy but for the signature
+/// value (ECDSA is randomised), it verifies and extends to B-LTA, and with no headroom it
+/// falls back to a copy.
+#[test]
+fn a_seal_made_in_place_is_the_seal_made_from_a_copy() {
+    let s = setup();
+    let t = SystemTime::now();
+    let copied = s.key.seal(SealContent::Enveloping(DOC), t).unwrap();
+    for headroom in [256, 0] {
+        let mut buf = vec![0u8; headroom];
+        buf.extend_from_slice(DOC);
+        let (buf, start) = s.key.seal_in_place(buf, headroom, t).unwrap();
+        let sealed = &buf[start..];
+        let parse = kokuin_eseal::raw::RawSignedData::parse;
+        let (a, b) = (parse(sealed).unwrap(), parse(&copied).unwrap());
+        assert_eq!(a.encap_content_info, b.encap_content_info);
+        assert_eq!(a.certificates, b.certificates);
+        assert_eq!(a.signer.signed_attrs, b.signer.signed_attrs);
+        let seals = to_lta(&s, sealed, None);
+        let r = verify_seal(&seals[3], &opts(&s, None, SystemTime::now())).unwrap();
+        assert_eq!(r.level, BaselineLevel::Lta);
+    }
+}
+
 #[test]
 fn lta_outlives_the_signer_certificate() {
     let s = setup();

@@ -122,13 +122,14 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                 Input::Digest(hash_body(req.into_body(), alg, &state.limits).await?)
             }
             None => {
-                let (doc, room) = read_held_body(state, &svc, req, svc.max_enveloping).await?;
+                let (buf, room) =
+                    read_held_body(state, &svc, req, svc.max_enveloping, HEADROOM).await?;
                 held = Some(room);
-                Input::Document(doc)
+                Input::Document(buf)
             }
         };
         let (svc2, name) = (svc.clone(), key_name.clone());
-        let (seal, digest_hex) =
+        let (seal, digest_hex, seal_sha256) =
             tokio::task::spawn_blocking(move || make_seal(&svc2, &name, content, level))
                 .await
                 .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
@@ -138,20 +139,20 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             key_name.clone(),
             client.name.clone(),
             level,
-            digest_hex,
+            (digest_hex, seal_sha256),
             detached,
         ))
     }
     .await;
     match outcome {
-        Ok((seal, key, client, level, digest, detached)) => {
+        Ok((seal, key, client, level, (digest, seal_sha256), detached)) => {
             let ev = Event::new(kind::SEAL_ISSUED)
                 .with("key", key)
                 .with("client", client)
                 .with("level", level.name())
                 .with("digest", digest)
                 .with("detached", detached)
-                .with("seal_sha256", hex(&DigestAlgorithm::Sha256.digest(&seal)))
+                .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
             issue(state, id, ev, seal).await
         }
@@ -184,42 +185,53 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         };
         let _permit = permit(state).await?;
         let (seal, _room) =
-            read_held_body(state, &svc, req, svc.max_enveloping + (1 << 20)).await?;
-        let signer = ParsedSignedData::from_der(&seal)
-            .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
-        // The seal's signer must be one of this service's keys, granted to the caller.
-        let (name, _) = svc
-            .keys
-            .iter()
-            .find(|(_, k)| {
-                kokuin_tsa::signed_data::identifies(&signer.signer_info.sid, k.seal.certificate())
-            })
-            .ok_or_else(|| {
-                Refusal::new(
-                    StatusCode::NOT_FOUND,
-                    "no seal key of this service made this seal",
-                )
-            })?;
-        authorize(&svc, client, name)?;
-        let (svc2, name2) = (svc.clone(), name.clone());
-        let out = tokio::task::spawn_blocking(move || {
-            let key = &svc2.keys[&name2];
+            read_held_body(state, &svc, req, svc.max_enveloping + (1 << 20), 0).await?;
+        let (svc2, who) = (svc.clone(), client.name.clone());
+        // Parsing and verifying a seal that may envelop tens of MiB: off the reactor.
+        let (out, name) = tokio::task::spawn_blocking(move || {
+            let signer = ParsedSignedData::from_der(&seal)
+                .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
+            // The seal's signer must be one of this service's keys, granted to the caller.
+            let (name, key) = svc2
+                .keys
+                .iter()
+                .find(|(_, k)| {
+                    kokuin_tsa::signed_data::identifies(
+                        &signer.signer_info.sid,
+                        k.seal.certificate(),
+                    )
+                })
+                .ok_or_else(|| {
+                    Refusal::new(
+                        StatusCode::NOT_FOUND,
+                        "no seal key of this service made this seal",
+                    )
+                })?;
+            drop(signer);
+            let client = svc2
+                .clients
+                .iter()
+                .find(|c| c.name == who)
+                .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "unknown client"))?;
+            authorize(&svc2, client, name)?;
             check_before_extending(&svc2, key, &seal, digest.as_deref())?;
-            raise(&svc2, key, seal, level, digest.as_deref())
+            let out = Bytes::from(raise(&svc2, key, seal, level, digest.as_deref())?);
+            let sha = hex(&DigestAlgorithm::Sha256.digest(&out));
+            Ok::<_, Refusal>(((out, sha), name.clone()))
         })
         .await
         .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
-        Ok((out, name.clone(), client.name.clone(), level))
+        Ok((out, name, client.name.clone(), level))
     }
     .await;
     match outcome {
-        Ok((seal, key, client, level)) => {
+        Ok(((seal, seal_sha256), key, client, level)) => {
             let ev = Event::new(kind::SEAL_ISSUED)
                 .with("operation", "extend")
                 .with("key", key)
                 .with("client", client)
                 .with("level", level.name())
-                .with("seal_sha256", hex(&DigestAlgorithm::Sha256.digest(&seal)))
+                .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
             issue(state, id, ev, seal).await
         }
@@ -297,37 +309,57 @@ fn trusted_now(svc: &SealService) -> Result<SystemTime, Refusal> {
     })
 }
 
+/// Room left after a body held whole, for what a seal appends after an enveloped document
+/// (certificates, the SignerInfo; validation data when raised to B-LT).
+const TAILROOM: usize = 64 * 1024;
+
+/// Room left before an enveloped document as it is read, for what precedes it in its seal
+/// (about a hundred octets): the seal is then made around the document where it lies.
+const HEADROOM: usize = 256;
+
 enum Input {
     Digest(Vec<u8>),
+    /// The document at `[HEADROOM..]`.
     Document(Vec<u8>),
 }
 
+/// The seal, the document's digest (hex) and the seal's SHA-256 (hex), all computed here,
+/// off the reactor: for a large enveloped document each takes a while.
 fn make_seal(
     svc: &SealService,
     key_name: &str,
     input: Input,
     level: BaselineLevel,
-) -> Result<(Vec<u8>, String), Refusal> {
+) -> Result<(Bytes, String, String), Refusal> {
     let key = &svc.keys[key_name];
-    // Off the reactor: hashing a large enveloped document takes a while.
-    let digest_hex = match &input {
-        Input::Digest(d) => hex(d),
-        Input::Document(d) => hex(&key.seal.digest_algorithm().digest(d)),
+    let now = trusted_now(svc)?;
+    let sealing = |e: kokuin_eseal::SealError| failure(format!("sealing: {e}"));
+    let (seal, digest_hex) = match input {
+        Input::Digest(d) => {
+            let b = key
+                .seal
+                .seal(SealContent::Detached { digest: &d }, now)
+                .map_err(sealing)?;
+            (Bytes::from(raise(svc, key, b, level, Some(&d))?), hex(&d))
+        }
+        Input::Document(buf) => {
+            let digest_hex = hex(&key.seal.digest_algorithm().digest(&buf[HEADROOM..]));
+            // The document is not copied: the seal is built around it.
+            let (mut buf, start) = key
+                .seal
+                .seal_in_place(buf, HEADROOM, now)
+                .map_err(sealing)?;
+            let seal = if level == BaselineLevel::B {
+                Bytes::from(buf).slice(start..)
+            } else {
+                buf.drain(..start);
+                Bytes::from(raise(svc, key, buf, level, None)?)
+            };
+            (seal, digest_hex)
+        }
     };
-    let content = match &input {
-        Input::Digest(d) => SealContent::Detached { digest: d },
-        Input::Document(d) => SealContent::Enveloping(d),
-    };
-    let b = key
-        .seal
-        .seal(content, trusted_now(svc)?)
-        .map_err(|e| failure(format!("sealing: {e}")))?;
-    // The seal holds the document now: its own copy goes before anything more is built.
-    let digest = match input {
-        Input::Digest(d) => Some(d),
-        Input::Document(_) => None,
-    };
-    Ok((raise(svc, key, b, level, digest.as_deref())?, digest_hex))
+    let seal_sha256 = hex(&DigestAlgorithm::Sha256.digest(&seal));
+    Ok((seal, digest_hex, seal_sha256))
 }
 
 /// Adds what `level` needs beyond what the seal has: a signature time-stamp if it has none,
@@ -523,7 +555,7 @@ fn describe_caller(conn: &Conn, req: &Request<Incoming>) -> String {
     s
 }
 
-async fn issue(state: &State, id: u64, ev: Event, seal: Vec<u8>) -> Response<Body> {
+async fn issue(state: &State, id: u64, ev: Event, seal: Bytes) -> Response<Body> {
     if let Some(log) = &state.service.audit
         && let Err(e) = crate::audit::record(log, ev).await
     {
@@ -534,7 +566,7 @@ async fn issue(state: &State, id: u64, ev: Event, seal: Vec<u8>) -> Response<Bod
             "the audit log cannot record the seal, so it does not leave\n".into(),
         );
     }
-    let mut r = Response::new(Full::new(Bytes::from(seal)));
+    let mut r = Response::new(Full::new(seal));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(SEAL_TYPE));
     r
@@ -687,6 +719,7 @@ async fn read_held_body(
     svc: &SealService,
     req: Request<Incoming>,
     max: u64,
+    headroom: usize,
 ) -> Result<(Vec<u8>, tokio::sync::OwnedSemaphorePermit), Refusal> {
     let declared = req
         .headers()
@@ -709,7 +742,7 @@ async fn read_held_body(
                 ));
             }
         };
-    let body = read_body(req.into_body(), max, declared, &state.limits).await?;
+    let body = read_body(req.into_body(), max, declared, headroom, &state.limits).await?;
     Ok((body, room))
 }
 
@@ -720,16 +753,20 @@ fn too_large(max: u64) -> Refusal {
     )
 }
 
-/// Reads a body of at most `max` octets, into a buffer of the `declared` size.
+/// Reads a body of at most `max` octets after `headroom` zero octets, into a buffer of the
+/// `declared` size (and a little more, for what a seal appends after the document).
 async fn read_body(
     body: Incoming,
     max: u64,
     declared: Option<u64>,
+    headroom: usize,
     limits: &crate::config::ServerConfig,
 ) -> Result<Vec<u8>, Refusal> {
-    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n.min(max)) as usize);
+    let expected = declared.map_or(0, |n| n.min(max)) as usize;
+    let mut buf = Vec::with_capacity(headroom + expected + TAILROOM);
+    buf.resize(headroom, 0);
     stream_body(body, limits, |d| {
-        if buf.len() as u64 + d.len() as u64 > max {
+        if (buf.len() - headroom) as u64 + d.len() as u64 > max {
             return Err(too_large(max));
         }
         buf.extend_from_slice(d);

@@ -68,6 +68,8 @@ fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
 pub enum Der<'a> {
     Raw(&'a [u8]),
     Tlv(u8, Vec<Der<'a>>),
+    /// Content of this length that is already where it belongs (see [`Der::split`]).
+    Hole(usize),
 }
 
 impl Der<'_> {
@@ -75,6 +77,7 @@ impl Der<'_> {
     pub fn encoded_len(&self) -> usize {
         match self {
             Der::Raw(b) => b.len(),
+            Der::Hole(n) => *n,
             Der::Tlv(_, parts) => {
                 let n: usize = parts.iter().map(Der::encoded_len).sum();
                 let long = if n < 0x80 {
@@ -87,22 +90,36 @@ impl Der<'_> {
         }
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
+    /// Writes into `out[0]` up to the hole, into `out[1]` after it (`after` says which).
+    fn write(&self, out: &mut [Vec<u8>; 2], after: &mut bool) {
         match self {
-            Der::Raw(b) => out.extend_from_slice(b),
+            Der::Raw(b) => out[usize::from(*after)].extend_from_slice(b),
+            Der::Hole(_) => *after = true,
             Der::Tlv(tag, parts) => {
-                header(out, *tag, parts.iter().map(Der::encoded_len).sum());
+                let len = parts.iter().map(Der::encoded_len).sum();
+                header(&mut out[usize::from(*after)], *tag, len);
                 for p in parts {
-                    p.write(out);
+                    p.write(out, after);
                 }
             }
         }
     }
 
+    /// The encoding, for a value without a hole.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len());
-        self.write(&mut out);
-        out
+        let mut out = [Vec::with_capacity(self.encoded_len()), Vec::new()];
+        self.write(&mut out, &mut false);
+        let [before, _] = out;
+        before
+    }
+
+    /// The encoding before and after the (first) hole: a large content already in a buffer
+    /// is wrapped where it lies instead of being copied into a new one.
+    pub fn split(&self) -> (Vec<u8>, Vec<u8>) {
+        let mut out = [Vec::new(), Vec::new()];
+        self.write(&mut out, &mut false);
+        let [before, after] = out;
+        (before, after)
     }
 }
 

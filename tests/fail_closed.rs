@@ -810,20 +810,7 @@ fn bouncycastle_certreq_false_is_granted() {
 fn keys_on_a_dev_state_with_softhsm2_need_no_exported_variables() {
     let dir = tempdir();
     let state = dir.path().join("state");
-    let srv = Server::spawn(
-        &[
-            "serve",
-            "--dev",
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--pkcs11-module",
-            SOFTHSM2,
-            "--http",
-            "127.0.0.1:0",
-        ],
-        &state,
-    );
-    assert!(srv.stop().success());
+    assert!(serve_with_module(&state, SOFTHSM2).stop().success());
     let o = std::process::Command::new(KOKUIN)
         .args(["keys", "list", "--config"])
         .arg(state.join("kokuin.toml"))

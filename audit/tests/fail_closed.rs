@@ -4,43 +4,12 @@
 //! names the place of a line that is not text, reads bounded, and refuses a checkpoint file
 //! it cannot read instead of ignoring it.
 
-use kokuin_audit::checkpoint::{CheckpointSigner, CheckpointVerifier};
+mod common;
+use common::{Key, key};
 use kokuin_audit::verify::{Damage, verify_dir};
 use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, kind, segment};
-use kokuin_hsm::{KeyType, Signer, SoftwareSigner, verify_signature};
 use std::path::Path;
 use std::sync::Arc;
-
-struct Key(SoftwareSigner);
-
-impl CheckpointSigner for Key {
-    fn algorithm(&self) -> String {
-        self.0.algorithm().name()
-    }
-    fn key_id(&self) -> String {
-        "test-key".into()
-    }
-    fn sign(&self, m: &[u8]) -> Result<Vec<u8>, String> {
-        self.0.sign(m).map_err(|e| e.to_string())
-    }
-}
-
-impl CheckpointVerifier for Key {
-    fn verify(&self, _: &str, _: &str, m: &[u8], sig: &[u8]) -> Result<(), String> {
-        let ai = self
-            .0
-            .algorithm()
-            .algorithm_identifier()
-            .map_err(|e| e.to_string())?;
-        verify_signature(self.0.public_key(), &ai, None, m, sig).map_err(|e| e.to_string())
-    }
-}
-
-fn key() -> Arc<Key> {
-    Arc::new(Key(
-        SoftwareSigner::generate(KeyType::P256, "audit").unwrap()
-    ))
-}
 
 fn token(log: &AuditLog, i: u64) -> Result<u64, AuditError> {
     log.append_blocking(Event::new(kind::TOKEN_ISSUED).with("serial", format!("{i:04x}")))

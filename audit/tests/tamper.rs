@@ -1,46 +1,12 @@
 //! Tamper detection on real logs written by the writer, with checkpoints signed by a real
 //! P-256 key: every kind of damage is reported at the right record.
 
-use kokuin_audit::checkpoint::{CheckpointSigner, CheckpointVerifier};
+mod common;
+use common::{Key, key};
 use kokuin_audit::verify::{Damage, Report, verify_dir};
 use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, Record, kind, segment};
-use kokuin_hsm::{KeyType, Signer, SoftwareSigner, verify_signature};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-struct Key(SoftwareSigner);
-
-impl CheckpointSigner for Key {
-    fn algorithm(&self) -> String {
-        self.0.algorithm().name()
-    }
-    fn key_id(&self) -> String {
-        "test-key".into()
-    }
-    fn sign(&self, m: &[u8]) -> Result<Vec<u8>, String> {
-        self.0.sign(m).map_err(|e| e.to_string())
-    }
-}
-
-impl CheckpointVerifier for Key {
-    fn verify(&self, key_id: &str, _alg: &str, m: &[u8], sig: &[u8]) -> Result<(), String> {
-        if key_id != "test-key" {
-            return Err(format!("unknown key {key_id}"));
-        }
-        let ai = self
-            .0
-            .algorithm()
-            .algorithm_identifier()
-            .map_err(|e| e.to_string())?;
-        verify_signature(self.0.public_key(), &ai, None, m, sig).map_err(|e| e.to_string())
-    }
-}
-
-fn key() -> Arc<Key> {
-    Arc::new(Key(
-        SoftwareSigner::generate(KeyType::P256, "audit").unwrap()
-    ))
-}
 
 /// 40 token events with a checkpoint every 10 records, closed with a final checkpoint.
 fn write_log(dir: &Path, k: Arc<Key>, max_segment: u64) -> u64 {

@@ -1,0 +1,39 @@
+//! Shared by the audit log's tests: a real P-256 checkpoint key.
+
+use kokuin_audit::checkpoint::{CheckpointSigner, CheckpointVerifier};
+use kokuin_hsm::{KeyType, Signer, SoftwareSigner, verify_signature};
+use std::sync::Arc;
+
+pub struct Key(SoftwareSigner);
+
+impl CheckpointSigner for Key {
+    fn algorithm(&self) -> String {
+        self.0.algorithm().name()
+    }
+    fn key_id(&self) -> String {
+        "test-key".into()
+    }
+    fn sign(&self, m: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.sign(m).map_err(|e| e.to_string())
+    }
+}
+
+impl CheckpointVerifier for Key {
+    fn verify(&self, key_id: &str, _alg: &str, m: &[u8], sig: &[u8]) -> Result<(), String> {
+        if key_id != "test-key" {
+            return Err(format!("unknown key {key_id}"));
+        }
+        let ai = self
+            .0
+            .algorithm()
+            .algorithm_identifier()
+            .map_err(|e| e.to_string())?;
+        verify_signature(self.0.public_key(), &ai, None, m, sig).map_err(|e| e.to_string())
+    }
+}
+
+pub fn key() -> Arc<Key> {
+    Arc::new(Key(
+        SoftwareSigner::generate(KeyType::P256, "audit").unwrap()
+    ))
+}

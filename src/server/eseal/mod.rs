@@ -11,42 +11,35 @@
 //! and every refusal is audited. A detached seal's document streams through the hash, so any
 //! size seals in constant memory.
 
+mod auth;
+mod body;
+mod check;
+mod refusal;
+
+use self::auth::{authenticate, authorize, describe_caller, within_rate};
+use self::body::{hash_body, read_held_body};
+use self::check::check_before_extending;
+use self::refusal::{Refusal, failure};
 use super::refusals::Refused;
 use super::routes::{Body, text};
 use super::{Conn, State};
-use crate::seal::{Client, LoadedSealKey, SealService};
+use crate::seal::{LoadedSealKey, SealService};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
 use kokuin_audit::{Event, kind};
 use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
 use kokuin_eseal::raw::RawSignedData;
-use kokuin_eseal::verify::verify_seal;
-use kokuin_eseal::{BaselineLevel, SealContent, SealVerifyOptions};
+use kokuin_eseal::{BaselineLevel, SealContent};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_tsa::signed_data::{Detached, ParsedSignedData, single_attribute};
+use kokuin_tsa::signed_data::ParsedSignedData;
 use kokuin_tsa::verify::hex;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 pub const SEAL_TYPE: &str = "application/pkcs7-signature";
-
-/// A refusal: its HTTP status, the text the caller reads, and the audit record's reason.
-struct Refusal {
-    status: StatusCode,
-    message: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-}
 
 pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -> Response<Body> {
     let Some(svc) = state.service.eseal.clone() else {
@@ -239,65 +232,6 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
     }
 }
 
-/// Extending vouches for the seal that comes out (new time-stamps over it, an audit record
-/// saying this service handled it), so the seal going in is verified whole first: the
-/// signature, the message digest when the document's digest is given (otherwise the digest
-/// the seal claims, which its signature covers), every time-stamp and archive time-stamp,
-/// and the signer's chain; and the signer must be this service's key itself, not a
-/// certificate that merely names it.
-fn check_before_extending(
-    svc: &SealService,
-    key: &LoadedSealKey,
-    seal: &[u8],
-    digest: Option<&[u8]>,
-) -> Result<(), Refusal> {
-    let invalid = |why: String| {
-        Refusal::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the seal does not verify, so it is not extended: {why}"),
-        )
-    };
-    let parsed = ParsedSignedData::from_der(seal).map_err(|e| invalid(e.to_string()))?;
-    let alg = parsed
-        .digest_algorithm()
-        .map_err(|e| invalid(e.to_string()))?;
-    let content_digest = match (&parsed.econtent, digest) {
-        (Some(_), _) => None,
-        (None, Some(d)) => Some(d.to_vec()),
-        (None, None) => Some(
-            single_attribute(
-                &parsed.signer_info,
-                kokuin_eseal::oid::MESSAGE_DIGEST,
-                "message-digest",
-            )
-            .and_then(|a| {
-                a.decode_as::<der::asn1::OctetString>()
-                    .map_err(|_| kokuin_tsa::signed_data::SignedDataError::MessageDigest)
-            })
-            .map_err(|e| invalid(e.to_string()))?
-            .into_bytes()
-            .into_vec(),
-        ),
-    };
-    let report = verify_seal(
-        seal,
-        &SealVerifyOptions {
-            trust_anchors: &svc.trust_anchors,
-            extra_certificates: &key.chain,
-            detached: content_digest.as_deref().map(|d| Detached::Digest(alg, d)),
-            at: SystemTime::now(),
-            level_policies: &[],
-        },
-    )
-    .map_err(|e| invalid(e.to_string()))?;
-    if report.chain.first() != Some(key.seal.certificate()) {
-        return Err(invalid(
-            "its signer is not this service's seal certificate".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The trusted clock's time, or 503: every seal carries a signing-time, so none is made
 /// while the clock cannot vouch (as `/tsa` answers timeNotAvailable).
 fn trusted_now(svc: &SealService) -> Result<SystemTime, Refusal> {
@@ -308,10 +242,6 @@ fn trusted_now(svc: &SealService) -> Result<SystemTime, Refusal> {
         )
     })
 }
-
-/// Room left after a body held whole, for what a seal appends after an enveloped document
-/// (certificates, the SignerInfo; validation data when raised to B-LT).
-const TAILROOM: usize = 64 * 1024;
 
 /// Room left before an enveloped document as it is read, for what precedes it in its seal
 /// (about a hundred octets): the seal is then made around the document where it lies.
@@ -440,121 +370,6 @@ async fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Refu
     }
 }
 
-/// A failure on this side: the detail (which may name keys, modules or files) goes to the
-/// operator's log only.
-fn failure(message: String) -> Refusal {
-    tracing::error!(reason = ?message, "seal failed");
-    Refusal::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the seal could not be made; the service log has the reason",
-    )
-}
-
-/// `server.seal_rate_limit_per_second` per client address, failed credentials included (a
-/// guessing client is slowed like any other): 429 past it.
-fn within_rate(state: &State, conn: &Conn) -> Result<(), Refusal> {
-    match &state.seal_limiter {
-        Some(l) if l.check_key(&conn.peer.ip()).is_err() => {
-            state.metrics.rate_limited.inc();
-            Err(Refusal::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "e-seal call rate over this client's limit",
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The caller, from its certificate or token, or a 401; never over cleartext (403), so that
-/// an API token is not accepted where it was exposed on the way.
-fn authenticate<'a>(
-    svc: &'a SealService,
-    conn: &Conn,
-    req: &Request<Incoming>,
-) -> Result<&'a Client, Refusal> {
-    if !conn.confidential {
-        return Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "the e-seal API answers only over HTTPS (or a listener declared behind a \
-             TLS-terminating proxy): credentials never cross cleartext",
-        ));
-    }
-    let unauthorized = |m: &str| Refusal::new(StatusCode::UNAUTHORIZED, m);
-    if let Some(der) = &conn.client_certificate {
-        let fp = hex(&DigestAlgorithm::Sha256.digest(der));
-        let client = svc
-            .clients
-            .iter()
-            .find(|c| c.certificate_sha256.as_deref() == Some(fp.as_str()))
-            .ok_or_else(|| {
-                unauthorized("the client certificate is not one of this service's clients")
-            })?;
-        let cert = <x509_cert::Certificate as der::Decode>::from_der(der)
-            .map_err(|_| unauthorized("the client certificate does not parse"))?;
-        if !svc.client_cas.is_empty() {
-            kokuin_certs::path::validate_path(
-                &cert,
-                &[],
-                &svc.client_cas,
-                SystemTime::now(),
-                kokuin_certs::path::Purpose::Any,
-            )
-            .map_err(|e| unauthorized(&format!("the client certificate is not trusted: {e}")))?;
-        }
-        return Ok(client);
-    }
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match token {
-        Some(t) => {
-            let h = hex(&DigestAlgorithm::Sha256.digest(t.as_bytes()));
-            svc.clients
-                .iter()
-                .find(|c| c.token_sha256.as_deref() == Some(h.as_str()))
-                .ok_or_else(|| unauthorized("the API token is not one of this service's clients"))
-        }
-        None => Err(unauthorized(
-            "credentials required: a TLS client certificate or an API token",
-        )),
-    }
-}
-
-fn authorize<'a>(
-    svc: &'a SealService,
-    client: &Client,
-    key: &str,
-) -> Result<&'a LoadedSealKey, Refusal> {
-    let k = svc
-        .keys
-        .get(key)
-        .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no seal key {key:?}")))?;
-    if !client.keys.iter().any(|g| g == key) {
-        return Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            format!("client {} is not granted key {key:?}", client.name),
-        ));
-    }
-    Ok(k)
-}
-
-/// Who called, for the audit log when the call is refused: address and certificate hash.
-fn describe_caller(conn: &Conn, req: &Request<Incoming>) -> String {
-    let mut s = conn.peer.ip().to_string();
-    if let Some(c) = &conn.client_certificate {
-        s.push_str(&format!(
-            " cert-sha256:{}",
-            hex(&DigestAlgorithm::Sha256.digest(c))
-        ));
-    } else if req.headers().contains_key(AUTHORIZATION) {
-        s.push_str(" token");
-    }
-    s
-}
-
 async fn issue(state: &State, id: u64, ev: Event, seal: Bytes) -> Response<Body> {
     if let Some(log) = &state.service.audit
         && let Err(e) = crate::audit::record(log, ev).await
@@ -654,124 +469,4 @@ fn query(req: &Request<Incoming>) -> Result<HashMap<String, String>, Refusal> {
         }
     }
     Ok(out)
-}
-
-/// Feeds the body's data to `sink` as it arrives. The whole body must arrive within
-/// `server.body_timeout_ms`, plus a second per `server.body_min_bytes_per_second` bytes
-/// received: a large document at a fair rate gets the time it needs, a trickle is cut off
-/// (408) however patiently it keeps each frame coming.
-async fn stream_body(
-    mut body: Incoming,
-    limits: &crate::config::ServerConfig,
-    mut sink: impl FnMut(&[u8]) -> Result<(), Refusal>,
-) -> Result<(), Refusal> {
-    let start = tokio::time::Instant::now();
-    let base = Duration::from_millis(limits.body_timeout_ms);
-    let rate = limits.body_min_bytes_per_second.max(1);
-    let mut received = 0u64;
-    loop {
-        let deadline = start + base + Duration::from_secs(received / rate);
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => {
-                return Err(Refusal::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body too slow",
-                ));
-            }
-            Ok(None) => return Ok(()),
-            Ok(Some(Err(_))) => {
-                return Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    "cannot read request body",
-                ));
-            }
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    received += data.len() as u64;
-                    sink(&data)?;
-                }
-            }
-        }
-    }
-}
-
-/// Hashes the body as it arrives: constant memory whatever the document's size.
-async fn hash_body(
-    body: Incoming,
-    alg: DigestAlgorithm,
-    limits: &crate::config::ServerConfig,
-) -> Result<Vec<u8>, Refusal> {
-    let mut h = alg.hasher();
-    stream_body(body, limits, |d| {
-        h.update(d);
-        Ok(())
-    })
-    .await?;
-    Ok(h.finalize())
-}
-
-/// Reads a body of at most `max` octets that is held whole (an enveloped document, a seal to
-/// extend), within `eseal.max_enveloping_in_flight_mb` across all requests: it waits up to
-/// `server.queue_timeout_ms` for room for its Content-Length (for `max` without one), then
-/// 503. The buffer is allocated once at the announced size, not doubled as it grows.
-async fn read_held_body(
-    state: &State,
-    svc: &SealService,
-    req: Request<Incoming>,
-    max: u64,
-    headroom: usize,
-) -> Result<(Vec<u8>, tokio::sync::OwnedSemaphorePermit), Refusal> {
-    let declared = req
-        .headers()
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large(max));
-    }
-    let mib = declared.unwrap_or(max).div_ceil(1 << 20).max(1);
-    let want = u32::try_from(mib).unwrap_or(u32::MAX).min(svc.in_memory_mb);
-    let queue = Duration::from_millis(state.limits.queue_timeout_ms);
-    let room =
-        match tokio::time::timeout(queue, svc.in_memory.clone().acquire_many_owned(want)).await {
-            Ok(Ok(p)) => p,
-            _ => {
-                return Err(Refusal::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "busy with other large documents, retry",
-                ));
-            }
-        };
-    let body = read_body(req.into_body(), max, declared, headroom, &state.limits).await?;
-    Ok((body, room))
-}
-
-fn too_large(max: u64) -> Refusal {
-    Refusal::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("over {max} octets: seal large documents detached"),
-    )
-}
-
-/// Reads a body of at most `max` octets after `headroom` zero octets, into a buffer of the
-/// `declared` size (and a little more, for what a seal appends after the document).
-async fn read_body(
-    body: Incoming,
-    max: u64,
-    declared: Option<u64>,
-    headroom: usize,
-    limits: &crate::config::ServerConfig,
-) -> Result<Vec<u8>, Refusal> {
-    let expected = declared.map_or(0, |n| n.min(max)) as usize;
-    let mut buf = Vec::with_capacity(headroom + expected + TAILROOM);
-    buf.resize(headroom, 0);
-    stream_body(body, limits, |d| {
-        if (buf.len() - headroom) as u64 + d.len() as u64 > max {
-            return Err(too_large(max));
-        }
-        buf.extend_from_slice(d);
-        Ok(())
-    })
-    .await?;
-    Ok(buf)
 }

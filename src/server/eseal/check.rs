@@ -1,0 +1,68 @@
+//! What a seal sent to be extended must pass first.
+
+use super::refusal::Refusal;
+use crate::seal::{LoadedSealKey, SealService};
+use hyper::StatusCode;
+use kokuin_eseal::SealVerifyOptions;
+use kokuin_eseal::verify::verify_seal;
+use kokuin_tsa::signed_data::{Detached, ParsedSignedData, single_attribute};
+use std::time::SystemTime;
+
+/// Extending vouches for the seal that comes out (new time-stamps over it, an audit record
+/// saying this service handled it), so the seal going in is verified whole first: the
+/// signature, the message digest when the document's digest is given (otherwise the digest
+/// the seal claims, which its signature covers), every time-stamp and archive time-stamp,
+/// and the signer's chain; and the signer must be this service's key itself, not a
+/// certificate that merely names it.
+pub fn check_before_extending(
+    svc: &SealService,
+    key: &LoadedSealKey,
+    seal: &[u8],
+    digest: Option<&[u8]>,
+) -> Result<(), Refusal> {
+    let invalid = |why: String| {
+        Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the seal does not verify, so it is not extended: {why}"),
+        )
+    };
+    let parsed = ParsedSignedData::from_der(seal).map_err(|e| invalid(e.to_string()))?;
+    let alg = parsed
+        .digest_algorithm()
+        .map_err(|e| invalid(e.to_string()))?;
+    let content_digest = match (&parsed.econtent, digest) {
+        (Some(_), _) => None,
+        (None, Some(d)) => Some(d.to_vec()),
+        (None, None) => Some(
+            single_attribute(
+                &parsed.signer_info,
+                kokuin_eseal::oid::MESSAGE_DIGEST,
+                "message-digest",
+            )
+            .and_then(|a| {
+                a.decode_as::<der::asn1::OctetString>()
+                    .map_err(|_| kokuin_tsa::signed_data::SignedDataError::MessageDigest)
+            })
+            .map_err(|e| invalid(e.to_string()))?
+            .into_bytes()
+            .into_vec(),
+        ),
+    };
+    let report = verify_seal(
+        seal,
+        &SealVerifyOptions {
+            trust_anchors: &svc.trust_anchors,
+            extra_certificates: &key.chain,
+            detached: content_digest.as_deref().map(|d| Detached::Digest(alg, d)),
+            at: SystemTime::now(),
+            level_policies: &[],
+        },
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    if report.chain.first() != Some(key.seal.certificate()) {
+        return Err(invalid(
+            "its signer is not this service's seal certificate".into(),
+        ));
+    }
+    Ok(())
+}

@@ -9,8 +9,8 @@
 //!
 //! [`AuditLog::append_within`]: crate::writer::AuditLog::append_within
 
+use crate::error::{AuditError, Completion};
 use crate::event::Event;
-use crate::writer::{AuditError, Completion};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};

@@ -6,10 +6,12 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+mod error;
 pub mod event;
 mod inbox;
 mod publish;
 pub mod record;
+mod recover;
 pub mod segment;
 pub mod verify;
 pub mod writer;

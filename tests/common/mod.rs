@@ -550,3 +550,37 @@ pub fn audit_lines(state: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+/// Lowercase hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A DER TimeStampReq (SHA-256 of `i`, certReq).
+pub fn tsq(i: u32) -> Vec<u8> {
+    let digest = kokuin_hsm::DigestAlgorithm::Sha256.digest(&i.to_be_bytes());
+    der::Encode::to_der(
+        &kokuin_tsa::request::build_request(
+            kokuin_hsm::DigestAlgorithm::Sha256,
+            &digest,
+            None,
+            None,
+            true,
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Whether a reply carries a token.
+pub fn granted(reply: &Reply) -> bool {
+    kokuin_tsa::ParsedResponse::from_der(&reply.body)
+        .ok()
+        .and_then(|r| r.into_token().ok())
+        .is_some()
+}
+
+/// A process's exit code (-1 when killed).
+pub fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}

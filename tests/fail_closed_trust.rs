@@ -353,6 +353,8 @@ fn verifiers_fail_closed_on_inputs_they_cannot_read() {
     std::os::unix::fs::symlink(zero, linked.join(kokuin_audit::segment::name(1 << 40))).unwrap();
     let o = kokuin(&["audit", "verify", &s(&linked), "--trust", &s(&audit_pem)]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = kokuin(&["audit", "find", &s(&linked), "--serial", "01"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
 
     // Garbage is bad input (2); a real token that does not match is invalid (1).
     let garbage = dir.path().join("garbage.tsr");

@@ -64,14 +64,17 @@ pub struct Report {
     pub problem: Option<Finding>,
 }
 
-struct Line {
-    index: u64,
-    segment: PathBuf,
-    line_no: u64,
+/// One line of the log as read, bounded.
+pub struct Line {
+    /// Position in the log, counting from 0 across segments.
+    pub index: u64,
+    pub segment: PathBuf,
+    /// 1-based line in that segment.
+    pub line_no: u64,
     /// Where the line starts in its segment.
-    offset: u64,
+    pub offset: u64,
     /// The line, or why it is not text: it is reported as damage at its place.
-    text: Result<String, String>,
+    pub text: Result<String, String>,
 }
 
 /// The longest line read as a record. Records are a few hundred bytes (an ML-DSA checkpoint
@@ -80,13 +83,14 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Every line of every segment, in log order, streamed: memory is bounded by one line
 /// whatever the segment holds (a segment replaced by a link to `/dev/zero` included).
-struct Lines {
+pub struct Lines {
     segments: std::vec::IntoIter<PathBuf>,
     current: Option<(PathBuf, BufReader<std::fs::File>, u64, u64)>,
     index: u64,
 }
 
-fn lines(dir: &Path) -> std::io::Result<Lines> {
+/// Every line of every segment of the log in `dir`, in order, each read with a bound.
+pub fn lines(dir: &Path) -> std::io::Result<Lines> {
     Ok(Lines {
         segments: segment::list(dir)?.into_iter(),
         current: None,

@@ -4,7 +4,7 @@ use super::CmdError;
 use crate::audit::TrustedCheckpointCerts;
 use kokuin_audit::verify::verify_dir;
 use kokuin_audit::{Record, kind, segment};
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 pub fn verify(
@@ -119,26 +119,27 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
 /// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it).
 pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
     let want = serial.trim().trim_start_matches("0x").to_ascii_lowercase();
-    let segments =
-        segment::list(dir).map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    let lines = kokuin_audit::verify::lines(dir)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     let mut found = 0;
-    for seg in segments {
-        let f = std::fs::File::open(&seg)
-            .map_err(|e| CmdError::usage(format!("{}: {e}", seg.display())))?;
-        for line in BufReader::new(f).lines() {
-            let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", seg.display())))?;
-            let Ok(r) = Record::parse_line(&line) else {
-                continue;
-            };
-            let hit = r.kind == kind::TOKEN_ISSUED
-                && r.fields
-                    .get("serial")
-                    .and_then(|v| v.as_str())
-                    .is_some_and(|s| s.trim_start_matches('0') == want.trim_start_matches('0'));
-            if hit {
-                println!("{line}");
-                found += 1;
-            }
+    // Bounded line by line (the verifier's reader): a damaged segment is skipped over, a
+    // device posing as one is an error.
+    for line in lines {
+        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+        let Ok(text) = line.text else {
+            continue;
+        };
+        let Ok(r) = Record::parse_line(&text) else {
+            continue;
+        };
+        let hit = r.kind == kind::TOKEN_ISSUED
+            && r.fields
+                .get("serial")
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| s.trim_start_matches('0') == want.trim_start_matches('0'));
+        if hit {
+            println!("{text}");
+            found += 1;
         }
     }
     if found == 0 {

@@ -47,9 +47,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
     };
     let client_desc = describe_caller(conn, &req);
     let outcome = async {
-        within_rate(state, conn)?;
-        let client = authenticate(&svc, conn, &req)?;
-        let q = query(&req)?;
+        let (client, q) = admit(state, &svc, conn, &req)?;
         let key_name = q
             .get("key")
             .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "the key parameter is missing"))?;
@@ -159,9 +157,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
     };
     let client_desc = describe_caller(conn, &req);
     let outcome = async {
-        within_rate(state, conn)?;
-        let client = authenticate(&svc, conn, &req)?;
-        let q = query(&req)?;
+        let (client, q) = admit(state, &svc, conn, &req)?;
         let level = q
             .get("level")
             .and_then(|l| BaselineLevel::from_name(l))
@@ -445,6 +441,19 @@ pub fn crls(state: &State) -> Response<Body> {
             )
         }
     }
+}
+
+/// What every e-seal call passes first, in this order: the per-address rate, credentials
+/// (never over cleartext), a well-formed query.
+fn admit<'a>(
+    state: &State,
+    svc: &'a SealService,
+    conn: &Conn,
+    req: &Request<Incoming>,
+) -> Result<(&'a crate::seal::Client, HashMap<String, String>), Refusal> {
+    within_rate(state, conn)?;
+    let client = authenticate(svc, conn, req)?;
+    Ok((client, query(req)?))
 }
 
 fn not_found() -> Response<Body> {

@@ -226,7 +226,6 @@ pub async fn run(
     Ok(())
 }
 
-/// A bound listener: its TLS acceptor, whether it is confidential, whether it is `server.admin`.
 /// A per-address token bucket of `per_second` (0: none), bursting to `burst`, or to
 /// `default_burst` seconds' worth.
 fn per_address_limiter(
@@ -243,9 +242,11 @@ fn per_address_limiter(
     )))
 }
 
+/// Bound listeners: each with its TLS acceptor, whether it is confidential, whether it is
+/// `server.admin`.
 type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, bool, bool)>;
 
-/// Every configured listener, with its TLS acceptor and whether it is confidential.
+/// Every configured listener, the admin one last.
 async fn bind_all(
     limits: &ServerConfig,
     tls: Option<tokio_rustls::TlsAcceptor>,

@@ -5,7 +5,9 @@
 //! share one sync. A completion with `Ok(seq)` means the record is on stable storage; the
 //! service must not release what the record vouches for before that. On an I/O error the
 //! batch is cut back off the file, every completion gets the error and the log reports itself
-//! unhealthy until a later batch is written.
+//! unhealthy until a later batch is written. A segment deleted, renamed or replaced under the
+//! writer is different: records written on would be acknowledged and lost, so the writer
+//! never writes again, and the next open refuses until the loss is accepted (`recover.rs`).
 //!
 //! The active segment is preallocated in chunks and written in place, so that a sync flushes
 //! data only: appending would change the file size with every batch, and each `fdatasync`

@@ -106,12 +106,13 @@ pub fn build(
         }),
     };
     let validation_certificates = load_all(&section.validation_certificates)?;
-    let mut trust_anchors: Vec<Certificate> = keys
-        .values()
-        .filter_map(|k: &LoadedSealKey| k.chain.last().cloned())
-        .chain(validation_certificates.iter().cloned())
-        .collect();
-    trust_anchors.dedup();
+    let mut trust_anchors: Vec<Certificate> = Vec::new();
+    let roots = keys.values().filter_map(|k: &LoadedSealKey| k.chain.last());
+    for c in roots.chain(&validation_certificates) {
+        if !trust_anchors.contains(c) {
+            trust_anchors.push(c.clone());
+        }
+    }
     Ok(SealService {
         keys,
         trust_anchors,

@@ -104,17 +104,22 @@ pub fn add_archive_timestamp(
 ) -> Result<Vec<u8>, ExtendError> {
     let mut raw = RawSignedData::parse(seal)?;
     let alg = digest_algorithm(&raw)?;
+    let signed = || {
+        raw.signer
+            .message_digest()
+            .ok_or_else(|| ExtendError::DataHash("no single message-digest attribute".into()))
+    };
     let data_hash = match (raw.econtent(), data_digest) {
         (Some(content), _) => alg.digest(content),
         // A digest that is not the sealed document's would make an archive time-stamp no
         // verifier accepts: refuse it now.
-        (None, Some(d)) if d != signed_message_digest(seal)? => {
+        (None, Some(d)) if d != signed()? => {
             return Err(ExtendError::DataHash(
                 "the digest given is not the sealed document's".into(),
             ));
         }
         (None, Some(d)) => d.to_vec(),
-        (None, None) => signed_message_digest(seal)?,
+        (None, None) => signed()?,
     };
     if data_hash.len() != alg.output_len() {
         return Err(ExtendError::DataHash(format!(
@@ -131,22 +136,6 @@ pub fn add_archive_timestamp(
         .unsigned_attrs
         .push(attribute(&oid::ARCHIVE_TIME_STAMP_V3, &token)?);
     Ok(raw.encode())
-}
-
-fn signed_message_digest(seal: &[u8]) -> Result<Vec<u8>, ExtendError> {
-    let p = kokuin_tsa::signed_data::ParsedSignedData::from_der(seal)
-        .map_err(|e| ExtendError::DataHash(e.to_string()))?;
-    let md: der::asn1::OctetString = kokuin_tsa::signed_data::single_attribute(
-        &p.signer_info,
-        oid::MESSAGE_DIGEST,
-        "message-digest",
-    )
-    .and_then(|a| {
-        a.decode_as()
-            .map_err(|_| kokuin_tsa::signed_data::SignedDataError::MessageDigest)
-    })
-    .map_err(|e| ExtendError::DataHash(e.to_string()))?;
-    Ok(md.as_bytes().to_vec())
 }
 
 /// Asks for a token and checks that it is one, over this imprint: an external TSA's answer

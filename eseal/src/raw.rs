@@ -137,6 +137,28 @@ impl<'a> RawSignedData<'a> {
 }
 
 impl RawSignerInfo {
+    /// The `sid`, decoded: which certificate made the signature.
+    pub fn signer_identifier(&self) -> Option<cms::signed_data::SignerIdentifier> {
+        der::Decode::from_der(&self.sid).ok()
+    }
+
+    /// The octets of the message-digest signed attribute (RFC 5652 §11.2), when there is
+    /// exactly one with one value: what the signature says the content hashes to.
+    pub fn message_digest(&self) -> Option<Vec<u8>> {
+        let oid = der::Encode::to_der(&crate::oid::MESSAGE_DIGEST).ok()?;
+        let (_, attrs, _) = read_tlv(&self.signed_attrs)?;
+        let mut found = children(attrs)?
+            .into_iter()
+            .filter_map(attribute_parts)
+            .filter(|(t, _)| *t == oid.as_slice());
+        let (_, values) = found.next()?;
+        if found.next().is_some() || values.len() != 1 {
+            return None;
+        }
+        let (whole, octets, _) = read_tlv(&values[0])?;
+        (whole.first() == Some(&0x04)).then(|| octets.to_vec())
+    }
+
     fn parse(si: &[u8]) -> Result<Self, RawError> {
         let err = RawError;
         let (_, v, _) = read_tlv(si).ok_or(err("SignerInfo"))?;

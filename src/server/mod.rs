@@ -150,11 +150,11 @@ pub async fn run(
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for (listener, tls, confidential, admin) in bound {
+    for (listener, tls, role) in bound {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         // One line per listener on stdout, for people and for scripts that use port 0.
-        if admin {
+        if role.admin {
             println!("admin http://{local}/metrics");
         } else {
             println!("listening {scheme}://{local}/tsa");
@@ -162,10 +162,7 @@ pub async fn run(
         tasks.push(tokio::spawn(accept_loop(
             listener,
             tls,
-            Role {
-                confidential,
-                admin,
-            },
+            role,
             state.clone(),
             graceful.clone(),
             stop_rx.clone(),
@@ -242,9 +239,8 @@ fn per_address_limiter(
     )))
 }
 
-/// Bound listeners: each with its TLS acceptor, whether it is confidential, whether it is
-/// `server.admin`.
-type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, bool, bool)>;
+/// Bound listeners, each with its TLS acceptor and what its connections may do.
+type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, Role)>;
 
 /// Every configured listener, the admin one last.
 async fn bind_all(
@@ -253,14 +249,25 @@ async fn bind_all(
 ) -> Result<Bound, String> {
     let mut bound = Vec::new();
     for addr in &limits.http {
-        let proxied = limits.http_behind_tls_proxy.contains(addr);
-        bound.push((bind(*addr).await?, None, proxied, false));
+        let role = Role {
+            confidential: limits.http_behind_tls_proxy.contains(addr),
+            admin: false,
+        };
+        bound.push((bind(*addr).await?, None, role));
     }
     for addr in &limits.https {
-        bound.push((bind(*addr).await?, tls.clone(), true, false));
+        let role = Role {
+            confidential: true,
+            admin: false,
+        };
+        bound.push((bind(*addr).await?, tls.clone(), role));
     }
     if let Some(addr) = limits.admin {
-        bound.push((bind(addr).await?, None, false, true));
+        let role = Role {
+            confidential: false,
+            admin: true,
+        };
+        bound.push((bind(addr).await?, None, role));
     }
     if bound.is_empty() {
         return Err("no listener configured (server.http, server.https, --http, --https)".into());

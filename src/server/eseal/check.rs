@@ -4,8 +4,10 @@ use super::refusal::Refusal;
 use crate::seal::{LoadedSealKey, SealService};
 use hyper::StatusCode;
 use kokuin_eseal::SealVerifyOptions;
+use kokuin_eseal::extend::digest_algorithm;
+use kokuin_eseal::raw::RawSignedData;
 use kokuin_eseal::verify::verify_seal;
-use kokuin_tsa::signed_data::{Detached, ParsedSignedData, single_attribute};
+use kokuin_tsa::signed_data::Detached;
 use std::time::SystemTime;
 
 /// Extending vouches for the seal that comes out (new time-stamps over it, an audit record
@@ -26,26 +28,16 @@ pub fn check_before_extending(
             format!("the seal does not verify, so it is not extended: {why}"),
         )
     };
-    let parsed = ParsedSignedData::from_der(seal).map_err(|e| invalid(e.to_string()))?;
-    let alg = parsed
-        .digest_algorithm()
-        .map_err(|e| invalid(e.to_string()))?;
-    let content_digest = match (&parsed.econtent, digest) {
+    // The encoded parts only (borrowed, not copied): verify_seal parses the seal itself.
+    let raw = RawSignedData::parse(seal).map_err(|e| invalid(e.to_string()))?;
+    let alg = digest_algorithm(&raw).map_err(|e| invalid(e.to_string()))?;
+    let content_digest = match (raw.econtent(), digest) {
         (Some(_), _) => None,
         (None, Some(d)) => Some(d.to_vec()),
         (None, None) => Some(
-            single_attribute(
-                &parsed.signer_info,
-                kokuin_eseal::oid::MESSAGE_DIGEST,
-                "message-digest",
-            )
-            .and_then(|a| {
-                a.decode_as::<der::asn1::OctetString>()
-                    .map_err(|_| kokuin_tsa::signed_data::SignedDataError::MessageDigest)
-            })
-            .map_err(|e| invalid(e.to_string()))?
-            .into_bytes()
-            .into_vec(),
+            raw.signer
+                .message_digest()
+                .ok_or_else(|| invalid("no single message-digest attribute".into()))?,
         ),
     };
     let report = verify_seal(

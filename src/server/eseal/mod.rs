@@ -178,25 +178,24 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         let (svc2, who) = (svc.clone(), client.name.clone());
         // Parsing and verifying a seal that may envelop tens of MiB: off the reactor.
         let (out, name) = tokio::task::spawn_blocking(move || {
-            let signer = ParsedSignedData::from_der(&seal)
-                .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
+            let not_a_seal =
+                |e: String| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}"));
+            let sid = RawSignedData::parse(&seal)
+                .map_err(|e| not_a_seal(e.to_string()))?
+                .signer
+                .signer_identifier()
+                .ok_or_else(|| not_a_seal("its signer identifier does not decode".into()))?;
             // The seal's signer must be one of this service's keys, granted to the caller.
             let (name, key) = svc2
                 .keys
                 .iter()
-                .find(|(_, k)| {
-                    kokuin_tsa::signed_data::identifies(
-                        &signer.signer_info.sid,
-                        k.seal.certificate(),
-                    )
-                })
+                .find(|(_, k)| kokuin_tsa::signed_data::identifies(&sid, k.seal.certificate()))
                 .ok_or_else(|| {
                     Refusal::new(
                         StatusCode::NOT_FOUND,
                         "no seal key of this service made this seal",
                     )
                 })?;
-            drop(signer);
             let client = svc2
                 .clients
                 .iter()

@@ -415,6 +415,11 @@ fn refuse(
         resp.headers_mut()
             .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    // Most refusals come before the body is read, and hyper then closes the connection: say
+    // so, or a keep-alive client sends its next request into a closing socket (HTTP/1.1;
+    // hyper leaves the header out of HTTP/2 replies).
+    resp.headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     resp
 }
 

@@ -7,6 +7,7 @@
 //! fails the run. A row passing that is not listed is reported so that it can be added
 //! (`KOKUIN_CONFORMANCE_UPDATE=1` rewrites the list from the run). Nothing is skipped: a
 //! missing tool is a failing row.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 #[path = "../tests/common/mod.rs"]
 mod common;

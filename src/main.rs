@@ -1,14 +1,7 @@
 //! `kokuin`: the trust service's command line and server wiring.
 #![forbid(unsafe_code)]
 
-mod audit;
 mod cmd;
-mod config;
-mod dev;
-mod keyring;
-mod seal;
-mod server;
-mod service;
 
 use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 use cmd::CmdError;
@@ -42,34 +35,51 @@ enum LogFormat {
     Json,
 }
 
+#[derive(clap::Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["config", "dev"])))]
+struct ServeArgs {
+    /// Configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run on the embedded default: dev PKI, software keys, created once in --state-dir.
+    #[arg(long)]
+    dev: bool,
+    /// State directory for --dev.
+    #[arg(long, default_value = "kokuin-dev", requires = "dev")]
+    state_dir: PathBuf,
+    /// With --dev: keep the TSU key in a SoftHSM2 token created under the state directory.
+    #[arg(long, requires = "dev")]
+    pkcs11_module: Option<PathBuf>,
+    /// Plain HTTP listener (repeatable); replaces the configured ones.
+    #[arg(long)]
+    http: Vec<SocketAddr>,
+    /// HTTPS listener (repeatable); replaces the configured ones.
+    #[arg(long)]
+    https: Vec<SocketAddr>,
+    /// Time-stamp requests per second per client address; replaces
+    /// server.rate_limit_per_second (0: none, e.g. for a load test from one address).
+    #[arg(long)]
+    rate_limit: Option<u32>,
+}
+
+impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
+    fn from(a: ServeArgs) -> Self {
+        Self {
+            config: a.config,
+            dev: a.dev,
+            state_dir: a.state_dir,
+            pkcs11_module: a.pkcs11_module,
+            http: a.http,
+            https: a.https,
+            rate_limit: a.rate_limit,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the service.
-    #[command(group(ArgGroup::new("source").required(true).args(["config", "dev"])))]
-    Serve {
-        /// Configuration file.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Run on the embedded default: dev PKI, software keys, created once in --state-dir.
-        #[arg(long)]
-        dev: bool,
-        /// State directory for --dev.
-        #[arg(long, default_value = "kokuin-dev", requires = "dev")]
-        state_dir: PathBuf,
-        /// With --dev: keep the TSU key in a SoftHSM2 token created under the state directory.
-        #[arg(long, requires = "dev")]
-        pkcs11_module: Option<PathBuf>,
-        /// Plain HTTP listener (repeatable); replaces the configured ones.
-        #[arg(long)]
-        http: Vec<SocketAddr>,
-        /// HTTPS listener (repeatable); replaces the configured ones.
-        #[arg(long)]
-        https: Vec<SocketAddr>,
-        /// Time-stamp requests per second per client address; replaces
-        /// server.rate_limit_per_second (0: none, e.g. for a load test from one address).
-        #[arg(long)]
-        rate_limit: Option<u32>,
-    },
+    Serve(ServeArgs),
     /// Ask a TSA for a time-stamp token for FILE; writes OUT.tsq and OUT.tsr.
     Request {
         file: PathBuf,
@@ -94,29 +104,7 @@ enum Command {
     },
     /// Verify a token (.tsr or bare token) or an e-seal offline; exit 0 only when valid.
     /// A token needs --data, --digest or --request; a detached seal --data or --digest.
-    Verify {
-        token: PathBuf,
-        /// The time-stamped data.
-        #[arg(long, conflicts_with = "digest")]
-        data: Option<PathBuf>,
-        /// Hex digest of the data, computed with the token's hash algorithm.
-        #[arg(long)]
-        digest: Option<String>,
-        /// Trust anchor(s), PEM or DER (repeatable).
-        #[arg(long, required = true)]
-        trust: Vec<PathBuf>,
-        /// Further certificates to build the chain with (when the token carries none).
-        #[arg(long)]
-        untrusted: Vec<PathBuf>,
-        /// The original request (.tsq): nonce, policy, imprint and certReq are checked.
-        #[arg(long)]
-        request: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-        /// Seals: verify as of this time (RFC 3339) instead of now.
-        #[arg(long)]
-        at: Option<String>,
-    },
+    Verify(cmd::verify_args::VerifyArgs),
     /// Seal a document through a Kokuin e-seal API; writes the CMS seal (DER).
     Seal(cmd::seal::SealArgs),
     /// Print a .tsq, .tsr or token in readable form.
@@ -355,22 +343,7 @@ fn main() -> ExitCode {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     }
     let r = match cli.command {
-        Command::Serve {
-            config,
-            dev,
-            state_dir,
-            pkcs11_module,
-            http,
-            https,
-            rate_limit,
-        } => serve(
-            config,
-            dev,
-            state_dir,
-            pkcs11_module,
-            (http, https),
-            rate_limit,
-        ),
+        Command::Serve(args) => serve(args.into()),
         Command::Request {
             file,
             url,
@@ -401,25 +374,7 @@ fn main() -> ExitCode {
                 out,
             })
         })(),
-        Command::Verify {
-            token,
-            data,
-            digest,
-            trust,
-            untrusted,
-            request,
-            json,
-            at,
-        } => cmd::verify::run(cmd::verify::VerifyArgs {
-            token,
-            data,
-            digest,
-            trust,
-            untrusted,
-            request,
-            json,
-            at,
-        }),
+        Command::Verify(args) => cmd::verify::run(args),
         Command::Seal(args) => cmd::seal::run(args),
         Command::Inspect { file } => cmd::inspect::run(&file),
         Command::Audit(AuditCommand::Verify {
@@ -513,102 +468,8 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
-/// The configuration holds API-token hashes and key locations: others should not read it
-/// (key files themselves are refused when they are readable by others).
-fn warn_if_readable_by_others(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(m) = std::fs::metadata(path)
-        && m.permissions().mode() & 0o007 != 0
-    {
-        tracing::warn!(
-            mode = format!("{:o}", m.permissions().mode() & 0o777),
-            "the configuration file is readable by other users; chmod o-rwx it"
-        );
-    }
-}
-
-fn serve(
-    config: Option<PathBuf>,
-    dev: bool,
-    state_dir: PathBuf,
-    pkcs11_module: Option<PathBuf>,
-    (http, https): (Vec<SocketAddr>, Vec<SocketAddr>),
-    rate_limit: Option<u32>,
-) -> Result<(), CmdError> {
-    if dev && (pkcs11_module.is_some() || dev::softhsm_conf(&state_dir).exists()) {
-        ensure_token_env(&state_dir)?;
-    }
-    let config_path = if dev {
-        let (dh, ds) = if http.is_empty() && https.is_empty() {
-            (
-                vec![
-                    dev::DEFAULT_HTTP
-                        .parse()
-                        .map_err(|_| CmdError::usage("address"))?,
-                ],
-                vec![
-                    dev::DEFAULT_HTTPS
-                        .parse()
-                        .map_err(|_| CmdError::usage("address"))?,
-                ],
-            )
-        } else {
-            (http.clone(), https.clone())
-        };
-        let paths = dev::ensure_state_dir(&state_dir, &dh, &ds, pkcs11_module.as_deref())
-            .map_err(CmdError::usage)?;
-        println!(
-            "kokuin dev mode: {} state directory {}",
-            if paths.created { "created" } else { "reusing" },
-            state_dir.display()
-        );
-        println!("  config:       {}", paths.config.display());
-        println!("  trust anchor: {}", paths.root.display());
-        paths.config
-    } else {
-        config.ok_or_else(|| CmdError::usage("--config or --dev is required"))?
-    };
-    warn_if_readable_by_others(&config_path);
-    let mut cfg = config::Config::load(&config_path).map_err(|e| CmdError::usage(e.to_string()))?;
-    if !http.is_empty() || !https.is_empty() {
-        cfg.server.http = http;
-        cfg.server.https = https;
-    }
-    if let Some(r) = rate_limit {
-        cfg.server.rate_limit_per_second = r;
-    }
-    let metrics = std::sync::Arc::new(server::metrics::Metrics::new());
-    let service = service::build(&cfg, &metrics).map_err(|e| CmdError::usage(e.to_string()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CmdError::usage(format!("runtime: {e}")))?;
-    rt.block_on(server::run(cfg, service, metrics))
-        .map_err(CmdError::usage)
-}
-
-/// Soft tokens take their storage from a variable read when the module loads ($SOFTHSM2_CONF,
-/// $KRYOPTIC_CONF). A dev server with an HSM therefore runs itself again with the variables
-/// pointing into its state directory (re-executing keeps this process's environment untouched).
-fn ensure_token_env(state_dir: &std::path::Path) -> Result<(), CmdError> {
-    let confs = dev::prepare_tokens(state_dir).map_err(CmdError::usage)?;
-    if confs
-        .iter()
-        .all(|(var, conf)| std::env::var_os(var).is_some_and(|v| std::path::Path::new(&v) == conf))
-    {
-        return Ok(());
-    }
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().map_err(|e| CmdError::usage(e.to_string()))?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args(std::env::args_os().skip(1));
-    for (var, conf) in &confs {
-        cmd.env(var, conf);
-    }
-    let err = cmd.exec();
-    Err(CmdError::usage(format!(
-        "cannot restart with the token configuration: {err}"
-    )))
+fn serve(opts: kokuin_server::serve::ServeOptions) -> Result<(), CmdError> {
+    kokuin_server::serve::serve(opts).map_err(|e| CmdError::usage(e.to_string()))
 }
 
 impl KeysCommand {
@@ -631,10 +492,10 @@ fn keys(k: KeysCommand) -> Result<(), CmdError> {
     // A dev state with soft tokens: its modules find their storage through variables, which
     // `serve --dev` sets for itself; the key commands on its configuration do the same.
     if let Some(dir) = k.config().parent()
-        && dev::softhsm_conf(dir).exists()
-        && config::Config::load(k.config()).is_ok_and(|c| c.dev)
+        && kokuin_server::dev::softhsm_conf(dir).exists()
+        && kokuin_server::config::Config::load(k.config()).is_ok_and(|c| c.dev)
     {
-        ensure_token_env(dir)?;
+        kokuin_server::dev::reexec_with_token_env(dir).map_err(CmdError::usage)?;
     }
     match k {
         KeysCommand::List { config } => keys::list(&config),

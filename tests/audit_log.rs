@@ -1,6 +1,7 @@
 //! The audit log under a real server: every token a client received is in the log, through
 //! kill -9 under load; a full disk stops issuance and issuance resumes with space; the CLI
 //! names tampering.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

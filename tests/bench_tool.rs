@@ -1,6 +1,7 @@
 //! `kokuin bench` against a dev server: each transport and mode delivers checked tokens, and
 //! a target that does not answer with tokens is counted as errors and fails the run. Rates
 //! are printed, never asserted: performance is measured, not tested.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

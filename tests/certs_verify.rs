@@ -2,6 +2,7 @@
 //! composite draft's vectors (3 ML-DSA, 18 composites) and the RFC 9881 example certificates
 //! validate as their own anchors; a certificate with one flipped signature bit does not.
 //! (The vector files live with the hsm crate's tests.)
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

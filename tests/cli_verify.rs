@@ -1,5 +1,6 @@
 //! `kokuin request`, `verify` and `inspect` as an auditor uses them: exit 0 only for a valid
 //! token, and a precise reason for each way a token can fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

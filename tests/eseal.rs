@@ -3,6 +3,7 @@
 //! certificate expired), extension keeping the seal's bytes, refusals answered and audited,
 //! a software key declared level 2 refused at start, and a 1 GiB document sealed in bounded
 //! memory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;
@@ -271,7 +272,7 @@ fn refusals_are_answered_and_audited() {
                 organization_identifier: "NTRJP-7000012050002".into(),
                 common_name: "Other Seal".into(),
             },
-            kokuin_certs::dev::AssuranceLevelPolicy::LEVEL_1,
+            kokuin_certs::oid::LEVEL_1_POLICY,
             (
                 now - std::time::Duration::from_secs(60),
                 now + std::time::Duration::from_secs(86_400),
@@ -484,7 +485,7 @@ fn level_2_key_in_softhsm_seals_at_b_t_and_up() {
             not_before: now - std::time::Duration::from_secs(60),
             not_after: now + std::time::Duration::from_secs(365 * 86_400),
             kind: kokuin_certs::CertKind::ESeal {
-                policy: kokuin_certs::dev::AssuranceLevelPolicy::LEVEL_2,
+                policy: kokuin_certs::oid::LEVEL_2_POLICY,
                 crl_url: None,
             },
         },

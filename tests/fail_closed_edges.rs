@@ -1,6 +1,7 @@
 //! Issue #21, the service's edges: connection and body deadlines, credentials never over
 //! cleartext, metrics on their own listener, private file modes, escaped log values, strict
 //! parsing, refusals recorded without flooding the log, and `kokuin keys` on a dev state.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! the seal it is given, no seal leaves without a trusted time, a lost audit segment stops
 //! issuance and the next start, the offline verifiers fail closed on inputs they cannot
 //! read, and a BouncyCastle certReq FALSE is granted.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

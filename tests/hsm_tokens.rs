@@ -2,6 +2,7 @@
 //! token-neutral: `kokuin serve --dev --pkcs11-module` creates the token under the state
 //! directory; openssl and rfc3161-client verify its tokens; a key policy requiring an HSM key
 //! refuses software and extractable keys, naming why.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! The key lifecycle through `kokuin keys`, and rotation without downtime: a new key takes
 //! over under concurrent load with no failed request, tokens before and after carry the old
 //! and the new certificate, and all verify.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

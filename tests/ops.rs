@@ -1,6 +1,7 @@
 //! Operating the service: readiness says whether a token can be vouched for, /metrics parses
 //! with Prometheus' own parser and moves with traffic, a client over its rate gets 429 while
 //! others are served, `kokuin clock status` reads the kernel.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

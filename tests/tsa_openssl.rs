@@ -1,6 +1,7 @@
 //! Stock OpenSSL as the client: `openssl ts -query` → POST over HTTP and HTTPS →
 //! `openssl ts -verify`, for every hash, with and without certReq and nonce. `kokuin verify`
 //! must agree on every token.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

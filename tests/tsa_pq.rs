@@ -2,6 +2,7 @@
 //! software, and generated non-extractable in kryoptic) and to a composite
 //! ML-DSA-65 + ECDSA P-256 key; `kokuin verify` accepts the tokens and calls them quantum-safe,
 //! and Python `cryptography` verifies the ML-DSA signature inside the token on its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! rfc3161-client (PyPI), a strict verifier (critical EKU, exact nonce, no grantedWithMods),
 //! accepts Kokuin's tokens, and rejects one for other data.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! Records/s of the audit log alone: durable appends (write + fdatasync, group commit) from
 //! 1 and 64 concurrent writers (1,024 records per iteration), in a temporary directory on the
 //! machine's disk.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};

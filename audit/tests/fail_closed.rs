@@ -3,6 +3,7 @@
 //! only an operator's `accept-loss` moves past that (recorded in the chain), and the verifier
 //! names the place of a line that is not text, reads bounded, and refuses a checkpoint file
 //! it cannot read instead of ignoring it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod common;
 use common::{Key, key};

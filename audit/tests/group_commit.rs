@@ -1,4 +1,5 @@
 //! Group commit: records that arrive while others wait share one `fdatasync`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, kind};
 use std::sync::mpsc::{Receiver, channel};

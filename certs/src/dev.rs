@@ -123,7 +123,7 @@ impl DevPki {
             &root_key,
             &seal_key,
             &seal_subject("Kokuin Dev Seal"),
-            AssuranceLevelPolicy::LEVEL_1,
+            crate::oid::LEVEL_1_POLICY,
             (start, start + Duration::from_secs(2 * 365 * DAY)),
             None,
         )?;
@@ -154,18 +154,6 @@ impl DevPki {
             tls,
         })
     }
-}
-
-/// The certificate policy stating an e-seal assurance level (the OIDs are `kokuin_eseal`'s;
-/// `certs` cannot depend on that crate, so they are repeated here and a test there checks
-/// they agree).
-pub struct AssuranceLevelPolicy;
-
-impl AssuranceLevelPolicy {
-    pub const LEVEL_1: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.4419.1.1");
-    pub const LEVEL_2: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.4419.1.2");
 }
 
 /// Issues an e-seal certificate under `ca` with validity `(not_before, not_after)`.

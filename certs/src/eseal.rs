@@ -2,22 +2,13 @@
 //! organisation with exactly one each of C, O, organizationIdentifier and CN, and a Japanese
 //! organisation is identified by `NTRJP-` and its 13-digit corporate number (法人番号).
 
+use crate::oid;
 use crate::path::subject_of;
 use const_oid::ObjectIdentifier;
 use der::asn1::{PrintableStringRef, Utf8StringRef};
 use der::{Tag, Tagged};
 use x509_cert::Certificate;
 use x509_cert::name::Name;
-
-pub mod oid {
-    use const_oid::ObjectIdentifier;
-    pub const AT_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-    pub const AT_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
-    pub const AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
-    /// X.520 organizationIdentifier (EN 319 412-1 §5.1.4).
-    pub const AT_ORGANIZATION_IDENTIFIER: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.5.4.97");
-}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ESealNameError {

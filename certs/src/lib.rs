@@ -4,9 +4,11 @@
 
 pub mod crl;
 pub mod csr;
+#[cfg(feature = "dev")]
 pub mod dev;
 pub mod eseal;
 pub mod file;
+pub mod oid;
 pub mod path;
 pub mod pem;
 pub mod profile;

@@ -3,6 +3,7 @@
 //! genTime, not "now"), CA basic constraints and path length, key usage, unknown critical
 //! extensions, and the leaf's purpose.
 
+use crate::oid;
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use std::time::SystemTime;
@@ -14,21 +15,6 @@ use x509_cert::ext::pkix::{
 
 /// Longest chain followed, anchor included.
 const MAX_DEPTH: usize = 8;
-
-pub mod oid {
-    use const_oid::ObjectIdentifier;
-    pub const CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.5.29.14");
-    pub const CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-    pub const CE_PRIVATE_KEY_USAGE_PERIOD: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.5.29.16");
-    pub const CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
-    pub const CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-    pub const CE_CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
-    pub const CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.5.29.35");
-    pub const CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-}
 
 /// Extensions this validator processes (or that carry no constraint), so may be critical.
 const UNDERSTOOD: [ObjectIdentifier; 8] = [
@@ -300,7 +286,7 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
                     oid: ext.extn_id.to_string(),
                 }
             })?;
-            if eku.0 != [crate::profile::oid::KP_TIME_STAMPING] {
+            if eku.0 != [oid::KP_TIME_STAMPING] {
                 return Err(eku_err(
                     "extendedKeyUsage must contain id-kp-timeStamping and nothing else (RFC 3161 §2.3)",
                 ));

@@ -1,6 +1,7 @@
 //! Certificate profiles: CA, time-stamping unit (EN 319 422 §6, RFC 3161 §2.3), e-seal
 //! (EN 319 412-3), TLS server and client.
 
+use crate::oid;
 use crate::tbs::{IssueError, TbsCertificate, sign_certificate};
 use const_oid::{AssociatedOid, ObjectIdentifier};
 use der::asn1::{GeneralizedTime, Ia5String, OctetString};
@@ -23,17 +24,6 @@ use x509_cert::ext::pkix::{
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
-
-pub mod oid {
-    use const_oid::ObjectIdentifier;
-    /// id-kp-timeStamping, RFC 3161 §2.3.
-    pub const KP_TIME_STAMPING: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
-    pub const KP_SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
-    pub const KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
-    pub const AT_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
-    pub const AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
-}
 
 /// What a certificate is for; decides its extensions.
 #[derive(Clone, Debug)]

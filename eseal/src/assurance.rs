@@ -10,15 +10,7 @@ use kokuin_hsm::KeyType;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::CertificatePolicies;
 
-/// Certificate policy OIDs stating the level in the dev PKI's certificates, under IANA's
-/// enterprise number for documentation (32473, RFC 5612): no registry assigns e-seal level
-/// OIDs yet, and neither a UUID arc (2.25) nor the example arc (2.999) fits `const-oid`.
-/// An accredited CA states the level with its own policy OIDs, which operators map to
-/// levels in `eseal.level_policies`.
-pub const LEVEL_1_POLICY: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.4419.1.1");
-pub const LEVEL_2_POLICY: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.4419.1.2");
+pub use kokuin_certs::oid::{LEVEL_1_POLICY, LEVEL_2_POLICY};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AssuranceLevel {

@@ -2,6 +2,7 @@
 //! is set beside (README, "Performance"). P-256 and RSA-2048 are measured twice, by AWS-LC
 //! (what `SoftwareSigner` uses) and by RustCrypto (what it used before), with the same key.
 //! `cargo bench -p kokuin-hsm`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kokuin_hsm::{KeyType, MlDsaLevel, Signer, SoftwareSigner};

@@ -4,9 +4,10 @@
 //! follow RFC 4055 §3 and RFC 8017 (PSS: MGF1 with the same hash, salt length = hash length,
 //! the profile of RFC 4055 §3.1 that every verifier accepts).
 
-use crate::composite::CompositeId;
+use crate::composite::id::CompositeId;
+use crate::composite::trad::{Curve, Trad};
 use crate::digest::DigestAlgorithm;
-use crate::mldsa::MlDsaLevel;
+use crate::mldsa::level::MlDsaLevel;
 use const_oid::ObjectIdentifier;
 use der::{Any, Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
@@ -48,6 +49,20 @@ pub enum SignatureAlgorithm {
 }
 
 impl SignatureAlgorithm {
+    /// The algorithm a Kokuin signer must use for a composite's traditional half, if Kokuin
+    /// can sign it.
+    pub fn for_trad(trad: Trad) -> Option<Self> {
+        match trad {
+            Trad::RsaPss { hash, .. } => Some(Self::RsaPss(hash)),
+            Trad::RsaPkcs1 { hash, .. } => Some(Self::RsaPkcs1v15(hash)),
+            Trad::Ecdsa {
+                curve: Curve::P256 | Curve::P384,
+                hash,
+            } => Some(Self::Ecdsa(hash)),
+            _ => None,
+        }
+    }
+
     /// The SignerInfo digestAlgorithm, and for hash-then-sign schemes the hash signed.
     /// ML-DSA: SHA-512 (RFC 9882 §3.2 "MUST support SHA-512"); composite: its pre-hash
     /// (draft-ietf-lamps-cms-composite-sigs §3).
@@ -82,10 +97,7 @@ impl SignatureAlgorithm {
             return Some(Self::MlDsa(l));
         }
         if let Some(c) = CompositeId::from_name(&name) {
-            return c
-                .spec()
-                .trad
-                .signing_algorithm()
+            return Self::for_trad(c.spec().trad)
                 .and(c.cms_digest())
                 .map(|_| Self::Composite(c));
         }

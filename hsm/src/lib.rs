@@ -5,6 +5,8 @@
 pub mod algorithm;
 pub mod composite;
 pub mod digest;
+pub mod error;
+pub mod key_type;
 pub mod mldsa;
 pub mod mldsa_signer;
 pub mod pkcs11;
@@ -13,12 +15,15 @@ pub mod software;
 pub mod verify;
 
 pub use algorithm::SignatureAlgorithm;
-pub use composite::CompositeId;
+pub use composite::id::CompositeId;
 pub use composite::signer::CompositeSigner;
 pub use digest::DigestAlgorithm;
-pub use mldsa::{MlDsaKey, MlDsaLevel};
+pub use error::{KeyError, SignError};
+pub use key_type::KeyType;
+pub use mldsa::MlDsaKey;
+pub use mldsa::level::MlDsaLevel;
 pub use mldsa_signer::{MlDsaComponent, MlDsaSigner};
 pub use pkcs11::{HsmError, PinSource, Pkcs11Signer, Pkcs11Token};
-pub use signer::{KeyBackend, SignError, Signer};
-pub use software::{KeyError, KeyType, SoftwareSigner};
+pub use signer::{KeyBackend, Signer};
+pub use software::SoftwareSigner;
 pub use verify::{VerifyError, verify_signature};

@@ -3,8 +3,10 @@
 //! ([`MlDsaKey`]) or a PKCS #11 token offering CKM_ML_DSA.
 
 use crate::algorithm::SignatureAlgorithm;
-use crate::mldsa::{MlDsaKey, MlDsaLevel};
-use crate::signer::{KeyBackend, SignError, Signer};
+use crate::error::SignError;
+use crate::mldsa::MlDsaKey;
+use crate::mldsa::level::MlDsaLevel;
+use crate::signer::{KeyBackend, Signer};
 use spki::SubjectPublicKeyInfoOwned;
 
 /// An ML-DSA private key that signs with a caller-chosen context: the pure signer passes the

@@ -8,16 +8,8 @@
 //! [signs quickly](Signer::signs_quickly).
 
 use crate::algorithm::SignatureAlgorithm;
+use crate::error::SignError;
 use spki::SubjectPublicKeyInfoOwned;
-
-/// Why a signature could not be made. Never carries key material or PINs.
-#[derive(Debug, thiserror::Error)]
-pub enum SignError {
-    #[error("the key backend is unavailable: {0}")]
-    Unavailable(String),
-    #[error("the key backend failed to sign: {0}")]
-    Failed(String),
-}
 
 /// Where a key lives; reported in key listings and checked by key policies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,137 +6,28 @@
 //! still logs a warning every time: a software key is not a production key.
 
 mod aws_lc;
+mod key_file;
+mod rsa_sign;
+
+use key_file::{check_private_permissions, pem_private_key, private_file};
+use rsa_sign::{rsa_pkcs1, rsa_pss};
 
 use crate::algorithm::{SignatureAlgorithm, oid};
-use crate::composite::CompositeId;
+use crate::composite::id::CompositeId;
 use crate::composite::signer::CompositeSigner;
 use crate::digest::DigestAlgorithm;
-use crate::mldsa::{MlDsaKey, MlDsaLevel};
-use crate::signer::{KeyBackend, SignError, Signer};
+use crate::error::{KeyError, SignError};
+use crate::key_type::KeyType;
+use crate::mldsa::MlDsaKey;
+use crate::mldsa::level::MlDsaLevel;
+use crate::signer::{KeyBackend, Signer};
 use der::{Decode, Encode};
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding, PrivateKeyInfoRef};
-use signature::{RandomizedSigner, Signer as _};
+use signature::Signer as _;
 use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
 use std::io::Write;
 use std::path::Path;
 use zeroize::Zeroizing;
-
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("cannot read key file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot write key file {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("key file {path} is not a PKCS #8 private key of a supported type ({reason})")]
-    Parse { path: String, reason: String },
-    #[error("key file {path} is readable by group or others (mode {mode:o}); make it 0600")]
-    Permissions { path: String, mode: u32 },
-    #[error("algorithm {algorithm} does not fit a {key} key")]
-    Mismatch { algorithm: String, key: String },
-    #[error("key generation failed: {0}")]
-    Generate(String),
-}
-
-/// A key type Kokuin can generate and load in software.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyType {
-    P256,
-    P384,
-    Rsa(usize),
-    MlDsa(MlDsaLevel),
-    /// A composite whose two halves are held together (software) or in tokens.
-    Composite(CompositeId),
-}
-
-impl KeyType {
-    pub fn name(self) -> String {
-        match self {
-            Self::P256 => "p256".into(),
-            Self::P384 => "p384".into(),
-            Self::Rsa(bits) => format!("rsa{bits}"),
-            Self::MlDsa(l) => l.name().to_string(),
-            Self::Composite(c) => c.name(),
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "p256" | "p-256" | "ec-p256" => Some(Self::P256),
-            "p384" | "p-384" | "ec-p384" => Some(Self::P384),
-            other if MlDsaLevel::from_name(other).is_some() => {
-                MlDsaLevel::from_name(other).map(Self::MlDsa)
-            }
-            other if CompositeId::from_name(other).is_some() => {
-                match SignatureAlgorithm::from_name(other)? {
-                    SignatureAlgorithm::Composite(c) => Some(Self::Composite(c)),
-                    _ => None,
-                }
-            }
-            other => {
-                let bits: usize = other
-                    .strip_prefix("rsa")?
-                    .trim_start_matches('-')
-                    .parse()
-                    .ok()?;
-                (2048..=4096).contains(&bits).then_some(Self::Rsa(bits))
-            }
-        }
-    }
-
-    /// The type of a public key, for policy checks (key sizes, curves); None for keys Kokuin
-    /// does not sign with (P-521, EdDSA, …).
-    pub fn of_public_key(spki: &SubjectPublicKeyInfoOwned) -> Option<Self> {
-        let alg = &spki.algorithm;
-        if alg.oid == oid::EC_PUBLIC_KEY {
-            match alg
-                .parameters
-                .as_ref()?
-                .decode_as::<const_oid::ObjectIdentifier>()
-            {
-                Ok(oid::SECP256R1) => Some(Self::P256),
-                Ok(oid::SECP384R1) => Some(Self::P384),
-                _ => None,
-            }
-        } else if alg.oid == oid::RSA_ENCRYPTION {
-            use rsa::pkcs8::DecodePublicKey;
-            let k = rsa::RsaPublicKey::from_public_key_der(&spki.to_der().ok()?).ok()?;
-            Some(Self::Rsa(rsa::traits::PublicKeyParts::n(&k).bits() as usize))
-        } else if let Some(l) = MlDsaLevel::from_oid(&alg.oid) {
-            Some(Self::MlDsa(l))
-        } else {
-            CompositeId::from_oid(&alg.oid).map(Self::Composite)
-        }
-    }
-
-    /// The algorithm a key of this type signs with unless configured otherwise.
-    pub fn default_algorithm(self) -> SignatureAlgorithm {
-        match self {
-            Self::P256 => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
-            Self::P384 => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
-            Self::Rsa(_) => SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256),
-            Self::MlDsa(l) => SignatureAlgorithm::MlDsa(l),
-            Self::Composite(c) => SignatureAlgorithm::Composite(c),
-        }
-    }
-
-    pub fn fits(self, alg: SignatureAlgorithm) -> bool {
-        matches!(
-            (self, alg),
-            (Self::P256 | Self::P384, SignatureAlgorithm::Ecdsa(_))
-                | (
-                    Self::Rsa(_),
-                    SignatureAlgorithm::RsaPkcs1v15(_) | SignatureAlgorithm::RsaPss(_)
-                )
-        ) || matches!((self, alg), (Self::MlDsa(a), SignatureAlgorithm::MlDsa(b)) if a == b)
-            || matches!((self, alg), (Self::Composite(a), SignatureAlgorithm::Composite(b)) if a == b)
-    }
-}
 
 enum SoftKey {
     P256(p256::ecdsa::SigningKey),
@@ -190,8 +81,8 @@ impl SoftwareSigner {
                 MlDsaKey::generate(l).map_err(|e| KeyError::Generate(e.to_string()))?,
             )),
             KeyType::Composite(c) => {
-                let (signer, der) = crate::composite::signer::software::generate(c, label)
-                    .map_err(|e| KeyError::Generate(e.to_string()))?;
+                let (signer, der) =
+                    composite::generate(c, label).map_err(|e| KeyError::Generate(e.to_string()))?;
                 SoftKey::Composite(Box::new(signer), der)
             }
         };
@@ -267,8 +158,7 @@ impl SoftwareSigner {
             let k = MlDsaKey::from_pkcs8_der(der).map_err(|e| parse(e.to_string()))?;
             (SoftKey::MlDsa(Box::new(k)), KeyType::MlDsa(l))
         } else if let Some(c) = CompositeId::from_oid(&info.algorithm.oid) {
-            let k = crate::composite::signer::software::from_pkcs8_der(der, label)
-                .map_err(|e| parse(e.to_string()))?;
+            let k = composite::from_pkcs8_der(der, label).map_err(|e| parse(e.to_string()))?;
             (
                 SoftKey::Composite(Box::new(k), Zeroizing::new(der.to_vec())),
                 KeyType::Composite(c),
@@ -454,50 +344,96 @@ impl SoftwareSigner {
     }
 }
 
-#[cfg(unix)]
-fn pem_private_key(der: &[u8]) -> Result<Zeroizing<String>, KeyError> {
-    der::pem::encode_string("PRIVATE KEY", LineEnding::LF, der)
-        .map(Zeroizing::new)
-        .map_err(|e| KeyError::Generate(e.to_string()))
-}
+/// Composite keys held in software: a PKCS #8 OneAsymmetricKey whose privateKey is
+/// mldsaSeed ‖ tradSK (draft §5.3, SerializePrivateKey). For development and tests; production
+/// composites keep each half in a token.
+pub mod composite {
+    use super::SoftwareSigner;
+    use crate::composite::id::CompositeId;
+    use crate::composite::signer::{CompositeError, CompositeSigner};
+    use crate::composite::trad::{Curve, Trad};
+    use crate::key_type::KeyType;
+    use crate::mldsa::MlDsaKey;
+    use der::{Decode, Encode};
+    use zeroize::Zeroizing;
 
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-}
-
-#[cfg(unix)]
-fn check_private_permissions(path: &Path) -> Result<(), KeyError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|source| KeyError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::Permissions {
-            path: path.display().to_string(),
-            mode,
-        });
+    fn key_error(e: impl std::fmt::Display) -> CompositeError {
+        CompositeError::Mismatch {
+            algorithm: "composite private key",
+            expected: "mldsaSeed ‖ tradSK".into(),
+            actual: e.to_string(),
+        }
     }
-    Ok(())
-}
 
-#[cfg(not(unix))]
-fn check_private_permissions(_: &Path) -> Result<(), KeyError> {
-    Ok(())
+    pub fn from_pkcs8_der(der: &[u8], label: &str) -> Result<CompositeSigner, CompositeError> {
+        let info = pkcs8::PrivateKeyInfoRef::from_der(der).map_err(key_error)?;
+        let id = CompositeId::from_oid(&info.algorithm.oid)
+            .ok_or_else(|| key_error(format!("algorithm {}", info.algorithm.oid)))?;
+        from_raw(id, info.private_key.as_bytes(), label)
+    }
+
+    /// DeserializePrivateKey (draft §5.3) and both halves loaded.
+    pub fn from_raw(
+        id: CompositeId,
+        raw: &[u8],
+        label: &str,
+    ) -> Result<CompositeSigner, CompositeError> {
+        let spec = id.spec();
+        let alg = crate::algorithm::SignatureAlgorithm::for_trad(spec.trad)
+            .ok_or(CompositeError::Unsupported(spec.name))?;
+        if raw.len() <= 32 {
+            return Err(key_error("too short"));
+        }
+        let (seed, trad) = raw.split_at(32);
+        let seed: [u8; 32] = seed.try_into().map_err(key_error)?;
+        let mldsa = MlDsaKey::from_seed(spec.mldsa, &seed);
+        let trad = SoftwareSigner::from_component_der(trad, alg, label).map_err(key_error)?;
+        CompositeSigner::new(id, Box::new(mldsa), Box::new(trad), label)
+    }
+
+    /// A fresh composite key: the signer and its PKCS #8 encoding (to be written 0600).
+    pub fn generate(
+        id: CompositeId,
+        label: &str,
+    ) -> Result<(CompositeSigner, Zeroizing<Vec<u8>>), CompositeError> {
+        let spec = id.spec();
+        let alg = crate::algorithm::SignatureAlgorithm::for_trad(spec.trad)
+            .ok_or(CompositeError::Unsupported(spec.name))?;
+        let key_type = match spec.trad {
+            Trad::Ecdsa {
+                curve: Curve::P256, ..
+            } => KeyType::P256,
+            Trad::Ecdsa {
+                curve: Curve::P384, ..
+            } => KeyType::P384,
+            Trad::RsaPss { bits, .. } | Trad::RsaPkcs1 { bits, .. } => KeyType::Rsa(bits),
+            _ => return Err(CompositeError::Unsupported(spec.name)),
+        };
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).map_err(key_error)?;
+        // generate() picks the key type's default algorithm; the composite fixes its own.
+        let trad = SoftwareSigner::generate(key_type, label)
+            .and_then(|t| t.with_algorithm(alg))
+            .map_err(key_error)?;
+        let mut raw = Zeroizing::new(seed.to_vec());
+        raw.extend_from_slice(&trad.to_component_der().map_err(key_error)?);
+        let info = pkcs8::PrivateKeyInfoRef {
+            algorithm: spki::AlgorithmIdentifierRef {
+                oid: spec.oid,
+                parameters: None,
+            },
+            private_key: der::asn1::OctetStringRef::new(&raw).map_err(key_error)?,
+            public_key: None,
+        };
+        let der = Zeroizing::new(info.to_der().map_err(key_error)?);
+        let signer = CompositeSigner::new(
+            id,
+            Box::new(MlDsaKey::from_seed(spec.mldsa, &seed)),
+            Box::new(trad),
+            label,
+        )?;
+        Ok((signer, der))
+    }
 }
 
 impl Signer for SoftwareSigner {
@@ -564,45 +500,60 @@ impl Signer for SoftwareSigner {
     }
 }
 
-fn rsa_pkcs1(k: &rsa::RsaPrivateKey, d: DigestAlgorithm, msg: &[u8]) -> Result<Vec<u8>, SignError> {
-    use rsa::pkcs1v15::SigningKey;
-    let fail = |e: signature::Error| SignError::Failed(e.to_string());
-    let sig: Box<[u8]> = match d {
-        DigestAlgorithm::Sha256 => SigningKey::<sha2::Sha256>::new(k.clone())
-            .try_sign(msg)
-            .map_err(fail)?
-            .into(),
-        DigestAlgorithm::Sha384 => SigningKey::<sha2::Sha384>::new(k.clone())
-            .try_sign(msg)
-            .map_err(fail)?
-            .into(),
-        DigestAlgorithm::Sha512 => SigningKey::<sha2::Sha512>::new(k.clone())
-            .try_sign(msg)
-            .map_err(fail)?
-            .into(),
-        other => return Err(SignError::Failed(format!("RSA with {other}"))),
-    };
-    Ok(sig.into_vec())
-}
+#[cfg(test)]
+mod aws_lc_tests {
+    use super::SoftwareSigner;
+    use crate::algorithm::SignatureAlgorithm as S;
+    use crate::digest::DigestAlgorithm as D;
+    use crate::key_type::KeyType;
+    use crate::signer::Signer;
 
-fn rsa_pss(k: &rsa::RsaPrivateKey, d: DigestAlgorithm, msg: &[u8]) -> Result<Vec<u8>, SignError> {
-    use rsa::pss::SigningKey;
-    let fail = |e: signature::Error| SignError::Failed(e.to_string());
-    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
-    let sig: Box<[u8]> = match d {
-        DigestAlgorithm::Sha256 => SigningKey::<sha2::Sha256>::new(k.clone())
-            .try_sign_with_rng(&mut rng, msg)
-            .map_err(fail)?
-            .into(),
-        DigestAlgorithm::Sha384 => SigningKey::<sha2::Sha384>::new(k.clone())
-            .try_sign_with_rng(&mut rng, msg)
-            .map_err(fail)?
-            .into(),
-        DigestAlgorithm::Sha512 => SigningKey::<sha2::Sha512>::new(k.clone())
-            .try_sign_with_rng(&mut rng, msg)
-            .map_err(fail)?
-            .into(),
-        other => return Err(SignError::Failed(format!("RSA-PSS with {other}"))),
-    };
-    Ok(sig.into_vec())
+    /// Every pair AWS-LC signs is verified by Kokuin's RustCrypto verifier, so the two
+    /// libraries agree on encodings (DER ECDSA, PSS salt length); a changed message fails.
+    #[test]
+    fn aws_lc_signatures_verify_with_rustcrypto() {
+        let p256 = SoftwareSigner::generate(KeyType::P256, "t").unwrap();
+        let p384 = SoftwareSigner::generate(KeyType::P384, "t").unwrap();
+        let rsa = SoftwareSigner::generate(KeyType::Rsa(2048), "t").unwrap();
+        let cases = [
+            (p256, vec![S::Ecdsa(D::Sha256)]),
+            (p384, vec![S::Ecdsa(D::Sha384)]),
+            (
+                rsa,
+                [D::Sha256, D::Sha384, D::Sha512]
+                    .into_iter()
+                    .flat_map(|d| [S::RsaPkcs1v15(d), S::RsaPss(d)])
+                    .collect(),
+            ),
+        ];
+        for (key, algs) in cases {
+            let mut key = Some(key);
+            for alg in algs {
+                let k = key.take().unwrap().with_algorithm(alg).unwrap();
+                assert!(k.fast.is_some(), "{alg} is not signed by AWS-LC");
+                let id = alg.algorithm_identifier().unwrap();
+                let sig = k.sign(b"message").unwrap();
+                crate::verify::verify_signature(k.public_key(), &id, None, b"message", &sig)
+                    .unwrap_or_else(|e| panic!("{alg}: {e}"));
+                assert!(
+                    crate::verify::verify_signature(k.public_key(), &id, None, b"massage", &sig)
+                        .is_err()
+                );
+                key = Some(k);
+            }
+        }
+    }
+
+    /// P-256 with SHA-384 is not an AWS-LC signing algorithm: RustCrypto signs it.
+    #[test]
+    fn other_pairs_stay_on_rustcrypto() {
+        let k = SoftwareSigner::generate(KeyType::P256, "t")
+            .unwrap()
+            .with_algorithm(S::Ecdsa(D::Sha384))
+            .unwrap();
+        assert!(k.fast.is_none());
+        let id = S::Ecdsa(D::Sha384).algorithm_identifier().unwrap();
+        let sig = k.sign(b"m").unwrap();
+        crate::verify::verify_signature(k.public_key(), &id, None, b"m", &sig).unwrap();
+    }
 }

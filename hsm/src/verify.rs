@@ -3,9 +3,9 @@
 //! with the hash taken from digestAlgorithm, RFC 5652 §5.3 / RFC 3370 §3.2).
 
 use crate::algorithm::{oid, pss_params};
-use crate::composite::CompositeId;
+use crate::composite::id::CompositeId;
 use crate::digest::DigestAlgorithm;
-use crate::mldsa::MlDsaLevel;
+use crate::mldsa::level::MlDsaLevel;
 use der::Encode;
 use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
@@ -171,69 +171,4 @@ fn verify_pss(
         }
     };
     r.map_err(|_| VerifyError::BadSignature)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::algorithm::SignatureAlgorithm;
-    use crate::signer::Signer;
-    use crate::software::{KeyType, SoftwareSigner};
-
-    fn round_trip(kt: KeyType, alg: SignatureAlgorithm) {
-        let s = SoftwareSigner::generate(kt, "t").unwrap();
-        let der = s.to_pkcs8_pem().unwrap();
-        let (_, der) = der::pem::decode_vec(der.as_bytes()).unwrap();
-        let s = SoftwareSigner::from_pkcs8_der(&der, Some(alg), "t").unwrap();
-        let sig = s.sign(b"message").unwrap();
-        let ai = alg.algorithm_identifier().unwrap();
-        verify_signature(s.public_key(), &ai, None, b"message", &sig).unwrap();
-        assert_eq!(
-            verify_signature(s.public_key(), &ai, None, b"messagf", &sig),
-            Err(VerifyError::BadSignature)
-        );
-    }
-
-    #[test]
-    fn ecdsa_round_trips() {
-        round_trip(
-            KeyType::P256,
-            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
-        );
-        round_trip(
-            KeyType::P256,
-            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512),
-        );
-        round_trip(
-            KeyType::P384,
-            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
-        );
-    }
-
-    #[test]
-    fn rsa_round_trips() {
-        round_trip(
-            KeyType::Rsa(2048),
-            SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256),
-        );
-        round_trip(
-            KeyType::Rsa(2048),
-            SignatureAlgorithm::RsaPkcs1v15(DigestAlgorithm::Sha384),
-        );
-    }
-
-    #[test]
-    fn wrong_key_type_is_refused() {
-        let s = SoftwareSigner::generate(KeyType::P256, "t").unwrap();
-        let pem = s.to_pkcs8_pem().unwrap();
-        let (_, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
-        assert!(
-            SoftwareSigner::from_pkcs8_der(
-                &der,
-                Some(SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256)),
-                "t"
-            )
-            .is_err()
-        );
-    }
 }

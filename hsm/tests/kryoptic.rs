@@ -1,6 +1,7 @@
 //! The PKCS #11 suite (`token/mod.rs`) against kryoptic, a PKCS #11 3.2 token written in Rust
 //! with ML-DSA. `scripts/build-kryoptic` builds it (the README's test command runs it) and
 //! exports KOKUIN_KRYOPTIC_MODULE; without the module these tests fail, they are not skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod token;
 
@@ -28,7 +29,11 @@ fn env() -> &'static TokenEnv {
         std::fs::write(&path, conf).unwrap();
         // SAFETY: runs once, inside the OnceLock, before any thread loads the module; no other
         // code of this test process reads the environment concurrently.
-        unsafe { std::env::set_var("KRYOPTIC_CONF", &path) };
+        #[allow(unsafe_code)]
+        // one of the two documented exceptions (Cargo.toml, [workspace.lints])
+        unsafe {
+            std::env::set_var("KRYOPTIC_CONF", &path)
+        };
         let module = std::env::var("KOKUIN_KRYOPTIC_MODULE")
             .map(PathBuf::from)
             .unwrap_or_else(|_| {

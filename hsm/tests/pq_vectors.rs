@@ -4,6 +4,7 @@
 //!   signature, and a flipped bit anywhere in a signature fails;
 //! - ml-dsa-certificates (RFC 9881 Appendix C): the seed, expanded and both private keys load and
 //!   match the published public key; the bad-* keys of §C.4 are refused; certificates verify.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use base64ct::{Base64, Encoding};
 use der::{Decode, DecodePem, Encode};
@@ -164,7 +165,7 @@ fn rfc9881_inconsistent_keys_are_refused() {
 #[test]
 fn composite_private_keys_sign_anew() {
     use kokuin_hsm::Signer;
-    use kokuin_hsm::composite::signer::software;
+    use kokuin_hsm::software::composite as software;
     let text = std::fs::read_to_string(vectors().join("composite-sigs/testvectors.json")).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut signed = 0;
@@ -173,7 +174,7 @@ fn composite_private_keys_sign_anew() {
         let Some(c) = CompositeId::from_name(id) else {
             continue;
         };
-        if c.spec().trad.signing_algorithm().is_none() {
+        if kokuin_hsm::SignatureAlgorithm::for_trad(c.spec().trad).is_none() {
             continue;
         }
         let sk = Base64::decode_vec(tc["sk_pkcs8"].as_str().unwrap()).unwrap();
@@ -196,7 +197,7 @@ fn composite_private_keys_sign_anew() {
 #[test]
 fn generated_composite_keys_round_trip() {
     use kokuin_hsm::Signer;
-    use kokuin_hsm::composite::signer::software;
+    use kokuin_hsm::software::composite as software;
     let id = CompositeId::from_name("MLDSA65-ECDSA-P256-SHA512").unwrap();
     let (signer, der) = software::generate(id, "t").unwrap();
     let back = software::from_pkcs8_der(&der, "t").unwrap();

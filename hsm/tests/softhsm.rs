@@ -1,6 +1,7 @@
 //! The PKCS #11 suite (`token/mod.rs`) against SoftHSM2 (Debian `softhsm2`), a fresh token per
 //! test in a temporary directory. The README's test command installs SoftHSM2; without it
 //! these tests fail, they are not skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 mod token;
 
@@ -26,7 +27,11 @@ fn env() -> &'static TokenEnv {
         .unwrap();
         // SAFETY: runs once, inside the OnceLock, before any thread loads the module; no other
         // code of this test process reads the environment concurrently.
-        unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
+        #[allow(unsafe_code)]
+        // one of the two documented exceptions (Cargo.toml, [workspace.lints])
+        unsafe {
+            std::env::set_var("SOFTHSM2_CONF", &conf)
+        };
         let module = PathBuf::from(
             std::env::var("KOKUIN_SOFTHSM_MODULE")
                 .unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".into()),

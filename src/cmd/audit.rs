@@ -1,9 +1,9 @@
 //! `kokuin audit verify` and `kokuin audit find`: the auditor's view of the log.
 
 use super::CmdError;
-use crate::audit::TrustedCheckpointCerts;
 use kokuin_audit::verify::verify_dir;
 use kokuin_audit::{Record, kind, segment};
+use kokuin_server::audit::TrustedCheckpointCerts;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 

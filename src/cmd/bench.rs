@@ -361,7 +361,10 @@ async fn one(sender: &Sender, s: &Shared, w: u64, n: u64) -> Result<(), String> 
     let body = req.to_der().map_err(|e| e.to_string())?;
     let http = hyper::Request::post(s.target.path.as_str())
         .header(hyper::header::HOST, s.target.authority.as_str())
-        .header(hyper::header::CONTENT_TYPE, crate::server::QUERY_TYPE)
+        .header(
+            hyper::header::CONTENT_TYPE,
+            kokuin_tsa::transport::QUERY_TYPE,
+        )
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
     let resp = match sender {

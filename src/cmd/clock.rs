@@ -10,7 +10,8 @@ use std::time::Duration;
 pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdError> {
     let (accuracy, require_sync) = match config {
         Some(p) => {
-            let cfg = crate::config::Config::load(p).map_err(|e| CmdError::usage(e.to_string()))?;
+            let cfg = kokuin_server::config::Config::load(p)
+                .map_err(|e| CmdError::usage(e.to_string()))?;
             let a = cfg.tsa.accuracy;
             (
                 Duration::from_secs(u64::from(a.seconds))

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod request;
 pub mod seal;
 pub mod verify;
+pub mod verify_args;
 pub mod verify_seal;
 
 /// What a failed command tells the user, and the exit code it ends with.
@@ -32,6 +33,16 @@ impl CmdError {
         Self {
             code: 1,
             message: message.into(),
+        }
+    }
+}
+
+impl From<kokuin_client::ClientError> for CmdError {
+    fn from(e: kokuin_client::ClientError) -> Self {
+        if e.is_refusal() {
+            Self::negative(e.to_string())
+        } else {
+            Self::usage(e.to_string())
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the trust anchor and, if kept, the original request. Exit 0 only when every check passes.
 //! E-seals (a SignedData over id-data) go to `verify_seal`.
 
+pub use super::verify_args::VerifyArgs;
 use super::{CmdError, hash_file, parse_hex, read_file};
 use der::Decode;
 use kokuin_certs::path::subject_of;
@@ -9,19 +10,6 @@ use kokuin_certs::pem::load_certificates;
 use kokuin_tsa::asn1::TimeStampReq;
 use kokuin_tsa::verify::hex;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifiedToken, VerifyOptions};
-use std::path::PathBuf;
-
-pub struct VerifyArgs {
-    pub token: PathBuf,
-    pub data: Option<PathBuf>,
-    pub digest: Option<String>,
-    pub trust: Vec<PathBuf>,
-    pub untrusted: Vec<PathBuf>,
-    pub request: Option<PathBuf>,
-    pub json: bool,
-    /// Seals: the time the last proof must hold at (default now).
-    pub at: Option<String>,
-}
 
 /// Reads a .tsr (TimeStampResp) or a bare token (ContentInfo).
 pub fn load_token(bytes: &[u8]) -> Result<TimeStampToken, String> {

@@ -2,7 +2,7 @@
 //! the CAdES level reached, the assurance level, the sealing organisation and its corporate
 //! number, the time-stamp times, and the time each chain was validated at.
 
-use super::verify::VerifyArgs;
+use super::verify_args::VerifyArgs;
 use super::{CmdError, hash_file, parse_hex};
 use kokuin_certs::path::{display_time, subject_of};
 use kokuin_certs::pem::load_certificates;

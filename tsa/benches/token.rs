@@ -3,6 +3,7 @@
 //! and verifying a token; and, for the post-quantum policies, a token with an ML-DSA-65 and
 //! a composite key next to the same signer's raw `sign` in the same run (issue #7: ≥ 90%).
 //! `cargo bench -p kokuin-tsa`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use der::Encode;

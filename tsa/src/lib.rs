@@ -14,6 +14,7 @@ pub mod serial;
 pub mod signed_data;
 pub mod signer_parts;
 pub mod token;
+pub mod transport;
 pub mod verify;
 
 pub use authority::{

@@ -2,6 +2,7 @@
 //! RFC 9882 Appendix (ML-DSA-44/65/87 SignedData with signed attributes, signed by the RFC 9881
 //! example certificates) and draft-ietf-lamps-cms-composite-sigs (MLDSA65-ECDSA-P256-SHA512).
 //! Each verifies with the generic SignedData verifier; a changed content or signature fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use der::DecodePem;
 use kokuin_hsm::DigestAlgorithm;

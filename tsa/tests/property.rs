@@ -2,6 +2,7 @@
 //! none, certReq or not, the served policy named or not — gets a token that verifies against
 //! the data, the request and the anchor, and echoes the request: imprint, hash, nonce and
 //! policy, with certificates exactly when certReq asked for them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use der::Encode;
 use kokuin_certs::dev::DevPki;

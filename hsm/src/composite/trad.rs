@@ -2,7 +2,6 @@
 //! encodings of draft-ietf-lamps-pq-composite-sigs §5 (RSAPublicKey, an uncompressed EC
 //! point, RFC 8032 keys; Ecdsa-Sig-Value, RFC 8017 and RFC 8032 signatures).
 
-use crate::algorithm::SignatureAlgorithm;
 use crate::digest::DigestAlgorithm;
 use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
@@ -54,19 +53,6 @@ pub enum Trad {
 }
 
 impl Trad {
-    /// The algorithm a Kokuin signer must use for this component, if Kokuin can sign it.
-    pub fn signing_algorithm(self) -> Option<SignatureAlgorithm> {
-        match self {
-            Self::RsaPss { hash, .. } => Some(SignatureAlgorithm::RsaPss(hash)),
-            Self::RsaPkcs1 { hash, .. } => Some(SignatureAlgorithm::RsaPkcs1v15(hash)),
-            Self::Ecdsa {
-                curve: Curve::P256 | Curve::P384,
-                hash,
-            } => Some(SignatureAlgorithm::Ecdsa(hash)),
-            _ => None,
-        }
-    }
-
     pub(crate) fn verify(self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
         match self {
             Self::RsaPss { bits, hash } => rsa_key(public_key, bits).is_some_and(|k| {

@@ -6,7 +6,7 @@
 //! RFC 9881 Appendix C.4 publishes a key for each failure (a wrong tr, a wrong t0).
 //! Verification-only arithmetic on public-size loops; it runs once, when a key is loaded.
 
-use super::MlDsaLevel;
+use super::level::MlDsaLevel;
 use shake::{ExtendableOutput, Update, XofReader};
 
 const Q: i64 = 8_380_417;

@@ -7,111 +7,17 @@
 //! refused at load instead of producing signatures nobody can verify.
 
 mod expanded;
+pub mod level;
 
-use crate::signer::SignError;
-use const_oid::ObjectIdentifier;
+use level::MlDsaLevel;
+pub use level::oid;
+
+use crate::error::SignError;
 use der::{Decode, Encode};
 use ml_dsa::{EncodedSignature, EncodedVerifyingKey, ExpandedSigningKey, MlDsaParams, Signature};
 use ml_dsa::{MlDsa44, MlDsa65, MlDsa87, SigningKey, VerifyingKey};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use zeroize::Zeroizing;
-
-/// `id-ml-dsa-44` and friends (RFC 9881 §2, NIST CSOR sigAlgs arc).
-pub mod oid {
-    use const_oid::ObjectIdentifier;
-    pub const ML_DSA_44: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17");
-    pub const ML_DSA_65: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.18");
-    pub const ML_DSA_87: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.19");
-}
-
-/// An ML-DSA parameter set (FIPS 204 §4, Table 1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MlDsaLevel {
-    L44,
-    L65,
-    L87,
-}
-
-impl MlDsaLevel {
-    pub const ALL: [MlDsaLevel; 3] = [Self::L44, Self::L65, Self::L87];
-
-    pub fn oid(self) -> ObjectIdentifier {
-        match self {
-            Self::L44 => oid::ML_DSA_44,
-            Self::L65 => oid::ML_DSA_65,
-            Self::L87 => oid::ML_DSA_87,
-        }
-    }
-
-    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.oid() == *oid)
-    }
-
-    /// `ml-dsa-65` etc., as in configuration and `kokuin verify`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::L44 => "ml-dsa-44",
-            Self::L65 => "ml-dsa-65",
-            Self::L87 => "ml-dsa-87",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        let n = name.to_ascii_lowercase().replace('_', "-");
-        Self::ALL
-            .into_iter()
-            .find(|l| l.name() == n || l.name().replace('-', "") == n)
-    }
-
-    /// pkEncode length (FIPS 204 Table 2).
-    pub fn public_key_len(self) -> usize {
-        match self {
-            Self::L44 => 1312,
-            Self::L65 => 1952,
-            Self::L87 => 2592,
-        }
-    }
-
-    /// sigEncode length (FIPS 204 Table 2).
-    pub fn signature_len(self) -> usize {
-        match self {
-            Self::L44 => 2420,
-            Self::L65 => 3309,
-            Self::L87 => 4627,
-        }
-    }
-
-    /// skEncode length (FIPS 204 Table 2), the `expandedKey` of RFC 9881 §6.
-    pub fn expanded_key_len(self) -> usize {
-        match self {
-            Self::L44 => 2560,
-            Self::L65 => 4032,
-            Self::L87 => 4896,
-        }
-    }
-
-    /// η of FIPS 204 Table 1: the bound of the secret vectors s1, s2.
-    pub(crate) fn eta(self) -> u8 {
-        match self {
-            Self::L44 | Self::L87 => 2,
-            Self::L65 => 4,
-        }
-    }
-
-    /// The AlgorithmIdentifier of keys and signatures: parameters absent (RFC 9881 §2).
-    pub fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
-        AlgorithmIdentifierOwned {
-            oid: self.oid(),
-            parameters: None,
-        }
-    }
-}
-
-impl std::fmt::Display for MlDsaLevel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Verifies an ML-DSA signature (FIPS 204 Algorithm 3) over `message` with context `ctx`.
 /// `public_key` is the raw pkEncode; wrong lengths simply do not verify.

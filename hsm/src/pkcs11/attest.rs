@@ -4,10 +4,10 @@
 //! HSM and never have left it: CKA_SENSITIVE and CKA_ALWAYS_SENSITIVE true, CKA_EXTRACTABLE
 //! and never-extractable accordingly, CKA_LOCAL true (generated on the token, not imported).
 
-use super::{HsmError, ck};
+use super::error::{HsmError, ck};
 use crate::algorithm::oid;
-use crate::mldsa::MlDsaLevel;
-use crate::software::KeyType;
+use crate::key_type::KeyType;
+use crate::mldsa::level::MlDsaLevel;
 use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
 use cryptoki::session::Session;
 use der::asn1::{BitString, OctetString};

@@ -4,11 +4,14 @@
 //! without ML-DSA holds the traditional half and the AES key that wraps the ML-DSA seed
 //! ([`super::wrapped`]).
 
-use super::{HsmError, Pkcs11Signer, Pkcs11Token};
+use super::error::HsmError;
+use super::signer::Pkcs11Signer;
+use super::token::Pkcs11Token;
+use crate::composite::id::CompositeId;
 use crate::composite::signer::CompositeSigner;
-use crate::composite::{CompositeId, Curve, Trad};
+use crate::composite::trad::{Curve, Trad};
+use crate::key_type::KeyType;
 use crate::mldsa_signer::MlDsaComponent;
-use crate::software::KeyType;
 use std::sync::Arc;
 
 /// The label of a composite's traditional half, from the label of its ML-DSA half.
@@ -83,7 +86,7 @@ pub fn open(
     let trad = Pkcs11Signer::new(
         token.clone(),
         trad_label,
-        spec.trad.signing_algorithm(),
+        crate::algorithm::SignatureAlgorithm::for_trad(spec.trad),
         sessions,
     )?;
     failures.extend(

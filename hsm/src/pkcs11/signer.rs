@@ -11,11 +11,13 @@
 //! long as the hash.
 
 use super::attest::{self, Attestation};
-use super::{HsmError, Pkcs11Token, ck, find_key};
+use super::error::{HsmError, ck};
+use super::token::{Pkcs11Token, find_key};
 use crate::algorithm::SignatureAlgorithm;
 use crate::digest::DigestAlgorithm;
-use crate::signer::{KeyBackend, SignError, Signer};
-use crate::software::KeyType;
+use crate::error::SignError;
+use crate::key_type::KeyType;
+use crate::signer::{KeyBackend, Signer};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
@@ -360,7 +362,7 @@ impl Pkcs11Signer {
 /// label as the context).
 pub struct Pkcs11MlDsa {
     signer: Pkcs11Signer,
-    level: crate::mldsa::MlDsaLevel,
+    level: crate::mldsa::level::MlDsaLevel,
 }
 
 impl Pkcs11Signer {
@@ -380,7 +382,7 @@ impl Pkcs11Signer {
 }
 
 impl crate::mldsa_signer::MlDsaComponent for Pkcs11MlDsa {
-    fn level(&self) -> crate::mldsa::MlDsaLevel {
+    fn level(&self) -> crate::mldsa::level::MlDsaLevel {
         self.level
     }
     fn public_key(&self) -> &[u8] {

@@ -11,8 +11,10 @@
 //! Such a key is only as safe as the host's memory while it signs: it serves e-seal assurance
 //! level 1 only, never a policy that requires an HSM key, and `kokuin keys list` says so.
 
-use super::{HsmError, Pkcs11Token, ck, find_key};
-use crate::mldsa::{MlDsaKey, MlDsaLevel};
+use super::error::{HsmError, ck};
+use super::token::{Pkcs11Token, find_key};
+use crate::mldsa::MlDsaKey;
+use crate::mldsa::level::MlDsaLevel;
 use crate::mldsa_signer::MlDsaSigner;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};

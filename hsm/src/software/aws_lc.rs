@@ -12,7 +12,7 @@
 
 use crate::algorithm::SignatureAlgorithm;
 use crate::digest::DigestAlgorithm;
-use crate::signer::SignError;
+use crate::error::SignError;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as lc, EcdsaKeyPair, RsaEncoding, RsaKeyPair};
 
@@ -27,8 +27,8 @@ enum Kind {
     Rsa(&'static dyn RsaEncoding),
 }
 
-fn kind(key_type: super::KeyType, alg: SignatureAlgorithm) -> Option<Kind> {
-    use super::KeyType as K;
+fn kind(key_type: crate::key_type::KeyType, alg: SignatureAlgorithm) -> Option<Kind> {
+    use crate::key_type::KeyType as K;
     use DigestAlgorithm as D;
     use SignatureAlgorithm as S;
     Some(match (key_type, alg) {
@@ -49,7 +49,7 @@ impl FastKey {
     /// The AWS-LC key for `pkcs8` signing with `alg`; None where AWS-LC does not sign that
     /// pair or refuses the key (RustCrypto then signs, as before).
     pub(super) fn new(
-        key_type: super::KeyType,
+        key_type: crate::key_type::KeyType,
         alg: SignatureAlgorithm,
         pkcs8: &[u8],
     ) -> Option<Self> {
@@ -72,61 +72,5 @@ impl FastKey {
                 Ok(sig)
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::{KeyType, SoftwareSigner};
-    use crate::algorithm::SignatureAlgorithm as S;
-    use crate::digest::DigestAlgorithm as D;
-    use crate::signer::Signer;
-
-    /// Every pair AWS-LC signs is verified by Kokuin's RustCrypto verifier, so the two
-    /// libraries agree on encodings (DER ECDSA, PSS salt length); a changed message fails.
-    #[test]
-    fn aws_lc_signatures_verify_with_rustcrypto() {
-        let p256 = SoftwareSigner::generate(KeyType::P256, "t").unwrap();
-        let p384 = SoftwareSigner::generate(KeyType::P384, "t").unwrap();
-        let rsa = SoftwareSigner::generate(KeyType::Rsa(2048), "t").unwrap();
-        let cases = [
-            (p256, vec![S::Ecdsa(D::Sha256)]),
-            (p384, vec![S::Ecdsa(D::Sha384)]),
-            (
-                rsa,
-                [D::Sha256, D::Sha384, D::Sha512]
-                    .into_iter()
-                    .flat_map(|d| [S::RsaPkcs1v15(d), S::RsaPss(d)])
-                    .collect(),
-            ),
-        ];
-        for (key, algs) in cases {
-            let mut key = Some(key);
-            for alg in algs {
-                let k = key.take().unwrap().with_algorithm(alg).unwrap();
-                assert!(k.fast.is_some(), "{alg} is not signed by AWS-LC");
-                let id = alg.algorithm_identifier().unwrap();
-                let sig = k.sign(b"message").unwrap();
-                crate::verify_signature(k.public_key(), &id, None, b"message", &sig)
-                    .unwrap_or_else(|e| panic!("{alg}: {e}"));
-                assert!(
-                    crate::verify_signature(k.public_key(), &id, None, b"massage", &sig).is_err()
-                );
-                key = Some(k);
-            }
-        }
-    }
-
-    /// P-256 with SHA-384 is not an AWS-LC signing algorithm: RustCrypto signs it.
-    #[test]
-    fn other_pairs_stay_on_rustcrypto() {
-        let k = SoftwareSigner::generate(KeyType::P256, "t")
-            .unwrap()
-            .with_algorithm(S::Ecdsa(D::Sha384))
-            .unwrap();
-        assert!(k.fast.is_none());
-        let id = S::Ecdsa(D::Sha384).algorithm_identifier().unwrap();
-        let sig = k.sign(b"m").unwrap();
-        crate::verify_signature(k.public_key(), &id, None, b"m", &sig).unwrap();
     }
 }

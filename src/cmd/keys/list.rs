@@ -1,11 +1,11 @@
 //! `kokuin keys list`: every key of the keyring with its state, the policies it serves, its
 //! backend and attestation, and its certificate's validity and key usage period.
 
-use super::usage;
+use super::common::usage;
 use crate::cmd::CmdError;
-use crate::config::{Config, KeyConfig};
-use crate::keyring::{KeyEntry, KeyState, Keyring};
 use kokuin_certs::path::{extension, subject_of};
+use kokuin_server::config::{Config, KeyConfig};
+use kokuin_server::keyring::{KeyEntry, KeyState, Keyring};
 use std::path::Path;
 use std::time::SystemTime;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
@@ -81,7 +81,7 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
                     .key
                     .algorithm()
                     .and_then(kokuin_hsm::SignatureAlgorithm::from_name);
-                match crate::service::open_key_with(&cfg, &e.key, alg, false) {
+                match kokuin_server::signing_key::open_key_with(&cfg, &e.key, alg, false) {
                     Ok(k) if k.failures.is_empty() => println!(
                         "  attestation:  sensitive, never extractable, generated in the token"
                     ),

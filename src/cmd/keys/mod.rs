@@ -2,91 +2,25 @@
 //! install-cert, rotate, retire, destroy, list. The running server follows the keyring and
 //! records every change in the audit log.
 
+mod common;
 mod list;
 mod sign_rate;
 
 pub use list::list;
 pub use sign_rate::sign_rate;
 
+use common::{entry, open, policy_of, signer, token, usage};
+
 use super::CmdError;
-use crate::config::{Config, KeyConfig};
-use crate::keyring::{KeyEntry, KeyState, Keyring};
 use kokuin_certs::path::{Purpose, check_purpose, check_validity, extension, subject_of};
-use kokuin_hsm::{KeyType, PinSource, Pkcs11Token, Signer, SoftwareSigner};
+use kokuin_hsm::{KeyType, Signer, SoftwareSigner};
+use kokuin_server::config::{Config, KeyConfig};
+use kokuin_server::keyring::{KeyEntry, KeyState};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
 
-pub(super) fn usage(e: impl std::fmt::Display) -> CmdError {
-    CmdError::usage(e.to_string())
-}
-
-pub(super) fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
-    let cfg = Config::load(config).map_err(usage)?;
-    let path = cfg
-        .tsa
-        .keyring
-        .as_ref()
-        .map(|p| cfg.resolve(p))
-        .ok_or_else(|| CmdError::usage("this configuration has no tsa.keyring"))?;
-    let ring = Keyring::load(&path).map_err(usage)?;
-    Ok((cfg, path, ring))
-}
-
-/// The policy OID `given`, checked against the configuration, or the default (first) one.
-pub(super) fn policy_of(cfg: &Config, given: Option<&str>) -> Result<String, CmdError> {
-    match given {
-        None => cfg
-            .tsa
-            .policies
-            .first()
-            .map(|p| p.oid.clone())
-            .ok_or_else(|| CmdError::usage("no policy is configured")),
-        Some(p) if cfg.tsa.policies.iter().any(|c| c.oid == p) => Ok(p.to_string()),
-        Some(p) => Err(CmdError::usage(format!(
-            "policy {p} is not one of tsa.policies"
-        ))),
-    }
-}
-
-pub(super) fn entry<'a>(ring: &'a mut Keyring, name: &str) -> Result<&'a mut KeyEntry, CmdError> {
-    ring.get_mut(name)
-        .ok_or_else(|| CmdError::usage(format!("no key named {name:?} in the keyring")))
-}
-
-/// The key's signer, without its certificate.
-pub(super) fn signer(cfg: &Config, k: &KeyConfig) -> Result<Arc<dyn Signer>, CmdError> {
-    let alg = k
-        .algorithm()
-        .and_then(kokuin_hsm::SignatureAlgorithm::from_name);
-    crate::service::open_key(cfg, k, alg).map_err(usage)
-}
-
-pub(super) fn token(cfg: &Config, k: &KeyConfig) -> Result<Option<Arc<Pkcs11Token>>, CmdError> {
-    match k {
-        KeyConfig::Pkcs11 {
-            module,
-            token,
-            pin_file,
-            pin_env,
-            ..
-        } => {
-            let pin = match (pin_file, pin_env) {
-                (Some(f), _) => PinSource::File(cfg.resolve(f)),
-                (None, Some(v)) => PinSource::Env(v.clone()),
-                _ => return Err(CmdError::usage("no PIN source")),
-            };
-            Ok(Some(Arc::new(
-                Pkcs11Token::open(&cfg.resolve(module), token, &pin).map_err(usage)?,
-            )))
-        }
-        KeyConfig::Software { .. } => Ok(None),
-    }
-}
-
-/// A key config like `template` (same token, same kind) for a new key called `name`.
 /// A key configuration for `name` where `template`'s keys live; the template's algorithm is
 /// kept only if it fits the new key type (a P-256 template says nothing about ML-DSA).
 fn like(template: &KeyConfig, name: &str, key_type: KeyType) -> KeyConfig {

@@ -1,10 +1,10 @@
 //! `kokuin keys sign-rate`: the raw signing rate of a key, the reference every server figure
 //! is compared with.
 
-use super::{open, policy_of, signer, token, usage};
+use super::common::{open, policy_of, signer, token, usage};
 use crate::cmd::CmdError;
-use crate::config::KeyConfig;
 use kokuin_hsm::Signer;
+use kokuin_server::config::KeyConfig;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 

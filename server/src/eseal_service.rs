@@ -3,7 +3,8 @@
 //! if it fails one; who may use which key; where time-stamps and CRLs come from.
 
 use crate::config::{Config, ESealSection};
-use crate::service::{StartError, open_key_with};
+use crate::error::StartError;
+use crate::signing_key::open_key_with;
 use kokuin_audit::AuditLog;
 use kokuin_certs::crl::parse_crls;
 use kokuin_certs::eseal::SealSubject;
@@ -95,10 +96,11 @@ pub fn build(
     let stamper: Arc<dyn TimeStamper> = match &section.tsa_url {
         Some(url) => Arc::new(HttpStamper {
             url: url.clone(),
-            agent: crate::cmd::request::agent(
-                section.tsa_ca.as_deref().map(|p| cfg.resolve(p)).as_deref(),
-            )
-            .map_err(|e| StartError::Other(format!("eseal.tsa_url: {}", e.message)))?,
+            agent: kokuin_client::agent(kokuin_client::TlsOptions {
+                ca: section.tsa_ca.as_deref().map(|p| cfg.resolve(p)).as_deref(),
+                client: None,
+            })
+            .map_err(|e| StartError::Other(format!("eseal.tsa_url: {e}")))?,
         }),
         None => Arc::new(AuditedStamper {
             authority: authority.clone(),
@@ -244,37 +246,6 @@ struct HttpStamper {
 
 impl TimeStamper for HttpStamper {
     fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String> {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
-        let req = kokuin_tsa::request::build_request(digest, imprint, None, Some(&nonce), true)
-            .map_err(|e| e.to_string())?;
-        let body = der::Encode::to_der(&req).map_err(|e| e.to_string())?;
-        let mut resp = self
-            .agent
-            .post(&self.url)
-            .header("Content-Type", crate::server::QUERY_TYPE)
-            .send(&body[..])
-            .map_err(|e| format!("{}: {e}", self.url))?;
-        if resp.status() != 200 {
-            return Err(format!("{}: HTTP {}", self.url, resp.status()));
-        }
-        let der = resp
-            .body_mut()
-            .with_config()
-            .limit(1 << 20)
-            .read_to_vec()
-            .map_err(|e| format!("{}: {e}", self.url))?;
-        let token = kokuin_tsa::ParsedResponse::from_der(&der)
-            .and_then(kokuin_tsa::ParsedResponse::into_token)
-            .map_err(|e| e.to_string())?;
-        // The token must answer this request (nonce, imprint), not some other.
-        let t = kokuin_tsa::TimeStampToken::from_der(&token).map_err(|e| e.to_string())?;
-        if t.tst_info.nonce != req.nonce {
-            return Err(format!(
-                "{}: the token's nonce is not the request's",
-                self.url
-            ));
-        }
-        Ok(token)
+        kokuin_client::timestamp(&self.agent, &self.url, digest, imprint).map_err(|e| e.to_string())
     }
 }

@@ -21,9 +21,9 @@ use self::body::{hash_body, read_held_body};
 use self::check::check_before_extending;
 use self::refusal::{Refusal, failure};
 use super::refusals::Refused;
-use super::routes::{Body, text};
-use super::{Conn, State};
-use crate::seal::{LoadedSealKey, SealService};
+use crate::eseal_service::{LoadedSealKey, SealService};
+use crate::http::reply::{Body, text};
+use crate::http::state::{Conn, State};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -90,7 +90,8 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
         let mut held = None;
         let content = match q.get("digest") {
             Some(h) => {
-                let d = crate::cmd::parse_hex(h)
+                let d = hex::decode(h.trim())
+                    .ok()
                     .filter(|d| d.len() == alg.output_len())
                     .ok_or_else(|| {
                         Refusal::new(
@@ -167,7 +168,8 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             })?;
         let digest = match q.get("digest") {
             Some(h) => Some(
-                crate::cmd::parse_hex(h)
+                hex::decode(h.trim())
+                    .ok()
                     .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "digest must be hex"))?,
             ),
             None => None,
@@ -454,7 +456,7 @@ fn admit<'a>(
     svc: &'a SealService,
     conn: &Conn,
     req: &Request<Incoming>,
-) -> Result<(&'a crate::seal::Client, HashMap<String, String>), Refusal> {
+) -> Result<(&'a crate::eseal_service::Client, HashMap<String, String>), Refusal> {
     within_rate(state, conn)?;
     let client = authenticate(svc, conn, req)?;
     Ok((client, query(req)?))

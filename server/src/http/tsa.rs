@@ -5,9 +5,9 @@
 //! Client mistakes at the HTTP layer get 4xx (415, 413, 408, 429); 503 when the server is
 //! saturated.
 
-use super::State;
-use super::metrics::KeyLabels;
-use super::routes::{Body, text};
+use super::reply::{Body, text};
+use super::state::State;
+use crate::metrics::KeyLabels;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -15,12 +15,10 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 
 use kokuin_tsa::request::MAX_REQUEST_LEN;
+use kokuin_tsa::transport::{QUERY_TYPE, REPLY_TYPE};
 use kokuin_tsa::{FailureInfo, Rejection};
 use std::net::SocketAddr;
 use std::time::Duration;
-
-pub const QUERY_TYPE: &str = "application/timestamp-query";
-pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
 /// `POST /tsa`; also returns the PKIFailureInfo of a refusal, for metrics.
 pub async fn tsa(
@@ -119,7 +117,7 @@ async fn issue(
         Err(r) => {
             tracing::info!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
             state.refusals.add(
-                crate::server::refusals::Refused::TimeStampRequest,
+                crate::http::refusals::Refused::TimeStampRequest,
                 peer.ip(),
                 r.info.name(),
                 &r.text,

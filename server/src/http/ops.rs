@@ -1,9 +1,9 @@
 //! `GET /readyz` and `GET /metrics`: whether the service can vouch for a token now, and the
 //! figures an operator alerts on.
 
-use super::State;
-use super::metrics::KeyLabels;
-use super::routes::{Body, text};
+use super::reply::{Body, text};
+use super::state::State;
+use crate::metrics::KeyLabels;
 use hyper::{Response, StatusCode};
 use std::time::SystemTime;
 

@@ -6,16 +6,15 @@ mod cpu_pool;
 mod deadline;
 mod eseal;
 mod keys;
-pub mod metrics;
 mod ops;
 mod policies;
 pub mod refusals;
+mod reply;
 mod routes;
 mod sign_times;
+mod state;
 mod tls;
 mod tsa;
-
-pub use tsa::{QUERY_TYPE, REPLY_TYPE};
 
 use crate::config::{Config, ServerConfig};
 use crate::service::Service;
@@ -23,6 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use state::{Conn, Limiter, State};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,58 +30,43 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-/// One connection's peer: its address and, over TLS, the client certificate it presented
-/// (its key proved in the handshake; who it identifies is the e-seal API's decision).
-pub struct Conn {
-    pub peer: SocketAddr,
-    pub client_certificate: Option<Vec<u8>>,
-    /// Whether what the client sends is protected in transit: over TLS here, or on a plain
-    /// listener the operator declared behind a TLS-terminating proxy
-    /// (`server.http_behind_tls_proxy`). Credentials are taken only then.
-    pub confidential: bool,
-    /// Accepted on `server.admin`: metrics and health only.
-    pub admin: bool,
-}
-
-/// Per-client request rate limit, keyed by client address.
-pub type Limiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
-
-pub struct State {
-    pub service: Service,
-    pub limits: ServerConfig,
-    pub metrics: Arc<metrics::Metrics>,
-    pub limiter: Option<Arc<Limiter>>,
-    /// The e-seal API's, apart: its calls cost far more than a token.
-    pub seal_limiter: Option<Arc<Limiter>>,
-    /// Requests being answered at once (`server.max_concurrency`).
-    pub signing: Arc<Semaphore>,
-    /// Slow software signatures (ML-DSA, composite, RSA): a thread per core. Token keys sign
-    /// on their own session pool.
-    pub cpu_pool: cpu_pool::CpuPool,
-    /// Recent signing times, which set how long a token's audit record waits for company.
-    pub sign_times: sign_times::SignTimes,
-    /// Refusals counted until their next aggregated audit record.
-    pub refusals: Arc<refusals::Refusals>,
-    request_ids: AtomicU64,
-}
-
-impl State {
-    fn next_request_id(&self) -> u64 {
-        self.request_ids.fetch_add(1, Ordering::Relaxed)
-    }
-}
-
 /// Binds every listener, prints where it listens, and serves until SIGTERM or Ctrl-C.
 pub async fn run(
     cfg: Config,
     service: Service,
-    metrics: Arc<metrics::Metrics>,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Result<(), String> {
+    run_with(cfg, service, metrics, None).await
+}
+
+/// A server run in-process (tests, embedding): it stops when `stop` turns true, reports its
+/// listeners' addresses on `listening`, and installs no signal handler.
+pub struct InProcess {
+    /// Set to true to stop gracefully.
+    pub stop: watch::Receiver<bool>,
+    /// Receives `(scheme, address)` of every listener once bound.
+    pub listening: tokio::sync::oneshot::Sender<Vec<(&'static str, SocketAddr)>>,
+}
+
+/// [`run`], or with `in_process` stopped and observed by the caller instead of by signals.
+pub async fn run_with(
+    cfg: Config,
+    service: Service,
+    metrics: Arc<crate::metrics::Metrics>,
+    in_process: Option<InProcess>,
 ) -> Result<(), String> {
     let limits = cfg.server.clone();
+    let (stopper, mut listening) = match in_process {
+        Some(p) => (Some(p.stop), Some(p.listening)),
+        None => (None, None),
+    };
     let started = async {
         // Installed before the first "listening" line: a signal sent as soon as the server is
         // seen up must reach these handlers, not the default action, which kills the process.
-        let signals = Signals::install()?;
+        let signals = match stopper {
+            Some(stop) => Stop::Told(stop),
+            None => Stop::Signals(Signals::install()?),
+        };
         let client_hints = service.eseal.as_ref().map(|e| {
             e.client_cas
                 .iter()
@@ -150,9 +135,11 @@ pub async fn run(
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    let mut addresses = Vec::new();
     for (listener, tls, role) in bound {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if tls.is_some() { "https" } else { "http" };
+        addresses.push((if role.admin { "admin" } else { scheme }, local));
         // One line per listener on stdout, for people and for scripts that use port 0.
         if role.admin {
             println!("admin http://{local}/metrics");
@@ -168,6 +155,9 @@ pub async fn run(
             stop_rx.clone(),
         )));
     }
+    if let Some(tx) = listening.take() {
+        let _ = tx.send(addresses);
+    }
     if let Some(log) = &state.service.audit {
         tasks.push(tokio::spawn(state.refusals.clone().run(
             log.clone(),
@@ -180,7 +170,7 @@ pub async fn run(
             Arc::new(cfg.clone()),
             state.clone(),
             cfg.resolve(path),
-            signals.hangup.take(),
+            signals.hangup(),
             stop_rx.clone(),
         )));
     }
@@ -420,6 +410,30 @@ async fn serve_connection(
 struct Role {
     confidential: bool,
     admin: bool,
+}
+
+/// What ends the server: signals, or the in-process owner.
+enum Stop {
+    Signals(Signals),
+    Told(watch::Receiver<bool>),
+}
+
+impl Stop {
+    fn hangup(&mut self) -> Option<tokio::signal::unix::Signal> {
+        match self {
+            Self::Signals(s) => s.hangup.take(),
+            Self::Told(_) => None,
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        match self {
+            Self::Signals(s) => s.shutdown().await,
+            Self::Told(rx) => {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        }
+    }
 }
 
 struct Signals {

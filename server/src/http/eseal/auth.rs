@@ -2,8 +2,8 @@
 //! never over cleartext; a per-address rate; grants per key.
 
 use super::refusal::Refusal;
-use crate::seal::{Client, LoadedSealKey, SealService};
-use crate::server::{Conn, State};
+use crate::eseal_service::{Client, LoadedSealKey, SealService};
+use crate::http::state::{Conn, State};
 use hyper::body::Incoming;
 use hyper::header::AUTHORIZATION;
 use hyper::{Request, StatusCode};

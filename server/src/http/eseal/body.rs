@@ -3,8 +3,8 @@
 //! way within a deadline that grows with what has arrived.
 
 use super::refusal::Refusal;
-use crate::seal::SealService;
-use crate::server::State;
+use crate::eseal_service::SealService;
+use crate::http::state::State;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};

@@ -3,7 +3,7 @@
 //! and puts in force the key whose time has come. Requests already signing keep the key they
 //! started with; the next ones get the new one.
 
-use super::State;
+use super::state::State;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use kokuin_audit::{Event, kind};
@@ -91,7 +91,7 @@ pub async fn follow_keyring(
                         None => {
                             let c = cfg.clone();
                             tokio::task::spawn_blocking(move || {
-                                crate::service::load_key(&c, &entry.key, &entry.name)
+                                crate::signing_key::load_key(&c, &entry.key, &entry.name)
                             })
                             .await
                         }

@@ -349,6 +349,30 @@ keys = ["dev-seal"]
 
 /// The dev TSU certificate's validity and the end of its key usage period, which every dev
 /// TSU certificate shares whatever its key.
+/// Soft tokens take their storage from a variable read when the module loads ($SOFTHSM2_CONF,
+/// $KRYOPTIC_CONF). A dev server with an HSM therefore runs itself again with the variables
+/// pointing into its state directory (re-executing keeps this process's environment untouched).
+pub fn reexec_with_token_env(state_dir: &Path) -> Result<(), String> {
+    let confs = prepare_tokens(state_dir)?;
+    if confs
+        .iter()
+        .all(|(var, conf)| std::env::var_os(var).is_some_and(|v| std::path::Path::new(&v) == conf))
+    {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(std::env::args_os().skip(1));
+    for (var, conf) in &confs {
+        cmd.env(var, conf);
+    }
+    let err = cmd.exec();
+    Err(format!(
+        "cannot restart with the token configuration: {err}"
+    ))
+}
+
 fn tsu_window(pki: &DevPki) -> Result<(SystemTime, SystemTime, SystemTime), String> {
     let v = pki.tsu.tbs_certificate().validity();
     let pkup: Option<x509_cert::ext::pkix::PrivateKeyUsagePeriod> =

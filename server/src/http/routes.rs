@@ -1,17 +1,13 @@
 //! Dispatch: which handler answers which method and path, and the request's log span and
 //! metrics.
 
-use super::metrics::RequestLabels;
-use super::{Conn, State};
-use bytes::Bytes;
-use http_body_util::Full;
+use super::reply::{Body, method_not_allowed, text};
+use super::state::{Conn, State};
+use crate::metrics::RequestLabels;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
 use tracing::Instrument;
-
-pub type Body = Full<Bytes>;
 
 pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) -> Response<Body> {
     let id = state.next_request_id();
@@ -137,23 +133,4 @@ fn only_chunked(req: &Request<Incoming>) -> bool {
                     .all(|c| c.trim().eq_ignore_ascii_case("chunked"))
             })
         })
-}
-
-pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut r = text(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "text/plain",
-        "method not allowed\n".into(),
-    );
-    r.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
-    r
-}
-
-pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
 }

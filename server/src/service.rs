@@ -2,16 +2,14 @@
 //! state, clock. Every check that can be made before the first request is made here, so a
 //! misconfigured service refuses to start instead of refusing requests.
 
-use crate::config::{Config, KeyConfig};
-use kokuin_certs::path::{Purpose, check_purpose};
-use kokuin_certs::pem::{load_certificates, to_pem_chain};
-use kokuin_hsm::{SignatureAlgorithm, Signer, SoftwareSigner};
+use crate::config::Config;
+use crate::error::StartError;
+use crate::signing_key::{LoadedKey, load_key};
 use kokuin_tsa::asn1::Accuracy;
 use kokuin_tsa::clock::kernel::KernelClock;
 use kokuin_tsa::clock::{ClockStatus, Observer, TrustedClock, status_name};
 use kokuin_tsa::serial::SerialGenerator;
-use kokuin_tsa::token::TokenSigner;
-use kokuin_tsa::{ActiveKey, AuthorityConfig, Policy, TimeStampAuthority};
+use kokuin_tsa::{AuthorityConfig, Policy, TimeStampAuthority};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +21,7 @@ pub struct Service {
     /// `GET /tsa/certs` serves for it.
     served: Vec<std::sync::RwLock<Served>>,
     /// The e-seal API, when `[eseal]` is configured.
-    pub eseal: Option<Arc<crate::seal::SealService>>,
+    pub eseal: Option<Arc<crate::eseal_service::SealService>>,
 }
 
 /// A policy's key in force, as the server describes it.
@@ -75,67 +73,6 @@ impl Service {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("{0}")]
-    Key(#[from] kokuin_hsm::KeyError),
-    #[error("{0}")]
-    Pem(#[from] kokuin_certs::pem::PemError),
-    #[error("{0}")]
-    Serial(#[from] kokuin_tsa::serial::SerialError),
-    #[error("TSU certificate {path}: {reason}")]
-    Certificate { path: String, reason: String },
-    #[error("{0}")]
-    Other(String),
-}
-
-/// A key ready to sign, with what `/tsa/certs` serves for it.
-#[derive(Clone)]
-pub struct LoadedKey {
-    pub active: Arc<ActiveKey>,
-    pub chain_pem: String,
-    /// The keyring entry's name, or "tsa.key".
-    pub name: String,
-}
-
-/// Opens the key `key_cfg` describes, checks it against its certificate and the key policy,
-/// and prepares it for signing.
-pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedKey, StartError> {
-    let algorithm = key_cfg.algorithm().and_then(SignatureAlgorithm::from_name);
-    let key = open_key(cfg, key_cfg, algorithm)?;
-    let cert_path = cfg.resolve(key_cfg.certificate());
-    let mut certs = load_certificates(&cert_path)?;
-    let cert_err = |reason: String| StartError::Certificate {
-        path: cert_path.display().to_string(),
-        reason,
-    };
-    let tsu = certs.remove(0);
-    if tsu.tbs_certificate().subject_public_key_info() != key.public_key() {
-        return Err(cert_err(
-            "its public key is not the configured key's".to_string(),
-        ));
-    }
-    check_purpose(&tsu, Purpose::TimeStamping).map_err(|e| cert_err(e.to_string()))?;
-    let chain_pem = to_pem_chain(&[std::slice::from_ref(&tsu), &certs].concat())
-        .map_err(|e| cert_err(e.to_string()))?;
-    let key_label = key.label().to_string();
-    let signer = TokenSigner::new(key, tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
-    let active = ActiveKey::new(signer).map_err(cert_err)?;
-    let (from, until) = active.usage_window();
-    let now = std::time::SystemTime::now();
-    if now < from || now > until {
-        tracing::error!(
-            key = %key_label,
-            "the TSU key is outside its usage period; every request will get systemFailure"
-        );
-    }
-    Ok(LoadedKey {
-        active: Arc::new(active),
-        chain_pem,
-        name: name.to_string(),
-    })
-}
-
 /// The key in force at start for each policy: `[tsa.key]` for all, or the keyring's. A key
 /// serving several policies is opened once.
 fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
@@ -171,10 +108,7 @@ fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
     }
 }
 
-pub fn build(
-    cfg: &Config,
-    metrics: &Arc<crate::server::metrics::Metrics>,
-) -> Result<Service, StartError> {
+pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Service, StartError> {
     let loaded = initial_keys(cfg)?;
     let key_label = loaded
         .iter()
@@ -268,7 +202,7 @@ pub fn build(
     );
     let authority = Arc::new(authority);
     let eseal = match &cfg.eseal {
-        Some(section) => Some(Arc::new(crate::seal::build(
+        Some(section) => Some(Arc::new(crate::eseal_service::build(
             cfg,
             section,
             authority.clone(),
@@ -286,164 +220,6 @@ pub fn build(
         service.install(i, l);
     }
     Ok(service)
-}
-
-/// The configured TSU key, checked against `tsa.require_hsm_key`.
-pub fn open_key(
-    cfg: &Config,
-    key_cfg: &KeyConfig,
-    algorithm: Option<SignatureAlgorithm>,
-) -> Result<Arc<dyn Signer>, StartError> {
-    open_key_with(cfg, key_cfg, algorithm, cfg.tsa.require_hsm_key).map(|k| k.signer)
-}
-
-/// An opened key and whether its token attested it generated there and never extractable.
-pub struct OpenedKey {
-    pub signer: Arc<dyn Signer>,
-    pub attested: bool,
-    /// Why it is not attested, for a token key (empty for software keys).
-    pub failures: Vec<String>,
-}
-
-/// Opens a key; with `require_hsm`, only an attested HSM key is accepted.
-pub fn open_key_with(
-    cfg: &Config,
-    key_cfg: &KeyConfig,
-    algorithm: Option<SignatureAlgorithm>,
-    require_hsm: bool,
-) -> Result<OpenedKey, StartError> {
-    let policy = |reason: String| {
-        StartError::Other(format!("tsa.require_hsm_key: {reason}; refusing to start"))
-    };
-    match key_cfg {
-        KeyConfig::Software { path, .. } => {
-            if require_hsm {
-                return Err(policy(
-                    "the key is a software key, not one held in an HSM".into(),
-                ));
-            }
-            Ok(OpenedKey {
-                signer: Arc::new(SoftwareSigner::load(
-                    &cfg.resolve(path),
-                    algorithm,
-                    cfg.dev,
-                )?),
-                attested: false,
-                failures: Vec::new(),
-            })
-        }
-        KeyConfig::Pkcs11 {
-            module,
-            token,
-            key,
-            pin_file,
-            pin_env,
-            sessions,
-            wrapped,
-            traditional_key,
-            ..
-        } => {
-            let pin = match (pin_file, pin_env) {
-                (Some(f), _) => kokuin_hsm::PinSource::File(cfg.resolve(f)),
-                (None, Some(v)) => kokuin_hsm::PinSource::Env(v.clone()),
-                (None, None) => return Err(StartError::Other("tsa.key: no PIN source".into())),
-            };
-            let hsm = |e: kokuin_hsm::HsmError| StartError::Other(format!("tsa.key: {e}"));
-            let t = Arc::new(
-                kokuin_hsm::Pkcs11Token::open(&cfg.resolve(module), token, &pin).map_err(hsm)?,
-            );
-            let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
-            let sessions = sessions.unwrap_or(threads).min(cfg.server.max_concurrency);
-            let read_blob = |file: &std::path::PathBuf| {
-                let path = cfg.resolve(file);
-                std::fs::read(&path)
-                    .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))
-            };
-            if let Some(trad) = traditional_key {
-                let Some(SignatureAlgorithm::Composite(id)) = algorithm else {
-                    return Err(StartError::Other(
-                        "a key with a traditional_key needs algorithm = \"<composite>\"".into(),
-                    ));
-                };
-                let blob = wrapped.as_ref().map(read_blob).transpose()?;
-                let half = match &blob {
-                    Some(blob) => kokuin_hsm::pkcs11::composite::MlDsaHalf::Wrapped {
-                        wrapping_label: key,
-                        blob,
-                    },
-                    None => kokuin_hsm::pkcs11::composite::MlDsaHalf::InToken(key),
-                };
-                let opened = kokuin_hsm::pkcs11::composite::open(&t, id, half, trad, sessions)
-                    .map_err(hsm)?;
-                return attested(opened.signer, opened.failures, require_hsm);
-            }
-            if let Some(file) = wrapped {
-                if require_hsm {
-                    return Err(policy(format!(
-                        "the key is an {}",
-                        kokuin_hsm::pkcs11::wrapped::DESCRIPTION
-                    )));
-                }
-                let Some(SignatureAlgorithm::MlDsa(level)) = algorithm else {
-                    return Err(StartError::Other(
-                        "a wrapped key needs algorithm = \"ml-dsa-…\"".into(),
-                    ));
-                };
-                let path = cfg.resolve(file);
-                let blob = read_blob(file)?;
-                let signer = kokuin_hsm::pkcs11::wrapped::wrapped_mldsa_signer(
-                    &t,
-                    key,
-                    &blob,
-                    level,
-                    &format!("{token}/{}", path.display()),
-                )
-                .map_err(hsm)?;
-                tracing::warn!(
-                    key = %signer.label(),
-                    "{}",
-                    kokuin_hsm::pkcs11::wrapped::DESCRIPTION
-                );
-                return Ok(OpenedKey {
-                    signer: Arc::new(signer),
-                    attested: false,
-                    failures: vec![kokuin_hsm::pkcs11::wrapped::DESCRIPTION.to_string()],
-                });
-            }
-            let signer = kokuin_hsm::Pkcs11Signer::new(t, key, algorithm, sessions).map_err(hsm)?;
-            let failures = signer.attestation().failures();
-            attested(
-                signer,
-                failures.into_iter().map(String::from).collect(),
-                require_hsm,
-            )
-        }
-    }
-}
-
-/// A token key with the reasons it is not an attested HSM key: logged, and fatal under
-/// `tsa.require_hsm_key`.
-fn attested(
-    signer: impl Signer + 'static,
-    failures: Vec<String>,
-    require_hsm: bool,
-) -> Result<OpenedKey, StartError> {
-    if failures.is_empty() {
-        tracing::info!(key = %signer.label(), "key attestation: generated in the token, never extractable");
-    } else {
-        tracing::warn!(key = %signer.label(), failures = %failures.join("; "), "key attestation failed");
-        if require_hsm {
-            return Err(StartError::Other(format!(
-                "tsa.require_hsm_key: {}; refusing to start",
-                failures.join("; ")
-            )));
-        }
-    }
-    Ok(OpenedKey {
-        signer: Arc::new(signer),
-        attested: failures.is_empty(),
-        failures,
-    })
 }
 
 /// Every change of the clock's status goes to the log and to the audit log (EN 319 421:

@@ -1,7 +1,7 @@
 //! What a seal sent to be extended must pass first.
 
 use super::refusal::Refusal;
-use crate::seal::{LoadedSealKey, SealService};
+use crate::eseal_service::{LoadedSealKey, SealService};
 use hyper::StatusCode;
 use kokuin_eseal::SealVerifyOptions;
 use kokuin_eseal::extend::digest_algorithm;

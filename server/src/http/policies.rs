@@ -5,8 +5,8 @@
 //! see `src/keyring.rs`); a client picks one by its OID in reqPolicy (RFC 3161 §2.4.1) and
 //! gets the default — the first listed — without.
 
-use super::State;
-use super::routes::{Body, text};
+use super::reply::{Body, text};
+use super::state::State;
 use hyper::StatusCode;
 use serde::Serialize;
 

@@ -1,0 +1,19 @@
+//! Kokuin's service: configuration, the keyring, the audit bridge, the time-stamp authority
+//! and e-seal service assembled from them, and the HTTP(S) server that answers for both.
+//!
+//! The `kokuin` binary's `serve` is [`serve::serve`]; tests start the same server in-process
+//! with [`serve::start`].
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod config;
+#[cfg(feature = "dev")]
+pub mod dev;
+pub mod error;
+pub mod eseal_service;
+pub mod http;
+pub mod keyring;
+pub mod metrics;
+pub mod serve;
+pub mod service;
+pub mod signing_key;

@@ -1,0 +1,126 @@
+//! `kokuin serve`: the configuration (or the dev state) loaded, the service built, the
+//! server run until a signal.
+
+use crate::config::{Config, ConfigError};
+use crate::error::StartError;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// What `kokuin serve` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// The configuration file (unless `dev`).
+    pub config: Option<PathBuf>,
+    /// Run on the embedded default, created once in `state_dir`.
+    pub dev: bool,
+    /// The dev state directory.
+    pub state_dir: PathBuf,
+    /// With `dev`: keep the TSU key in a SoftHSM2 token under the state directory.
+    pub pkcs11_module: Option<PathBuf>,
+    /// Plain HTTP listeners replacing the configured ones.
+    pub http: Vec<SocketAddr>,
+    /// HTTPS listeners replacing the configured ones.
+    pub https: Vec<SocketAddr>,
+    /// Replaces `server.rate_limit_per_second`.
+    pub rate_limit: Option<u32>,
+}
+
+/// Why `serve` ended in error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Neither a configuration nor `--dev`.
+    #[error("--config or --dev is required")]
+    NoConfig,
+    /// The dev state directory cannot be made or used.
+    #[error("{0}")]
+    Dev(String),
+    /// The configuration cannot be read.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The service refused to start.
+    #[error("{0}")]
+    Start(#[from] StartError),
+    /// The async runtime cannot start.
+    #[error("runtime: {0}")]
+    Runtime(String),
+    /// The server failed (bind, TLS setup).
+    #[error("{0}")]
+    Server(String),
+}
+
+pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    let ServeOptions {
+        config,
+        dev,
+        state_dir,
+        pkcs11_module,
+        http,
+        https,
+        rate_limit,
+    } = opts;
+    if dev && (pkcs11_module.is_some() || crate::dev::softhsm_conf(&state_dir).exists()) {
+        crate::dev::reexec_with_token_env(&state_dir).map_err(ServeError::Dev)?;
+    }
+    let config_path = if dev {
+        let (dh, ds) = if http.is_empty() && https.is_empty() {
+            (
+                vec![
+                    crate::dev::DEFAULT_HTTP
+                        .parse()
+                        .map_err(|_| ServeError::Dev("address".into()))?,
+                ],
+                vec![
+                    crate::dev::DEFAULT_HTTPS
+                        .parse()
+                        .map_err(|_| ServeError::Dev("address".into()))?,
+                ],
+            )
+        } else {
+            (http.clone(), https.clone())
+        };
+        let paths = crate::dev::ensure_state_dir(&state_dir, &dh, &ds, pkcs11_module.as_deref())
+            .map_err(ServeError::Dev)?;
+        println!(
+            "kokuin dev mode: {} state directory {}",
+            if paths.created { "created" } else { "reusing" },
+            state_dir.display()
+        );
+        println!("  config:       {}", paths.config.display());
+        println!("  trust anchor: {}", paths.root.display());
+        paths.config
+    } else {
+        config.ok_or(ServeError::NoConfig)?
+    };
+    warn_if_readable_by_others(&config_path);
+    let mut cfg = Config::load(&config_path)?;
+    if !http.is_empty() || !https.is_empty() {
+        cfg.server.http = http;
+        cfg.server.https = https;
+    }
+    if let Some(r) = rate_limit {
+        cfg.server.rate_limit_per_second = r;
+    }
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+    let service = crate::service::build(&cfg, &metrics)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    rt.block_on(crate::http::run(cfg, service, metrics))
+        .map_err(ServeError::Server)
+}
+
+/// The configuration holds API-token hashes and key locations: others should not read it
+/// (key files themselves are refused when they are readable by others).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path)
+        && m.permissions().mode() & 0o007 != 0
+    {
+        tracing::warn!(
+            mode = format!("{:o}", m.permissions().mode() & 0o777),
+            "the configuration file is readable by other users; chmod o-rwx it"
+        );
+    }
+}

@@ -25,7 +25,7 @@ fn serial_of(body: &[u8]) -> Option<String> {
     let p = ParsedResponse::from_der(body).ok()?;
     let t = p.into_token().ok()?;
     let t = TimeStampToken::from_der(&t).ok()?;
-    Some(kokuin_tsa::verify::hex(t.tst_info.serial_number.as_bytes()))
+    Some(hex::encode(t.tst_info.serial_number.as_bytes()))
 }
 
 /// Serials of every token.issued record in the log, read line by line.

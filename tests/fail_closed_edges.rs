@@ -23,7 +23,7 @@ fn free_addr() -> std::net::SocketAddr {
 fn server_with(state: &Path, server_lines: &str, http: &[String], log: &str) -> Server {
     drop(Server::dev(state));
     let cfg = state.join("kokuin.toml");
-    let token_sha = hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(TOKEN.as_bytes()));
+    let token_sha = hex::encode(kokuin_hsm::DigestAlgorithm::Sha256.digest(TOKEN.as_bytes()));
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("[server]\n", &format!("[server]\n{server_lines}\n"))

@@ -51,7 +51,7 @@ fn extend_verifies_the_seal_first() {
     let dir = tempdir();
     let srv = Server::dev(dir.path());
     let doc = b"<Invoice><ID>INV-21</ID><Total>11000</Total></Invoice>\n";
-    let digest = hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(doc));
+    let digest = hex::encode(kokuin_hsm::DigestAlgorithm::Sha256.digest(doc));
 
     let bb = seal_over_api(&srv, doc, "B-B", true);
     let raw = kokuin_eseal::raw::RawSignedData::parse(&bb).unwrap();

@@ -11,7 +11,7 @@
 //! crate depends on no key or certificate code.
 
 use crate::event::{Event, kind};
-use crate::record::{Record, hex};
+use crate::record::Record;
 use serde::{Deserialize, Serialize};
 
 pub trait CheckpointSigner: Send + Sync {
@@ -46,7 +46,7 @@ pub fn event(signer: &dyn CheckpointSigner, count: u64, head: &str) -> Result<Ev
         .with("head", head)
         .with("algorithm", signer.algorithm())
         .with("key", signer.key_id())
-        .with("signature", hex(&sig)))
+        .with("signature", hex::encode(&sig)))
 }
 
 /// The latest checkpoint, also written beside the segments as `checkpoint.json`: the record's
@@ -108,21 +108,11 @@ pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), S
     if count != record.seq || s("head")? != record.prev {
         return Err("checkpoint count or head do not match its place in the log".into());
     }
-    let sig = unhex(s("signature")?).ok_or("signature is not hex")?;
+    let sig = hex::decode(s("signature")?).map_err(|_| "signature is not hex".to_string())?;
     verifier.verify(
         s("key")?,
         s("algorithm")?,
         &message(count, &record.prev),
         &sig,
     )
-}
-
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }

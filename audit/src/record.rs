@@ -83,18 +83,7 @@ impl Record {
 
 /// SHA-256 of a line's bytes, lower-case hex: the value the next record's `prev` holds.
 pub fn line_hash(line: &str) -> String {
-    hex(&Sha256::digest(line.as_bytes()))
-}
-
-/// Lower-case hex. Hand-rolled: `format!` per octet was a visible share of a token's CPU.
-pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(char::from(DIGITS[usize::from(x >> 4)]));
-        s.push(char::from(DIGITS[usize::from(x & 0x0f)]));
-    }
-    s
+    hex::encode(Sha256::digest(line.as_bytes()))
 }
 
 #[cfg(test)]

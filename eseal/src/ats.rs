@@ -15,8 +15,8 @@
 use crate::oid;
 use crate::raw::{RawSignedData, attribute_parts};
 use der::Encode;
+use kokuin_cms::der_writer::{OCTET_STRING, SEQUENCE, attribute, children, read_tlv, tlv};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_tsa::der_writer::{OCTET_STRING, SEQUENCE, attribute, children, read_tlv, tlv};
 
 /// The DER ATSHashIndexV3 for the seal as it is.
 ///

@@ -7,9 +7,9 @@
 
 use crate::oid;
 use der::Encode;
+use kokuin_cms::der_writer::{CONTEXT_0, Der, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
+use kokuin_cms::signer_parts::SignerParts;
 use kokuin_hsm::{DigestAlgorithm, SignError, Signer};
-use kokuin_tsa::der_writer::{CONTEXT_0, Der, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
-use kokuin_tsa::signer_parts::SignerParts;
 use std::sync::Arc;
 use std::time::SystemTime;
 use x509_cert::Certificate;

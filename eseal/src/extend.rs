@@ -5,9 +5,9 @@ use crate::ats;
 use crate::oid;
 use crate::raw::RawSignedData;
 use der::Encode;
+use kokuin_cms::der_writer::attribute;
 use kokuin_hsm::DigestAlgorithm;
 use kokuin_tsa::TimeStampToken;
-use kokuin_tsa::der_writer::attribute;
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 

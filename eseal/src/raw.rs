@@ -3,7 +3,7 @@
 //! (EN 319 122-1 §5.5: "earlier encodings preserved"). Only definite-length DER is accepted,
 //! with one SignerInfo: the shape every Kokuin seal has.
 
-use kokuin_tsa::der_writer::{CONTEXT_0, CONTEXT_1, Der, SEQUENCE, SET, children, read_tlv, tlv};
+use kokuin_cms::der_writer::{CONTEXT_0, CONTEXT_1, Der, SEQUENCE, SET, children, read_tlv, tlv};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("not a DER CMS SignedData with one SignerInfo: {0}")]

@@ -20,9 +20,9 @@ use der::Encode;
 use kokuin_certs::crl::{RevocationStatus, check_revocation};
 use kokuin_certs::eseal::SealSubject;
 use kokuin_certs::path::{Purpose, display_time, subject_of, validate_path};
+use kokuin_cms::ess::SigningCertificateV2;
+use kokuin_cms::signed_data::{Detached, ParsedSignedData, check_ess, single_attribute};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_tsa::asn1::SigningCertificateV2;
-use kokuin_tsa::signed_data::{Detached, ParsedSignedData, check_ess, single_attribute};
 use kokuin_tsa::{TimeStampToken, VerifyOptions};
 use std::time::SystemTime;
 use x509_cert::Certificate;
@@ -33,7 +33,7 @@ pub enum SealVerifyError {
     #[error(transparent)]
     Raw(#[from] crate::raw::RawError),
     #[error("CMS: {0}")]
-    SignedData(#[from] kokuin_tsa::signed_data::SignedDataError),
+    SignedData(#[from] kokuin_cms::signed_data::SignedDataError),
     #[error("not CAdES B-B: {0}")]
     Baseline(String),
     #[error("the signer's certificate is not trusted at {at}: {reason}")]
@@ -102,7 +102,7 @@ pub fn verify_seal(
     let alg = parsed.digest_algorithm()?;
     let mut pool = parsed.certificates();
     pool.extend(opts.extra_certificates.iter().cloned());
-    let v = kokuin_tsa::signed_data::verify_parsed(&parsed, opts.detached, &pool)?;
+    let v = kokuin_cms::signed_data::verify_parsed(&parsed, opts.detached, &pool)?;
     let si = &v.signer_info;
     let scv2: SigningCertificateV2 =
         single_attribute(si, oid::SIGNING_CERTIFICATE_V2, "signing-certificate-v2")
@@ -310,7 +310,7 @@ fn stamps(
                 info: StampInfo {
                     gen_time: v.gen_time.to_system_time(),
                     tsa: v.chain.first().map(subject_of).unwrap_or_default(),
-                    serial: kokuin_tsa::verify::hex(v.serial.as_bytes()),
+                    serial: hex::encode(v.serial.as_bytes()),
                 },
                 chain: v.chain,
             });

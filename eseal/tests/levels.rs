@@ -4,12 +4,12 @@
 
 use kokuin_certs::crl::issue_crl;
 use kokuin_certs::dev::{DevPki, issue_eseal, seal_subject};
+use kokuin_cms::signed_data::Detached;
 use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
 use kokuin_eseal::verify::verify_seal;
 use kokuin_eseal::{AssuranceLevel, BaselineLevel, SealContent, SealKey, SealVerifyOptions};
 use kokuin_hsm::{DigestAlgorithm, KeyType, Signer, SoftwareSigner};
 use kokuin_tsa::TimeStampAuthority;
-use kokuin_tsa::signed_data::Detached;
 use kokuin_tsa::token::TokenSigner;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -269,7 +269,7 @@ fn post_quantum_seals_reach_lta() {
 /// Python `cryptography` (OpenSSL's ML-DSA) checks the seal's signature over its signed
 /// attributes: an implementation independent of Kokuin's.
 fn python_cryptography_verifies(s: &Setup, seal: &[u8]) {
-    let p = kokuin_tsa::signed_data::ParsedSignedData::from_der(seal).unwrap();
+    let p = kokuin_cms::signed_data::ParsedSignedData::from_der(seal).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let signer = &p.certificates()[0];
     let pem = |c: &x509_cert::Certificate| {

@@ -183,11 +183,11 @@ mod tests {
         // FIPS 180-4 / FIPS 202 "abc" examples.
         let abc = b"abc";
         assert_eq!(
-            hex(&DigestAlgorithm::Sha256.digest(abc)),
+            hex::encode(DigestAlgorithm::Sha256.digest(abc)),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(
-            hex(&DigestAlgorithm::Sha3_256.digest(abc)),
+            hex::encode(DigestAlgorithm::Sha3_256.digest(abc)),
             "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
         );
         for d in DigestAlgorithm::ALL {
@@ -196,9 +196,5 @@ mod tests {
             assert_eq!(DigestAlgorithm::from_name(d.name()), Some(d));
         }
         assert_eq!(DigestAlgorithm::from_oid(&oid::SHA1), None);
-    }
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }

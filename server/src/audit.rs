@@ -14,9 +14,8 @@ use x509_cert::Certificate;
 /// The record of a token about to leave, for `/tsa` and for the time-stamps inside seals
 /// alike: the one place its fields are decided (README, "Audit log").
 pub fn token_issued(i: &kokuin_tsa::Issued, client: &str, request_id: Option<u64>) -> Event {
-    use kokuin_tsa::verify::hex;
     let ev = Event::new(kokuin_audit::kind::TOKEN_ISSUED)
-        .with("serial", hex(i.serial.as_bytes()))
+        .with("serial", hex::encode(i.serial.as_bytes()))
         .with(
             "gen_time",
             kokuin_tsa::asn1::GenTime::from_system_time_millis(i.gen_time)
@@ -27,7 +26,7 @@ pub fn token_issued(i: &kokuin_tsa::Issued, client: &str, request_id: Option<u64
         .with("hash", i.request.digest.name())
         .with(
             "imprint",
-            hex(i.request.message_imprint.hashed_message.as_bytes()),
+            hex::encode(i.request.message_imprint.hashed_message.as_bytes()),
         )
         .with("key", i.key_label.clone())
         .with("client", client);
@@ -55,7 +54,7 @@ pub fn token_failed(
 /// The SHA-256 of a certificate, hex: how checkpoints name the key that signed them.
 pub fn cert_id(c: &Certificate) -> String {
     let der = c.to_der().unwrap_or_default();
-    kokuin_tsa::verify::hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(&der))
+    hex::encode(kokuin_hsm::DigestAlgorithm::Sha256.digest(&der))
 }
 
 pub struct CheckpointKey {

@@ -488,8 +488,7 @@ impl Config {
             key,
             message,
         })?;
-        cfg.digest =
-            kokuin_tsa::verify::hex(&kokuin_hsm::DigestAlgorithm::Sha256.digest(text.as_bytes()));
+        cfg.digest = hex::encode(kokuin_hsm::DigestAlgorithm::Sha256.digest(text.as_bytes()));
         cfg.base_dir = path
             .parent()
             .map(Path::to_path_buf)

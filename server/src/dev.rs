@@ -264,8 +264,8 @@ pub fn ensure_state_dir(
         kokuin_certs::crl::to_pem(&crl).map_err(|e| e.to_string())?,
     )
     .map_err(|e| io(&crl_path, e))?;
-    let client_sha256: String = kokuin_tsa::verify::hex(
-        &kokuin_hsm::DigestAlgorithm::Sha256
+    let client_sha256: String = hex::encode(
+        kokuin_hsm::DigestAlgorithm::Sha256
             .digest(&der::Encode::to_der(&pki.client).map_err(|e| e.to_string())?),
     );
     let write_pem = |name: &str, certs: &[x509_cert::Certificate]| {
@@ -394,7 +394,7 @@ fn dev_token(
     let random_pin = || -> Result<String, String> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).map_err(|e| e.to_string())?;
-        Ok(kokuin_tsa::verify::hex(&b))
+        Ok(hex::encode(b))
     };
     let (user, so) = (random_pin()?, random_pin()?);
     let write_secret = |name: &str, v: &str| -> Result<(), String> {

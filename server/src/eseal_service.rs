@@ -14,7 +14,6 @@ use kokuin_eseal::assurance::{KeyFacts, check_key, level_of_certificate};
 use kokuin_eseal::{AssuranceLevel, SealKey, TimeStamper};
 use kokuin_hsm::{DigestAlgorithm, KeyBackend, KeyType, SignatureAlgorithm};
 use kokuin_tsa::TimeStampAuthority;
-use kokuin_tsa::verify::hex;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -216,7 +215,7 @@ impl TimeStamper for AuditedStamper {
             .authority
             .prepare(&req)
             .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
-        let serial = hex(prepared.issued.serial.as_bytes());
+        let serial = hex::encode(prepared.issued.serial.as_bytes());
         if let Some(log) = &self.audit {
             log.append_blocking(crate::audit::token_issued(&prepared.issued, "eseal", None))
                 .map_err(|e| format!("the audit log cannot record the time-stamp: {e}"))?;

@@ -6,7 +6,6 @@ use der::{Decode, Encode};
 use kokuin_certs::path::subject_of;
 use kokuin_hsm::digest::describe_digest_oid;
 use kokuin_tsa::asn1::{MessageImprint, TimeStampReq, TstInfo};
-use kokuin_tsa::verify::hex;
 use kokuin_tsa::{ParsedResponse, TimeStampToken};
 use std::path::Path;
 
@@ -37,13 +36,13 @@ fn imprint(m: &MessageImprint) -> String {
     format!(
         "{} {}",
         describe_digest_oid(&m.hash_algorithm.oid),
-        hex(m.hashed_message.as_bytes())
+        hex::encode(m.hashed_message.as_bytes())
     )
 }
 
 fn print_request(r: &TimeStampReq) {
     println!("TimeStampReq");
-    println!("  version:  {}", hex(r.version.as_bytes()));
+    println!("  version:  {}", hex::encode(r.version.as_bytes()));
     println!("  imprint:  {}", imprint(&r.message_imprint));
     println!(
         "  policy:   {}",
@@ -56,7 +55,7 @@ fn print_request(r: &TimeStampReq) {
         "  nonce:    {}",
         r.nonce
             .as_ref()
-            .map(|n| hex(n.as_bytes()))
+            .map(|n| hex::encode(n.as_bytes()))
             .unwrap_or("(none)".into())
     );
     println!("  certReq:  {}", r.cert_req.unwrap_or(false));
@@ -93,17 +92,17 @@ fn print_token(der: &[u8]) -> Result<(), CmdError> {
 
 fn print_tst_info(t: &TstInfo) {
     println!("  TSTInfo");
-    println!("    version:  {}", hex(t.version.as_bytes()));
+    println!("    version:  {}", hex::encode(t.version.as_bytes()));
     println!("    policy:   {}", t.policy);
     println!("    imprint:  {}", imprint(&t.message_imprint));
-    println!("    serial:   {}", hex(t.serial_number.as_bytes()));
+    println!("    serial:   {}", hex::encode(t.serial_number.as_bytes()));
     println!("    genTime:  {}", t.gen_time.to_rfc3339());
     if let Some(a) = t.accuracy {
         println!("    accuracy: {a}");
     }
     println!("    ordering: {}", t.ordering.unwrap_or(false));
     if let Some(n) = &t.nonce {
-        println!("    nonce:    {}", hex(n.as_bytes()));
+        println!("    nonce:    {}", hex::encode(n.as_bytes()));
     }
     if let Some(x509_cert::ext::pkix::name::GeneralName::DirectoryName(n)) = &t.tsa {
         println!("    tsa:      {n}");

@@ -3,12 +3,11 @@
 //! E-seals (a SignedData over id-data) go to `verify_seal`.
 
 pub use super::verify_args::VerifyArgs;
-use super::{CmdError, hash_file, parse_hex, read_file};
+use super::{CmdError, hash_file, read_file};
 use der::Decode;
 use kokuin_certs::path::subject_of;
 use kokuin_certs::pem::load_certificates;
 use kokuin_tsa::asn1::TimeStampReq;
-use kokuin_tsa::verify::hex;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifiedToken, VerifyOptions};
 
 /// Reads a .tsr (TimeStampResp) or a bare token (ContentInfo).
@@ -71,7 +70,9 @@ fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
     let digest = match (&a.data, &a.digest) {
         (Some(f), _) => Some(hash_file(f, hash)?),
         (None, Some(h)) => {
-            let d = parse_hex(h).ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?;
+            let d = hex::decode(h.trim())
+                .ok()
+                .ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?;
             if d.len() != hash.output_len() {
                 return Err(CmdError::negative(format!(
                     "the digest has {} octets but the token uses {hash} ({} octets)",
@@ -99,11 +100,11 @@ fn print_human(v: &VerifiedToken) {
     if let Some(a) = v.accuracy {
         println!("  accuracy:  {a}");
     }
-    println!("  serial:    {}", hex(v.serial.as_bytes()));
+    println!("  serial:    {}", hex::encode(v.serial.as_bytes()));
     println!("  policy:    {}", v.policy);
     println!("  imprint:   {}", v.hash);
     if let Some(n) = &v.nonce {
-        println!("  nonce:     {}", hex(n.as_bytes()));
+        println!("  nonce:     {}", hex::encode(n.as_bytes()));
     }
     let (name, pq) = algorithm(v);
     println!(
@@ -140,10 +141,10 @@ fn json(v: Option<&VerifiedToken>, error: Option<&str>) -> String {
             "quantum_safe": algorithm(v).1,
             "valid": true,
             "gen_time": v.gen_time.to_rfc3339(),
-            "serial": hex(v.serial.as_bytes()),
+            "serial": hex::encode(v.serial.as_bytes()),
             "policy": v.policy.to_string(),
             "hash": v.hash.name(),
-            "nonce": v.nonce.as_ref().map(|n| hex(n.as_bytes())),
+            "nonce": v.nonce.as_ref().map(|n| hex::encode(n.as_bytes())),
             "signature_algorithm": v.signature_algorithm.to_string(),
             "accuracy": v.accuracy.map(|a| serde_json::json!({
                 "seconds": a.seconds, "millis": a.millis, "micros": a.micros

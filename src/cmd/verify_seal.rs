@@ -3,12 +3,12 @@
 //! number, the time-stamp times, and the time each chain was validated at.
 
 use super::verify_args::VerifyArgs;
-use super::{CmdError, hash_file, parse_hex};
+use super::{CmdError, hash_file};
 use kokuin_certs::path::{display_time, subject_of};
 use kokuin_certs::pem::load_certificates;
+use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_eseal::SealVerifyOptions;
 use kokuin_eseal::verify::{SealReport, verify_seal};
-use kokuin_tsa::signed_data::{Detached, ParsedSignedData};
 use std::time::SystemTime;
 
 pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
@@ -45,9 +45,11 @@ fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
     // A detached document is hashed as it is read: any size, constant memory.
     let digest = match (&a.data, &a.digest) {
         (Some(f), _) => Some(hash_file(f, alg)?),
-        (None, Some(h)) => {
-            Some(parse_hex(h).ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?)
-        }
+        (None, Some(h)) => Some(
+            hex::decode(h.trim())
+                .ok()
+                .ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?,
+        ),
         (None, None) => None,
     };
     let at = match &a.at {

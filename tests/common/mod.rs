@@ -211,27 +211,13 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
-/// An agent trusting `root` for HTTPS.
+/// An agent trusting `root` for HTTPS: the CLI's own client.
 pub fn agent(root: Option<&Path>) -> ureq::Agent {
-    use ureq::tls::{RootCerts, TlsConfig};
-    let mut tls = TlsConfig::builder().unversioned_rustls_crypto_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ));
-    if let Some(r) = root {
-        let pem = std::fs::read(r).unwrap();
-        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-            .filter_map(|i| match i {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                _ => None,
-            })
-            .collect();
-        tls = tls.root_certs(RootCerts::new_with_certs(&certs));
-    }
-    ureq::Agent::config_builder()
-        .tls_config(tls.build())
-        .http_status_as_error(false)
-        .build()
-        .into()
+    kokuin_client::agent(kokuin_client::TlsOptions {
+        ca: root,
+        client: None,
+    })
+    .unwrap()
 }
 
 pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> Reply {
@@ -488,34 +474,12 @@ pub fn openssl_cms_verify(seal: &Path, root: &Path, data: Option<&Path>) -> (boo
 
 /// An HTTPS agent trusting STATE/pki/root.pem and presenting STATE/pki/client.pem.
 pub fn client_agent_in(state: &Path) -> ureq::Agent {
-    use ureq::tls::{ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
     let pki = state.join("pki");
-    let certs = |p: &Path| -> Vec<ureq::tls::Certificate<'static>> {
-        ureq::tls::parse_pem(&std::fs::read(p).unwrap())
-            .filter_map(|i| match i {
-                Ok(PemItem::Certificate(c)) => Some(c),
-                _ => None,
-            })
-            .collect()
-    };
-    let key = PrivateKey::from_pem(&std::fs::read(pki.join("client.key")).unwrap())
-        .unwrap()
-        .to_owned();
-    let tls = TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .root_certs(RootCerts::new_with_certs(&certs(&pki.join("root.pem"))))
-        .client_cert(Some(ClientCert::new_with_certs(
-            &certs(&pki.join("client.pem")),
-            key,
-        )))
-        .build();
-    ureq::Agent::config_builder()
-        .tls_config(tls)
-        .http_status_as_error(false)
-        .build()
-        .into()
+    kokuin_client::agent(kokuin_client::TlsOptions {
+        ca: Some(&pki.join("root.pem")),
+        client: Some((&pki.join("client.pem"), &pki.join("client.key"))),
+    })
+    .unwrap()
 }
 
 /// How many refusals the audit log `lines` records for `event` (request.refused,
@@ -549,11 +513,6 @@ pub fn audit_lines(state: &Path) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
-}
-
-/// Lowercase hex.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A DER TimeStampReq (SHA-256 of `i`, certReq).

@@ -8,7 +8,6 @@
 use crate::asn1::PolicyId;
 use crate::asn1::{Accuracy, GenTime, TstInfo};
 use crate::clock::TrustedClock;
-use crate::der_writer::tlv;
 use crate::failure::{FailureInfo, Rejection};
 use crate::request::{CheckedRequest, check_request, parse_request};
 use crate::serial::SerialGenerator;
@@ -16,6 +15,7 @@ use crate::token::TokenSigner;
 use der::Encode;
 use der::asn1::Int;
 use kokuin_certs::path::extension;
+use kokuin_cms::der_writer::tlv;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;

@@ -6,13 +6,10 @@
 pub mod asn1;
 pub mod authority;
 pub mod clock;
-pub mod der_writer;
 pub mod failure;
 pub mod oid;
 pub mod request;
 pub mod serial;
-pub mod signed_data;
-pub mod signer_parts;
 pub mod token;
 pub mod transport;
 pub mod verify;

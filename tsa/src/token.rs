@@ -7,11 +7,11 @@
 //! per token only the TSTInfo, its digest and the signature are encoded, by the small DER
 //! writer below. `tests::token_decodes_with_cms` checks the result against the `cms` types.
 
-use crate::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
 use crate::oid;
-pub use crate::signer_parts::{SignerParts, signing_certificate_v2};
 use der::Encode;
 use der::asn1::SetOfVec;
+use kokuin_cms::der_writer::{CONTEXT_0, OCTET_STRING, SEQUENCE, SET, attribute, tlv};
+pub use kokuin_cms::signer_parts::{SignerParts, signing_certificate_v2};
 use kokuin_hsm::{SignError, Signer};
 use std::sync::Arc;
 use x509_cert::Certificate;

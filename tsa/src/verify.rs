@@ -3,20 +3,20 @@
 //! original request (RFC 3161 §2.4.2, RFC 5816 §2.2.1, RFC 5652 §5.6).
 
 use crate::asn1::{
-    Accuracy, GenTime, PkiStatusInfo, PolicyId, SigningCertificateV2, TimeStampReq, TimeStampResp,
-    TstInfo,
+    Accuracy, GenTime, PkiStatusInfo, PolicyId, TimeStampReq, TimeStampResp, TstInfo,
 };
 use crate::failure::{FailureInfo, status};
 use crate::oid;
-use crate::signed_data::{
-    ParsedSignedData, SignedDataError, certificates_of, check_ess, econtent_unchecked, identifies,
-    single_attribute,
-};
 use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
 use der::asn1::{Int, OctetString};
 use der::{Decode, Encode};
 use kokuin_certs::path::{self, PathError, Purpose, extension, subject_of};
+use kokuin_cms::ess::SigningCertificateV2;
+use kokuin_cms::signed_data::{
+    ParsedSignedData, SignedDataError, certificates_of, check_ess, econtent_unchecked, identifies,
+    single_attribute,
+};
 use kokuin_hsm::{DigestAlgorithm, VerifyError};
 use spki::AlgorithmIdentifierRef;
 use x509_cert::Certificate;
@@ -344,7 +344,7 @@ impl TimeStampToken {
         }
         let show = |n: &Option<Int>| {
             n.as_ref()
-                .map(|n| hex(n.as_bytes()))
+                .map(|n| hex::encode(n.as_bytes()))
                 .unwrap_or_else(|| "none".into())
         };
         if t.nonce != req.nonce {
@@ -372,17 +372,6 @@ impl TimeStampToken {
             _ => Ok(()),
         }
     }
-}
-
-/// Lower-case hex. Hand-rolled: `format!` per octet was a visible share of a token's CPU.
-pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(char::from(DIGITS[usize::from(x >> 4)]));
-        s.push(char::from(DIGITS[usize::from(x & 0x0f)]));
-    }
-    s
 }
 
 /// A signer subject for display.

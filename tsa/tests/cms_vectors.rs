@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
 use der::DecodePem;
+use kokuin_cms::signed_data::{SignedDataError, verify_signed_data};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_tsa::signed_data::{SignedDataError, verify_signed_data};
 use std::path::PathBuf;
 use x509_cert::Certificate;
 

@@ -18,16 +18,13 @@ pub fn server_config(
     key: &Path,
     client_ca_subjects: Option<Vec<DistinguishedName>>,
 ) -> Result<Arc<ServerConfig>, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?
+    // The project's one certificate reader (PEM or DER), as for every other certificate file.
+    let certs: Vec<CertificateDer<'static>> = kokuin_certs::pem::load_certificates(cert)
+        .map_err(|e| format!("TLS certificate: {e}"))?
+        .iter()
+        .map(|c| der::Encode::to_der(c).map(CertificateDer::from))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "TLS certificate {}: no certificate",
-            cert.display()
-        ));
-    }
     // The key's content never reaches an error message.
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|_| format!("TLS key {}: not a readable PEM private key", key.display()))?;

@@ -1,11 +1,9 @@
 //! ASN.1 types hand-written for `der` 0.8, each mirroring its RFC module.
 
-pub mod ess;
 pub mod policy_id;
 pub mod time;
 pub mod tsp;
 
-pub use ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 pub use policy_id::PolicyId;
 pub use time::GenTime;
 pub use tsp::{Accuracy, MessageImprint, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo};

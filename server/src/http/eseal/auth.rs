@@ -8,7 +8,6 @@ use hyper::body::Incoming;
 use hyper::header::AUTHORIZATION;
 use hyper::{Request, StatusCode};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_tsa::verify::hex;
 use std::time::SystemTime;
 
 /// `server.seal_rate_limit_per_second` per client address, failed credentials included (a
@@ -42,7 +41,7 @@ pub fn authenticate<'a>(
     }
     let unauthorized = |m: &str| Refusal::new(StatusCode::UNAUTHORIZED, m);
     if let Some(der) = &conn.client_certificate {
-        let fp = hex(&DigestAlgorithm::Sha256.digest(der));
+        let fp = hex::encode(DigestAlgorithm::Sha256.digest(der));
         let client = svc
             .clients
             .iter()
@@ -72,7 +71,7 @@ pub fn authenticate<'a>(
         .map(str::trim);
     match token {
         Some(t) => {
-            let h = hex(&DigestAlgorithm::Sha256.digest(t.as_bytes()));
+            let h = hex::encode(DigestAlgorithm::Sha256.digest(t.as_bytes()));
             svc.clients
                 .iter()
                 .find(|c| c.token_sha256.as_deref() == Some(h.as_str()))
@@ -108,7 +107,7 @@ pub fn describe_caller(conn: &Conn, req: &Request<Incoming>) -> String {
     if let Some(c) = &conn.client_certificate {
         s.push_str(&format!(
             " cert-sha256:{}",
-            hex(&DigestAlgorithm::Sha256.digest(c))
+            hex::encode(DigestAlgorithm::Sha256.digest(c))
         ));
     } else if req.headers().contains_key(AUTHORIZATION) {
         s.push_str(" token");

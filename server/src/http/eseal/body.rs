@@ -5,7 +5,7 @@
 use super::refusal::Refusal;
 use crate::eseal_service::SealService;
 use crate::http::state::State;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use kokuin_hsm::DigestAlgorithm;
@@ -15,15 +15,19 @@ use std::time::Duration;
 /// (certificates, the SignerInfo; validation data when raised to B-LT).
 const TAILROOM: usize = 64 * 1024;
 
-/// Feeds the body's data to `sink` as it arrives. The whole body must arrive within
+/// Feeds the body's data to `sink` as it arrives, refusing a body over `max` octets
+/// (`http_body_util::Limited` counts them). The whole body must arrive within
 /// `server.body_timeout_ms`, plus a second per `server.body_min_bytes_per_second` bytes
 /// received: a large document at a fair rate gets the time it needs, a trickle is cut off
 /// (408) however patiently it keeps each frame coming.
 async fn stream_body(
-    mut body: Incoming,
+    body: Incoming,
+    max: Option<u64>,
     limits: &crate::config::ServerConfig,
-    mut sink: impl FnMut(&[u8]) -> Result<(), Refusal>,
+    mut sink: impl FnMut(&[u8]),
 ) -> Result<(), Refusal> {
+    let limit = max.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+    let mut body = Limited::new(body, limit);
     let start = tokio::time::Instant::now();
     let base = Duration::from_millis(limits.body_timeout_ms);
     let rate = limits.body_min_bytes_per_second.max(1);
@@ -38,6 +42,9 @@ async fn stream_body(
                 ));
             }
             Ok(None) => return Ok(()),
+            Ok(Some(Err(e))) if e.is::<LengthLimitError>() => {
+                return Err(too_large(max.unwrap_or(u64::MAX)));
+            }
             Ok(Some(Err(_))) => {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -47,7 +54,7 @@ async fn stream_body(
             Ok(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
                     received += data.len() as u64;
-                    sink(&data)?;
+                    sink(&data);
                 }
             }
         }
@@ -61,11 +68,7 @@ pub async fn hash_body(
     limits: &crate::config::ServerConfig,
 ) -> Result<Vec<u8>, Refusal> {
     let mut h = alg.hasher();
-    stream_body(body, limits, |d| {
-        h.update(d);
-        Ok(())
-    })
-    .await?;
+    stream_body(body, None, limits, |d| h.update(d)).await?;
     Ok(h.finalize())
 }
 
@@ -124,13 +127,6 @@ async fn read_body(
     let expected = declared.map_or(0, |n| n.min(max)) as usize;
     let mut buf = Vec::with_capacity(headroom + expected + TAILROOM);
     buf.resize(headroom, 0);
-    stream_body(body, limits, |d| {
-        if (buf.len() - headroom) as u64 + d.len() as u64 > max {
-            return Err(too_large(max));
-        }
-        buf.extend_from_slice(d);
-        Ok(())
-    })
-    .await?;
+    stream_body(body, Some(max), limits, |d| buf.extend_from_slice(d)).await?;
     Ok(buf)
 }

@@ -3,11 +3,11 @@
 use super::refusal::Refusal;
 use crate::eseal_service::{LoadedSealKey, SealService};
 use hyper::StatusCode;
+use kokuin_cms::signed_data::Detached;
 use kokuin_eseal::SealVerifyOptions;
 use kokuin_eseal::extend::digest_algorithm;
 use kokuin_eseal::raw::RawSignedData;
 use kokuin_eseal::verify::verify_seal;
-use kokuin_tsa::signed_data::Detached;
 use std::time::SystemTime;
 
 /// Extending vouches for the seal that comes out (new time-stamps over it, an audit record

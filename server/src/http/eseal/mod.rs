@@ -30,12 +30,11 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
 use kokuin_audit::{Event, kind};
+use kokuin_cms::signed_data::ParsedSignedData;
 use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
 use kokuin_eseal::raw::RawSignedData;
 use kokuin_eseal::{BaselineLevel, SealContent};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_tsa::signed_data::ParsedSignedData;
-use kokuin_tsa::verify::hex;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -191,7 +190,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             let (name, key) = svc2
                 .keys
                 .iter()
-                .find(|(_, k)| kokuin_tsa::signed_data::identifies(&sid, k.seal.certificate()))
+                .find(|(_, k)| kokuin_cms::signed_data::identifies(&sid, k.seal.certificate()))
                 .ok_or_else(|| {
                     Refusal::new(
                         StatusCode::NOT_FOUND,
@@ -206,7 +205,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             authorize(&svc2, client, name)?;
             check_before_extending(&svc2, key, &seal, digest.as_deref())?;
             let out = Bytes::from(raise(&svc2, key, seal, level, digest.as_deref())?);
-            let sha = hex(&DigestAlgorithm::Sha256.digest(&out));
+            let sha = hex::encode(DigestAlgorithm::Sha256.digest(&out));
             Ok::<_, Refusal>(((out, sha), name.clone()))
         })
         .await
@@ -267,10 +266,13 @@ fn make_seal(
                 .seal
                 .seal(SealContent::Detached { digest: &d }, now)
                 .map_err(sealing)?;
-            (Bytes::from(raise(svc, key, b, level, Some(&d))?), hex(&d))
+            (
+                Bytes::from(raise(svc, key, b, level, Some(&d))?),
+                hex::encode(&d),
+            )
         }
         Input::Document(buf) => {
-            let digest_hex = hex(&key.seal.digest_algorithm().digest(&buf[HEADROOM..]));
+            let digest_hex = hex::encode(key.seal.digest_algorithm().digest(&buf[HEADROOM..]));
             // The document is not copied: the seal is built around it.
             let (mut buf, start) = key
                 .seal
@@ -285,7 +287,7 @@ fn make_seal(
             (seal, digest_hex)
         }
     };
-    let seal_sha256 = hex(&DigestAlgorithm::Sha256.digest(&seal));
+    let seal_sha256 = hex::encode(DigestAlgorithm::Sha256.digest(&seal));
     Ok((seal, digest_hex, seal_sha256))
 }
 
@@ -346,7 +348,7 @@ fn raise(
 }
 
 /// The certificates inside the seal's time-stamp tokens (the TSA's own chain).
-fn tsa_certificates(p: &kokuin_tsa::signed_data::ParsedSignedData) -> Vec<x509_cert::Certificate> {
+fn tsa_certificates(p: &kokuin_cms::signed_data::ParsedSignedData) -> Vec<x509_cert::Certificate> {
     p.signer_info
         .unsigned_attrs
         .iter()

@@ -2,8 +2,8 @@
 //! (issuerAndSerialNumber, RFC 5652 §5.3), digest and signature AlgorithmIdentifiers, and
 //! the signing-certificate-v2 attribute (RFC 5035 §3). Tokens and seals both sign through it.
 
-use crate::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use crate::der_writer::{attribute, signer_info};
+use crate::ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use crate::oid;
 use cms::cert::IssuerAndSerialNumber;
 use der::Encode;

@@ -4,8 +4,8 @@
 //! add their own checks on top (`verify.rs`); seals and the published ML-DSA (RFC 9882) and
 //! composite CMS examples use it as it is.
 
-use crate::asn1::SigningCertificateV2;
 use crate::der_writer::read_tlv;
+use crate::ess::SigningCertificateV2;
 use crate::oid;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;

@@ -10,6 +10,7 @@
 //! [`CheckpointVerifier`]: which key and which certificate is the caller's business, so this
 //! crate depends on no key or certificate code.
 
+use crate::error::CheckpointError;
 use crate::event::{Event, kind};
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ pub trait CheckpointSigner: Send + Sync {
     fn algorithm(&self) -> String;
     /// Identifies the verifying certificate (its SHA-256, hex).
     fn key_id(&self) -> String;
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CheckpointError>;
 }
 
 pub trait CheckpointVerifier {
@@ -30,7 +31,7 @@ pub trait CheckpointVerifier {
         algorithm: &str,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<(), String>;
+    ) -> Result<(), CheckpointError>;
 }
 
 pub fn message(count: u64, head: &str) -> Vec<u8> {
@@ -39,7 +40,11 @@ pub fn message(count: u64, head: &str) -> Vec<u8> {
 
 /// The checkpoint event for a log whose next record will have `seq == count` and
 /// `prev == head`.
-pub fn event(signer: &dyn CheckpointSigner, count: u64, head: &str) -> Result<Event, String> {
+pub fn event(
+    signer: &dyn CheckpointSigner,
+    count: u64,
+    head: &str,
+) -> Result<Event, CheckpointError> {
     let sig = signer.sign(&message(count, head))?;
     Ok(Event::new(kind::CHECKPOINT)
         .with("count", count)
@@ -92,23 +97,24 @@ pub fn read_latest(path: &std::path::Path) -> std::io::Result<(LatestCheckpoint,
 }
 
 /// Checks a checkpoint record's own consistency and signature.
-pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), String> {
+pub fn check(record: &Record, verifier: &dyn CheckpointVerifier) -> Result<(), CheckpointError> {
     let s = |k: &str| {
         record
             .fields
             .get(k)
             .and_then(|v| v.as_str())
-            .ok_or_else(|| format!("checkpoint without {k}"))
+            .ok_or_else(|| CheckpointError::Malformed(format!("checkpoint without {k}")))
     };
     let count = record
         .fields
         .get("count")
         .and_then(|v| v.as_u64())
-        .ok_or("checkpoint without count")?;
+        .ok_or_else(|| CheckpointError::Malformed("checkpoint without count".into()))?;
     if count != record.seq || s("head")? != record.prev {
-        return Err("checkpoint count or head do not match its place in the log".into());
+        return Err(CheckpointError::Misplaced);
     }
-    let sig = hex::decode(s("signature")?).map_err(|_| "signature is not hex".to_string())?;
+    let sig = hex::decode(s("signature")?)
+        .map_err(|_| CheckpointError::Malformed("signature is not hex".into()))?;
     verifier.verify(
         s("key")?,
         s("algorithm")?,

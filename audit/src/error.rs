@@ -18,3 +18,39 @@ pub(crate) fn io(context: &Path, e: std::io::Error) -> AuditError {
 
 /// Called once a record is on stable storage (with its seq), or could not be written.
 pub type Completion = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
+
+/// Why a checkpoint cannot be signed or does not verify.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// The audit key did not sign (its backend's reason).
+    #[error("signing the checkpoint: {0}")]
+    Sign(String),
+    /// The record lacks a field a checkpoint has, or one is not what it must be.
+    #[error("{0}")]
+    Malformed(String),
+    /// Its count or head is not its place in the log.
+    #[error("checkpoint count or head do not match its place in the log")]
+    Misplaced,
+    /// Signed by a key the verifier does not trust.
+    #[error("signed by a key whose certificate is not trusted ({0})")]
+    UntrustedKey(String),
+    /// The signature does not verify (or its algorithm is unknown).
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+}
+
+/// Why a stored line is not a record.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// Not JSON of a record.
+    #[error("{0}")]
+    Json(String),
+    /// A format version this build does not read.
+    #[error("unknown format version {0}")]
+    Version(u64),
+    /// JSON that re-encodes differently: not written by Kokuin.
+    #[error("not in canonical form")]
+    NotCanonical,
+}

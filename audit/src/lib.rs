@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
-mod error;
+pub mod error;
 pub mod event;
 mod inbox;
 mod publish;
@@ -17,6 +17,7 @@ pub mod verify;
 pub mod writer;
 
 pub use checkpoint::{CheckpointSigner, CheckpointVerifier};
+pub use error::{AuditError, CheckpointError, RecordError};
 pub use event::{Event, kind};
 pub use record::Record;
-pub use writer::{AuditConfig, AuditError, AuditLog, OpenReport};
+pub use writer::{AuditConfig, AuditLog, OpenReport};

@@ -7,6 +7,7 @@
 //! handed over here, so the file may lag the log by a checkpoint after a crash, never lead it;
 //! only the newest of the checkpoints waiting is written.
 
+use crate::error::AuditError;
 use crate::segment;
 use std::fs::File;
 use std::io::Write;
@@ -52,24 +53,24 @@ impl Publisher {
     }
 
     /// Queues `json` for `checkpoint.json`; returns the previous publication's failure.
-    pub(crate) fn publish(&self, json: String) -> Result<(), String> {
+    pub(crate) fn publish(&self, json: String) -> Result<(), AuditError> {
         if let Some(tx) = &self.tx {
             let _ = tx.send(json);
         }
         self.take_failure()
     }
 
-    fn take_failure(&self) -> Result<(), String> {
+    fn take_failure(&self) -> Result<(), AuditError> {
         self.failed
             .lock()
             .ok()
             .and_then(|mut f| f.take())
-            .map_or(Ok(()), Err)
+            .map_or(Ok(()), |e| Err(AuditError::Io(e)))
     }
 
     /// Writes what is queued and stops the thread: `checkpoint.json` then holds the newest
     /// checkpoint handed over.
-    pub(crate) fn finish(&mut self) -> Result<(), String> {
+    pub(crate) fn finish(&mut self) -> Result<(), AuditError> {
         self.tx.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -116,6 +117,6 @@ mod tests {
         let mut p = Publisher::start(gone).unwrap();
         p.publish("{}".into()).unwrap();
         let e = p.finish().unwrap_err();
-        assert!(e.contains("checkpoint.json"), "{e}");
+        assert!(e.to_string().contains("checkpoint.json"), "{e}");
     }
 }

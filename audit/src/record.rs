@@ -25,6 +25,7 @@
 //! the signature and the key. Truncating the tail is detected against the latest checkpoint,
 //! which is also kept outside the segments (`checkpoint.json`) and should be shipped off-host.
 
+use crate::error::RecordError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -69,13 +70,13 @@ impl Record {
 
     /// Parses a stored line, refusing anything not in canonical form: a line that parses but
     /// re-encodes differently was not written by Kokuin.
-    pub fn parse_line(line: &str) -> Result<Self, String> {
-        let r: Record = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    pub fn parse_line(line: &str) -> Result<Self, RecordError> {
+        let r: Record = serde_json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
         if r.v != VERSION {
-            return Err(format!("unknown format version {}", r.v));
+            return Err(RecordError::Version(r.v));
         }
         if r.to_line() != line {
-            return Err("not in canonical form".into());
+            return Err(RecordError::NotCanonical);
         }
         Ok(r)
     }

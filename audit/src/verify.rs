@@ -234,7 +234,7 @@ pub fn verify_dir(
         }
         if r.kind == kind::CHECKPOINT {
             if let Err(e) = checkpoint::check(&r, verifier) {
-                report.problem = Some(finding(Damage::BadCheckpointSignature, &l, e));
+                report.problem = Some(finding(Damage::BadCheckpointSignature, &l, e.to_string()));
                 return Ok(report);
             }
             report.checkpoints += 1;
@@ -306,7 +306,7 @@ pub fn verify_dir(
                 damage: Damage::BadCheckpointSignature,
                 segment: latest_path.clone(),
                 line: 1,
-                detail: e,
+                detail: e.to_string(),
             });
         }
     }

@@ -415,19 +415,19 @@ impl State {
             return Ok(());
         }
         let ev = checkpoint::event(signer.as_ref(), self.next_seq, &self.head)
-            .map_err(|e| AuditError::Io(format!("signing the checkpoint: {e}")))?;
+            .map_err(|e| AuditError::Io(e.to_string()))?;
         let (line, _) = self.write_lines(vec![ev])?;
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
         let latest = LatestCheckpoint { line };
         let json = serde_json::to_string(&latest).unwrap_or_default();
-        self.publisher.publish(json).map_err(AuditError::Io)
+        self.publisher.publish(json)
     }
 
     /// The last checkpoint, then `checkpoint.json` written: the log is ready to close.
     fn final_checkpoint(&mut self) -> Result<(), AuditError> {
         let r = self.checkpoint();
-        let published = self.publisher.finish().map_err(AuditError::Io);
+        let published = self.publisher.finish();
         r.and(published)
     }
 

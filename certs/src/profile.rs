@@ -2,7 +2,7 @@
 //! (EN 319 412-3), TLS server and client.
 
 use crate::oid;
-use crate::tbs::{IssueError, TbsCertificate, sign_certificate};
+use crate::tbs::{CertificateContent, IssueError, sign_certificate};
 use const_oid::{AssociatedOid, ObjectIdentifier};
 use der::asn1::{GeneralizedTime, Ia5String, OctetString};
 use der::{DateTime, Encode};
@@ -226,20 +226,15 @@ pub fn issue(
             ..Default::default()
         },
     )?;
-    let tbs = TbsCertificate {
-        version: 2,
+    let content = CertificateContent {
         serial_number: random_serial()?,
-        signature: issuer_key
-            .algorithm()
-            .algorithm_identifier()
-            .map_err(IssueError::from)?,
         issuer: issuer_name,
         validity: Validity::new(time(req.not_before)?, time(req.not_after)?),
         subject: req.subject.clone(),
         subject_public_key_info: req.public_key.clone(),
-        extensions: Some(ext),
+        extensions: ext,
     };
-    Ok(sign_certificate(tbs, issuer_key)?)
+    Ok(sign_certificate(content, issuer_key)?)
 }
 
 fn has_attribute(name: &Name, oid: ObjectIdentifier) -> bool {

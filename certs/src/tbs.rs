@@ -1,65 +1,131 @@
-//! Issuing certificates: TBSCertificate (RFC 5280 §4.1) encoded by hand and signed by any
-//! [`Signer`].
+//! Issuing certificates (RFC 5280 §4.1) with `x509-cert`'s certificate builder, signed by any
+//! Kokuin [`Signer`]: a software key, a PKCS #11 token session or a composite.
 //!
-//! Hand-written because `x509-cert` 0.3 keeps TBSCertificate's fields crate-private and its
-//! builder signs only through the `signature` crate's traits, which HSM sessions and composite
-//! signers do not implement. Decoding still goes through `x509_cert::Certificate`.
+//! The builder's finalize/assemble split is meant for external signers: `finalize` returns
+//! the TBSCertificate's DER, the [`Signer`] signs it, `assemble` puts the signature in. The
+//! builder asks its signer only for the public key (`Keypair`) and the signature
+//! AlgorithmIdentifier (`DynSignatureAlgorithmIdentifier`), which [`BuilderKey`] answers from
+//! the [`Signer`]; it never signs through the `signature` traits, which HSM sessions and
+//! composites do not implement. The extensions are the profile's (`profile.rs`), handed to
+//! the builder through [`Preset`].
 
+use der::Document;
 use der::asn1::BitString;
-use der::{Decode, Encode, Sequence};
 use kokuin_hsm::Signer;
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
+    SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
+};
 use x509_cert::Certificate;
-use x509_cert::ext::Extensions;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
-/// TBSCertificate, RFC 5280 §4.1, always version 3 (RFC 5280 §4.1.2.1: extensions present).
-#[derive(Clone, Debug, Sequence)]
-pub struct TbsCertificate {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    pub version: u8,
-    pub serial_number: SerialNumber,
-    pub signature: AlgorithmIdentifierOwned,
-    pub issuer: Name,
-    pub validity: Validity,
-    pub subject: Name,
-    pub subject_public_key_info: SubjectPublicKeyInfoOwned,
-    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    pub extensions: Option<Extensions>,
-}
-
-/// Certificate, RFC 5280 §4.1.1, over the raw TBSCertificate bytes that were signed.
-#[derive(Sequence)]
-struct SignedCertificate<'a> {
-    tbs_certificate: der::asn1::AnyRef<'a>,
-    signature_algorithm: AlgorithmIdentifierOwned,
-    signature_value: BitString,
-}
-
+/// Why a certificate could not be issued.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IssueError {
+    /// The certificate cannot be encoded.
     #[error("certificate encoding: {0}")]
     Encoding(#[from] der::Error),
+    /// The builder refused the certificate (names, validity).
+    #[error("certificate: {0}")]
+    Builder(#[from] x509_cert::builder::Error),
+    /// The issuer's key did not sign.
     #[error("signing the certificate: {0}")]
     Sign(#[from] kokuin_hsm::SignError),
 }
 
-/// Signs `tbs` with `issuer_key`; `tbs.signature` is set from the key's algorithm.
+/// What a certificate says, decided by the profile before it is issued.
+pub struct CertificateContent {
+    /// The certificate's serial number.
+    pub serial_number: SerialNumber,
+    /// The issuer's name (the subject's own for a self-signed CA).
+    pub issuer: Name,
+    /// notBefore and notAfter.
+    pub validity: Validity,
+    /// The subject's name.
+    pub subject: Name,
+    /// The subject's public key.
+    pub subject_public_key_info: SubjectPublicKeyInfoOwned,
+    /// Every extension, in order.
+    pub extensions: Vec<Extension>,
+}
+
+/// Issues `content` signed by `issuer_key`; the signature algorithm is the key's.
 pub fn sign_certificate(
-    mut tbs: TbsCertificate,
+    content: CertificateContent,
     issuer_key: &dyn Signer,
 ) -> Result<Certificate, IssueError> {
-    let alg = issuer_key.algorithm().algorithm_identifier()?;
-    tbs.signature = alg.clone();
-    tbs.version = 2;
-    let tbs_der = tbs.to_der()?;
-    let signature = issuer_key.sign(&tbs_der)?;
-    let cert = SignedCertificate {
-        tbs_certificate: der::asn1::AnyRef::from_der(&tbs_der)?,
-        signature_algorithm: alg,
-        signature_value: BitString::from_bytes(&signature)?,
-    };
-    Ok(Certificate::from_der(&cert.to_der()?)?)
+    let key = BuilderKey(issuer_key);
+    let mut builder = CertificateBuilder::new(
+        Preset {
+            issuer: content.issuer,
+            subject: content.subject,
+            extensions: content.extensions,
+        },
+        content.serial_number,
+        content.validity,
+        content.subject_public_key_info,
+    )?;
+    let tbs = builder.finalize(&key)?;
+    let signature = issuer_key.sign(&tbs)?;
+    Ok(builder.assemble(BitString::from_bytes(&signature)?, &key)?)
+}
+
+/// The profile's names and extensions, as the builder asks for them.
+struct Preset {
+    issuer: Name,
+    subject: Name,
+    extensions: Vec<Extension>,
+}
+
+impl BuilderProfile for Preset {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        _tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        Ok(self.extensions.clone())
+    }
+}
+
+/// A [`Signer`] as the builder's signer: its public key and algorithm, nothing more.
+struct BuilderKey<'a>(&'a dyn Signer);
+
+/// The issuer's public key, as `Keypair` hands it out.
+#[derive(Clone)]
+struct PublicKey(SubjectPublicKeyInfoOwned);
+
+impl EncodePublicKey for PublicKey {
+    fn to_public_key_der(&self) -> spki::Result<Document> {
+        Ok(Document::encode_msg(&self.0)?)
+    }
+}
+
+impl signature::Keypair for BuilderKey<'_> {
+    type VerifyingKey = PublicKey;
+
+    fn verifying_key(&self) -> PublicKey {
+        PublicKey(self.0.public_key().clone())
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for BuilderKey<'_> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
+        Ok(self.0.algorithm().algorithm_identifier()?)
+    }
 }

@@ -4,7 +4,7 @@
 
 use der::Encode;
 use kokuin_audit::{
-    AuditConfig, AuditError, AuditLog, CheckpointSigner, CheckpointVerifier, Event,
+    AuditConfig, AuditError, AuditLog, CheckpointError, CheckpointSigner, CheckpointVerifier, Event,
 };
 use kokuin_hsm::{SignatureAlgorithm, Signer, SoftwareSigner, verify_signature};
 use std::sync::Arc;
@@ -81,8 +81,10 @@ impl CheckpointSigner for CheckpointKey {
     fn key_id(&self) -> String {
         self.id.clone()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        self.signer.sign(message).map_err(|e| e.to_string())
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CheckpointError> {
+        self.signer
+            .sign(message)
+            .map_err(|e| CheckpointError::Sign(e.to_string()))
     }
 }
 
@@ -96,18 +98,16 @@ impl CheckpointVerifier for TrustedCheckpointCerts {
         algorithm: &str,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), CheckpointError> {
         let cert = self
             .0
             .iter()
             .find(|c| cert_id(c) == key_id)
-            .ok_or_else(|| {
-                format!("signed by a key whose certificate is not trusted ({key_id})")
-            })?;
+            .ok_or_else(|| CheckpointError::UntrustedKey(key_id.to_string()))?;
         let alg = SignatureAlgorithm::from_name(algorithm)
-            .ok_or_else(|| format!("unknown algorithm {algorithm}"))?
+            .ok_or_else(|| CheckpointError::BadSignature(format!("unknown algorithm {algorithm}")))?
             .algorithm_identifier()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| CheckpointError::BadSignature(e.to_string()))?;
         verify_signature(
             cert.tbs_certificate().subject_public_key_info(),
             &alg,
@@ -115,7 +115,7 @@ impl CheckpointVerifier for TrustedCheckpointCerts {
             message,
             signature,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| CheckpointError::BadSignature(e.to_string()))
     }
 }
 

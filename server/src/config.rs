@@ -527,7 +527,7 @@ impl Config {
         }
         for (i, p) in self.tsa.policies.iter().enumerate() {
             if let Err(e) = p.oid.parse::<kokuin_tsa::asn1::PolicyId>() {
-                return err(&format!("tsa.policies[{i}].oid"), e);
+                return err(&format!("tsa.policies[{i}].oid"), e.to_string());
             }
         }
         let a = self.tsa.accuracy;

@@ -241,7 +241,12 @@ pub fn ensure_state_dir(
             "\n[[tsa.policies]]\noid = \"{oid}\"\nname = \"{title}\"\n"
         ));
     }
-    crate::keyring::Keyring { keys }.save(&dir.join("state").join("keyring.toml"))?;
+    {
+        use crate::keyring_store::KeyringStore;
+        crate::keyring_store::FileKeyring::new(dir.join("state").join("keyring.toml"))
+            .save(&crate::keyring::Keyring { keys })
+            .map_err(|e| e.to_string())?;
+    }
     write_key("tls.key", &pki.tls_key)?;
     write_key("audit.key", &pki.audit_key)?;
     write_key("seal.key", &pki.seal_key)?;

@@ -15,3 +15,25 @@ pub enum StartError {
     #[error("{0}")]
     Other(String),
 }
+
+/// Why the keyring cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyringError {
+    /// The store cannot be reached or written.
+    #[error("{origin}: {source}")]
+    Io {
+        /// The store (a file path).
+        origin: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// What is stored is not a valid keyring.
+    #[error("{origin}: {reason}")]
+    Invalid {
+        /// The store (a file path).
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+}

@@ -17,14 +17,13 @@
 //! back to the shared ones: an ML-DSA policy whose key is retired refuses instead of signing
 //! with a classical key. A rotation therefore adds an entry and never edits the one in
 //! use: the running server switches when the new entry's time comes, and requests already
-//! signing finish with the old key. Written atomically (temporary file, fsync, rename,
-//! directory fsync) by `kokuin keys`; read by the server on change and on SIGHUP. The server
+//! signing finish with the old key. Where it is kept is a [`crate::keyring_store`]: written
+//! by `kokuin keys`, read by the server on change and on SIGHUP. The server
 //! — the audit log's only writer — records every change it sees (`key.lifecycle`).
 
 use crate::config::KeyConfig;
+use crate::error::KeyringError;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::Path;
 use std::time::SystemTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,46 +83,37 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let de = toml::Deserializer::parse(&text)
-            .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))?;
+    /// Parses and checks a keyring's TOML text; `origin` names where it came from, for
+    /// messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, KeyringError> {
+        let invalid = |reason: String| KeyringError::Invalid {
+            origin: origin.to_string(),
+            reason,
+        };
+        let de =
+            toml::Deserializer::parse(text).map_err(|e| invalid(e.to_string().trim().into()))?;
         let k: Keyring = serde_path_to_error::deserialize(de)
-            .map_err(|e| format!("{}: {}: {}", path.display(), e.path(), e.inner().message()))?;
+            .map_err(|e| invalid(format!("{}: {}", e.path(), e.inner().message())))?;
         let mut names = std::collections::HashSet::new();
         for e in &k.keys {
             if !names.insert(e.name.as_str()) {
-                return Err(format!("{}: key name {:?} twice", path.display(), e.name));
+                return Err(invalid(format!("key name {:?} twice", e.name)));
             }
-            e.activate_at()?;
+            e.activate_at().map_err(invalid)?;
             if let Some(p) = &e.policy {
-                p.parse::<kokuin_tsa::asn1::PolicyId>().map_err(|m| {
-                    format!("{}: key {}: policy {p:?}: {m}", path.display(), e.name)
-                })?;
+                p.parse::<kokuin_tsa::asn1::PolicyId>()
+                    .map_err(|m| invalid(format!("key {}: policy {p:?}: {m}", e.name)))?;
             }
         }
         Ok(k)
     }
 
-    /// Writes atomically: a reader sees the old keyring or the new one, never a mix.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
-        let tmp = path.with_extension("toml.tmp");
-        let io = |e: std::io::Error| format!("{}: {e}", path.display());
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(b"# Kokuin keyring: written by `kokuin keys`; see src/keyring.rs.\n")
-                .map_err(io)?;
-            f.write_all(text.as_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, path).map_err(io)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
-        }
-        Ok(())
+    /// The keyring as TOML text, as [`Keyring::parse`] reads it.
+    pub fn to_text(&self) -> Result<String, KeyringError> {
+        toml::to_string_pretty(self).map_err(|e| KeyringError::Invalid {
+            origin: "keyring".into(),
+            reason: e.to_string(),
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&KeyEntry> {
@@ -239,18 +229,5 @@ mod tests {
         assert_eq!(k.in_force(now, "2.25.3").unwrap().name, "shared");
         k.get_mut("pq").unwrap().state = KeyState::Retired;
         assert!(k.in_force(now, "2.25.2").is_none());
-    }
-
-    #[test]
-    fn saves_and_loads() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("keyring.toml");
-        let k = Keyring {
-            keys: vec![entry("a", KeyState::Active, Some("2026-11-23T09:00:00Z"))],
-        };
-        k.save(&p).unwrap();
-        let back = Keyring::load(&p).unwrap();
-        assert_eq!(back.keys.len(), 1);
-        assert_eq!(back.keys[0].state, KeyState::Active);
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod eseal_service;
 pub mod http;
 pub mod keyring;
+pub mod keyring_store;
 pub mod metrics;
 pub mod serve;
 pub mod service;

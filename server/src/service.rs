@@ -81,9 +81,10 @@ fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
             let key = load_key(cfg, k, "tsa.key")?;
             Ok(cfg.tsa.policies.iter().map(|_| Some(key.clone())).collect())
         }
-        (None, Some(path)) => {
-            let ring =
-                crate::keyring::Keyring::load(&cfg.resolve(path)).map_err(StartError::Other)?;
+        (None, Some(_)) => {
+            let store = crate::keyring_store::open(cfg)
+                .ok_or_else(|| StartError::Other("no tsa.keyring".into()))?;
+            let ring = store.load().map_err(|e| StartError::Other(e.to_string()))?;
             let now = std::time::SystemTime::now();
             let mut out: Vec<Option<LoadedKey>> = Vec::new();
             for p in &cfg.tsa.policies {
@@ -259,7 +260,7 @@ pub fn clock_observer(audit: Option<Arc<kokuin_audit::AuditLog>>) -> Observer {
 mod tests {
     use super::*;
     use kokuin_audit::{AuditConfig, AuditLog, Record, kind, segment};
-    use kokuin_tsa::clock::{ClockError, ClockReading, ClockSource};
+    use kokuin_tsa::clock::{ClockError, ClockReading, ClockSource, SourceError};
     use std::sync::Mutex;
     use std::time::{Duration, SystemTime};
 
@@ -267,7 +268,7 @@ mod tests {
     struct Scripted(Arc<Mutex<ClockReading>>);
 
     impl ClockSource for Scripted {
-        fn read(&self) -> Result<ClockReading, String> {
+        fn read(&self) -> Result<ClockReading, SourceError> {
             Ok(*self.0.lock().unwrap())
         }
     }

@@ -42,7 +42,7 @@ pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedK
         .map_err(|e| cert_err(e.to_string()))?;
     let key_label = key.label().to_string();
     let signer = TokenSigner::new(key, tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
-    let active = ActiveKey::new(signer).map_err(cert_err)?;
+    let active = ActiveKey::new(signer).map_err(|e| cert_err(e.to_string()))?;
     let (from, until) = active.usage_window();
     let now = std::time::SystemTime::now();
     if now < from || now > until {

@@ -22,7 +22,7 @@ pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdE
         }
         None => (Duration::from_secs(1), true),
     };
-    let k = KernelTime::read().map_err(|e| CmdError::usage(format!("adjtimex: {e}")))?;
+    let k = KernelTime::read().map_err(|e| CmdError::usage(e.to_string()))?;
     let verdict = TrustedClock::new(Box::new(KernelClock::new()), accuracy, require_sync)
         .status()
         .0;

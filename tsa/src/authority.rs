@@ -1,13 +1,18 @@
 //! The time-stamp authority: request in, TimeStampResp out (RFC 3161 §2.4).
 //!
-//! [`TimeStampAuthority::respond`] is synchronous and CPU- or HSM-bound; a server runs it on a
-//! blocking pool. Every outcome is a DER TimeStampResp: a token (status granted) or a
-//! rejection with its PKIFailureInfo and statusString. It fails closed: no genTime the clock
-//! cannot vouch for, no signature outside the key's usage window.
+//! Issuing is two steps so that a token's audit record can be made durable while it is
+//! signed: [`TimeStampAuthority::prepare`] checks the request, takes genTime from the trusted
+//! clock and a serial, and builds the TSTInfo (cheap, no signature);
+//! [`TimeStampAuthority::finish`] signs it (CPU- or HSM-bound: the server runs it on the key's
+//! session pool or its signing threads, never on the reactor). [`TimeStampAuthority::respond`]
+//! does both, for callers without an audit log. Every outcome is a DER TimeStampResp: a token
+//! (status granted) or a rejection with its PKIFailureInfo and statusString. It fails closed:
+//! no genTime the clock cannot vouch for, no signature outside the key's usage window.
 
 use crate::asn1::PolicyId;
 use crate::asn1::{Accuracy, GenTime, TstInfo};
 use crate::clock::TrustedClock;
+use crate::error::SetupError;
 use crate::failure::{FailureInfo, Rejection};
 use crate::request::{CheckedRequest, check_request, parse_request};
 use crate::serial::SerialGenerator;
@@ -50,12 +55,12 @@ pub struct ActiveKey {
 impl ActiveKey {
     /// The usage window is the certificate's validity narrowed by its privateKeyUsagePeriod
     /// (EN 319 421: no token after the key's usage period ends).
-    pub fn new(signer: TokenSigner) -> Result<Self, String> {
+    pub fn new(signer: TokenSigner) -> Result<Self, SetupError> {
         let cert = signer.certificate().clone();
         let v = cert.tbs_certificate().validity();
         let mut not_before = v.not_before.to_system_time();
         let mut not_after = v.not_after.to_system_time();
-        let pkup: Option<PrivateKeyUsagePeriod> = extension(&cert).map_err(|e| e.to_string())?;
+        let pkup: Option<PrivateKeyUsagePeriod> = extension(&cert)?;
         if let Some(p) = pkup {
             if let Some(nb) = p.not_before {
                 not_before = not_before.max(nb.to_system_time());
@@ -134,10 +139,8 @@ impl TimeStampAuthority {
     /// an accuracy of 1 s, the TSA name in tokens and serials for node 1: for tests,
     /// benchmarks and fuzzing, never for a service (which builds its clock from the
     /// configuration and refuses an unsynchronised one).
-    pub fn unchecked(policy: &str, signer: crate::token::TokenSigner) -> Result<Self, String> {
-        let oid = policy
-            .parse()
-            .map_err(|e| format!("policy {policy}: {e:?}"))?;
+    pub fn unchecked(policy: &str, signer: crate::token::TokenSigner) -> Result<Self, SetupError> {
+        let oid = policy.parse()?;
         Ok(Self::new(
             AuthorityConfig {
                 policies: vec![Policy {

@@ -6,6 +6,7 @@
 pub mod asn1;
 pub mod authority;
 pub mod clock;
+pub mod error;
 pub mod failure;
 pub mod oid;
 pub mod request;
@@ -17,6 +18,7 @@ pub mod verify;
 pub use authority::{
     ActiveKey, AuthorityConfig, Issued, Outcome, Policy, Prepared, TimeStampAuthority,
 };
+pub use error::SetupError;
 pub use failure::{FailureInfo, Rejection};
 pub use verify::{
     ParsedResponse, TimeStampToken, TokenError, VerifiedToken, VerifyOptions, tst_info_unchecked,

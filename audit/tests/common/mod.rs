@@ -1,5 +1,6 @@
 //! Shared by the audit log's tests: a real P-256 checkpoint key.
 
+use kokuin_audit::CheckpointError;
 use kokuin_audit::checkpoint::{CheckpointSigner, CheckpointVerifier};
 use kokuin_hsm::{KeyType, Signer, SoftwareSigner, verify_signature};
 use std::sync::Arc;
@@ -13,22 +14,31 @@ impl CheckpointSigner for Key {
     fn key_id(&self) -> String {
         "test-key".into()
     }
-    fn sign(&self, m: &[u8]) -> Result<Vec<u8>, String> {
-        self.0.sign(m).map_err(|e| e.to_string())
+    fn sign(&self, m: &[u8]) -> Result<Vec<u8>, CheckpointError> {
+        self.0
+            .sign(m)
+            .map_err(|e| CheckpointError::Sign(e.to_string()))
     }
 }
 
 impl CheckpointVerifier for Key {
-    fn verify(&self, key_id: &str, _alg: &str, m: &[u8], sig: &[u8]) -> Result<(), String> {
+    fn verify(
+        &self,
+        key_id: &str,
+        _alg: &str,
+        m: &[u8],
+        sig: &[u8],
+    ) -> Result<(), CheckpointError> {
         if key_id != "test-key" {
-            return Err(format!("unknown key {key_id}"));
+            return Err(CheckpointError::UntrustedKey(key_id.to_string()));
         }
         let ai = self
             .0
             .algorithm()
             .algorithm_identifier()
-            .map_err(|e| e.to_string())?;
-        verify_signature(self.0.public_key(), &ai, None, m, sig).map_err(|e| e.to_string())
+            .map_err(|e| CheckpointError::BadSignature(e.to_string()))?;
+        verify_signature(self.0.public_key(), &ai, None, m, sig)
+            .map_err(|e| CheckpointError::BadSignature(e.to_string()))
     }
 }
 

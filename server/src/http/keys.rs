@@ -1,20 +1,15 @@
 //! Rotation without downtime: the server follows the keyring. Every second (and at once on
-//! SIGHUP) it rereads the keyring if the file changed, records what changed in the audit log,
+//! SIGHUP) it rereads the keyring if its store changed, records what changed in the audit log,
 //! and puts in force the key whose time has come. Requests already signing keep the key they
 //! started with; the next ones get the new one.
 
 use super::state::State;
 use crate::config::Config;
-use crate::keyring::Keyring;
+use crate::keyring_store::KeyringStore;
 use kokuin_audit::{Event, kind};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
-
-fn fingerprint(path: &std::path::Path) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
-}
 
 fn record(state: &State, key: &str, event: &str) {
     tracing::info!(key, event, "keyring");
@@ -36,12 +31,12 @@ fn record(state: &State, key: &str, event: &str) {
 pub async fn follow_keyring(
     cfg: Arc<Config>,
     state: Arc<State>,
-    path: PathBuf,
+    store: Arc<dyn KeyringStore>,
     mut hup: Option<tokio::signal::unix::Signal>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut seen = fingerprint(&path);
-    let mut ring = Keyring::load(&path).unwrap_or_default();
+    let mut seen = store.version();
+    let mut ring = store.load().unwrap_or_default();
     // A key that could not be put in force is not tried again until the keyring changes.
     let mut failed: Option<(String, Option<Vec<u8>>)> = None;
     loop {
@@ -55,9 +50,9 @@ pub async fn follow_keyring(
             } => true,
             _ = stop.changed() => return,
         };
-        let fp = fingerprint(&path);
+        let fp = store.version();
         if hangup || fp != seen {
-            match Keyring::load(&path) {
+            match store.load() {
                 Ok(new) => {
                     for (key, event) in new.changes_since(&ring) {
                         record(&state, &key, &event);

@@ -8,6 +8,7 @@ mod eseal;
 mod keys;
 mod ops;
 mod policies;
+mod query;
 pub mod refusals;
 mod reply;
 mod routes;
@@ -165,11 +166,11 @@ pub async fn run_with(
             stop_rx.clone(),
         )));
     }
-    if let Some(path) = &cfg.tsa.keyring {
+    if let Some(store) = crate::keyring_store::open(&cfg) {
         tasks.push(tokio::spawn(keys::follow_keyring(
             Arc::new(cfg.clone()),
             state.clone(),
-            cfg.resolve(path),
+            store,
             signals.hangup(),
             stop_rx.clone(),
         )));

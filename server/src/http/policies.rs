@@ -60,10 +60,11 @@ pub fn policies(state: &State) -> hyper::Response<Body> {
 
 /// The TSU chain of the policy named by `?policy=OID`, or of the default policy.
 pub fn certs(state: &State, query: Option<&str>) -> hyper::Response<Body> {
-    let oid = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|kv| kv.strip_prefix("policy="));
+    let params = match super::query::parameters(query) {
+        Ok(p) => p,
+        Err(e) => return text(StatusCode::BAD_REQUEST, "text/plain", format!("{e}\n")),
+    };
+    let oid = params.get("policy").map(String::as_str);
     let policies = &state.service.authority.config().policies;
     let index = match oid {
         None => Some(0),

@@ -5,23 +5,21 @@ use crate::cmd::CmdError;
 use kokuin_hsm::{PinSource, Pkcs11Token, Signer};
 use kokuin_server::config::{Config, KeyConfig};
 use kokuin_server::keyring::{KeyEntry, Keyring};
-use std::path::{Path, PathBuf};
+use kokuin_server::keyring_store::KeyringStore;
+use std::path::Path;
 use std::sync::Arc;
 
 pub fn usage(e: impl std::fmt::Display) -> CmdError {
     CmdError::usage(e.to_string())
 }
 
-pub fn open(config: &Path) -> Result<(Config, PathBuf, Keyring), CmdError> {
+/// The configuration, its keyring's store and the keyring as stored now.
+pub fn open(config: &Path) -> Result<(Config, Arc<dyn KeyringStore>, Keyring), CmdError> {
     let cfg = Config::load(config).map_err(usage)?;
-    let path = cfg
-        .tsa
-        .keyring
-        .as_ref()
-        .map(|p| cfg.resolve(p))
+    let store = kokuin_server::keyring_store::open(&cfg)
         .ok_or_else(|| CmdError::usage("this configuration has no tsa.keyring"))?;
-    let ring = Keyring::load(&path).map_err(usage)?;
-    Ok((cfg, path, ring))
+    let ring = store.load().map_err(usage)?;
+    Ok((cfg, store, ring))
 }
 
 /// The policy OID `given`, checked against the configuration, or the default (first) one.

@@ -21,7 +21,13 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             policy: None,
             key: k.clone(),
         }],
-        (None, Some(p)) => Keyring::load(&cfg.resolve(p)).map_err(usage)?.keys,
+        (None, Some(_)) => {
+            kokuin_server::keyring_store::open(&cfg)
+                .ok_or_else(|| usage("no tsa.keyring"))?
+                .load()
+                .map_err(usage)?
+                .keys
+        }
         _ => Vec::new(),
     };
     let ring = Keyring {

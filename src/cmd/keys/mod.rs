@@ -72,7 +72,7 @@ pub fn generate(
     policy: Option<&str>,
     wrap: Option<&str>,
 ) -> Result<(), CmdError> {
-    let (cfg, path, mut ring) = open(config)?;
+    let (cfg, store, mut ring) = open(config)?;
     if ring.get(name).is_some() {
         return Err(CmdError::usage(format!("a key named {name:?} exists")));
     }
@@ -146,7 +146,7 @@ pub fn generate(
         policy,
         key: kc,
     });
-    ring.save(&path).map_err(usage)?;
+    store.save(&ring).map_err(usage)?;
     let wrapped = wrap.map(|k| format!(", seed wrapped under {k}"));
     println!(
         "generated {name} ({}{}), pending: certify it (keys csr, keys install-cert)",
@@ -234,7 +234,7 @@ fn check_tsu_cert(cert: &Certificate, key: &dyn Signer) -> Result<(), CmdError> 
 
 /// `keys install-cert`.
 pub fn install_cert(config: &Path, name: &str, cert: &Path) -> Result<(), CmdError> {
-    let (cfg, path, mut ring) = open(config)?;
+    let (cfg, store, mut ring) = open(config)?;
     let e = entry(&mut ring, name)?;
     let certs = kokuin_certs::pem::load_certificates(cert).map_err(usage)?;
     let s = signer(&cfg, &e.key)?;
@@ -242,7 +242,7 @@ pub fn install_cert(config: &Path, name: &str, cert: &Path) -> Result<(), CmdErr
     let dest = cfg.resolve(e.key.certificate());
     let pem = kokuin_certs::pem::to_pem_chain(&certs).map_err(usage)?;
     std::fs::write(&dest, pem).map_err(|e| usage(format!("{}: {e}", dest.display())))?;
-    ring.save(&path).map_err(usage)?;
+    store.save(&ring).map_err(usage)?;
     println!("installed {} for {name}", subject_of(&certs[0]));
     Ok(())
 }
@@ -261,7 +261,7 @@ pub fn rotate(
         Some(n) => n.to_string(),
         None => dev_new_key(config, key_type, policy, wrap)?,
     };
-    let (cfg, path, mut ring) = open(config)?;
+    let (cfg, store, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
     if matches!(e.state, KeyState::Retired | KeyState::Destroyed) {
         return Err(CmdError::usage(format!("{name} is {}", e.state.name())));
@@ -276,7 +276,7 @@ pub fn rotate(
     };
     e.state = KeyState::Active;
     e.activate_at = Some(humantime::format_rfc3339_millis(when).to_string());
-    ring.save(&path).map_err(usage)?;
+    store.save(&ring).map_err(usage)?;
     let serves: Vec<&str> = cfg
         .tsa
         .policies
@@ -368,16 +368,16 @@ fn key_type_of(key: &dyn Signer) -> KeyType {
 
 /// `keys retire`: signs no more, kept for verification.
 pub fn retire(config: &Path, name: &str) -> Result<(), CmdError> {
-    let (_, path, mut ring) = open(config)?;
+    let (_, store, mut ring) = open(config)?;
     entry(&mut ring, name)?.state = KeyState::Retired;
-    ring.save(&path).map_err(usage)?;
+    store.save(&ring).map_err(usage)?;
     println!("{name} retired");
     Ok(())
 }
 
 /// `keys destroy`: removes the key from its token (or disk) after confirmation.
 pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
-    let (cfg, path, mut ring) = open(config)?;
+    let (cfg, store, mut ring) = open(config)?;
     let e = entry(&mut ring, name)?;
     if e.state == KeyState::Active {
         return Err(CmdError::usage(format!(
@@ -414,7 +414,7 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
         }
     }
     e.state = KeyState::Destroyed;
-    ring.save(&path).map_err(usage)?;
+    store.save(&ring).map_err(usage)?;
     println!("{name} destroyed");
     Ok(())
 }

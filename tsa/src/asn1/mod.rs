@@ -4,6 +4,6 @@ pub mod policy_id;
 pub mod time;
 pub mod tsp;
 
-pub use policy_id::PolicyId;
+pub use policy_id::{PolicyId, PolicyIdError};
 pub use time::GenTime;
 pub use tsp::{Accuracy, MessageImprint, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo};

@@ -40,13 +40,15 @@ impl PolicyId {
         Some(arcs)
     }
 
-    pub fn from_arcs(arcs: &[u128]) -> Result<Self, String> {
-        let (&a0, rest) = arcs.split_first().ok_or("empty OID")?;
-        let (&a1, rest) = rest.split_first().ok_or("an OID has at least two arcs")?;
+    pub fn from_arcs(arcs: &[u128]) -> Result<Self, PolicyIdError> {
+        let (&a0, rest) = arcs.split_first().ok_or(PolicyIdError::Empty)?;
+        let (&a1, rest) = rest.split_first().ok_or(PolicyIdError::OneArc)?;
         if a0 > 2 || (a0 < 2 && a1 > 39) {
-            return Err("first arcs out of range (X.660)".into());
+            return Err(PolicyIdError::FirstArcs);
         }
-        let first = (a0 * 40).checked_add(a1).ok_or("arc too large")?;
+        let first = (a0 * 40)
+            .checked_add(a1)
+            .ok_or(PolicyIdError::ArcTooLarge)?;
         let mut content = Vec::new();
         for arc in std::iter::once(first).chain(rest.iter().copied()) {
             let mut groups = vec![(arc & 0x7f) as u8];
@@ -58,7 +60,7 @@ impl PolicyId {
             content.extend(groups.iter().rev());
         }
         if content.len() > MAX_LEN {
-            return Err("OID too long".into());
+            return Err(PolicyIdError::TooLong);
         }
         Ok(Self { content })
     }
@@ -86,20 +88,44 @@ impl PolicyId {
     }
 }
 
+/// Why a TSAPolicyId cannot be made (X.660 arcs, X.690 §8.19 encoding).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyIdError {
+    /// No arcs at all.
+    #[error("empty OID")]
+    Empty,
+    /// One arc: an OID has at least two.
+    #[error("an OID has at least two arcs")]
+    OneArc,
+    /// The first two arcs are outside X.660's ranges.
+    #[error("first arcs out of range (X.660)")]
+    FirstArcs,
+    /// An arc that does not fit.
+    #[error("arc too large")]
+    ArcTooLarge,
+    /// Longer than this crate accepts in a request.
+    #[error("OID too long")]
+    TooLong,
+    /// Text that is not dotted decimal arcs.
+    #[error("{0:?} is not an object identifier")]
+    NotAnOid(String),
+}
+
 impl FromStr for PolicyId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = PolicyIdError;
+    fn from_str(s: &str) -> Result<Self, PolicyIdError> {
         let arcs = s
             .split('.')
             .map(|a| {
                 if a.is_empty() || (a.len() > 1 && a.starts_with('0')) {
-                    return Err(format!("{s:?} is not an object identifier"));
+                    return Err(PolicyIdError::NotAnOid(s.to_string()));
                 }
                 a.parse::<u128>()
-                    .map_err(|_| format!("{s:?} is not an object identifier"))
+                    .map_err(|_| PolicyIdError::NotAnOid(s.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Self::from_arcs(&arcs).map_err(|e| format!("{s:?}: {e}"))
+        Self::from_arcs(&arcs)
     }
 }
 

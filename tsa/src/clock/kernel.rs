@@ -1,7 +1,7 @@
 //! The kernel's NTP state (Linux `adjtimex(2)`, read-only): synchronisation, error bounds,
 //! leap-second state. The only `unsafe` in the crate: no maintained crate wraps `adjtimex`.
 
-use super::{ClockReading, ClockSource};
+use super::{ClockReading, ClockSource, SourceError};
 use std::time::{Duration, SystemTime};
 
 /// What the kernel reports, for `kokuin clock status` and for the trusted clock.
@@ -37,14 +37,16 @@ pub const TIME_ERROR: i32 = 5;
 impl KernelTime {
     #[cfg(target_os = "linux")]
     #[allow(unsafe_code)]
-    pub fn read() -> Result<Self, String> {
+    pub fn read() -> Result<Self, SourceError> {
         // SAFETY: `timex` is plain integers; all-zero is valid and, with `modes == 0`, asks
         // the kernel only to report. `adjtimex` writes into the struct we own and reads
         // nothing else.
         let mut tx: libc::timex = unsafe { std::mem::zeroed() };
         let state = unsafe { libc::adjtimex(&mut tx) };
         if state < 0 {
-            return Err(std::io::Error::last_os_error().to_string());
+            return Err(SourceError::Kernel(
+                std::io::Error::last_os_error().to_string(),
+            ));
         }
         Ok(Self {
             state,
@@ -58,8 +60,8 @@ impl KernelTime {
     }
 
     #[cfg(not(target_os = "linux"))]
-    pub fn read() -> Result<Self, String> {
-        Err("the kernel clock state is read on Linux only".into())
+    pub fn read() -> Result<Self, SourceError> {
+        Err(SourceError::Unsupported)
     }
 
     /// The kernel says it is synchronised: STA_UNSYNC clear and not TIME_ERROR.
@@ -149,16 +151,16 @@ impl KernelClock {
 
     /// The kernel's state, fresh or read less than [`KERNEL_READ_INTERVAL`] ago, with the
     /// maximum error it may have gained since.
-    fn state(&self) -> Result<(KernelTime, Duration), String> {
+    fn state(&self) -> Result<(KernelTime, Duration), SourceError> {
         self.state_at(std::time::Instant::now(), KernelTime::read)
     }
 
     fn state_at(
         &self,
         now: std::time::Instant,
-        read: impl FnOnce() -> Result<KernelTime, String>,
-    ) -> Result<(KernelTime, Duration), String> {
-        let mut last = self.last.lock().map_err(|_| "clock state poisoned")?;
+        read: impl FnOnce() -> Result<KernelTime, SourceError>,
+    ) -> Result<(KernelTime, Duration), SourceError> {
+        let mut last = self.last.lock().map_err(|_| SourceError::Poisoned)?;
         if let Some((at, k)) = *last {
             let age = now.saturating_duration_since(at);
             if age < KERNEL_READ_INTERVAL {
@@ -172,7 +174,7 @@ impl KernelClock {
 }
 
 impl ClockSource for KernelClock {
-    fn read(&self) -> Result<ClockReading, String> {
+    fn read(&self) -> Result<ClockReading, SourceError> {
         let (k, drift) = self.state()?;
         let now = SystemTime::now();
         Ok(ClockReading {
@@ -225,7 +227,11 @@ mod tests {
             .unwrap();
         assert_eq!((fresh.max_error_us, grown), (1200, Duration::ZERO));
         let later = t0 + 2 * KERNEL_READ_INTERVAL;
-        assert!(clock.state_at(later, || Err("EPERM".into())).is_err());
+        assert!(
+            clock
+                .state_at(later, || Err(SourceError::Kernel("EPERM".into())))
+                .is_err()
+        );
     }
 
     #[test]

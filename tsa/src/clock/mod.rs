@@ -21,15 +21,32 @@ pub struct ClockReading {
     pub in_leap_second: bool,
 }
 
+/// A clock and what it knows of its own error.
 pub trait ClockSource: Send + Sync {
-    fn read(&self) -> Result<ClockReading, String>;
+    /// The time now and the source's state.
+    fn read(&self) -> Result<ClockReading, SourceError>;
+}
+
+/// Why a clock source could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The kernel refused to report its state (adjtimex(2)'s errno).
+    #[error("adjtimex: {0}")]
+    Kernel(String),
+    /// This platform has no kernel clock state to read.
+    #[error("the kernel clock state is read on Linux only")]
+    Unsupported,
+    /// A thread panicked while holding the source's state.
+    #[error("clock state poisoned")]
+    Poisoned,
 }
 
 /// The system clock with no knowledge of its synchronisation; for tests.
 pub struct UncheckedSystemClock;
 
 impl ClockSource for UncheckedSystemClock {
-    fn read(&self) -> Result<ClockReading, String> {
+    fn read(&self) -> Result<ClockReading, SourceError> {
         Ok(ClockReading {
             now: SystemTime::now(),
             synchronised: true,
@@ -42,7 +59,7 @@ impl ClockSource for UncheckedSystemClock {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
     #[error("the clock source cannot be read: {0}")]
-    Unreadable(String),
+    Unreadable(SourceError),
     #[error("the clock is not synchronised")]
     Unsynchronised,
     #[error("the clock error bound {bound:?} exceeds the declared accuracy {accuracy:?}")]
@@ -150,7 +167,7 @@ impl TrustedClock {
         let mut inner = self
             .inner
             .lock()
-            .map_err(|_| ClockError::Unreadable("clock state poisoned".into()))?;
+            .map_err(|_| ClockError::Unreadable(SourceError::Poisoned))?;
         let reading = self.source.read();
         if let Ok(r) = &reading {
             inner.last_reading = Some(*r);
@@ -210,7 +227,7 @@ mod tests {
 
     struct Fake(Mutex<ClockReading>);
     impl ClockSource for std::sync::Arc<Fake> {
-        fn read(&self) -> Result<ClockReading, String> {
+        fn read(&self) -> Result<ClockReading, SourceError> {
             Ok(*self.0.lock().unwrap())
         }
     }

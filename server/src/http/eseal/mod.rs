@@ -1,4 +1,4 @@
-//! The e-seal API (`openapi/eseal.yaml`):
+//! The e-seal API (`docs/openapi.yaml`):
 //!
 //! - `POST /eseal/v1/seal?key=NAME&level=B-B|B-T|B-LT|B-LTA[&detached=true|false][&digest=HEX]`:
 //!   a document (or, with `digest`, nothing: the caller hashed it) in, a DER CMS seal out.
@@ -472,18 +472,8 @@ fn not_found() -> Response<Body> {
     )
 }
 
-/// Query parameters, decoded as `application/x-www-form-urlencoded` (the `form_urlencoded`
-/// crate). A name given twice is refused (400): which of `level=B-LTA&level=B-B` a proxy,
-/// a client library and this server each take is exactly where a request is misread.
+/// The query's parameters (`http::query`); a name given twice is a 400.
 fn query(req: &Request<Incoming>) -> Result<HashMap<String, String>, Refusal> {
-    let mut out = HashMap::new();
-    for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
-        if out.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                format!("query parameter {k:?} given more than once"),
-            ));
-        }
-    }
-    Ok(out)
+    crate::http::query::parameters(req.uri().query())
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))
 }

@@ -9,8 +9,7 @@
 //! missing tool is a failing row.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use kokuin_testkit as common;
 mod implementations;
 mod negative;
 

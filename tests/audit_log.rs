@@ -3,9 +3,9 @@
 //! names tampering.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
 use der::Encode;
+use kokuin_testkit as common;
 use kokuin_tsa::{ParsedResponse, TimeStampToken};
 use std::collections::HashSet;
 use std::path::Path;

@@ -3,8 +3,8 @@
 //! are printed, never asserted: performance is measured, not tested.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 
 fn bench(args: &[&str]) -> (serde_json::Value, std::process::Output) {
     let mut all = vec!["bench", "--duration", "1", "--warmup", "0.2", "--json"];

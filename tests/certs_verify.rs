@@ -4,8 +4,8 @@
 //! (The vector files live with the hsm crate's tests.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/hsm/tests/vectors");
 

@@ -2,12 +2,12 @@
 //! token, and a precise reason for each way a token can fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
 use der::Encode;
 use kokuin_certs::dev::{DevPki, issue_tsu};
 use kokuin_certs::pem::{load_certificates, to_pem_chain};
 use kokuin_hsm::{DigestAlgorithm, KeyType, SoftwareSigner};
+use kokuin_testkit as common;
 use kokuin_tsa::asn1::{GenTime, TstInfo};
 use kokuin_tsa::request::build_request;
 use kokuin_tsa::token::TokenSigner;

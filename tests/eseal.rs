@@ -5,8 +5,8 @@
 //! memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 use std::path::{Path, PathBuf};
 
 const PYHANKO_CMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyhanko_cms.py");
@@ -43,7 +43,10 @@ fn seal(srv: &Server, file: &Path, level: &str, enveloping: bool) -> PathBuf {
         .iter()
         .map(|a| a.replace("PKI", pki.to_str().unwrap()))
         .collect();
-    let o = run(KOKUIN, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(
+        common::kokuin_exe(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert!(o.status.success(), "{}", text(&o));
     out
 }

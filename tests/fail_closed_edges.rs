@@ -3,8 +3,8 @@
 //! parsing, refusals recorded without flooding the log, and `kokuin keys` on a dev state.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 use std::path::Path;
 
 const TOKEN: &str = "fail-closed-test-token";
@@ -408,7 +408,7 @@ fn keys_on_a_dev_state_with_softhsm2_need_no_exported_variables() {
     let dir = tempdir();
     let state = dir.path().join("state");
     assert!(serve_with_module(&state, SOFTHSM2).stop().success());
-    let o = std::process::Command::new(KOKUIN)
+    let o = std::process::Command::new(common::kokuin_exe())
         .args(["keys", "list", "--config"])
         .arg(state.join("kokuin.toml"))
         .env_remove("SOFTHSM2_CONF")

@@ -4,8 +4,8 @@
 //! read, and a BouncyCastle certReq FALSE is granted.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 use std::path::Path;
 
 const SEAL_TYPE: &str = "application/pkcs7-signature";
@@ -202,7 +202,7 @@ fn a_deleted_audit_segment_stops_issuance_and_the_next_start() {
         "--http",
         "127.0.0.1:0",
     ];
-    let o = std::process::Command::new(KOKUIN)
+    let o = std::process::Command::new(common::kokuin_exe())
         .args(args)
         .output()
         .unwrap();

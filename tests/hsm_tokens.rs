@@ -4,8 +4,8 @@
 //! refuses software and extractable keys, naming why.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 
 fn serve_hsm(state: &std::path::Path) -> Server {
     serve_with_module(state, SOFTHSM2)
@@ -138,7 +138,7 @@ fn an_extractable_key_in_the_token_is_refused_by_name() {
         .replace("state/keyring.toml", "state/keyring-weak.toml");
     let weak = state.join("weak.toml");
     std::fs::write(&weak, cfg).unwrap();
-    let o = std::process::Command::new(KOKUIN)
+    let o = std::process::Command::new(common::kokuin_exe())
         .args([
             "serve",
             "--config",

@@ -3,9 +3,9 @@
 //! and the new certificate, and all verify.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
 use der::Encode;
+use kokuin_testkit as common;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifyOptions};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;

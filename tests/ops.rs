@@ -3,9 +3,9 @@
 //! others are served, `kokuin clock status` reads the kernel.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
 use der::Encode;
+use kokuin_testkit as common;
 use std::collections::HashMap;
 
 const PARSER: &str = concat!(

@@ -2,9 +2,9 @@
 //! timed out, a bad configuration names its key, a dev state directory is reused.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
 use der::Encode;
+use kokuin_testkit as common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -3,13 +3,13 @@
 //! (addInfoNotAvailable is never emitted: no request field Kokuin accepts asks for more.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
 use der::Encode;
 use der::asn1::{Int, OctetString};
 use kokuin_certs::dev::issue_tsu;
 use kokuin_certs::pem::{load_certificates, to_pem_chain};
 use kokuin_hsm::{DigestAlgorithm, SoftwareSigner};
+use kokuin_testkit as common;
 use kokuin_tsa::asn1::TimeStampReq;
 use kokuin_tsa::request::build_request;
 use kokuin_tsa::{FailureInfo, ParsedResponse};

@@ -3,8 +3,8 @@
 //! must agree on every token.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 
 #[test]
 fn openssl_ts_round_trips_over_http_and_https() {

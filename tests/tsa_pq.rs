@@ -4,8 +4,8 @@
 //! and Python `cryptography` verifies the ML-DSA signature inside the token on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -2,8 +2,8 @@
 //! accepts Kokuin's tokens, and rejects one for other data.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 
 #[test]
 fn rfc3161_client_verifies_tokens() {

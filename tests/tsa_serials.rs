@@ -2,8 +2,8 @@
 //! restarts and one kill -9), collected by concurrent keep-alive clients.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 
-mod common;
 use common::*;
+use kokuin_testkit as common;
 use kokuin_tsa::{ParsedResponse, TimeStampToken};
 use std::collections::HashSet;
 

@@ -137,7 +137,7 @@ pub struct TsaConfig {
     pub require_hsm_key: bool,
     /// The signing key, or…
     pub key: Option<KeyConfig>,
-    /// …a keyring of keys with their states and activation times (see `src/keyring.rs`),
+    /// …a keyring of keys with their states and activation times (see `server/src/keyring.rs`),
     /// for rotation without downtime.
     pub keyring: Option<PathBuf>,
 }

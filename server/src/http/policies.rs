@@ -2,7 +2,7 @@
 //! certificates each policy's tokens are signed under.
 //!
 //! A classical, an ML-DSA and a composite policy can run side by side (each with its own key,
-//! see `src/keyring.rs`); a client picks one by its OID in reqPolicy (RFC 3161 §2.4.1) and
+//! see `server/src/keyring.rs`); a client picks one by its OID in reqPolicy (RFC 3161 §2.4.1) and
 //! gets the default — the first listed — without.
 
 use super::reply::{Body, text};

@@ -1,7 +1,8 @@
-//! Shared by the end-to-end tests: a real `kokuin serve` process, HTTP helpers, and the
-//! independent tools (openssl, Python) run as subprocesses. A missing tool fails the test:
-//! nothing here is skipped.
-#![allow(dead_code)]
+//! Shared by the end-to-end tests (`tests/`) and the conformance suite (`conformance/`): a
+//! real `kokuin serve` process, HTTP helpers, and the independent tools (openssl, Python) run
+//! as subprocesses. A missing tool fails the test: nothing here is skipped.
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a surprise fails the test
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -9,13 +10,31 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const KOKUIN: &str = env!("CARGO_BIN_EXE_kokuin");
+/// The `kokuin` binary under test: beside the test executable's `deps/` directory, where
+/// Cargo builds a package's binaries before its integration tests (`$KOKUIN_BIN` overrides).
+pub fn kokuin_exe() -> &'static str {
+    static EXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        if let Ok(p) = std::env::var("KOKUIN_BIN") {
+            return p;
+        }
+        let test = std::env::current_exe().expect("the test executable's path");
+        let profile_dir = test
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps/<test>");
+        let exe = profile_dir.join("kokuin");
+        assert!(exe.exists(), "{} is not built", exe.display());
+        exe.to_string_lossy().into_owned()
+    })
+}
+
+/// The repository's root, where `tests/interop/` and `target/` are.
+pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 pub const DEV_POLICY: &str = "2.25.184732620371192929406940453947404583605";
-/// The dev server's post-quantum policies (src/dev.rs): ML-DSA-65, and composite ML-DSA-65 +
+/// The dev server's post-quantum policies (server/src/dev.rs): ML-DSA-65, and composite ML-DSA-65 +
 /// ECDSA P-256.
-#[allow(dead_code)] // not every test binary asks for them
 pub const DEV_MLDSA_POLICY: &str = "2.25.326785163420712602118702155330699147300";
-#[allow(dead_code)]
 pub const DEV_COMPOSITE_POLICY: &str = "2.25.338155222319321120337837938249247044349";
 
 pub struct Server {
@@ -64,7 +83,7 @@ impl Server {
 
     /// [`Server::spawn`] with the log level `RUST_LOG` (what `stderr()` then holds).
     pub fn spawn_logging(args: &[&str], dir: &Path, log: &str) -> Server {
-        let mut child = Command::new(KOKUIN)
+        let mut child = Command::new(kokuin_exe())
             .args(args)
             .env("RUST_LOG", log)
             .stdout(Stdio::piped())
@@ -280,12 +299,11 @@ pub fn python() -> String {
 }
 
 pub fn kokuin(args: &[&str]) -> Output {
-    run(KOKUIN, args)
+    run(kokuin_exe(), args)
 }
 
 /// `kokuin request DATA --url URL --cert-req -o TSR` (also writes the .tsq beside it); the
 /// request must be granted.
-#[allow(dead_code)] // not every test binary asks for tokens this way
 pub fn request_token(url: &str, data: &Path, tsr: &Path) {
     let o = kokuin(&[
         "request",
@@ -300,7 +318,6 @@ pub fn request_token(url: &str, data: &Path, tsr: &Path) {
 }
 
 /// `kokuin verify TSR --data DATA --trust ROOT [--request TSQ] --json`, which must succeed.
-#[allow(dead_code)] // not every test binary verifies tokens this way
 pub fn verify_json(tsr: &Path, data: &Path, root: &Path, tsq: Option<&Path>) -> serde_json::Value {
     let mut args = vec![
         "verify",
@@ -322,13 +339,8 @@ pub const SOFTHSM2: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 /// kryoptic, as scripts/build-kryoptic builds it (the README's test command runs that).
 pub fn kryoptic() -> String {
-    std::env::var("KOKUIN_KRYOPTIC_MODULE").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/kryoptic/release/libkryoptic_pkcs11.so"
-        )
-        .into()
-    })
+    std::env::var("KOKUIN_KRYOPTIC_MODULE")
+        .unwrap_or_else(|_| format!("{REPO}/target/kryoptic/release/libkryoptic_pkcs11.so"))
 }
 
 /// `kokuin serve --dev --pkcs11-module MODULE` on `state`: the dev keys in a fresh token.
@@ -356,7 +368,7 @@ pub fn serve_with_module(state: &Path, module: &str) -> Server {
 /// `kokuin keys ARGS --config STATE/kokuin.toml`, with the dev tokens' storage in the
 /// environment as the server has it (each module reads only its own variable).
 pub fn dev_keys(state: &Path, args: &[&str]) -> Output {
-    Command::new(KOKUIN)
+    Command::new(kokuin_exe())
         .arg("keys")
         .args(args)
         .args(["--config", state.join("kokuin.toml").to_str().unwrap()])
@@ -410,7 +422,7 @@ pub fn openssl_ts_verify(
 
 pub const RFC3161_CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/interop/rfc3161_client_verify.py"
+    "/../tests/interop/rfc3161_client_verify.py"
 );
 
 /// rfc3161-client's verification of a .tsr against its request and the data.

@@ -6,18 +6,22 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod config;
 pub mod error;
 pub mod event;
+pub mod file_storage;
 mod inbox;
 mod publish;
 pub mod record;
 mod recover;
 pub mod segment;
+pub mod storage;
 pub mod verify;
 pub mod writer;
 
 pub use checkpoint::{CheckpointSigner, CheckpointVerifier};
+pub use config::{AuditConfig, OpenReport};
 pub use error::{AuditError, CheckpointError, RecordError};
 pub use event::{Event, kind};
 pub use record::Record;
-pub use writer::{AuditConfig, AuditLog, OpenReport};
+pub use writer::AuditLog;

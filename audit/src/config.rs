@@ -1,0 +1,55 @@
+//! How a log is opened and kept: its directory, segment rotation, checkpoint cadence, and
+//! what opening found.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Called after every durable batch with the time the write and sync took and the batch size
+/// (for metrics).
+pub type SyncObserver = Arc<dyn Fn(Duration, usize) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AuditConfig {
+    pub dir: PathBuf,
+    /// Start a new segment past this size.
+    pub segment_max_bytes: u64,
+    /// Start a new segment when the UTC day changes.
+    pub rotate_daily: bool,
+    /// Write a checkpoint after this many records…
+    pub checkpoint_every: u64,
+    /// …or this long after the last one, whichever comes first (if records were written).
+    pub checkpoint_interval: Duration,
+    pub on_sync: Option<SyncObserver>,
+    /// The operator's reason for accepting that `checkpoint.json` shows records the segments
+    /// no longer hold. Without it such a log refuses to open; with it the loss is recorded
+    /// (`log.loss`) as the first record written, and the old checkpoint kept aside.
+    pub accept_loss: Option<String>,
+}
+
+impl AuditConfig {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            segment_max_bytes: 256 * 1024 * 1024,
+            rotate_daily: true,
+            checkpoint_every: 10_000,
+            checkpoint_interval: Duration::from_secs(60),
+            on_sync: None,
+            accept_loss: None,
+        }
+    }
+}
+
+/// What opening found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Records already in the log.
+    pub records: u64,
+    /// Bytes of a torn final record cut off.
+    pub torn_bytes: u64,
+    /// Records the last published checkpoint covers that the segments lack, accepted by the
+    /// operator (`AuditConfig::accept_loss`): (records it covers, where the old checkpoint
+    /// was moved).
+    pub loss: Option<(u64, PathBuf)>,
+}

@@ -1,0 +1,252 @@
+//! The log in segment files: `DIR/NNNNNNNNNNNNNNNNNNNN.log` (named by their first seq),
+//! one per UTC day or `segment_max_bytes`, and `DIR/checkpoint.json` with the newest
+//! checkpoint.
+//!
+//! The active segment is preallocated in chunks and written in place, so that a sync flushes
+//! data only: appending would change the file size with every batch, and each `fdatasync`
+//! would then commit the file-system journal too (measured here: 157 µs against 93 µs per
+//! sync, idle). Until a segment is finished (rotation, close) it therefore ends in zero
+//! bytes after its last record; readers stop there, and recovery trims them.
+
+use crate::config::{AuditConfig, OpenReport};
+use crate::error::{AuditError, io};
+use crate::publish::Publisher;
+use crate::record::GENESIS;
+use crate::recover::{check_published, last_line_hash, scan_tail};
+use crate::segment;
+use crate::storage::{LogStorage, Recovered};
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Preallocation step for the active segment.
+const CHUNK: u64 = 8 * 1024 * 1024;
+
+/// Segment files in one directory.
+pub struct FileStorage {
+    dir: PathBuf,
+    segment_max_bytes: u64,
+    rotate_daily: bool,
+    file: File,
+    path: PathBuf,
+    /// End of the last record: where the next batch is written.
+    len: u64,
+    /// Bytes the file holds (records, then zeros).
+    allocated: u64,
+    day: u64,
+    publisher: Option<Publisher>,
+    /// Why the active segment is gone, once the writer has seen that it is.
+    lost: Option<String>,
+}
+
+impl FileStorage {
+    /// Opens (creating if needed) the log in `cfg.dir`, cutting off a torn final record; a
+    /// log whose `checkpoint.json` covers records the segments lack is refused unless the
+    /// loss is accepted (`AuditConfig::accept_loss`).
+    pub fn open(cfg: &AuditConfig) -> Result<(Self, Recovered), AuditError> {
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| io(&cfg.dir, e))?;
+        let dir = &cfg.dir;
+        let segments = segment::list(dir).map_err(|e| io(dir, e))?;
+        let mut report = OpenReport::default();
+        let (path, next_seq, head, len) = match segments.last() {
+            None => {
+                let p = dir.join(segment::name(0));
+                (p, 0, GENESIS.to_string(), 0)
+            }
+            Some(last) => {
+                let head_before = match segments.len() {
+                    1 => GENESIS.to_string(),
+                    n => last_line_hash(&segments[n - 2])?,
+                };
+                let first = segment::first_seq(last).unwrap_or(0);
+                let (good_len, next, head, torn, file_len) = scan_tail(last, first, head_before)?;
+                if file_len > good_len {
+                    // A torn record and/or the zeros of preallocation after the last record.
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(last)
+                        .map_err(|e| io(last, e))?;
+                    f.set_len(good_len).map_err(|e| io(last, e))?;
+                    f.sync_all().map_err(|e| io(last, e))?;
+                }
+                report.torn_bytes = torn;
+                (last.clone(), next, head, good_len)
+            }
+        };
+        report.records = next_seq;
+        report.loss = check_published(dir, next_seq, cfg.accept_loss.is_some())?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        if len == 0 {
+            segment::sync_dir(dir).map_err(|e| io(dir, e))?;
+        }
+        Ok((
+            Self {
+                dir: dir.clone(),
+                segment_max_bytes: cfg.segment_max_bytes,
+                rotate_daily: cfg.rotate_daily,
+                file,
+                path,
+                len,
+                allocated: len,
+                day: utc_day(SystemTime::now()),
+                lost: None,
+                publisher: Some(Publisher::start(dir.clone()).map_err(|e| io(dir, e))?),
+            },
+            Recovered {
+                next_seq,
+                head,
+                report,
+            },
+        ))
+    }
+
+    /// Makes sure the file holds `end` bytes: preallocates a chunk at a time, or just what
+    /// is needed when a chunk does not fit (a nearly full disk) or the file system cannot
+    /// preallocate.
+    fn reserve(&mut self, end: u64) -> std::io::Result<()> {
+        if end <= self.allocated {
+            return Ok(());
+        }
+        let want = (end.div_ceil(CHUNK) * CHUNK).min(self.segment_max_bytes.max(end));
+        if preallocate(&self.file, want).is_ok() {
+            self.allocated = want;
+            return Ok(());
+        }
+        // Plain writes extend the file as needed.
+        self.allocated = self.allocated.max(self.len);
+        Ok(())
+    }
+
+    /// Fails while the active segment is no longer the file at its path (deleted, renamed,
+    /// replaced): records written into an unlinked inode would be acknowledged as durable yet
+    /// be lost at the next start. Once lost, the segment stays lost: the writer never writes
+    /// again, and the next start refuses until an operator accepts the loss.
+    fn check_identity(&mut self) -> Result<(), AuditError> {
+        use std::os::unix::fs::MetadataExt;
+        if self.lost.is_none() {
+            let open = self.file.metadata().map_err(|e| io(&self.path, e))?;
+            let problem = match std::fs::symlink_metadata(&self.path) {
+                Ok(m) if (m.dev(), m.ino()) != (open.dev(), open.ino()) => Some("was replaced"),
+                Ok(_) => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(if open.nlink() == 0 {
+                    "was deleted"
+                } else {
+                    "was renamed away"
+                }),
+                Err(e) => return Err(io(&self.path, e)),
+            };
+            self.lost = problem.map(|p| format!("the active segment {} {p}", self.path.display()));
+        }
+        match &self.lost {
+            Some(why) => Err(AuditError::Damaged(format!(
+                "{why} while the log was open; records written since are lost; nothing more is written"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Trims the zeros after the last record of the active segment.
+    fn finish_segment(&mut self) {
+        if self.allocated > self.len {
+            if self.file.set_len(self.len).is_ok() {
+                let _ = self.file.sync_all();
+            }
+            self.allocated = self.len;
+        }
+    }
+
+    fn maybe_rotate(&mut self, next_seq: u64) -> Result<(), AuditError> {
+        let today = utc_day(SystemTime::now());
+        let due = self.len >= self.segment_max_bytes || (self.rotate_daily && today != self.day);
+        if !due || self.len == 0 {
+            self.day = today;
+            return Ok(());
+        }
+        self.finish_segment();
+        let path = self.dir.join(segment::name(next_seq));
+        let file = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        segment::sync_dir(&self.dir).map_err(|e| io(&self.dir, e))?;
+        self.file = file;
+        self.path = path;
+        self.len = 0;
+        self.allocated = 0;
+        self.day = today;
+        Ok(())
+    }
+}
+
+impl LogStorage for FileStorage {
+    fn append(&mut self, first_seq: u64, lines: &str) -> Result<(), AuditError> {
+        // Before rotating too: a new segment must not paper over a lost one.
+        self.check_identity()?;
+        self.maybe_rotate(first_seq)?;
+        let end = self.len + lines.len() as u64;
+        let r = self
+            .reserve(end)
+            .and_then(|()| write_all_at(&self.file, lines.as_bytes(), self.len))
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = r {
+            // Cut off whatever of the batch reached the file (truncating needs no space), so
+            // the chain continues from the last durable record; preallocation starts again
+            // with the next batch.
+            let _ = self.file.set_len(self.len);
+            self.allocated = self.len;
+            return Err(io(&self.path, e));
+        }
+        self.len = end;
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), AuditError> {
+        self.check_identity()
+    }
+
+    fn publish_checkpoint(&mut self, line: String) -> Result<(), AuditError> {
+        let json = serde_json::to_string(&crate::checkpoint::LatestCheckpoint { line })
+            .map_err(|e| AuditError::Io(e.to_string()))?;
+        match &self.publisher {
+            Some(p) => p.publish(json),
+            None => Err(AuditError::Closed),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), AuditError> {
+        let published = match self.publisher.take() {
+            Some(mut p) => p.finish(),
+            None => Ok(()),
+        };
+        self.finish_segment();
+        published
+    }
+}
+
+fn utc_day(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0)
+}
+
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(buf, offset)
+}
+
+#[cfg(target_os = "linux")]
+fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
+    rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len)
+        .map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}

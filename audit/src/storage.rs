@@ -1,0 +1,39 @@
+//! Where the log's records are kept: the seam between the writer (chain, group commit,
+//! checkpoints) and the medium. Today segment files ([`crate::file_storage::FileStorage`]);
+//! a database is another implementation, not a change to the writer or its callers.
+
+use crate::config::OpenReport;
+use crate::error::AuditError;
+
+/// A medium for the log. The writer thread alone calls it, with lines already chained and
+/// numbered; the storage never builds or changes a record.
+pub trait LogStorage: Send {
+    /// Makes `lines` (records `first_seq`, `first_seq + 1`, …, each ending in LF) durable
+    /// after the records already stored, and returns only once they survive a crash. On an
+    /// error nothing of the batch may remain, so the chain continues from the last durable
+    /// record.
+    fn append(&mut self, first_seq: u64, lines: &str) -> Result<(), AuditError>;
+
+    /// Fails while the medium is no longer the one written to (for files: the active segment
+    /// deleted, renamed or replaced). Once it has failed it fails for good: records written
+    /// on would be acknowledged and lost.
+    fn check(&mut self) -> Result<(), AuditError>;
+
+    /// Keeps `line`, the newest checkpoint, where auditors look first (for files:
+    /// `checkpoint.json`); may complete later. Returns an earlier publication's failure.
+    fn publish_checkpoint(&mut self, line: String) -> Result<(), AuditError>;
+
+    /// Ends writing: the last checkpoint published and whatever the medium holds in reserve
+    /// released. Returns a publication's failure.
+    fn close(&mut self) -> Result<(), AuditError>;
+}
+
+/// What a storage holds when it is opened: where the chain continues.
+pub struct Recovered {
+    /// The seq the next record gets.
+    pub next_seq: u64,
+    /// The hash of the last record's line (`record::GENESIS` for an empty log).
+    pub head: String,
+    /// What recovery found and did.
+    pub report: OpenReport,
+}

@@ -150,3 +150,50 @@ pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
     }
     Ok(())
 }
+
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check every segment, the chain and every checkpoint; exit 0 only when intact.
+    Verify {
+        dir: PathBuf,
+        /// Certificate(s) of the checkpoint key (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// A checkpoint kept outside the log (default: DIR/checkpoint.json).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that the log lost records its last checkpoint vouched for (a deleted or
+    /// restored segment), so the service may start again: a `log.loss` record with the
+    /// reason, the old checkpoint kept aside as evidence. Never done automatically.
+    AcceptLoss {
+        dir: PathBuf,
+        /// Why, for the accreditation audit (who decided, what happened).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print the record of the token with this serial number (hex).
+    Find {
+        dir: PathBuf,
+        #[arg(long)]
+        serial: String,
+    },
+}
+
+impl AuditCommand {
+    /// Runs the command.
+    pub fn run(self) -> Result<(), CmdError> {
+        match self {
+            Self::Verify {
+                dir,
+                trust,
+                checkpoint,
+                json,
+            } => verify(&dir, &trust, checkpoint.as_deref(), json),
+            Self::Find { dir, serial } => find(&dir, &serial),
+            Self::AcceptLoss { dir, reason } => accept_loss(&dir, &reason),
+        }
+    }
+}

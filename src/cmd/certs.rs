@@ -46,3 +46,35 @@ pub fn verify(
     }
     Ok(())
 }
+
+#[derive(clap::Subcommand)]
+pub enum CertsCommand {
+    /// Validates CERT's path to a --trust anchor (classical, ML-DSA or composite signatures at
+    /// any level); a self-signed certificate given as its own anchor checks its own signature.
+    Verify {
+        cert: PathBuf,
+        /// Trust anchors (PEM or DER); repeatable.
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// Intermediate certificates (PEM or DER); repeatable.
+        #[arg(long)]
+        untrusted: Vec<PathBuf>,
+        /// Validate at this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+impl CertsCommand {
+    /// Runs the command.
+    pub fn run(self) -> Result<(), CmdError> {
+        match self {
+            Self::Verify {
+                cert,
+                trust,
+                untrusted,
+                at,
+            } => verify(&cert, &trust, &untrusted, at.as_deref()),
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use super::CmdError;
 use kokuin_tsa::clock::kernel::{KernelClock, KernelTime, STA_NANO};
 use kokuin_tsa::clock::{TrustedClock, status_name};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdError> {
@@ -87,4 +87,32 @@ pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdE
         ));
     }
     Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum ClockCommand {
+    /// What the kernel reports, the bound in force, and whether the TSA would issue.
+    /// Exit 0 when the clock could be read; with --check, non-zero when the TSA would refuse.
+    Status {
+        /// Take the declared accuracy and clock policy from this configuration.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        check: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl ClockCommand {
+    /// Runs the command.
+    pub fn run(self) -> Result<(), CmdError> {
+        match self {
+            Self::Status {
+                config,
+                check,
+                json,
+            } => status(config.as_deref(), check, json),
+        }
+    }
 }

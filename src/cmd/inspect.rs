@@ -7,7 +7,14 @@ use kokuin_certs::path::subject_of;
 use kokuin_hsm::digest::describe_digest_oid;
 use kokuin_tsa::asn1::{MessageImprint, TimeStampReq, TstInfo};
 use kokuin_tsa::{ParsedResponse, TimeStampToken};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// What `kokuin inspect` is asked.
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// A .tsq, .tsr or bare token.
+    pub file: PathBuf,
+}
 
 pub fn run(file: &Path) -> Result<(), CmdError> {
     let bytes = read_file(file)?;

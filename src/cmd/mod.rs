@@ -2,12 +2,15 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_args;
 pub mod certs;
 pub mod clock;
 pub mod inspect;
 pub mod keys;
+pub mod parse;
 pub mod request;
 pub mod seal;
+pub mod serve;
 pub mod verify;
 pub mod verify_args;
 pub mod verify_seal;

@@ -2,6 +2,7 @@
 //! install-cert, rotate, retire, destroy, list. The running server follows the keyring and
 //! records every change in the audit log.
 
+pub mod args;
 mod common;
 mod list;
 mod sign_rate;

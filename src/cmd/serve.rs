@@ -1,0 +1,52 @@
+//! `kokuin serve`: the service crate's `serve`, with the command line's flags.
+
+use super::CmdError;
+use clap::ArgGroup;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["config", "dev"])))]
+pub struct ServeArgs {
+    /// Configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run on the embedded default: dev PKI, software keys, created once in --state-dir.
+    #[arg(long)]
+    pub dev: bool,
+    /// State directory for --dev.
+    #[arg(long, default_value = "kokuin-dev", requires = "dev")]
+    pub state_dir: PathBuf,
+    /// With --dev: keep the TSU key in a SoftHSM2 token created under the state directory.
+    #[arg(long, requires = "dev")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Plain HTTP listener (repeatable); replaces the configured ones.
+    #[arg(long)]
+    pub http: Vec<SocketAddr>,
+    /// HTTPS listener (repeatable); replaces the configured ones.
+    #[arg(long)]
+    pub https: Vec<SocketAddr>,
+    /// Time-stamp requests per second per client address; replaces
+    /// server.rate_limit_per_second (0: none, e.g. for a load test from one address).
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+}
+
+impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
+    fn from(a: ServeArgs) -> Self {
+        Self {
+            config: a.config,
+            dev: a.dev,
+            state_dir: a.state_dir,
+            pkcs11_module: a.pkcs11_module,
+            http: a.http,
+            https: a.https,
+            rate_limit: a.rate_limit,
+        }
+    }
+}
+
+/// Runs the service until a signal.
+pub fn run(args: ServeArgs) -> Result<(), CmdError> {
+    kokuin_server::serve::serve(args.into()).map_err(|e| CmdError::usage(e.to_string()))
+}

@@ -15,14 +15,17 @@ use crate::event::{Event, kind};
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
 
+/// The key that signs checkpoints (in production, in the HSM).
 pub trait CheckpointSigner: Send + Sync {
     /// Name of the signature algorithm, recorded for the verifier.
     fn algorithm(&self) -> String;
     /// Identifies the verifying certificate (its SHA-256, hex).
     fn key_id(&self) -> String;
+    /// Signs `message` (see [`message`]).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CheckpointError>;
 }
 
+/// What an auditor trusts to verify checkpoints with.
 pub trait CheckpointVerifier {
     /// Ok if `signature` over `message` verifies with the key named `key_id`.
     fn verify(
@@ -34,6 +37,8 @@ pub trait CheckpointVerifier {
     ) -> Result<(), CheckpointError>;
 }
 
+/// The octets a checkpoint signs: the format version, the number of records before it and
+/// the hash of the last one (`kokuin-audit-checkpoint:v1:COUNT:HEAD`).
 pub fn message(count: u64, head: &str) -> Vec<u8> {
     format!("kokuin-audit-checkpoint:v1:{count}:{head}").into_bytes()
 }
@@ -58,6 +63,7 @@ pub fn event(
 /// line itself, so that it can be compared with the log byte for byte.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LatestCheckpoint {
+    /// The checkpoint record's line, byte for byte as in its segment.
     pub line: String,
 }
 

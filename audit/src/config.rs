@@ -10,7 +10,9 @@ use std::time::Duration;
 pub type SyncObserver = Arc<dyn Fn(Duration, usize) + Send + Sync>;
 
 #[derive(Clone)]
+/// Where the log is kept and how it is cut and checkpointed.
 pub struct AuditConfig {
+    /// The directory of the segments and `checkpoint.json`.
     pub dir: PathBuf,
     /// Start a new segment past this size.
     pub segment_max_bytes: u64,
@@ -20,6 +22,7 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// …or this long after the last one, whichever comes first (if records were written).
     pub checkpoint_interval: Duration,
+    /// Told of every durable batch (for metrics).
     pub on_sync: Option<SyncObserver>,
     /// The operator's reason for accepting that `checkpoint.json` shows records the segments
     /// no longer hold. Without it such a log refuses to open; with it the loss is recorded
@@ -28,6 +31,8 @@ pub struct AuditConfig {
 }
 
 impl AuditConfig {
+    /// The defaults for a log in `dir`: 256 MiB segments, a new one each UTC day, a checkpoint
+    /// every 10,000 records or minute.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),

@@ -3,12 +3,16 @@
 use std::path::Path;
 
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+/// Why a record could not be written, or the log cannot be used.
 pub enum AuditError {
     #[error("audit log I/O: {0}")]
+    /// Reading or writing the medium failed (the path and the OS error).
     Io(String),
     #[error("the audit log is closed")]
+    /// The log was closed; nothing more is written.
     Closed,
     #[error("audit log damaged: {0}; run `kokuin audit verify`")]
+    /// The log is not what was written (a lost segment, a broken chain): never repaired.
     Damaged(String),
 }
 

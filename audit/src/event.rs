@@ -7,11 +7,14 @@ use serde_json::Value;
 /// An event to append: its type and fields. The log adds seq, time and prev.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// The event type, one of [`kind`].
     pub kind: String,
+    /// The event's fields, sorted by key.
     pub fields: Fields,
 }
 
 impl Event {
+    /// An event of type `kind` with no fields yet.
     pub fn new(kind: &str) -> Self {
         Self {
             kind: kind.to_string(),
@@ -35,15 +38,23 @@ pub mod kind {
     pub const TOKEN_FAILED: &str = "token.failed";
     /// A request was refused: failure, reason, client.
     pub const REQUEST_REFUSED: &str = "request.refused";
+    /// An e-seal left the service: key, level, digest, client, seal hash.
     pub const SEAL_ISSUED: &str = "seal.issued";
+    /// An e-seal call was refused: reason, client, key.
     pub const SEAL_REFUSED: &str = "seal.refused";
+    /// A key changed: generated, activated, in force for a policy, retired, destroyed.
     pub const KEY_LIFECYCLE: &str = "key.lifecycle";
     /// The configuration the service runs with: its SHA-256.
     pub const CONFIG_LOADED: &str = "config.loaded";
+    /// The service started: version, node id, keys in force, serial epoch.
     pub const SERVICE_START: &str = "service.start";
+    /// The service stopped (with the reason when a start failed).
     pub const SERVICE_STOP: &str = "service.stop";
+    /// The trusted clock changed state: from, to, reason.
     pub const CLOCK_STATE: &str = "clock.state";
+    /// An e-seal caller could not be authenticated: reason, client.
     pub const AUTH_FAILURE: &str = "auth.failure";
+    /// A signed checkpoint: count, head, algorithm, key, signature.
     pub const CHECKPOINT: &str = "checkpoint";
     /// Refusals counted over an interval (the server's `refusals` module): event (one of
     /// request.refused, seal.refused, auth.failure, http.refused, tls.failed), client,

@@ -32,26 +32,35 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+/// The record format version (`v`).
 pub const VERSION: u64 = 1;
 /// Event fields, kept sorted by key whatever features `serde_json` is built with.
 pub type Fields = BTreeMap<String, Value>;
 
+/// The `prev` of the first record: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One record, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
+    /// Format version, [`VERSION`].
     pub v: u64,
+    /// Position in the log, from 0, without gaps.
     pub seq: u64,
+    /// When it was written, RFC 3339 UTC with microseconds.
     pub time: String,
     #[serde(rename = "type")]
+    /// The event type (`type` in the line).
     pub kind: String,
+    /// The event's fields.
     pub fields: Fields,
+    /// SHA-256 (hex) of the previous record's line: the chain.
     pub prev: String,
 }
 
 impl Record {
+    /// The record `seq` of an event, chained to `prev`.
     pub fn new(seq: u64, time: SystemTime, kind: &str, fields: Fields, prev: &str) -> Self {
         Self {
             v: VERSION,

@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+/// The newest checkpoint's file, beside the segments.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 
+/// The file name of the segment whose first record is `first_seq`.
 pub fn name(first_seq: u64) -> String {
     format!("segment-{first_seq:012}.jsonl")
 }

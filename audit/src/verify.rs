@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What is wrong where the verifier stopped.
 pub enum Damage {
     /// The record's bytes changed after it was written.
     Modified,
@@ -28,6 +29,7 @@ pub enum Damage {
 }
 
 impl Damage {
+    /// A stable name for reports and `--json`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Modified => "modified",
@@ -46,21 +48,30 @@ impl Damage {
 pub struct Finding {
     /// Position of the bad record in the log, counting from 0 across segments.
     pub index: u64,
+    /// What kind of damage.
     pub damage: Damage,
+    /// The segment holding the bad record.
     pub segment: PathBuf,
     /// 1-based line in that segment.
     pub line: u64,
+    /// What exactly is wrong, for a person.
     pub detail: String,
 }
 
 #[derive(Clone, Debug, Default)]
+/// What verifying a log found.
 pub struct Report {
+    /// Records read and chained.
     pub records: u64,
+    /// Segment files read.
     pub segments: usize,
+    /// Checkpoints whose signature verified.
     pub checkpoints: u64,
     /// `count` of the last checkpoint verified.
     pub last_checkpoint: Option<u64>,
+    /// The hash of the last good record's line.
     pub head: String,
+    /// The first problem, if any; `None`: intact.
     pub problem: Option<Finding>,
 }
 
@@ -68,6 +79,7 @@ pub struct Report {
 pub struct Line {
     /// Position in the log, counting from 0 across segments.
     pub index: u64,
+    /// The segment it is in.
     pub segment: PathBuf,
     /// 1-based line in that segment.
     pub line_no: u64,

@@ -27,13 +27,20 @@ use std::time::{Duration, Instant, SystemTime};
 /// Counters for metrics.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Records written.
     pub records: AtomicU64,
+    /// Batches synced.
     pub syncs: AtomicU64,
+    /// Time spent writing and syncing, in µs, over all batches.
     pub sync_micros_total: AtomicU64,
+    /// The last batch's write and sync, in µs.
     pub last_sync_micros: AtomicU64,
+    /// Batches that failed.
     pub failures: AtomicU64,
 }
 
+/// The audit log: an append-only, hash-chained sequence of records, written by one thread
+/// with group commit; a record acknowledged is durable.
 pub struct AuditLog {
     tx: Mutex<Option<Sender<Cmd>>>,
     alarm: Arc<Alarm>,
@@ -157,10 +164,12 @@ impl AuditLog {
         self.alarm.planned()
     }
 
+    /// Whether the last write succeeded (readiness: a service that cannot record does not issue).
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }
 
+    /// The write counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

@@ -16,12 +16,17 @@ use x509_cert::ext::pkix::{AuthorityKeyIdentifier, KeyUsage, KeyUsages};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
+/// Why a CRL could not be issued.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CrlError {
+    /// The CRL cannot be encoded.
     #[error("CRL encoding: {0}")]
     Encoding(#[from] der::Error),
+    /// The issuer's key did not sign.
     #[error("signing the CRL: {0}")]
     Sign(#[from] kokuin_hsm::SignError),
+    /// thisUpdate or nextUpdate cannot be encoded.
     #[error("CRL time out of range: {0}")]
     Time(String),
 }
@@ -101,9 +106,15 @@ pub fn issue_crl(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevocationStatus {
     /// A CRL of the issuer, issued at `this_update`, does not list the certificate.
-    Good { this_update: SystemTime },
+    Good {
+        /// The CRL's thisUpdate.
+        this_update: SystemTime,
+    },
     /// Listed as revoked from `since`.
-    Revoked { since: SystemTime },
+    Revoked {
+        /// The revocation date.
+        since: SystemTime,
+    },
     /// No CRL of the issuer verifies.
     Unknown,
 }

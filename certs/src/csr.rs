@@ -8,6 +8,7 @@ use kokuin_hsm::Signer;
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 
+/// A PKCS #10 request (RFC 2986) for `subject` and the signer's key, signed by it.
 pub fn sign_csr(subject: Name, signer: &dyn Signer) -> Result<CertReq, IssueError> {
     let info = CertReqInfo {
         version: Version::V1,
@@ -34,6 +35,7 @@ pub fn verify_csr(req: &CertReq) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// A PKCS #10 request from PEM (`CERTIFICATE REQUEST`) or DER.
 pub fn parse_csr(bytes: &[u8]) -> Result<CertReq, String> {
     if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
         let (label, der) = der::pem::decode_vec(bytes).map_err(|e| e.to_string())?;

@@ -15,29 +15,45 @@ use x509_cert::name::Name;
 const DAY: u64 = 86_400;
 
 #[derive(Debug, thiserror::Error)]
+/// Why the dev PKI could not be made.
 pub enum DevPkiError {
     #[error(transparent)]
+    /// A key could not be generated.
     Key(#[from] KeyError),
     #[error(transparent)]
+    /// A certificate could not be issued.
     Profile(#[from] ProfileError),
     #[error("invalid name {0:?}")]
+    /// A name that does not parse (RFC 4514).
     Name(String),
 }
 
+/// The development PKI `serve --dev` runs on: a root and the certificates and software keys
+/// of every role, all issued by it. Never for production.
 pub struct DevPki {
+    /// The root CA's key.
     pub root_key: SoftwareSigner,
+    /// The self-signed root: the trust anchor verifiers are given.
     pub root: Certificate,
+    /// The TSU's key.
     pub tsu_key: SoftwareSigner,
+    /// The TSU certificate.
     pub tsu: Certificate,
+    /// The HTTPS server's key.
     pub tls_key: SoftwareSigner,
+    /// The HTTPS server certificate (localhost, 127.0.0.1, ::1).
     pub tls: Certificate,
+    /// The audit-checkpoint key.
     pub audit_key: SoftwareSigner,
+    /// The audit-checkpoint key's certificate.
     pub audit: Certificate,
     /// The level-1 e-seal key `dev-seal` of the fictional dev organisation.
     pub seal_key: SoftwareSigner,
+    /// The level-1 e-seal certificate of `seal_key`.
     pub seal: Certificate,
     /// A TLS client certificate for the e-seal API, granted `dev-seal` in dev mode.
     pub client_key: SoftwareSigner,
+    /// The TLS client certificate of `client_key`.
     pub client: Certificate,
 }
 
@@ -54,8 +70,10 @@ pub fn seal_subject(common_name: &str) -> SealSubject {
     }
 }
 
+/// The dev organisation's name.
 pub const ORGANIZATION: &str = "Kokuin Development";
 
+/// A name from its RFC 4514 text.
 pub fn name(s: &str) -> Result<Name, DevPkiError> {
     Name::from_str(s).map_err(|_| DevPkiError::Name(s.to_string()))
 }

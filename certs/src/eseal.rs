@@ -10,27 +10,43 @@ use der::{Tag, Tagged};
 use x509_cert::Certificate;
 use x509_cert::name::Name;
 
+/// Why a name is not an e-seal subject (EN 319 412-3 §4.2.1) or its corporate number is not
+/// valid.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ESealNameError {
     #[error("{0:?} is not a corporate number: 13 digits are required")]
+    /// A corporate number that is not 13 digits.
     NotThirteenDigits(String),
     #[error("corporate number {number}: check digit is {found}, the other digits give {expected}")]
+    /// A corporate number whose check digit is wrong.
     CheckDigit {
+        /// The number.
         number: String,
+        /// Its check digit.
         found: u32,
+        /// The check digit its other digits give.
         expected: u32,
     },
     #[error("organizationIdentifier {0:?} is not NTRJP- followed by a corporate number")]
+    /// An organizationIdentifier that is not `NTRJP-` and a corporate number.
     Identifier(String),
     #[error("\"{subject}\": EN 319 412-3 requires exactly one {attribute}, found {count}")]
+    /// A required attribute missing or repeated.
     Attribute {
+        /// The name, as text.
         subject: String,
+        /// The attribute.
         attribute: &'static str,
+        /// How many times it occurs.
         count: usize,
     },
     #[error("\"{subject}\": attribute {attribute} is not a string")]
+    /// An attribute whose value is not a string.
     Value {
+        /// The name, as text.
         subject: String,
+        /// The attribute.
         attribute: &'static str,
     },
 }
@@ -72,9 +88,13 @@ pub fn corporate_number_of_identifier(value: &str) -> Result<&str, ESealNameErro
 /// Who an e-seal certificate names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealSubject {
+    /// countryName.
     pub country: String,
+    /// organizationName: the legal person.
     pub organization: String,
+    /// organizationIdentifier, e.g. `NTRJP-` and the corporate number.
     pub organization_identifier: String,
+    /// commonName: the name the seal is known by.
     pub common_name: String,
 }
 
@@ -90,6 +110,8 @@ impl SealSubject {
         Self::from_name(cert.tbs_certificate().subject(), &subject_of(cert))
     }
 
+    /// Reads and checks an e-seal subject from a name; `display` is the name as text, for
+    /// messages.
     pub fn from_name(name: &Name, display: &str) -> Result<Self, ESealNameError> {
         let one = |oid: ObjectIdentifier, attribute: &'static str| {
             let values: Vec<_> = name.iter().filter(|atv| atv.oid == oid).collect();

@@ -40,49 +40,101 @@ pub enum Purpose {
     Any,
 }
 
+/// Why a certificate path does not validate (RFC 5280 §6).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PathError {
     #[error("no issuer of \"{subject}\" among the given certificates chains to a trust anchor")]
-    NoIssuer { subject: String },
-    #[error("the signature on \"{subject}\" does not verify with its issuer's key ({reason})")]
-    BadSignature { subject: String, reason: String },
-    #[error("\"{subject}\" was not yet valid at {at} (notBefore {not_before})")]
-    NotYetValid {
+    /// No issuer of a certificate chains to a trust anchor.
+    NoIssuer {
+        /// The certificate's subject.
         subject: String,
+    },
+    #[error("the signature on \"{subject}\" does not verify with its issuer's key ({reason})")]
+    /// A certificate's signature does not verify with its issuer's key.
+    BadSignature {
+        /// The certificate's subject.
+        subject: String,
+        /// The verifier's reason.
+        reason: String,
+    },
+    #[error("\"{subject}\" was not yet valid at {at} (notBefore {not_before})")]
+    /// A certificate not yet valid at the time of validation.
+    NotYetValid {
+        /// The certificate's subject.
+        subject: String,
+        /// Its notBefore.
         not_before: String,
+        /// The time of validation.
         at: String,
     },
     #[error("\"{subject}\" had expired at {at} (notAfter {not_after})")]
+    /// A certificate expired at the time of validation.
     Expired {
+        /// The certificate's subject.
         subject: String,
+        /// Its notAfter.
         not_after: String,
+        /// The time of validation.
         at: String,
     },
     #[error("\"{subject}\" issues certificates but is not a CA (basicConstraints)")]
-    NotCa { subject: String },
-    #[error("\"{subject}\" allows a path length of {allowed}, the chain below it has {actual}")]
-    PathLength {
+    /// An issuer that is not a CA.
+    NotCa {
+        /// The certificate's subject.
         subject: String,
+    },
+    #[error("\"{subject}\" allows a path length of {allowed}, the chain below it has {actual}")]
+    /// A CA whose pathLenConstraint the chain below it exceeds.
+    PathLength {
+        /// The certificate's subject.
+        subject: String,
+        /// Its pathLenConstraint.
         allowed: u8,
+        /// The CAs below it.
         actual: usize,
     },
     #[error("\"{subject}\": keyUsage does not allow {needed}")]
+    /// A keyUsage that does not allow what the certificate is used for.
     KeyUsage {
+        /// The certificate's subject.
         subject: String,
+        /// The usage needed.
         needed: &'static str,
     },
     #[error("\"{subject}\": {reason}")]
-    ExtendedKeyUsage { subject: String, reason: String },
+    /// An extendedKeyUsage that does not fit the purpose.
+    ExtendedKeyUsage {
+        /// The certificate's subject.
+        subject: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("\"{subject}\" has an unrecognised critical extension {oid}")]
-    UnknownCriticalExtension { subject: String, oid: String },
+    /// A critical extension this validator does not process (RFC 5280 §4.2).
+    UnknownCriticalExtension {
+        /// The certificate's subject.
+        subject: String,
+        /// The extension's OID.
+        oid: String,
+    },
     #[error("\"{subject}\": malformed extension {oid}")]
-    MalformedExtension { subject: String, oid: String },
+    /// An extension that does not decode.
+    MalformedExtension {
+        /// The certificate's subject.
+        subject: String,
+        /// The extension's OID.
+        oid: String,
+    },
     #[error("the chain is longer than {MAX_DEPTH} certificates")]
+    /// More certificates than a path may have.
     TooLong,
+    /// A certificate that cannot be encoded to check it.
     #[error("{0}")]
     Encoding(String),
 }
 
+/// A certificate's subject as text (RFC 4514), for messages and reports.
 pub fn subject_of(c: &Certificate) -> String {
     c.tbs_certificate().subject().to_string()
 }
@@ -209,6 +261,7 @@ pub fn verify_issued_by(child: &Certificate, issuer: &Certificate) -> Result<(),
     })
 }
 
+/// Whether `c` is within its validity at `at`.
 pub fn check_validity(c: &Certificate, at: SystemTime) -> Result<(), PathError> {
     let v = c.tbs_certificate().validity();
     let nb = v.not_before.to_system_time();
@@ -242,6 +295,8 @@ fn check_critical_extensions(c: &Certificate) -> Result<(), PathError> {
     Ok(())
 }
 
+/// Whether the leaf's keyUsage and extendedKeyUsage fit `purpose` (for a TSU: the critical
+/// id-kp-timeStamping alone, RFC 3161 §2.3).
 pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathError> {
     let subject = subject_of(leaf);
     match purpose {
@@ -320,6 +375,7 @@ where
         })
 }
 
+/// A time as RFC 3339 UTC, for messages and reports.
 pub fn display_time(t: SystemTime) -> String {
     match der::DateTime::from_system_time(t) {
         Ok(d) => d.to_string(),

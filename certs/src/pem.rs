@@ -4,17 +4,32 @@ use der::{Decode, Encode, EncodePem, pem::LineEnding};
 use std::path::Path;
 use x509_cert::Certificate;
 
+/// Why a certificate file cannot be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PemError {
     #[error("cannot read {path}: {source}")]
+    /// The file cannot be read.
     Io {
+        /// The file.
         path: String,
+        /// The OS error.
         source: std::io::Error,
     },
     #[error("{path}: not a PEM or DER certificate: {reason}")]
-    Parse { path: String, reason: String },
+    /// Neither PEM certificates nor one DER certificate.
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's reason.
+        reason: String,
+    },
     #[error("{path}: contains no certificate")]
-    Empty { path: String },
+    /// PEM without a certificate.
+    Empty {
+        /// The file.
+        path: String,
+    },
 }
 
 /// Parses every certificate in PEM text or a single DER certificate.

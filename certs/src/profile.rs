@@ -29,14 +29,22 @@ use x509_cert::time::{Time, Validity};
 #[derive(Clone, Debug)]
 pub enum CertKind {
     /// A CA: basicConstraints cA (critical), keyCertSign + cRLSign (critical).
-    Ca { path_len: Option<u8> },
+    Ca {
+        /// pathLenConstraint, if any.
+        path_len: Option<u8>,
+    },
     /// A TSU (EN 319 422 §6): EKU id-kp-timeStamping only and critical (RFC 3161 §2.3),
     /// keyUsage digitalSignature + nonRepudiation, privateKeyUsagePeriod ending at
     /// `key_usage_until` (EN 319 421: key use shorter than the certificate).
-    TimeStamping { key_usage_until: SystemTime },
+    TimeStamping {
+        /// The end of the key's privateKeyUsagePeriod.
+        key_usage_until: SystemTime,
+    },
     /// A TLS server for the HTTPS listener.
     TlsServer {
+        /// subjectAltName dNSNames.
         dns_names: Vec<String>,
+        /// subjectAltName iPAddresses.
         ips: Vec<IpAddr>,
     },
     /// A TLS client (e-seal API callers).
@@ -45,7 +53,9 @@ pub enum CertKind {
     /// [`crate::eseal::SealSubject`]), keyUsage nonRepudiation + digitalSignature (critical),
     /// the certificate policy stating the assurance level, and where its CRL is published.
     ESeal {
+        /// The certificate policy stating the assurance level.
         policy: ObjectIdentifier,
+        /// Where the issuer's CRL is published (cRLDistributionPoints).
         crl_url: Option<String>,
     },
     /// The key that signs audit-log checkpoints: digitalSignature + nonRepudiation, no EKU
@@ -56,23 +66,35 @@ pub enum CertKind {
 /// Everything about a certificate that is not decided by the profile or the issuer.
 #[derive(Clone, Debug)]
 pub struct CertRequest {
+    /// The subject's name.
     pub subject: Name,
+    /// The subject's public key.
     pub public_key: SubjectPublicKeyInfoOwned,
+    /// notBefore.
     pub not_before: SystemTime,
+    /// notAfter.
     pub not_after: SystemTime,
+    /// The profile.
     pub kind: CertKind,
 }
 
+/// Why a certificate could not be issued under its profile.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProfileError {
+    /// Encoding or signing failed.
     #[error("{0}")]
     Issue(#[from] IssueError),
+    /// The subject lacks an attribute the profile requires.
     #[error("subject must contain {0} (EN 319 422 §6)")]
     Subject(&'static str),
+    /// A validity time that cannot be encoded.
     #[error("a certificate time is out of range: {0}")]
     Time(String),
+    /// A subjectAltName that cannot be encoded.
     #[error("invalid subject alternative name {0:?}")]
     AltName(String),
+    /// An e-seal subject that EN 319 412-3 does not allow.
     #[error(transparent)]
     SealSubject(#[from] crate::eseal::ESealNameError),
 }

@@ -5,10 +5,15 @@
 use der::Encode;
 use std::cmp::Ordering;
 
+/// Tag of a universal SEQUENCE (constructed).
 pub const SEQUENCE: u8 = 0x30;
+/// Tag of a universal SET (constructed).
 pub const SET: u8 = 0x31;
+/// Tag of a universal OCTET STRING (primitive).
 pub const OCTET_STRING: u8 = 0x04;
+/// Tag of a constructed context-specific `[0]`.
 pub const CONTEXT_0: u8 = 0xa0;
+/// Tag of a constructed context-specific `[1]`.
 pub const CONTEXT_1: u8 = 0xa1;
 
 /// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one value.
@@ -66,7 +71,9 @@ fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
 /// once per enclosing TLV, with the copies alive together; an enveloped document of tens of
 /// MiB must be copied once.
 pub enum Der<'a> {
+    /// Octets already DER-encoded, copied as they are.
     Raw(&'a [u8]),
+    /// A TLV with this tag around the parts, its length computed from them.
     Tlv(u8, Vec<Der<'a>>),
     /// Content of this length that is already where it belongs (see [`Der::split`]).
     Hole(usize),

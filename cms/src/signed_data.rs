@@ -21,36 +21,52 @@ use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::ext::pkix::name::GeneralName;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why a SignedData does not verify (RFC 5652 §5).
 pub enum SignedDataError {
     #[error("not a CMS SignedData: {0}")]
+    /// The DER is not a ContentInfo with SignedData.
     Malformed(String),
     #[error("content type {0} is not signedData")]
+    /// The ContentInfo holds another content type.
     NotSignedData(ObjectIdentifier),
     #[error("expected exactly one SignerInfo, found {0}")]
+    /// Not exactly one SignerInfo.
     SignerCount(usize),
     #[error("no content: the signature is detached and no data was given")]
+    /// Detached content and none given.
     NoContent,
     #[error("digest algorithm {0} is not accepted")]
+    /// A digest algorithm Kokuin does not accept (SHA-1, unknown).
     DigestAlgorithm(String),
     #[error("the {0} attribute is missing, repeated or multi-valued")]
+    /// A signed attribute missing, repeated or with several values.
     Attribute(&'static str),
     #[error("the content-type attribute differs from eContentType (RFC 5652 §11.1)")]
+    /// The content-type attribute is not the eContentType.
     ContentType,
     #[error("the message-digest attribute is not the digest of the content (RFC 5652 §11.2)")]
+    /// The message-digest attribute is not the content's digest.
     MessageDigest,
     #[error("the signer's certificate is neither in the SignedData nor given")]
+    /// No certificate of the signer found.
     SignerCertificateMissing,
     #[error("signature: {0}")]
+    /// The signature does not verify with the signer's key.
     Signature(VerifyError),
 }
 
 /// What a verified SignedData established.
 #[derive(Clone, Debug)]
 pub struct VerifiedSignedData {
+    /// The signer's certificate (matched by its SignerIdentifier).
     pub signer: Certificate,
+    /// The digest algorithm of the content and signed attributes.
     pub digest_algorithm: DigestAlgorithm,
+    /// The signature algorithm's OID.
     pub signature_algorithm: ObjectIdentifier,
+    /// The eContentType.
     pub content_type: ObjectIdentifier,
+    /// The SignerInfo, as decoded.
     pub signer_info: SignerInfo,
     /// Certificates carried in the SignedData.
     pub certificates: Vec<Certificate>,
@@ -60,7 +76,9 @@ pub struct VerifiedSignedData {
 /// is hashed as it is read, never held whole).
 #[derive(Clone, Copy, Debug)]
 pub enum Detached<'a> {
+    /// The content itself.
     Data(&'a [u8]),
+    /// The content's digest with that algorithm, computed by the caller.
     Digest(DigestAlgorithm, &'a [u8]),
 }
 
@@ -139,7 +157,9 @@ pub fn verify_parsed(
 /// the shape of every token and seal. Parsed, nothing verified yet.
 #[derive(Clone, Debug)]
 pub struct ParsedSignedData {
+    /// The SignedData, decoded.
     pub signed_data: SignedData,
+    /// Its one SignerInfo.
     pub signer_info: SignerInfo,
     /// The eContent's octets, when the content is encapsulated.
     pub econtent: Option<Vec<u8>>,
@@ -149,6 +169,7 @@ pub struct ParsedSignedData {
 }
 
 impl ParsedSignedData {
+    /// Parses a ContentInfo and checks its shape; verifies nothing.
     pub fn from_der(der: &[u8]) -> Result<Self, SignedDataError> {
         let malformed = |e: der::Error| SignedDataError::Malformed(e.to_string());
         let ci = ContentInfo::from_der(der).map_err(malformed)?;

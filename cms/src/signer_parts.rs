@@ -13,6 +13,9 @@ use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 
+/// A signer's fixed parts of every SignerInfo it makes (digest and signature
+/// AlgorithmIdentifiers, SignerIdentifier, the signing-certificate-v2 attribute), encoded once
+/// when the key is loaded instead of once per token or seal.
 pub struct SignerParts {
     signer: Arc<dyn Signer>,
     certificate: Certificate,
@@ -24,6 +27,7 @@ pub struct SignerParts {
 }
 
 impl SignerParts {
+    /// Encodes the fixed parts for `signer` with `certificate` (which must hold its public key).
     pub fn new(signer: Arc<dyn Signer>, certificate: Certificate) -> Result<Self, der::Error> {
         let digest = signer.algorithm().digest();
         let tbs = certificate.tbs_certificate();
@@ -42,10 +46,12 @@ impl SignerParts {
         })
     }
 
+    /// The key that signs.
     pub fn signer(&self) -> &Arc<dyn Signer> {
         &self.signer
     }
 
+    /// The signer's certificate.
     pub fn certificate(&self) -> &Certificate {
         &self.certificate
     }

@@ -13,12 +13,17 @@ use x509_cert::ext::pkix::CertificatePolicies;
 pub use kokuin_certs::oid::{LEVEL_1_POLICY, LEVEL_2_POLICY};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// The e-seal assurance levels of the Japanese e-seal guideline (REQUIREMENTS.md): level 2
+/// needs an attested HSM key under an accredited CA; level 1 allows software keys.
 pub enum AssuranceLevel {
+    /// Level 1.
     One,
+    /// Level 2.
     Two,
 }
 
 impl AssuranceLevel {
+    /// The level numbered `n` (1 or 2).
     pub fn from_number(n: u8) -> Option<Self> {
         match n {
             1 => Some(Self::One),
@@ -27,6 +32,7 @@ impl AssuranceLevel {
         }
     }
 
+    /// The level's number.
     pub fn number(self) -> u8 {
         match self {
             Self::One => 1,
@@ -34,6 +40,7 @@ impl AssuranceLevel {
         }
     }
 
+    /// The dev PKI's certificate policy stating this level.
     pub fn policy(self) -> ObjectIdentifier {
         match self {
             Self::One => LEVEL_1_POLICY,
@@ -87,6 +94,7 @@ pub struct KeyFacts {
     pub accredited_ca: bool,
     /// The level the certificate states.
     pub certificate_level: Option<AssuranceLevel>,
+    /// The key's type (curve, modulus size, ML-DSA level), for the key-size rules.
     pub key_type: Option<KeyType>,
     /// Every seal is recorded in the audit log.
     pub audited: bool,
@@ -96,7 +104,9 @@ pub struct KeyFacts {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}: {reason}")]
 pub struct RuleViolation {
+    /// The rule's stable name (`level-2-hsm-key`, …).
     pub rule: &'static str,
+    /// Why the key breaks it.
     pub reason: String,
 }
 

@@ -15,18 +15,26 @@ use std::time::SystemTime;
 use x509_cert::Certificate;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a seal could not be made.
 pub enum SealError {
     #[error("encoding the seal: {0}")]
+    /// The seal cannot be encoded.
     Encoding(#[from] der::Error),
     #[error(transparent)]
+    /// The key did not sign.
     Sign(#[from] SignError),
     #[error("the digest is {got} octets; {alg} gives {want}")]
+    /// A detached seal's digest of the wrong length for the key's digest algorithm.
     DigestLength {
+        /// The key's digest algorithm.
         alg: DigestAlgorithm,
+        /// The length given.
         got: usize,
+        /// The length the algorithm gives.
         want: usize,
     },
     #[error("the signing time is out of range: {0}")]
+    /// The signing time cannot be encoded.
     Time(String),
 }
 
@@ -34,7 +42,10 @@ pub enum SealError {
 #[derive(Clone, Copy, Debug)]
 pub enum SealContent<'a> {
     /// Detached: the digest of the document, computed with [`SealKey::digest_algorithm`].
-    Detached { digest: &'a [u8] },
+    Detached {
+        /// The document's digest.
+        digest: &'a [u8],
+    },
     /// Enveloping: the document goes inside the seal.
     Enveloping(&'a [u8]),
 }
@@ -69,10 +80,12 @@ impl SealKey {
         })
     }
 
+    /// The seal key's certificate.
     pub fn certificate(&self) -> &Certificate {
         self.parts.certificate()
     }
 
+    /// The key that signs.
     pub fn signer(&self) -> &Arc<dyn Signer> {
         self.parts.signer()
     }

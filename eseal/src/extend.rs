@@ -18,23 +18,31 @@ pub trait TimeStamper: Send + Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a seal could not be raised to a higher level.
 pub enum ExtendError {
     #[error(transparent)]
+    /// The seal's encoding could not be taken apart.
     Raw(#[from] crate::raw::RawError),
     #[error("the time-stamp authority: {0}")]
+    /// No time-stamp could be had.
     TimeStamp(String),
     #[error("the time-stamp returned does not cover what was sent: {0}")]
+    /// The time-stamp does not answer what was sent.
     WrongToken(String),
     #[error(
         "the seal carries certificate-values or revocation-values, which baseline B-LT forbids \
          (EN 319 122-1 §5.5.1)"
     )]
+    /// The seal carries attributes baseline B-LT forbids.
     ForbiddenAttribute,
     #[error("the seal's digest algorithm is not supported")]
+    /// A digest algorithm Kokuin does not support.
     DigestAlgorithm,
     #[error("a detached seal needs the document's digest for an archive time-stamp: {0}")]
+    /// A detached seal's document digest is needed and missing or wrong.
     DataHash(String),
     #[error("encoding: {0}")]
+    /// The extended seal cannot be encoded.
     Encoding(#[from] der::Error),
 }
 

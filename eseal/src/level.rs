@@ -14,8 +14,10 @@ pub enum BaselineLevel {
 }
 
 impl BaselineLevel {
+    /// Every level, lowest first.
     pub const ALL: [Self; 4] = [Self::B, Self::T, Self::Lt, Self::Lta];
 
+    /// The level's name in EN 319 122-1 (`B-B`, `B-T`, `B-LT`, `B-LTA`).
     pub fn name(self) -> &'static str {
         match self {
             Self::B => "B-B",

@@ -18,5 +18,6 @@ pub const ATS_HASH_INDEX_V3: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.
 /// baseline B-LT; a seal carrying them is not extended.
 pub const CERTIFICATE_VALUES: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.23");
+/// See [`CERTIFICATE_VALUES`].
 pub const REVOCATION_VALUES: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.24");

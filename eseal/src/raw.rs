@@ -7,6 +7,7 @@ use kokuin_cms::der_writer::{CONTEXT_0, CONTEXT_1, Der, SEQUENCE, SET, children,
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("not a DER CMS SignedData with one SignerInfo: {0}")]
+/// A seal whose encoding could not be taken apart, and where.
 pub struct RawError(pub &'static str);
 
 /// SignedData, part by part. The encapsulated content is borrowed from the encoding parsed:
@@ -15,24 +16,32 @@ pub struct RawError(pub &'static str);
 pub struct RawSignedData<'a> {
     /// The ContentInfo's contentType TLV (id-signedData).
     pub content_type: Vec<u8>,
+    /// The SignedData's `version` TLV.
     pub version: Vec<u8>,
+    /// The `digestAlgorithms` SET TLV.
     pub digest_algorithms: Vec<u8>,
+    /// The `encapContentInfo` TLV, borrowed.
     pub encap_content_info: &'a [u8],
     /// Each CertificateChoices of `certificates [0]`, as encoded.
     pub certificates: Vec<Vec<u8>>,
     /// Each RevocationInfoChoice of `crls [1]`, as encoded.
     pub crls: Vec<Vec<u8>>,
+    /// The one SignerInfo.
     pub signer: RawSignerInfo,
 }
 
 /// SignerInfo, part by part.
 #[derive(Clone, Debug)]
 pub struct RawSignerInfo {
+    /// The SignerInfo's `version` TLV.
     pub version: Vec<u8>,
+    /// The `sid` (SignerIdentifier) TLV.
     pub sid: Vec<u8>,
+    /// The `digestAlgorithm` TLV.
     pub digest_algorithm: Vec<u8>,
     /// `[0] IMPLICIT SignedAttributes`, as encoded.
     pub signed_attrs: Vec<u8>,
+    /// The `signatureAlgorithm` TLV.
     pub signature_algorithm: Vec<u8>,
     /// The `signature` OCTET STRING TLV.
     pub signature: Vec<u8>,
@@ -41,6 +50,7 @@ pub struct RawSignerInfo {
 }
 
 impl<'a> RawSignedData<'a> {
+    /// Takes a ContentInfo with SignedData and one SignerInfo apart; checks only its shape.
     pub fn parse(der: &'a [u8]) -> Result<Self, RawError> {
         let err = RawError;
         let (whole, ci, rest) = read_tlv(der).ok_or(err("ContentInfo"))?;
@@ -188,6 +198,7 @@ impl RawSignerInfo {
         })
     }
 
+    /// The SignerInfo encoded again from its parts (the same bytes when nothing changed).
     pub fn encode(&self) -> Vec<u8> {
         let unsigned = if self.unsigned_attrs.is_empty() {
             Vec::new()

@@ -29,29 +29,45 @@ use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a seal does not verify.
 pub enum SealVerifyError {
     #[error(transparent)]
+    /// The seal's encoding could not be taken apart.
     Raw(#[from] crate::raw::RawError),
     #[error("CMS: {0}")]
+    /// The CMS signature, digest or attributes do not verify.
     SignedData(#[from] kokuin_cms::signed_data::SignedDataError),
     #[error("not CAdES B-B: {0}")]
+    /// A B-B requirement is not met (signed attributes, certificate).
     Baseline(String),
     #[error("the signer's certificate is not trusted at {at}: {reason}")]
-    SignerPath { at: String, reason: String },
+    /// The signer's certificate path does not validate when the seal needs it to.
+    SignerPath {
+        /// The time the path was validated at.
+        at: String,
+        /// Why it does not validate.
+        reason: String,
+    },
     #[error("the signer's certificate {0}")]
+    /// The signer's certificate is revoked by a CRL the seal carries.
     Revoked(String),
     #[error("signature time-stamp: {0}")]
+    /// A signature time-stamp does not verify or does not cover the signature.
     SignatureTimeStamp(String),
     #[error("archive time-stamp: {0}")]
+    /// An archive time-stamp does not verify or does not cover what it must.
     ArchiveTimeStamp(String),
     #[error("detached seal: the document's {0} digest is needed")]
+    /// A detached seal and no document digest given.
     DataDigest(DigestAlgorithm),
 }
 
 /// What to verify against.
 #[derive(Clone, Copy, Debug)]
 pub struct SealVerifyOptions<'a> {
+    /// The certificates trusted as anchors.
     pub trust_anchors: &'a [Certificate],
+    /// Certificates to build chains with besides those the seal carries.
     pub extra_certificates: &'a [Certificate],
     /// The document of a detached seal.
     pub detached: Option<Detached<'a>>,
@@ -64,27 +80,40 @@ pub struct SealVerifyOptions<'a> {
 /// A verified time-stamp inside a seal.
 #[derive(Clone, Debug)]
 pub struct StampInfo {
+    /// Its genTime.
     pub gen_time: SystemTime,
+    /// Its TSA (the TSU certificate's subject).
     pub tsa: String,
+    /// Its serial number, hex.
     pub serial: String,
 }
 
 #[derive(Clone, Debug)]
+/// What a verified seal proves.
 pub struct SealReport {
+    /// The highest CAdES baseline level reached.
     pub level: BaselineLevel,
     /// Why the seal is not at a higher level, for the reader.
     pub limits: Vec<String>,
+    /// The assurance level the certificate states, if any.
     pub assurance: Option<AssuranceLevel>,
     /// The organisation (EN 319 412-3), or why the subject is not an e-seal subject.
     pub subject: Result<SealSubject, String>,
     /// Signer first, anchor last.
     pub chain: Vec<Certificate>,
+    /// When the signer's certificate was checked (the first signature time-stamp, or `at`).
     pub signer_checked_at: SystemTime,
+    /// The signed signing-time.
     pub signing_time: Option<SystemTime>,
+    /// The signature algorithm's OID.
     pub signature_algorithm: ObjectIdentifier,
+    /// The digest algorithm of the content and signed attributes.
     pub digest_algorithm: DigestAlgorithm,
+    /// Whether the document is inside the seal.
     pub enveloping: bool,
+    /// The signature time-stamps, verified, oldest first.
     pub signature_timestamps: Vec<StampInfo>,
+    /// The archive time-stamps, verified, oldest first.
     pub archive_timestamps: Vec<StampInfo>,
 }
 
@@ -93,6 +122,9 @@ struct Stamp {
     chain: Vec<Certificate>,
 }
 
+/// Verifies a seal (CAdES B-B to B-LTA, EN 319 122-1) and reports the level it reaches:
+/// signature and message digest, signing-certificate-v2, every time-stamp and archive
+/// time-stamp, and each chain at the time that proves it.
 pub fn verify_seal(
     der: &[u8],
     opts: &SealVerifyOptions<'_>,

@@ -12,34 +12,50 @@ use const_oid::ObjectIdentifier;
 use der::{Any, Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
 
+/// Signature and key algorithm identifiers (RFC 5758, RFC 8017, RFC 5480).
 pub mod oid {
     use const_oid::ObjectIdentifier;
+    /// ecdsa-with-SHA256, RFC 5758 §3.2.
     pub const ECDSA_WITH_SHA256: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    /// ecdsa-with-SHA384, RFC 5758 §3.2.
     pub const ECDSA_WITH_SHA384: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+    /// ecdsa-with-SHA512, RFC 5758 §3.2.
     pub const ECDSA_WITH_SHA512: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+    /// rsaEncryption (an RSA public key), RFC 8017 Appendix A.1.
     pub const RSA_ENCRYPTION: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    /// id-RSASSA-PSS, RFC 8017 Appendix A.2.3.
     pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+    /// sha256WithRSAEncryption (PKCS #1 v1.5), RFC 8017 Appendix A.2.4.
     pub const SHA256_WITH_RSA: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    /// sha384WithRSAEncryption.
     pub const SHA384_WITH_RSA: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+    /// sha512WithRSAEncryption.
     pub const SHA512_WITH_RSA: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+    /// id-mgf1, RFC 8017 Appendix B.2.1.
     pub const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+    /// id-ecPublicKey, RFC 5480 §2.1.1.
     pub const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    /// secp256r1 (P-256), RFC 5480 §2.1.1.1.
     pub const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    /// secp384r1 (P-384), RFC 5480 §2.1.1.1.
     pub const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 }
 
 /// How a signature is made: the scheme and the hash it signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SignatureAlgorithm {
+    /// ECDSA with this hash.
     Ecdsa(DigestAlgorithm),
+    /// RSASSA-PKCS1-v1_5 with this hash.
     RsaPkcs1v15(DigestAlgorithm),
+    /// RSASSA-PSS with this hash, MGF1 of it and a salt of its length.
     RsaPss(DigestAlgorithm),
     /// Pure ML-DSA (RFC 9881 for certificates, RFC 9882 for CMS).
     MlDsa(MlDsaLevel),
@@ -91,6 +107,8 @@ impl SignatureAlgorithm {
         }
     }
 
+    /// The algorithm named as in configuration (`ecdsa-sha256`, `rsa-pss-sha384`,
+    /// `ml-dsa-65`, `mldsa65-ecdsa-p256-sha512`, …).
     pub fn from_name(name: &str) -> Option<Self> {
         let name = name.to_ascii_lowercase();
         if let Some(l) = MlDsaLevel::from_name(&name) {

@@ -12,11 +12,17 @@ use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
 /// `id-sha256` and friends (RFC 5754 §2, FIPS 202 OIDs from NIST's CSOR arc).
 pub mod oid {
     use const_oid::ObjectIdentifier;
+    /// id-sha256 (NIST CSOR).
     pub const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+    /// id-sha384.
     pub const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+    /// id-sha512.
     pub const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+    /// id-sha3-256.
     pub const SHA3_256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.8");
+    /// id-sha3-384.
     pub const SHA3_384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.9");
+    /// id-sha3-512.
     pub const SHA3_512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.10");
     /// Refused: collisions are practical.
     pub const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
@@ -27,15 +33,22 @@ pub mod oid {
 /// A digest algorithm Kokuin accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DigestAlgorithm {
+    /// SHA-256 (FIPS 180-4).
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
+    /// SHA3-256 (FIPS 202).
     Sha3_256,
+    /// SHA3-384.
     Sha3_384,
+    /// SHA3-512.
     Sha3_512,
 }
 
 impl DigestAlgorithm {
+    /// Every digest accepted.
     pub const ALL: [DigestAlgorithm; 6] = [
         Self::Sha256,
         Self::Sha384,
@@ -45,6 +58,7 @@ impl DigestAlgorithm {
         Self::Sha3_512,
     ];
 
+    /// Its OID.
     pub fn oid(self) -> ObjectIdentifier {
         match self {
             Self::Sha256 => oid::SHA256,
@@ -56,6 +70,7 @@ impl DigestAlgorithm {
         }
     }
 
+    /// The digest of this OID, if accepted.
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.oid() == *oid)
     }
@@ -79,6 +94,7 @@ impl DigestAlgorithm {
         }
     }
 
+    /// Its output length in octets.
     pub fn output_len(self) -> usize {
         match self {
             Self::Sha256 | Self::Sha3_256 => 32,
@@ -87,6 +103,7 @@ impl DigestAlgorithm {
         }
     }
 
+    /// Its name (`sha256`, `sha3-256`, …).
     pub fn name(self) -> &'static str {
         match self {
             Self::Sha256 => "sha256",
@@ -98,17 +115,20 @@ impl DigestAlgorithm {
         }
     }
 
+    /// The digest of this name (`_` for `-` accepted).
     pub fn from_name(name: &str) -> Option<Self> {
         let n = name.to_ascii_lowercase().replace('_', "-");
         Self::ALL.into_iter().find(|d| d.name() == n)
     }
 
+    /// The digest of `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         let mut h = self.hasher();
         h.update(data);
         h.finalize()
     }
 
+    /// A hasher to feed data in pieces.
     pub fn hasher(self) -> Hasher {
         match self {
             Self::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
@@ -142,15 +162,22 @@ pub fn describe_digest_oid(oid: &ObjectIdentifier) -> String {
 /// Incremental hashing, so that large files are hashed without being held in memory.
 #[derive(Clone)]
 pub enum Hasher {
+    /// SHA-256.
     Sha256(sha2::Sha256),
+    /// SHA-384.
     Sha384(sha2::Sha384),
+    /// SHA-512.
     Sha512(sha2::Sha512),
+    /// SHA3-256.
     Sha3_256(sha3::Sha3_256),
+    /// SHA3-384.
     Sha3_384(sha3::Sha3_384),
+    /// SHA3-512.
     Sha3_512(sha3::Sha3_512),
 }
 
 impl Hasher {
+    /// Feeds `data`.
     pub fn update(&mut self, data: &[u8]) {
         match self {
             Self::Sha256(h) => h.update(data),
@@ -162,6 +189,7 @@ impl Hasher {
         }
     }
 
+    /// The digest of everything fed.
     pub fn finalize(self) -> Vec<u8> {
         match self {
             Self::Sha256(h) => h.finalize().to_vec(),

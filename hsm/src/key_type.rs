@@ -10,15 +10,20 @@ use spki::SubjectPublicKeyInfoOwned;
 /// A key type Kokuin can generate and load in software.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyType {
+    /// ECDSA on P-256.
     P256,
+    /// ECDSA on P-384.
     P384,
+    /// RSA with this modulus size (2048–4096).
     Rsa(usize),
+    /// ML-DSA of this parameter set.
     MlDsa(MlDsaLevel),
     /// A composite whose two halves are held together (software) or in tokens.
     Composite(CompositeId),
 }
 
 impl KeyType {
+    /// Its name as in `kokuin keys --type`.
     pub fn name(self) -> String {
         match self {
             Self::P256 => "p256".into(),
@@ -29,6 +34,7 @@ impl KeyType {
         }
     }
 
+    /// The type of this name (`p256`, `rsa3072`, `ml-dsa-65`, a composite's name).
     pub fn from_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "p256" | "p-256" | "ec-p256" => Some(Self::P256),
@@ -89,6 +95,7 @@ impl KeyType {
         }
     }
 
+    /// Whether a key of this type can sign with `alg`.
     pub fn fits(self, alg: SignatureAlgorithm) -> bool {
         matches!(
             (self, alg),

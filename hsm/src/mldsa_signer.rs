@@ -12,10 +12,13 @@ use spki::SubjectPublicKeyInfoOwned;
 /// An ML-DSA private key that signs with a caller-chosen context: the pure signer passes the
 /// empty context, a composite signer its label (draft-ietf-lamps-pq-composite-sigs §4.2).
 pub trait MlDsaComponent: Send + Sync {
+    /// Its parameter set.
     fn level(&self) -> MlDsaLevel;
     /// The raw pkEncode.
     fn public_key(&self) -> &[u8];
+    /// Where the key lives.
     fn backend(&self) -> KeyBackend;
+    /// ML-DSA.Sign (FIPS 204 Algorithm 2) of `message` with context `ctx`.
     fn sign_with_context(&self, message: &[u8], ctx: &[u8]) -> Result<Vec<u8>, SignError>;
 }
 
@@ -34,6 +37,7 @@ impl MlDsaComponent for MlDsaKey {
     }
 }
 
+/// A pure ML-DSA [`Signer`] (RFC 9882 in CMS) over any [`MlDsaComponent`].
 pub struct MlDsaSigner {
     key: Box<dyn MlDsaComponent>,
     spki: SubjectPublicKeyInfoOwned,
@@ -50,6 +54,7 @@ impl std::fmt::Debug for MlDsaSigner {
 }
 
 impl MlDsaSigner {
+    /// A signer of `key`, named `label` in logs.
     pub fn new(key: Box<dyn MlDsaComponent>, label: &str) -> Result<Self, SignError> {
         let spki = crate::mldsa::spki_for(key.level().algorithm_identifier(), key.public_key())
             .map_err(|e| SignError::Failed(e.to_string()))?;

@@ -14,13 +14,19 @@ use spki::SubjectPublicKeyInfoOwned;
 /// Where a key lives; reported in key listings and checked by key policies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyBackend {
+    /// In this process's memory.
     Software,
+    /// In a PKCS #11 token.
     Pkcs11,
 }
 
+/// A private key that signs, wherever it lives.
 pub trait Signer: Send + Sync {
+    /// The algorithm it signs with.
     fn algorithm(&self) -> SignatureAlgorithm;
+    /// Its public key.
     fn public_key(&self) -> &SubjectPublicKeyInfoOwned;
+    /// Where it lives.
     fn backend(&self) -> KeyBackend;
     /// A short name for logs and audit records (a file name or a token label, never a secret).
     fn label(&self) -> &str;

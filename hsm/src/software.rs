@@ -144,6 +144,8 @@ impl SoftwareSigner {
         Ok(signer)
     }
 
+    /// A key from PKCS #8 DER (classical, ML-DSA in the RFC 9881 forms, or a composite),
+    /// signing with `algorithm` or its type's default.
     pub fn from_pkcs8_der(
         der: &[u8],
         algorithm: Option<SignatureAlgorithm>,
@@ -305,6 +307,7 @@ impl SoftwareSigner {
         })
     }
 
+    /// The key's type.
     pub fn key_type(&self) -> KeyType {
         self.key_type
     }
@@ -365,6 +368,7 @@ pub mod composite {
         }
     }
 
+    /// A composite key from its PKCS #8 DER.
     pub fn from_pkcs8_der(der: &[u8], label: &str) -> Result<CompositeSigner, CompositeError> {
         let info = pkcs8::PrivateKeyInfoRef::from_der(der).map_err(key_error)?;
         let id = CompositeId::from_oid(&info.algorithm.oid)

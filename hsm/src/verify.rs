@@ -11,12 +11,17 @@ use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
 use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
 
+/// Why a signature does not verify.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerifyError {
+    /// An algorithm Kokuin does not verify.
     #[error("unsupported signature algorithm {0}")]
     UnsupportedAlgorithm(String),
+    /// A public key of another kind than the algorithm needs.
     #[error("public key is not usable with {0}")]
     KeyMismatch(String),
+    /// The signature is not one of this key over this message.
     #[error("the signature does not verify")]
     BadSignature,
 }

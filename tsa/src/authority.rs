@@ -29,7 +29,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 /// A policy the TSA serves (EN 319 421 §5.2: an identified TSA policy per token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
+    /// Its OID (TSTInfo.policy, reqPolicy).
     pub oid: PolicyId,
+    /// Its name, for people.
     pub name: String,
 }
 
@@ -77,10 +79,12 @@ impl ActiveKey {
         })
     }
 
+    /// The key and certificate that sign.
     pub fn token_signer(&self) -> &TokenSigner {
         &self.signer
     }
 
+    /// When the key may sign: from, until.
     pub fn usage_window(&self) -> (SystemTime, SystemTime) {
         (self.not_before, self.not_after)
     }
@@ -89,20 +93,28 @@ impl ActiveKey {
 /// What happened to one request, for logs, metrics and the audit log.
 #[derive(Debug)]
 pub enum Outcome {
+    /// A token was issued.
     Granted(Box<Issued>),
+    /// The request was refused.
     Rejected(Rejection),
 }
 
 /// A token that was issued.
 #[derive(Debug)]
 pub struct Issued {
+    /// Its serial number.
     pub serial: Int,
+    /// Its genTime.
     pub gen_time: SystemTime,
+    /// Its policy.
     pub policy: PolicyId,
+    /// The request it answers.
     pub request: CheckedRequest,
+    /// The label of the key that signs it.
     pub key_label: String,
 }
 
+/// The time-stamp authority: policies, clock, serials and each policy's key in force.
 pub struct TimeStampAuthority {
     config: AuthorityConfig,
     policy_oids: Vec<PolicyId>,
@@ -164,6 +176,7 @@ impl TimeStampAuthority {
         ))
     }
 
+    /// How tokens are made.
     pub fn config(&self) -> &AuthorityConfig {
         &self.config
     }
@@ -188,6 +201,7 @@ impl TimeStampAuthority {
         }
     }
 
+    /// The trusted clock genTime comes from.
     pub fn clock(&self) -> &TrustedClock {
         &self.clock
     }
@@ -268,6 +282,7 @@ impl TimeStampAuthority {
 pub struct Prepared {
     key: Arc<ActiveKey>,
     tst_der: Vec<u8>,
+    /// What will be issued: the audit record's content.
     pub issued: Issued,
 }
 

@@ -26,6 +26,7 @@ pub enum FailureInfo {
 }
 
 impl FailureInfo {
+    /// Every failure Kokuin sends.
     pub const ALL: [FailureInfo; 8] = [
         Self::BadAlg,
         Self::BadRequest,
@@ -37,10 +38,12 @@ impl FailureInfo {
         Self::SystemFailure,
     ];
 
+    /// Its bit in the PKIFailureInfo BIT STRING.
     pub fn bit(self) -> usize {
         self as usize
     }
 
+    /// Its name in RFC 3161 (`badAlg`, …).
     pub fn name(self) -> &'static str {
         match self {
             Self::BadAlg => "badAlg",
@@ -87,11 +90,14 @@ impl std::fmt::Display for FailureInfo {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{info}: {text}")]
 pub struct Rejection {
+    /// The PKIFailureInfo bit.
     pub info: FailureInfo,
+    /// The statusString.
     pub text: String,
 }
 
 impl Rejection {
+    /// A refusal with `info` and the statusString `text`.
     pub fn new(info: FailureInfo, text: impl Into<String>) -> Self {
         Self {
             info,
@@ -125,13 +131,20 @@ const SYSTEM_FAILURE_DER: [u8; 14] = [
 
 /// PKIStatus values, RFC 3161 §2.4.2.
 pub mod status {
+    /// A token is in the reply.
     pub const GRANTED: u8 = 0;
+    /// A token, with changes to the request (never sent by Kokuin).
     pub const GRANTED_WITH_MODS: u8 = 1;
+    /// Refused; failInfo says why.
     pub const REJECTION: u8 = 2;
+    /// Not yet (never sent by Kokuin).
     pub const WAITING: u8 = 3;
+    /// A revocation is imminent.
     pub const REVOCATION_WARNING: u8 = 4;
+    /// A revocation has occurred.
     pub const REVOCATION_NOTIFICATION: u8 = 5;
 
+    /// The status's name, for messages.
     pub fn name(s: &[u8]) -> &'static str {
         match s {
             [0] => "granted",

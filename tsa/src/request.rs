@@ -23,6 +23,7 @@ pub const MAX_NONCE_LEN: usize = 64;
 /// A request that passed every check; what the token is built from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedRequest {
+    /// The imprint's hash algorithm.
     pub digest: DigestAlgorithm,
     /// Echoed exactly as received (RFC 3161 §2.4.2: "the same value").
     pub message_imprint: MessageImprint,
@@ -30,7 +31,9 @@ pub struct CheckedRequest {
     pub policy: PolicyId,
     /// Where `policy` stands in the served policies: which key signs.
     pub policy_index: usize,
+    /// The nonce, echoed in the token.
     pub nonce: Option<Int>,
+    /// Whether the token carries the TSA's certificate.
     pub cert_req: bool,
 }
 

@@ -24,19 +24,37 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Why the serial state cannot be claimed: the service then refuses to start, since it could
+/// repeat a serial number.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SerialError {
+    /// The state file cannot be read or written.
     #[error("serial state file {path}: {source}")]
     Io {
+        /// The state file.
         path: String,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// The state file holds something else than an epoch.
     #[error("serial state file {path} is corrupt: {content:?}")]
-    Corrupt { path: String, content: String },
+    Corrupt {
+        /// The state file.
+        path: String,
+        /// What it holds.
+        content: String,
+    },
+    /// Every epoch has been used.
     #[error("serial state file {path}: boot epoch exhausted")]
-    Exhausted { path: String },
+    Exhausted {
+        /// The state file.
+        path: String,
+    },
 }
 
+/// Serial numbers unique across nodes and restarts (RFC 3161 §2.4.2): node id ‖ boot epoch ‖
+/// a counter.
 pub struct SerialGenerator {
     prefix: [u8; 6],
     counter: AtomicU64,
@@ -49,6 +67,7 @@ impl SerialGenerator {
         Ok(Self::with_epoch(node_id, epoch))
     }
 
+    /// A generator for `node_id` in an epoch the caller guarantees unused (tests, tools).
     pub fn with_epoch(node_id: u16, epoch: u32) -> Self {
         let mut prefix = [0u8; 6];
         prefix[..2].copy_from_slice(&node_id.to_be_bytes());
@@ -59,6 +78,7 @@ impl SerialGenerator {
         }
     }
 
+    /// The boot epoch this generator claimed.
     pub fn epoch(&self) -> u32 {
         u32::from_be_bytes([
             self.prefix[2],

@@ -55,10 +55,12 @@ impl TokenSigner {
         })
     }
 
+    /// The TSU certificate.
     pub fn certificate(&self) -> &Certificate {
         self.parts.certificate()
     }
 
+    /// The TSU key.
     pub fn signer(&self) -> &Arc<dyn Signer> {
         self.parts.signer()
     }
@@ -104,10 +106,14 @@ impl TokenSigner {
     }
 }
 
+/// Why a token could not be signed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
+    /// The token cannot be encoded.
     #[error("encoding the token: {0}")]
     Encoding(der::Error),
+    /// The key did not sign.
     #[error(transparent)]
     Sign(#[from] SignError),
 }

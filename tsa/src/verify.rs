@@ -22,42 +22,77 @@ use spki::AlgorithmIdentifierRef;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::PrivateKeyUsagePeriod;
 
+/// Why a token does not verify, or a reply holds none.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenError {
+    /// Not DER of a TimeStampResp or ContentInfo.
     #[error("not a DER time-stamp token: {0}")]
     Malformed(String),
+    /// A ContentInfo that is not SignedData over id-ct-TSTInfo.
     #[error("not a time-stamp token: {0}")]
     NotATimeStampToken(String),
+    /// Not exactly one SignerInfo.
     #[error("the token has {0} SignerInfos; a time-stamp token has exactly one")]
     SignerCount(usize),
+    /// A signed attribute missing or repeated.
     #[error("the signed attribute {0} is missing or repeated")]
     Attribute(&'static str),
+    /// The content-type attribute is not id-ct-TSTInfo.
     #[error("the content-type attribute is not id-ct-TSTInfo")]
     ContentTypeAttribute,
+    /// The message-digest attribute is not the TSTInfo's digest.
     #[error("the message-digest attribute does not match the TSTInfo")]
     MessageDigest,
+    /// No certificate of the signer found.
     #[error("the signer's certificate is neither in the token nor among the given certificates")]
     SignerCertificateMissing,
+    /// signing-certificate-v2 names another certificate (RFC 5816 §2.2.1).
     #[error("signing-certificate-v2 does not identify the signer's certificate: {0}")]
     SigningCertificate(String),
+    /// The signature does not verify with the TSU's key.
     #[error("the token's signature does not verify: {0}")]
     Signature(VerifyError),
+    /// The TSU's certificate path does not validate at genTime.
     #[error("the TSA certificate is not trusted at genTime: {0}")]
     Path(PathError),
+    /// genTime is outside the key's privateKeyUsagePeriod.
     #[error("genTime {gen_time} is outside the TSA key's private key usage period ({period})")]
-    KeyUsagePeriod { gen_time: String, period: String },
+    KeyUsagePeriod {
+        /// The token's genTime.
+        gen_time: String,
+        /// The key's usage period.
+        period: String,
+    },
+    /// A hash algorithm Kokuin does not accept in an imprint.
     #[error("the token's hash algorithm {0} is not accepted")]
     HashAlgorithm(String),
+    /// The imprint is not the data's digest.
     #[error("the message imprint does not match the data: the token is for other data")]
     ImprintMismatch,
+    /// The imprint is not the request's.
     #[error("the token's message imprint differs from the request's")]
     RequestImprint,
+    /// The nonce is not the request's.
     #[error("nonce mismatch: the request had {request}, the token has {token}")]
-    Nonce { request: String, token: String },
+    Nonce {
+        /// The request's nonce.
+        request: String,
+        /// The token's nonce.
+        token: String,
+    },
+    /// The policy is not the one requested.
     #[error("policy mismatch: the request asked for {request}, the token has {token}")]
-    Policy { request: String, token: String },
+    Policy {
+        /// The requested policy.
+        request: String,
+        /// The token's policy.
+        token: String,
+    },
+    /// The token carries certificates, or lacks them, against the request's certReq.
     #[error("certificates field {0}")]
     CertReq(&'static str),
+    /// The reply is a refusal.
     #[error("the TSA refused the request: {0}")]
     Refused(String),
 }
@@ -65,11 +100,14 @@ pub enum TokenError {
 /// A response as received: its status, and the token if one was granted.
 #[derive(Debug)]
 pub struct ParsedResponse {
+    /// The PKIStatusInfo.
     pub status: PkiStatusInfo,
+    /// The token (DER ContentInfo), when there is one.
     pub token: Option<Vec<u8>>,
 }
 
 impl ParsedResponse {
+    /// Parses a DER TimeStampResp.
     pub fn from_der(der: &[u8]) -> Result<Self, TokenError> {
         let r = TimeStampResp::from_der(der).map_err(|e| TokenError::Malformed(e.to_string()))?;
         let token = match r.time_stamp_token {
@@ -113,6 +151,7 @@ impl ParsedResponse {
         out
     }
 
+    /// Whether the status is granted (or grantedWithMods).
     pub fn granted(&self) -> bool {
         matches!(self.status.status.as_bytes(), [0] | [1])
     }
@@ -130,7 +169,9 @@ impl ParsedResponse {
 /// A parsed, not yet verified, time-stamp token.
 #[derive(Clone, Debug)]
 pub struct TimeStampToken {
+    /// The SignedData, decoded.
     pub signed_data: SignedData,
+    /// The TSTInfo, decoded.
     pub tst_info: TstInfo,
     tst_info_der: Vec<u8>,
     signer_info: SignerInfo,
@@ -141,12 +182,19 @@ pub struct TimeStampToken {
 /// What the verifier established.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {
+    /// genTime.
     pub gen_time: GenTime,
+    /// serialNumber.
     pub serial: Int,
+    /// The TSA policy.
     pub policy: PolicyId,
+    /// The imprint's hash algorithm.
     pub hash: DigestAlgorithm,
+    /// The declared accuracy.
     pub accuracy: Option<Accuracy>,
+    /// The nonce.
     pub nonce: Option<Int>,
+    /// The signature algorithm's OID.
     pub signature_algorithm: ObjectIdentifier,
     /// Signer first, trust anchor last.
     pub chain: Vec<Certificate>,
@@ -155,11 +203,13 @@ pub struct VerifiedToken {
 /// What to check a token against. Unset fields are not checked.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VerifyOptions<'a> {
+    /// The certificates trusted as anchors.
     pub trust_anchors: &'a [Certificate],
     /// Certificates to search besides the token's own (the TSA chain when certReq was false).
     pub extra_certificates: &'a [Certificate],
     /// The digest of the data, computed with [`TimeStampToken::hash_algorithm`].
     pub expected_digest: Option<&'a [u8]>,
+    /// The request the token answers: its nonce, policy, imprint and certReq are checked.
     pub request: Option<&'a TimeStampReq>,
 }
 
@@ -204,6 +254,7 @@ impl TimeStampToken {
         })
     }
 
+    /// The hash algorithm of the message imprint, to hash the data with.
     pub fn hash_algorithm(&self) -> Result<DigestAlgorithm, TokenError> {
         let ai = AlgorithmIdentifierRef::from(&self.tst_info.message_imprint.hash_algorithm);
         DigestAlgorithm::from_algorithm_identifier(&ai).ok_or_else(|| {
@@ -227,6 +278,9 @@ impl TimeStampToken {
         certificates_of(&self.signed_data)
     }
 
+    /// Verifies the token (RFC 3161 §2.4.2, RFC 5816): CMS structure, signed attributes,
+    /// signing-certificate-v2, signature, the TSU's path and purpose at genTime, its key usage
+    /// period, and what `opts` asks (data, request).
     pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<VerifiedToken, TokenError> {
         let si = &self.signer_info;
         let digest_alg = DigestAlgorithm::from_algorithm_identifier(&(&si.digest_alg).into())

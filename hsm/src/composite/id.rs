@@ -15,7 +15,9 @@ pub const PREFIX: &[u8] = b"CompositeAlgorithmSignatures2025";
 /// PH of the draft §2.1, chosen per algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PreHash {
+    /// SHA-256.
     Sha256,
+    /// SHA-512.
     Sha512,
     /// SHAKE256 with 64 bytes of output (the Ed448 composite).
     Shake256,
@@ -42,10 +44,15 @@ impl PreHash {
 pub struct CompositeSpec {
     /// The draft's name without `id-`, e.g. `MLDSA65-ECDSA-P256-SHA512`.
     pub name: &'static str,
+    /// Its OID.
     pub oid: ObjectIdentifier,
+    /// The domain-separation label (draft §2.2).
     pub label: &'static str,
+    /// The ML-DSA half's parameter set.
     pub mldsa: MlDsaLevel,
+    /// The pre-hash of the message.
     pub prehash: PreHash,
+    /// The traditional half.
     pub trad: Trad,
 }
 
@@ -271,14 +278,17 @@ pub static ALGORITHMS: [CompositeSpec; 18] = [
 pub struct CompositeId(u8);
 
 impl CompositeId {
+    /// Every composite algorithm of the draft.
     pub fn all() -> impl Iterator<Item = CompositeId> {
         (0..ALGORITHMS.len() as u8).map(CompositeId)
     }
 
+    /// Its row of the table.
     pub fn spec(self) -> &'static CompositeSpec {
         &ALGORITHMS[usize::from(self.0)]
     }
 
+    /// The algorithm of this OID.
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         Self::all().find(|c| c.spec().oid == *oid)
     }
@@ -289,6 +299,7 @@ impl CompositeId {
         Self::all().find(|c| c.spec().name.eq_ignore_ascii_case(name))
     }
 
+    /// Its name as in configuration (lower case).
     pub fn name(self) -> String {
         self.spec().name.to_ascii_lowercase()
     }

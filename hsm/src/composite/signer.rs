@@ -11,6 +11,8 @@ use crate::mldsa_signer::MlDsaComponent;
 use crate::signer::{KeyBackend, Signer};
 use spki::SubjectPublicKeyInfoOwned;
 
+/// A composite ML-DSA signer (draft-ietf-lamps-pq-composite-sigs): both halves sign the
+/// message representative, the signature is their concatenation.
 pub struct CompositeSigner {
     id: CompositeId,
     mldsa: Box<dyn MlDsaComponent>,
@@ -30,13 +32,19 @@ impl std::fmt::Debug for CompositeSigner {
 
 /// Why two keys cannot form a composite.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CompositeError {
+    /// A composite whose traditional half Kokuin cannot sign with (EdDSA, P-521, Brainpool).
     #[error("{0} has a traditional half Kokuin cannot sign with")]
     Unsupported(&'static str),
+    /// A half of another kind than the algorithm fixes.
     #[error("{algorithm} needs {expected}, the key is {actual}")]
     Mismatch {
+        /// The composite algorithm (or the part being read).
         algorithm: &'static str,
+        /// What it needs.
         expected: String,
+        /// What the key is.
         actual: String,
     },
 }
@@ -103,6 +111,7 @@ impl CompositeSigner {
         })
     }
 
+    /// The composite algorithm.
     pub fn id(&self) -> CompositeId {
         self.id
     }

@@ -25,10 +25,15 @@ macro_rules! ecdsa_verify {
 /// The curves of the draft's ECDSA components (Appendix B).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Curve {
+    /// NIST P-256.
     P256,
+    /// NIST P-384.
     P384,
+    /// NIST P-521.
     P521,
+    /// brainpoolP256r1.
     BrainpoolP256,
+    /// brainpoolP384r1.
     BrainpoolP384,
 }
 
@@ -37,18 +42,28 @@ pub enum Curve {
 pub enum Trad {
     /// RSASSA-PSS with MGF1 of the same hash and salt = hash length (draft §7.1).
     RsaPss {
+        /// Modulus size.
         bits: usize,
+        /// The hash.
         hash: DigestAlgorithm,
     },
+    /// RSASSA-PKCS1-v1_5.
     RsaPkcs1 {
+        /// Modulus size.
         bits: usize,
+        /// The hash.
         hash: DigestAlgorithm,
     },
+    /// ECDSA.
     Ecdsa {
+        /// The curve.
         curve: Curve,
+        /// The hash.
         hash: DigestAlgorithm,
     },
+    /// Ed25519 (verified only).
     Ed25519,
+    /// Ed448 (verified only).
     Ed448,
 }
 

@@ -6,22 +6,30 @@ use spki::AlgorithmIdentifierOwned;
 /// `id-ml-dsa-44` and friends (RFC 9881 §2, NIST CSOR sigAlgs arc).
 pub mod oid {
     use const_oid::ObjectIdentifier;
+    /// id-ml-dsa-44.
     pub const ML_DSA_44: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17");
+    /// id-ml-dsa-65.
     pub const ML_DSA_65: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.18");
+    /// id-ml-dsa-87.
     pub const ML_DSA_87: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.19");
 }
 
 /// An ML-DSA parameter set (FIPS 204 §4, Table 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MlDsaLevel {
+    /// ML-DSA-44 (NIST category 2).
     L44,
+    /// ML-DSA-65 (category 3).
     L65,
+    /// ML-DSA-87 (category 5).
     L87,
 }
 
 impl MlDsaLevel {
+    /// Every parameter set.
     pub const ALL: [MlDsaLevel; 3] = [Self::L44, Self::L65, Self::L87];
 
+    /// Its OID.
     pub fn oid(self) -> ObjectIdentifier {
         match self {
             Self::L44 => oid::ML_DSA_44,
@@ -30,6 +38,7 @@ impl MlDsaLevel {
         }
     }
 
+    /// The parameter set of this OID.
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.oid() == *oid)
     }
@@ -43,6 +52,7 @@ impl MlDsaLevel {
         }
     }
 
+    /// The parameter set of this name (`ml-dsa-65`, `mldsa65`).
     pub fn from_name(name: &str) -> Option<Self> {
         let n = name.to_ascii_lowercase().replace('_', "-");
         Self::ALL

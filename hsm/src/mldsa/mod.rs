@@ -49,11 +49,15 @@ pub fn verify(
 
 /// Why an ML-DSA private key was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MlDsaKeyError {
+    /// Not an ML-DSA OneAsymmetricKey in a form RFC 9881 defines.
     #[error("not an ML-DSA PKCS #8 private key: {0}")]
     Malformed(String),
+    /// The `both` form whose seed does not give its expanded key.
     #[error("the seed and the expanded key disagree (RFC 9881 §6.3)")]
     SeedMismatch,
+    /// An expanded key that fails a consistency check.
     #[error("the expanded key is inconsistent: {0} (RFC 9881 §6.3)")]
     Inconsistent(&'static str),
 }
@@ -269,6 +273,7 @@ impl MlDsaKey {
         }
     }
 
+    /// Its parameter set.
     pub fn level(&self) -> MlDsaLevel {
         self.level
     }
@@ -278,6 +283,7 @@ impl MlDsaKey {
         &self.public_key
     }
 
+    /// Its public key as a SubjectPublicKeyInfo (RFC 9881 §4).
     pub fn subject_public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned, der::Error> {
         spki_for(self.level.algorithm_identifier(), &self.public_key)
     }

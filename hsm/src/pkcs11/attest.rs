@@ -17,14 +17,20 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 /// The private key's protection, as the token reports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Attestation {
+    /// CKA_SENSITIVE: the value never leaves in plaintext.
     pub sensitive: bool,
+    /// CKA_EXTRACTABLE: the value may be wrapped out.
     pub extractable: bool,
+    /// CKA_NEVER_EXTRACTABLE: it never was extractable.
     pub never_extractable: bool,
+    /// CKA_ALWAYS_SENSITIVE: it always was sensitive.
     pub always_sensitive: bool,
+    /// CKA_LOCAL: generated in the token, not imported.
     pub local: bool,
 }
 
 impl Attestation {
+    /// Reads the attributes of `key`.
     pub fn read(s: &Session, key: ObjectHandle) -> Result<Self, HsmError> {
         let attrs = s
             .get_attributes(

@@ -39,7 +39,9 @@ pub enum MlDsaHalf<'a> {
     InToken(&'a str),
     /// A seed wrapped under the token's AES key `wrapping_label`.
     Wrapped {
+        /// The label of the token's AES wrapping key.
         wrapping_label: &'a str,
+        /// The wrapped seed.
         blob: &'a [u8],
     },
 }
@@ -47,7 +49,9 @@ pub enum MlDsaHalf<'a> {
 /// A composite signer over two token keys, and every reason its halves are not attested HSM
 /// keys (empty when both were generated in the token and never left it).
 pub struct OpenedComposite {
+    /// The signer.
     pub signer: CompositeSigner,
+    /// Why it is not an attested HSM key (empty: it is).
     pub failures: Vec<String>,
 }
 

@@ -33,6 +33,8 @@ const SESSION_WAIT: Duration = Duration::from_millis(500);
 /// Least time between two attempts to rebuild a lost pool.
 const RECOVERY_BACKOFF: Duration = Duration::from_millis(100);
 
+/// A [`Signer`] over a private key in a PKCS #11 token, on a pool of logged-in sessions that
+/// is rebuilt when the token is lost.
 pub struct Pkcs11Signer {
     token: Arc<Pkcs11Token>,
     key_label: String,
@@ -96,10 +98,12 @@ impl Pkcs11Signer {
         Ok(signer)
     }
 
+    /// What the token reported of the key's protection when it was opened.
     pub fn attestation(&self) -> Attestation {
         self.attestation
     }
 
+    /// The key's type.
     pub fn key_type(&self) -> KeyType {
         self.key_type
     }

@@ -17,11 +17,14 @@ use zeroize::Zeroizing;
 /// Where the PIN comes from. The PIN itself is never configured inline.
 #[derive(Clone, Debug)]
 pub enum PinSource {
+    /// A file holding the PIN (refused if others can read it).
     File(PathBuf),
+    /// An environment variable holding the PIN.
     Env(String),
 }
 
 impl PinSource {
+    /// The PIN, held so that it is zeroized when dropped.
     pub fn read(&self) -> Result<AuthPin, HsmError> {
         let raw: Zeroizing<String> = match self {
             Self::File(p) => {
@@ -82,6 +85,7 @@ impl Pkcs11Token {
         Ok(token)
     }
 
+    /// The token's label.
     pub fn label(&self) -> &str {
         &self.label
     }

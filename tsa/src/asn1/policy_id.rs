@@ -12,6 +12,8 @@ use std::str::FromStr;
 /// Longest OID content accepted: far beyond any real policy, small enough to bound memory.
 const MAX_LEN: usize = 128;
 
+/// A `TSAPolicyId` (RFC 3161 §2.4.1): an OBJECT IDENTIFIER of any arc size, UUID arcs
+/// (X.667, 128 bits) included.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PolicyId {
     content: Vec<u8>,
@@ -40,6 +42,7 @@ impl PolicyId {
         Some(arcs)
     }
 
+    /// The OID of these arcs (X.690 §8.19 encoding).
     pub fn from_arcs(arcs: &[u128]) -> Result<Self, PolicyIdError> {
         let (&a0, rest) = arcs.split_first().ok_or(PolicyIdError::Empty)?;
         let (&a1, rest) = rest.split_first().ok_or(PolicyIdError::OneArc)?;

@@ -28,14 +28,17 @@ impl GenTime {
         })
     }
 
+    /// The time `d` after the Unix epoch.
     pub fn from_unix_duration(d: Duration) -> Self {
         Self { since_epoch: d }
     }
 
+    /// The time since the Unix epoch.
     pub fn unix_duration(&self) -> Duration {
         self.since_epoch
     }
 
+    /// As a `SystemTime`.
     pub fn to_system_time(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH + self.since_epoch
     }

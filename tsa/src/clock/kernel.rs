@@ -24,19 +24,29 @@ pub struct KernelTime {
     pub tai: i32,
 }
 
+/// `timex.status`: phase-locked loop updates enabled (adjtimex(2)).
 pub const STA_PLL: i32 = 0x0001;
+/// `timex.status`: a leap second will be inserted at the end of the UTC day.
 pub const STA_INS: i32 = 0x0010;
+/// `timex.status`: a leap second will be deleted at the end of the UTC day.
 pub const STA_DEL: i32 = 0x0020;
+/// `timex.status`: the clock is not synchronised.
 pub const STA_UNSYNC: i32 = 0x0040;
+/// `timex.status`: `offset` is in nanoseconds, not microseconds.
 pub const STA_NANO: i32 = 0x2000;
+/// Clock state returned by adjtimex: a leap second insertion is announced.
 pub const TIME_INS: i32 = 1;
+/// Clock state: a leap second deletion is announced.
 pub const TIME_DEL: i32 = 2;
+/// Clock state: a leap second is being inserted now.
 pub const TIME_OOP: i32 = 3;
+/// Clock state: the clock is not synchronised.
 pub const TIME_ERROR: i32 = 5;
 
 impl KernelTime {
     #[cfg(target_os = "linux")]
     #[allow(unsafe_code)]
+    /// The kernel's clock state now (adjtimex(2) with no modes: read only).
     pub fn read() -> Result<Self, SourceError> {
         // SAFETY: `timex` is plain integers; all-zero is valid and, with `modes == 0`, asks
         // the kernel only to report. `adjtimex` writes into the struct we own and reads
@@ -69,6 +79,7 @@ impl KernelTime {
         self.status & STA_UNSYNC == 0 && self.state != TIME_ERROR
     }
 
+    /// The kernel's maximum error, as a duration.
     pub fn max_error(&self) -> Duration {
         Duration::from_micros(u64::try_from(self.max_error_us).unwrap_or(u64::MAX))
     }
@@ -88,6 +99,7 @@ impl KernelTime {
         announced && (sod >= 86_399 || sod == 0)
     }
 
+    /// The names of the status bits set (`PLL`, `UNSYNC`, …).
     pub fn flags(&self) -> Vec<&'static str> {
         const NAMES: [(i32, &str); 15] = [
             (0x0001, "PLL"),
@@ -113,6 +125,7 @@ impl KernelTime {
             .collect()
     }
 
+    /// The name of the clock state (`TIME_OK`, `TIME_ERROR`, …).
     pub fn state_name(&self) -> &'static str {
         match self.state {
             0 => "TIME_OK",
@@ -145,6 +158,7 @@ pub struct KernelClock {
 }
 
 impl KernelClock {
+    /// A source reading the kernel, at most once per [`KERNEL_READ_INTERVAL`].
     pub fn new() -> Self {
         Self::default()
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 /// What a clock source can say about now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClockReading {
+    /// The time read.
     pub now: SystemTime,
     /// Whether the source is synchronised to its reference (for the kernel: !STA_UNSYNC).
     pub synchronised: bool,
@@ -56,18 +57,32 @@ impl ClockSource for UncheckedSystemClock {
     }
 }
 
+/// Why the trusted clock cannot vouch for the time now: every one refuses with
+/// timeNotAvailable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClockError {
+    /// The source could not be read.
     #[error("the clock source cannot be read: {0}")]
     Unreadable(SourceError),
+    /// The source is not synchronised to its reference.
     #[error("the clock is not synchronised")]
     Unsynchronised,
+    /// The source's error bound is larger than the accuracy the tokens declare.
     #[error("the clock error bound {bound:?} exceeds the declared accuracy {accuracy:?}")]
-    ErrorTooLarge { bound: Duration, accuracy: Duration },
+    ErrorTooLarge {
+        /// The source's bound.
+        bound: Duration,
+        /// The declared accuracy.
+        accuracy: Duration,
+    },
+    /// The source knows no error bound, and synchronisation is required.
     #[error("the clock source reports no error bound")]
     NoBound,
+    /// A leap second is being inserted or deleted.
     #[error("a leap second is in progress")]
     LeapSecond,
+    /// The clock went back behind a genTime already issued.
     #[error("the clock stepped back; refusing until it passes the last genTime issued")]
     SteppedBack,
 }
@@ -122,6 +137,8 @@ pub struct TrustedClock {
 }
 
 impl TrustedClock {
+    /// A clock over `source` that vouches for genTime within `accuracy`, refusing an
+    /// unsynchronised source when `require_sync`.
     pub fn new(source: Box<dyn ClockSource>, accuracy: Duration, require_sync: bool) -> Self {
         Self {
             source,
@@ -142,10 +159,12 @@ impl TrustedClock {
         self
     }
 
+    /// The accuracy tokens declare.
     pub fn accuracy(&self) -> Duration {
         self.accuracy
     }
 
+    /// Whether an unsynchronised source is refused (always, outside dev mode).
     pub fn require_sync(&self) -> bool {
         self.require_sync
     }

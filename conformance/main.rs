@@ -8,6 +8,7 @@
 //! (`KOKUIN_CONFORMANCE_UPDATE=1` rewrites the list from the run). Nothing is skipped: a
 //! missing tool is a failing row.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use kokuin_testkit as common;
 mod implementations;

@@ -2,6 +2,7 @@
 //! kill -9 under load; a full disk stops issuance and issuance resumes with space; the CLI
 //! names tampering.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use der::Encode;

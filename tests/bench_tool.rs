@@ -2,6 +2,7 @@
 //! a target that does not answer with tokens is counted as errors and fails the run. Rates
 //! are printed, never asserted: performance is measured, not tested.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

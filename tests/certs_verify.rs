@@ -3,6 +3,7 @@
 //! validate as their own anchors; a certificate with one flipped signature bit does not.
 //! (The vector files live with the hsm crate's tests.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

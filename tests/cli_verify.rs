@@ -1,6 +1,7 @@
 //! `kokuin request`, `verify` and `inspect` as an auditor uses them: exit 0 only for a valid
 //! token, and a precise reason for each way a token can fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use der::Encode;

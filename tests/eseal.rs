@@ -4,6 +4,7 @@
 //! a software key declared level 2 refused at start, and a 1 GiB document sealed in bounded
 //! memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

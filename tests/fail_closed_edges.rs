@@ -2,6 +2,7 @@
 //! cleartext, metrics on their own listener, private file modes, escaped log values, strict
 //! parsing, refusals recorded without flooding the log, and `kokuin keys` on a dev state.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

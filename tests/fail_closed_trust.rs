@@ -3,6 +3,7 @@
 //! issuance and the next start, the offline verifiers fail closed on inputs they cannot
 //! read, and a BouncyCastle certReq FALSE is granted.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

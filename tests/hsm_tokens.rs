@@ -3,6 +3,7 @@
 //! directory; openssl and rfc3161-client verify its tokens; a key policy requiring an HSM key
 //! refuses software and extractable keys, naming why.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

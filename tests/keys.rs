@@ -2,6 +2,7 @@
 //! over under concurrent load with no failed request, tokens before and after carry the old
 //! and the new certificate, and all verify.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use der::Encode;

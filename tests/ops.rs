@@ -2,6 +2,7 @@
 //! with Prometheus' own parser and moves with traffic, a client over its rate gets 429 while
 //! others are served, `kokuin clock status` reads the kernel.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use der::Encode;

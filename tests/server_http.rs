@@ -1,6 +1,7 @@
 //! The HTTP server's own behaviour: SIGTERM finishes requests in flight, slow clients are
 //! timed out, a bad configuration names its key, a dev state directory is reused.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use der::Encode;

@@ -2,6 +2,7 @@
 //! and malformed or hostile requests, each with its precise answer, the server serving on.
 //! (addInfoNotAvailable is never emitted: no request field Kokuin accepts asks for more.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use der::Encode;

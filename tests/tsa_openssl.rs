@@ -2,6 +2,7 @@
 //! `openssl ts -verify`, for every hash, with and without certReq and nonce. `kokuin verify`
 //! must agree on every token.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

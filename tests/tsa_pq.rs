@@ -3,6 +3,7 @@
 //! ML-DSA-65 + ECDSA P-256 key; `kokuin verify` accepts the tokens and calls them quantum-safe,
 //! and Python `cryptography` verifies the ML-DSA signature inside the token on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

@@ -1,6 +1,7 @@
 //! rfc3161-client (PyPI), a strict verifier (critical EKU, exact nonce, no grantedWithMods),
 //! accepts Kokuin's tokens, and rejects one for other data.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

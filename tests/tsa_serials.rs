@@ -1,6 +1,7 @@
 //! Serial numbers never repeat: 100,000 tokens across three runs of the server (two graceful
 //! restarts and one kill -9), collected by concurrent keep-alive clients.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use common::*;
 use kokuin_testkit as common;

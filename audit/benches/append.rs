@@ -2,6 +2,7 @@
 //! 1 and 64 concurrent writers (1,024 records per iteration), in a temporary directory on the
 //! machine's disk.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};

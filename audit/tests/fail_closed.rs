@@ -4,6 +4,7 @@
 //! names the place of a line that is not text, reads bounded, and refuses a checkpoint file
 //! it cannot read instead of ignoring it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 mod common;
 use common::{Key, key};

@@ -1,5 +1,6 @@
 //! Group commit: records that arrive while others wait share one `fdatasync`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, kind};
 use std::sync::mpsc::{Receiver, channel};

@@ -1,6 +1,7 @@
 //! Tamper detection on real logs written by the writer, with checkpoints signed by a real
 //! P-256 key: every kind of damage is reported at the right record.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 mod common;
 use common::{Key, key};

@@ -4,7 +4,6 @@
 //! (RFC 5035), and the identifiers they use. `kokuin-tsa` adds RFC 3161 on top, `kokuin-eseal`
 //! CAdES.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod der_writer;
 pub mod ess;

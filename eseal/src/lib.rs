@@ -8,7 +8,6 @@
 //! - [`verify`]: offline verification reporting the level reached and the sealing organisation.
 //! - [`assurance`]: levels 1 and 2 and the rules a seal key must meet for its level.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod assurance;
 pub mod ats;

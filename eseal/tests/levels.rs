@@ -1,6 +1,7 @@
 //! Seals from B-B to B-LTA on the dev PKI in memory, verified at the right times, and the
 //! ways verification must fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use kokuin_certs::crl::issue_crl;
 use kokuin_certs::dev::{DevPki, issue_eseal, seal_subject};

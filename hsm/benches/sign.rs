@@ -3,6 +3,7 @@
 //! (what `SoftwareSigner` uses) and by RustCrypto (what it used before), with the same key.
 //! `cargo bench -p kokuin-hsm`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kokuin_hsm::{KeyType, MlDsaLevel, Signer, SoftwareSigner};

@@ -2,6 +2,7 @@
 //! with ML-DSA. `scripts/build-kryoptic` builds it (the README's test command runs it) and
 //! exports KOKUIN_KRYOPTIC_MODULE; without the module these tests fail, they are not skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 mod token;
 

@@ -5,6 +5,7 @@
 //! - ml-dsa-certificates (RFC 9881 Appendix C): the seed, expanded and both private keys load and
 //!   match the published public key; the bad-* keys of §C.4 are refused; certificates verify.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use base64ct::{Base64, Encoding};
 use der::{Decode, DecodePem, Encode};

@@ -2,6 +2,7 @@
 //! test in a temporary directory. The README's test command installs SoftHSM2; without it
 //! these tests fail, they are not skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 mod token;
 

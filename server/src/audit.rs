@@ -57,12 +57,14 @@ pub fn cert_id(c: &Certificate) -> String {
     hex::encode(kokuin_hsm::DigestAlgorithm::Sha256.digest(&der))
 }
 
+/// The audit log's checkpoint key and its certificate's id.
 pub struct CheckpointKey {
     signer: Box<dyn Signer>,
     id: String,
 }
 
 impl CheckpointKey {
+    /// The key, checked against its certificate.
     pub fn new(signer: SoftwareSigner, cert: &Certificate) -> Result<Self, String> {
         if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
             return Err("the checkpoint certificate is not the checkpoint key's".into());

@@ -6,32 +6,46 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// Why a configuration cannot be used: the service then refuses to start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
+    /// The file cannot be read.
     #[error("cannot read configuration {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// A key missing, unknown or with a value it cannot have.
     #[error("configuration {path}: {key}: {message}")]
     Invalid {
+        /// The file.
         path: String,
+        /// The key, as a TOML path (`tsa.policies[0].oid`).
         key: String,
+        /// What is wrong.
         message: String,
     },
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `kokuin.toml` (docs/config.md).
 pub struct Config {
     /// Development configuration: software keys allowed, clock synchronisation not required
     /// (with a warning at start).
     #[serde(default)]
     pub dev: bool,
+    /// `[server]`: listeners, limits, deadlines.
     #[serde(default)]
     pub server: ServerConfig,
+    /// `[tsa]`: policies, keys, serials.
     pub tsa: TsaConfig,
+    /// `[audit]`: the audit log.
     pub audit: AuditSection,
+    /// `[clock]`: where genTime comes from.
     #[serde(default)]
     pub clock: ClockSection,
     /// The e-seal API; absent: no `/eseal/v1/*` routes.
@@ -46,6 +60,7 @@ pub struct Config {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+/// `[server]`.
 pub struct ServerConfig {
     /// Plain HTTP listeners (behind a load balancer, or for local clients).
     pub http: Vec<SocketAddr>,
@@ -118,6 +133,7 @@ impl Default for ServerConfig {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[tsa]`.
 pub struct TsaConfig {
     /// Distinct for every node of one service: part of every serial number.
     pub node_id: u16,
@@ -125,6 +141,7 @@ pub struct TsaConfig {
     pub serial_state: PathBuf,
     /// Served policies; the first is the default.
     pub policies: Vec<PolicyConfig>,
+    /// The accuracy every token declares (default 1 s).
     #[serde(default = "default_accuracy")]
     pub accuracy: AccuracyConfig,
     /// Write the TSU's name in the `tsa` field of every TSTInfo.
@@ -164,16 +181,22 @@ pub struct AuditSection {
     /// Turning the log off is allowed in dev mode only (to measure what it costs).
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The log's directory.
     pub dir: PathBuf,
     /// PKCS #8 key that signs checkpoints, and its certificate.
     pub checkpoint_key: PathBuf,
+    /// The checkpoint key's certificate (auditors verify with it).
     pub checkpoint_certificate: PathBuf,
+    /// A checkpoint after this many records (default 10,000)…
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: u64,
+    /// …or this many seconds after the last (default 60).
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_s: u64,
+    /// A new segment past this size (MiB, default 256).
     #[serde(default = "default_segment_mb")]
     pub segment_max_mb: u64,
+    /// A new segment each UTC day (default true).
     #[serde(default = "yes")]
     pub rotate_daily: bool,
     /// Refusals are counted per event, client address and reason, and recorded as one
@@ -202,6 +225,7 @@ fn default_segment_mb() -> u64 {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ESealSection {
+    /// `[[eseal.keys]]`: the seal keys.
     pub keys: Vec<SealKeyConfig>,
     /// PEM CA certificates the operator marks accredited by the minister: a level-2 key's
     /// certificate must chain to one.
@@ -211,6 +235,7 @@ pub struct ESealSection {
     /// still needs a `[[eseal.clients]]` grant).
     #[serde(default)]
     pub client_cas: Vec<PathBuf>,
+    /// `[[eseal.clients]]`: who may call the API, and with which keys.
     #[serde(default)]
     pub clients: Vec<SealClientConfig>,
     /// CRLs (DER or PEM) put into B-LT seals; re-read at each seal, so a cron job that
@@ -247,6 +272,7 @@ fn default_enveloping_in_flight_mb() -> u32 {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[[eseal.keys]]`.
 pub struct SealKeyConfig {
     /// The name callers give in `?key=`.
     pub name: String,
@@ -260,7 +286,9 @@ pub struct SealKeyConfig {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[[eseal.clients]]`.
 pub struct SealClientConfig {
+    /// The client's name, in audit records.
     pub name: String,
     /// SHA-256 (hex) of the client's TLS certificate, or…
     pub certificate_sha256: Option<String>,
@@ -273,25 +301,35 @@ pub struct SealClientConfig {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// An accredited CA's policy OID and the assurance level it states.
 pub struct LevelPolicyConfig {
+    /// The certificate policy OID.
     pub oid: String,
+    /// The level it states, 1 or 2.
     pub level: u8,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[[tsa.policies]]`: a TSA policy served.
 pub struct PolicyConfig {
+    /// Its OID (UUID arcs allowed).
     pub oid: String,
+    /// Its name, for people (`/tsa/policies`).
     pub name: String,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `tsa.accuracy`: RFC 3161 Accuracy; absent fields are zero.
 pub struct AccuracyConfig {
+    /// Seconds.
     #[serde(default)]
     pub seconds: u32,
+    /// Milliseconds, 0–999.
     #[serde(default)]
     pub millis: u16,
+    /// Microseconds, 0–999.
     #[serde(default)]
     pub micros: u16,
 }
@@ -310,9 +348,11 @@ fn yes() -> bool {
 
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, tag = "backend", rename_all = "lowercase")]
+/// Where a key is: `backend = "software"` or `"pkcs11"`.
 pub enum KeyConfig {
     /// A PKCS #8 file; for development. RSA keys log a warning outside dev mode.
     Software {
+        /// The PKCS #8 file (mode 0600).
         path: PathBuf,
         /// `ecdsa-sha256`, `rsa-pss-sha256`, … (default: by key type).
         algorithm: Option<String>,
@@ -331,7 +371,10 @@ pub enum KeyConfig {
         pin_file: Option<PathBuf>,
         /// …the environment variable holding it.
         pin_env: Option<String>,
+        /// `ecdsa-sha256`, `rsa-pss-sha256`, `ml-dsa-65`, a composite's name, … (default: by
+        /// key type).
         algorithm: Option<String>,
+        /// PEM: the certificate first, then its chain.
         certificate: PathBuf,
         /// Sessions in the signing pool (default: the signing threads, 2 per core).
         sessions: Option<usize>,
@@ -409,6 +452,7 @@ impl KeyConfig {
         Ok(())
     }
 
+    /// The configured algorithm, if any.
     pub fn algorithm(&self) -> Option<&str> {
         match self {
             Self::Software { algorithm, .. } | Self::Pkcs11 { algorithm, .. } => {
@@ -417,6 +461,7 @@ impl KeyConfig {
         }
     }
 
+    /// The certificate file.
     pub fn certificate(&self) -> &Path {
         match self {
             Self::Software { certificate, .. } | Self::Pkcs11 { certificate, .. } => certificate,
@@ -478,6 +523,8 @@ impl ESealSection {
 }
 
 impl Config {
+    /// Reads and checks the configuration at `path`: unknown keys, impossible values and
+    /// settings that only dev mode may use are refused here, before anything starts.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -588,6 +635,7 @@ impl Config {
         Ok(())
     }
 
+    /// `p` against the configuration's directory, unless absolute.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_path_buf()

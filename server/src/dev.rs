@@ -56,12 +56,18 @@ const PQ_POLICIES: [(&str, &str, &str, &str); 2] = [
     ),
 ];
 
+/// The dev server's plain HTTP listener unless `--http` is given.
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+/// The dev server's HTTPS listener unless `--https` is given.
 pub const DEFAULT_HTTPS: &str = "127.0.0.1:8443";
 
+/// What a dev state directory holds for its user.
 pub struct DevPaths {
+    /// The configuration the dev server runs as.
     pub config: PathBuf,
+    /// The dev root: the trust anchor to give verifiers.
     pub root: PathBuf,
+    /// Whether it was created now (else reused).
     pub created: bool,
 }
 

@@ -4,14 +4,24 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// A software key cannot be loaded.
     #[error("{0}")]
     Key(#[from] kokuin_hsm::KeyError),
+    /// A certificate file cannot be read.
     #[error("{0}")]
     Pem(#[from] kokuin_certs::pem::PemError),
+    /// The serial state cannot be claimed.
     #[error("{0}")]
     Serial(#[from] kokuin_tsa::serial::SerialError),
+    /// A TSU certificate that does not fit its key or purpose.
     #[error("TSU certificate {path}: {reason}")]
-    Certificate { path: String, reason: String },
+    Certificate {
+        /// The certificate file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Anything else that stops a start, with its reason.
     #[error("{0}")]
     Other(String),
 }

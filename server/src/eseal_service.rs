@@ -20,8 +20,11 @@ use std::sync::Arc;
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 
+/// A seal key ready to seal, with what its level allows.
 pub struct LoadedSealKey {
+    /// The key and certificate.
     pub seal: SealKey,
+    /// The assurance level it was checked against.
     pub level: AssuranceLevel,
     /// The certificate's chain as configured (signer first): what B-LT adds.
     pub chain: Vec<Certificate>,
@@ -29,13 +32,19 @@ pub struct LoadedSealKey {
 
 /// A caller of the API and the keys it may use.
 pub struct Client {
+    /// Its name, in audit records.
     pub name: String,
+    /// SHA-256 (hex, lower case) of its TLS client certificate.
     pub certificate_sha256: Option<String>,
+    /// SHA-256 (hex, lower case) of its API token.
     pub token_sha256: Option<String>,
+    /// The seal keys it may use.
     pub keys: Vec<String>,
 }
 
+/// The e-seal API's state: keys, clients, time-stamps, CRLs, memory budget.
 pub struct SealService {
+    /// The seal keys by name.
     pub keys: HashMap<String, LoadedSealKey>,
     /// What a seal sent to be extended must chain to, its time-stamps included: the roots of
     /// the seal keys' chains and `validation_certificates` (where an external TSA's root
@@ -44,14 +53,20 @@ pub struct SealService {
     /// The service's trusted clock gives every seal its signing-time: no trusted time, no
     /// seal, at any level.
     pub authority: Arc<TimeStampAuthority>,
+    /// Who may call.
     pub clients: Vec<Client>,
+    /// CAs of accepted TLS client certificates.
     pub client_cas: Vec<Certificate>,
+    /// Where signature and archive time-stamps come from.
     pub stamper: Arc<dyn TimeStamper>,
     crl_paths: Vec<PathBuf>,
+    /// Certificates added to B-LT seals besides the chains.
     pub validation_certificates: Vec<Certificate>,
+    /// Largest enveloped document, in octets.
     pub max_enveloping: u64,
     /// MiB of whole bodies (enveloped documents, seals to extend) held at once.
     pub in_memory: Arc<tokio::sync::Semaphore>,
+    /// The size of `in_memory`, MiB.
     pub in_memory_mb: u32,
 }
 
@@ -67,6 +82,8 @@ impl SealService {
     }
 }
 
+/// Builds the e-seal service from `[eseal]`: every key opened and checked against its level,
+/// or the start is refused.
 pub fn build(
     cfg: &Config,
     section: &ESealSection,

@@ -28,6 +28,7 @@ use std::time::SystemTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+/// Where a key is in its lifecycle.
 pub enum KeyState {
     /// Generated, not yet certified or not yet to be used.
     Pending,
@@ -40,6 +41,7 @@ pub enum KeyState {
 }
 
 impl KeyState {
+    /// Its name in the keyring file.
     pub fn name(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -52,18 +54,24 @@ impl KeyState {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// One key of the keyring.
 pub struct KeyEntry {
+    /// Its name, unique in the keyring.
     pub name: String,
+    /// Where it is in its lifecycle.
     pub state: KeyState,
+    /// When it starts signing (RFC 3339); absent: as soon as it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activate_at: Option<String>,
     /// The OID of the one policy this key serves; absent: every policy without keys of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// Where the key is.
     pub key: KeyConfig,
 }
 
 impl KeyEntry {
+    /// `activate_at`, parsed.
     pub fn activate_at(&self) -> Result<Option<SystemTime>, String> {
         self.activate_at
             .as_deref()
@@ -77,7 +85,9 @@ impl KeyEntry {
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The TSA's keys with their states and activation times.
 pub struct Keyring {
+    /// The keys.
     #[serde(default)]
     pub keys: Vec<KeyEntry>,
 }
@@ -116,10 +126,12 @@ impl Keyring {
         })
     }
 
+    /// The key named `name`.
     pub fn get(&self, name: &str) -> Option<&KeyEntry> {
         self.keys.iter().find(|k| k.name == name)
     }
 
+    /// The key named `name`, to change.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut KeyEntry> {
         self.keys.iter_mut().find(|k| k.name == name)
     }

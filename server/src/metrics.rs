@@ -10,31 +10,49 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of `kokuin_requests_total`.
 pub struct RequestLabels {
+    /// The route (`/tsa`, `/eseal/v1/seal`, … or `other`).
     pub endpoint: &'static str,
+    /// The HTTP status.
     pub status: u16,
     /// The PKIFailureInfo of a refused time-stamp request, else "none".
     pub failure: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of per-key metrics.
 pub struct KeyLabels {
+    /// The key's name (never a path).
     pub key: String,
 }
 
+/// The service's Prometheus metrics (docs/operators.md lists what to alert on).
 pub struct Metrics {
     registry: Registry,
+    /// Requests answered, by route, status and failure.
     pub requests: Family<RequestLabels, Counter>,
+    /// Time to sign, by key.
     pub signing_seconds: Family<KeyLabels, Histogram>,
+    /// Signatures that failed, by key.
     pub signing_errors: Family<KeyLabels, Counter>,
+    /// Time to write and sync one audit batch.
     pub audit_sync_seconds: Histogram,
+    /// Audit records written.
     pub audit_records: Counter,
+    /// 1 while the audit log can write.
     pub audit_healthy: Gauge,
+    /// The clock's error bound.
     pub clock_max_error_seconds: Gauge<f64, AtomicU64>,
+    /// 1 while the clock vouches for the time.
     pub clock_ok: Gauge,
+    /// Days until each key's usage period ends.
     pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
+    /// 1 while `/readyz` is 200.
     pub ready: Gauge,
+    /// Requests refused by a rate limit.
     pub rate_limited: Counter,
+    /// Requests being answered now.
     pub requests_in_flight: Gauge,
 }
 
@@ -50,6 +68,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Every metric, registered under the `kokuin` prefix.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("kokuin");
         let requests = Family::<RequestLabels, Counter>::default();
@@ -138,11 +157,13 @@ impl Metrics {
         }
     }
 
+    /// Counts one durable audit batch.
     pub fn observe_sync(&self, took: Duration, records: usize) {
         self.audit_sync_seconds.observe(took.as_secs_f64());
         self.audit_records.inc_by(records as u64);
     }
 
+    /// The OpenMetrics text of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

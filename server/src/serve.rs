@@ -49,6 +49,8 @@ pub enum ServeError {
     Server(String),
 }
 
+/// Loads the configuration (or makes or reuses the dev state), builds the service and runs
+/// the server until SIGTERM or Ctrl-C.
 pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let ServeOptions {
         config,

@@ -13,7 +13,9 @@ use kokuin_tsa::{AuthorityConfig, Policy, TimeStampAuthority};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The running service: the TSA, its keys in force, the audit log and the e-seal API.
 pub struct Service {
+    /// The time-stamp authority.
     pub authority: Arc<TimeStampAuthority>,
     /// None only when turned off in dev mode.
     pub audit: Option<Arc<kokuin_audit::AuditLog>>,
@@ -109,6 +111,8 @@ fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
     }
 }
 
+/// Builds the service from `cfg`: keys opened and checked, serial epoch claimed, audit log
+/// opened, clock checked; any failure refuses the start.
 pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Service, StartError> {
     let loaded = initial_keys(cfg)?;
     let key_label = loaded

@@ -14,7 +14,9 @@ use std::sync::Arc;
 /// A key ready to sign, with what `/tsa/certs` serves for it.
 #[derive(Clone)]
 pub struct LoadedKey {
+    /// The key with its certificate and usage window.
     pub active: Arc<ActiveKey>,
+    /// The certificate chain as PEM.
     pub chain_pem: String,
     /// The keyring entry's name, or "tsa.key".
     pub name: String,
@@ -69,7 +71,9 @@ pub fn open_key(
 
 /// An opened key and whether its token attested it generated there and never extractable.
 pub struct OpenedKey {
+    /// The key.
     pub signer: Arc<dyn Signer>,
+    /// Whether the token attested it sensitive, generated there and never extractable.
     pub attested: bool,
     /// Why it is not attested, for a token key (empty for software keys).
     pub failures: Vec<String>,

@@ -3,6 +3,7 @@
 //! channel. A token is asked for with the project's client, verified against the dev root,
 //! and found in an audit log that verifies after the stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use kokuin_server::http::{InProcess, run_with};
 use std::sync::Arc;

@@ -31,16 +31,21 @@ pub fn kokuin_exe() -> &'static str {
 
 /// The repository's root, where `tests/interop/` and `target/` are.
 pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+/// The dev server's default (classical) policy.
 pub const DEV_POLICY: &str = "2.25.184732620371192929406940453947404583605";
-/// The dev server's post-quantum policies (server/src/dev.rs): ML-DSA-65, and composite ML-DSA-65 +
-/// ECDSA P-256.
+/// The dev server's ML-DSA-65 policy (server/src/dev.rs).
 pub const DEV_MLDSA_POLICY: &str = "2.25.326785163420712602118702155330699147300";
+/// The dev server's composite ML-DSA-65 + ECDSA P-256 policy.
 pub const DEV_COMPOSITE_POLICY: &str = "2.25.338155222319321120337837938249247044349";
 
+/// A `kokuin serve` process, stopped (SIGTERM) when dropped.
 pub struct Server {
     child: Child,
+    /// Its plain HTTP `/tsa` URL.
     pub http: String,
+    /// Its HTTPS `/tsa` URL.
     pub https: String,
+    /// Its state directory.
     pub dir: PathBuf,
     stderr: Arc<std::sync::Mutex<String>>,
 }
@@ -77,6 +82,7 @@ impl Server {
         )
     }
 
+    /// `kokuin ARGS` as a server, its state in `dir`, logging at warn.
     pub fn spawn(args: &[&str], dir: &Path) -> Server {
         Self::spawn_logging(args, dir, "warn")
     }
@@ -142,10 +148,12 @@ impl Server {
         }
     }
 
+    /// The dev root certificate.
     pub fn root(&self) -> PathBuf {
         self.dir.join("pki/root.pem")
     }
 
+    /// The dev TSU certificate.
     pub fn tsu(&self) -> PathBuf {
         self.dir.join("pki/tsu.pem")
     }
@@ -159,10 +167,12 @@ impl Server {
         .body
     }
 
+    /// The plain HTTP base URL.
     pub fn base(&self) -> String {
         self.http.trim_end_matches("/tsa").to_string()
     }
 
+    /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -196,10 +206,12 @@ impl Server {
         }
     }
 
+    /// Whether it has not exited.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// What it wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
@@ -224,9 +236,13 @@ impl Drop for Server {
     }
 }
 
+/// An HTTP reply.
 pub struct Reply {
+    /// The status.
     pub status: u16,
+    /// The Content-Type.
     pub content_type: String,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -239,6 +255,7 @@ pub fn agent(root: Option<&Path>) -> ureq::Agent {
     .unwrap()
 }
 
+/// POST `body` with `content_type`; any status is returned.
 pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> Reply {
     let mut r = agent
         .post(url)
@@ -260,6 +277,7 @@ pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> 
     }
 }
 
+/// GET `url`; any status is returned.
 pub fn get(agent: &ureq::Agent, url: &str) -> Reply {
     let mut r = agent.get(url).call().expect("GET");
     Reply {
@@ -274,6 +292,7 @@ pub fn get(agent: &ureq::Agent, url: &str) -> Reply {
     }
 }
 
+/// POST a DER TimeStampReq as `application/timestamp-query`.
 pub fn tsa_post(agent: &ureq::Agent, url: &str, tsq: &[u8]) -> Reply {
     post(agent, url, "application/timestamp-query", tsq)
 }
@@ -285,6 +304,7 @@ pub fn run(cmd: &str, args: &[&str]) -> Output {
     })
 }
 
+/// A command's stdout and stderr, as text.
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -298,6 +318,7 @@ pub fn python() -> String {
     std::env::var("KOKUIN_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
+/// `kokuin ARGS`, run to completion.
 pub fn kokuin(args: &[&str]) -> Output {
     run(kokuin_exe(), args)
 }
@@ -378,6 +399,7 @@ pub fn dev_keys(state: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A temporary directory, removed when dropped.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("kokuin-test")
@@ -387,7 +409,9 @@ pub fn tempdir() -> tempfile::TempDir {
 
 /// What `openssl ts -verify` checks a token against.
 pub enum Against<'a> {
+    /// The time-stamped file.
     Data(&'a Path),
+    /// The request (.tsq).
     Request(&'a Path),
 }
 
@@ -420,6 +444,7 @@ pub fn openssl_ts_verify(
     (out.contains("Verification: OK"), out)
 }
 
+/// The rfc3161-client verification script.
 pub const RFC3161_CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/interop/rfc3161_client_verify.py"

@@ -4,6 +4,7 @@
 //! a composite key next to the same signer's raw `sign` in the same run (issue #7: ≥ 90%).
 //! `cargo bench -p kokuin-tsa`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use der::Encode;

@@ -2,7 +2,6 @@
 //! the trusted clock.
 // `unsafe` is denied everywhere but `clock::kernel`, which calls adjtimex(2).
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod asn1;
 pub mod authority;

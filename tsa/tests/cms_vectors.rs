@@ -3,6 +3,7 @@
 //! example certificates) and draft-ietf-lamps-cms-composite-sigs (MLDSA65-ECDSA-P256-SHA512).
 //! Each verifies with the generic SignedData verifier; a changed content or signature fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use der::DecodePem;
 use kokuin_cms::signed_data::{SignedDataError, verify_signed_data};

@@ -3,6 +3,7 @@
 //! the data, the request and the anchor, and echoes the request: imprint, hash, nonce and
 //! policy, with certificates exactly when certReq asked for them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use der::Encode;
 use kokuin_certs::dev::DevPki;

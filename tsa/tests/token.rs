@@ -1,6 +1,7 @@
 //! Tokens built by the authority, verified by the verifier, and every way verification must
 //! fail. Runs on the dev PKI in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use der::{Decode, Encode};
 use kokuin_certs::dev::{DevPki, issue_tsu};

@@ -37,6 +37,7 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// The event named in the `refusals` record.
     pub fn name(self) -> &'static str {
         match self {
             Self::TimeStampRequest => kind::REQUEST_REFUSED,
@@ -62,6 +63,7 @@ struct Count {
     example: String,
 }
 
+/// Refusals counted since the last aggregated record.
 #[derive(Default)]
 pub struct Refusals {
     counts: Mutex<HashMap<Key, Count>>,

@@ -57,25 +57,7 @@ pub fn seal_file(
     let mut resp = req
         .send(ureq::SendBody::from_reader(&mut file))
         .map_err(|e| ClientError::transport(&url, e))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_SEAL)
-        .read_to_vec()
-        .map_err(|e| ClientError::transport(&url, format!("reading the reply: {e}")))?;
-    if status != 200 {
-        return Err(ClientError::Status {
-            url,
-            status,
-            body: String::from_utf8_lossy(&body)
-                .trim()
-                .chars()
-                .take(500)
-                .collect(),
-        });
-    }
-    Ok(body)
+    crate::reply::body(&mut resp, &url, MAX_SEAL)
 }
 
 #[cfg(test)]

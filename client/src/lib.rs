@@ -6,6 +6,7 @@
 
 mod error;
 mod eseal;
+mod reply;
 mod tls;
 mod tsa;
 

@@ -15,30 +15,13 @@ pub fn post_query(agent: &ureq::Agent, url: &str, query: &[u8]) -> Result<Vec<u8
         .header("Content-Type", QUERY_TYPE)
         .send(query)
         .map_err(|e| ClientError::transport(url, e))?;
-    let status = resp.status().as_u16();
     let ctype = resp
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_REPLY)
-        .read_to_vec()
-        .map_err(|e| ClientError::transport(url, format!("reading the reply: {e}")))?;
-    if status != 200 {
-        return Err(ClientError::Status {
-            url: url.to_string(),
-            status,
-            body: String::from_utf8_lossy(&body)
-                .trim()
-                .chars()
-                .take(500)
-                .collect(),
-        });
-    }
+    let body = crate::reply::body(&mut resp, url, MAX_REPLY)?;
     if !ctype.starts_with(REPLY_TYPE) {
         return Err(ClientError::reply(
             url,

@@ -47,3 +47,31 @@ pub enum KeyringError {
         reason: String,
     },
 }
+
+/// Why the HTTP(S) server could not start or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// A listener cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No listener is configured.
+    #[error("no listener configured (server.http, server.https, --http, --https)")]
+    NoListener,
+    /// The HTTPS certificate or key cannot be used (the key's content is never shown).
+    #[error("{0}")]
+    Tls(String),
+    /// A signal handler or thread cannot be installed.
+    #[error("{what}: {source}")]
+    Setup {
+        /// What could not be set up.
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}

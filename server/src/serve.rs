@@ -46,7 +46,7 @@ pub enum ServeError {
     Runtime(String),
     /// The server failed (bind, TLS setup).
     #[error("{0}")]
-    Server(String),
+    Server(#[from] crate::error::HttpError),
 }
 
 /// Loads the configuration (or makes or reuses the dev state), builds the service and runs

@@ -11,13 +11,10 @@ use kokuin_tsa::asn1::TimeStampReq;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifiedToken, VerifyOptions};
 
 /// Reads a .tsr (TimeStampResp) or a bare token (ContentInfo).
-pub fn load_token(bytes: &[u8]) -> Result<TimeStampToken, String> {
+fn load_token(bytes: &[u8]) -> Result<TimeStampToken, kokuin_tsa::TokenError> {
     match ParsedResponse::from_der(bytes) {
-        Ok(r) => {
-            let der = r.into_token().map_err(|e| e.to_string())?;
-            TimeStampToken::from_der(&der).map_err(|e| e.to_string())
-        }
-        Err(_) => TimeStampToken::from_der(bytes).map_err(|e| e.to_string()),
+        Ok(r) => TimeStampToken::from_der(&r.into_token()?),
+        Err(_) => TimeStampToken::from_der(bytes),
     }
 }
 

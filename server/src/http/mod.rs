@@ -18,6 +18,7 @@ mod tls;
 mod tsa;
 
 use crate::config::{Config, ServerConfig};
+use crate::error::HttpError;
 use crate::service::Service;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -36,7 +37,7 @@ pub async fn run(
     cfg: Config,
     service: Service,
     metrics: Arc<crate::metrics::Metrics>,
-) -> Result<(), String> {
+) -> Result<(), HttpError> {
     run_with(cfg, service, metrics, None).await
 }
 
@@ -55,7 +56,7 @@ pub async fn run_with(
     service: Service,
     metrics: Arc<crate::metrics::Metrics>,
     in_process: Option<InProcess>,
-) -> Result<(), String> {
+) -> Result<(), HttpError> {
     let limits = cfg.server.clone();
     let (stopper, mut listening) = match in_process {
         Some(p) => (Some(p.stop), Some(p.listening)),
@@ -85,7 +86,7 @@ pub async fn run_with(
             }
             _ => None,
         };
-        Ok::<_, String>((signals, bind_all(&limits, tls).await?))
+        Ok::<_, HttpError>((signals, bind_all(&limits, tls).await?))
     };
     let (mut signals, bound) = match started.await {
         Ok(b) => b,
@@ -93,7 +94,7 @@ pub async fn run_with(
             // service.build recorded service.start: a start that goes no further says so.
             if let Some(log) = &service.audit {
                 let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP)
-                    .with("reason", e.clone());
+                    .with("reason", e.to_string());
                 if let Err(c) = log.close(Some(stop)) {
                     tracing::error!(error = %c, "audit log: closing after a failed start");
                 }
@@ -126,7 +127,10 @@ pub async fn run_with(
         cpu_pool: cpu_pool::CpuPool::start(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )
-        .map_err(|e| format!("cannot start the signing threads: {e}"))?,
+        .map_err(|source| HttpError::Setup {
+            what: "cannot start the signing threads",
+            source,
+        })?,
         sign_times: sign_times::SignTimes::default(),
         refusals: Arc::default(),
         limits: limits.clone(),
@@ -138,7 +142,10 @@ pub async fn run_with(
     let mut tasks = Vec::new();
     let mut addresses = Vec::new();
     for (listener, tls, role) in bound {
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let local = listener.local_addr().map_err(|source| HttpError::Setup {
+            what: "a bound listener has no address",
+            source,
+        })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         addresses.push((if role.admin { "admin" } else { scheme }, local));
         // One line per listener on stdout, for people and for scripts that use port 0.
@@ -237,7 +244,7 @@ type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, Role)>;
 async fn bind_all(
     limits: &ServerConfig,
     tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<Bound, String> {
+) -> Result<Bound, HttpError> {
     let mut bound = Vec::new();
     for addr in &limits.http {
         let role = Role {
@@ -261,15 +268,15 @@ async fn bind_all(
         bound.push((bind(addr).await?, None, role));
     }
     if bound.is_empty() {
-        return Err("no listener configured (server.http, server.https, --http, --https)".into());
+        return Err(HttpError::NoListener);
     }
     Ok(bound)
 }
 
-async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        .map_err(|source| HttpError::Bind { addr, source })
 }
 
 async fn accept_loop(
@@ -445,9 +452,14 @@ struct Signals {
 }
 
 impl Signals {
-    fn install() -> Result<Self, String> {
+    fn install() -> Result<Self, HttpError> {
         use tokio::signal::unix::{SignalKind, signal};
-        let on = |k: SignalKind| signal(k).map_err(|e| format!("signal handler: {e}"));
+        let on = |k: SignalKind| {
+            signal(k).map_err(|source| HttpError::Setup {
+                what: "signal handler",
+                source,
+            })
+        };
         Ok(Self {
             terminate: on(SignalKind::terminate())?,
             interrupt: on(SignalKind::interrupt())?,

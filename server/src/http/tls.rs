@@ -1,6 +1,7 @@
 //! The rustls server configuration for HTTPS listeners (TLS 1.2 and 1.3, ALPN h2 and
 //! http/1.1), on the aws-lc-rs provider.
 
+use crate::error::HttpError;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -17,21 +18,25 @@ pub fn server_config(
     cert: &Path,
     key: &Path,
     client_ca_subjects: Option<Vec<DistinguishedName>>,
-) -> Result<Arc<ServerConfig>, String> {
+) -> Result<Arc<ServerConfig>, HttpError> {
     // The project's one certificate reader (PEM or DER), as for every other certificate file.
     let certs: Vec<CertificateDer<'static>> = kokuin_certs::pem::load_certificates(cert)
-        .map_err(|e| format!("TLS certificate: {e}"))?
+        .map_err(|e| HttpError::Tls(format!("TLS certificate: {e}")))?
         .iter()
         .map(|c| der::Encode::to_der(c).map(CertificateDer::from))
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
+        .map_err(|e| HttpError::Tls(format!("TLS certificate {}: {e}", cert.display())))?;
     // The key's content never reaches an error message.
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|_| format!("TLS key {}: not a readable PEM private key", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|_| {
+        HttpError::Tls(format!(
+            "TLS key {}: not a readable PEM private key",
+            key.display()
+        ))
+    })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("TLS: {e}"))?;
+        .map_err(|e| HttpError::Tls(format!("TLS: {e}")))?;
     let builder = match client_ca_subjects {
         Some(hints) => builder.with_client_cert_verifier(Arc::new(OptionalClientCert {
             hints,
@@ -41,7 +46,7 @@ pub fn server_config(
     };
     let mut cfg = builder
         .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate and key: {e}"))?;
+        .map_err(|e| HttpError::Tls(format!("TLS certificate and key: {e}")))?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }

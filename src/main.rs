@@ -2,6 +2,18 @@
 //! `cmd/` over the library crates; `serve` runs the service crate.
 #![forbid(unsafe_code)]
 
+/// `println!` for command output. When the reader has gone (`kokuin … | head`), the command
+/// ends as a process killed by SIGPIPE would (exit 141) instead of panicking, and never with a
+/// success it had not finished reporting.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(141);
+        }
+    }};
+}
+
 mod cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -185,3 +185,23 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
         "{s}"
     );
 }
+
+/// `kokuin … | head` closes the pipe early: the command ends as a SIGPIPE'd process would
+/// (exit 141), never with a panic, and never with success.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let dir = tempdir();
+    let q = dir.path().join("q.tsq");
+    std::fs::write(&q, tsq(1)).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = std::process::Command::new(common::kokuin_exe())
+        .args(["inspect", q.to_str().unwrap()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(o.status.code(), Some(141), "{stderr}");
+}

@@ -5,6 +5,15 @@
 //! with [`serve::start`].
 #![forbid(unsafe_code)]
 
+/// A line on stdout for people and scripts (where the server listens). Nobody reading it is
+/// no reason to stop serving, so a closed stdout is ignored, not a panic.
+macro_rules! announce {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod audit;
 pub mod config;
 #[cfg(feature = "dev")]

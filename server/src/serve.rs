@@ -83,13 +83,13 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         };
         let paths = crate::dev::ensure_state_dir(&state_dir, &dh, &ds, pkcs11_module.as_deref())
             .map_err(ServeError::Dev)?;
-        println!(
+        announce!(
             "kokuin dev mode: {} state directory {}",
             if paths.created { "created" } else { "reusing" },
             state_dir.display()
         );
-        println!("  config:       {}", paths.config.display());
-        println!("  trust anchor: {}", paths.root.display());
+        announce!("  config:       {}", paths.config.display());
+        announce!("  trust anchor: {}", paths.root.display());
         paths.config
     } else {
         config.ok_or(ServeError::NoConfig)?

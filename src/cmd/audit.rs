@@ -48,7 +48,7 @@ pub fn verify(
                 "detail": p.detail,
             })
         });
-        println!(
+        out!(
             "{}",
             serde_json::json!({
                 "valid": report.problem.is_none(),
@@ -64,12 +64,15 @@ pub fn verify(
     match &report.problem {
         None => {
             if !json {
-                println!(
+                out!(
                     "OK: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
-                    report.records, report.segments, report.checkpoints, report.head
+                    report.records,
+                    report.segments,
+                    report.checkpoints,
+                    report.head
                 );
                 if report.checkpoints == 0 {
-                    println!("warning: no checkpoint: truncation of the tail cannot be detected");
+                    out!("warning: no checkpoint: truncation of the tail cannot be detected");
                 }
             }
             Ok(())
@@ -101,7 +104,7 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     match report.loss {
         Some((covered, kept)) => {
-            println!(
+            out!(
                 "recorded log.loss: the checkpoint covered {covered} records, the log holds {}; \
                  the old checkpoint is kept as {}",
                 report.records,
@@ -138,7 +141,7 @@ pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
                 .and_then(|v| v.as_str())
                 .is_some_and(|s| s.trim_start_matches('0') == want.trim_start_matches('0'));
         if hit {
-            println!("{text}");
+            out!("{text}");
             found += 1;
         }
     }

@@ -433,7 +433,7 @@ fn print_report(a: &BenchArgs, connections: usize, r: &BenchReport) {
         Protocol::Http2 => "h2",
     };
     if a.json {
-        println!(
+        out!(
             "{}",
             serde_json::json!({
                 "url": a.url,
@@ -459,7 +459,7 @@ fn print_report(a: &BenchArgs, connections: usize, r: &BenchReport) {
         Some(rate) => format!("open loop at {rate:.0}/s"),
         None => "closed loop".into(),
     };
-    println!(
+    out!(
         "{protocol}, {} in flight on {connections} connections, {mode}, {:.1} s: {} tokens, \
          {:.0} tokens/s, {} errors",
         a.concurrency,
@@ -468,7 +468,7 @@ fn print_report(a: &BenchArgs, connections: usize, r: &BenchReport) {
         r.rate(),
         r.errors
     );
-    println!(
+    out!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         r.pct(0.5),
         r.pct(0.9),
@@ -476,10 +476,10 @@ fn print_report(a: &BenchArgs, connections: usize, r: &BenchReport) {
         r.pct(1.0)
     );
     if let Some(k) = r.server_rss_kib {
-        println!("server RSS: {:.1} MiB", k as f64 / 1024.0);
+        out!("server RSS: {:.1} MiB", k as f64 / 1024.0);
     }
     if let Some(c) = r.server_cores() {
-        println!(
+        out!(
             "server CPU: {c:.2} busy cores, {:.0} µs per token",
             c * r.seconds * 1e6 / r.tokens.max(1) as f64
         );

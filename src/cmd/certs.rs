@@ -33,12 +33,12 @@ pub fn verify(
     };
     let chain = validate_path(&leaf, &intermediates, &anchors, at, Purpose::Any)
         .map_err(|e| CmdError::negative(format!("{}: {e}", cert.display())))?;
-    println!("VALID certificate path");
+    out!("VALID certificate path");
     for (i, c) in chain.iter().enumerate() {
         let alg = c.signature_algorithm().oid;
         let (name, pq) = kokuin_hsm::algorithm::describe(&alg).unwrap_or((alg.to_string(), false));
         let role = if i == 0 { "subject" } else { "issuer" };
-        println!(
+        out!(
             "  {role:<8} {}\n           signed with {name}{}",
             subject_of(c),
             if pq { " (quantum-safe)" } else { "" }

@@ -32,7 +32,7 @@ pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdE
         k.offset * 1000
     };
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::json!({
                 "state": k.state_name(),
@@ -51,10 +51,10 @@ pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdE
             })
         );
     } else {
-        println!("kernel clock (adjtimex)");
-        println!("  state:          {}", k.state_name());
-        println!("  flags:          {}", k.flags().join(" "));
-        println!(
+        out!("kernel clock (adjtimex)");
+        out!("  state:          {}", k.state_name());
+        out!("  flags:          {}", k.flags().join(" "));
+        out!(
             "  synchronised:   {}",
             if k.synchronised() {
                 "yes"
@@ -62,12 +62,12 @@ pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdE
                 "no (STA_UNSYNC)"
             }
         );
-        println!("  max error:      {:.6} s", k.max_error_us as f64 / 1e6);
-        println!("  est. error:     {:.6} s", k.est_error_us as f64 / 1e6);
-        println!("  offset:         {:.9} s", offset_ns as f64 / 1e9);
-        println!("  frequency:      {:+.3} ppm", k.freq as f64 / 65536.0);
-        println!("  TAI-UTC:        {} s", k.tai);
-        println!(
+        out!("  max error:      {:.6} s", k.max_error_us as f64 / 1e6);
+        out!("  est. error:     {:.6} s", k.est_error_us as f64 / 1e6);
+        out!("  offset:         {:.9} s", offset_ns as f64 / 1e9);
+        out!("  frequency:      {:+.3} ppm", k.freq as f64 / 65536.0);
+        out!("  TAI-UTC:        {} s", k.tai);
+        out!(
             "bound in force:   {:.6} s{}",
             accuracy.as_secs_f64(),
             if require_sync {
@@ -77,8 +77,8 @@ pub fn status(config: Option<&Path>, check: bool, json: bool) -> Result<(), CmdE
             }
         );
         match &verdict {
-            Ok(()) => println!("the TSA would issue: yes"),
-            Err(e) => println!("the TSA would issue: no — {e}"),
+            Ok(()) => out!("the TSA would issue: yes"),
+            Err(e) => out!("the TSA would issue: no — {e}"),
         }
     }
     if check && verdict.is_err() {

@@ -23,8 +23,8 @@ pub fn run(file: &Path) -> Result<(), CmdError> {
         return Ok(());
     }
     if let Ok(resp) = ParsedResponse::from_der(&bytes) {
-        println!("TimeStampResp");
-        println!("  status: {}", resp.describe_status());
+        out!("TimeStampResp");
+        out!("  status: {}", resp.describe_status());
         if let Some(t) = &resp.token {
             print_token(t)?;
         }
@@ -48,26 +48,26 @@ fn imprint(m: &MessageImprint) -> String {
 }
 
 fn print_request(r: &TimeStampReq) {
-    println!("TimeStampReq");
-    println!("  version:  {}", hex::encode(r.version.as_bytes()));
-    println!("  imprint:  {}", imprint(&r.message_imprint));
-    println!(
+    out!("TimeStampReq");
+    out!("  version:  {}", hex::encode(r.version.as_bytes()));
+    out!("  imprint:  {}", imprint(&r.message_imprint));
+    out!(
         "  policy:   {}",
         r.req_policy
             .as_ref()
             .map(|p| p.to_string())
             .unwrap_or("(none)".into())
     );
-    println!(
+    out!(
         "  nonce:    {}",
         r.nonce
             .as_ref()
             .map(|n| hex::encode(n.as_bytes()))
             .unwrap_or("(none)".into())
     );
-    println!("  certReq:  {}", r.cert_req.unwrap_or(false));
+    out!("  certReq:  {}", r.cert_req.unwrap_or(false));
     for e in r.extensions.iter().flatten() {
-        println!("  extension {} critical={}", e.extn_id, e.critical);
+        out!("  extension {} critical={}", e.extn_id, e.critical);
     }
 }
 
@@ -76,43 +76,43 @@ fn print_token(der: &[u8]) -> Result<(), CmdError> {
     print_tst_info(&t.tst_info);
     let sd = &t.signed_data;
     for si in sd.signer_infos.0.iter() {
-        println!("  signer:");
-        println!(
+        out!("  signer:");
+        out!(
             "    digest:     {}",
             describe_digest_oid(&si.digest_alg.oid)
         );
-        println!("    signature:  {}", si.signature_algorithm.oid);
+        out!("    signature:  {}", si.signature_algorithm.oid);
         for a in si.signed_attrs.iter().flat_map(|a| a.iter()) {
-            println!("    signed attribute {}", attr_name(&a.oid));
+            out!("    signed attribute {}", attr_name(&a.oid));
         }
     }
     let certs = t.certificates();
     if certs.is_empty() {
-        println!("  certificates: (none)");
+        out!("  certificates: (none)");
     }
     for c in certs {
         let len = c.to_der().map(|d| d.len()).unwrap_or(0);
-        println!("  certificate: {} ({len} octets)", subject_of(&c));
+        out!("  certificate: {} ({len} octets)", subject_of(&c));
     }
     Ok(())
 }
 
 fn print_tst_info(t: &TstInfo) {
-    println!("  TSTInfo");
-    println!("    version:  {}", hex::encode(t.version.as_bytes()));
-    println!("    policy:   {}", t.policy);
-    println!("    imprint:  {}", imprint(&t.message_imprint));
-    println!("    serial:   {}", hex::encode(t.serial_number.as_bytes()));
-    println!("    genTime:  {}", t.gen_time.to_rfc3339());
+    out!("  TSTInfo");
+    out!("    version:  {}", hex::encode(t.version.as_bytes()));
+    out!("    policy:   {}", t.policy);
+    out!("    imprint:  {}", imprint(&t.message_imprint));
+    out!("    serial:   {}", hex::encode(t.serial_number.as_bytes()));
+    out!("    genTime:  {}", t.gen_time.to_rfc3339());
     if let Some(a) = t.accuracy {
-        println!("    accuracy: {a}");
+        out!("    accuracy: {a}");
     }
-    println!("    ordering: {}", t.ordering.unwrap_or(false));
+    out!("    ordering: {}", t.ordering.unwrap_or(false));
     if let Some(n) = &t.nonce {
-        println!("    nonce:    {}", hex::encode(n.as_bytes()));
+        out!("    nonce:    {}", hex::encode(n.as_bytes()));
     }
     if let Some(x509_cert::ext::pkix::name::GeneralName::DirectoryName(n)) = &t.tsa {
-        println!("    tsa:      {n}");
+        out!("    tsa:      {n}");
     }
 }
 

@@ -67,8 +67,8 @@ pub fn run(a: RequestArgs) -> Result<(), CmdError> {
             parsed.describe_status()
         )));
     }
-    println!("request: {}", tsq.display());
-    println!(
+    out!("request: {}", tsq.display());
+    out!(
         "reply:   {} ({})",
         a.out.display(),
         parsed.describe_status()

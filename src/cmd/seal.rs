@@ -69,6 +69,6 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
     });
     std::fs::write(&out, &body)
         .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", out.display())))?;
-    println!("{} seal written to {}", level, out.display());
+    out!("{} seal written to {}", level, out.display());
     Ok(())
 }

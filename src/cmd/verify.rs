@@ -30,8 +30,8 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
     }
     let result = check(&a, &bytes);
     match (&result, a.json) {
-        (Ok(v), true) => println!("{}", json(Some(v), None)),
-        (Err(e), true) => println!("{}", json(None, Some(&e.message))),
+        (Ok(v), true) => out!("{}", json(Some(v), None)),
+        (Err(e), true) => out!("{}", json(None, Some(&e.message))),
         (Ok(v), false) => print_human(v),
         _ => {}
     }
@@ -92,19 +92,19 @@ fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
 }
 
 fn print_human(v: &VerifiedToken) {
-    println!("VALID time-stamp token");
-    println!("  genTime:   {}", v.gen_time.to_rfc3339());
+    out!("VALID time-stamp token");
+    out!("  genTime:   {}", v.gen_time.to_rfc3339());
     if let Some(a) = v.accuracy {
-        println!("  accuracy:  {a}");
+        out!("  accuracy:  {a}");
     }
-    println!("  serial:    {}", hex::encode(v.serial.as_bytes()));
-    println!("  policy:    {}", v.policy);
-    println!("  imprint:   {}", v.hash);
+    out!("  serial:    {}", hex::encode(v.serial.as_bytes()));
+    out!("  policy:    {}", v.policy);
+    out!("  imprint:   {}", v.hash);
     if let Some(n) = &v.nonce {
-        println!("  nonce:     {}", hex::encode(n.as_bytes()));
+        out!("  nonce:     {}", hex::encode(n.as_bytes()));
     }
     let (name, pq) = algorithm(v);
-    println!(
+    out!(
         "  algorithm: {name} ({}) — {}",
         v.signature_algorithm,
         if pq {
@@ -121,7 +121,7 @@ fn print_human(v: &VerifiedToken) {
         } else {
             "CA"
         };
-        println!("  {role:<9}  {}", subject_of(c));
+        out!("  {role:<9}  {}", subject_of(c));
     }
 }
 

@@ -14,9 +14,9 @@ use std::time::SystemTime;
 pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
     let result = check(a, seal);
     match (&result, a.json) {
-        (Ok(r), true) => println!("{}", json(r)),
+        (Ok(r), true) => out!("{}", json(r)),
         (Err(e), true) => {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({ "valid": false, "error": e.message, "bad_input": e.code == 2 })
             )
@@ -77,30 +77,30 @@ fn algorithm(r: &SealReport) -> (String, bool) {
 }
 
 fn print_human(r: &SealReport) {
-    println!("VALID e-seal, CAdES {}", r.level);
+    out!("VALID e-seal, CAdES {}", r.level);
     for l in &r.limits {
-        println!("  not higher: {l}");
+        out!("  not higher: {l}");
     }
     match &r.subject {
         Ok(s) => {
-            println!("  organisation:     {}", s.organization);
+            out!("  organisation:     {}", s.organization);
             match s.corporate_number() {
-                Some(n) => println!("  corporate number: {n}"),
-                None => println!("  identifier:       {}", s.organization_identifier),
+                Some(n) => out!("  corporate number: {n}"),
+                None => out!("  identifier:       {}", s.organization_identifier),
             }
-            println!("  seal name:        {}", s.common_name);
+            out!("  seal name:        {}", s.common_name);
         }
-        Err(e) => println!(
+        Err(e) => out!(
             "  subject:          {} (not an EN 319 412-3 seal subject: {e})",
             r.chain.first().map(subject_of).unwrap_or_default()
         ),
     }
-    println!(
+    out!(
         "  assurance:        {}",
         r.assurance
             .map_or("not stated by the certificate".into(), |l| l.to_string())
     );
-    println!(
+    out!(
         "  content:          {}",
         if r.enveloping {
             "enveloped in the seal"
@@ -109,13 +109,13 @@ fn print_human(r: &SealReport) {
         }
     );
     if let Some(t) = r.signing_time {
-        println!(
+        out!(
             "  signing-time:     {} (claimed by the signer)",
             display_time(t)
         );
     }
     for s in &r.signature_timestamps {
-        println!(
+        out!(
             "  time-stamped:     {} by {} (serial {})",
             display_time(s.gen_time),
             s.tsa,
@@ -123,7 +123,7 @@ fn print_human(r: &SealReport) {
         );
     }
     for s in &r.archive_timestamps {
-        println!(
+        out!(
             "  archived:         {} by {} (serial {})",
             display_time(s.gen_time),
             s.tsa,
@@ -131,7 +131,7 @@ fn print_human(r: &SealReport) {
         );
     }
     let (name, pq) = algorithm(r);
-    println!(
+    out!(
         "  algorithm:        {name} ({}) — {}",
         r.signature_algorithm,
         if pq {
@@ -140,7 +140,7 @@ fn print_human(r: &SealReport) {
             "classical, not quantum-safe"
         }
     );
-    println!("  chain checked at: {}", display_time(r.signer_checked_at));
+    out!("  chain checked at: {}", display_time(r.signer_checked_at));
     for (i, c) in r.chain.iter().enumerate() {
         let role = if i == 0 {
             "signer"
@@ -149,7 +149,7 @@ fn print_human(r: &SealReport) {
         } else {
             "CA"
         };
-        println!("    {role:<7} {}", subject_of(c));
+        out!("    {role:<7} {}", subject_of(c));
     }
 }
 

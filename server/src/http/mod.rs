@@ -150,9 +150,9 @@ pub async fn run_with(
         addresses.push((if role.admin { "admin" } else { scheme }, local));
         // One line per listener on stdout, for people and for scripts that use port 0.
         if role.admin {
-            println!("admin http://{local}/metrics");
+            announce!("admin http://{local}/metrics");
         } else {
-            println!("listening {scheme}://{local}/tsa");
+            announce!("listening {scheme}://{local}/tsa");
         }
         tasks.push(tokio::spawn(accept_loop(
             listener,

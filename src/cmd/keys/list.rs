@@ -43,9 +43,9 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             .map(|p| p.name.as_str())
             .collect();
         if serving.is_empty() {
-            println!("{}: {}", e.name, e.state.name());
+            out!("{}: {}", e.name, e.state.name());
         } else {
-            println!(
+            out!(
                 "{}: {} (in force: {})",
                 e.name,
                 e.state.name(),
@@ -53,17 +53,17 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             );
         }
         if let Some(t) = &e.activate_at {
-            println!("  activate at:  {t}");
+            out!("  activate at:  {t}");
         }
         if let Some(p) = &e.policy {
-            println!("  policy:       {p}");
+            out!("  policy:       {p}");
         }
         if e.state == KeyState::Destroyed {
             continue;
         }
         match &e.key {
             KeyConfig::Software { path, .. } => {
-                println!(
+                out!(
                     "  backend:      software {} (not attested: not an HSM key)",
                     path.display()
                 );
@@ -80,44 +80,44 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
                     None => format!("key={key}"),
                 };
                 match traditional_key {
-                    Some(trad) => println!("  backend:      pkcs11 token={t} {mldsa} + {trad}"),
-                    None => println!("  backend:      pkcs11 token={t} {mldsa}"),
+                    Some(trad) => out!("  backend:      pkcs11 token={t} {mldsa} + {trad}"),
+                    None => out!("  backend:      pkcs11 token={t} {mldsa}"),
                 }
                 let alg = e
                     .key
                     .algorithm()
                     .and_then(kokuin_hsm::SignatureAlgorithm::from_name);
                 match kokuin_server::signing_key::open_key_with(&cfg, &e.key, alg, false) {
-                    Ok(k) if k.failures.is_empty() => println!(
-                        "  attestation:  sensitive, never extractable, generated in the token"
-                    ),
-                    Ok(k) if wrapped.is_some() => {
-                        println!("  attestation:  none: {}", k.failures.join("; "))
+                    Ok(k) if k.failures.is_empty() => {
+                        out!("  attestation:  sensitive, never extractable, generated in the token")
                     }
-                    Ok(k) => println!("  attestation:  FAILS: {}", k.failures.join("; ")),
-                    Err(err) => println!("  attestation:  cannot open the key: {err}"),
+                    Ok(k) if wrapped.is_some() => {
+                        out!("  attestation:  none: {}", k.failures.join("; "))
+                    }
+                    Ok(k) => out!("  attestation:  FAILS: {}", k.failures.join("; ")),
+                    Err(err) => out!("  attestation:  cannot open the key: {err}"),
                 }
             }
         }
         match kokuin_certs::pem::load_certificates(&cfg.resolve(e.key.certificate())) {
             Ok(c) => {
                 let tbs = c[0].tbs_certificate();
-                println!("  certificate:  {}", subject_of(&c[0]));
-                println!(
+                out!("  certificate:  {}", subject_of(&c[0]));
+                out!(
                     "  key:          {}",
                     key_kind(tbs.subject_public_key_info())
                 );
-                println!(
+                out!(
                     "  valid:        {} to {}",
                     tbs.validity().not_before,
                     tbs.validity().not_after
                 );
                 let pkup: Option<PrivateKeyUsagePeriod> = extension(&c[0]).ok().flatten();
                 if let Some(end) = pkup.and_then(|p| p.not_after) {
-                    println!("  key usage to: {}", end.to_date_time());
+                    out!("  key usage to: {}", end.to_date_time());
                 }
             }
-            Err(_) => println!("  certificate:  none yet"),
+            Err(_) => out!("  certificate:  none yet"),
         }
     }
     Ok(())

@@ -149,7 +149,7 @@ pub fn generate(
     });
     store.save(&ring).map_err(usage)?;
     let wrapped = wrap.map(|k| format!(", seed wrapped under {k}"));
-    println!(
+    out!(
         "generated {name} ({}{}), pending: certify it (keys csr, keys install-cert)",
         key_type.name(),
         wrapped.unwrap_or_default()
@@ -208,7 +208,7 @@ pub fn csr(config: &Path, name: &str, subject: &str, out: &Path) -> Result<(), C
     let req = kokuin_certs::csr::sign_csr(subject, s.as_ref()).map_err(usage)?;
     let pem = der::EncodePem::to_pem(&req, der::pem::LineEnding::LF).map_err(usage)?;
     std::fs::write(out, pem).map_err(|e| usage(format!("{}: {e}", out.display())))?;
-    println!("wrote {}", out.display());
+    out!("wrote {}", out.display());
     Ok(())
 }
 
@@ -244,7 +244,7 @@ pub fn install_cert(config: &Path, name: &str, cert: &Path) -> Result<(), CmdErr
     let pem = kokuin_certs::pem::to_pem_chain(&certs).map_err(usage)?;
     std::fs::write(&dest, pem).map_err(|e| usage(format!("{}: {e}", dest.display())))?;
     store.save(&ring).map_err(usage)?;
-    println!("installed {} for {name}", subject_of(&certs[0]));
+    out!("installed {} for {name}", subject_of(&certs[0]));
     Ok(())
 }
 
@@ -290,7 +290,7 @@ pub fn rotate(
             "warning: {name} serves no configured policy: each has keys of its own (keys generate --policy)"
         );
     }
-    println!(
+    out!(
         "{name} signs from {} for {}; a running server switches by itself",
         humantime::format_rfc3339_millis(when),
         serves.join(", ")
@@ -372,7 +372,7 @@ pub fn retire(config: &Path, name: &str) -> Result<(), CmdError> {
     let (_, store, mut ring) = open(config)?;
     entry(&mut ring, name)?.state = KeyState::Retired;
     store.save(&ring).map_err(usage)?;
-    println!("{name} retired");
+    out!("{name} retired");
     Ok(())
 }
 
@@ -416,6 +416,6 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
     }
     e.state = KeyState::Destroyed;
     store.save(&ring).map_err(usage)?;
-    println!("{name} destroyed");
+    out!("{name} destroyed");
     Ok(())
 }

@@ -48,7 +48,7 @@ pub fn sign_rate(
         "threads": threads,
     });
     out[kind] = serde_json::json!((rate * 10.0).round() / 10.0);
-    println!("{out}");
+    out!("{out}");
     Ok(())
 }
 

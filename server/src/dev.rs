@@ -160,7 +160,7 @@ pub fn ensure_state_dir(
             write_key("tsu.key", &pki.tsu_key)?;
             (
                 pki.tsu.clone(),
-                crate::config::KeyConfig::Software {
+                crate::key_config::KeyConfig::Software {
                     path: "keys/tsu.key".into(),
                     algorithm: None,
                     certificate: "pki/tsu.pem".into(),
@@ -218,7 +218,7 @@ pub fn ensure_state_dir(
                 let key = kokuin_hsm::SoftwareSigner::generate(key_type, stem)
                     .map_err(|e| e.to_string())?;
                 write_key(&format!("{stem}.key"), &key)?;
-                let kc = crate::config::KeyConfig::Software {
+                let kc = crate::key_config::KeyConfig::Software {
                     path: format!("keys/{stem}.key").into(),
                     algorithm: None,
                     certificate: certificate.clone().into(),
@@ -439,7 +439,7 @@ fn token_key(
 ) -> Result<
     (
         std::sync::Arc<dyn kokuin_hsm::Signer>,
-        crate::config::KeyConfig,
+        crate::key_config::KeyConfig,
     ),
     String,
 > {
@@ -467,7 +467,7 @@ fn token_key(
                 None,
             ),
         };
-    let key = crate::config::KeyConfig::Pkcs11 {
+    let key = crate::key_config::KeyConfig::Pkcs11 {
         module: module.to_path_buf(),
         token: "kokuin-dev".into(),
         key: label.into(),

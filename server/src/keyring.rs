@@ -21,8 +21,8 @@
 //! by `kokuin keys`, read by the server on change and on SIGHUP. The server
 //! — the audit log's only writer — records every change it sees (`key.lifecycle`).
 
-use crate::config::KeyConfig;
 use crate::error::KeyringError;
+use crate::key_config::KeyConfig;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 

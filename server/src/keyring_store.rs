@@ -88,7 +88,7 @@ impl KeyringStore for FileKeyring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::KeyConfig;
+    use crate::key_config::KeyConfig;
     use crate::keyring::{KeyEntry, KeyState};
 
     #[test]

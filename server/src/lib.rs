@@ -21,6 +21,7 @@ pub mod dev;
 pub mod error;
 pub mod eseal_service;
 pub mod http;
+pub mod key_config;
 pub mod keyring;
 pub mod keyring_store;
 pub mod metrics;

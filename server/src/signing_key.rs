@@ -2,8 +2,9 @@
 //! certificate, the key policy and the token's attestation; used by the TSA, the e-seal
 //! service and `kokuin keys`.
 
-use crate::config::{Config, KeyConfig};
+use crate::config::Config;
 use crate::error::StartError;
+use crate::key_config::KeyConfig;
 use kokuin_certs::path::{Purpose, check_purpose};
 use kokuin_certs::pem::{load_certificates, to_pem_chain};
 use kokuin_hsm::{SignatureAlgorithm, Signer, SoftwareSigner};

@@ -3,7 +3,8 @@
 
 use crate::cmd::CmdError;
 use kokuin_hsm::{PinSource, Pkcs11Token, Signer};
-use kokuin_server::config::{Config, KeyConfig};
+use kokuin_server::config::Config;
+use kokuin_server::key_config::KeyConfig;
 use kokuin_server::keyring::{KeyEntry, Keyring};
 use kokuin_server::keyring_store::KeyringStore;
 use std::path::Path;

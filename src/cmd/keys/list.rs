@@ -4,7 +4,8 @@
 use super::common::usage;
 use crate::cmd::CmdError;
 use kokuin_certs::path::{extension, subject_of};
-use kokuin_server::config::{Config, KeyConfig};
+use kokuin_server::config::Config;
+use kokuin_server::key_config::KeyConfig;
 use kokuin_server::keyring::{KeyEntry, KeyState, Keyring};
 use std::path::Path;
 use std::time::SystemTime;

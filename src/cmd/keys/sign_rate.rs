@@ -4,7 +4,7 @@
 use super::common::{open, policy_of, signer, token, usage};
 use crate::cmd::CmdError;
 use kokuin_hsm::Signer;
-use kokuin_server::config::KeyConfig;
+use kokuin_server::key_config::KeyConfig;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 

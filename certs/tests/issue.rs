@@ -1,0 +1,79 @@
+//! Certificates issued through x509-cert's builder by every kind of Kokuin signer: a P-256,
+//! an ML-DSA-65 and a composite ML-DSA-65 + ECDSA P-256 root each issue a TSU certificate,
+//! and the path validator (which verifies with kokuin-hsm's verifiers, not the builder's
+//! code) accepts each chain and refuses one whose signature was changed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
+
+use der::{Decode, Encode};
+use kokuin_certs::dev::name;
+use kokuin_certs::path::{Purpose, validate_path};
+use kokuin_certs::profile::{CertKind, CertRequest, issue};
+use kokuin_hsm::{CompositeId, KeyType, MlDsaLevel, Signer, SoftwareSigner};
+use std::time::{Duration, SystemTime};
+use x509_cert::Certificate;
+
+const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+fn root(key: &dyn Signer) -> Certificate {
+    let now = SystemTime::now();
+    let req = CertRequest {
+        subject: name("CN=Test Root,O=Kokuin Test,C=JP").unwrap(),
+        public_key: key.public_key().clone(),
+        not_before: now - Duration::from_secs(60),
+        not_after: now + YEAR,
+        kind: CertKind::Ca { path_len: None },
+    };
+    issue(&req, None, key).unwrap()
+}
+
+fn tsu(root: &Certificate, root_key: &dyn Signer) -> Certificate {
+    let key = SoftwareSigner::generate(KeyType::P256, "tsu").unwrap();
+    let now = SystemTime::now();
+    let req = CertRequest {
+        subject: name("CN=Test TSU,O=Kokuin Test,C=JP").unwrap(),
+        public_key: key.public_key().clone(),
+        not_before: now - Duration::from_secs(60),
+        not_after: now + YEAR,
+        kind: CertKind::TimeStamping {
+            key_usage_until: now + YEAR / 2,
+        },
+    };
+    issue(&req, Some(root), root_key).unwrap()
+}
+
+#[test]
+fn every_signer_kind_issues_certificates_that_validate() {
+    let composite = CompositeId::from_name("mldsa65-ecdsa-p256-sha512").unwrap();
+    for kind in [
+        KeyType::P256,
+        KeyType::MlDsa(MlDsaLevel::L65),
+        KeyType::Composite(composite),
+    ] {
+        let key = SoftwareSigner::generate(kind, "root").unwrap();
+        let root = root(&key);
+        // The certificate says what signed it.
+        assert_eq!(
+            root.signature_algorithm().oid,
+            key.algorithm().algorithm_identifier().unwrap().oid,
+            "{kind:?}"
+        );
+        let leaf = tsu(&root, &key);
+        let at = SystemTime::now();
+        let chain = validate_path(&leaf, &[], &[root.clone()], at, Purpose::TimeStamping)
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert_eq!(chain.len(), 2);
+        // Round trip through DER: what the builder assembled is one certificate.
+        let der = leaf.to_der().unwrap();
+        assert_eq!(Certificate::from_der(&der).unwrap(), leaf);
+        // A flipped bit in the signature is refused.
+        let mut bad = der.clone();
+        let n = bad.len();
+        bad[n - 5] ^= 1;
+        let bad = Certificate::from_der(&bad).unwrap();
+        assert!(
+            validate_path(&bad, &[], &[root], at, Purpose::TimeStamping).is_err(),
+            "{kind:?}: a changed signature validated"
+        );
+    }
+}

@@ -60,8 +60,14 @@ fn every_signer_kind_issues_certificates_that_validate() {
         );
         let leaf = tsu(&root, &key);
         let at = SystemTime::now();
-        let chain = validate_path(&leaf, &[], &[root.clone()], at, Purpose::TimeStamping)
-            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let chain = validate_path(
+            &leaf,
+            &[],
+            std::slice::from_ref(&root),
+            at,
+            Purpose::TimeStamping,
+        )
+        .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         assert_eq!(chain.len(), 2);
         // Round trip through DER: what the builder assembled is one certificate.
         let der = leaf.to_der().unwrap();

@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod file_storage;
 mod inbox;
+pub mod merkle;
 mod publish;
 pub mod record;
 mod recover;

@@ -23,6 +23,11 @@ pub trait CheckpointSigner: Send + Sync {
     fn key_id(&self) -> String;
     /// Signs `message` (see [`message`]).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CheckpointError>;
+    /// The public key as DER SubjectPublicKeyInfo, for signed notes' key IDs
+    /// (`note.rs`); `None`: this key signs no notes.
+    fn public_key_der(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// What an auditor trusts to verify checkpoints with.
@@ -35,6 +40,18 @@ pub trait CheckpointVerifier {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CheckpointError>;
+
+    /// Ok if `signature` over `text` verifies with the trusted key whose note key ID
+    /// (`note::ecdsa_key_id`) is `key_id`; `UntrustedKey` when no trusted key has that ID.
+    fn verify_note(
+        &self,
+        key_id: [u8; 4],
+        text: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CheckpointError> {
+        let _ = (text, signature);
+        Err(CheckpointError::UntrustedKey(hex::encode(key_id)))
+    }
 }
 
 /// The octets a checkpoint signs: the format version, the number of records before it and

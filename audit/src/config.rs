@@ -28,6 +28,9 @@ pub struct AuditConfig {
     /// no longer hold. Without it such a log refuses to open; with it the loss is recorded
     /// (`log.loss`) as the first record written, and the old checkpoint kept aside.
     pub accept_loss: Option<String>,
+    /// The tree checkpoints' origin line (c2sp.org/tlog-checkpoint); default
+    /// `writer::default_origin` of the audit key.
+    pub origin: Option<String>,
 }
 
 impl AuditConfig {
@@ -42,6 +45,7 @@ impl AuditConfig {
             checkpoint_interval: Duration::from_secs(60),
             on_sync: None,
             accept_loss: None,
+            origin: None,
         }
     }
 }

@@ -10,11 +10,13 @@
 
 use crate::config::{AuditConfig, OpenReport};
 use crate::error::{AuditError, io};
+use crate::merkle::Hash;
 use crate::publish::Publisher;
 use crate::record::GENESIS;
 use crate::recover::{check_published, last_line_hash, scan_tail};
 use crate::segment;
 use crate::storage::{LogStorage, Recovered};
+use crate::tree_files::TreeFiles;
 use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -35,6 +37,9 @@ pub struct FileStorage {
     allocated: u64,
     day: u64,
     publisher: Option<Publisher>,
+    tree_publisher: Option<Publisher>,
+    /// The Merkle tree over the records, for proofs.
+    tree: TreeFiles,
     /// Why the active segment is gone, once the writer has seen that it is.
     lost: Option<String>,
 }
@@ -95,7 +100,15 @@ impl FileStorage {
                 allocated: len,
                 day: utc_day(SystemTime::now()),
                 lost: None,
-                publisher: Some(Publisher::start(dir.clone()).map_err(|e| io(dir, e))?),
+                publisher: Some(
+                    Publisher::start(dir.clone(), segment::CHECKPOINT_FILE)
+                        .map_err(|e| io(dir, e))?,
+                ),
+                tree_publisher: Some(
+                    Publisher::start(dir.clone(), segment::TREE_CHECKPOINT_FILE)
+                        .map_err(|e| io(dir, e))?,
+                ),
+                tree: open_tree(dir, next_seq)?,
             },
             Recovered {
                 next_seq,
@@ -202,8 +215,30 @@ impl LogStorage for FileStorage {
             self.allocated = self.len;
             return Err(io(&self.path, e));
         }
+        // The tree follows the records; if it cannot, the batch is cut off like a failed
+        // write and the tree rebuilt from the segments, so the two never disagree.
+        if let Err(e) = self.tree.append_lines(lines.split_terminator('\n')) {
+            let _ = self.file.set_len(self.len);
+            self.allocated = self.len;
+            let _ = rebuild_tree(&mut self.tree, &self.dir, first_seq);
+            return Err(io(&self.dir.join(crate::tree_files::TREE_DIR), e));
+        }
         self.len = end;
         Ok(())
+    }
+
+    fn tree_head(&self) -> Option<(u64, Hash)> {
+        let size = self.tree.size();
+        crate::merkle::root(&self.tree, size)
+            .ok()
+            .map(|r| (size, r))
+    }
+
+    fn publish_tree_checkpoint(&mut self, note: String) -> Result<(), AuditError> {
+        match &self.tree_publisher {
+            Some(p) => p.publish(note),
+            None => Err(AuditError::Closed),
+        }
     }
 
     fn check(&mut self) -> Result<(), AuditError> {
@@ -224,6 +259,11 @@ impl LogStorage for FileStorage {
             Some(mut p) => p.finish(),
             None => Ok(()),
         };
+        let tree_published = match self.tree_publisher.take() {
+            Some(mut p) => p.finish(),
+            None => Ok(()),
+        };
+        let published = published.and(tree_published);
         self.finish_segment();
         published
     }
@@ -249,4 +289,33 @@ fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
 #[cfg(not(target_os = "linux"))]
 fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// The tree of the log in `dir`, level with its `records` records.
+fn open_tree(dir: &std::path::Path, records: u64) -> Result<TreeFiles, AuditError> {
+    let mut tree = TreeFiles::open(dir).map_err(|e| io(dir, e))?;
+    if tree.size() != records {
+        rebuild_tree(&mut tree, dir, records).map_err(|e| io(dir, e))?;
+    }
+    Ok(tree)
+}
+
+/// Brings `tree` level with the first `records` records of the segments: appends what it
+/// lacks, starts over when it holds more.
+fn rebuild_tree(tree: &mut TreeFiles, dir: &std::path::Path, records: u64) -> std::io::Result<()> {
+    if tree.size() > records {
+        tree.reset()?;
+    }
+    let from = tree.size();
+    for line in crate::verify::lines(dir)?.skip(usize::try_from(from).unwrap_or(usize::MAX)) {
+        let line = line?;
+        if line.index >= records {
+            break;
+        }
+        let text = line
+            .text
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        tree.append_lines([text.as_str()])?;
+    }
+    Ok(())
 }

@@ -12,11 +12,14 @@ pub mod event;
 pub mod file_storage;
 mod inbox;
 pub mod merkle;
+pub mod note;
 mod publish;
 pub mod record;
 mod recover;
 pub mod segment;
 pub mod storage;
+pub mod tlog_proof;
+pub mod tree_files;
 pub mod verify;
 pub mod writer;
 

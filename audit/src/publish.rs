@@ -1,4 +1,5 @@
-//! `checkpoint.json`, the latest checkpoint beside the segments, written by a thread of its own.
+//! `checkpoint.json` (the latest chained checkpoint) and `checkpoint` (the latest signed tree
+//! checkpoint) beside the segments, each written by a thread of its own.
 //!
 //! Publishing takes a new file, its sync, a rename and a directory sync: journal commits that
 //! took up to 150 ms on this machine's disk under load. Done by the writer thread, every
@@ -25,7 +26,7 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    pub(crate) fn start(dir: PathBuf) -> std::io::Result<Self> {
+    pub(crate) fn start(dir: PathBuf, file: &'static str) -> std::io::Result<Self> {
         let (tx, rx) = channel::<String>();
         let failed = Arc::new(Mutex::new(None));
         let f = failed.clone();
@@ -37,9 +38,8 @@ impl Publisher {
                     while let Ok(newer) = rx.try_recv() {
                         json = newer;
                     }
-                    let r = write(&dir, &json).map_err(|e| {
-                        format!("{}: {e}", dir.join(segment::CHECKPOINT_FILE).display())
-                    });
+                    let r = write(&dir, file, &json)
+                        .map_err(|e| format!("{}: {e}", dir.join(file).display()));
                     if let Ok(mut slot) = f.lock() {
                         *slot = r.err();
                     }
@@ -85,12 +85,12 @@ impl Drop for Publisher {
     }
 }
 
-fn write(dir: &std::path::Path, json: &str) -> std::io::Result<()> {
-    let tmp = dir.join("checkpoint.json.tmp");
+fn write(dir: &std::path::Path, file: &str, json: &str) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{file}.tmp"));
     let mut f = File::create(&tmp)?;
     f.write_all(json.as_bytes())?;
     f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(segment::CHECKPOINT_FILE))?;
+    std::fs::rename(&tmp, dir.join(file))?;
     segment::sync_dir(dir)
 }
 
@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn the_newest_checkpoint_is_on_disk_after_finish() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = Publisher::start(dir.path().to_path_buf()).unwrap();
+        let mut p = Publisher::start(dir.path().to_path_buf(), segment::CHECKPOINT_FILE).unwrap();
         for i in 0..50 {
             p.publish(format!("{{\"n\":{i}}}")).unwrap();
         }
@@ -114,7 +114,7 @@ mod tests {
     fn a_failed_publication_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone");
-        let mut p = Publisher::start(gone).unwrap();
+        let mut p = Publisher::start(gone, segment::CHECKPOINT_FILE).unwrap();
         p.publish("{}".into()).unwrap();
         let e = p.finish().unwrap_err();
         assert!(e.to_string().contains("checkpoint.json"), "{e}");

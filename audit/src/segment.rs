@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+/// The newest signed tree checkpoint (C2SP signed note), beside the segments.
+pub const TREE_CHECKPOINT_FILE: &str = "checkpoint";
 /// The newest checkpoint's file, beside the segments.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 

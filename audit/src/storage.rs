@@ -4,6 +4,7 @@
 
 use crate::config::OpenReport;
 use crate::error::AuditError;
+use crate::merkle::Hash;
 
 /// A medium for the log. The writer thread alone calls it, with lines already chained and
 /// numbered; the storage never builds or changes a record.
@@ -22,6 +23,19 @@ pub trait LogStorage: Send {
     /// Keeps `line`, the newest checkpoint, where auditors look first (for files:
     /// `checkpoint.json`); may complete later. Returns an earlier publication's failure.
     fn publish_checkpoint(&mut self, line: String) -> Result<(), AuditError>;
+
+    /// The Merkle tree over the records stored: its size and root; `None` when this medium
+    /// keeps no tree.
+    fn tree_head(&self) -> Option<(u64, Hash)> {
+        None
+    }
+
+    /// Keeps `note`, the newest signed tree checkpoint, where auditors and
+    /// `GET /audit/v1/checkpoint` find it (for files: `checkpoint`).
+    fn publish_tree_checkpoint(&mut self, note: String) -> Result<(), AuditError> {
+        let _ = note;
+        Ok(())
+    }
 
     /// Ends writing: the last checkpoint published and whatever the medium holds in reserve
     /// released. Returns a publication's failure.

@@ -17,6 +17,7 @@ pub use crate::error::{AuditError, Completion};
 use crate::event::{Event, kind};
 use crate::file_storage::FileStorage;
 use crate::inbox::{Alarm, Batch, Cmd};
+use crate::note::TreeCheckpoint;
 use crate::record::{Record, line_hash};
 use crate::storage::{LogStorage, Recovered};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,6 +48,8 @@ pub struct AuditLog {
     healthy: Arc<AtomicBool>,
     stats: Arc<Stats>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The newest signed tree checkpoint (`GET /audit/v1/checkpoint`).
+    tree_note: Arc<Mutex<Option<String>>>,
 }
 
 impl AuditLog {
@@ -79,7 +82,11 @@ impl AuditLog {
             head: recovered.head,
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
+            noted: 0,
+            last_note: Instant::now(),
+            tree_note: Arc::default(),
         };
+        let tree_note = state.tree_note.clone();
         let (tx, rx) = channel();
         let healthy = Arc::new(AtomicBool::new(true));
         let stats = Arc::new(Stats::default());
@@ -96,6 +103,7 @@ impl AuditLog {
             healthy,
             stats,
             thread: Mutex::new(Some(thread)),
+            tree_note,
         };
         if let (Some((covered, kept)), Some(reason)) = (&report.loss, &cfg_accept_loss) {
             log.append_blocking(
@@ -169,6 +177,11 @@ impl AuditLog {
         self.healthy.load(Ordering::Acquire)
     }
 
+    /// The newest signed tree checkpoint (a C2SP signed note), once one was made.
+    pub fn tree_checkpoint(&self) -> Option<String> {
+        self.tree_note.lock().ok().and_then(|n| n.clone())
+    }
+
     /// The write counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -211,6 +224,11 @@ struct State {
     head: String,
     since_checkpoint: u64,
     last_checkpoint: Instant,
+    /// The tree size of the last signed tree checkpoint, and when it was signed.
+    noted: u64,
+    last_note: Instant,
+    /// Shared with [`AuditLog::tree_checkpoint`].
+    tree_note: Arc<Mutex<Option<String>>>,
 }
 
 fn run(
@@ -240,6 +258,7 @@ fn run(
                 if st.checkpoint_due() {
                     let _ = st.checkpoint();
                 }
+                st.tree_checkpoint(false);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -279,6 +298,7 @@ fn run(
             if st.checkpoint_due() {
                 let _ = st.checkpoint();
             }
+            st.tree_checkpoint(false);
         }
         if let Some(r) = close {
             let result = st.final_checkpoint();
@@ -315,8 +335,44 @@ impl State {
     /// The last checkpoint, then `checkpoint.json` written: the log is ready to close.
     fn final_checkpoint(&mut self) -> Result<(), AuditError> {
         let r = self.checkpoint();
+        self.tree_checkpoint(true);
         let closed = self.storage.close();
         r.and(closed)
+    }
+
+    /// Signs and publishes a C2SP tree checkpoint (`note.rs`) when the tree grew, at most
+    /// once a second unless `now`: a proof for a record is available within a second of it.
+    fn tree_checkpoint(&mut self, now: bool) {
+        let Some(signer) = self.signer.clone() else {
+            return;
+        };
+        let Some((size, root)) = self.storage.tree_head() else {
+            return;
+        };
+        if size == self.noted || (!now && self.last_note.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        let origin = self
+            .cfg
+            .origin
+            .clone()
+            .unwrap_or_else(|| default_origin(&signer.key_id()));
+        let cp = TreeCheckpoint {
+            origin,
+            size,
+            root,
+            chain_head: Some(self.head.clone()),
+        };
+        self.noted = size;
+        self.last_note = Instant::now();
+        // A key that cannot sign notes (not ECDSA) leaves the log without tree checkpoints;
+        // a failed publication is reported by the next one and by close.
+        if let Ok(note) = crate::note::sign(&cp, signer.as_ref()) {
+            if let Ok(mut slot) = self.tree_note.lock() {
+                *slot = Some(note.clone());
+            }
+            let _ = self.storage.publish_tree_checkpoint(note);
+        }
     }
 
     fn write(&mut self, events: Vec<Event>) -> Result<u64, AuditError> {
@@ -348,4 +404,10 @@ impl State {
         self.head = head;
         Ok(last)
     }
+}
+
+/// The origin of tree checkpoints unless configured: `kokuin/audit/` and the first 16 hex
+/// digits of the audit certificate's SHA-256.
+pub fn default_origin(key_id: &str) -> String {
+    format!("kokuin/audit/{}", key_id.get(..16).unwrap_or(key_id))
 }

@@ -88,6 +88,9 @@ impl CheckpointSigner for CheckpointKey {
             .sign(message)
             .map_err(|e| CheckpointError::Sign(e.to_string()))
     }
+    fn public_key_der(&self) -> Option<Vec<u8>> {
+        self.signer.public_key().to_der().ok()
+    }
 }
 
 /// Checkpoint certificates an auditor trusts.
@@ -106,6 +109,38 @@ impl CheckpointVerifier for TrustedCheckpointCerts {
             .iter()
             .find(|c| cert_id(c) == key_id)
             .ok_or_else(|| CheckpointError::UntrustedKey(key_id.to_string()))?;
+        Self::verify_with(cert, algorithm, message, signature)
+    }
+
+    fn verify_note(
+        &self,
+        key_id: [u8; 4],
+        text: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CheckpointError> {
+        // Note signature type 0x02: ECDSA with SHA-256 (c2sp.org/signed-note).
+        let cert = self
+            .0
+            .iter()
+            .find(|c| {
+                c.tbs_certificate()
+                    .subject_public_key_info()
+                    .to_der()
+                    .is_ok_and(|d| kokuin_audit::note::ecdsa_key_id(&d) == key_id)
+            })
+            .ok_or_else(|| CheckpointError::UntrustedKey(hex::encode(key_id)))?;
+        Self::verify_with(cert, "ecdsa-sha256", text, signature)
+    }
+}
+
+impl TrustedCheckpointCerts {
+    /// Verifies `signature` over `message` with `cert`'s key and `algorithm`.
+    fn verify_with(
+        cert: &Certificate,
+        algorithm: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CheckpointError> {
         let alg = SignatureAlgorithm::from_name(algorithm)
             .ok_or_else(|| CheckpointError::BadSignature(format!("unknown algorithm {algorithm}")))?
             .algorithm_identifier()
@@ -139,6 +174,7 @@ pub fn open(
     let signer = CheckpointKey::new(key, &cert)?;
     let mut ac = AuditConfig::new(cfg.resolve(&a.dir));
     ac.checkpoint_every = a.checkpoint_every;
+    ac.origin = a.origin.clone();
     ac.checkpoint_interval = Duration::from_secs(a.checkpoint_interval_s.max(1));
     ac.segment_max_bytes = a.segment_max_mb.saturating_mul(1024 * 1024);
     ac.rotate_daily = a.rotate_daily;

@@ -204,6 +204,11 @@ pub struct AuditSection {
     /// `refusals` record per count this often.
     #[serde(default = "default_refusal_interval")]
     pub refusal_interval_s: u64,
+    /// The origin line of the signed tree checkpoints (c2sp.org/tlog-checkpoint), e.g.
+    /// `tsa.example.jp/audit`; default `kokuin/audit/` and the first 16 hex digits of the
+    /// audit certificate's SHA-256.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 fn default_refusal_interval() -> u64 {

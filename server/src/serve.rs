@@ -61,36 +61,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         https,
         rate_limit,
     } = opts;
-    if dev && (pkcs11_module.is_some() || crate::dev::softhsm_conf(&state_dir).exists()) {
-        crate::dev::reexec_with_token_env(&state_dir).map_err(ServeError::Dev)?;
-    }
     let config_path = if dev {
-        let (dh, ds) = if http.is_empty() && https.is_empty() {
-            (
-                vec![
-                    crate::dev::DEFAULT_HTTP
-                        .parse()
-                        .map_err(|_| ServeError::Dev("address".into()))?,
-                ],
-                vec![
-                    crate::dev::DEFAULT_HTTPS
-                        .parse()
-                        .map_err(|_| ServeError::Dev("address".into()))?,
-                ],
-            )
-        } else {
-            (http.clone(), https.clone())
-        };
-        let paths = crate::dev::ensure_state_dir(&state_dir, &dh, &ds, pkcs11_module.as_deref())
-            .map_err(ServeError::Dev)?;
-        announce!(
-            "kokuin dev mode: {} state directory {}",
-            if paths.created { "created" } else { "reusing" },
-            state_dir.display()
-        );
-        announce!("  config:       {}", paths.config.display());
-        announce!("  trust anchor: {}", paths.root.display());
-        paths.config
+        dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?
     } else {
         config.ok_or(ServeError::NoConfig)?
     };
@@ -125,4 +97,56 @@ fn warn_if_readable_by_others(path: &std::path::Path) {
             "the configuration file is readable by other users; chmod o-rwx it"
         );
     }
+}
+
+/// The dev state in `state_dir` (made once, then reused): its configuration's path.
+#[cfg(feature = "dev")]
+fn dev_state(
+    state_dir: &std::path::Path,
+    pkcs11_module: Option<&std::path::Path>,
+    http: &[SocketAddr],
+    https: &[SocketAddr],
+) -> Result<PathBuf, ServeError> {
+    if pkcs11_module.is_some() || crate::dev::softhsm_conf(state_dir).exists() {
+        crate::dev::reexec_with_token_env(state_dir).map_err(ServeError::Dev)?;
+    }
+    let (dh, ds) = if http.is_empty() && https.is_empty() {
+        (
+            vec![
+                crate::dev::DEFAULT_HTTP
+                    .parse()
+                    .map_err(|_| ServeError::Dev("address".into()))?,
+            ],
+            vec![
+                crate::dev::DEFAULT_HTTPS
+                    .parse()
+                    .map_err(|_| ServeError::Dev("address".into()))?,
+            ],
+        )
+    } else {
+        (http.to_vec(), https.to_vec())
+    };
+    let paths = crate::dev::ensure_state_dir(state_dir, &dh, &ds, pkcs11_module)
+        .map_err(ServeError::Dev)?;
+    announce!(
+        "kokuin dev mode: {} state directory {}",
+        if paths.created { "created" } else { "reusing" },
+        state_dir.display()
+    );
+    announce!("  config:       {}", paths.config.display());
+    announce!("  trust anchor: {}", paths.root.display());
+    Ok(paths.config)
+}
+
+/// Built without the `dev` feature: there is no embedded default.
+#[cfg(not(feature = "dev"))]
+fn dev_state(
+    _: &std::path::Path,
+    _: Option<&std::path::Path>,
+    _: &[SocketAddr],
+    _: &[SocketAddr],
+) -> Result<PathBuf, ServeError> {
+    Err(ServeError::Dev(
+        "this build has no embedded default (the dev feature is off); use --config".into(),
+    ))
 }

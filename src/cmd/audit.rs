@@ -183,6 +183,30 @@ pub enum AuditCommand {
         #[arg(long)]
         serial: String,
     },
+    /// Print the newest signed tree checkpoint (C2SP tlog-checkpoint).
+    Checkpoint { dir: PathBuf },
+    /// Write the inclusion proof of a token's record (C2SP tlog-proof) in the newest signed
+    /// checkpoint.
+    Prove {
+        dir: PathBuf,
+        /// The token's serial number (hex).
+        #[arg(long)]
+        serial: String,
+        /// Where to write the proof (.tlog-proof).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Verify an inclusion proof offline: the checkpoint's signature, the path, and with
+    /// --token that the record is that token's; with --since that the log only grew.
+    VerifyProof(super::audit_proof::VerifyProofArgs),
+    /// Print the consistency proof from the checkpoint OLD to the checkpoint NEW.
+    Consistency {
+        dir: PathBuf,
+        /// The earlier checkpoint (a signed note file).
+        old: PathBuf,
+        /// The later checkpoint.
+        new: PathBuf,
+    },
 }
 
 impl AuditCommand {
@@ -197,6 +221,12 @@ impl AuditCommand {
             } => verify(&dir, &trust, checkpoint.as_deref(), json),
             Self::Find { dir, serial } => find(&dir, &serial),
             Self::AcceptLoss { dir, reason } => accept_loss(&dir, &reason),
+            Self::Checkpoint { dir } => super::audit_proof::checkpoint(&dir),
+            Self::Prove { dir, serial, out } => super::audit_proof::prove(&dir, &serial, &out),
+            Self::VerifyProof(a) => super::audit_proof::verify_proof(&a),
+            Self::Consistency { dir, old, new } => {
+                super::audit_proof::consistency(&dir, &old, &new)
+            }
         }
     }
 }

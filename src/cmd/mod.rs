@@ -1,6 +1,7 @@
 //! The client-side subcommands: thin layers over the library crates.
 
 pub mod audit;
+pub mod audit_proof;
 pub mod bench;
 pub mod bench_args;
 pub mod certs;

@@ -19,6 +19,9 @@ impl CheckpointSigner for Key {
             .sign(m)
             .map_err(|e| CheckpointError::Sign(e.to_string()))
     }
+    fn public_key_der(&self) -> Option<Vec<u8>> {
+        Some(self.0.public_key_der())
+    }
 }
 
 impl CheckpointVerifier for Key {
@@ -39,6 +42,13 @@ impl CheckpointVerifier for Key {
             .map_err(|e| CheckpointError::BadSignature(e.to_string()))?;
         verify_signature(self.0.public_key(), &ai, None, m, sig)
             .map_err(|e| CheckpointError::BadSignature(e.to_string()))
+    }
+
+    fn verify_note(&self, key_id: [u8; 4], text: &[u8], sig: &[u8]) -> Result<(), CheckpointError> {
+        if key_id != kokuin_audit::note::ecdsa_key_id(&self.0.public_key_der()) {
+            return Err(CheckpointError::UntrustedKey(hex::encode(key_id)));
+        }
+        self.verify("test-key", "", text, sig)
     }
 }
 

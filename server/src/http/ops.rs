@@ -112,3 +112,26 @@ pub fn metrics(state: &State) -> Response<Body> {
         m.encode(),
     )
 }
+
+/// `GET /audit/v1/checkpoint`: the newest signed tree checkpoint of the audit log (a C2SP
+/// `tlog-checkpoint` signed note), for auditors and witnesses.
+pub fn tree_checkpoint(state: &State) -> Response<Body> {
+    match state
+        .service
+        .audit
+        .as_ref()
+        .map(|log| log.tree_checkpoint())
+    {
+        Some(Some(note)) => text(StatusCode::OK, "text/plain; charset=utf-8", note),
+        Some(None) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "no tree checkpoint signed yet: one follows the first record within a second\n".into(),
+        ),
+        None => text(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "this service keeps no audit log\n".into(),
+        ),
+    }
+}

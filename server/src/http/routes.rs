@@ -59,6 +59,11 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
                 None,
             ),
             "/tsa/policies" if get => ("/tsa/policies", super::policies::policies(&state), None),
+            "/audit/v1/checkpoint" if get => (
+                "/audit/v1/checkpoint",
+                super::ops::tree_checkpoint(&state),
+                None,
+            ),
             "/healthz" if get => {
                 let r = text(StatusCode::OK, "text/plain", "ok\n".into());
                 ("/healthz", r, None)
@@ -71,9 +76,12 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
             "/metrics" if state.limits.admin.is_some() && !conn.admin => {
                 ("other", not_found(), None)
             }
-            "/tsa/certs" | "/tsa/policies" | "/healthz" | "/readyz" | "/metrics" => {
-                ("other", method_not_allowed("GET, HEAD"), None)
-            }
+            "/tsa/certs"
+            | "/tsa/policies"
+            | "/audit/v1/checkpoint"
+            | "/healthz"
+            | "/readyz"
+            | "/metrics" => ("other", method_not_allowed("GET, HEAD"), None),
             _ => ("other", not_found(), None),
         };
         let status = resp.status().as_u16();

@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod cosignature;
 pub mod error;
 pub mod event;
 pub mod file_storage;

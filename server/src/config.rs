@@ -209,6 +209,10 @@ pub struct AuditSection {
     /// audit certificate's SHA-256.
     #[serde(default)]
     pub origin: Option<String>,
+    /// `[[audit.witnesses]]`: witnesses every tree checkpoint is sent to
+    /// (c2sp.org/tlog-witness).
+    #[serde(default)]
+    pub witnesses: Vec<WitnessConfig>,
 }
 
 fn default_refusal_interval() -> u64 {
@@ -225,6 +229,16 @@ fn default_checkpoint_interval() -> u64 {
 
 fn default_segment_mb() -> u64 {
     256
+}
+
+/// `[[audit.witnesses]]`: a witness of the audit log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// Its submission prefix (`add-checkpoint` is appended).
+    pub url: String,
+    /// Its Ed25519 cosignature verifier key, `name+hexid+base64key`.
+    pub vkey: String,
 }
 
 /// `[eseal]`: seal keys, who may use them, and where B-T/B-LT material comes from.
@@ -454,6 +468,11 @@ impl Config {
         let err = |k: &str, m: String| Err((k.to_string(), m));
         if self.tsa.policies.is_empty() {
             return err("tsa.policies", "at least one policy is required".into());
+        }
+        for (i, w) in self.audit.witnesses.iter().enumerate() {
+            if let Err(e) = kokuin_audit::cosignature::WitnessKey::parse_vkey(&w.vkey) {
+                return err(&format!("audit.witnesses[{i}].vkey"), e.to_string());
+            }
         }
         for (i, p) in self.tsa.policies.iter().enumerate() {
             if let Err(e) = p.oid.parse::<kokuin_tsa::asn1::PolicyId>() {

@@ -28,3 +28,4 @@ pub mod metrics;
 pub mod serve;
 pub mod service;
 pub mod signing_key;
+pub mod witness;

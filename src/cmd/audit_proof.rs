@@ -5,6 +5,7 @@
 use super::CmdError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use kokuin_audit::cosignature::WitnessKey;
 use kokuin_audit::merkle::{Hash, consistency_proof, inclusion_proof, root, verify_consistency};
 use kokuin_audit::note::{MAX_NOTE_BYTES, TreeCheckpoint};
 use kokuin_audit::tlog_proof::TlogProof;
@@ -34,6 +35,16 @@ fn latest_note(dir: &Path) -> Result<String, CmdError> {
     read_text(&dir.join(segment::TREE_CHECKPOINT_FILE))
 }
 
+/// The checkpoint a proof is made against: the newest one witnesses cosigned
+/// (`checkpoint.cosigned`), or the newest one when none was.
+fn proof_note(dir: &Path) -> Result<String, CmdError> {
+    let cosigned = dir.join(kokuin_server::witness::COSIGNED_FILE);
+    if cosigned.exists() {
+        return read_text(&cosigned);
+    }
+    latest_note(dir)
+}
+
 /// `kokuin audit checkpoint DIR`: prints the newest signed tree checkpoint.
 pub fn checkpoint(dir: &Path) -> Result<(), CmdError> {
     let note = latest_note(dir)?;
@@ -55,7 +66,7 @@ fn text_of(note: &str) -> &str {
 /// `kokuin audit prove DIR --serial HEX -o F`: the inclusion proof of a token's record in the
 /// newest signed checkpoint.
 pub fn prove(dir: &Path, serial: &str, out: &Path) -> Result<(), CmdError> {
-    let note = latest_note(dir)?;
+    let note = proof_note(dir)?;
     let cp = TreeCheckpoint::parse(text_of(&note))
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     let want = serial.trim().trim_start_matches("0x").to_ascii_lowercase();
@@ -146,6 +157,26 @@ pub fn verify_proof(a: &VerifyProofArgs) -> Result<(), CmdError> {
         .map_err(|e| CmdError::negative(format!("INVALID proof: {e}")))?;
     if let Some(t) = &a.token {
         check_token(&record, t)?;
+    }
+    if !a.witness.is_empty() {
+        let keys = a
+            .witness
+            .iter()
+            .map(|v| WitnessKey::parse_vkey(v).map_err(|e| CmdError::usage(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cosigned = kokuin_audit::cosignature::verify(&proof.checkpoint, &keys)
+            .map_err(|e| CmdError::negative(format!("INVALID: {e}")))?;
+        let needed = a.witnesses_needed.unwrap_or(keys.len());
+        if cosigned.len() < needed {
+            return Err(CmdError::negative(format!(
+                "INVALID: {} of the {} trusted witnesses cosigned the checkpoint; {needed} needed",
+                cosigned.len(),
+                keys.len()
+            )));
+        }
+        for (name, t) in &cosigned {
+            out!("cosigned by {name} at {t}");
+        }
     }
     if let Some(old) = &a.since {
         let old_cp = kokuin_audit::note::verify(&read_text(old)?, &verifier)
@@ -266,4 +297,11 @@ pub struct VerifyProofArgs {
     /// (`kokuin audit consistency`).
     #[arg(long)]
     pub consistency: Option<PathBuf>,
+    /// A witness whose cosignature counts (its verifier key, `name+hexid+base64key`;
+    /// repeatable).
+    #[arg(long)]
+    pub witness: Vec<String>,
+    /// How many of the --witness keys must have cosigned (default: all of them).
+    #[arg(long, requires = "witness")]
+    pub witnesses_needed: Option<usize>,
 }

@@ -173,6 +173,29 @@ pub async fn run_with(
             stop_rx.clone(),
         )));
     }
+    if let Some(log) = &state.service.audit
+        && !cfg.audit.witnesses.is_empty()
+    {
+        let witnesses = cfg
+            .audit
+            .witnesses
+            .iter()
+            .filter_map(|w| {
+                kokuin_audit::cosignature::WitnessKey::parse_vkey(&w.vkey)
+                    .ok()
+                    .map(|k| crate::witness::Witness::new(&w.url, k))
+            })
+            .collect();
+        let agent = kokuin_client::agent(kokuin_client::TlsOptions::default())
+            .map_err(|e| HttpError::Tls(format!("witness client: {e}")))?;
+        tasks.push(tokio::spawn(crate::witness::follow(
+            log.clone(),
+            cfg.resolve(&cfg.audit.dir),
+            witnesses,
+            agent,
+            stop_rx.clone(),
+        )));
+    }
     if let Some(store) = crate::keyring_store::open(&cfg) {
         tasks.push(tokio::spawn(keys::follow_keyring(
             Arc::new(cfg.clone()),

@@ -1,0 +1,129 @@
+//! Witnesses (c2sp.org/tlog-witness) against a dev server: a witness written in Python, apart
+//! from Kokuin, checks each tree checkpoint's ECDSA signature and consistency proof and
+//! cosigns it; `kokuin audit prove` puts the cosignature into the proof, and `verify-proof
+//! --witness` counts it, and refuses a proof lacking a required witness.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
+
+use common::*;
+use kokuin_testkit as common;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn witnesses_cosign_checkpoints_and_proofs_carry_them() {
+    let dir = tempdir();
+    let w = dir.path();
+    let state = w.join("state");
+    drop(Server::dev(&state)); // makes the dev state
+    let mut witness = Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/witness.py"
+        ))
+        .arg(state.join("pki/audit.pem"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(witness.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let vkey = line.trim().strip_prefix("vkey ").unwrap().to_string();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("listening ").unwrap().to_string();
+    let config = state.join("kokuin.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "\n[[audit.witnesses]]\nurl = \"http://127.0.0.1:{port}\"\nvkey = \"{vkey}\"\n"
+    ));
+    std::fs::write(&config, toml).unwrap();
+    let srv = Server::spawn(
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &state,
+    );
+    let data = w.join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    let tsr = w.join("one.tsr");
+    request_token(&srv.http, &data, &tsr);
+    let serial = verify_json(&tsr, &data, &srv.root(), None)["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Two checkpoints cosigned in turn: the second through a consistency proof.
+    let audit = state.join("audit");
+    let cosigned = audit.join("checkpoint.cosigned");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut sizes = Vec::new();
+    while sizes.len() < 2 {
+        if let Ok(note) = std::fs::read_to_string(&cosigned)
+            && note.contains("witness.test/w1")
+        {
+            let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+            if sizes.last() != Some(&size) {
+                sizes.push(size);
+                request_token(&srv.http, &data, &w.join(format!("more{size}.tsr")));
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cosigned sizes {sizes:?}: {}",
+            srv.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let a = audit.to_str().unwrap();
+    let proof = w.join("one.tlog-proof");
+    let o = kokuin(&[
+        "audit",
+        "prove",
+        a,
+        "--serial",
+        &serial,
+        "-o",
+        proof.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let trust = state.join("pki/audit.pem");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "verify-proof",
+            proof.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+            "--token",
+            tsr.to_str().unwrap(),
+            "--witness",
+            &vkey,
+        ];
+        args.extend_from_slice(extra);
+        kokuin(&args)
+    };
+    let o = verify(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("cosigned by witness.test/w1"),
+        "{}",
+        text(&o)
+    );
+    // A second witness the auditor requires never cosigned.
+    let other = kokuin_audit::cosignature::WitnessKey::new("witness.test/w2", [7u8; 32]).vkey();
+    let other = other.as_str();
+    let o = verify(&["--witness", other]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("1 of the 2"), "{}", text(&o));
+    let o = verify(&["--witness", other, "--witnesses-needed", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(srv);
+    let _ = witness.kill();
+    let _ = witness.wait();
+}

@@ -14,6 +14,7 @@ pub mod seal;
 pub mod serve;
 pub mod verify;
 pub mod verify_args;
+pub mod verify_batch;
 pub mod verify_seal;
 
 /// What a failed command tells the user, and the exit code it ends with.

@@ -19,7 +19,10 @@ fn load_token(bytes: &[u8]) -> Result<TimeStampToken, kokuin_tsa::TokenError> {
 }
 
 pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
-    let bytes = read_file(&a.token)?;
+    if !a.batch.is_empty() {
+        return super::verify_batch::run(&a);
+    }
+    let bytes = read_file(a.token_path())?;
     if kokuin_eseal::verify::is_seal(&bytes) {
         return super::verify_seal::run(&a, &bytes);
     }
@@ -43,7 +46,7 @@ fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
     let token = load_token(bytes).map_err(|e| {
         CmdError::usage(format!(
             "{}: not a time-stamp token: {e}",
-            a.token.display()
+            a.token_path().display()
         ))
     })?;
     let mut anchors = Vec::new();

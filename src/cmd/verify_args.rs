@@ -1,11 +1,12 @@
 //! What `kokuin verify` is asked, for tokens and seals alike.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// The token (.tsr or bare) or seal (.p7s) to verify.
-    pub token: PathBuf,
+    #[arg(required_unless_present = "batch")]
+    pub token: Option<PathBuf>,
     /// The time-stamped data.
     #[arg(long, conflicts_with = "digest")]
     pub data: Option<PathBuf>,
@@ -27,4 +28,19 @@ pub struct VerifyArgs {
     /// Seals: verify as of this time (RFC 3339) instead of now.
     #[arg(long)]
     pub at: Option<String>,
+    /// Verify every token and seal in these files and directories (walked), on every core;
+    /// each is paired with the document named like it without its last extension
+    /// (`invoice.pdf.tsr` → `invoice.pdf`). Exit 0 only when every one is valid.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["token", "data", "digest", "request", "json"])]
+    pub batch: Vec<PathBuf>,
+    /// With --batch: one JSON line per item (file, document, kind, result, reason, …).
+    #[arg(long, requires = "batch")]
+    pub report: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    /// The single token or seal (empty with --batch).
+    pub fn token_path(&self) -> &Path {
+        self.token.as_deref().unwrap_or(Path::new(""))
+    }
 }

@@ -29,7 +29,7 @@ pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
 
 fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
     let parsed = ParsedSignedData::from_der(seal)
-        .map_err(|e| CmdError::negative(format!("{}: {e}", a.token.display())))?;
+        .map_err(|e| CmdError::negative(format!("{}: {e}", a.token_path().display())))?;
     let alg = parsed
         .digest_algorithm()
         .map_err(|e| CmdError::negative(e.to_string()))?;

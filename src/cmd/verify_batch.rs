@@ -1,0 +1,254 @@
+//! `kokuin verify --batch PATH…`: thousands of tokens and seals verified at once, years later,
+//! on every core, without holding them all: a walker streams paths to one worker per core
+//! through a bounded queue, and each result becomes one JSON line of the report as it comes.
+//!
+//! Pairing rule: a token or seal is a file ending in `.tsr`, `.tst`, `.p7s` or `.p7m` (or
+//! any file named on the command line); its document is the file of the same name without
+//! that last extension (`invoice.pdf.tsr` → `invoice.pdf`). A token needs its document; a
+//! seal without one is verified as enveloping.
+
+use super::verify_args::VerifyArgs;
+use super::{CmdError, hash_file};
+use kokuin_certs::pem::load_certificates;
+use kokuin_cms::signed_data::{Detached, ParsedSignedData};
+use kokuin_eseal::SealVerifyOptions;
+use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifyOptions};
+use serde_json::{Value, json};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::SystemTime;
+use x509_cert::Certificate;
+
+/// Extensions of tokens and seals when a directory is walked.
+const EVIDENCE: [&str; 4] = ["tsr", "tst", "p7s", "p7m"];
+
+/// What one item came to.
+enum Verdict {
+    Valid(Value),
+    Invalid(String),
+    BadInput(String),
+}
+
+/// What every worker checks against.
+struct Trust {
+    anchors: Vec<Certificate>,
+    extra: Vec<Certificate>,
+    at: SystemTime,
+}
+
+/// Runs the batch and prints the summary.
+pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
+    let load = |paths: &[PathBuf]| -> Result<Vec<Certificate>, CmdError> {
+        let mut v = Vec::new();
+        for p in paths {
+            v.extend(load_certificates(p).map_err(|e| CmdError::usage(e.to_string()))?);
+        }
+        Ok(v)
+    };
+    let trust = Trust {
+        anchors: load(&a.trust)?,
+        extra: load(&a.untrusted)?,
+        at: match &a.at {
+            Some(t) => humantime::parse_rfc3339(t)
+                .map_err(|e| CmdError::usage(format!("--at {t}: {e}")))?,
+            None => SystemTime::now(),
+        },
+    };
+    let mut report = match &a.report {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+            |e| CmdError::usage(format!("cannot write {}: {e}", p.display())),
+        )?)),
+        None => None,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} verified ({per_sec}) {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (paths_tx, paths_rx) = sync_channel::<PathBuf>(workers * 64);
+    let paths_rx = Mutex::new(paths_rx);
+    let (done_tx, done_rx) = sync_channel::<(PathBuf, Option<PathBuf>, Verdict)>(workers * 64);
+    let (mut valid, mut invalid, mut bad) = (0u64, 0u64, 0u64);
+    let mut write_error = None;
+    std::thread::scope(|s| {
+        let roots = &a.batch;
+        s.spawn(move || {
+            for r in roots {
+                walk(r, true, &paths_tx);
+            }
+        });
+        for _ in 0..workers {
+            let (rx, tx, trust) = (&paths_rx, done_tx.clone(), &trust);
+            s.spawn(move || worker(rx, &tx, trust));
+        }
+        drop(done_tx);
+        for (file, document, verdict) in done_rx {
+            let line = match &verdict {
+                Verdict::Valid(v) => {
+                    valid += 1;
+                    let mut v = v.clone();
+                    v["result"] = json!("valid");
+                    v
+                }
+                Verdict::Invalid(r) => {
+                    invalid += 1;
+                    json!({ "result": "invalid", "reason": r })
+                }
+                Verdict::BadInput(r) => {
+                    bad += 1;
+                    json!({ "result": "bad-input", "reason": r })
+                }
+            };
+            let mut line = line;
+            line["file"] = json!(file.display().to_string());
+            line["document"] = json!(document.map(|d| d.display().to_string()));
+            if let Some(w) = report.as_mut()
+                && let Err(e) = writeln!(w, "{line}")
+            {
+                write_error.get_or_insert(e);
+            }
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if let Some(w) = report.as_mut()
+        && let Err(e) = w.flush()
+    {
+        write_error.get_or_insert(e);
+    }
+    if let (Some(e), Some(p)) = (write_error, &a.report) {
+        return Err(CmdError::usage(format!(
+            "cannot write {}: {e}",
+            p.display()
+        )));
+    }
+    let total = valid + invalid + bad;
+    out!("{total} verified: {valid} valid, {invalid} invalid, {bad} could not be read");
+    match (invalid, bad, total) {
+        (_, _, 0) => Err(CmdError::usage("no token or seal found")),
+        (0, 0, _) => Ok(()),
+        (0, _, _) => Err(CmdError::usage(format!("{bad} items could not be read"))),
+        _ => Err(CmdError::negative(format!("{invalid} items are INVALID"))),
+    }
+}
+
+/// Sends every token and seal under `path`; a path named on the command line counts whatever
+/// its extension.
+fn walk(path: &Path, named: bool, out: &SyncSender<PathBuf>) {
+    if path.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            let _ = out.send(path.to_path_buf());
+            return;
+        };
+        for e in entries.flatten() {
+            walk(&e.path(), false, out);
+        }
+    } else if named
+        || path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EVIDENCE.contains(&e.to_ascii_lowercase().as_str()))
+    {
+        let _ = out.send(path.to_path_buf());
+    }
+}
+
+fn worker(
+    rx: &Mutex<Receiver<PathBuf>>,
+    tx: &SyncSender<(PathBuf, Option<PathBuf>, Verdict)>,
+    trust: &Trust,
+) {
+    loop {
+        let next = match rx.lock() {
+            Ok(r) => r.recv(),
+            Err(_) => return,
+        };
+        let Ok(path) = next else { return };
+        let document = Some(path.with_extension("")).filter(|d| d.is_file() && *d != path);
+        let verdict = verify_one(&path, document.as_deref(), trust);
+        if tx.send((path, document, verdict)).is_err() {
+            return;
+        }
+    }
+}
+
+fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
+    let bytes = match super::read_file(path) {
+        Ok(b) => b,
+        Err(e) => return Verdict::BadInput(e.message),
+    };
+    if kokuin_eseal::verify::is_seal(&bytes) {
+        return verify_seal(&bytes, document, trust);
+    }
+    let token = match ParsedResponse::from_der(&bytes) {
+        Ok(r) => r.into_token().and_then(|d| TimeStampToken::from_der(&d)),
+        Err(_) => TimeStampToken::from_der(&bytes),
+    };
+    let token = match token {
+        Ok(t) => t,
+        Err(e) => return Verdict::BadInput(format!("not a time-stamp token or seal: {e}")),
+    };
+    let Some(doc) = document else {
+        return Verdict::BadInput(format!(
+            "no document {} beside the token",
+            path.with_extension("").display()
+        ));
+    };
+    let digest = match token.hash_algorithm() {
+        Ok(alg) => match hash_file(doc, alg) {
+            Ok(d) => d,
+            Err(e) => return Verdict::BadInput(e.message),
+        },
+        Err(e) => return Verdict::Invalid(e.to_string()),
+    };
+    match token.verify(&VerifyOptions {
+        trust_anchors: &trust.anchors,
+        extra_certificates: &trust.extra,
+        expected_digest: Some(&digest),
+        request: None,
+    }) {
+        Ok(v) => Verdict::Valid(json!({
+            "kind": "token",
+            "serial": hex::encode(v.serial.as_bytes()),
+            "gen_time": v.gen_time.to_rfc3339(),
+            "policy": v.policy.to_string(),
+        })),
+        Err(e) => Verdict::Invalid(e.to_string()),
+    }
+}
+
+fn verify_seal(bytes: &[u8], document: Option<&Path>, trust: &Trust) -> Verdict {
+    let alg = match ParsedSignedData::from_der(bytes).and_then(|p| p.digest_algorithm()) {
+        Ok(a) => a,
+        Err(e) => return Verdict::Invalid(e.to_string()),
+    };
+    let digest = match document.map(|d| hash_file(d, alg)).transpose() {
+        Ok(d) => d,
+        Err(e) => return Verdict::BadInput(e.message),
+    };
+    let opts = SealVerifyOptions {
+        trust_anchors: &trust.anchors,
+        extra_certificates: &trust.extra,
+        detached: digest.as_deref().map(|d| Detached::Digest(alg, d)),
+        at: trust.at,
+        level_policies: &[],
+    };
+    match kokuin_eseal::verify::verify_seal(bytes, &opts) {
+        Ok(r) => Verdict::Valid(json!({
+            "kind": "seal",
+            "level": r.level.to_string(),
+            "organisation": r.subject.as_ref().ok().map(|s| s.organization.clone()),
+        })),
+        Err(e) => Verdict::Invalid(e.to_string()),
+    }
+}

@@ -17,6 +17,7 @@ pub mod note;
 mod publish;
 pub mod record;
 mod recover;
+pub mod report;
 pub mod segment;
 pub mod storage;
 pub mod tlog_proof;

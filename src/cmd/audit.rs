@@ -183,6 +183,8 @@ pub enum AuditCommand {
         #[arg(long)]
         serial: String,
     },
+    /// Write the accreditation audit report of a period: one self-contained HTML file.
+    Report(super::audit_report::ReportArgs),
     /// Print the newest signed tree checkpoint (C2SP tlog-checkpoint).
     Checkpoint { dir: PathBuf },
     /// Write the inclusion proof of a token's record (C2SP tlog-proof) in the newest signed
@@ -222,6 +224,7 @@ impl AuditCommand {
             Self::Find { dir, serial } => find(&dir, &serial),
             Self::AcceptLoss { dir, reason } => accept_loss(&dir, &reason),
             Self::Checkpoint { dir } => super::audit_proof::checkpoint(&dir),
+            Self::Report(a) => super::audit_report::run(&a),
             Self::Prove { dir, serial, out } => super::audit_proof::prove(&dir, &serial, &out),
             Self::VerifyProof(a) => super::audit_proof::verify_proof(&a),
             Self::Consistency { dir, old, new } => {

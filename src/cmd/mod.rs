@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod audit_proof;
+pub mod audit_report;
 pub mod bench;
 pub mod bench_args;
 pub mod certs;

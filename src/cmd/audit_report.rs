@@ -1,0 +1,285 @@
+//! `kokuin audit report LOG [--trust AUDIT.pem] [--from T] [--to T] -o report.html`: one
+//! self-contained HTML file (inline SVG and CSS, no script, no network, prints on A4) of a
+//! period of the log for the accreditation assessor, every figure recomputed from the records
+//! (`kokuin_audit::report`). The figures are also embedded as JSON
+//! (`<script type="application/json" id="kokuin-report-data">`) so that they can be checked
+//! by a program.
+
+use super::CmdError;
+use html_escape::encode_text as esc;
+use kokuin_audit::Record;
+use kokuin_audit::report::Summary;
+use kokuin_audit::verify::verify_dir;
+use kokuin_server::audit::TrustedCheckpointCerts;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// What `kokuin audit report` is asked.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The log's directory.
+    pub dir: PathBuf,
+    /// Certificate(s) of the audit key: the chain and checkpoints are verified and the
+    /// result stated in the report.
+    #[arg(long)]
+    pub trust: Vec<PathBuf>,
+    /// The period's start (RFC 3339); default: the first record.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The period's end (RFC 3339); default: the last record.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Where to write the report.
+    #[arg(short, long)]
+    pub out: PathBuf,
+}
+
+fn time(t: &Option<String>, flag: &str) -> Result<Option<SystemTime>, CmdError> {
+    t.as_deref()
+        .map(|s| {
+            humantime::parse_rfc3339_weak(s)
+                .map_err(|e| CmdError::usage(format!("--{flag} {s}: {e}")))
+        })
+        .transpose()
+}
+
+/// Writes the report.
+pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
+    let (from, to) = (time(&a.from, "from")?, time(&a.to, "to")?);
+    let mut summary = Summary::default();
+    let lines = kokuin_audit::verify::lines(&a.dir)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", a.dir.display())))?;
+    for line in lines {
+        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", a.dir.display())))?;
+        if let Ok(text) = line.text
+            && let Ok(r) = Record::parse_line(&text)
+        {
+            summary.add(&r, from, to);
+        }
+    }
+    let integrity = integrity(&a.dir, &a.trust)?;
+    let html = render(&summary, &integrity, a);
+    std::fs::write(&a.out, html)
+        .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", a.out.display())))?;
+    out!(
+        "{}: {} records, {} tokens, {} seals, {} clock refusal windows, {} key events",
+        a.out.display(),
+        summary.records,
+        summary.token_count(),
+        summary.seal_count(),
+        summary.clock_windows.len(),
+        summary.key_events.len()
+    );
+    Ok(())
+}
+
+/// The chain and checkpoints verified, as a sentence; `None` without --trust.
+fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Option<String>, CmdError> {
+    if trust.is_empty() {
+        return Ok(None);
+    }
+    let mut certs = Vec::new();
+    for t in trust {
+        certs.extend(
+            kokuin_certs::pem::load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?,
+        );
+    }
+    let r = verify_dir(dir, &TrustedCheckpointCerts(certs), None, &mut |_| {})
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    Ok(Some(match r.problem {
+        None => format!(
+            "Intact: {} records chained, {} checkpoints verified with the audit key.",
+            r.records, r.checkpoints
+        ),
+        Some(f) => format!(
+            "DAMAGED at record {} ({}): {}",
+            f.index,
+            f.damage.name(),
+            f.detail
+        ),
+    }))
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111}\
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;\
+text-align:left}td.n{text-align:right}.bad{color:#a00;font-weight:bold}.ok{color:#060}\
+svg{display:block;margin:.5em 0}@media print{body{margin:1cm}h2{break-after:avoid}}";
+
+fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
+    let mut h = String::new();
+    let period = format!(
+        "{} – {}",
+        a.from.clone().or(s.first.clone()).unwrap_or_default(),
+        a.to.clone().or(s.last.clone()).unwrap_or_default()
+    );
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Kokuin audit report {p}</title><style>{STYLE}</style></head><body>\
+         <h1>Kokuin audit report</h1><p>Log <code>{dir}</code>, period {p}: {n} records.</p>",
+        p = esc(&period),
+        dir = esc(&a.dir.display().to_string()),
+        n = s.records
+    );
+    match integrity {
+        Some(t) if t.starts_with("Intact") => {
+            let _ = write!(h, "<p class=\"ok\">{}</p>", esc(t));
+        }
+        Some(t) => {
+            let _ = write!(h, "<p class=\"bad\">{}</p>", esc(t));
+        }
+        None => h.push_str("<p>Integrity not checked (no <code>--trust</code>).</p>"),
+    }
+    let _ = write!(
+        h,
+        "<h2>Time-stamp tokens</h2><p>{} tokens; {} recorded tokens that never left \
+         (token.failed).</p>",
+        s.token_count(),
+        s.token_failures
+    );
+    h.push_str(&bars(&s.tokens));
+    h.push_str(&per_day_table(&s.tokens, "policy"));
+    let _ = write!(h, "<h2>E-seals</h2><p>{} seals.</p>", s.seal_count());
+    h.push_str(&per_day_table(&s.seals, "level"));
+    h.push_str("<table><tr><th>client</th><th>seals</th></tr>");
+    for (c, n) in &s.seals_per_client {
+        let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(c));
+    }
+    h.push_str("</table><h2>Refusals</h2><table><tr><th>event: reason</th><th>count</th></tr>");
+    for (r, n) in &s.refusals {
+        let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(r));
+    }
+    let _ = write!(
+        h,
+        "</table><h2>Trusted clock</h2><p>{} refusal windows: no token was issued in them \
+         (timeNotAvailable).</p>",
+        s.clock_windows.len()
+    );
+    h.push_str(&timeline(s));
+    h.push_str("<table><tr><th>from</th><th>to</th><th>state</th><th>reason</th></tr>");
+    for w in &s.clock_windows {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{}</td></tr>",
+            esc(&w.from),
+            esc(w.to.as_deref().unwrap_or("(after the period)")),
+            esc(&w.state),
+            esc(&w.reason)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><h2>Keys</h2><p>{} lifecycle events.</p>\
+         <table><tr><th>time</th><th>key</th><th>event</th></tr>",
+        s.key_events.len()
+    );
+    for e in &s.key_events {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&e.time),
+            esc(&e.key),
+            esc(&e.event)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><h2>Log</h2><p>{} chained checkpoints and {} service starts in the period.</p>",
+        s.checkpoints, s.starts
+    );
+    let data = serde_json::to_string(s)
+        .unwrap_or_default()
+        .replace("</", "<\\/");
+    let _ = write!(
+        h,
+        "<script type=\"application/json\" id=\"kokuin-report-data\">{data}</script></body></html>"
+    );
+    h
+}
+
+fn per_day_table(
+    m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    what: &str,
+) -> String {
+    let mut h = format!("<table><tr><th>day (UTC)</th><th>{what}</th><th>count</th></tr>");
+    for (day, per) in m {
+        for (k, n) in per {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>",
+                esc(day),
+                esc(k)
+            );
+        }
+    }
+    h.push_str("</table>");
+    h
+}
+
+/// Tokens per day as bars (inline SVG).
+fn bars(m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>) -> String {
+    let days: Vec<(&String, u64)> = m.iter().map(|(d, p)| (d, p.values().sum())).collect();
+    let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let (w, hgt) = (24usize, 120u64);
+    let mut s = format!(
+        "<svg role=\"img\" aria-label=\"tokens per day\" width=\"{}\" height=\"{}\">",
+        days.len() * w + 10,
+        hgt + 20
+    );
+    for (i, (day, n)) in days.iter().enumerate() {
+        let bh = n * hgt / max;
+        let _ = write!(
+            s,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{bh}\" fill=\"#36c\"><title>{}: {n}</title></rect>",
+            i * w + 5,
+            hgt - bh,
+            w - 4,
+            esc(day)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The period as a line, the clock's refusal windows in red and key events as marks.
+fn timeline(s: &Summary) -> String {
+    let secs = |t: &str| {
+        humantime::parse_rfc3339(t)
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let (Some(first), Some(last)) = (&s.first, &s.last) else {
+        return String::new();
+    };
+    let (t0, t1) = (secs(first), secs(last).max(secs(first) + 1.0));
+    let width = 800.0;
+    let x = |t: f64| 10.0 + (t - t0) / (t1 - t0) * width;
+    let mut h = String::from(
+        "<svg role=\"img\" aria-label=\"clock refusal windows and key events\" width=\"820\" height=\"50\">\
+         <line x1=\"10\" y1=\"25\" x2=\"810\" y2=\"25\" stroke=\"#999\"/>",
+    );
+    for w in &s.clock_windows {
+        let (a, b) = (secs(&w.from), w.to.as_deref().map_or(t1, secs));
+        let _ = write!(
+            h,
+            "<rect x=\"{:.1}\" y=\"15\" width=\"{:.1}\" height=\"20\" fill=\"#c33\"><title>{}</title></rect>",
+            x(a),
+            (x(b) - x(a)).max(2.0),
+            esc(&w.state)
+        );
+    }
+    for e in &s.key_events {
+        let _ = write!(
+            h,
+            "<circle cx=\"{:.1}\" cy=\"25\" r=\"4\" fill=\"#063\"><title>{} {}</title></circle>",
+            x(secs(&e.time)),
+            esc(&e.key),
+            esc(&e.event)
+        );
+    }
+    h.push_str("</svg>");
+    h
+}

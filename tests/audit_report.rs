@@ -1,0 +1,127 @@
+//! `kokuin audit report`: a self-contained HTML report of a log with a key rotation and a
+//! clock refusal window shows both, and its figures (embedded as JSON) equal what the log's
+//! records say, counted here independently.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
+
+use common::*;
+use kokuin_audit::{AuditConfig, AuditLog, Event, Record, kind};
+use kokuin_testkit as common;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[test]
+fn the_report_shows_what_the_log_holds() {
+    let dir = tempdir();
+    let w = dir.path();
+    let state = w.join("state");
+    let srv = Server::dev(&state);
+    let data = w.join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    for i in 0..7 {
+        request_token(&srv.http, &data, &w.join(format!("t{i}.tsr")));
+    }
+    let config = state.join("kokuin.toml");
+    let o = kokuin(&["keys", "rotate", "--config", config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The server puts the new key in force within a second and records it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !audit_lines(&state)
+        .iter()
+        .any(|l| l.contains("in force for"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no key switch recorded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    request_token(&srv.http, &data, &w.join("after.tsr"));
+    drop(srv);
+
+    // A clock refusal window, written as the service writes it, with the audit key.
+    let key = kokuin_hsm::SoftwareSigner::load(&state.join("keys/audit.key"), None, true).unwrap();
+    let cert = kokuin_certs::pem::load_certificates(&state.join("pki/audit.pem")).unwrap();
+    let signer = kokuin_server::audit::CheckpointKey::new(key, &cert[0]).unwrap();
+    let (log, _) = AuditLog::open(
+        AuditConfig::new(state.join("audit")),
+        Some(Arc::new(signer)),
+    )
+    .unwrap();
+    for (from, to) in [("ok", "unsynchronised"), ("unsynchronised", "ok")] {
+        log.append_blocking(
+            Event::new(kind::CLOCK_STATE)
+                .with("from", from)
+                .with("to", to)
+                .with(
+                    "reason",
+                    if to == "ok" {
+                        ""
+                    } else {
+                        "the clock is not synchronised"
+                    },
+                ),
+        )
+        .unwrap();
+    }
+    log.close(None).unwrap();
+
+    let report = w.join("report.html");
+    let audit = state.join("audit");
+    let o = kokuin(&[
+        "audit",
+        "report",
+        audit.to_str().unwrap(),
+        "--trust",
+        state.join("pki/audit.pem").to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("Intact:"), "the chain was not verified");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network in the report"
+    );
+    let json = html
+        .split("id=\"kokuin-report-data\">")
+        .nth(1)
+        .unwrap()
+        .split("</script>")
+        .next()
+        .unwrap();
+    let data: Value = serde_json::from_str(json).unwrap();
+
+    // Counted independently from the records.
+    let records: Vec<Record> = audit_lines(&state)
+        .iter()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| Record::parse_line(l).unwrap())
+        .collect();
+    let count = |k: &str| records.iter().filter(|r| r.kind == k).count() as u64;
+    assert_eq!(data["records"], records.len() as u64);
+    let tokens: u64 = data["tokens"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(tokens, count(kind::TOKEN_ISSUED));
+    assert_eq!(tokens, 8);
+    assert_eq!(data["checkpoints"], count(kind::CHECKPOINT));
+    assert_eq!(
+        data["key_events"].as_array().unwrap().len() as u64,
+        count(kind::KEY_LIFECYCLE)
+    );
+    assert!(
+        count(kind::KEY_LIFECYCLE) >= 2,
+        "generated and put in force"
+    );
+    let windows = data["clock_windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1);
+    assert_eq!(windows[0]["state"], "unsynchronised");
+    assert!(windows[0]["to"].is_string(), "the window closed");
+    assert!(html.contains("1 refusal windows"));
+}

@@ -4,7 +4,16 @@
 use crate::error::ClientError;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+
+/// Longest wait for a TCP connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a connection may stay silent while a request or reply is under way.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for the reply's head once the request is sent (a seal of a large enveloped
+/// document is made before the reply starts).
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How to set up TLS.
 #[derive(Clone, Copy, Default)]
@@ -34,9 +43,15 @@ pub fn agent(opts: TlsOptions<'_>) -> Result<ureq::Agent, ClientError> {
             .to_owned();
         tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
     }
+    // Every connection has a deadline: a server that does not answer, or stops sending or
+    // reading, is cut off; a large document keeps going as long as it moves.
     Ok(ureq::Agent::config_builder()
         .tls_config(tls.build())
         .http_status_as_error(false)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_per_read(Some(IDLE_TIMEOUT))
+        .timeout_per_write(Some(IDLE_TIMEOUT))
+        .timeout_recv_response(Some(RESPONSE_TIMEOUT))
         .build()
         .into())
 }

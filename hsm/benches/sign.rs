@@ -58,5 +58,23 @@ fn signing(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, signing);
+/// The raw verification rate of a P-256 signature through `verify_signature` (what token and
+/// certificate checks call), one thread: the reference for `kokuin verify --batch`
+/// (`scripts/bench-verify-batch`).
+fn verifying(c: &mut Criterion) {
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+    let p256 = SoftwareSigner::generate(KeyType::P256, "p256").unwrap();
+    let sig = p256.sign(&MESSAGE).unwrap();
+    let id = p256.algorithm().algorithm_identifier().unwrap();
+    g.bench_function("p256", |b| {
+        b.iter(|| {
+            kokuin_hsm::verify_signature(p256.public_key(), &id, None, black_box(&MESSAGE), &sig)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, signing, verifying);
 criterion_main!(benches);

@@ -1,8 +1,8 @@
 //! `kokuin audit verify` and `kokuin audit find`: the auditor's view of the log.
 
 use super::CmdError;
+use kokuin_audit::segment;
 use kokuin_audit::verify::verify_dir;
-use kokuin_audit::{Record, kind, segment};
 use kokuin_server::audit::TrustedCheckpointCerts;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -121,35 +121,8 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
 
 /// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it).
 pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
-    let want = serial.trim().trim_start_matches("0x").to_ascii_lowercase();
-    let lines = kokuin_audit::verify::lines(dir)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    let mut found = 0;
-    // Bounded line by line (the verifier's reader): a damaged segment is skipped over, a
-    // device posing as one is an error.
-    for line in lines {
-        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-        let Ok(text) = line.text else {
-            continue;
-        };
-        let Ok(r) = Record::parse_line(&text) else {
-            continue;
-        };
-        let hit = r.kind == kind::TOKEN_ISSUED
-            && r.fields
-                .get("serial")
-                .and_then(|v| v.as_str())
-                .is_some_and(|s| s.trim_start_matches('0') == want.trim_start_matches('0'));
-        if hit {
-            out!("{text}");
-            found += 1;
-        }
-    }
-    if found == 0 {
-        return Err(CmdError::negative(format!(
-            "no token with serial {serial} in {}",
-            dir.display()
-        )));
+    for (_, text) in super::audit_lookup::token_records(dir, serial, usize::MAX)? {
+        out!("{text}");
     }
     Ok(())
 }

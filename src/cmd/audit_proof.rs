@@ -69,32 +69,10 @@ pub fn prove(dir: &Path, serial: &str, out: &Path) -> Result<(), CmdError> {
     let note = proof_note(dir)?;
     let cp = TreeCheckpoint::parse(text_of(&note))
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    let want = serial.trim().trim_start_matches("0x").to_ascii_lowercase();
-    let lines = kokuin_audit::verify::lines(dir)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    let mut found = None;
-    for line in lines {
-        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-        let Ok(text) = line.text else { continue };
-        let Ok(r) = Record::parse_line(&text) else {
-            continue;
-        };
-        let hit = r.kind == kind::TOKEN_ISSUED
-            && r.fields
-                .get("serial")
-                .and_then(|v| v.as_str())
-                .is_some_and(|s| s.trim_start_matches('0') == want.trim_start_matches('0'));
-        if hit {
-            found = Some((line.index, text));
-            break;
-        }
-    }
-    let (index, record_line) = found.ok_or_else(|| {
-        CmdError::negative(format!(
-            "no token with serial {serial} in {}",
-            dir.display()
-        ))
-    })?;
+    let (index, record_line) = super::audit_lookup::token_records(dir, serial, 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CmdError::negative(format!("no token with serial {serial}")))?;
     if index >= cp.size {
         return Err(CmdError::negative(format!(
             "record {index} is not in the newest signed checkpoint ({} records) yet; one \

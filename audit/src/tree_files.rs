@@ -30,52 +30,43 @@ impl TreeFiles {
     /// Opens the tree of `log_dir` to read proofs from, changing nothing: while a server
     /// appends, the nodes a published checkpoint covers are complete and never change.
     pub fn open_read_only(log_dir: &Path) -> std::io::Result<Self> {
-        let dir = log_dir.join(TREE_DIR);
-        let mut t = Self {
-            dir,
-            levels: Vec::new(),
-            counts: Vec::new(),
-            frontier: None,
-        };
-        loop {
-            let p = t.level_path(t.levels.len());
-            let f = match File::open(&p) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(e) => return Err(e),
-            };
-            t.counts.push(f.metadata()?.len() / 32);
-            t.levels.push(f);
-        }
-        Ok(t)
+        Self::open_levels(log_dir, false)
     }
 
     /// Opens (creating) the tree of the log in `log_dir`, for the writer.
     pub fn open(log_dir: &Path) -> std::io::Result<Self> {
-        let dir = log_dir.join(TREE_DIR);
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(log_dir.join(TREE_DIR))?;
+        let mut t = Self::open_levels(log_dir, true)?;
+        // Each level must hold exactly the parents of the one below; otherwise start over.
+        let consistent = t.counts.windows(2).all(|w| w[1] == w[0] / 2);
+        if !consistent {
+            t.reset()?;
+        }
+        Ok(t)
+    }
+
+    /// Every level file there is; for the writer, a node cut short by a crash is dropped
+    /// (it is recomputed from its children).
+    fn open_levels(log_dir: &Path, write: bool) -> std::io::Result<Self> {
         let mut t = Self {
-            dir,
+            dir: log_dir.join(TREE_DIR),
             levels: Vec::new(),
             counts: Vec::new(),
             frontier: None,
         };
         loop {
             let p = t.level_path(t.levels.len());
-            if !p.exists() {
-                break;
-            }
-            let f = OpenOptions::new().read(true).write(true).open(&p)?;
-            // A node cut short by a crash is dropped: it is recomputed from its children.
+            let f = match OpenOptions::new().read(true).write(write).open(&p) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(e),
+            };
             let n = f.metadata()?.len() / 32;
-            f.set_len(n * 32)?;
+            if write {
+                f.set_len(n * 32)?;
+            }
             t.levels.push(f);
             t.counts.push(n);
-        }
-        // Each level must hold exactly the parents of the one below; otherwise start over.
-        let consistent = t.counts.windows(2).all(|w| w[1] == w[0] / 2);
-        if !consistent {
-            t.reset()?;
         }
         Ok(t)
     }

@@ -35,12 +35,16 @@ fn latest_note(dir: &Path) -> Result<String, CmdError> {
     read_text(&dir.join(segment::TREE_CHECKPOINT_FILE))
 }
 
-/// The checkpoint a proof is made against: the newest one witnesses cosigned
-/// (`checkpoint.cosigned`), or the newest one when none was.
-fn proof_note(dir: &Path) -> Result<String, CmdError> {
+/// The checkpoint a proof for record `index` is made against: the newest one witnesses
+/// cosigned (`checkpoint.cosigned`) if it covers the record, else the newest one (a witness
+/// that is down must not stop proofs).
+fn proof_note(dir: &Path, index: u64) -> Result<String, CmdError> {
     let cosigned = dir.join(kokuin_server::witness::COSIGNED_FILE);
     if cosigned.exists() {
-        return read_text(&cosigned);
+        let note = read_text(&cosigned)?;
+        if TreeCheckpoint::parse(text_of(&note)).is_ok_and(|cp| cp.size > index) {
+            return Ok(note);
+        }
     }
     latest_note(dir)
 }
@@ -66,13 +70,13 @@ fn text_of(note: &str) -> &str {
 /// `kokuin audit prove DIR --serial HEX -o F`: the inclusion proof of a token's record in the
 /// newest signed checkpoint.
 pub fn prove(dir: &Path, serial: &str, out: &Path) -> Result<(), CmdError> {
-    let note = proof_note(dir)?;
-    let cp = TreeCheckpoint::parse(text_of(&note))
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     let (index, record_line) = super::audit_lookup::token_records(dir, serial, 1)?
         .into_iter()
         .next()
         .ok_or_else(|| CmdError::negative(format!("no token with serial {serial}")))?;
+    let note = proof_note(dir, index)?;
+    let cp = TreeCheckpoint::parse(text_of(&note))
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     if index >= cp.size {
         return Err(CmdError::negative(format!(
             "record {index} is not in the newest signed checkpoint ({} records) yet; one \

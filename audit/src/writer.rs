@@ -346,12 +346,16 @@ impl State {
         let Some(signer) = self.signer.clone() else {
             return;
         };
+        // Decided before the tree is read: the root costs O(log n) reads, and this runs after
+        // every batch. The tree holds exactly the records written, so next_seq is its size.
+        if self.next_seq == self.noted
+            || (!now && self.last_note.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
         let Some((size, root)) = self.storage.tree_head() else {
             return;
         };
-        if size == self.noted || (!now && self.last_note.elapsed() < Duration::from_secs(1)) {
-            return;
-        }
         let origin = self
             .cfg
             .origin

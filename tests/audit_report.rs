@@ -39,6 +39,27 @@ fn the_report_shows_what_the_log_holds() {
     request_token(&srv.http, &data, &w.join("after.tsr"));
     drop(srv);
 
+    // The server's own clock readings, at the interval its configuration sets.
+    let text_cfg = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_cfg.replace("[clock]\n", "[clock]\nrecord_interval_s = 1\n"),
+    )
+    .unwrap();
+    let srv = Server::with_config(&config);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !audit_lines(&state)
+        .iter()
+        .any(|l| l.contains("\"clock.reading\""))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no clock.reading recorded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(srv);
+
     // A clock refusal window, written as the service writes it, with the audit key.
     let key = kokuin_hsm::SoftwareSigner::load(&state.join("keys/audit.key"), None, true).unwrap();
     let cert = kokuin_certs::pem::load_certificates(&state.join("pki/audit.pem")).unwrap();
@@ -48,7 +69,29 @@ fn the_report_shows_what_the_log_holds() {
         Some(Arc::new(signer)),
     )
     .unwrap();
+    let reading = |status: &str, err: Option<u64>| {
+        Event::new(kind::CLOCK_READING)
+            .with("status", status)
+            .with("synchronised", status == "ok")
+            .with("max_error_us", err)
+            .with("accuracy_us", 1_000_000u64)
+    };
+    log.append_blocking(reading("ok", Some(2_000))).unwrap();
     for (from, to) in [("ok", "unsynchronised"), ("unsynchronised", "ok")] {
+        if to == "ok" {
+            log.append_blocking(reading("unsynchronised", None))
+                .unwrap();
+            // A token recorded inside the window, by a service that should not have issued
+            // it: the report must show it as a finding, not hide it.
+            log.append_blocking(
+                Event::new(kind::TOKEN_ISSUED)
+                    .with("serial", "ff")
+                    .with("key", "rogue")
+                    .with("policy", "1.2.3")
+                    .with("gen_time", "2026-12-01T00:00:00Z"),
+            )
+            .unwrap();
+        }
         log.append_blocking(
             Event::new(kind::CLOCK_STATE)
                 .with("from", from)
@@ -64,6 +107,7 @@ fn the_report_shows_what_the_log_holds() {
         )
         .unwrap();
     }
+    log.append_blocking(reading("ok", Some(3_000))).unwrap();
     log.close(None).unwrap();
 
     let report = w.join("report.html");
@@ -109,7 +153,7 @@ fn the_report_shows_what_the_log_holds() {
         .map(|n| n.as_u64().unwrap())
         .sum();
     assert_eq!(tokens, count(kind::TOKEN_ISSUED));
-    assert_eq!(tokens, 8);
+    assert_eq!(tokens, 9, "eight from the server, one rogue");
     assert_eq!(data["checkpoints"], count(kind::CHECKPOINT));
     assert_eq!(
         data["key_events"].as_array().unwrap().len() as u64,
@@ -124,4 +168,59 @@ fn the_report_shows_what_the_log_holds() {
     assert_eq!(windows[0]["state"], "unsynchronised");
     assert!(windows[0]["to"].is_string(), "the window closed");
     assert!(html.contains("1 refusal windows"));
+
+    // The clock's curve: every reading, the one without a bound among them.
+    let points = data["clock_readings"].as_array().unwrap();
+    assert_eq!(points.len() as u64, count(kind::CLOCK_READING));
+    assert!(
+        points
+            .iter()
+            .any(|p| p["max_error_us"].is_null() && p["ok"] == false)
+    );
+    assert_eq!(
+        data["tokens_in_clock_windows"], 1,
+        "the rogue token is a finding"
+    );
+
+    // Every key's tokens inside its usage window and its time in force; the rogue one not.
+    let keys = data["keys"].as_object().unwrap();
+    let issued: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.kind == kind::TOKEN_ISSUED)
+        .collect();
+    for (name, k) in keys {
+        let n = issued
+            .iter()
+            .filter(|r| r.fields["key"] == name.as_str())
+            .count() as u64;
+        assert_eq!(k["tokens"], n, "{name}");
+        if name == "rogue" {
+            assert_eq!(k["outside_in_force"], 1);
+        } else {
+            assert_eq!(
+                (k["outside_usage"].as_u64(), k["outside_in_force"].as_u64()),
+                (Some(0), Some(0)),
+                "{name}: {k}"
+            );
+        }
+    }
+    let rotated: Vec<_> = keys
+        .iter()
+        .filter(|(_, k)| {
+            k["in_force"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| !w["from"].is_null())
+                && k["tokens"].as_u64() > Some(0)
+        })
+        .collect();
+    assert!(
+        rotated.len() >= 2,
+        "the old and the new key both signed in their time in force: {keys:?}"
+    );
+    assert!(html.contains("1 tokens recorded inside a refusal window"));
+
+    let shot = screenshot(&report, "audit-report.png");
+    assert!(std::fs::metadata(shot).unwrap().len() > 10_000);
 }

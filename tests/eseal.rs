@@ -8,49 +8,10 @@
 
 use common::*;
 use kokuin_testkit as common;
-use std::path::{Path, PathBuf};
+use kokuin_testkit::seal_document as seal;
+use std::path::Path;
 
 const PYHANKO_CMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyhanko_cms.py");
-
-/// `kokuin seal FILE` with the dev client certificate; the seal's path.
-fn seal(srv: &Server, file: &Path, level: &str, enveloping: bool) -> PathBuf {
-    let out = file.with_extension(format!(
-        "{level}{}.p7s",
-        if enveloping { "-env" } else { "" }
-    ));
-    let mut args = vec![
-        "seal",
-        file.to_str().unwrap(),
-        "--url",
-        srv.https.trim_end_matches("/tsa"),
-        "--key",
-        "dev-seal",
-        "--level",
-        level,
-        "--client-cert",
-        "PKI/client.pem",
-        "--client-key",
-        "PKI/client.key",
-        "--ca",
-        "PKI/root.pem",
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    if enveloping {
-        args.push("--enveloping");
-    }
-    let pki = srv.dir.join("pki");
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.replace("PKI", pki.to_str().unwrap()))
-        .collect();
-    let o = run(
-        common::kokuin_exe(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    out
-}
 
 fn verify_json(
     seal: &Path,

@@ -52,6 +52,9 @@ pub mod kind {
     pub const SERVICE_STOP: &str = "service.stop";
     /// The trusted clock changed state: from, to, reason.
     pub const CLOCK_STATE: &str = "clock.state";
+    /// The trusted clock read at an interval (`clock.record_interval_s`): status,
+    /// synchronised, max_error_us (null: the source states none), accuracy_us.
+    pub const CLOCK_READING: &str = "clock.reading";
     /// An e-seal caller could not be authenticated: reason, client.
     pub const AUTH_FAILURE: &str = "auth.failure";
     /// A signed checkpoint: count, head, algorithm, key, signature.

@@ -31,6 +31,59 @@ pub struct KeyEvent {
     pub event: String,
 }
 
+/// One point of the clock's error curve: a `clock.reading`, or the worst of several once
+/// the period holds more than [`MAX_CLOCK_POINTS`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClockPoint {
+    /// Record time (of the first reading merged into it).
+    pub time: String,
+    /// The largest error bound read; `None`: the source stated none.
+    pub max_error_us: Option<u64>,
+    /// The accuracy tokens declared.
+    pub accuracy_us: u64,
+    /// Whether the clock vouched at every reading merged into it.
+    pub ok: bool,
+}
+
+/// Points kept for the clock's curve, however long the period: a year of readings every
+/// minute is thinned to this many, each the worst of its run.
+pub const MAX_CLOCK_POINTS: usize = 2048;
+
+/// A key's time in force for one policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InForce {
+    /// The policy OID.
+    pub policy: String,
+    /// From (record time).
+    pub from: String,
+    /// Until; `None`: still in force at the end of the period.
+    pub to: Option<String>,
+}
+
+/// One key over the period: its usage window, when it was in force, the tokens it signed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KeySpan {
+    /// The usage window (certificate validity narrowed by privateKeyUsagePeriod), as the
+    /// service recorded it when it put the key in force.
+    pub usage_from: Option<String>,
+    /// See `usage_from`.
+    pub usage_until: Option<String>,
+    /// When it was in force, per policy.
+    pub in_force: Vec<InForce>,
+    /// token.issued records naming it.
+    pub tokens: u64,
+    /// The first and last of their genTimes.
+    pub first_token: Option<String>,
+    /// See `first_token`.
+    pub last_token: Option<String>,
+    /// Tokens whose genTime is outside the usage window: each one a finding.
+    pub outside_usage: u64,
+    /// Tokens recorded while the log says the key was not in force for their policy: each
+    /// one a finding. Counted only where the log records what was in force (service.start's
+    /// `in_force`, key.lifecycle's `policy`).
+    pub outside_in_force: u64,
+}
+
 /// The figures of a period.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
@@ -54,6 +107,21 @@ pub struct Summary {
     pub clock_windows: Vec<ClockWindow>,
     /// Key lifecycle events.
     pub key_events: Vec<KeyEvent>,
+    /// Each key named by a token or lifecycle record.
+    pub keys: BTreeMap<String, KeySpan>,
+    /// The clock's error bound over time (`clock.reading`).
+    pub clock_readings: Vec<ClockPoint>,
+    /// token.issued records inside a clock refusal window: each one a finding.
+    pub tokens_in_clock_windows: u64,
+    /// Whether the log records which key was in force (a service.start with `in_force`).
+    #[serde(skip)]
+    in_force_known: bool,
+    /// Readings merged into each clock point, doubled at each thinning.
+    #[serde(skip)]
+    clock_stride: u64,
+    /// Readings merged into the last point so far.
+    #[serde(skip)]
+    clock_pending: u64,
     /// Chained checkpoints in the period.
     pub checkpoints: u64,
     /// Service starts in the period.
@@ -83,6 +151,7 @@ impl Summary {
         };
         match r.kind.as_str() {
             kind::TOKEN_ISSUED => {
+                self.token_in_windows(r, &field("key"), &field("policy"), &field("gen_time"));
                 *self
                     .tokens
                     .entry(day)
@@ -128,15 +197,150 @@ impl Summary {
                     });
                 }
             }
-            kind::KEY_LIFECYCLE => self.key_events.push(KeyEvent {
-                time: r.time.clone(),
-                key: field("key"),
-                event: field("event"),
-            }),
+            kind::KEY_LIFECYCLE => {
+                let (key, event, policy) = (field("key"), field("event"), field("policy"));
+                if !policy.is_empty() {
+                    self.end_in_force(&r.time, Some(&policy));
+                    if event.starts_with("in force") {
+                        self.begin_in_force(&r.time, &key, &policy, &field);
+                    }
+                }
+                self.keys.entry(key.clone()).or_default();
+                self.key_events.push(KeyEvent {
+                    time: r.time.clone(),
+                    key,
+                    event,
+                });
+            }
+            kind::CLOCK_READING => self.clock_point(r),
             kind::CHECKPOINT => self.checkpoints += 1,
-            kind::SERVICE_START => self.starts += 1,
+            kind::SERVICE_STOP => self.end_in_force(&r.time, None),
+            kind::SERVICE_START => {
+                self.starts += 1;
+                self.end_in_force(&r.time, None);
+                if let Some(list) = r.fields.get("in_force").and_then(|v| v.as_array()) {
+                    for k in list {
+                        let f = |n: &str| {
+                            k.get(n)
+                                .and_then(|v| v.as_str())
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        self.begin_in_force(&r.time, &f("key"), &f("policy"), &f);
+                    }
+                }
+            }
             _ => {}
         }
+    }
+
+    fn token_in_windows(&mut self, r: &Record, key: &str, policy: &str, gen_time: &str) {
+        if self.clock_windows.last().is_some_and(|w| w.to.is_none()) {
+            self.tokens_in_clock_windows += 1;
+        }
+        let known = self.in_force_known;
+        let span = self.keys.entry(key.to_string()).or_default();
+        span.tokens += 1;
+        let t = if gen_time.is_empty() {
+            &r.time
+        } else {
+            gen_time
+        };
+        if span.first_token.is_none() {
+            span.first_token = Some(t.to_string());
+        }
+        span.last_token = Some(t.to_string());
+        let at = humantime::parse_rfc3339(t).ok();
+        let parse =
+            |s: &Option<String>| s.as_deref().and_then(|s| humantime::parse_rfc3339(s).ok());
+        let (from, until) = (parse(&span.usage_from), parse(&span.usage_until));
+        if let Some(at) = at
+            && (from.is_some_and(|f| at < f) || until.is_some_and(|u| at > u))
+        {
+            span.outside_usage += 1;
+        }
+        if known
+            && !span
+                .in_force
+                .iter()
+                .any(|w| w.to.is_none() && w.policy == policy)
+        {
+            span.outside_in_force += 1;
+        }
+    }
+
+    fn begin_in_force(
+        &mut self,
+        time: &str,
+        key: &str,
+        policy: &str,
+        field: &dyn Fn(&str) -> String,
+    ) {
+        self.in_force_known = true;
+        let span = self.keys.entry(key.to_string()).or_default();
+        let (from, until) = (field("usage_from"), field("usage_until"));
+        if !from.is_empty() {
+            span.usage_from = Some(from);
+        }
+        if !until.is_empty() {
+            span.usage_until = Some(until);
+        }
+        span.in_force.push(InForce {
+            policy: policy.to_string(),
+            from: time.to_string(),
+            to: None,
+        });
+    }
+
+    /// Ends what is in force for `policy` (every policy: `None`) at `time`.
+    fn end_in_force(&mut self, time: &str, policy: Option<&str>) {
+        for span in self.keys.values_mut() {
+            for w in &mut span.in_force {
+                if w.to.is_none() && policy.is_none_or(|p| p == w.policy) {
+                    w.to = Some(time.to_string());
+                }
+            }
+        }
+    }
+
+    fn clock_point(&mut self, r: &Record) {
+        let max_error_us = r.fields.get("max_error_us").and_then(|v| v.as_u64());
+        let accuracy_us = r
+            .fields
+            .get("accuracy_us")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let ok = r.fields.get("status").and_then(|v| v.as_str()) == Some("ok");
+        let stride = self.clock_stride.max(1);
+        if self.clock_pending > 0
+            && self.clock_pending < stride
+            && let Some(p) = self.clock_readings.last_mut()
+        {
+            p.max_error_us = worst(p.max_error_us, max_error_us);
+            p.ok &= ok;
+            self.clock_pending += 1;
+            return;
+        }
+        if self.clock_readings.len() == MAX_CLOCK_POINTS {
+            // Halve: each pair becomes the worst of the two.
+            let old = std::mem::take(&mut self.clock_readings);
+            for pair in old.chunks(2) {
+                let mut p = pair[0].clone();
+                if let Some(q) = pair.get(1) {
+                    p.max_error_us = worst(p.max_error_us, q.max_error_us);
+                    p.ok &= q.ok;
+                }
+                self.clock_readings.push(p);
+            }
+            self.clock_stride = stride * 2;
+        }
+        self.clock_readings.push(ClockPoint {
+            time: r.time.clone(),
+            max_error_us,
+            accuracy_us,
+            ok,
+        });
+        self.clock_pending = 1;
     }
 
     /// Tokens in the period.
@@ -147,5 +351,49 @@ impl Summary {
     /// Seals in the period.
     pub fn seal_count(&self) -> u64 {
         self.seals.values().flat_map(|p| p.values()).sum()
+    }
+}
+
+/// The worse of two error bounds: none stated is worse than any.
+fn worst(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn reading(i: u64, err: u64, status: &str) -> Record {
+        let mut f = crate::record::Fields::new();
+        f.insert("max_error_us".into(), err.into());
+        f.insert("accuracy_us".into(), 1_000_000u64.into());
+        f.insert("status".into(), status.into());
+        let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000 + i * 60);
+        Record::new(i, t, kind::CLOCK_READING, f, "")
+    }
+
+    #[test]
+    fn a_year_of_clock_readings_is_thinned_keeping_the_worst() {
+        let mut s = Summary::default();
+        let n = 525_600;
+        for i in 0..n {
+            let (err, status) = match i {
+                300_001 => (900_000, "ok"),
+                400_000 => (2_000_000, "error_bound_exceeded"),
+                _ => (1_000 + i % 7, "ok"),
+            };
+            s.add(&reading(i, err, status), None, None);
+        }
+        let pts = &s.clock_readings;
+        assert!(pts.len() <= MAX_CLOCK_POINTS && pts.len() > MAX_CLOCK_POINTS / 4);
+        let worst = pts.iter().filter_map(|p| p.max_error_us).max();
+        assert_eq!(worst, Some(2_000_000));
+        assert!(pts.iter().any(|p| p.max_error_us == Some(900_000)));
+        assert_eq!(pts.iter().filter(|p| !p.ok).count(), 1);
+        assert_eq!(pts[0].time, reading(0, 0, "ok").time);
     }
 }

@@ -6,6 +6,7 @@
 //! - [`extend`]: B-T, B-LT and B-LTA added to an existing seal, every earlier byte kept.
 //! - [`ats`]: the archive-time-stamp-v3 imprint and its ats-hash-index-v3 (EN 319 122-1 §5.5.3).
 //! - [`verify`]: offline verification reporting the level reached and the sealing organisation.
+//! - [`verdict`]: one JSON verdict for a token or a seal, for the CLI and the verification page.
 //! - [`assurance`]: levels 1 and 2 and the rules a seal key must meet for its level.
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod extend;
 pub mod level;
 pub mod oid;
 pub mod raw;
+pub mod verdict;
 pub mod verify;
 
 pub use assurance::AssuranceLevel;

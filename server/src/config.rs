@@ -51,6 +51,8 @@ pub struct Config {
     pub clock: ClockSection,
     /// The e-seal API; absent: no `/eseal/v1/*` routes.
     pub eseal: Option<ESealSection>,
+    /// The verification page; absent: no `/verify` routes.
+    pub verify: Option<VerifySection>,
     /// SHA-256 of the file as read, recorded in the audit log at start.
     #[serde(skip)]
     pub digest: String,
@@ -167,11 +169,17 @@ pub struct ClockSection {
     /// Refuse (timeNotAvailable) unless the kernel reports the clock synchronised with an
     /// error bound within `tsa.accuracy`. Only dev mode may turn this off.
     pub require_sync: bool,
+    /// A `clock.reading` record (error bound, synchronisation) this often, in seconds
+    /// (default 60): the audit report's curve of the clock's error over time.
+    pub record_interval_s: u64,
 }
 
 impl Default for ClockSection {
     fn default() -> Self {
-        Self { require_sync: true }
+        Self {
+            require_sync: true,
+            record_interval_s: 60,
+        }
     }
 }
 
@@ -229,6 +237,23 @@ fn default_checkpoint_interval() -> u64 {
 
 fn default_segment_mb() -> u64 {
     256
+}
+
+/// `[verify]`: the verification page (`GET /verify`, `POST /verify/v1`), where a recipient
+/// checks a seal or token against the anchors listed here, and nothing else.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySection {
+    /// Trust anchors, PEM or DER: the roots whose tokens and seals the page calls valid.
+    pub trust: Vec<PathBuf>,
+    /// Largest seal or token the page accepts (KiB, default 4096); the document itself
+    /// never reaches the server, only its digest.
+    #[serde(default = "default_max_evidence_kb")]
+    pub max_evidence_kb: u64,
+}
+
+fn default_max_evidence_kb() -> u64 {
+    4096
 }
 
 /// `[[audit.witnesses]]`: a witness of the audit log.
@@ -523,6 +548,17 @@ impl Config {
         }
         if let Some(e) = &self.eseal {
             e.check()?;
+        }
+        if self.clock.record_interval_s == 0 {
+            return err("clock.record_interval_s", "at least 1 second".into());
+        }
+        if let Some(v) = &self.verify
+            && (v.trust.is_empty() || v.max_evidence_kb == 0)
+        {
+            return err(
+                "verify.trust",
+                "the page needs at least one trust anchor and max_evidence_kb of 1 or more".into(),
+            );
         }
         match (&self.tsa.key, &self.tsa.keyring) {
             (Some(k), None) => k.check("tsa.key")?,

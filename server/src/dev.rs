@@ -343,6 +343,10 @@ key = {{ backend = "software", path = "keys/seal.key", certificate = "pki/seal.p
 name = "dev-client"
 certificate_sha256 = "{client_sha256}"
 keys = ["dev-seal"]
+
+# The verification page (GET /verify): seals and tokens under the dev root.
+[verify]
+trust = ["pki/root.pem"]
 "#,
         http = list(http),
         https = list(https),

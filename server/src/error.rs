@@ -66,6 +66,9 @@ pub enum HttpError {
     /// The HTTPS certificate or key cannot be used (the key's content is never shown).
     #[error("{0}")]
     Tls(String),
+    /// A file the server's configuration names cannot be used (verify.trust).
+    #[error("{0}")]
+    Config(String),
     /// A signal handler or thread cannot be installed.
     #[error("{what}: {source}")]
     Setup {

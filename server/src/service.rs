@@ -120,6 +120,21 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         .map(|l| l.as_ref().map_or("none", |l| l.name.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
+    // Each policy's key and usage window at start: where the audit report's key windows begin.
+    let in_force: Vec<serde_json::Value> = loaded
+        .iter()
+        .zip(&cfg.tsa.policies)
+        .filter_map(|(l, p)| {
+            let l = l.as_ref()?;
+            let (from, until) = l.active.usage_window();
+            Some(serde_json::json!({
+                "policy": p.oid,
+                "key": l.active.name(),
+                "usage_from": humantime::format_rfc3339_millis(from).to_string(),
+                "usage_until": humantime::format_rfc3339_millis(until).to_string(),
+            }))
+        })
+        .collect();
     let serial_path = cfg.resolve(&cfg.tsa.serial_state);
     if let Some(dir) = serial_path.parent() {
         std::fs::create_dir_all(dir)
@@ -195,6 +210,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
                         .with("version", env!("CARGO_PKG_VERSION"))
                         .with("node_id", cfg.tsa.node_id)
                         .with("key", key_label.clone())
+                        .with("in_force", in_force)
                         .with("serial_epoch", serial_epoch),
                 )
             });
@@ -225,6 +241,24 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         service.install(i, l);
     }
     Ok(service)
+}
+
+/// The clock as it reads now, for the periodic `clock.reading` record.
+pub fn clock_reading(clock: &kokuin_tsa::clock::TrustedClock) -> kokuin_audit::Event {
+    let (status, reading) = clock.status();
+    kokuin_audit::Event::new(kokuin_audit::kind::CLOCK_READING)
+        .with("status", status_name(&status))
+        .with("synchronised", reading.is_some_and(|r| r.synchronised))
+        .with(
+            "max_error_us",
+            reading
+                .and_then(|r| r.max_error)
+                .map(|e| u64::try_from(e.as_micros()).unwrap_or(u64::MAX)),
+        )
+        .with(
+            "accuracy_us",
+            u64::try_from(clock.accuracy().as_micros()).unwrap_or(u64::MAX),
+        )
 }
 
 /// Every change of the clock's status goes to the log and to the audit log (EN 319 421:

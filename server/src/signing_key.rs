@@ -45,7 +45,12 @@ pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedK
         .map_err(|e| cert_err(e.to_string()))?;
     let key_label = key.label().to_string();
     let signer = TokenSigner::new(key, tsu, &certs).map_err(|e| cert_err(e.to_string()))?;
-    let active = ActiveKey::new(signer).map_err(|e| cert_err(e.to_string()))?;
+    let mut active = ActiveKey::new(signer).map_err(|e| cert_err(e.to_string()))?;
+    // Token records name a keyring key by its entry, which key.lifecycle records use too;
+    // `tsa.key` keeps the signer's own label.
+    if name != "tsa.key" {
+        active = active.named(name);
+    }
     let (from, until) = active.usage_window();
     let now = std::time::SystemTime::now();
     if now < from || now > until {

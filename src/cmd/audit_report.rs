@@ -6,6 +6,7 @@
 //! by a program.
 
 use super::CmdError;
+use super::audit_report_charts::{bars, clock_chart, key_chart};
 use html_escape::encode_text as esc;
 use kokuin_audit::Record;
 use kokuin_audit::report::Summary;
@@ -103,7 +104,7 @@ fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Option<String>, CmdError> 
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;overflow-wrap:anywhere;\
 text-align:left}td.n{text-align:right}.bad{color:#a00;font-weight:bold}.ok{color:#060}\
 svg{display:block;margin:.5em 0}@media print{body{margin:1cm}h2{break-after:avoid}}";
 
@@ -151,13 +152,28 @@ fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
     for (r, n) in &s.refusals {
         let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(r));
     }
+    let worst = s.clock_readings.iter().filter_map(|p| p.max_error_us).max();
+    let accuracy = s.clock_readings.last().map(|p| p.accuracy_us);
     let _ = write!(
         h,
-        "</table><h2>Trusted clock</h2><p>{} refusal windows: no token was issued in them \
-         (timeNotAvailable).</p>",
-        s.clock_windows.len()
+        "</table><h2>Trusted clock</h2><p>{} refusal windows (timeNotAvailable). {} clock \
+         readings; largest error bound {} against the declared accuracy of {}.</p>",
+        s.clock_windows.len(),
+        s.clock_readings.len(),
+        worst.map_or("not stated".into(), micros),
+        accuracy.map_or("(no readings)".into(), micros),
     );
-    h.push_str(&timeline(s));
+    let _ = write!(
+        h,
+        "<p class=\"{}\">{} tokens recorded inside a refusal window.</p>",
+        if s.tokens_in_clock_windows == 0 {
+            "ok"
+        } else {
+            "bad"
+        },
+        s.tokens_in_clock_windows
+    );
+    h.push_str(&clock_chart(s));
     h.push_str("<table><tr><th>from</th><th>to</th><th>state</th><th>reason</th></tr>");
     for w in &s.clock_windows {
         let _ = write!(
@@ -169,12 +185,54 @@ fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
             esc(&w.reason)
         );
     }
+    let outside: u64 = s
+        .keys
+        .values()
+        .map(|k| k.outside_usage + k.outside_in_force)
+        .sum();
     let _ = write!(
         h,
-        "</table><h2>Keys</h2><p>{} lifecycle events.</p>\
-         <table><tr><th>time</th><th>key</th><th>event</th></tr>",
-        s.key_events.len()
+        "</table><h2>Keys</h2><p>{} keys, {} lifecycle events.</p><p class=\"{}\">{} tokens \
+         outside their key's usage window or time in force.</p>",
+        s.keys.len(),
+        s.key_events.len(),
+        if outside == 0 { "ok" } else { "bad" },
+        outside
     );
+    h.push_str(&key_chart(s));
+    h.push_str(
+        "<table><tr><th>key</th><th>usage window</th><th>in force</th><th>tokens</th>\
+         <th>first – last token</th><th>outside window</th><th>outside in force</th></tr>",
+    );
+    for (name, k) in &s.keys {
+        let spans: Vec<String> = k
+            .in_force
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} – {} ({})",
+                    w.from,
+                    w.to.as_deref().unwrap_or("end"),
+                    w.policy
+                )
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{} – {}</td><td>{}</td><td class=\"n\">{}</td><td>{} – {}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(name),
+            esc(k.usage_from.as_deref().unwrap_or("?")),
+            esc(k.usage_until.as_deref().unwrap_or("?")),
+            esc(&spans.join("; ")),
+            k.tokens,
+            esc(k.first_token.as_deref().unwrap_or("")),
+            esc(k.last_token.as_deref().unwrap_or("")),
+            k.outside_usage,
+            k.outside_in_force
+        );
+    }
+    h.push_str("</table><table><tr><th>time</th><th>key</th><th>event</th></tr>");
     for e in &s.key_events {
         let _ = write!(
             h,
@@ -199,6 +257,10 @@ fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
     h
 }
 
+fn micros(us: u64) -> String {
+    format!("{:.3} ms", us as f64 / 1000.0)
+}
+
 fn per_day_table(
     m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     what: &str,
@@ -215,71 +277,5 @@ fn per_day_table(
         }
     }
     h.push_str("</table>");
-    h
-}
-
-/// Tokens per day as bars (inline SVG).
-fn bars(m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>) -> String {
-    let days: Vec<(&String, u64)> = m.iter().map(|(d, p)| (d, p.values().sum())).collect();
-    let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let (w, hgt) = (24usize, 120u64);
-    let mut s = format!(
-        "<svg role=\"img\" aria-label=\"tokens per day\" width=\"{}\" height=\"{}\">",
-        days.len() * w + 10,
-        hgt + 20
-    );
-    for (i, (day, n)) in days.iter().enumerate() {
-        let bh = n * hgt / max;
-        let _ = write!(
-            s,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{bh}\" fill=\"#36c\"><title>{}: {n}</title></rect>",
-            i * w + 5,
-            hgt - bh,
-            w - 4,
-            esc(day)
-        );
-    }
-    s.push_str("</svg>");
-    s
-}
-
-/// The period as a line, the clock's refusal windows in red and key events as marks.
-fn timeline(s: &Summary) -> String {
-    let secs = |t: &str| {
-        humantime::parse_rfc3339(t)
-            .ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0.0, |d| d.as_secs_f64())
-    };
-    let (Some(first), Some(last)) = (&s.first, &s.last) else {
-        return String::new();
-    };
-    let (t0, t1) = (secs(first), secs(last).max(secs(first) + 1.0));
-    let width = 800.0;
-    let x = |t: f64| 10.0 + (t - t0) / (t1 - t0) * width;
-    let mut h = String::from(
-        "<svg role=\"img\" aria-label=\"clock refusal windows and key events\" width=\"820\" height=\"50\">\
-         <line x1=\"10\" y1=\"25\" x2=\"810\" y2=\"25\" stroke=\"#999\"/>",
-    );
-    for w in &s.clock_windows {
-        let (a, b) = (secs(&w.from), w.to.as_deref().map_or(t1, secs));
-        let _ = write!(
-            h,
-            "<rect x=\"{:.1}\" y=\"15\" width=\"{:.1}\" height=\"20\" fill=\"#c33\"><title>{}</title></rect>",
-            x(a),
-            (x(b) - x(a)).max(2.0),
-            esc(&w.state)
-        );
-    }
-    for e in &s.key_events {
-        let _ = write!(
-            h,
-            "<circle cx=\"{:.1}\" cy=\"25\" r=\"4\" fill=\"#063\"><title>{} {}</title></circle>",
-            x(secs(&e.time)),
-            esc(&e.key),
-            esc(&e.event)
-        );
-    }
-    h.push_str("</svg>");
     h
 }

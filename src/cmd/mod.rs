@@ -4,6 +4,7 @@ pub mod audit;
 pub mod audit_lookup;
 pub mod audit_proof;
 pub mod audit_report;
+mod audit_report_charts;
 pub mod bench;
 pub mod bench_args;
 pub mod certs;

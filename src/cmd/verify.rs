@@ -7,20 +7,17 @@ use super::{CmdError, hash_file, read_file};
 use der::Decode;
 use kokuin_certs::path::subject_of;
 use kokuin_certs::pem::load_certificates;
+use kokuin_eseal::verdict::read_token;
+use kokuin_eseal::verdict::{algorithm_name, token_verdict};
 use kokuin_tsa::asn1::TimeStampReq;
-use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifiedToken, VerifyOptions};
-
-/// Reads a .tsr (TimeStampResp) or a bare token (ContentInfo).
-fn load_token(bytes: &[u8]) -> Result<TimeStampToken, kokuin_tsa::TokenError> {
-    match ParsedResponse::from_der(bytes) {
-        Ok(r) => TimeStampToken::from_der(&r.into_token()?),
-        Err(_) => TimeStampToken::from_der(bytes),
-    }
-}
+use kokuin_tsa::{VerifiedToken, VerifyOptions};
 
 pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
     if !a.batch.is_empty() {
         return super::verify_batch::run(&a);
+    }
+    if a.ui {
+        return ui(&a);
     }
     let bytes = read_file(a.token_path())?;
     if kokuin_eseal::verify::is_seal(&bytes) {
@@ -33,17 +30,40 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
     }
     let result = check(&a, &bytes);
     match (&result, a.json) {
-        (Ok(v), true) => out!("{}", json(Some(v), None)),
-        (Err(e), true) => out!("{}", json(None, Some(&e.message))),
+        (Ok(v), true) => out!("{}", token_verdict(v)),
+        (Err(e), true) => out!(
+            "{}",
+            serde_json::json!({ "valid": false, "error": e.message, "bad_input": e.code == 2 })
+        ),
         (Ok(v), false) => print_human(v),
         _ => {}
     }
     result.map(|_| ())
 }
 
+/// `--ui`: the server's verification page on a loopback address, judging against `--trust`.
+fn ui(a: &VerifyArgs) -> Result<(), CmdError> {
+    if !a.listen.ip().is_loopback() {
+        return Err(CmdError::usage(
+            "--listen: the page serves on a loopback address only (WebCrypto needs a secure context)",
+        ));
+    }
+    let mut anchors = Vec::new();
+    for t in &a.trust {
+        anchors.extend(load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?);
+    }
+    let verifier = kokuin_server::http::verify::Verifier::new(anchors, 4096 * 1024);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CmdError::usage(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(kokuin_server::http::serve_ui(a.listen, verifier))
+        .map_err(|e| CmdError::usage(e.to_string()))
+}
+
 fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
     // Not a token at all is bad input (exit 2), not an invalid token (exit 1).
-    let token = load_token(bytes).map_err(|e| {
+    let token = read_token(bytes).map_err(|e| {
         CmdError::usage(format!(
             "{}: not a time-stamp token: {e}",
             a.token_path().display()
@@ -106,7 +126,7 @@ fn print_human(v: &VerifiedToken) {
     if let Some(n) = &v.nonce {
         out!("  nonce:     {}", hex::encode(n.as_bytes()));
     }
-    let (name, pq) = algorithm(v);
+    let (name, pq) = algorithm_name(&v.signature_algorithm);
     out!(
         "  algorithm: {name} ({}) — {}",
         v.signature_algorithm,
@@ -126,32 +146,4 @@ fn print_human(v: &VerifiedToken) {
         };
         out!("  {role:<9}  {}", subject_of(c));
     }
-}
-
-/// The signature algorithm's name and whether it is quantum-safe.
-fn algorithm(v: &VerifiedToken) -> (String, bool) {
-    kokuin_hsm::algorithm::describe(&v.signature_algorithm)
-        .unwrap_or_else(|| (v.signature_algorithm.to_string(), false))
-}
-
-fn json(v: Option<&VerifiedToken>, error: Option<&str>) -> String {
-    let value = match v {
-        Some(v) => serde_json::json!({
-            "signature_algorithm_name": algorithm(v).0,
-            "quantum_safe": algorithm(v).1,
-            "valid": true,
-            "gen_time": v.gen_time.to_rfc3339(),
-            "serial": hex::encode(v.serial.as_bytes()),
-            "policy": v.policy.to_string(),
-            "hash": v.hash.name(),
-            "nonce": v.nonce.as_ref().map(|n| hex::encode(n.as_bytes())),
-            "signature_algorithm": v.signature_algorithm.to_string(),
-            "accuracy": v.accuracy.map(|a| serde_json::json!({
-                "seconds": a.seconds, "millis": a.millis, "micros": a.micros
-            })),
-            "chain": v.chain.iter().map(subject_of).collect::<Vec<_>>(),
-        }),
-        None => serde_json::json!({ "valid": false, "error": error }),
-    };
-    value.to_string()
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// The token (.tsr or bare) or seal (.p7s) to verify.
-    #[arg(required_unless_present = "batch")]
+    #[arg(required_unless_present_any = ["batch", "ui"])]
     pub token: Option<PathBuf>,
     /// The time-stamped data.
     #[arg(long, conflicts_with = "digest")]
@@ -33,6 +33,13 @@ pub struct VerifyArgs {
     /// (`invoice.pdf.tsr` → `invoice.pdf`). Exit 0 only when every one is valid.
     #[arg(long, num_args = 1.., conflicts_with_all = ["token", "data", "digest", "request", "json"])]
     pub batch: Vec<PathBuf>,
+    /// Serve the verification page on --listen (loopback) instead, judging against --trust:
+    /// for an auditor without network. Stops on Ctrl-C.
+    #[arg(long, conflicts_with_all = ["token", "batch", "data", "digest", "request", "json", "untrusted", "at"])]
+    pub ui: bool,
+    /// With --ui: where the page listens.
+    #[arg(long, requires = "ui", default_value = "127.0.0.1:8319")]
+    pub listen: std::net::SocketAddr,
     /// With --batch: one JSON line per item (file, document, kind, result, reason, …).
     #[arg(long, requires = "batch")]
     pub report: Option<PathBuf>,

@@ -8,13 +8,14 @@ use kokuin_certs::path::{display_time, subject_of};
 use kokuin_certs::pem::load_certificates;
 use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_eseal::SealVerifyOptions;
+use kokuin_eseal::verdict::{algorithm_name, seal_verdict};
 use kokuin_eseal::verify::{SealReport, verify_seal};
 use std::time::SystemTime;
 
 pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
     let result = check(a, seal);
     match (&result, a.json) {
-        (Ok(r), true) => out!("{}", json(r)),
+        (Ok(r), true) => out!("{}", seal_verdict(r)),
         (Err(e), true) => {
             out!(
                 "{}",
@@ -71,11 +72,6 @@ fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
     .map_err(|e| CmdError::negative(format!("INVALID: {e}")))
 }
 
-fn algorithm(r: &SealReport) -> (String, bool) {
-    kokuin_hsm::algorithm::describe(&r.signature_algorithm)
-        .unwrap_or_else(|| (r.signature_algorithm.to_string(), false))
-}
-
 fn print_human(r: &SealReport) {
     out!("VALID e-seal, CAdES {}", r.level);
     for l in &r.limits {
@@ -130,7 +126,7 @@ fn print_human(r: &SealReport) {
             s.serial
         );
     }
-    let (name, pq) = algorithm(r);
+    let (name, pq) = algorithm_name(&r.signature_algorithm);
     out!(
         "  algorithm:        {name} ({}) — {}",
         r.signature_algorithm,
@@ -151,33 +147,4 @@ fn print_human(r: &SealReport) {
         };
         out!("    {role:<7} {}", subject_of(c));
     }
-}
-
-fn json(r: &SealReport) -> String {
-    let stamps = |v: &[kokuin_eseal::verify::StampInfo]| {
-        v.iter()
-            .map(|s| serde_json::json!({ "gen_time": display_time(s.gen_time), "tsa": s.tsa, "serial": s.serial }))
-            .collect::<Vec<_>>()
-    };
-    let (name, pq) = algorithm(r);
-    serde_json::json!({
-        "valid": true,
-        "kind": "e-seal",
-        "level": r.level.name(),
-        "limits": r.limits,
-        "assurance_level": r.assurance.map(|l| l.number()),
-        "organization": r.subject.as_ref().ok().map(|s| s.organization.clone()),
-        "organization_identifier": r.subject.as_ref().ok().map(|s| s.organization_identifier.clone()),
-        "corporate_number": r.subject.as_ref().ok().and_then(|s| s.corporate_number().map(str::to_string)),
-        "enveloping": r.enveloping,
-        "signing_time": r.signing_time.map(display_time),
-        "signature_timestamps": stamps(&r.signature_timestamps),
-        "archive_timestamps": stamps(&r.archive_timestamps),
-        "signer_checked_at": display_time(r.signer_checked_at),
-        "signature_algorithm": r.signature_algorithm.to_string(),
-        "signature_algorithm_name": name,
-        "quantum_safe": pq,
-        "chain": r.chain.iter().map(subject_of).collect::<Vec<_>>(),
-    })
-    .to_string()
 }

@@ -580,3 +580,67 @@ pub fn granted(reply: &Reply) -> bool {
 pub fn code(o: &std::process::Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
+
+/// `kokuin seal FILE` with the dev client certificate; the seal's path.
+pub fn seal_document(srv: &Server, file: &Path, level: &str, enveloping: bool) -> PathBuf {
+    let out = file.with_extension(format!(
+        "{level}{}.p7s",
+        if enveloping { "-env" } else { "" }
+    ));
+    let mut args = vec![
+        "seal",
+        file.to_str().unwrap(),
+        "--url",
+        srv.https.trim_end_matches("/tsa"),
+        "--key",
+        "dev-seal",
+        "--level",
+        level,
+        "--client-cert",
+        "PKI/client.pem",
+        "--client-key",
+        "PKI/client.key",
+        "--ca",
+        "PKI/root.pem",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    if enveloping {
+        args.push("--enveloping");
+    }
+    let pki = srv.dir.join("pki");
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("PKI", pki.to_str().unwrap()))
+        .collect();
+    let o = run(
+        kokuin_exe(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    out
+}
+
+/// Where screenshots for a person to look at are kept (a CI artefact): `target/screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+    d
+}
+
+/// A full-page screenshot of a local HTML file in headless Chromium
+/// (`tests/interop/screenshot.py`), saved as `name` in [`screenshot_dir`]; its path.
+pub fn screenshot(html: &Path, name: &str) -> PathBuf {
+    let out = screenshot_dir().join(name);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/screenshot.py");
+    let o = run(
+        &python(),
+        &[
+            script.to_str().unwrap_or_default(),
+            html.to_str().unwrap_or_default(),
+            out.to_str().unwrap_or_default(),
+        ],
+    );
+    assert!(o.status.success(), "screenshot: {}", text(&o));
+    out
+}

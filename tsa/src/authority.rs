@@ -52,6 +52,8 @@ pub struct ActiveKey {
     not_before: SystemTime,
     not_after: SystemTime,
     tsa_name: GeneralName,
+    /// What the audit log calls the key (its keyring entry); empty: the signer's label.
+    name: String,
 }
 
 impl ActiveKey {
@@ -73,6 +75,7 @@ impl ActiveKey {
         }
         Ok(Self {
             tsa_name: GeneralName::DirectoryName(cert.tbs_certificate().subject().clone()),
+            name: String::new(),
             signer,
             not_before,
             not_after,
@@ -82,6 +85,22 @@ impl ActiveKey {
     /// The key and certificate that sign.
     pub fn token_signer(&self) -> &TokenSigner {
         &self.signer
+    }
+
+    /// Names the key as the operator knows it (its keyring entry), for the audit log's
+    /// token records.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// What the audit log calls the key: its keyring entry, or the signer's label.
+    pub fn name(&self) -> &str {
+        if self.name.is_empty() {
+            self.signer.signer().label()
+        } else {
+            &self.name
+        }
     }
 
     /// When the key may sign: from, until.
@@ -258,7 +277,7 @@ impl TimeStampAuthority {
                 serial,
                 gen_time: now,
                 policy: checked.policy.clone(),
-                key_label: key.signer.signer().label().to_string(),
+                key_label: key.name().to_string(),
                 request: checked,
             },
             key,

@@ -11,12 +11,31 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
-fn record(state: &State, key: &str, event: &str) {
+/// A key.lifecycle record: which key, what happened.
+fn lifecycle(key: &str, event: &str) -> Event {
     tracing::info!(key, event, "keyring");
+    Event::new(kind::KEY_LIFECYCLE)
+        .with("key", key)
+        .with("event", event)
+}
+
+/// Where a key is put in force: the policy, the key it replaces and the usage window it may
+/// sign in, so that the audit report can place every token inside its key's window.
+pub fn in_force_fields(ev: Event, policy: &str, key: &kokuin_tsa::ActiveKey) -> Event {
+    let (from, until) = key.usage_window();
+    ev.with("policy", policy)
+        .with(
+            "usage_from",
+            humantime::format_rfc3339_millis(from).to_string(),
+        )
+        .with(
+            "usage_until",
+            humantime::format_rfc3339_millis(until).to_string(),
+        )
+}
+
+fn record(state: &State, ev: Event) {
     if let Some(log) = &state.service.audit {
-        let ev = Event::new(kind::KEY_LIFECYCLE)
-            .with("key", key)
-            .with("event", event);
         log.append(
             ev,
             Box::new(|r| {
@@ -55,7 +74,7 @@ pub async fn follow_keyring(
             match store.load() {
                 Ok(new) => {
                     for (key, event) in new.changes_since(&ring) {
-                        record(&state, &key, &event);
+                        record(&state, lifecycle(&key, &event));
                     }
                     ring = new;
                     seen = fp;
@@ -93,16 +112,24 @@ pub async fn follow_keyring(
                     };
                     match loaded {
                         Ok(Ok(k)) => {
+                            let ev = in_force_fields(
+                                lifecycle(
+                                    &name,
+                                    &format!("in force for {} (was {current:?})", policy.oid),
+                                ),
+                                &policy.oid,
+                                &k.active,
+                            )
+                            .with("previous", current.as_str());
                             state.service.install(index, Some(k));
-                            record(
-                                &state,
-                                &name,
-                                &format!("in force for {} (was {current:?})", policy.oid),
-                            );
+                            record(&state, ev);
                         }
                         Ok(Err(e)) => {
                             tracing::error!(key = %name, error = %e, "cannot put the key in force");
-                            record(&state, &name, &format!("cannot be put in force: {e}"));
+                            record(
+                                &state,
+                                lifecycle(&name, &format!("cannot be put in force: {e}")),
+                            );
                             failed = Some((name, seen.clone()));
                         }
                         Err(e) => tracing::error!(error = %e, "key loading task failed"),
@@ -112,8 +139,11 @@ pub async fn follow_keyring(
                     state.service.install(index, None);
                     record(
                         &state,
-                        &current,
-                        &format!("no key in force for {} any more", policy.oid),
+                        lifecycle(
+                            &current,
+                            &format!("no key in force for {} any more", policy.oid),
+                        )
+                        .with("policy", policy.oid.as_str()),
                     );
                 }
                 _ => {}

@@ -2,6 +2,7 @@
 //! HTTP/2, bounded connections and concurrency, head and body timeouts, and a graceful
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
+mod body_stream;
 mod cpu_pool;
 mod deadline;
 mod eseal;
@@ -16,6 +17,8 @@ mod sign_times;
 mod state;
 mod tls;
 mod tsa;
+pub mod verify;
+mod verify_ui;
 
 use crate::config::{Config, ServerConfig};
 use crate::error::HttpError;
@@ -31,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+pub use verify_ui::serve_ui;
 
 /// Binds every listener, prints where it listens, and serves until SIGTERM or Ctrl-C.
 pub async fn run(
@@ -133,6 +137,7 @@ pub async fn run_with(
         })?,
         sign_times: sign_times::SignTimes::default(),
         refusals: Arc::default(),
+        verifier: verifier(&cfg)?,
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),
@@ -170,6 +175,14 @@ pub async fn run_with(
         tasks.push(tokio::spawn(state.refusals.clone().run(
             log.clone(),
             Duration::from_secs(cfg.audit.refusal_interval_s.max(1)),
+            stop_rx.clone(),
+        )));
+    }
+    if let Some(log) = &state.service.audit {
+        tasks.push(tokio::spawn(record_clock(
+            log.clone(),
+            state.service.authority.clone(),
+            Duration::from_secs(cfg.clock.record_interval_s.max(1)),
             stop_rx.clone(),
         )));
     }
@@ -242,6 +255,50 @@ pub async fn run_with(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A `clock.reading` record every `every`: the trusted clock's error bound over time, for the
+/// audit report (EN 319 421: the TSA shows its clock stayed within the declared accuracy).
+async fn record_clock(
+    log: Arc<kokuin_audit::AuditLog>,
+    authority: Arc<kokuin_tsa::TimeStampAuthority>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let ev = crate::service::clock_reading(authority.clock());
+        log.append(
+            ev,
+            Box::new(|r| {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "audit log cannot record the clock reading");
+                }
+            }),
+        );
+    }
+}
+
+/// The verification page's anchors, read once at start: a page that cannot read them does
+/// not start, rather than judge against fewer.
+fn verifier(cfg: &Config) -> Result<Option<Arc<verify::Verifier>>, HttpError> {
+    let Some(v) = &cfg.verify else {
+        return Ok(None);
+    };
+    let mut anchors = Vec::new();
+    for p in &v.trust {
+        anchors.extend(
+            kokuin_certs::pem::load_certificates(&cfg.resolve(p))
+                .map_err(|e| HttpError::Config(format!("verify.trust: {e}")))?,
+        );
+    }
+    Ok(Some(Arc::new(verify::Verifier::new(
+        anchors,
+        v.max_evidence_kb.saturating_mul(1024),
+    ))))
 }
 
 /// A per-address token bucket of `per_second` (0: none), bursting to `burst`, or to

@@ -53,6 +53,9 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
             }
             "/eseal/v1/seal" | "/eseal/v1/extend" => ("other", method_not_allowed("POST"), None),
             "/eseal/v1/crls" if get => ("/eseal/v1/crls", super::eseal::crls(&state), None),
+            p if p == "/verify" || p.starts_with("/verify/") => {
+                ("/verify", verify_page(&state, peer, req).await, None)
+            }
             "/tsa/certs" if get => (
                 "/tsa/certs",
                 super::policies::certs(&state, req.uri().query()),
@@ -124,6 +127,31 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.dec();
     }
+}
+
+/// The verification page, when `[verify]` is configured; its POSTs share the e-seal API's
+/// per-client rate, as a verification costs about what a seal does.
+async fn verify_page(
+    state: &State,
+    peer: std::net::SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let Some(verifier) = &state.verifier else {
+        return not_found();
+    };
+    if req.method() == Method::POST
+        && let Some(limiter) = &state.seal_limiter
+        && limiter.check_key(&peer.ip()).is_err()
+    {
+        return text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "text/plain",
+            "rate limit exceeded, retry later\n".into(),
+        );
+    }
+    super::verify::route(verifier, &state.limits, req)
+        .await
+        .unwrap_or_else(not_found)
 }
 
 fn not_found() -> Response<Body> {

@@ -39,6 +39,8 @@ pub struct State {
     pub cpu_pool: cpu_pool::CpuPool,
     /// Recent signing times, which set how long a token's audit record waits for company.
     pub sign_times: sign_times::SignTimes,
+    /// The verification page, when `[verify]` is configured.
+    pub verifier: Option<Arc<super::verify::Verifier>>,
     /// Refusals counted until their next aggregated audit record.
     pub refusals: Arc<refusals::Refusals>,
     pub(super) request_ids: AtomicU64,

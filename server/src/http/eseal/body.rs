@@ -4,8 +4,8 @@
 
 use super::refusal::Refusal;
 use crate::eseal_service::SealService;
+use crate::http::body_stream::BodyError;
 use crate::http::state::State;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use kokuin_hsm::DigestAlgorithm;
@@ -15,50 +15,19 @@ use std::time::Duration;
 /// (certificates, the SignerInfo; validation data when raised to B-LT).
 const TAILROOM: usize = 64 * 1024;
 
-/// Feeds the body's data to `sink` as it arrives, refusing a body over `max` octets
-/// (`http_body_util::Limited` counts them). The whole body must arrive within
-/// `server.body_timeout_ms`, plus a second per `server.body_min_bytes_per_second` bytes
-/// received: a large document at a fair rate gets the time it needs, a trickle is cut off
-/// (408) however patiently it keeps each frame coming.
+/// [`stream_body`], refused as the e-seal API words it.
 async fn stream_body(
     body: Incoming,
     max: Option<u64>,
     limits: &crate::config::ServerConfig,
-    mut sink: impl FnMut(&[u8]),
+    sink: impl FnMut(&[u8]),
 ) -> Result<(), Refusal> {
-    let limit = max.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
-    let mut body = Limited::new(body, limit);
-    let start = tokio::time::Instant::now();
-    let base = Duration::from_millis(limits.body_timeout_ms);
-    let rate = limits.body_min_bytes_per_second.max(1);
-    let mut received = 0u64;
-    loop {
-        let deadline = start + base + Duration::from_secs(received / rate);
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => {
-                return Err(Refusal::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body too slow",
-                ));
-            }
-            Ok(None) => return Ok(()),
-            Ok(Some(Err(e))) if e.is::<LengthLimitError>() => {
-                return Err(too_large(max.unwrap_or(u64::MAX)));
-            }
-            Ok(Some(Err(_))) => {
-                return Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    "cannot read request body",
-                ));
-            }
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    received += data.len() as u64;
-                    sink(&data);
-                }
-            }
-        }
-    }
+    super::super::body_stream::stream_body(body, max, limits, sink)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => too_large(max.unwrap_or(u64::MAX)),
+            e => Refusal::new(e.status(), e.to_string()),
+        })
 }
 
 /// Hashes the body as it arrives: constant memory whatever the document's size.

@@ -1,0 +1,213 @@
+//! The verification page, for the recipient of a sealed invoice:
+//!
+//! - `GET /verify` (with `/verify/app.js` and `/verify/app.css`): a page with no external
+//!   assets where a person drops a seal or token and, for a detached one, the document. The
+//!   page hashes the document in the browser (WebCrypto): the document never leaves the
+//!   machine.
+//! - `POST /verify/v1`: `{"evidence": BASE64, "digests": {"sha256": HEX, …}}` in, the verdict
+//!   `kokuin verify --json` prints out (`kokuin_eseal::verdict`, the same code), judged
+//!   against `verify.trust` only.
+//!
+//! `kokuin verify --ui` serves the same routes on 127.0.0.1 for an auditor without network.
+
+use super::body_stream::{BodyError, stream_body};
+use super::reply::{Body, method_not_allowed};
+use crate::config::ServerConfig;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use kokuin_eseal::verdict::{DocumentDigests, EvidenceOptions, verify_evidence};
+use kokuin_hsm::DigestAlgorithm;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+use x509_cert::Certificate;
+
+const PAGE: &str = include_str!("verify_page/index.html");
+const SCRIPT: &str = include_str!("verify_page/app.js");
+const STYLE: &str = include_str!("verify_page/app.css");
+
+/// Same-origin script and style only, no frames, no form posts elsewhere: the page can
+/// reach nothing but this server's `/verify/v1`.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What the page verifies against.
+pub struct Verifier {
+    anchors: Vec<Certificate>,
+    max_bytes: u64,
+}
+
+impl Verifier {
+    /// Judges against `anchors` only; refuses evidence over `max_bytes`.
+    pub fn new(anchors: Vec<Certificate>, max_bytes: u64) -> Self {
+        Self { anchors, max_bytes }
+    }
+}
+
+/// Answers the page's routes, or `None` for a path that is not one of them.
+pub async fn route(
+    v: &Arc<Verifier>,
+    limits: &ServerConfig,
+    req: Request<Incoming>,
+) -> Option<Response<Body>> {
+    let get = matches!(*req.method(), Method::GET | Method::HEAD);
+    let reply = match req.uri().path() {
+        "/verify" if get => asset("text/html; charset=utf-8", PAGE),
+        "/verify/app.js" if get => asset("text/javascript; charset=utf-8", SCRIPT),
+        "/verify/app.css" if get => asset("text/css; charset=utf-8", STYLE),
+        "/verify/v1" if req.method() == Method::POST => verify_v1(v, limits, req).await,
+        "/verify/v1" => method_not_allowed("POST"),
+        "/verify" | "/verify/app.js" | "/verify/app.css" => method_not_allowed("GET, HEAD"),
+        _ => return None,
+    };
+    Some(reply)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(CSP),
+    );
+    secure_headers(h);
+    r
+}
+
+fn secure_headers(h: &mut hyper::HeaderMap) {
+    h.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// `POST /verify/v1`'s body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    /// The seal or token, base64 (DER).
+    evidence: String,
+    /// The document's digests by algorithm name (`sha256`, `sha384`, `sha512`), hex.
+    #[serde(default)]
+    digests: BTreeMap<String, String>,
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    secure_headers(h);
+    r
+}
+
+/// A request the page cannot judge: 4xx with the reason, never a verdict.
+fn bad_input(status: StatusCode, reason: &str) -> Response<Body> {
+    json(
+        status,
+        &serde_json::json!({ "valid": false, "bad_input": true, "error": reason }),
+    )
+}
+
+async fn verify_v1(
+    v: &Arc<Verifier>,
+    limits: &ServerConfig,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return bad_input(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/json: {\"evidence\": base64, \"digests\": {…}}",
+        );
+    }
+    // Base64 is 4/3 of the evidence; the digests and field names are small.
+    let max = v.max_bytes / 3 * 4 + 4096;
+    let mut body = Vec::new();
+    if let Err(e) = stream_body(req.into_body(), Some(max), limits, |d| {
+        body.extend_from_slice(d)
+    })
+    .await
+    {
+        let reason = match e {
+            BodyError::TooLarge => format!("the evidence is over {} octets", v.max_bytes),
+            ref e => e.to_string(),
+        };
+        return bad_input(e.status(), &reason);
+    }
+    let request: VerifyRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_input(StatusCode::BAD_REQUEST, &format!("the request: {e}")),
+    };
+    let evidence = match base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        request.evidence.trim(),
+    ) {
+        Ok(d) => d,
+        Err(e) => return bad_input(StatusCode::BAD_REQUEST, &format!("evidence: {e}")),
+    };
+    let mut digests = Vec::new();
+    for (name, hexd) in &request.digests {
+        let Some(alg) = DigestAlgorithm::from_name(name) else {
+            return bad_input(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "digests: unknown algorithm {:?}",
+                    name.chars().take(20).collect::<String>()
+                ),
+            );
+        };
+        match hex::decode(hexd) {
+            Ok(d) => digests.push((alg, d)),
+            Err(_) => {
+                return bad_input(
+                    StatusCode::BAD_REQUEST,
+                    &format!("digests.{}: not hexadecimal", alg.name()),
+                );
+            }
+        }
+    }
+    let v = v.clone();
+    // Chain building and signature checks are CPU work: off the I/O threads.
+    let verdict = tokio::task::spawn_blocking(move || {
+        let pairs: Vec<(DigestAlgorithm, &[u8])> =
+            digests.iter().map(|(a, d)| (*a, d.as_slice())).collect();
+        verify_evidence(
+            &evidence,
+            &EvidenceOptions {
+                trust_anchors: &v.anchors,
+                extra_certificates: &[],
+                document: DocumentDigests { digests: &pairs },
+                at: SystemTime::now(),
+            },
+        )
+        .map_err(|e| e.to_string())
+    })
+    .await;
+    match verdict {
+        Ok(Ok(value)) => json(StatusCode::OK, &value),
+        Ok(Err(reason)) => bad_input(StatusCode::UNPROCESSABLE_ENTITY, &reason),
+        Err(e) => {
+            tracing::error!(error = %e, "verification task failed");
+            bad_input(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the verification failed on this side; the service log has the reason",
+            )
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Where the log's records are kept: the seam between the writer (chain, group commit,
-//! checkpoints) and the medium. Today segment files ([`crate::file_storage::FileStorage`]);
-//! a database is another implementation, not a change to the writer or its callers.
+//! checkpoints) and the medium: segment files ([`crate::file_storage::FileStorage`]), or
+//! PostgreSQL for a fleet (`kokuin_fleet::log_storage`), with no change to the writer.
 
 use crate::config::OpenReport;
 use crate::error::AuditError;
@@ -15,9 +15,11 @@ pub trait LogStorage: Send {
     /// record.
     fn append(&mut self, first_seq: u64, lines: &str) -> Result<(), AuditError>;
 
-    /// Fails while the medium is no longer the one written to (for files: the active segment
-    /// deleted, renamed or replaced). Once it has failed it fails for good: records written
-    /// on would be acknowledged and lost.
+    /// Called every second while the log is idle: fails while the medium cannot take
+    /// records. For files: the active segment deleted, renamed or replaced, and then for good,
+    /// since records written on would be acknowledged and lost. For a database
+    /// (`kokuin_fleet`): unreachable (until it answers again), or the node id lost to
+    /// another node (for good).
     fn check(&mut self) -> Result<(), AuditError>;
 
     /// Keeps `line`, the newest checkpoint, where auditors look first (for files:

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-mod common;
+use kokuin_testkit::audit_key as common;
 
 use kokuin_audit::merkle::{consistency_proof, inclusion_proof, verify_consistency};
 use kokuin_audit::note::{self, TreeCheckpoint};

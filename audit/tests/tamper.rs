@@ -3,10 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-mod common;
-use common::{Key, key};
 use kokuin_audit::verify::{Damage, Report, verify_dir};
 use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event, Record, kind, segment};
+use kokuin_testkit::audit_key::{Key, key};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,10 +1,12 @@
-//! Shared by the audit log's tests: a real P-256 checkpoint key.
+//! A real P-256 audit (checkpoint) key for tests of the audit log and the fleet: signs
+//! checkpoints and tree notes, and verifies them.
 
 use kokuin_audit::CheckpointError;
 use kokuin_audit::checkpoint::{CheckpointSigner, CheckpointVerifier};
 use kokuin_hsm::{KeyType, Signer, SoftwareSigner, verify_signature};
 use std::sync::Arc;
 
+/// A software P-256 key, trusted under the key id `test-key`.
 pub struct Key(SoftwareSigner);
 
 impl CheckpointSigner for Key {
@@ -52,6 +54,7 @@ impl CheckpointVerifier for Key {
     }
 }
 
+/// A fresh key.
 pub fn key() -> Arc<Key> {
     Arc::new(Key(
         SoftwareSigner::generate(KeyType::P256, "audit").unwrap()

@@ -1,0 +1,44 @@
+//! What can go wrong with the fleet's database.
+
+/// Why the database could not be used. Messages never hold the password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// The URL, password file or CA file cannot be used.
+    #[error("database configuration: {0}")]
+    Config(String),
+    /// No answer within the deadline.
+    #[error("database: no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The database refused or the connection failed.
+    #[error("database: {0}")]
+    Db(String),
+    /// Another running node holds this node id.
+    #[error(
+        "node id {node_id} is in use by {holder} (lease until {until}); give this node another id"
+    )]
+    NodeIdInUse {
+        /// The id asked for.
+        node_id: u16,
+        /// Who holds it: host and process.
+        holder: String,
+        /// When its lease ends unless renewed.
+        until: String,
+    },
+    /// This node's lease was taken by another after it lapsed: it must not write again.
+    #[error("node id {0}: the lease was lost to another node; restart this node")]
+    LeaseLost(u16),
+    /// Writing an export failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<tokio_postgres::Error> for FleetError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The server's message (e.g. a constraint violated) is in the source, not Display.
+        match e.as_db_error() {
+            Some(d) => Self::Db(format!("{}: {}", d.code().code(), d.message())),
+            None => Self::Db(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Kokuin's fleet: several signing nodes behind a load balancer, with the audit log, the node
+//! ids and the keyring in PostgreSQL, the commit point (docs/fleet.md).
+//!
+//! - [`db`]: where the database is and how to reach it: the URL without its password, the
+//!   password from a file or the environment, TLS through rustls, a deadline on every call.
+//! - [`schema`]: the tables, created if missing.
+//! - [`lease`]: a node claims its id at start and holds it while it runs.
+//! - [`log_storage`]: the audit log's [`kokuin_audit::storage::LogStorage`] on the database:
+//!   one hash chain per node, a batch of records per commit.
+//! - [`export`]: every node's chain written as files that `kokuin audit verify` checks
+//!   offline, years later, with no database.
+//! - [`keyring`]: the keyring's text, one row, versioned.
+#![forbid(unsafe_code)]
+
+pub mod db;
+pub mod error;
+pub mod export;
+pub mod keyring;
+pub mod lease;
+pub mod log_storage;
+pub mod schema;
+
+pub use db::{DbConfig, SyncDb};
+pub use error::FleetError;

@@ -1,0 +1,198 @@
+//! The audit log on PostgreSQL: each node writes its own hash chain, exactly the chain a file
+//! log holds (seq from 0, `prev` from the genesis), as rows `(node_id, seq, line)`. The writer
+//! above is unchanged: it numbers, chains and batches; this stores.
+//!
+//! A batch is one statement, so one transaction and one round trip, committed with
+//! `synchronous_commit` on before any record in it is acknowledged (group commit: the
+//! database costs a round trip per batch, not per token). The same statement renews the
+//! node's lease, and inserts nothing if the lease is no longer this node's. When a commit's
+//! outcome is unknown (a timeout, a connection lost mid-commit), the rows may or may not be
+//! there; the writer treats the batch as failed and continues from the last durable record,
+//! so before the next batch the uncertain rows are deleted: as with files, nothing of a
+//! failed batch remains. Tokens whose records failed were refused (systemFailure).
+
+use crate::db::SyncDb;
+use crate::error::FleetError;
+use crate::lease::{self, Lease};
+use kokuin_audit::config::OpenReport;
+use kokuin_audit::error::AuditError;
+use kokuin_audit::record::{GENESIS, line_hash};
+use kokuin_audit::storage::{LogStorage, Recovered};
+
+/// The audit log's storage for one node.
+pub struct PgStorage {
+    db: SyncDb,
+    lease: Lease,
+    /// A batch from this seq on may have committed though its commit failed.
+    uncertain_from: Option<u64>,
+    /// Set once the lease is lost: this node never writes again.
+    lost: bool,
+}
+
+fn audit_err(e: FleetError) -> AuditError {
+    AuditError::Io(e.to_string())
+}
+
+impl PgStorage {
+    /// Creates the tables if missing, claims `node_id` (refusing if another node holds it),
+    /// and finds where this node's chain continues.
+    pub fn open(mut db: SyncDb, node_id: u16) -> Result<(Self, Recovered), FleetError> {
+        let holder = lease::holder_name();
+        db.call(|c| async move { crate::schema::ensure(&c).await })?;
+        let lease = db.call(|c| lease::claim(c, node_id, holder))?;
+        let id = i32::from(node_id);
+        let last = db.call(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT seq, line FROM kokuin_audit_records WHERE node_id = $1
+                     ORDER BY seq DESC LIMIT 1",
+                    &[&id],
+                )
+                .await?;
+            Ok(match row {
+                Some(r) => Some((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)),
+                None => None,
+            })
+        })?;
+        let (next_seq, head) = match last {
+            Some((seq, line)) => (
+                u64::try_from(seq).map_err(|_| FleetError::Db(format!("seq {seq}")))? + 1,
+                line_hash(&line),
+            ),
+            None => (0, GENESIS.to_string()),
+        };
+        Ok((
+            Self {
+                db,
+                lease,
+                uncertain_from: None,
+                lost: false,
+            },
+            Recovered {
+                next_seq,
+                head,
+                report: OpenReport {
+                    records: next_seq,
+                    ..Default::default()
+                },
+            },
+        ))
+    }
+
+    /// The lease this node holds: its epoch is the serial epoch.
+    pub fn lease(&self) -> &Lease {
+        &self.lease
+    }
+
+    fn fail(&mut self, e: FleetError) -> AuditError {
+        if matches!(e, FleetError::LeaseLost(_)) {
+            self.lost = true;
+        }
+        audit_err(e)
+    }
+}
+
+/// The serial of a token.issued line, for lookups by serial across the fleet.
+fn serial_of(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v.get("type")?.as_str()? != kokuin_audit::kind::TOKEN_ISSUED {
+        return None;
+    }
+    Some(v.get("fields")?.get("serial")?.as_str()?.to_string())
+}
+
+impl LogStorage for PgStorage {
+    fn append(&mut self, first_seq: u64, lines: &str) -> Result<(), AuditError> {
+        if self.lost {
+            return Err(audit_err(FleetError::LeaseLost(self.lease.node_id)));
+        }
+        let text: Vec<String> = lines.lines().map(str::to_string).collect();
+        let serials: Vec<Option<String>> = text.iter().map(|l| serial_of(l)).collect();
+        let first = i64::try_from(first_seq)
+            .map_err(|_| AuditError::Io(format!("seq {first_seq} out of range")))?;
+        let seqs: Vec<i64> = (0..text.len() as i64).map(|i| first + i).collect();
+        let n = text.len() as u64;
+        let id = i32::from(self.lease.node_id);
+        let (holder, uncertain) = (self.lease.holder.clone(), self.uncertain_from);
+        let node_id = self.lease.node_id;
+        let r = self.db.call(|c| async move {
+            if let Some(from) = uncertain {
+                let from = i64::try_from(from).unwrap_or(i64::MAX);
+                c.execute(
+                    "DELETE FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2",
+                    &[&id, &from],
+                )
+                .await?;
+            }
+            let inserted = c
+                .execute(
+                    "WITH lease AS (
+                        UPDATE kokuin_nodes SET expires = now() + $6::text::interval
+                        WHERE node_id = $1 AND holder = $2 RETURNING node_id)
+                     INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
+                     SELECT lease.node_id, r.seq, r.line, r.serial
+                     FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)",
+                    &[
+                        &id,
+                        &holder,
+                        &seqs,
+                        &text,
+                        &serials,
+                        &format!("{} seconds", lease::TTL.as_secs()),
+                    ],
+                )
+                .await?;
+            if inserted == n {
+                Ok(())
+            } else {
+                Err(FleetError::LeaseLost(node_id))
+            }
+        });
+        match r {
+            Ok(()) => {
+                self.uncertain_from = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.uncertain_from =
+                    Some(self.uncertain_from.map_or(first_seq, |u| u.min(first_seq)));
+                Err(self.fail(e))
+            }
+        }
+    }
+
+    /// Renews the lease (every second while the log is idle): fails while the database is
+    /// unreachable, and for good once another node holds the id.
+    fn check(&mut self) -> Result<(), AuditError> {
+        if self.lost {
+            return Err(audit_err(FleetError::LeaseLost(self.lease.node_id)));
+        }
+        let lease = self.lease.clone();
+        let r = self
+            .db
+            .call(|c| async move { lease::renew(c, &lease).await });
+        r.map_err(|e| self.fail(e))
+    }
+
+    fn publish_checkpoint(&mut self, line: String) -> Result<(), AuditError> {
+        let id = i32::from(self.lease.node_id);
+        self.db
+            .call(|c| async move {
+                c.execute(
+                    "INSERT INTO kokuin_audit_checkpoints (node_id, line) VALUES ($1, $2)
+                     ON CONFLICT (node_id) DO UPDATE SET line = EXCLUDED.line, updated = now()",
+                    &[&id, &line],
+                )
+                .await?;
+                Ok(())
+            })
+            .map_err(audit_err)
+    }
+
+    fn close(&mut self) -> Result<(), AuditError> {
+        let lease = self.lease.clone();
+        self.db
+            .call(|c| async move { lease::release(c, &lease).await })
+            .map_err(audit_err)
+    }
+}

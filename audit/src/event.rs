@@ -63,7 +63,9 @@ pub mod kind {
     /// request.refused, seal.refused, auth.failure, http.refused, tls.failed), client,
     /// reason, count, first, last, example.
     pub const REFUSALS: &str = "refusals";
-    /// Writing works again after a failure (disk full, I/O error).
+    /// Writing works again after a failure (disk full, I/O error, the database unreachable):
+    /// since (the first failure), failed_batches (failed writes and checks; their records
+    /// were refused, none kept), error (the first).
     pub const RESUMED: &str = "log.resumed";
     /// At start, by the operator's decision (`kokuin audit accept-loss`): the published
     /// checkpoint covered records the segments no longer hold. checkpoint_records, records,

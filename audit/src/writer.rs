@@ -215,6 +215,37 @@ impl Drop for AuditLog {
     }
 }
 
+/// A time the log could not write, for the `log.resumed` record that ends it.
+#[derive(Default)]
+struct Outage {
+    since: Option<SystemTime>,
+    failed_batches: u64,
+    first_error: String,
+}
+
+impl Outage {
+    /// A batch failed, or (`check`) the medium cannot take records.
+    fn failed(&mut self, e: &AuditError) {
+        if self.since.is_none() {
+            self.since = Some(SystemTime::now());
+            self.first_error = e.to_string();
+        }
+        self.failed_batches += 1;
+    }
+
+    /// `log.resumed`: when writing stopped, how many batches failed (their records were
+    /// refused, none written), and the first error.
+    fn resumed(&self) -> Event {
+        let ev = Event::new(kind::RESUMED).with("failed_batches", self.failed_batches);
+        match self.since {
+            Some(t) => ev
+                .with("since", humantime::format_rfc3339_millis(t).to_string())
+                .with("error", self.first_error.clone()),
+            None => ev,
+        }
+    }
+}
+
 /// The writer's view of the log: the chain and when to checkpoint; the medium is `storage`.
 struct State {
     cfg: AuditConfig,
@@ -238,21 +269,22 @@ fn run(
     healthy: Arc<AtomicBool>,
     stats: Arc<Stats>,
 ) {
+    let mut outage = Outage::default();
     loop {
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(c) => c,
             Err(RecvTimeoutError::Timeout) => {
                 // An idle log notices a lost segment too, so readiness drops before the
                 // next record would fail.
-                if st.storage.check().is_err() {
+                if let Err(e) = st.storage.check() {
+                    outage.failed(&e);
                     healthy.store(false, Ordering::Release);
                     continue;
                 }
                 // After a failure, find out by itself when writing works again, so that a
                 // service that stopped taking requests can become ready again.
-                if !healthy.load(Ordering::Acquire)
-                    && st.write(vec![Event::new(kind::RESUMED)]).is_ok()
-                {
+                if !healthy.load(Ordering::Acquire) && st.write(vec![outage.resumed()]).is_ok() {
+                    outage = Outage::default();
                     healthy.store(true, Ordering::Release);
                 }
                 if st.checkpoint_due() {
@@ -268,10 +300,20 @@ fn run(
         };
         let Batch { records, close } = crate::inbox::gather(first, &rx, alarm);
         if !records.is_empty() {
-            let (events, dones): (Vec<_>, Vec<_>) = records.into_iter().unzip();
+            let (mut events, dones): (Vec<_>, Vec<_>) = records.into_iter().unzip();
+            // The first batch after a failure opens with the gap's record, so a log that
+            // recovers under load records its outage too.
+            let resumed = !healthy.load(Ordering::Acquire);
+            if resumed {
+                events.insert(0, outage.resumed());
+            }
             let t0 = Instant::now();
             match st.write(events) {
                 Ok(first_seq) => {
+                    let first_seq = first_seq + u64::from(resumed);
+                    if resumed {
+                        outage = Outage::default();
+                    }
                     let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
                     stats.syncs.fetch_add(1, Ordering::Relaxed);
                     stats.sync_micros_total.fetch_add(us, Ordering::Relaxed);
@@ -289,6 +331,7 @@ fn run(
                 }
                 Err(e) => {
                     stats.failures.fetch_add(1, Ordering::Relaxed);
+                    outage.failed(&e);
                     healthy.store(false, Ordering::Release);
                     for d in dones {
                         d(Err(e.clone()));

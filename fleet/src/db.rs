@@ -2,7 +2,8 @@
 //!
 //! The URL (`postgres://user@host:port/db?sslmode=…`) holds no password: a password in it is
 //! refused, since URLs end up in configuration files, command lines and logs. The password
-//! comes from a file that only its owner can read, or from `KOKUIN_DATABASE_PASSWORD`. With a
+//! comes from a file that only its owner can read, else the systemd credential
+//! `kokuin-db-password`, else `KOKUIN_DATABASE_PASSWORD`. With a
 //! CA file the connection is TLS (rustls, the server's certificate checked against that CA);
 //! without one it is plain, for a database on the same host or a private network, and
 //! `sslmode=require` without a CA is refused rather than quietly downgraded. Every call has a
@@ -19,6 +20,9 @@ use zeroize::Zeroizing;
 
 /// The environment variable read for the password when no password file is given.
 pub const PASSWORD_ENV: &str = "KOKUIN_DATABASE_PASSWORD";
+
+/// The systemd credential read for the password when no password file is given.
+pub const CREDENTIAL: &str = "kokuin-db-password";
 
 /// The longest password file read.
 const MAX_PASSWORD_FILE: u64 = 4096;
@@ -49,9 +53,14 @@ impl DbConfig {
                 "the URL carries a password: put it in a password file or {PASSWORD_ENV}"
             )));
         }
-        let password = match password_file {
-            Some(p) => Some(read_password(p)?),
-            None => std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new),
+        let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(|d| Path::new(&d).join(CREDENTIAL))
+            .filter(|p| p.exists());
+        let password = match (password_file, credential) {
+            (Some(p), _) => Some(read_password(p)?),
+            // systemd's LoadCredential= (deploy/kokuin-node@.service).
+            (None, Some(p)) => Some(read_password(&p)?),
+            (None, None) => std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new),
         };
         if let Some(p) = &password {
             pg.password(p.as_bytes());
@@ -110,7 +119,8 @@ impl DbConfig {
             };
             client
                 .batch_execute(&format!(
-                    "SET synchronous_commit TO on; SET statement_timeout TO {}",
+                    "SET synchronous_commit TO on; SET client_min_messages TO warning; \
+                     SET statement_timeout TO {}",
                     self.deadline.as_millis()
                 ))
                 .await?;

@@ -156,15 +156,28 @@ impl TrustedCheckpointCerts {
     }
 }
 
-/// Opens the configured log, or none when it is turned off (dev mode only).
+/// The log opened, and with a database, the serial epoch of this start (the node id's
+/// lease).
+pub struct Opened {
+    /// The log; none when turned off (dev mode only).
+    pub log: Option<Arc<AuditLog>>,
+    /// With `audit.database`: the epoch this start issues serials in.
+    pub epoch: Option<u32>,
+}
+
+/// Opens the configured log: segment files, or with `audit.database` this node's chain in the
+/// fleet's database (claiming `tsa.node_id` there first; refused when another node holds it).
 pub fn open(
     cfg: &crate::config::Config,
     on_sync: Option<kokuin_audit::writer::SyncObserver>,
-) -> Result<Option<Arc<AuditLog>>, String> {
+) -> Result<Opened, String> {
     let a = &cfg.audit;
     if !a.enabled {
         tracing::warn!("DEV MODE: the audit log is off; tokens are not recorded");
-        return Ok(None);
+        return Ok(Opened {
+            log: None,
+            epoch: None,
+        });
     }
     let key = SoftwareSigner::load(&cfg.resolve(&a.checkpoint_key), None, cfg.dev)
         .map_err(|e| e.to_string())?;
@@ -179,6 +192,21 @@ pub fn open(
     ac.segment_max_bytes = a.segment_max_mb.saturating_mul(1024 * 1024);
     ac.rotate_daily = a.rotate_daily;
     ac.on_sync = on_sync;
+    if let Some(db) = cfg.database() {
+        let db = db.map_err(|e| e.to_string())?;
+        let shown = db.shown().to_string();
+        let db = kokuin_fleet::SyncDb::new(db).map_err(|e| e.to_string())?;
+        let (storage, recovered) = kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id)
+            .map_err(|e| e.to_string())?;
+        let epoch = storage.lease().epoch;
+        let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(Arc::new(signer)))
+            .map_err(|e| e.to_string())?;
+        tracing::info!(database = %shown, node_id = cfg.tsa.node_id, epoch, "audit log open");
+        return Ok(Opened {
+            log: Some(Arc::new(log)),
+            epoch: Some(epoch),
+        });
+    }
     let (log, report) = AuditLog::open(ac, Some(Arc::new(signer))).map_err(|e| e.to_string())?;
     if report.torn_bytes > 0 {
         tracing::warn!(
@@ -187,7 +215,10 @@ pub fn open(
         );
     }
     tracing::info!(records = report.records, dir = %cfg.resolve(&a.dir).display(), "audit log open");
-    Ok(Some(Arc::new(log)))
+    Ok(Opened {
+        log: Some(Arc::new(log)),
+        epoch: None,
+    })
 }
 
 /// Appends `event` and waits, without blocking the reactor, until it is on stable storage.

@@ -158,6 +158,8 @@ pub struct TsaConfig {
     /// The signing key, or…
     pub key: Option<KeyConfig>,
     /// …a keyring of keys with their states and activation times (see `server/src/keyring.rs`),
+    /// a file, or `postgres://…` for the fleet's shared keyring (with `audit.database`'s
+    /// password and CA),
     /// for rotation without downtime.
     pub keyring: Option<PathBuf>,
 }
@@ -190,8 +192,20 @@ pub struct AuditSection {
     /// Turning the log off is allowed in dev mode only (to measure what it costs).
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// The log's directory.
+    /// The log's directory (files), unless `database` is set (default `audit`).
+    #[serde(default = "default_audit_dir")]
     pub dir: PathBuf,
+    /// The fleet's PostgreSQL (`postgres://user@host:port/db`, no password in it): the log is
+    /// kept there, one chain per node, and `tsa.node_id` is leased there (docs/fleet.md).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// The database password, in a file only its owner may read; default: the
+    /// `KOKUIN_DATABASE_PASSWORD` environment variable, else none.
+    #[serde(default)]
+    pub database_password_file: Option<PathBuf>,
+    /// PEM roots that certify the database server: the connection is then TLS.
+    #[serde(default)]
+    pub database_ca: Option<PathBuf>,
     /// PKCS #8 key that signs checkpoints, and its certificate.
     pub checkpoint_key: PathBuf,
     /// The checkpoint key's certificate (auditors verify with it).
@@ -221,6 +235,10 @@ pub struct AuditSection {
     /// (c2sp.org/tlog-witness).
     #[serde(default)]
     pub witnesses: Vec<WitnessConfig>,
+}
+
+fn default_audit_dir() -> PathBuf {
+    PathBuf::from("audit")
 }
 
 fn default_refusal_interval() -> u64 {
@@ -549,6 +567,12 @@ impl Config {
         if let Some(e) = &self.eseal {
             e.check()?;
         }
+        if let Some(url) = &self.audit.database
+            && let Err(e) = kokuin_fleet::DbConfig::new(url, None, None)
+            && !e.to_string().contains("sslmode=require")
+        {
+            return err("audit.database", e.to_string());
+        }
         if self.clock.record_interval_s == 0 {
             return err("clock.record_interval_s", "at least 1 second".into());
         }
@@ -571,6 +595,22 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The fleet's database, when `audit.database` is set: its URL with the password file and
+    /// CA resolved against the configuration's directory.
+    pub fn database(&self) -> Option<Result<kokuin_fleet::DbConfig, kokuin_fleet::FleetError>> {
+        let a = &self.audit;
+        a.database.as_ref().map(|url| {
+            kokuin_fleet::DbConfig::new(
+                url,
+                a.database_password_file
+                    .as_ref()
+                    .map(|p| self.resolve(p))
+                    .as_deref(),
+                a.database_ca.as_ref().map(|p| self.resolve(p)).as_deref(),
+            )
+        })
     }
 
     /// `p` against the configuration's directory, unless absolute.

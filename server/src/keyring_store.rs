@@ -1,6 +1,7 @@
 //! Where the keyring is kept: the seam between the key lifecycle (`kokuin keys`, the server
-//! following rotations) and its storage. Today a file; a database is another implementation
-//! of [`KeyringStore`], not a change to its users.
+//! following rotations) and its storage: a file ([`FileKeyring`]), or the fleet's database
+//! ([`DbKeyring`], `tsa.keyring = "postgres://…"`), where `kokuin keys` acts once for every
+//! node.
 
 use crate::config::Config;
 use crate::error::KeyringError;
@@ -24,11 +25,99 @@ pub trait KeyringStore: Send + Sync {
 }
 
 /// The keyring store `tsa.keyring` configures, if any.
-pub fn open(cfg: &Config) -> Option<Arc<dyn KeyringStore>> {
-    cfg.tsa
-        .keyring
-        .as_ref()
-        .map(|p| Arc::new(FileKeyring::new(cfg.resolve(p))) as Arc<dyn KeyringStore>)
+pub fn open(cfg: &Config) -> Result<Option<Arc<dyn KeyringStore>>, KeyringError> {
+    let Some(p) = &cfg.tsa.keyring else {
+        return Ok(None);
+    };
+    let text = p.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let a = &cfg.audit;
+        let db = kokuin_fleet::DbConfig::new(
+            &text,
+            a.database_password_file
+                .as_ref()
+                .map(|p| cfg.resolve(p))
+                .as_deref(),
+            a.database_ca.as_ref().map(|p| cfg.resolve(p)).as_deref(),
+        )
+        .and_then(kokuin_fleet::SyncDb::new)
+        .map_err(|e| KeyringError::Invalid {
+            origin: "tsa.keyring".into(),
+            reason: e.to_string(),
+        })?;
+        return Ok(Some(Arc::new(DbKeyring::new(db, cfg))));
+    }
+    Ok(Some(Arc::new(FileKeyring::new(cfg.resolve(p)))))
+}
+
+/// The keyring in the fleet's database: one row, its text the file keyring's TOML, its
+/// version bumped at every change. A save is refused when the row changed since this store
+/// last read it, so two operators at once cannot lose a change. Calls block (each within the
+/// database deadline); async callers run them on a blocking thread.
+pub struct DbKeyring {
+    db: std::sync::Mutex<kokuin_fleet::SyncDb>,
+    /// The version last read, which a save must still find.
+    read: std::sync::Mutex<Option<i64>>,
+    shown: String,
+}
+
+impl DbKeyring {
+    /// The keyring in `db`.
+    pub fn new(db: kokuin_fleet::SyncDb, _cfg: &Config) -> Self {
+        let shown = db.config().shown().to_string();
+        Self {
+            db: std::sync::Mutex::new(db),
+            read: std::sync::Mutex::new(None),
+            shown,
+        }
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> KeyringError {
+        KeyringError::Invalid {
+            origin: self.shown.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn db(&self) -> Result<std::sync::MutexGuard<'_, kokuin_fleet::SyncDb>, KeyringError> {
+        self.db.lock().map_err(|_| self.err("poisoned"))
+    }
+}
+
+impl KeyringStore for DbKeyring {
+    fn load(&self) -> Result<Keyring, KeyringError> {
+        let row = kokuin_fleet::keyring::load(&mut *self.db()?).map_err(|e| self.err(e))?;
+        let read = row.as_ref().map(|(v, _)| *v);
+        if let Ok(mut r) = self.read.lock() {
+            *r = read;
+        }
+        // A database without a keyring yet holds an empty one: `kokuin keys generate`
+        // starts it.
+        match row {
+            Some((_, text)) => Keyring::parse(&text, &self.shown),
+            None => Ok(Keyring::default()),
+        }
+    }
+
+    fn save(&self, ring: &Keyring) -> Result<(), KeyringError> {
+        let text = ring.to_text()?;
+        let expected = self
+            .read
+            .lock()
+            .map_err(|_| self.err("poisoned"))?
+            .to_owned();
+        let version = kokuin_fleet::keyring::store(&mut *self.db()?, expected, text)
+            .map_err(|e| self.err(e))?;
+        if let Ok(mut r) = self.read.lock() {
+            *r = Some(version);
+        }
+        Ok(())
+    }
+
+    fn version(&self) -> Option<Vec<u8>> {
+        let v = kokuin_fleet::keyring::version(&mut *self.db().ok()?).ok()??;
+        Some(v.to_be_bytes().to_vec())
+    }
 }
 
 /// A TOML file, written atomically (temporary file, fsync, rename, directory fsync).

@@ -23,6 +23,11 @@ pub struct ServeOptions {
     pub https: Vec<SocketAddr>,
     /// Replaces `server.rate_limit_per_second`.
     pub rate_limit: Option<u32>,
+    /// The fleet's database: replaces `audit.database`; with `dev`, the keyring moves there
+    /// too (seeded from the dev keyring the first time).
+    pub database: Option<String>,
+    /// Replaces `tsa.node_id`.
+    pub node_id: Option<u16>,
 }
 
 /// Why `serve` ended in error.
@@ -60,6 +65,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         http,
         https,
         rate_limit,
+        database,
+        node_id,
     } = opts;
     let config_path = if dev {
         dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?
@@ -74,6 +81,16 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     }
     if let Some(r) = rate_limit {
         cfg.server.rate_limit_per_second = r;
+    }
+    if let Some(n) = node_id {
+        cfg.tsa.node_id = n;
+    }
+    if let Some(url) = database {
+        cfg.audit.database = Some(url.clone());
+        if dev {
+            dev_database_keyring(&cfg, &url)?;
+            cfg.tsa.keyring = Some(PathBuf::from(url));
+        }
     }
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
     let service = crate::service::build(&cfg, &metrics)?;
@@ -98,6 +115,50 @@ fn warn_if_readable_by_others(path: &std::path::Path) {
         );
     }
 }
+
+/// A dev node on the fleet's database keeps the keyring there: the first one copies the dev
+/// keyring file into it, so every node serves the same keys and `kokuin keys` on the
+/// database acts for all of them.
+fn dev_database_keyring(cfg: &Config, url: &str) -> Result<(), ServeError> {
+    let Some(file) = &cfg.tsa.keyring else {
+        return Ok(());
+    };
+    let fail = |e: String| ServeError::Dev(format!("keyring in {url}: {e}"));
+    let mut db = cfg
+        .database()
+        .ok_or_else(|| fail("no database".into()))?
+        .and_then(kokuin_fleet::SyncDb::new)
+        .map_err(|e| fail(e.to_string()))?;
+    if kokuin_fleet::keyring::load(&mut db)
+        .map_err(|e| fail(e.to_string()))?
+        .is_none()
+    {
+        let text = std::fs::read_to_string(cfg.resolve(file)).map_err(|e| fail(e.to_string()))?;
+        // Another node seeding at the same moment wins; either copy is the same file.
+        let _ = kokuin_fleet::keyring::store(&mut db, None, text);
+    }
+    // The configuration `kokuin keys … --config DIR/kokuin-fleet.toml` and `kokuin audit`
+    // use to act on the fleet's database: the dev one, with the log and keyring there.
+    let dev = cfg.base_dir.join("kokuin.toml");
+    let fleet = cfg.base_dir.join(FLEET_CONFIG);
+    let text = std::fs::read_to_string(&dev).map_err(|e| fail(e.to_string()))?;
+    let url_toml = toml::Value::String(url.to_string()).to_string();
+    let text = text
+        .replace(
+            "keyring = \"state/keyring.toml\"",
+            &format!("keyring = {url_toml}"),
+        )
+        .replace("[audit]\n", &format!("[audit]\ndatabase = {url_toml}\n"));
+    let tmp = fleet.with_extension(format!("toml.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &fleet))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
+
+/// Written beside a dev fleet node's `kokuin.toml`: the same service with the audit log and
+/// the keyring in the database.
+pub const FLEET_CONFIG: &str = "kokuin-fleet.toml";
 
 /// The dev state in `state_dir` (made once, then reused): its configuration's path.
 #[cfg(feature = "dev")]

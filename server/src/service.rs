@@ -85,6 +85,7 @@ fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
         }
         (None, Some(_)) => {
             let store = crate::keyring_store::open(cfg)
+                .map_err(|e| StartError::Other(e.to_string()))?
                 .ok_or_else(|| StartError::Other("no tsa.keyring".into()))?;
             let ring = store.load().map_err(|e| StartError::Other(e.to_string()))?;
             let now = std::time::SystemTime::now();
@@ -135,22 +136,31 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
             }))
         })
         .collect();
-    let serial_path = cfg.resolve(&cfg.tsa.serial_state);
-    if let Some(dir) = serial_path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StartError::Other(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let serials = SerialGenerator::open(&serial_path, cfg.tsa.node_id)?;
+    let m = metrics.clone();
+    let on_sync: kokuin_audit::writer::SyncObserver =
+        Arc::new(move |took, records| m.observe_sync(took, records));
+    let opened = crate::audit::open(cfg, Some(on_sync))
+        .map_err(|e| StartError::Other(format!("audit log: {e}")))?;
+    let audit = opened.log;
+    // In a fleet the epoch is the node id's lease's, kept in the database: a node that lost
+    // its disk, or moved, never repeats a serial.
+    let serials = match opened.epoch {
+        Some(epoch) => SerialGenerator::with_epoch(cfg.tsa.node_id, epoch),
+        None => {
+            let serial_path = cfg.resolve(&cfg.tsa.serial_state);
+            if let Some(dir) = serial_path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StartError::Other(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            SerialGenerator::open(&serial_path, cfg.tsa.node_id)?
+        }
+    };
     let serial_epoch = serials.epoch();
     let a = cfg.tsa.accuracy;
     let accuracy = Duration::from_secs(u64::from(a.seconds))
         + Duration::from_millis(u64::from(a.millis))
         + Duration::from_micros(u64::from(a.micros));
-    let m = metrics.clone();
-    let on_sync: kokuin_audit::writer::SyncObserver =
-        Arc::new(move |took, records| m.observe_sync(took, records));
-    let audit = crate::audit::open(cfg, Some(on_sync))
-        .map_err(|e| StartError::Other(format!("audit log: {e}")))?;
     if !cfg.clock.require_sync {
         tracing::warn!(
             "DEV MODE: clock synchronisation is NOT required (clock.require_sync = false); \

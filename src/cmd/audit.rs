@@ -1,17 +1,22 @@
-//! `kokuin audit verify` and `kokuin audit find`: the auditor's view of the log.
+//! `kokuin audit verify`, `find` and `export`: the auditor's view of the log, of files or of a
+//! fleet's database.
 
 use super::CmdError;
+use super::audit_fleet::DbArgs;
 use kokuin_audit::segment;
 use kokuin_audit::verify::verify_dir;
 use kokuin_server::audit::TrustedCheckpointCerts;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+/// `kokuin audit verify LOG`: a file log, an export of a fleet's log (a file log per node),
+/// or the fleet's database itself.
 pub fn verify(
-    dir: &Path,
+    log: &Path,
     trust: &[PathBuf],
     checkpoint: Option<&Path>,
     json: bool,
+    db: &DbArgs,
 ) -> Result<(), CmdError> {
     let mut certs = Vec::new();
     for t in trust {
@@ -19,13 +24,49 @@ pub fn verify(
             kokuin_certs::pem::load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?,
         );
     }
+    let verifier = TrustedCheckpointCerts(certs);
+    let Some((nodes, _tmp)) = super::audit_fleet::node_logs(log, db)? else {
+        return verify_one(log, &verifier, checkpoint, json, None);
+    };
+    if checkpoint.is_some() {
+        return Err(CmdError::usage(
+            "--checkpoint names one log's checkpoint: verify that node's directory",
+        ));
+    }
+    // Every node's chain is checked; the first damaged one decides the exit code.
+    let mut first_err = None;
+    for dir in &nodes {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Err(e) = verify_one(dir, &verifier, None, json, name.as_deref())
+            && first_err.is_none()
+        {
+            first_err = Some(e);
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => {
+            if !json {
+                out!("OK: {} node chain(s) intact", nodes.len());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn verify_one(
+    dir: &Path,
+    verifier: &TrustedCheckpointCerts,
+    checkpoint: Option<&Path>,
+    json: bool,
+    node: Option<&str>,
+) -> Result<(), CmdError> {
     if segment::list(dir).map(|s| s.is_empty()).unwrap_or(true) {
         return Err(CmdError::usage(format!(
             "{}: no audit log segments",
             dir.display()
         )));
     }
-    let verifier = TrustedCheckpointCerts(certs);
     let tty = std::io::stderr().is_terminal() && !json;
     let mut progress = |n: u64| {
         if tty {
@@ -33,11 +74,12 @@ pub fn verify(
             let _ = std::io::stderr().flush();
         }
     };
-    let report = verify_dir(dir, &verifier, checkpoint, &mut progress)
+    let report = verify_dir(dir, verifier, checkpoint, &mut progress)
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     if tty {
         eprintln!();
     }
+    let prefix = node.map(|n| format!("{n}: ")).unwrap_or_default();
     if json {
         let problem = report.problem.as_ref().map(|p| {
             serde_json::json!({
@@ -51,6 +93,7 @@ pub fn verify(
         out!(
             "{}",
             serde_json::json!({
+                "node": node,
                 "valid": report.problem.is_none(),
                 "records": report.records,
                 "segments": report.segments,
@@ -65,20 +108,22 @@ pub fn verify(
         None => {
             if !json {
                 out!(
-                    "OK: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
+                    "{prefix}OK: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
                     report.records,
                     report.segments,
                     report.checkpoints,
                     report.head
                 );
                 if report.checkpoints == 0 {
-                    out!("warning: no checkpoint: truncation of the tail cannot be detected");
+                    out!(
+                        "{prefix}warning: no checkpoint: truncation of the tail cannot be detected"
+                    );
                 }
             }
             Ok(())
         }
         Some(p) => Err(CmdError::negative(format!(
-            "DAMAGED: record #{} ({}, line {}): {} — {}",
+            "{prefix}DAMAGED: record #{} ({}, line {}): {} — {}",
             p.index,
             p.segment.display(),
             p.line,
@@ -119,18 +164,43 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
     }
 }
 
-/// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it).
-pub fn find(dir: &Path, serial: &str) -> Result<(), CmdError> {
-    for (_, text) in super::audit_lookup::token_records(dir, serial, usize::MAX)? {
-        out!("{text}");
+/// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it), in
+/// a file log, in every node of an export, or in the fleet's database.
+pub fn find(log: &Path, serial: &str, db: &DbArgs) -> Result<(), CmdError> {
+    if super::audit_fleet::is_database(log) {
+        return super::audit_fleet::find_in_database(log, serial, db);
+    }
+    let nodes = kokuin_fleet::export::node_dirs(log).unwrap_or_default();
+    if nodes.is_empty() {
+        for (_, text) in super::audit_lookup::token_records(log, serial, usize::MAX)? {
+            out!("{text}");
+        }
+        return Ok(());
+    }
+    let mut found = 0;
+    for dir in &nodes {
+        if let Ok(records) = super::audit_lookup::token_records(dir, serial, usize::MAX) {
+            for (_, text) in records {
+                found += 1;
+                out!("{text}");
+            }
+        }
+    }
+    if found == 0 {
+        return Err(CmdError::negative(format!(
+            "no token with serial {serial} in {}",
+            log.display()
+        )));
     }
     Ok(())
 }
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
-    /// Check every segment, the chain and every checkpoint; exit 0 only when intact.
+    /// Check every segment, the chain and every checkpoint; exit 0 only when intact. LOG: a
+    /// directory, an export of a fleet's log, or the fleet's postgres:// URL (every node).
     Verify {
+        #[arg(value_name = "LOG")]
         dir: PathBuf,
         /// Certificate(s) of the checkpoint key (repeatable).
         #[arg(long, required = true)]
@@ -140,6 +210,8 @@ pub enum AuditCommand {
         checkpoint: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Record that the log lost records its last checkpoint vouched for (a deleted or
     /// restored segment), so the service may start again: a `log.loss` record with the
@@ -150,11 +222,25 @@ pub enum AuditCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Print the record of the token with this serial number (hex).
+    /// Print the record of the token with this serial number (hex). LOG: a directory, an
+    /// export of a fleet's log, or the fleet's postgres:// URL.
     Find {
+        #[arg(value_name = "LOG")]
         dir: PathBuf,
         #[arg(long)]
         serial: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Write every node's chain from the fleet's database as file logs under DIR, which
+    /// `audit verify DIR` checks offline with no database.
+    Export {
+        /// The fleet's postgres:// URL.
+        database: PathBuf,
+        /// Where to write (node-NNNNN/ per node).
+        dir: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Write the accreditation audit report of a period: one self-contained HTML file.
     Report(super::audit_report::ReportArgs),
@@ -193,8 +279,12 @@ impl AuditCommand {
                 trust,
                 checkpoint,
                 json,
-            } => verify(&dir, &trust, checkpoint.as_deref(), json),
-            Self::Find { dir, serial } => find(&dir, &serial),
+                db,
+            } => verify(&dir, &trust, checkpoint.as_deref(), json, &db),
+            Self::Find { dir, serial, db } => find(&dir, &serial, &db),
+            Self::Export { database, dir, db } => {
+                super::audit_fleet::export_cmd(&database, &dir, &db)
+            }
             Self::AcceptLoss { dir, reason } => accept_loss(&dir, &reason),
             Self::Checkpoint { dir } => super::audit_proof::checkpoint(&dir),
             Self::Report(a) => super::audit_report::run(&a),

@@ -30,6 +30,15 @@ pub struct ServeArgs {
     /// server.rate_limit_per_second (0: none, e.g. for a load test from one address).
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// The fleet's PostgreSQL (`postgres://user@host:port/db`, password from
+    /// audit.database_password_file or KOKUIN_DATABASE_PASSWORD): the audit log and node id
+    /// lease there; with --dev the keyring too.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// This node's id (1–65535; replaces tsa.node_id): unique in the fleet, leased in the
+    /// database.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub node_id: Option<u16>,
 }
 
 impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
@@ -42,6 +51,8 @@ impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
             http: a.http,
             https: a.https,
             rate_limit: a.rate_limit,
+            database: a.database,
+            node_id: a.node_id,
         }
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a surprise fails the test
 
 pub mod audit_key;
+pub mod fleet;
 pub mod postgres;
 
 use std::io::{BufRead, BufReader};
@@ -92,8 +93,24 @@ impl Server {
 
     /// [`Server::spawn`] with the log level `RUST_LOG` (what `stderr()` then holds).
     pub fn spawn_logging(args: &[&str], dir: &Path, log: &str) -> Server {
+        Self::spawn_env(args, dir, log, &[])
+    }
+
+    /// [`Server::spawn_logging`] with these environment variables set.
+    pub fn spawn_env(args: &[&str], dir: &Path, log: &str, env: &[(&str, &str)]) -> Server {
+        Self::try_spawn_env(args, dir, log, env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Server::spawn_env`], or what the server said when it did not start.
+    pub fn try_spawn_env(
+        args: &[&str],
+        dir: &Path,
+        log: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Server, String> {
         let mut child = Command::new(kokuin_exe())
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -138,17 +155,19 @@ impl Server {
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("server did not start: {}", stderr.lock().unwrap());
+                    // The reader thread may still be draining the last lines.
+                    std::thread::sleep(Duration::from_millis(100));
+                    return Err(format!("server did not start: {}", stderr.lock().unwrap()));
                 }
             }
         }
-        Server {
+        Ok(Server {
             child,
             http,
             https,
             dir: dir.to_path_buf(),
             stderr,
-        }
+        })
     }
 
     /// The dev root certificate.
@@ -282,8 +301,13 @@ pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> 
 
 /// GET `url`; any status is returned.
 pub fn get(agent: &ureq::Agent, url: &str) -> Reply {
-    let mut r = agent.get(url).call().expect("GET");
-    Reply {
+    try_get(agent, url).unwrap_or_else(|| panic!("GET {url}: no answer"))
+}
+
+/// A GET, or `None` when nothing answers (connection refused, reset).
+pub fn try_get(agent: &ureq::Agent, url: &str) -> Option<Reply> {
+    let mut r = agent.get(url).call().ok()?;
+    Some(Reply {
         status: r.status().as_u16(),
         content_type: r
             .headers()
@@ -292,7 +316,7 @@ pub fn get(agent: &ureq::Agent, url: &str) -> Reply {
             .unwrap_or("")
             .to_string(),
         body: r.body_mut().read_to_vec().unwrap_or_default(),
-    }
+    })
 }
 
 /// POST a DER TimeStampReq as `application/timestamp-query`.

@@ -54,8 +54,25 @@ pub async fn follow_keyring(
     mut hup: Option<tokio::signal::unix::Signal>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut seen = store.version();
-    let mut ring = store.load().unwrap_or_default();
+    // A store may block (the fleet's database): its calls run on a blocking thread.
+    let version = |s: Arc<dyn KeyringStore>| async move {
+        tokio::task::spawn_blocking(move || s.version())
+            .await
+            .ok()
+            .flatten()
+    };
+    let load = |s: Arc<dyn KeyringStore>| async move {
+        tokio::task::spawn_blocking(move || s.load())
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::error::KeyringError::Invalid {
+                    origin: "keyring".into(),
+                    reason: e.to_string(),
+                })
+            })
+    };
+    let mut seen = version(store.clone()).await;
+    let mut ring = load(store.clone()).await.unwrap_or_default();
     // A key that could not be put in force is not tried again until the keyring changes.
     let mut failed: Option<(String, Option<Vec<u8>>)> = None;
     loop {
@@ -69,9 +86,9 @@ pub async fn follow_keyring(
             } => true,
             _ = stop.changed() => return,
         };
-        let fp = store.version();
+        let fp = version(store.clone()).await;
         if hangup || fp != seen {
-            match store.load() {
+            match load(store.clone()).await {
                 Ok(new) => {
                     for (key, event) in new.changes_since(&ring) {
                         record(&state, lifecycle(&key, &event));

@@ -209,7 +209,7 @@ pub async fn run_with(
             stop_rx.clone(),
         )));
     }
-    if let Some(store) = crate::keyring_store::open(&cfg) {
+    if let Ok(Some(store)) = crate::keyring_store::open(&cfg) {
         tasks.push(tokio::spawn(keys::follow_keyring(
             Arc::new(cfg.clone()),
             state.clone(),

@@ -18,6 +18,7 @@ pub fn usage(e: impl std::fmt::Display) -> CmdError {
 pub fn open(config: &Path) -> Result<(Config, Arc<dyn KeyringStore>, Keyring), CmdError> {
     let cfg = Config::load(config).map_err(usage)?;
     let store = kokuin_server::keyring_store::open(&cfg)
+        .map_err(|e| CmdError::usage(e.to_string()))?
         .ok_or_else(|| CmdError::usage("this configuration has no tsa.keyring"))?;
     let ring = store.load().map_err(usage)?;
     Ok((cfg, store, ring))

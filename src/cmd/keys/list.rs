@@ -24,6 +24,7 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
         }],
         (None, Some(_)) => {
             kokuin_server::keyring_store::open(&cfg)
+                .map_err(|e| usage(e.to_string()))?
                 .ok_or_else(|| usage("no tsa.keyring"))?
                 .load()
                 .map_err(usage)?

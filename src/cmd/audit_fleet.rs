@@ -1,0 +1,117 @@
+//! The auditor's commands on a fleet's log: `audit verify`, `audit find` and `audit export`
+//! where LOG is the fleet's `postgres://` URL, or a directory an export wrote (one file log
+//! per node, `node-NNNNN/`). A database is verified by exporting it to a temporary directory
+//! and checking that, so the online and the offline verdicts are one check.
+
+use super::CmdError;
+use kokuin_fleet::{DbConfig, SyncDb, export};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// How to reach the fleet's database from the command line.
+#[derive(clap::Args, Clone, Default)]
+pub struct DbArgs {
+    /// With a postgres:// LOG: the password file (default: $KOKUIN_DATABASE_PASSWORD).
+    #[arg(long)]
+    pub database_password_file: Option<PathBuf>,
+    /// With a postgres:// LOG: PEM roots of the database server's certificate (TLS).
+    #[arg(long)]
+    pub database_ca: Option<PathBuf>,
+}
+
+/// Whether LOG names the fleet's database rather than a directory.
+pub fn is_database(log: &Path) -> bool {
+    let s = log.to_string_lossy();
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+fn db(log: &Path, a: &DbArgs) -> Result<SyncDb, CmdError> {
+    DbConfig::new(
+        &log.to_string_lossy(),
+        a.database_password_file.as_deref(),
+        a.database_ca.as_deref(),
+    )
+    .and_then(SyncDb::new)
+    .map_err(|e| CmdError::usage(e.to_string()))
+}
+
+fn progress(what: &'static str) -> impl FnMut(u64) {
+    let tty = std::io::stderr().is_terminal();
+    move |n| {
+        if tty {
+            eprint!("\r{what}… {n} records");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+/// `kokuin audit export postgres://… DIR`.
+pub fn export_cmd(log: &Path, dir: &Path, a: &DbArgs) -> Result<(), CmdError> {
+    if !is_database(log) {
+        return Err(CmdError::usage("audit export reads a postgres:// URL"));
+    }
+    let mut db = db(log, a)?;
+    let nodes = export::export(&mut db, dir, &mut progress("exporting"))
+        .map_err(|e| CmdError::usage(e.to_string()))?;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    for n in &nodes {
+        out!(
+            "node {}: {} records → {}",
+            n.node_id,
+            n.records,
+            n.dir.display()
+        );
+    }
+    out!(
+        "exported {} node(s); verify offline with: kokuin audit verify {} --trust AUDIT.pem",
+        nodes.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The file logs of a fleet's nodes: their directories, and the temporary directory a
+/// database was exported to (removed when dropped).
+pub type NodeLogs = (Vec<PathBuf>, Option<tempfile::TempDir>);
+
+/// The node directories to verify for LOG, exporting a database first; `None` for a plain
+/// file log.
+pub fn node_logs(log: &Path, a: &DbArgs) -> Result<Option<NodeLogs>, CmdError> {
+    if is_database(log) {
+        let tmp = tempfile::tempdir().map_err(|e| CmdError::usage(e.to_string()))?;
+        let mut db = db(log, a)?;
+        let nodes = export::export(&mut db, tmp.path(), &mut progress("reading"))
+            .map_err(|e| CmdError::usage(e.to_string()))?;
+        if nodes.is_empty() {
+            return Err(CmdError::usage(format!(
+                "{}: no audit records",
+                db.config().shown()
+            )));
+        }
+        return Ok(Some((
+            nodes.into_iter().map(|n| n.dir).collect(),
+            Some(tmp),
+        )));
+    }
+    let dirs = export::node_dirs(log).unwrap_or_default();
+    Ok((!dirs.is_empty()).then_some((dirs, None)))
+}
+
+/// `audit find` on a database: the token.issued records with this serial, on any node.
+pub fn find_in_database(log: &Path, serial: &str, a: &DbArgs) -> Result<(), CmdError> {
+    let mut db = db(log, a)?;
+    let want = serial.trim().trim_start_matches("0x");
+    let found = export::find_serial(&mut db, want).map_err(|e| CmdError::usage(e.to_string()))?;
+    if found.is_empty() {
+        return Err(CmdError::negative(format!(
+            "no token with serial {serial} in {}",
+            db.config().shown()
+        )));
+    }
+    for (_, _, line) in found {
+        out!("{line}");
+    }
+    Ok(())
+}

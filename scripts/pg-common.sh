@@ -9,6 +9,8 @@ pg_start() {
     mkdir -p "$dir"
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres "$dir"
+        # The postgres user must reach DIR through the caller's private temporary directory.
+        chmod a+x "$(dirname "$dir")"
         as_pg=(runuser -u postgres --)
     fi
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

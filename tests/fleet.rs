@@ -190,6 +190,63 @@ fn three_nodes_survive_a_kill_and_every_token_is_logged_once() {
         m
     });
     assert_eq!(per_node.len(), 3, "{per_node:?}");
+
+    // The last token's record is in the fleet's signed tree within 2 s of its commit, and its
+    // proof verifies offline.
+    let (received, last) = answers
+        .iter()
+        .filter_map(|(at, _, g)| match g {
+            Got::Token(s, _) => Some((*at, s.clone())),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    let proof = dir.path().join("last.tlog-proof");
+    let trust = state.join("pki/audit.pem");
+    loop {
+        let o = kokuin_db(
+            &pg,
+            &[
+                "audit",
+                "prove",
+                &pg.url(),
+                "--serial",
+                &last,
+                "-o",
+                proof.to_str().unwrap(),
+            ],
+        );
+        if o.status.success() {
+            break;
+        }
+        assert!(
+            received.elapsed() < Duration::from_secs(2),
+            "no proof 2 s after the token: {}",
+            text(&o)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "proof of the last token available {:?} after it was received",
+        received.elapsed()
+    );
+    let o = kokuin(&[
+        "audit",
+        "verify-proof",
+        proof.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let note = get(
+        &agent(None),
+        &format!("http://127.0.0.1:{}/audit/v1/checkpoint", ports[0]),
+    );
+    assert_eq!(note.status, 200);
+    assert!(
+        String::from_utf8_lossy(&note.body).contains("\nfleet\n"),
+        "the fleet's tree"
+    );
     for n in nodes.into_iter().flatten() {
         n.stop();
     }

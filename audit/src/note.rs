@@ -33,6 +33,9 @@ pub const MAX_NOTE_BYTES: usize = 256 * 1024;
 /// The extension line's keyword: `chain <hex of the last record's line hash>`.
 pub const CHAIN_EXTENSION: &str = "chain";
 
+/// The extension line of a fleet's tree checkpoint.
+pub const FLEET_EXTENSION: &str = "fleet";
+
 /// The note key ID of an ECDSA key: SHA-256 of its DER SubjectPublicKeyInfo, first 4 bytes.
 pub fn ecdsa_key_id(spki_der: &[u8]) -> [u8; 4] {
     let h = Sha256::digest(spki_der);
@@ -50,6 +53,10 @@ pub struct TreeCheckpoint {
     pub root: Hash,
     /// The hash chain's head after `size` records (hex), from the extension line.
     pub chain_head: Option<String>,
+    /// A fleet's tree (extension line `fleet`): its leaves are every node's records in the
+    /// order the integrator appended them (docs/fleet.md), so a leaf's index is not its
+    /// record's seq.
+    pub fleet: bool,
 }
 
 impl TreeCheckpoint {
@@ -63,6 +70,10 @@ impl TreeCheckpoint {
         );
         if let Some(h) = &self.chain_head {
             t.push_str(&format!("{CHAIN_EXTENSION} {h}\n"));
+        }
+        if self.fleet {
+            t.push_str(FLEET_EXTENSION);
+            t.push('\n');
         }
         t
     }
@@ -91,6 +102,7 @@ impl TreeCheckpoint {
             .and_then(|r| r.try_into().ok())
             .ok_or_else(|| bad("the root is not a base64 SHA-256 hash"))?;
         let mut chain_head = None;
+        let mut fleet = false;
         for l in lines {
             if l.is_empty() {
                 return Err(bad("an empty extension line"));
@@ -98,12 +110,14 @@ impl TreeCheckpoint {
             if let Some(h) = l.strip_prefix("chain ") {
                 chain_head = Some(h.to_string());
             }
+            fleet |= l == FLEET_EXTENSION;
         }
         Ok(Self {
             origin: origin.to_string(),
             size,
             root,
             chain_head,
+            fleet,
         })
     }
 }
@@ -223,6 +237,7 @@ mod tests {
             size: 1042,
             root: [7u8; 32],
             chain_head: Some("ab".repeat(32)),
+            fleet: false,
         };
         assert_eq!(TreeCheckpoint::parse(&cp.text()).unwrap(), cp);
         for bad in [

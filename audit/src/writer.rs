@@ -409,6 +409,7 @@ impl State {
             size,
             root,
             chain_head: Some(self.head.clone()),
+            fleet: false,
         };
         self.noted = size;
         self.last_note = Instant::now();

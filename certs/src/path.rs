@@ -238,8 +238,49 @@ fn may_have_issued(issuer: &Certificate, child: &Certificate) -> Result<bool, Pa
     })
 }
 
+/// Certificate signatures verified in this process, by SHA-256 of (the child's DER, the
+/// issuer's public key): a signature over fixed bytes with a fixed key verifies once and for
+/// all, and a batch of thousands of tokens from one TSU (`kokuin verify --batch`, the
+/// verification page) would otherwise check the same CA signature on every one. Only
+/// successes are kept; at [`VERIFIED_MAX`] entries the set starts over.
+static VERIFIED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// How many verified certificate signatures [`verify_issued_by`] remembers.
+pub const VERIFIED_MAX: usize = 4096;
+
 /// Verifies the signature on `child` with the key of `issuer`.
 pub fn verify_issued_by(child: &Certificate, issuer: &Certificate) -> Result<(), PathError> {
+    let key = {
+        let mut h = kokuin_hsm::DigestAlgorithm::Sha256.hasher();
+        h.update(
+            &child
+                .to_der()
+                .map_err(|e| PathError::Encoding(e.to_string()))?,
+        );
+        h.update(
+            &issuer
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .map_err(|e| PathError::Encoding(e.to_string()))?,
+        );
+        h.finalize()
+    };
+    if VERIFIED.lock().is_ok_and(|v| v.contains(&key)) {
+        return Ok(());
+    }
+    verify_signature_of(child, issuer)?;
+    if let Ok(mut v) = VERIFIED.lock() {
+        if v.len() >= VERIFIED_MAX {
+            v.clear();
+        }
+        v.insert(key);
+    }
+    Ok(())
+}
+
+fn verify_signature_of(child: &Certificate, issuer: &Certificate) -> Result<(), PathError> {
     let tbs = child
         .tbs_certificate()
         .to_der()

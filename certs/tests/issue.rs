@@ -83,3 +83,24 @@ fn every_signer_kind_issues_certificates_that_validate() {
         );
     }
 }
+
+/// `verify_issued_by` remembers signatures it verified; what it remembers is the exact
+/// certificate and key, so a changed certificate, or the same one under another key, is
+/// checked afresh and refused.
+#[test]
+fn remembered_signatures_are_exactly_the_ones_verified() {
+    use kokuin_certs::path::verify_issued_by;
+    let key = SoftwareSigner::generate(KeyType::P256, "root").unwrap();
+    let root = root(&key);
+    let leaf = tsu(&root, &key);
+    verify_issued_by(&leaf, &root).unwrap();
+    verify_issued_by(&leaf, &root).unwrap();
+    let mut bad = leaf.to_der().unwrap();
+    let n = bad.len();
+    bad[n - 5] ^= 1;
+    let bad = Certificate::from_der(&bad).unwrap();
+    assert!(verify_issued_by(&bad, &root).is_err());
+    let other = SoftwareSigner::generate(KeyType::P256, "other").unwrap();
+    let other_root = self::root(&other);
+    assert!(verify_issued_by(&leaf, &other_root).is_err());
+}

@@ -211,6 +211,9 @@ pub struct SyncDb {
     cfg: DbConfig,
     rt: tokio::runtime::Runtime,
     client: Option<Arc<Client>>,
+    /// Statements prepared on the current connection: a statement run by text is parsed
+    /// and described by the server first, a round trip more on every call.
+    prepared: std::collections::HashMap<&'static str, tokio_postgres::Statement>,
 }
 
 impl SyncDb {
@@ -226,6 +229,7 @@ impl SyncDb {
             cfg,
             rt,
             client: None,
+            prepared: std::collections::HashMap::new(),
         })
     }
 
@@ -241,14 +245,7 @@ impl SyncDb {
         F: FnOnce(Arc<Client>) -> Fut,
         Fut: Future<Output = Result<T, FleetError>>,
     {
-        let client = match &self.client {
-            Some(c) if !c.is_closed() => c.clone(),
-            _ => {
-                let c = Arc::new(self.rt.block_on(self.cfg.connect())?);
-                self.client = Some(c.clone());
-                c
-            }
-        };
+        let client = self.client()?;
         let deadline = self.cfg.deadline;
         let r = self
             .rt
@@ -259,5 +256,37 @@ impl SyncDb {
             self.client = None;
         }
         r
+    }
+
+    /// Like [`Self::call`], with `sql` prepared once per connection.
+    pub fn call_prepared<T, F, Fut>(&mut self, sql: &'static str, f: F) -> Result<T, FleetError>
+    where
+        F: FnOnce(Arc<Client>, tokio_postgres::Statement) -> Fut,
+        Fut: Future<Output = Result<T, FleetError>>,
+    {
+        let client = self.client()?;
+        let statement = match self.prepared.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let c = client.clone();
+                let s = self.call(|_| async move { Ok(c.prepare(sql).await?) })?;
+                self.prepared.insert(sql, s.clone());
+                s
+            }
+        };
+        self.call(|c| f(c, statement))
+    }
+
+    /// The connection, made (within the deadline) if there is none or it closed.
+    fn client(&mut self) -> Result<Arc<Client>, FleetError> {
+        match &self.client {
+            Some(c) if !c.is_closed() => Ok(c.clone()),
+            _ => {
+                self.prepared.clear();
+                let c = Arc::new(self.rt.block_on(self.cfg.connect())?);
+                self.client = Some(c.clone());
+                Ok(c)
+            }
+        }
     }
 }

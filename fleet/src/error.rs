@@ -28,6 +28,12 @@ pub enum FleetError {
     /// This node's lease was taken by another after it lapsed: it must not write again.
     #[error("node id {0}: the lease was lost to another node; restart this node")]
     LeaseLost(u16),
+    /// A batch whose commit was reported failed did commit, and the fleet's tree took its
+    /// records in: they stay, and this node must restart to continue its chain after them.
+    #[error(
+        "node id {0}: records from seq {1} committed although their batch failed, and are in the fleet's tree; restart this node"
+    )]
+    Integrated(u16, i64),
     /// Writing an export failed.
     #[error("{0}")]
     Io(String),

@@ -9,12 +9,15 @@
 //!   one hash chain per node, a batch of records per commit.
 //! - [`export`]: every node's chain written as files that `kokuin audit verify` checks
 //!   offline, years later, with no database.
+//! - [`integrator`]: the fleet's Merkle tree over every node's records, its signed
+//!   checkpoints and inclusion proofs.
 //! - [`keyring`]: the keyring's text, one row, versioned.
 #![forbid(unsafe_code)]
 
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod integrator;
 pub mod keyring;
 pub mod lease;
 pub mod log_storage;

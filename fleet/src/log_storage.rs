@@ -9,7 +9,9 @@
 //! outcome is unknown (a timeout, a connection lost mid-commit), the rows may or may not be
 //! there; the writer treats the batch as failed and continues from the last durable record,
 //! so before the next batch the uncertain rows are deleted: as with files, nothing of a
-//! failed batch remains. Tokens whose records failed were refused (systemFailure).
+//! failed batch remains. Tokens whose records failed were refused (systemFailure). Rows the
+//! fleet's tree already took in are never deleted: the node stops writing instead, and its
+//! restart continues the chain after them (their tokens were refused; the records stay).
 
 use crate::db::SyncDb;
 use crate::error::FleetError;
@@ -19,10 +21,31 @@ use kokuin_audit::error::AuditError;
 use kokuin_audit::record::{GENESIS, line_hash};
 use kokuin_audit::storage::{LogStorage, Recovered};
 
+/// How often a batch renews the lease (it lasts [`lease::TTL`]).
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A batch, inserted only while the lease is this node's, renewing it.
+const INSERT_RENEWING: &str = "WITH lease AS (
+        UPDATE kokuin_nodes SET expires = now() + $6::text::interval
+        WHERE node_id = $1 AND holder = $2 RETURNING node_id)
+     INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
+     SELECT lease.node_id, r.seq, r.line, r.serial
+     FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)";
+
+/// A batch, inserted only while the lease is this node's and unexpired.
+const INSERT_CHECKING: &str = "WITH lease AS (
+        SELECT node_id FROM kokuin_nodes
+        WHERE node_id = $1 AND holder = $2 AND expires > now())
+     INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
+     SELECT lease.node_id, r.seq, r.line, r.serial
+     FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)";
+
 /// The audit log's storage for one node.
 pub struct PgStorage {
     db: SyncDb,
     lease: Lease,
+    /// When a batch or check last renewed the lease.
+    last_renewal: std::time::Instant,
     /// A batch from this seq on may have committed though its commit failed.
     uncertain_from: Option<u64>,
     /// Set once the lease is lost: this node never writes again.
@@ -65,6 +88,7 @@ impl PgStorage {
             Self {
                 db,
                 lease,
+                last_renewal: std::time::Instant::now(),
                 uncertain_from: None,
                 lost: false,
             },
@@ -79,13 +103,43 @@ impl PgStorage {
         ))
     }
 
+    /// Deletes the rows of a batch whose commit was reported failed, unless the fleet's tree
+    /// already holds them.
+    fn clean_up(&mut self, from: u64) -> Result<(), FleetError> {
+        let id = i32::from(self.lease.node_id);
+        let node_id = self.lease.node_id;
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        self.db.call(|c| async move {
+            // Rows the fleet's tree already holds are evidence now: never deleted. This node
+            // then cannot continue its chain in memory; a restart continues it after them.
+            c.execute(
+                "DELETE FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2
+                 AND NOT EXISTS (SELECT 1 FROM kokuin_tree_leaves l
+                                 WHERE l.node_id = $1 AND l.seq >= $2)",
+                &[&id, &from],
+            )
+            .await?;
+            let left: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2",
+                    &[&id, &from],
+                )
+                .await?
+                .try_get(0)?;
+            if left > 0 {
+                return Err(FleetError::Integrated(node_id, from));
+            }
+            Ok(())
+        })
+    }
+
     /// The lease this node holds: its epoch is the serial epoch.
     pub fn lease(&self) -> &Lease {
         &self.lease
     }
 
     fn fail(&mut self, e: FleetError) -> AuditError {
-        if matches!(e, FleetError::LeaseLost(_)) {
+        if matches!(e, FleetError::LeaseLost(_) | FleetError::Integrated(..)) {
             self.lost = true;
         }
         audit_err(e)
@@ -104,7 +158,9 @@ fn serial_of(line: &str) -> Option<String> {
 impl LogStorage for PgStorage {
     fn append(&mut self, first_seq: u64, lines: &str) -> Result<(), AuditError> {
         if self.lost {
-            return Err(audit_err(FleetError::LeaseLost(self.lease.node_id)));
+            return Err(AuditError::Damaged(
+                "this node can no longer continue its chain; restart it".into(),
+            ));
         }
         let text: Vec<String> = lines.lines().map(str::to_string).collect();
         let serials: Vec<Option<String>> = text.iter().map(|l| serial_of(l)).collect();
@@ -115,39 +171,35 @@ impl LogStorage for PgStorage {
         let id = i32::from(self.lease.node_id);
         let (holder, uncertain) = (self.lease.holder.clone(), self.uncertain_from);
         let node_id = self.lease.node_id;
-        let r = self.db.call(|c| async move {
-            if let Some(from) = uncertain {
-                let from = i64::try_from(from).unwrap_or(i64::MAX);
-                c.execute(
-                    "DELETE FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2",
-                    &[&id, &from],
-                )
-                .await?;
-            }
-            let inserted = c
-                .execute(
-                    "WITH lease AS (
-                        UPDATE kokuin_nodes SET expires = now() + $6::text::interval
-                        WHERE node_id = $1 AND holder = $2 RETURNING node_id)
-                     INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
-                     SELECT lease.node_id, r.seq, r.line, r.serial
-                     FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)",
-                    &[
-                        &id,
-                        &holder,
-                        &seqs,
-                        &text,
-                        &serials,
-                        &format!("{} seconds", lease::TTL.as_secs()),
-                    ],
-                )
-                .await?;
+        if let Some(from) = uncertain {
+            self.clean_up(from).map_err(|e| self.fail(e))?;
+        }
+        // The lease is renewed at most once a second (renew_due); every batch checks it is
+        // still this node's, a read that leaves no dead row behind.
+        let renew = self.last_renewal.elapsed() >= RENEW_EVERY;
+        let sql = if renew {
+            INSERT_RENEWING
+        } else {
+            INSERT_CHECKING
+        };
+        let ttl = format!("{} seconds", lease::TTL.as_secs());
+        let r = self.db.call_prepared(sql, |c, st| async move {
+            let inserted = if renew {
+                c.execute(&st, &[&id, &holder, &seqs, &text, &serials, &ttl])
+                    .await?
+            } else {
+                c.execute(&st, &[&id, &holder, &seqs, &text, &serials])
+                    .await?
+            };
             if inserted == n {
                 Ok(())
             } else {
                 Err(FleetError::LeaseLost(node_id))
             }
         });
+        if r.is_ok() && renew {
+            self.last_renewal = std::time::Instant::now();
+        }
         match r {
             Ok(()) => {
                 self.uncertain_from = None;

@@ -27,6 +27,23 @@ CREATE TABLE IF NOT EXISTS kokuin_nodes (
     claimed timestamptz NOT NULL,
     expires timestamptz NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kokuin_tree_leaves (
+    idx     bigint  PRIMARY KEY,
+    node_id integer NOT NULL,
+    seq     bigint  NOT NULL,
+    UNIQUE (node_id, seq)
+);
+CREATE TABLE IF NOT EXISTS kokuin_tree_nodes (
+    level smallint NOT NULL,
+    idx   bigint   NOT NULL,
+    hash  bytea    NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE IF NOT EXISTS kokuin_tree_checkpoints (
+    size bigint PRIMARY KEY,
+    note text   NOT NULL,
+    made timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS kokuin_keyring (
     id      integer PRIMARY KEY CHECK (id = 1),
     version bigint NOT NULL,

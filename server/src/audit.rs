@@ -163,6 +163,8 @@ pub struct Opened {
     pub log: Option<Arc<AuditLog>>,
     /// With `audit.database`: the epoch this start issues serials in.
     pub epoch: Option<u32>,
+    /// With `audit.database`: the audit key, for the fleet's tree checkpoints.
+    pub fleet_signer: Option<Arc<dyn kokuin_audit::CheckpointSigner>>,
 }
 
 /// Opens the configured log: segment files, or with `audit.database` this node's chain in the
@@ -177,6 +179,7 @@ pub fn open(
         return Ok(Opened {
             log: None,
             epoch: None,
+            fleet_signer: None,
         });
     }
     let key = SoftwareSigner::load(&cfg.resolve(&a.checkpoint_key), None, cfg.dev)
@@ -184,7 +187,7 @@ pub fn open(
     let cert = kokuin_certs::pem::load_certificates(&cfg.resolve(&a.checkpoint_certificate))
         .map_err(|e| e.to_string())?
         .remove(0);
-    let signer = CheckpointKey::new(key, &cert)?;
+    let signer = Arc::new(CheckpointKey::new(key, &cert)?);
     let mut ac = AuditConfig::new(cfg.resolve(&a.dir));
     ac.checkpoint_every = a.checkpoint_every;
     ac.origin = a.origin.clone();
@@ -199,15 +202,16 @@ pub fn open(
         let (storage, recovered) = kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id)
             .map_err(|e| e.to_string())?;
         let epoch = storage.lease().epoch;
-        let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(Arc::new(signer)))
+        let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(signer.clone()))
             .map_err(|e| e.to_string())?;
         tracing::info!(database = %shown, node_id = cfg.tsa.node_id, epoch, "audit log open");
         return Ok(Opened {
             log: Some(Arc::new(log)),
             epoch: Some(epoch),
+            fleet_signer: Some(signer),
         });
     }
-    let (log, report) = AuditLog::open(ac, Some(Arc::new(signer))).map_err(|e| e.to_string())?;
+    let (log, report) = AuditLog::open(ac, Some(signer)).map_err(|e| e.to_string())?;
     if report.torn_bytes > 0 {
         tracing::warn!(
             torn_bytes = report.torn_bytes,
@@ -218,6 +222,7 @@ pub fn open(
     Ok(Opened {
         log: Some(Arc::new(log)),
         epoch: None,
+        fleet_signer: None,
     })
 }
 

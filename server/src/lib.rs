@@ -20,6 +20,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod eseal_service;
+pub mod fleet_tree;
 pub mod http;
 pub mod key_config;
 pub mod keyring;

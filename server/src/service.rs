@@ -24,6 +24,9 @@ pub struct Service {
     served: Vec<std::sync::RwLock<Served>>,
     /// The e-seal API, when `[eseal]` is configured.
     pub eseal: Option<Arc<crate::eseal_service::SealService>>,
+    /// In a fleet (`audit.database`): the audit key, with which this node's integrator signs
+    /// the fleet's tree checkpoints.
+    pub fleet_signer: Option<Arc<dyn kokuin_audit::CheckpointSigner>>,
 }
 
 /// A policy's key in force, as the server describes it.
@@ -142,6 +145,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
     let opened = crate::audit::open(cfg, Some(on_sync))
         .map_err(|e| StartError::Other(format!("audit log: {e}")))?;
     let audit = opened.log;
+    let fleet_signer = opened.fleet_signer;
     // In a fleet the epoch is the node id's lease's, kept in the database: a node that lost
     // its disk, or moved, never repeats a serial.
     let serials = match opened.epoch {
@@ -245,6 +249,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         eseal,
         authority,
         audit,
+        fleet_signer,
         served: loaded.iter().map(|_| Default::default()).collect(),
     };
     for (i, l) in loaded.into_iter().enumerate() {

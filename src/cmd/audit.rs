@@ -244,11 +244,18 @@ pub enum AuditCommand {
     },
     /// Write the accreditation audit report of a period: one self-contained HTML file.
     Report(super::audit_report::ReportArgs),
-    /// Print the newest signed tree checkpoint (C2SP tlog-checkpoint).
-    Checkpoint { dir: PathBuf },
+    /// Print the newest signed tree checkpoint (C2SP tlog-checkpoint); of the fleet's tree
+    /// for a postgres:// LOG.
+    Checkpoint {
+        #[arg(value_name = "LOG")]
+        dir: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Write the inclusion proof of a token's record (C2SP tlog-proof) in the newest signed
     /// checkpoint.
     Prove {
+        #[arg(value_name = "LOG")]
         dir: PathBuf,
         /// The token's serial number (hex).
         #[arg(long)]
@@ -256,6 +263,8 @@ pub enum AuditCommand {
         /// Where to write the proof (.tlog-proof).
         #[arg(short, long)]
         out: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Verify an inclusion proof offline: the checkpoint's signature, the path, and with
     /// --token that the record is that token's; with --since that the log only grew.
@@ -286,9 +295,22 @@ impl AuditCommand {
                 super::audit_fleet::export_cmd(&database, &dir, &db)
             }
             Self::AcceptLoss { dir, reason } => accept_loss(&dir, &reason),
-            Self::Checkpoint { dir } => super::audit_proof::checkpoint(&dir),
+            Self::Checkpoint { dir, db } if super::audit_fleet::is_database(&dir) => {
+                super::audit_fleet::checkpoint(&dir, &db)
+            }
+            Self::Checkpoint { dir, .. } => super::audit_proof::checkpoint(&dir),
             Self::Report(a) => super::audit_report::run(&a),
-            Self::Prove { dir, serial, out } => super::audit_proof::prove(&dir, &serial, &out),
+            Self::Prove {
+                dir,
+                serial,
+                out,
+                db,
+            } if super::audit_fleet::is_database(&dir) => {
+                super::audit_fleet::prove(&dir, &serial, &out, &db)
+            }
+            Self::Prove {
+                dir, serial, out, ..
+            } => super::audit_proof::prove(&dir, &serial, &out),
             Self::VerifyProof(a) => super::audit_proof::verify_proof(&a),
             Self::Consistency { dir, old, new } => {
                 super::audit_proof::consistency(&dir, &old, &new)

@@ -115,3 +115,37 @@ pub fn find_in_database(log: &Path, serial: &str, a: &DbArgs) -> Result<(), CmdE
     }
     Ok(())
 }
+
+/// `audit checkpoint postgres://…`: the newest signed checkpoint of the fleet's tree.
+pub fn checkpoint(log: &Path, a: &DbArgs) -> Result<(), CmdError> {
+    let mut db = db(log, a)?;
+    let note = kokuin_fleet::integrator::latest_checkpoint(&mut db)
+        .map_err(|e| CmdError::usage(e.to_string()))?
+        .ok_or_else(|| {
+            CmdError::negative("no fleet tree checkpoint yet: the nodes sign one within a second")
+        })?;
+    out!("{}", note.trim_end_matches('\n'));
+    Ok(())
+}
+
+/// `audit prove postgres://… --serial HEX -o F`: the token's record's inclusion proof in the
+/// fleet's tree.
+pub fn prove(log: &Path, serial: &str, out: &Path, a: &DbArgs) -> Result<(), CmdError> {
+    let mut db = db(log, a)?;
+    let want = serial.trim().trim_start_matches("0x");
+    let proof = kokuin_fleet::integrator::prove(&mut db, want)
+        .map_err(|e| CmdError::negative(e.to_string()))?
+        .ok_or_else(|| {
+            CmdError::negative(format!(
+                "the record of {serial} is not in the fleet's tree yet; it follows within a second"
+            ))
+        })?;
+    std::fs::write(out, proof.to_text())
+        .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", out.display())))?;
+    out!(
+        "leaf {} of the fleet's tree: {}",
+        proof.index,
+        out.display()
+    );
+    Ok(())
+}

@@ -138,6 +138,7 @@ pub async fn run_with(
         sign_times: sign_times::SignTimes::default(),
         refusals: Arc::default(),
         verifier: verifier(&cfg)?,
+        fleet_note: Arc::default(),
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),
@@ -177,6 +178,25 @@ pub async fn run_with(
             Duration::from_secs(cfg.audit.refusal_interval_s.max(1)),
             stop_rx.clone(),
         )));
+    }
+    let integrating = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    if let (Some(db), Some(signer)) = (cfg.database(), state.service.fleet_signer.clone()) {
+        let origin = cfg
+            .audit
+            .origin
+            .clone()
+            .unwrap_or_else(|| kokuin_audit::writer::default_origin(&signer.key_id()));
+        let db = db
+            .and_then(kokuin_fleet::SyncDb::new)
+            .map_err(|e| HttpError::Config(format!("audit.database: {e}")))?;
+        let (slot, run) = (state.fleet_note.clone(), integrating.clone());
+        std::thread::Builder::new()
+            .name("fleet-tree".into())
+            .spawn(move || crate::fleet_tree::integrate(db, signer, origin, slot, &run))
+            .map_err(|source| HttpError::Setup {
+                what: "cannot start the fleet's tree integrator",
+                source,
+            })?;
     }
     if let Some(log) = &state.service.audit {
         tasks.push(tokio::spawn(record_clock(
@@ -219,6 +239,7 @@ pub async fn run_with(
         )));
     }
     signals.shutdown().await;
+    integrating.store(false, Ordering::Relaxed);
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     let _ = stop_tx.send(true);
     for t in tasks {

@@ -116,6 +116,19 @@ pub fn metrics(state: &State) -> Response<Body> {
 /// `GET /audit/v1/checkpoint`: the newest signed tree checkpoint of the audit log (a C2SP
 /// `tlog-checkpoint` signed note), for auditors and witnesses.
 pub fn tree_checkpoint(state: &State) -> Response<Body> {
+    // A fleet's node serves the fleet's tree, which its integrator keeps.
+    if state.service.fleet_signer.is_some() {
+        let note = state.fleet_note.lock().ok().and_then(|n| n.clone());
+        return match note {
+            Some(n) => text(StatusCode::OK, "text/plain; charset=utf-8", n),
+            None => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "no fleet tree checkpoint yet: one follows the first record within a second\n"
+                    .into(),
+            ),
+        };
+    }
     match state
         .service
         .audit

@@ -39,6 +39,8 @@ pub struct State {
     pub cpu_pool: cpu_pool::CpuPool,
     /// Recent signing times, which set how long a token's audit record waits for company.
     pub sign_times: sign_times::SignTimes,
+    /// In a fleet: the newest signed checkpoint of the fleet's tree, kept by the integrator.
+    pub fleet_note: Arc<std::sync::Mutex<Option<String>>>,
     /// The verification page, when `[verify]` is configured.
     pub verifier: Option<Arc<super::verify::Verifier>>,
     /// Refusals counted until their next aggregated audit record.

@@ -1,0 +1,285 @@
+//! The fleet's Merkle tree (RFC 9162 §2.1) over every node's audit records, so that a proof
+//! for any token of any node is O(log n) hashes against one signed checkpoint
+//! (docs/fleet.md, "The fleet's tree").
+//!
+//! Every node runs an integrator; each round is one transaction that first takes a
+//! transaction-scoped advisory lock, so exactly one node integrates at a time and a node that
+//! dies mid-round leaves nothing half done. A round appends, **in ascending node id, each
+//! node's committed records that are not yet leaves, in seq order** (at most [`ROUND`]),
+//! stores each leaf's place (`kokuin_tree_leaves`), every complete subtree's hash
+//! (`kokuin_tree_nodes`, so proofs read O(log n) rows), and a tree checkpoint signed by the
+//! audit key with the `fleet` extension line (`kokuin_tree_checkpoints`). Rounds run every
+//! [`INTERVAL`]: a record is in a signed checkpoint well within 2 s of its commit.
+
+use crate::db::SyncDb;
+use crate::error::FleetError;
+use kokuin_audit::checkpoint::CheckpointSigner;
+use kokuin_audit::merkle::{
+    Hash, NodeSource, ProofError, inclusion_proof, leaf_hash, node_hash, root,
+};
+use kokuin_audit::note::TreeCheckpoint;
+use kokuin_audit::tlog_proof::TlogProof;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The advisory lock's key: "kokuintr".
+pub const LOCK_KEY: i64 = 0x6b6f_6b75_696e_7472;
+/// Records appended per round at most, so a round stays well within the call deadline.
+pub const ROUND: i64 = 20_000;
+/// How often each node tries a round.
+pub const INTERVAL: Duration = Duration::from_millis(500);
+
+/// A node's integrator: the audit key that signs the tree checkpoints, and the origin line.
+pub struct Integrator {
+    db: SyncDb,
+    signer: Arc<dyn CheckpointSigner>,
+    origin: String,
+    /// Whether the tables are known to exist.
+    ready: bool,
+}
+
+/// Subtree hashes by (level, index): those a round reads and makes.
+struct Nodes(HashMap<(u32, u64), Hash>);
+
+impl NodeSource for Nodes {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
+        self.0
+            .get(&(level, index))
+            .copied()
+            .ok_or_else(|| ProofError::Storage(format!("no node {level}/{index}")))
+    }
+}
+
+fn to_i64(n: u64) -> Result<i64, FleetError> {
+    i64::try_from(n).map_err(|_| FleetError::Db(format!("{n} out of range")))
+}
+
+impl Integrator {
+    /// An integrator on its own connection.
+    pub fn new(db: SyncDb, signer: Arc<dyn CheckpointSigner>, origin: String) -> Self {
+        Self {
+            db,
+            signer,
+            origin,
+            ready: false,
+        }
+    }
+
+    /// One round: the new checkpoint note when the tree grew, `None` when there was nothing
+    /// to add or another node holds the lock.
+    pub fn round(&mut self) -> Result<Option<String>, FleetError> {
+        if !self.ready {
+            self.db
+                .call(|c| async move { crate::schema::ensure(&c).await })?;
+            self.ready = true;
+        }
+        let signer = self.signer.clone();
+        let origin = self.origin.clone();
+        self.db.call(|c| async move {
+            c.batch_execute("BEGIN").await?;
+            let r = round_in(&c, signer, origin).await;
+            match &r {
+                Ok(Some(_)) => c.batch_execute("COMMIT").await?,
+                _ => c.batch_execute("ROLLBACK").await?,
+            }
+            r
+        })
+    }
+}
+
+async fn round_in(
+    c: &tokio_postgres::Client,
+    signer: Arc<dyn CheckpointSigner>,
+    origin: String,
+) -> Result<Option<String>, FleetError> {
+    let locked: bool = c
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_KEY])
+        .await?
+        .try_get(0)?;
+    if !locked {
+        return Ok(None);
+    }
+    let size: i64 = c
+        .query_one(
+            "SELECT coalesce(max(idx) + 1, 0) FROM kokuin_tree_leaves",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let size = u64::try_from(size).map_err(|_| FleetError::Db("negative tree size".into()))?;
+    let rows = c
+        .query(
+            "SELECT r.node_id, r.seq, r.line FROM kokuin_audit_records r
+             LEFT JOIN (SELECT node_id, max(seq) AS m FROM kokuin_tree_leaves GROUP BY node_id) t
+               ON t.node_id = r.node_id
+             WHERE r.seq > coalesce(t.m, -1)
+             ORDER BY r.node_id, r.seq LIMIT $1",
+            &[&ROUND],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    // The right edge of the tree: at each level with an odd count, its last node, which the
+    // next node of that level pairs with.
+    let levels: Vec<u32> = (0..64).filter(|l| (size >> l) & 1 == 1).collect();
+    let (lv, ix): (Vec<i16>, Vec<i64>) = levels
+        .iter()
+        .map(|l| Ok((*l as i16, to_i64((size >> l) - 1)?)))
+        .collect::<Result<Vec<_>, FleetError>>()?
+        .into_iter()
+        .unzip();
+    let edge = c
+        .query(
+            "SELECT n.level, n.idx, n.hash FROM kokuin_tree_nodes n
+             JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+               ON n.level = w.level AND n.idx = w.idx",
+            &[&lv, &ix],
+        )
+        .await?;
+    let mut nodes = Nodes(HashMap::new());
+    for r in &edge {
+        let (l, i, h): (i16, i64, Vec<u8>) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let h: Hash = h
+            .try_into()
+            .map_err(|_| FleetError::Db(format!("tree node {l}/{i} is not 32 octets")))?;
+        nodes.0.insert((l as u32, i as u64), h);
+    }
+    if nodes.0.len() != levels.len() {
+        return Err(FleetError::Db(
+            "the tree's right edge is incomplete: the tree tables are damaged".into(),
+        ));
+    }
+    let (mut leaf_idx, mut leaf_node, mut leaf_seq) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut new_level, mut new_idx, mut new_hash) = (Vec::new(), Vec::new(), Vec::new());
+    let mut count = size;
+    for r in &rows {
+        let (node_id, seq, line): (i32, i64, String) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        leaf_idx.push(to_i64(count)?);
+        leaf_node.push(node_id);
+        leaf_seq.push(seq);
+        // Append the leaf and every subtree it completes.
+        let mut h = leaf_hash(line.as_bytes());
+        let mut level = 0u32;
+        let mut index = count;
+        loop {
+            nodes.0.insert((level, index), h);
+            new_level.push(level as i16);
+            new_idx.push(to_i64(index)?);
+            new_hash.push(h.to_vec());
+            if index % 2 == 0 {
+                break;
+            }
+            let left = nodes
+                .node(level, index - 1)
+                .map_err(|e| FleetError::Db(e.to_string()))?;
+            h = node_hash(&left, &h);
+            level += 1;
+            index /= 2;
+        }
+        count += 1;
+    }
+    c.execute(
+        "INSERT INTO kokuin_tree_leaves (idx, node_id, seq)
+         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[])",
+        &[&leaf_idx, &leaf_node, &leaf_seq],
+    )
+    .await?;
+    c.execute(
+        "INSERT INTO kokuin_tree_nodes (level, idx, hash)
+         SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
+        &[&new_level, &new_idx, &new_hash],
+    )
+    .await?;
+    let root = root(&nodes, count).map_err(|e| FleetError::Db(e.to_string()))?;
+    let cp = TreeCheckpoint {
+        origin,
+        size: count,
+        root,
+        chain_head: None,
+        fleet: true,
+    };
+    let note = kokuin_audit::note::sign(&cp, signer.as_ref())
+        .map_err(|e| FleetError::Db(format!("signing the tree checkpoint: {e}")))?;
+    c.execute(
+        "INSERT INTO kokuin_tree_checkpoints (size, note) VALUES ($1, $2)",
+        &[&to_i64(count)?, &note],
+    )
+    .await?;
+    Ok(Some(note))
+}
+
+/// The newest signed tree checkpoint of the fleet, if any.
+pub fn latest_checkpoint(db: &mut SyncDb) -> Result<Option<String>, FleetError> {
+    db.call(|c| async move {
+        let row = c
+            .query_opt(
+                "SELECT note FROM kokuin_tree_checkpoints ORDER BY size DESC LIMIT 1",
+                &[],
+            )
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    })
+}
+
+/// Subtree hashes read from the database, one row each: a proof reads O(log n) of them.
+struct DbNodes<'a>(std::cell::RefCell<&'a mut SyncDb>);
+
+impl NodeSource for DbNodes<'_> {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
+        let (l, i) = (level as i16, i64::try_from(index).unwrap_or(i64::MAX));
+        let h: Vec<u8> = self
+            .0
+            .borrow_mut()
+            .call(|c| async move {
+                Ok(c.query_one(
+                    "SELECT hash FROM kokuin_tree_nodes WHERE level = $1 AND idx = $2",
+                    &[&l, &i],
+                )
+                .await?
+                .try_get(0)?)
+            })
+            .map_err(|e| ProofError::Storage(e.to_string()))?;
+        h.try_into()
+            .map_err(|_| ProofError::Storage(format!("tree node {level}/{index} is not 32 octets")))
+    }
+}
+
+/// The inclusion proof (C2SP tlog-proof) of the token with this serial, against the newest
+/// fleet checkpoint; `Ok(None)` when its record is not a leaf yet.
+pub fn prove(db: &mut SyncDb, serial: &str) -> Result<Option<TlogProof>, FleetError> {
+    let found = crate::export::find_serial(db, serial)?;
+    let Some((node_id, seq, line)) = found.into_iter().next() else {
+        return Err(FleetError::Db(format!("no token with serial {serial}")));
+    };
+    let idx: Option<i64> = db.call(|c| async move {
+        let row = c
+            .query_opt(
+                "SELECT idx FROM kokuin_tree_leaves WHERE node_id = $1 AND seq = $2",
+                &[&node_id, &seq],
+            )
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    })?;
+    let Some(idx) = idx else { return Ok(None) };
+    let index = u64::try_from(idx).map_err(|_| FleetError::Db("negative leaf index".into()))?;
+    let note = latest_checkpoint(db)?.ok_or_else(|| FleetError::Db("no tree checkpoint".into()))?;
+    let text = note.rfind("\n\n").map_or(note.as_str(), |i| &note[..=i]);
+    let cp = TreeCheckpoint::parse(text).map_err(|e| FleetError::Db(e.to_string()))?;
+    let path = inclusion_proof(&DbNodes(std::cell::RefCell::new(db)), index, cp.size)
+        .map_err(|e| FleetError::Db(e.to_string()))?;
+    Ok(Some(TlogProof {
+        record_line: line,
+        index,
+        path,
+        checkpoint: note,
+    }))
+}

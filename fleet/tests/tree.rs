@@ -1,0 +1,129 @@
+//! The fleet's Merkle tree on a real PostgreSQL: two nodes write while two integrators take
+//! turns; the tree holds every record once, each node's in seq order; its root, recomputed
+//! here from the records alone, is the signed checkpoint's; a proof for a token of either
+//! node verifies offline and a changed one does not.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
+
+use kokuin_audit::merkle::{MemoryTree, leaf_hash, root};
+use kokuin_audit::note::TreeCheckpoint;
+use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
+use kokuin_fleet::integrator::{Integrator, latest_checkpoint, prove};
+use kokuin_fleet::log_storage::PgStorage;
+use kokuin_fleet::{DbConfig, SyncDb};
+use kokuin_testkit::audit_key::key;
+use kokuin_testkit::postgres::Postgres;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn db(pg: &Postgres) -> SyncDb {
+    SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), None).unwrap()).unwrap()
+}
+
+#[test]
+fn the_fleet_tree_holds_every_record_and_proves_any_token() {
+    let pg = Postgres::start();
+    let k = key();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Two integrators, as on two nodes, taking turns under the advisory lock.
+        for _ in 0..2 {
+            let (pg, k, done) = (&pg, &k, &done);
+            s.spawn(move || {
+                let mut i = Integrator::new(db(pg), k.clone(), "fleet.test/audit".into());
+                while !done.load(Ordering::Relaxed) {
+                    i.round().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            });
+        }
+        let writers: Vec<_> = [1u16, 2]
+            .into_iter()
+            .map(|node| {
+                let (pg, k) = (&pg, &k);
+                s.spawn(move || {
+                    let (storage, rec) = PgStorage::open(db(pg), node).unwrap();
+                    let (log, _) = AuditLog::open_on(
+                        AuditConfig::new("unused"),
+                        Box::new(storage),
+                        rec,
+                        Some(k.clone()),
+                    )
+                    .unwrap();
+                    for i in 0..60u32 {
+                        log.append_blocking(
+                            Event::new(kind::TOKEN_ISSUED)
+                                .with("serial", format!("{node:04x}{i:08x}")),
+                        )
+                        .unwrap();
+                    }
+                    log.close(None).unwrap();
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        done.store(true, Ordering::Relaxed);
+    });
+    let mut last = Integrator::new(db(&pg), k.clone(), "fleet.test/audit".into());
+    while last.round().unwrap().is_some() {}
+
+    // Every record once; each node's in seq order, from 0.
+    let leaves = pg.psql(
+        "SELECT l.node_id || ' ' || l.seq || ' ' || r.line FROM kokuin_tree_leaves l
+         JOIN kokuin_audit_records r USING (node_id, seq) ORDER BY l.idx",
+    );
+    let rows: Vec<(String, u64, String)> = leaves
+        .lines()
+        .map(|l| {
+            let mut p = l.splitn(3, ' ');
+            (
+                p.next().unwrap().into(),
+                p.next().unwrap().parse().unwrap(),
+                p.next().unwrap().into(),
+            )
+        })
+        .collect();
+    let records: u64 = pg
+        .psql("SELECT count(*) FROM kokuin_audit_records")
+        .parse()
+        .unwrap();
+    assert_eq!(rows.len() as u64, records, "every record is a leaf");
+    for node in ["1", "2"] {
+        let seqs: Vec<u64> = rows.iter().filter(|r| r.0 == node).map(|r| r.1).collect();
+        assert_eq!(
+            seqs,
+            (0..seqs.len() as u64).collect::<Vec<_>>(),
+            "node {node}"
+        );
+    }
+    // The root, recomputed from the record lines in leaf order, is the signed one.
+    let mut mem = MemoryTree::default();
+    for r in &rows {
+        mem.push(leaf_hash(r.2.as_bytes()));
+    }
+    let note = latest_checkpoint(&mut db(&pg)).unwrap().unwrap();
+    let cp = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
+    assert!(cp.fleet);
+    assert_eq!(cp.size, records);
+    assert_eq!(cp.root, root(&mem, cp.size).unwrap());
+
+    // A proof for a token of node 2 verifies; one with a changed path does not.
+    let proof = prove(&mut db(&pg), &format!("{:04x}{:08x}", 2, 41))
+        .unwrap()
+        .unwrap();
+    let (c, record) = proof.verify(k.as_ref()).unwrap();
+    assert_eq!(c.size, cp.size);
+    assert_eq!(record.fields["serial"], format!("{:04x}{:08x}", 2, 41));
+    let mut bad = proof.clone();
+    bad.path[0][0] ^= 1;
+    assert!(bad.verify(k.as_ref()).is_err());
+    let mut bad = proof.clone();
+    bad.index += 1;
+    assert!(bad.verify(k.as_ref()).is_err());
+    let text = note.rfind("\n\n").map_or(note.as_str(), |i| &note[..=i]);
+    assert!(TreeCheckpoint::parse(text).unwrap().fleet);
+    let _ = Arc::strong_count(&k);
+}

@@ -1,0 +1,63 @@
+//! A fleet node's share of the fleet's Merkle tree (`kokuin_fleet::integrator`): every
+//! [`INTERVAL`] it tries a round (one node at a time wins the database's lock), and keeps the
+//! newest signed checkpoint for `GET /audit/v1/checkpoint`, whichever node signed it.
+
+use kokuin_audit::CheckpointSigner;
+use kokuin_fleet::SyncDb;
+use kokuin_fleet::integrator::{INTERVAL, Integrator, latest_checkpoint};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Runs until `run` turns false (the server stopping).
+pub fn integrate(
+    db: SyncDb,
+    signer: Arc<dyn CheckpointSigner>,
+    origin: String,
+    slot: Arc<Mutex<Option<String>>>,
+    run: &AtomicBool,
+) {
+    let reader_cfg = db.config().clone();
+    let mut integrator = Integrator::new(db, signer, origin);
+    let mut reader = SyncDb::new(reader_cfg).ok();
+    let mut last_read = Instant::now()
+        .checked_sub(INTERVAL * 4)
+        .unwrap_or_else(Instant::now);
+    let mut failing = false;
+    while run.load(Ordering::Relaxed) {
+        match integrator.round() {
+            Ok(Some(note)) => set(&slot, note),
+            Ok(None) if last_read.elapsed() >= INTERVAL * 2 => {
+                // Another node may have signed: serve the newest, whoever made it.
+                last_read = Instant::now();
+                if let Some(Ok(Some(note))) = reader.as_mut().map(latest_checkpoint) {
+                    set(&slot, note);
+                }
+            }
+            Ok(None) => {}
+            // The database being down is already refusing tokens and reported by /readyz;
+            // said once here, not every half second.
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "fleet tree: round failed; retrying");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+        if failing && integrator_ok(&mut reader) {
+            failing = false;
+        }
+        std::thread::sleep(INTERVAL);
+    }
+}
+
+fn integrator_ok(reader: &mut Option<SyncDb>) -> bool {
+    reader
+        .as_mut()
+        .is_some_and(|r| latest_checkpoint(r).is_ok())
+}
+
+fn set(slot: &Mutex<Option<String>>, note: String) {
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(note);
+    }
+}

@@ -125,3 +125,74 @@ fn a_directory_of_evidence_is_verified_item_by_item() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("12 verified: 12 valid"), "{}", text(&o));
 }
+
+/// The acceptance: 10,000 tokens, 3 of them damaged in three ways, and the batch
+/// reports exactly those 3. Documents are the 4-octet big-endian numbers `tsq(i)` stamps.
+#[test]
+fn ten_thousand_tokens_with_three_damaged_report_exactly_those_three() {
+    const N: u32 = 10_000;
+    let dir = tempdir();
+    let w = dir.path();
+    let srv = Server::dev(&w.join("state"));
+    let batch = w.join("batch");
+    std::fs::create_dir_all(&batch).unwrap();
+    std::thread::scope(|s| {
+        for part in 0..4u32 {
+            let (batch, url) = (&batch, &srv.http);
+            s.spawn(move || {
+                let ag = agent(None);
+                for i in (part..N).step_by(4) {
+                    let r = tsa_post(&ag, url, &tsq(i));
+                    assert!(granted(&r), "token {i}");
+                    std::fs::write(batch.join(format!("d{i}.bin.tsr")), &r.body).unwrap();
+                    std::fs::write(batch.join(format!("d{i}.bin")), i.to_be_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    // A document changed, a token's signature changed, a token cut short.
+    std::fs::write(batch.join("d17.bin"), 9999u32.to_le_bytes()).unwrap();
+    let p = batch.join("d4242.bin.tsr");
+    let mut t = std::fs::read(&p).unwrap();
+    let n = t.len();
+    t[n - 10] ^= 0x01;
+    std::fs::write(&p, t).unwrap();
+    let p = batch.join("d9001.bin.tsr");
+    let t = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &t[..t.len() / 2]).unwrap();
+
+    let report = w.join("report.jsonl");
+    let o = kokuin(&[
+        "verify",
+        "--batch",
+        batch.to_str().unwrap(),
+        "--trust",
+        srv.root().to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let bad: Vec<(String, String)> = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["result"] != "valid")
+        .map(|l| {
+            let f = l["file"].as_str().unwrap();
+            let name = f.rsplit('/').next().unwrap().to_string();
+            (name, l["result"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let mut names: Vec<&str> = bad.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["d17.bin.tsr", "d4242.bin.tsr", "d9001.bin.tsr"],
+        "{bad:?}"
+    );
+    assert!(
+        text(&o).contains(&format!("{N} verified: {} valid", N - 3)),
+        "{}",
+        text(&o)
+    );
+}

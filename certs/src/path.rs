@@ -155,10 +155,11 @@ pub fn validate_path(
     }
     // Every certificate above the leaf issued the one below it: it must be a CA allowed to.
     for (i, ca) in chain.iter().enumerate().skip(1) {
-        let subject = subject_of(ca);
+        // Formatted only for an error: a name costs as much to print as a hash to compute.
+        let subject = || subject_of(ca);
         let bc: Option<BasicConstraints> = extension(ca)?;
         let Some(bc) = bc.filter(|b| b.ca) else {
-            return Err(PathError::NotCa { subject });
+            return Err(PathError::NotCa { subject: subject() });
         };
         // Non-self-issued intermediates between this CA and the leaf (RFC 5280 §6.1.4 (l)).
         let below = i - 1;
@@ -166,7 +167,7 @@ pub fn validate_path(
             && below > usize::from(allowed)
         {
             return Err(PathError::PathLength {
-                subject,
+                subject: subject(),
                 allowed,
                 actual: below,
             });
@@ -176,7 +177,7 @@ pub fn validate_path(
             && !ku.0.contains(KeyUsages::KeyCertSign)
         {
             return Err(PathError::KeyUsage {
-                subject,
+                subject: subject(),
                 needed: "keyCertSign",
             });
         }
@@ -339,7 +340,7 @@ fn check_critical_extensions(c: &Certificate) -> Result<(), PathError> {
 /// Whether the leaf's keyUsage and extendedKeyUsage fit `purpose` (for a TSU: the critical
 /// id-kp-timeStamping alone, RFC 3161 §2.3).
 pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathError> {
-    let subject = subject_of(leaf);
+    let subject = || subject_of(leaf);
     match purpose {
         Purpose::Any => Ok(()),
         Purpose::ESeal => {
@@ -352,7 +353,7 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
                     Ok(())
                 }
                 _ => Err(PathError::KeyUsage {
-                    subject,
+                    subject: subject(),
                     needed: "nonRepudiation (EN 319 412-3)",
                 }),
             }
@@ -365,7 +366,7 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
                 .flatten()
                 .find(|e| e.extn_id == oid::CE_EXT_KEY_USAGE);
             let eku_err = |reason: &str| PathError::ExtendedKeyUsage {
-                subject: subject.clone(),
+                subject: subject(),
                 reason: reason.to_string(),
             };
             let Some(ext) = eku_ext else {
@@ -378,7 +379,7 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
             }
             let eku = ExtendedKeyUsage::from_der(ext.extn_value.as_bytes()).map_err(|_| {
                 PathError::MalformedExtension {
-                    subject: subject.clone(),
+                    subject: subject(),
                     oid: ext.extn_id.to_string(),
                 }
             })?;
@@ -393,7 +394,7 @@ pub fn check_purpose(leaf: &Certificate, purpose: Purpose) -> Result<(), PathErr
                 && !ku.0.contains(KeyUsages::NonRepudiation)
             {
                 return Err(PathError::KeyUsage {
-                    subject,
+                    subject: subject(),
                     needed: "digitalSignature or nonRepudiation",
                 });
             }

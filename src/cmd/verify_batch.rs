@@ -21,6 +21,13 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::SystemTime;
 use x509_cert::Certificate;
 
+/// Paths handed to a worker at once, and results handed back: one wake-up per chunk, not per
+/// item (per item, thread hand-offs took a tenth of the batch's CPU).
+const CHUNK: usize = 32;
+
+/// One item's outcome: the file, its document, the verdict.
+type Done = (PathBuf, Option<PathBuf>, Verdict);
+
 /// Extensions of tokens and seals when a directory is walked.
 const EVIDENCE: [&str; 4] = ["tsr", "tst", "p7s", "p7m"];
 
@@ -71,16 +78,20 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
         b
     });
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (paths_tx, paths_rx) = sync_channel::<PathBuf>(workers * 64);
+    let (paths_tx, paths_rx) = sync_channel::<Vec<PathBuf>>(workers * 4);
     let paths_rx = Mutex::new(paths_rx);
-    let (done_tx, done_rx) = sync_channel::<(PathBuf, Option<PathBuf>, Verdict)>(workers * 64);
+    let (done_tx, done_rx) = sync_channel::<Vec<Done>>(workers * 4);
     let (mut valid, mut invalid, mut bad) = (0u64, 0u64, 0u64);
     let mut write_error = None;
     std::thread::scope(|s| {
         let roots = &a.batch;
         s.spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
             for r in roots {
-                walk(r, true, &paths_tx);
+                walk(r, true, &mut chunk, &paths_tx);
+            }
+            if !chunk.is_empty() {
+                let _ = paths_tx.send(chunk);
             }
         });
         for _ in 0..workers {
@@ -88,7 +99,7 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
             s.spawn(move || worker(rx, &tx, trust));
         }
         drop(done_tx);
-        for (file, document, verdict) in done_rx {
+        for (file, document, verdict) in done_rx.into_iter().flatten() {
             let line = match &verdict {
                 Verdict::Valid(v) => {
                     valid += 1;
@@ -142,16 +153,16 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
     }
 }
 
-/// Sends every token and seal under `path`; a path named on the command line counts whatever
-/// its extension.
-fn walk(path: &Path, named: bool, out: &SyncSender<PathBuf>) {
+/// Sends every token and seal under `path`, in chunks; a path named on the command line counts
+/// whatever its extension.
+fn walk(path: &Path, named: bool, chunk: &mut Vec<PathBuf>, out: &SyncSender<Vec<PathBuf>>) {
     if path.is_dir() {
         let Ok(entries) = std::fs::read_dir(path) else {
-            let _ = out.send(path.to_path_buf());
+            push(path.to_path_buf(), chunk, out);
             return;
         };
         for e in entries.flatten() {
-            walk(&e.path(), false, out);
+            walk(&e.path(), false, chunk, out);
         }
     } else if named
         || path
@@ -159,24 +170,33 @@ fn walk(path: &Path, named: bool, out: &SyncSender<PathBuf>) {
             .and_then(|e| e.to_str())
             .is_some_and(|e| EVIDENCE.contains(&e.to_ascii_lowercase().as_str()))
     {
-        let _ = out.send(path.to_path_buf());
+        push(path.to_path_buf(), chunk, out);
     }
 }
 
-fn worker(
-    rx: &Mutex<Receiver<PathBuf>>,
-    tx: &SyncSender<(PathBuf, Option<PathBuf>, Verdict)>,
-    trust: &Trust,
-) {
+fn push(path: PathBuf, chunk: &mut Vec<PathBuf>, out: &SyncSender<Vec<PathBuf>>) {
+    chunk.push(path);
+    if chunk.len() == CHUNK {
+        let _ = out.send(std::mem::replace(chunk, Vec::with_capacity(CHUNK)));
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<Vec<PathBuf>>>, tx: &SyncSender<Vec<Done>>, trust: &Trust) {
     loop {
         let next = match rx.lock() {
             Ok(r) => r.recv(),
             Err(_) => return,
         };
-        let Ok(path) = next else { return };
-        let document = Some(path.with_extension("")).filter(|d| d.is_file() && *d != path);
-        let verdict = verify_one(&path, document.as_deref(), trust);
-        if tx.send((path, document, verdict)).is_err() {
+        let Ok(paths) = next else { return };
+        let done = paths
+            .into_iter()
+            .map(|path| {
+                let document = Some(path.with_extension("")).filter(|d| d.is_file() && *d != path);
+                let verdict = verify_one(&path, document.as_deref(), trust);
+                (path, document, verdict)
+            })
+            .collect();
+        if tx.send(done).is_err() {
             return;
         }
     }
@@ -187,11 +207,13 @@ fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
         Ok(b) => b,
         Err(e) => return Verdict::BadInput(e.message),
     };
-    if kokuin_eseal::verify::is_seal(&bytes) {
-        return verify_seal(&bytes, document, trust);
-    }
+    // A .tsr is told apart by its first parse; only what is not a TimeStampResp is parsed as
+    // CMS to tell a seal from a bare token (each parse costs about a fifth of a verify).
     let token = match ParsedResponse::from_der(&bytes) {
         Ok(r) => r.into_token().and_then(|d| TimeStampToken::from_der(&d)),
+        Err(_) if kokuin_eseal::verify::is_seal(&bytes) => {
+            return verify_seal(&bytes, document, trust);
+        }
         Err(_) => TimeStampToken::from_der(&bytes),
     };
     let token = match token {

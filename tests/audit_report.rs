@@ -63,7 +63,7 @@ fn the_report_shows_what_the_log_holds() {
     // A clock refusal window, written as the service writes it, with the audit key.
     let key = kokuin_hsm::SoftwareSigner::load(&state.join("keys/audit.key"), None, true).unwrap();
     let cert = kokuin_certs::pem::load_certificates(&state.join("pki/audit.pem")).unwrap();
-    let signer = kokuin_server::audit::CheckpointKey::new(key, &cert[0]).unwrap();
+    let signer = kokuin_server::audit::CheckpointKey::new(Arc::new(key), &cert[0]).unwrap();
     let (log, _) = AuditLog::open(
         AuditConfig::new(state.join("audit")),
         Some(Arc::new(signer)),

@@ -36,6 +36,12 @@ fn tokens_signed_in_the_token_verify(module: &str) {
         !state.join("keys/tsu.key").exists(),
         "a software TSU key was written"
     );
+    // The audit key is in the token too, and still verifies the log.
+    assert!(
+        !state.join("keys/audit.key").exists()
+            && cfg.contains("checkpoint = { backend = \"pkcs11\""),
+        "{cfg}"
+    );
     let data = dir.path().join("doc.txt");
     std::fs::write(&data, b"signed inside the HSM\n").unwrap();
     let root = srv.root();
@@ -76,7 +82,20 @@ fn tokens_signed_in_the_token_verify(module: &str) {
             .unwrap()
             .granted()
     );
-    drop(srv);
+    srv.stop();
+    // The log's checkpoints, signed in the token, verify with the audit certificate.
+    let o = kokuin(&[
+        "audit",
+        "verify",
+        state.join("audit").to_str().unwrap(),
+        "--trust",
+        state.join("pki/audit.pem").to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success() && !text(&o).contains("no checkpoint"),
+        "{}",
+        text(&o)
+    );
 
     // The policy refuses a software key…
     let pki_dir = dir.path().join("sw");

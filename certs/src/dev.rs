@@ -124,16 +124,12 @@ impl DevPki {
             &root_key,
         )?;
         let audit_key = SoftwareSigner::generate(KeyType::P256, "dev-audit")?;
-        let audit = issue(
-            &CertRequest {
-                subject: name(&format!("CN=Kokuin Dev Audit Log,O={ORGANIZATION},C=JP"))?,
-                public_key: audit_key.public_key().clone(),
-                not_before: start,
-                not_after: start + Duration::from_secs(10 * 365 * DAY),
-                kind: CertKind::AuditSigner,
-            },
-            Some(&root),
+        let audit = issue_audit(
+            &root,
             &root_key,
+            &audit_key,
+            "Kokuin Dev Audit Log",
+            (start, start + Duration::from_secs(10 * 365 * DAY)),
         )?;
         let seal_key = SoftwareSigner::generate(KeyType::P256, "dev-seal")?;
         let seal = issue_eseal(
@@ -191,6 +187,28 @@ pub fn issue_eseal(
             not_before,
             not_after,
             kind: CertKind::ESeal { policy, crl_url },
+        },
+        Some(ca),
+        ca_key,
+    )?)
+}
+
+/// An audit-log signing certificate for `audit_key` (a file, or a key in a dev token),
+/// issued by the dev CA for `validity`.
+pub fn issue_audit(
+    ca: &Certificate,
+    ca_key: &dyn Signer,
+    audit_key: &dyn Signer,
+    common_name: &str,
+    validity: (SystemTime, SystemTime),
+) -> Result<Certificate, DevPkiError> {
+    Ok(issue(
+        &CertRequest {
+            subject: name(&format!("CN={common_name},O={ORGANIZATION},C=JP"))?,
+            public_key: audit_key.public_key().clone(),
+            not_before: validity.0,
+            not_after: validity.1,
+            kind: CertKind::AuditSigner,
         },
         Some(ca),
         ca_key,

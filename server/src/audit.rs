@@ -59,19 +59,19 @@ pub fn cert_id(c: &Certificate) -> String {
 
 /// The audit log's checkpoint key and its certificate's id.
 pub struct CheckpointKey {
-    signer: Box<dyn Signer>,
+    signer: Arc<dyn Signer>,
     id: String,
 }
 
 impl CheckpointKey {
-    /// The key, checked against its certificate.
-    pub fn new(signer: SoftwareSigner, cert: &Certificate) -> Result<Self, String> {
+    /// The key (a file or in the HSM), checked against its certificate.
+    pub fn new(signer: Arc<dyn Signer>, cert: &Certificate) -> Result<Self, String> {
         if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
             return Err("the checkpoint certificate is not the checkpoint key's".into());
         }
         Ok(Self {
             id: cert_id(cert),
-            signer: Box::new(signer),
+            signer,
         })
     }
 }
@@ -182,9 +182,19 @@ pub fn open(
             fleet_signer: None,
         });
     }
-    let key = SoftwareSigner::load(&cfg.resolve(&a.checkpoint_key), None, cfg.dev)
-        .map_err(|e| e.to_string())?;
-    let cert = kokuin_certs::pem::load_certificates(&cfg.resolve(&a.checkpoint_certificate))
+    let key: Arc<dyn Signer> = match (&a.checkpoint, &a.checkpoint_key) {
+        (Some(k), _) => crate::signing_key::open_key(cfg, k, None).map_err(|e| e.to_string())?,
+        (None, Some(_)) if cfg.tsa.require_hsm_key => {
+            return Err("tsa.require_hsm_key: the audit key is a software key \
+                        (audit.checkpoint_key); put it in the HSM (audit.checkpoint)"
+                .into());
+        }
+        (None, Some(path)) => Arc::new(
+            SoftwareSigner::load(&cfg.resolve(path), None, cfg.dev).map_err(|e| e.to_string())?,
+        ),
+        (None, None) => return Err("no audit key configured".into()),
+    };
+    let cert = kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
         .map_err(|e| e.to_string())?
         .remove(0);
     let signer = Arc::new(CheckpointKey::new(key, &cert)?);

@@ -206,10 +206,17 @@ pub struct AuditSection {
     /// PEM roots that certify the database server: the connection is then TLS.
     #[serde(default)]
     pub database_ca: Option<PathBuf>,
-    /// PKCS #8 key that signs checkpoints, and its certificate.
-    pub checkpoint_key: PathBuf,
-    /// The checkpoint key's certificate (auditors verify with it).
-    pub checkpoint_certificate: PathBuf,
+    /// The audit key as a PKCS #8 file (development; refused with `tsa.require_hsm_key`)…
+    #[serde(default)]
+    pub checkpoint_key: Option<PathBuf>,
+    /// …and its certificate (auditors verify with it).
+    #[serde(default)]
+    pub checkpoint_certificate: Option<PathBuf>,
+    /// …or the audit key where it belongs in production, in the HSM:
+    /// `{ backend = "pkcs11", module, token, key, pin_file, certificate }` (ECDSA, so that it
+    /// also signs the C2SP tree checkpoints).
+    #[serde(default)]
+    pub checkpoint: Option<KeyConfig>,
     /// A checkpoint after this many records (default 10,000)…
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: u64,
@@ -558,6 +565,22 @@ impl Config {
                 "the audit log can be turned off only in dev mode".into(),
             );
         }
+        match (
+            &self.audit.checkpoint,
+            &self.audit.checkpoint_key,
+            &self.audit.checkpoint_certificate,
+        ) {
+            (Some(k), None, None) => k.check("audit.checkpoint")?,
+            (None, Some(_), Some(_)) => {}
+            _ => {
+                return err(
+                    "audit.checkpoint",
+                    "configure audit.checkpoint (a key in the HSM), or checkpoint_key with \
+                     checkpoint_certificate, not both"
+                        .into(),
+                );
+            }
+        }
         if self.audit.checkpoint_every == 0 || self.audit.segment_max_mb == 0 {
             return err(
                 "audit.checkpoint_every",
@@ -595,6 +618,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The audit key's certificate file, whichever way the key is configured.
+    pub fn audit_certificate(&self) -> PathBuf {
+        let a = &self.audit;
+        match (&a.checkpoint, &a.checkpoint_certificate) {
+            (Some(k), _) => self.resolve(k.certificate()),
+            (None, Some(c)) => self.resolve(c),
+            (None, None) => PathBuf::new(),
+        }
     }
 
     /// The fleet's database, when `audit.database` is set: its URL with the password file and

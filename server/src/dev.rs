@@ -6,7 +6,7 @@
 //! DIR/pki/root.pem         trust anchor for verifiers
 //! DIR/pki/tsu.pem          TSU certificate
 //! DIR/pki/tls.pem          HTTPS server certificate (localhost, 127.0.0.1, ::1)
-//! DIR/pki/audit.pem        certificate of the audit-checkpoint key
+//! DIR/pki/audit.pem        certificate of the audit key (the key: keys/audit.key, or in the token)
 //! DIR/pki/seal.pem         level-1 e-seal certificate of the key `dev-seal`
 //! DIR/pki/client.pem       TLS client certificate granted `dev-seal` (key: client.key)
 //! DIR/pki/client.key       …its key, mode 0600, beside it for `kokuin seal --client-key`
@@ -254,7 +254,37 @@ pub fn ensure_state_dir(
             .map_err(|e| e.to_string())?;
     }
     write_key("tls.key", &pki.tls_key)?;
-    write_key("audit.key", &pki.audit_key)?;
+    // With a token, the audit key is generated there too: a production configuration
+    // (tsa.require_hsm_key) refuses an audit key in a file.
+    let (audit_cert, audit_key_toml) = match &token {
+        None => {
+            write_key("audit.key", &pki.audit_key)?;
+            (
+                pki.audit.clone(),
+                "checkpoint_key = \"keys/audit.key\"\ncheckpoint_certificate = \"pki/audit.pem\""
+                    .to_string(),
+            )
+        }
+        Some((module, t)) => {
+            let (signer, key) = token_key(
+                module,
+                t,
+                "dev-audit",
+                kokuin_hsm::KeyType::P256,
+                "pki/audit.pem",
+            )?;
+            let v = pki.audit.tbs_certificate().validity();
+            let cert = kokuin_certs::dev::issue_audit(
+                &pki.root,
+                &pki.root_key,
+                signer.as_ref(),
+                "Kokuin Dev Audit Log (HSM)",
+                (v.not_before.to_system_time(), v.not_after.to_system_time()),
+            )
+            .map_err(|e| e.to_string())?;
+            (cert, format!("checkpoint = {}", inline_table(&key)?))
+        }
+    };
     write_key("seal.key", &pki.seal_key)?;
     pki.client_key
         .write_pkcs8_pem(&dir.join("pki").join("client.key"))
@@ -287,7 +317,7 @@ pub fn ensure_state_dir(
     write_pem("root.pem", std::slice::from_ref(&pki.root))?;
     write_pem("tsu.pem", std::slice::from_ref(&tsu))?;
     write_pem("tls.pem", std::slice::from_ref(&pki.tls))?;
-    write_pem("audit.pem", std::slice::from_ref(&pki.audit))?;
+    write_pem("audit.pem", std::slice::from_ref(&audit_cert))?;
     write_pem("seal.pem", std::slice::from_ref(&pki.seal))?;
     write_pem("client.pem", std::slice::from_ref(&pki.client))?;
     let list = |a: &[SocketAddr]| {
@@ -320,8 +350,7 @@ keyring = "state/keyring.toml"
 {policies}
 [audit]
 dir = "audit"
-checkpoint_key = "keys/audit.key"
-checkpoint_certificate = "pki/audit.pem"
+{audit_key_toml}
 
 [clock]
 # DEV ONLY: issue even when the kernel does not report the clock synchronised within the
@@ -397,6 +426,14 @@ fn tsu_window(pki: &DevPki) -> Result<(SystemTime, SystemTime, SystemTime), Stri
         .and_then(|p| p.not_after)
         .map_or(to, |t| t.to_system_time());
     Ok((v.not_before.to_system_time(), to, until))
+}
+
+/// `key` as a TOML inline table (`{ backend = "pkcs11", … }`), for one line of the config.
+fn inline_table(key: &crate::key_config::KeyConfig) -> Result<String, String> {
+    let v = toml::Value::try_from(key).map_err(|e| e.to_string())?;
+    let t = v.as_table().ok_or("a key description is a table")?;
+    let fields: Vec<String> = t.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    Ok(format!("{{ {} }}", fields.join(", ")))
 }
 
 /// A fresh token labelled `kokuin-dev` in `module`, its PINs random and kept under `keys/`

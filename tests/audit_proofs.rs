@@ -62,7 +62,24 @@ fn proofs_of_tokens_verify_offline() {
     for i in 0..5 {
         request_token(&srv.http, &data, &w.join(format!("more{i}.tsr")));
     }
-    let later = checkpoint_covering(&srv, records(&state));
+    let want = records(&state);
+    let _ = checkpoint_covering(&srv, want);
+    // The server serves a checkpoint as soon as it is signed and writes it beside the log
+    // moments later; `audit prove` reads that file, so `later` is the file's, once it
+    // covers the records.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let later = loop {
+        if let Ok(note) = std::fs::read_to_string(state.join("audit/checkpoint"))
+            && note.lines().nth(1).and_then(|n| n.parse::<u64>().ok()) >= Some(want)
+        {
+            break note;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint beside the log covers {want} records"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let later_file = w.join("later.checkpoint");
     std::fs::write(&later_file, &later).unwrap();
 

@@ -31,6 +31,9 @@ pub struct AuditConfig {
     /// The tree checkpoints' origin line (c2sp.org/tlog-checkpoint); default
     /// `writer::default_origin` of the audit key.
     pub origin: Option<String>,
+    /// Whether the Merkle tree is kept (default true). Off only to measure what it costs on
+    /// the token path; turned on again, it is rebuilt from the segments.
+    pub tree: bool,
 }
 
 impl AuditConfig {
@@ -46,6 +49,7 @@ impl AuditConfig {
             on_sync: None,
             accept_loss: None,
             origin: None,
+            tree: true,
         }
     }
 }

@@ -38,8 +38,9 @@ pub struct FileStorage {
     day: u64,
     publisher: Option<Publisher>,
     tree_publisher: Option<Publisher>,
-    /// The Merkle tree over the records, for proofs.
-    tree: TreeFiles,
+    /// The Merkle tree over the records, for proofs; `None` only when turned off to measure
+    /// what it costs (`AuditConfig::tree`).
+    tree: Option<TreeFiles>,
     /// Why the active segment is gone, once the writer has seen that it is.
     lost: Option<String>,
 }
@@ -108,7 +109,11 @@ impl FileStorage {
                     Publisher::start(dir.clone(), segment::TREE_CHECKPOINT_FILE)
                         .map_err(|e| io(dir, e))?,
                 ),
-                tree: open_tree(dir, next_seq)?,
+                tree: if cfg.tree {
+                    Some(open_tree(dir, next_seq)?)
+                } else {
+                    None
+                },
             },
             Recovered {
                 next_seq,
@@ -217,10 +222,12 @@ impl LogStorage for FileStorage {
         }
         // The tree follows the records; if it cannot, the batch is cut off like a failed
         // write and the tree rebuilt from the segments, so the two never disagree.
-        if let Err(e) = self.tree.append_lines(lines.split_terminator('\n')) {
+        if let Some(tree) = &mut self.tree
+            && let Err(e) = tree.append_lines(lines.split_terminator('\n'))
+        {
             let _ = self.file.set_len(self.len);
             self.allocated = self.len;
-            let _ = rebuild_tree(&mut self.tree, &self.dir, first_seq);
+            let _ = rebuild_tree(tree, &self.dir, first_seq);
             return Err(io(&self.dir.join(crate::tree_files::TREE_DIR), e));
         }
         self.len = end;
@@ -228,10 +235,9 @@ impl LogStorage for FileStorage {
     }
 
     fn tree_head(&self) -> Option<(u64, Hash)> {
-        let size = self.tree.size();
-        crate::merkle::root(&self.tree, size)
-            .ok()
-            .map(|r| (size, r))
+        let tree = self.tree.as_ref()?;
+        let size = tree.size();
+        crate::merkle::root(tree, size).ok().map(|r| (size, r))
     }
 
     fn publish_tree_checkpoint(&mut self, note: String) -> Result<(), AuditError> {

@@ -294,3 +294,62 @@ fn a_node_fails_closed_while_the_database_is_down_and_resumes_by_itself() {
     let dead = pg.psql("SELECT count(*) FROM kokuin_audit_records WHERE serial = 'dead'");
     assert_eq!(dead, "0", "the failed record is not in the log");
 }
+
+#[test]
+fn tls_to_the_database_with_the_configured_ca_and_no_quiet_downgrade() {
+    let pg = Postgres::start_tls();
+    let ca = pg.ca.clone().unwrap();
+    let k = key();
+    let tls =
+        SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), Some(&ca)).unwrap()).unwrap();
+    let (storage, recovered) = PgStorage::open(tls, 9).unwrap();
+    let (log, _) = AuditLog::open_on(
+        AuditConfig::new("unused"),
+        Box::new(storage),
+        recovered,
+        Some(k.clone()),
+    )
+    .unwrap();
+    tokens(&log, 9, 3);
+    // The node's connection is TLS (psql here comes over the Unix socket).
+    let ssl = pg.psql(
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE a.application_name = 'kokuin' AND s.ssl",
+    );
+    assert!(ssl.parse::<u32>().unwrap() >= 1, "no TLS connection: {ssl}");
+    log.close(None).unwrap();
+    assert_eq!(
+        pg.psql(
+            "SELECT count(*) FROM kokuin_audit_records WHERE node_id = 9 AND serial IS NOT NULL"
+        ),
+        "3"
+    );
+    // The server takes TCP over TLS only: without the CA, no connection.
+    match PgStorage::open(db(&pg), 10) {
+        Err(e) => assert!(e.to_string().contains("database"), "{e}"),
+        Ok(_) => panic!("a plain connection was taken"),
+    }
+    // sslmode=require without a CA is refused, not downgraded to an unchecked TLS.
+    let e = DbConfig::new(&format!("{}?sslmode=require", pg.url()), None, None)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("database_ca"), "{e}");
+    // A CA that did not certify the server: refused.
+    let other = Postgres::start_tls();
+    let wrong = SyncDb::new(
+        DbConfig::new(&pg.url(), Some(&pg.password_file), other.ca.as_deref()).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        PgStorage::open(wrong, 11).is_err(),
+        "a server certificate from another CA was taken"
+    );
+    // A password in the URL is refused before anything is sent.
+    let e = DbConfig::new(&pg.url().replace("kokuin@", "kokuin:secret@"), None, None)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("password") && !e.to_string().contains("secret"),
+        "{e}"
+    );
+}

@@ -201,6 +201,7 @@ pub fn open(
     let mut ac = AuditConfig::new(cfg.resolve(&a.dir));
     ac.checkpoint_every = a.checkpoint_every;
     ac.origin = a.origin.clone();
+    ac.tree = a.tree;
     ac.checkpoint_interval = Duration::from_secs(a.checkpoint_interval_s.max(1));
     ac.segment_max_bytes = a.segment_max_mb.saturating_mul(1024 * 1024);
     ac.rotate_daily = a.rotate_daily;

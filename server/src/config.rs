@@ -192,6 +192,10 @@ pub struct AuditSection {
     /// Turning the log off is allowed in dev mode only (to measure what it costs).
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The Merkle tree over the log (proofs, tree checkpoints); turning it off is allowed in
+    /// dev mode only, to measure what it costs (`scripts/bench-audit`).
+    #[serde(default = "yes")]
+    pub tree: bool,
     /// The log's directory (files), unless `database` is set (default `audit`).
     #[serde(default = "default_audit_dir")]
     pub dir: PathBuf,
@@ -557,6 +561,12 @@ impl Config {
             return err(
                 "clock.require_sync",
                 "only dev mode may issue without a synchronised clock".into(),
+            );
+        }
+        if !self.audit.tree && !self.dev {
+            return err(
+                "audit.tree",
+                "only dev mode may turn the Merkle tree off".into(),
             );
         }
         if !self.audit.enabled && !self.dev {

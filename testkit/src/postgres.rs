@@ -17,6 +17,8 @@ pub struct Postgres {
     pub port: u16,
     /// The password file the nodes read (0600).
     pub password_file: PathBuf,
+    /// With [`Postgres::start_tls`]: the CA that certifies the server (TCP is TLS only).
+    pub ca: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -63,6 +65,16 @@ fn free_port() -> u16 {
 impl Postgres {
     /// initdb and start.
     pub fn start() -> Postgres {
+        Self::start_with(false)
+    }
+
+    /// initdb and start, accepting TCP connections over TLS only, with a server certificate
+    /// for 127.0.0.1 from a fresh CA ([`Postgres::ca`]).
+    pub fn start_tls() -> Postgres {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let dir = tempfile::Builder::new()
             .prefix("kokuin-pg-")
             .tempdir()
@@ -114,12 +126,14 @@ impl Postgres {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
+        let ca = tls.then(|| server_tls(dir.path(), &data));
         let mut pg = Postgres {
             _dir: dir,
             data,
             bin,
             port: free_port(),
             password_file,
+            ca,
             child: None,
         };
         pg.start_again();
@@ -227,6 +241,105 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 (openssl), the cluster set to TLS, and TCP
+/// allowed over TLS only; the CA's path.
+fn server_tls(dir: &Path, data: &Path) -> PathBuf {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=kokuin test db CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    for f in ["server.pem", "server.key"] {
+        std::fs::copy(dir.join(f), data.join(f)).unwrap();
+        if as_root() {
+            let o = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(data.join(f))
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+        }
+    }
+    set_mode(&data.join("server.key"), 0o600);
+    let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+    conf.push_str("\nssl = on\nssl_cert_file = 'server.pem'\nssl_key_file = 'server.key'\n");
+    std::fs::write(data.join("postgresql.conf"), conf).unwrap();
+    let hba = std::fs::read_to_string(data.join("pg_hba.conf")).unwrap();
+    let hba: String = hba
+        .lines()
+        .map(|l| {
+            if l.starts_with("host ") {
+                l.replacen("host ", "hostssl ", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(data.join("pg_hba.conf"), hba + "\n").unwrap();
+    dir.join("ca.pem")
 }
 
 fn set_mode(p: &Path, mode: u32) {

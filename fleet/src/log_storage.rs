@@ -52,6 +52,11 @@ pub struct PgStorage {
     lost: bool,
 }
 
+/// Once the lease is lost or the tree holds records this node reported failed: for good.
+fn lost() -> AuditError {
+    AuditError::Damaged("this node can no longer continue its chain; restart it".into())
+}
+
 fn audit_err(e: FleetError) -> AuditError {
     AuditError::Io(e.to_string())
 }
@@ -158,9 +163,7 @@ fn serial_of(line: &str) -> Option<String> {
 impl LogStorage for PgStorage {
     fn append(&mut self, first_seq: u64, lines: &str) -> Result<(), AuditError> {
         if self.lost {
-            return Err(AuditError::Damaged(
-                "this node can no longer continue its chain; restart it".into(),
-            ));
+            return Err(lost());
         }
         let text: Vec<String> = lines.lines().map(str::to_string).collect();
         let serials: Vec<Option<String>> = text.iter().map(|l| serial_of(l)).collect();
@@ -174,8 +177,8 @@ impl LogStorage for PgStorage {
         if let Some(from) = uncertain {
             self.clean_up(from).map_err(|e| self.fail(e))?;
         }
-        // The lease is renewed at most once a second (renew_due); every batch checks it is
-        // still this node's, a read that leaves no dead row behind.
+        // The lease is renewed at most once a second; in between, a batch only checks that it
+        // is still this node's, a read that leaves no dead row behind.
         let renew = self.last_renewal.elapsed() >= RENEW_EVERY;
         let sql = if renew {
             INSERT_RENEWING
@@ -217,12 +220,15 @@ impl LogStorage for PgStorage {
     /// unreachable, and for good once another node holds the id.
     fn check(&mut self) -> Result<(), AuditError> {
         if self.lost {
-            return Err(audit_err(FleetError::LeaseLost(self.lease.node_id)));
+            return Err(lost());
         }
         let lease = self.lease.clone();
         let r = self
             .db
             .call(|c| async move { lease::renew(c, &lease).await });
+        if r.is_ok() {
+            self.last_renewal = std::time::Instant::now();
+        }
         r.map_err(|e| self.fail(e))
     }
 

@@ -39,12 +39,20 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 pub struct Verifier {
     anchors: Vec<Certificate>,
     max_bytes: u64,
+    /// Verifications at once: two per core. Many clients at their rate limits cannot tie up
+    /// more threads than that; the rest wait `server.queue_timeout_ms`, then get 503.
+    slots: tokio::sync::Semaphore,
 }
 
 impl Verifier {
     /// Judges against `anchors` only; refuses evidence over `max_bytes`.
     pub fn new(anchors: Vec<Certificate>, max_bytes: u64) -> Self {
-        Self { anchors, max_bytes }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            anchors,
+            max_bytes,
+            slots: tokio::sync::Semaphore::new(cores * 2),
+        }
     }
 }
 
@@ -182,6 +190,16 @@ async fn verify_v1(
             }
         }
     }
+    let queue = std::time::Duration::from_millis(limits.queue_timeout_ms);
+    let _slot = match tokio::time::timeout(queue, v.slots.acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => {
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({ "valid": false, "error": "busy verifying for others, retry" }),
+            );
+        }
+    };
     let v = v.clone();
     // Chain building and signature checks are CPU work: off the I/O threads.
     let verdict = tokio::task::spawn_blocking(move || {

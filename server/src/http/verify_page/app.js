@@ -112,11 +112,13 @@ function chart(list) {
 function show(v, httpStatus) {
   const result = $('result');
   result.hidden = false;
-  result.className = v.valid ? 'valid' : (v.bad_input ? 'bad' : 'invalid');
-  result.dataset.verdict = v.valid ? 'valid' : (v.bad_input ? 'bad-input' : 'invalid');
+  // Only a verdict the server gave (200) says "not valid"; anything else says "cannot".
+  const cannot = !v.valid && (v.bad_input || httpStatus !== 200);
+  result.className = v.valid ? 'valid' : (cannot ? 'bad' : 'invalid');
+  result.dataset.verdict = v.valid ? 'valid' : (cannot ? 'bad-input' : 'invalid');
   $('verdict').textContent = v.valid
     ? '有効です — Valid'
-    : v.bad_input ? '検証できません — Cannot be verified' : '無効です — Not valid';
+    : cannot ? '検証できません — Cannot be verified' : '無効です — Not valid';
   $('reason').textContent = v.valid ? '' : (v.error || ('HTTP ' + httpStatus));
   const dl = $('details');
   dl.replaceChildren();

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-use kokuin_testkit::fleet::{Haproxy, free_port, node, password, try_node};
+use kokuin_testkit::fleet::{Haproxy, node, password, try_node};
 use kokuin_testkit::postgres::Postgres;
 use kokuin_testkit::*;
 use kokuin_tsa::{FailureInfo, ParsedResponse, TimeStampToken};

@@ -45,14 +45,7 @@ impl DbConfig {
         password_file: Option<&Path>,
         ca: Option<&Path>,
     ) -> Result<Self, FleetError> {
-        let mut pg: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| FleetError::Config(format!("not a PostgreSQL URL: {e}")))?;
-        if pg.get_password().is_some() {
-            return Err(FleetError::Config(format!(
-                "the URL carries a password: put it in a password file or {PASSWORD_ENV}"
-            )));
-        }
+        let mut pg = parse_url(url)?;
         let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
             .map(|d| Path::new(&d).join(CREDENTIAL))
             .filter(|p| p.exists());
@@ -130,6 +123,30 @@ impl DbConfig {
             .await
             .map_err(|_| FleetError::Timeout(self.deadline))?
     }
+}
+
+/// Whether `s` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a
+/// file or directory.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// Checks `url` as configuration is checked, before anything is read or connected: a
+/// PostgreSQL URL, with no password in it.
+pub fn check_url(url: &str) -> Result<(), FleetError> {
+    parse_url(url).map(|_| ())
+}
+
+fn parse_url(url: &str) -> Result<tokio_postgres::Config, FleetError> {
+    let pg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| FleetError::Config(format!("not a PostgreSQL URL: {e}")))?;
+    if pg.get_password().is_some() {
+        return Err(FleetError::Config(format!(
+            "the URL carries a password: put it in a password file or {PASSWORD_ENV}"
+        )));
+    }
+    Ok(pg)
 }
 
 fn show(pg: &tokio_postgres::Config) -> String {

@@ -19,7 +19,12 @@ fn db(pg: &Postgres) -> SyncDb {
 }
 
 fn open(pg: &Postgres, node: u16, k: &Arc<Key>) -> AuditLog {
-    let (storage, recovered) = PgStorage::open(db(pg), node).unwrap();
+    open_on(db(pg), node, k)
+}
+
+/// Node `node`'s log on `db`, a checkpoint every 10 records.
+fn open_on(db: SyncDb, node: u16, k: &Arc<Key>) -> AuditLog {
+    let (storage, recovered) = PgStorage::open(db, node).unwrap();
     let mut cfg = AuditConfig::new("unused-by-the-database");
     cfg.checkpoint_every = 10;
     let (log, _) = AuditLog::open_on(cfg, Box::new(storage), recovered, Some(k.clone())).unwrap();
@@ -302,14 +307,7 @@ fn tls_to_the_database_with_the_configured_ca_and_no_quiet_downgrade() {
     let k = key();
     let tls =
         SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), Some(&ca)).unwrap()).unwrap();
-    let (storage, recovered) = PgStorage::open(tls, 9).unwrap();
-    let (log, _) = AuditLog::open_on(
-        AuditConfig::new("unused"),
-        Box::new(storage),
-        recovered,
-        Some(k.clone()),
-    )
-    .unwrap();
+    let log = open_on(tls, 9, &k);
     tokens(&log, 9, 3);
     // The node's connection is TLS (psql here comes over the Unix socket).
     let ssl = pg.psql(

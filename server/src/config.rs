@@ -601,8 +601,7 @@ impl Config {
             e.check()?;
         }
         if let Some(url) = &self.audit.database
-            && let Err(e) = kokuin_fleet::DbConfig::new(url, None, None)
-            && !e.to_string().contains("sslmode=require")
+            && let Err(e) = kokuin_fleet::db::check_url(url)
         {
             return err("audit.database", e.to_string());
         }
@@ -643,17 +642,28 @@ impl Config {
     /// The fleet's database, when `audit.database` is set: its URL with the password file and
     /// CA resolved against the configuration's directory.
     pub fn database(&self) -> Option<Result<kokuin_fleet::DbConfig, kokuin_fleet::FleetError>> {
+        self.audit
+            .database
+            .as_ref()
+            .map(|url| self.database_at(url))
+    }
+
+    /// How to reach the database at `url` (the audit log's, or `tsa.keyring`'s), with
+    /// `audit.database_password_file` and `audit.database_ca` resolved against the
+    /// configuration's directory.
+    pub fn database_at(
+        &self,
+        url: &str,
+    ) -> Result<kokuin_fleet::DbConfig, kokuin_fleet::FleetError> {
         let a = &self.audit;
-        a.database.as_ref().map(|url| {
-            kokuin_fleet::DbConfig::new(
-                url,
-                a.database_password_file
-                    .as_ref()
-                    .map(|p| self.resolve(p))
-                    .as_deref(),
-                a.database_ca.as_ref().map(|p| self.resolve(p)).as_deref(),
-            )
-        })
+        kokuin_fleet::DbConfig::new(
+            url,
+            a.database_password_file
+                .as_ref()
+                .map(|p| self.resolve(p))
+                .as_deref(),
+            a.database_ca.as_ref().map(|p| self.resolve(p)).as_deref(),
+        )
     }
 
     /// `p` against the configuration's directory, unless absolute.

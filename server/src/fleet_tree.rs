@@ -26,34 +26,31 @@ pub fn integrate(
     let mut failing = false;
     while run.load(Ordering::Relaxed) {
         match integrator.round() {
-            Ok(Some(note)) => set(&slot, note),
-            Ok(None) if last_read.elapsed() >= INTERVAL * 2 => {
+            Ok(Some(note)) => {
+                failing = false;
+                set(&slot, note);
+            }
+            Ok(None) => {
+                failing = false;
                 // Another node may have signed: serve the newest, whoever made it.
-                last_read = Instant::now();
-                if let Some(Ok(Some(note))) = reader.as_mut().map(latest_checkpoint) {
-                    set(&slot, note);
+                if last_read.elapsed() >= INTERVAL * 2 {
+                    last_read = Instant::now();
+                    if let Some(Ok(Some(note))) = reader.as_mut().map(latest_checkpoint) {
+                        set(&slot, note);
+                    }
                 }
             }
-            Ok(None) => {}
-            // The database being down is already refusing tokens and reported by /readyz;
-            // said once here, not every half second.
-            Err(e) if !failing => {
-                tracing::warn!(error = %e, "fleet tree: round failed; retrying");
+            // The database being down already refuses tokens and shows in /readyz: said
+            // once here, not every half second.
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "fleet tree: round failed; retrying");
+                }
                 failing = true;
             }
-            Err(_) => {}
-        }
-        if failing && integrator_ok(&mut reader) {
-            failing = false;
         }
         std::thread::sleep(INTERVAL);
     }
-}
-
-fn integrator_ok(reader: &mut Option<SyncDb>) -> bool {
-    reader
-        .as_mut()
-        .is_some_and(|r| latest_checkpoint(r).is_ok())
 }
 
 fn set(slot: &Mutex<Option<String>>, note: String) {

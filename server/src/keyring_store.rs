@@ -30,22 +30,15 @@ pub fn open(cfg: &Config) -> Result<Option<Arc<dyn KeyringStore>>, KeyringError>
         return Ok(None);
     };
     let text = p.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        let a = &cfg.audit;
-        let db = kokuin_fleet::DbConfig::new(
-            &text,
-            a.database_password_file
-                .as_ref()
-                .map(|p| cfg.resolve(p))
-                .as_deref(),
-            a.database_ca.as_ref().map(|p| cfg.resolve(p)).as_deref(),
-        )
-        .and_then(kokuin_fleet::SyncDb::new)
-        .map_err(|e| KeyringError::Invalid {
-            origin: "tsa.keyring".into(),
-            reason: e.to_string(),
-        })?;
-        return Ok(Some(Arc::new(DbKeyring::new(db, cfg))));
+    if kokuin_fleet::db::is_url(&text) {
+        let db = cfg
+            .database_at(&text)
+            .and_then(kokuin_fleet::SyncDb::new)
+            .map_err(|e| KeyringError::Invalid {
+                origin: "tsa.keyring".into(),
+                reason: e.to_string(),
+            })?;
+        return Ok(Some(Arc::new(DbKeyring::new(db))));
     }
     Ok(Some(Arc::new(FileKeyring::new(cfg.resolve(p)))))
 }
@@ -63,7 +56,7 @@ pub struct DbKeyring {
 
 impl DbKeyring {
     /// The keyring in `db`.
-    pub fn new(db: kokuin_fleet::SyncDb, _cfg: &Config) -> Self {
+    pub fn new(db: kokuin_fleet::SyncDb) -> Self {
         let shown = db.config().shown().to_string();
         Self {
             db: std::sync::Mutex::new(db),

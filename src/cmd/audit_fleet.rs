@@ -21,8 +21,7 @@ pub struct DbArgs {
 
 /// Whether LOG names the fleet's database rather than a directory.
 pub fn is_database(log: &Path) -> bool {
-    let s = log.to_string_lossy();
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
+    kokuin_fleet::db::is_url(&log.to_string_lossy())
 }
 
 fn db(log: &Path, a: &DbArgs) -> Result<SyncDb, CmdError> {

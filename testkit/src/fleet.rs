@@ -2,19 +2,11 @@
 //! one state directory and a throwaway PostgreSQL, and HAProxy in front running
 //! `deploy/haproxy.cfg` itself with its bind address and server lines replaced.
 
-use crate::Server;
 use crate::postgres::Postgres;
+use crate::{Server, free_port};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// The password the nodes read from the environment.
 pub fn password(pg: &Postgres) -> String {

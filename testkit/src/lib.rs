@@ -129,6 +129,14 @@ pub fn dev_keys(state: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A free loopback port (bound and released: for a server that must be told its port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A temporary directory, removed when dropped.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()

@@ -3,6 +3,7 @@
 //! (PostgreSQL refuses root), on a free loopback port, password authentication over TCP. It
 //! can be stopped and started again on the same port, and is stopped when dropped.
 
+use crate::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,10 +37,13 @@ fn bin_dir() -> PathBuf {
 }
 
 fn as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(|| {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    })
 }
 
 /// `cmd args` as the `postgres` user when root, else as is.
@@ -53,13 +57,6 @@ fn command(program: &Path, args: &[&str]) -> Command {
         c.args(args);
         c
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Postgres {

@@ -1,6 +1,6 @@
 //! Node ids: serials are node id ‖ epoch ‖ counter, so two running nodes with one id would
 //! issue the same serials. A node claims its id at start with a lease of [`TTL`], renewed
-//! with every batch of audit records and every second while idle; a node started with an id
+//! each second by a batch of audit records or while idle; a node started with an id
 //! whose lease has not lapsed refuses to start, naming the holder. Each claim increments the
 //! id's epoch, so a node that restarts (on any machine, with no local state) never repeats a
 //! serial it issued before.

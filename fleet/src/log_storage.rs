@@ -4,8 +4,9 @@
 //!
 //! A batch is one statement, so one transaction and one round trip, committed with
 //! `synchronous_commit` on before any record in it is acknowledged (group commit: the
-//! database costs a round trip per batch, not per token). The same statement renews the
-//! node's lease, and inserts nothing if the lease is no longer this node's. When a commit's
+//! database costs a round trip per batch, not per token). The same statement checks the
+//! node's lease (renewing it at most once a second), and inserts nothing if the lease is no
+//! longer this node's. When a commit's
 //! outcome is unknown (a timeout, a connection lost mid-commit), the rows may or may not be
 //! there; the writer treats the batch as failed and continues from the last durable record,
 //! so before the next batch the uncertain rows are deleted: as with files, nothing of a

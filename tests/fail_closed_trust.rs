@@ -171,10 +171,13 @@ fn a_deleted_audit_segment_stops_issuance_and_the_next_start() {
         "127.0.0.1:0",
     ];
     let ag = agent(None);
-    // A log with history: its stop published a checkpoint.
+    // A log with history: its stop published a checkpoint, and a tree checkpoint an auditor
+    // kept.
     let srv = Server::dev(&state);
     assert!(granted(&tsa_post(&ag, &srv.http, &tsq(0))));
     assert!(srv.stop().success());
+    let old_tree = dir.path().join("old.checkpoint");
+    std::fs::copy(state.join("audit/checkpoint"), &old_tree).unwrap();
     let srv = Server::spawn(&args, &state);
     for i in 1..5 {
         assert!(granted(&tsa_post(&ag, &srv.http, &tsq(i))));
@@ -232,22 +235,88 @@ fn a_deleted_audit_segment_stops_issuance_and_the_next_start() {
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let srv = Server::spawn(&args, &state);
-    assert!(granted(&tsa_post(&ag, &srv.http, &tsq(11))));
+    let data = dir.path().join("after.txt");
+    std::fs::write(&data, b"after the loss").unwrap();
+    let tsr = dir.path().join("after.tsr");
+    request_token(&srv.http, &data, &tsr);
+    let serial = verify_json(&tsr, &data, &srv.root(), None)["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(srv.stop().success());
     let log = audit_lines(&state);
+    let loss = kokuin_audit::Record::parse_line(&log[0]).unwrap();
     assert!(
-        log[0].contains("\"log.loss\"") && log[0].contains("on purpose"),
+        loss.kind == "log.loss" && log[0].contains("on purpose"),
         "{}",
         log[0]
     );
+    // The numbering goes on after the published checkpoint: no lost record's number is
+    // reused.
+    let lost_to = loss.fields["lost_to"].as_u64().unwrap();
+    assert_eq!(loss.seq, lost_to + 1);
+    let trust = state.join("pki/audit.pem");
+    let t = trust.to_str().unwrap();
+    let a = audit.to_str().unwrap();
+    let o = kokuin(&["audit", "verify", a, "--trust", t]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        text(&o).starts_with("VALID WITH FINDINGS")
+            && text(&o).contains(&format!("records 0 to {lost_to} were lost"))
+            && text(&o).contains("on purpose"),
+        "{}",
+        text(&o)
+    );
+    let o = kokuin(&["audit", "verify", a, "--trust", t, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"][0]["finding"], "accepted loss", "{v}");
+    assert_eq!(v["findings"][0]["lost_to"], lost_to, "{v}");
+    // A token after the loss is provable in the new tree epoch, whose origin is its own; the
+    // tree from before cannot be extended across the loss, and says why.
+    let proof = dir.path().join("after.tlog-proof");
     let o = kokuin(&[
         "audit",
-        "verify",
-        audit.to_str().unwrap(),
-        "--trust",
-        state.join("pki/audit.pem").to_str().unwrap(),
+        "prove",
+        a,
+        "--serial",
+        &serial,
+        "-o",
+        proof.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("/from-{}", loss.seq)),
+        "{}",
+        text(&o)
+    );
+    let p = proof.to_str().unwrap();
+    let o = kokuin(&[
+        "audit",
+        "verify-proof",
+        p,
+        "--trust",
+        t,
+        "--token",
+        tsr.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = kokuin(&[
+        "audit",
+        "verify-proof",
+        p,
+        "--trust",
+        t,
+        "--since",
+        old_tree.to_str().unwrap(),
+        "--consistency",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("new tree at record {}", loss.seq)),
+        "{}",
+        text(&o)
+    );
 }
 
 /// #21.3, #21.6, #21.15: the offline verifiers read bounded, say when they cannot read an

@@ -95,7 +95,7 @@ pub fn read_latest(path: &std::path::Path) -> std::io::Result<(LatestCheckpoint,
     use std::io::{Error, ErrorKind, Read};
     let invalid = |why: String| Error::new(ErrorKind::InvalidData, why);
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
+    crate::segment::open_regular(path)?
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {

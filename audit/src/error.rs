@@ -14,6 +14,12 @@ pub enum AuditError {
     #[error("audit log damaged: {0}; run `kokuin audit verify`")]
     /// The log is not what was written (a lost segment, a broken chain): never repaired.
     Damaged(String),
+    #[error("{0}")]
+    /// Another process holds the log's writer lock (`lock.rs`): nothing was written.
+    InUse(String),
+    #[error("{0}")]
+    /// Asked to accept a loss where nothing is lost: nothing was written.
+    NothingLost(String),
 }
 
 pub(crate) fn io(context: &Path, e: std::io::Error) -> AuditError {

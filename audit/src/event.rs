@@ -48,7 +48,7 @@ pub mod kind {
     pub const CONFIG_LOADED: &str = "config.loaded";
     /// The service started: version, node id, keys in force, serial epoch.
     pub const SERVICE_START: &str = "service.start";
-    /// The service stopped (with the reason when a start failed).
+    /// The service stopped.
     pub const SERVICE_STOP: &str = "service.stop";
     /// The trusted clock changed state: from, to, reason.
     pub const CLOCK_STATE: &str = "clock.state";

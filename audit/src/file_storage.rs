@@ -10,10 +10,12 @@
 
 use crate::config::{AuditConfig, OpenReport};
 use crate::error::{AuditError, io};
+use crate::lock::WriterLock;
 use crate::merkle::Hash;
 use crate::publish::Publisher;
 use crate::record::GENESIS;
-use crate::recover::{check_published, last_line_hash, scan_tail};
+use crate::record::line_hash;
+use crate::recover::{head_before, keep_aside, refusal, scan_tail};
 use crate::segment;
 use crate::storage::{LogStorage, Recovered};
 use crate::tree_files::TreeFiles;
@@ -43,44 +45,79 @@ pub struct FileStorage {
     tree: Option<TreeFiles>,
     /// Why the active segment is gone, once the writer has seen that it is.
     lost: Option<String>,
+    /// Where the tree's leaf 0 is, after an accepted loss (`loss.rs`): the segment and seq.
+    epoch: Option<(PathBuf, u64)>,
+    /// One writer per log, for as long as this is open.
+    _lock: WriterLock,
 }
 
 impl FileStorage {
     /// Opens (creating if needed) the log in `cfg.dir`, cutting off a torn final record; a
     /// log whose `checkpoint.json` covers records the segments lack is refused unless the
-    /// loss is accepted (`AuditConfig::accept_loss`).
+    /// loss is accepted (`AuditConfig::accept_loss`). The writer lock is taken first, and
+    /// nothing is changed before every check has passed.
     pub fn open(cfg: &AuditConfig) -> Result<(Self, Recovered), AuditError> {
         std::fs::create_dir_all(&cfg.dir).map_err(|e| io(&cfg.dir, e))?;
         let dir = &cfg.dir;
-        let segments = segment::list(dir).map_err(|e| io(dir, e))?;
+        let lock = WriterLock::acquire(dir)?;
+        let mut segments = segment::list(dir).map_err(|e| io(dir, e))?;
+        // A last segment without a record (a crash right after it was opened) adds nothing
+        // to the chain, and its name may be ahead of it (a loss accepted, its record not yet
+        // written): the chain is read without it, and it is removed once the checks pass.
+        let stale = match segments.len() {
+            2.. if holds_no_record(&segments[segments.len() - 1])? => segments.pop(),
+            _ => None,
+        };
         let mut report = OpenReport::default();
-        let (path, next_seq, head, len) = match segments.last() {
-            None => {
-                let p = dir.join(segment::name(0));
-                (p, 0, GENESIS.to_string(), 0)
-            }
+        let (mut path, mut next_seq, mut head, mut len, file_len) = match segments.last() {
+            None => (dir.join(segment::name(0)), 0, GENESIS.to_string(), 0, 0),
             Some(last) => {
-                let head_before = match segments.len() {
-                    1 => GENESIS.to_string(),
-                    n => last_line_hash(&segments[n - 2])?,
-                };
+                let head_before = head_before(&segments, segments.len() - 1)?;
                 let first = segment::first_seq(last).unwrap_or(0);
                 let (good_len, next, head, torn, file_len) = scan_tail(last, first, head_before)?;
-                if file_len > good_len {
-                    // A torn record and/or the zeros of preallocation after the last record.
-                    let f = OpenOptions::new()
-                        .write(true)
-                        .open(last)
-                        .map_err(|e| io(last, e))?;
-                    f.set_len(good_len).map_err(|e| io(last, e))?;
-                    f.sync_all().map_err(|e| io(last, e))?;
-                }
                 report.torn_bytes = torn;
-                (last.clone(), next, head, good_len)
+                (last.clone(), next, head, good_len, file_len)
             }
         };
         report.records = next_seq;
-        report.loss = check_published(dir, next_seq, cfg.accept_loss.is_some())?;
+        let loss = crate::recover::assess(dir, next_seq)?;
+        let accepted = match (loss, &cfg.accept_loss) {
+            (Some(loss), None) => return Err(refusal(dir, &loss)),
+            (None, Some(_)) => {
+                return Err(AuditError::NothingLost(format!(
+                    "{}: nothing lost: the segments hold every record its checkpoint covers",
+                    dir.display()
+                )));
+            }
+            (loss, _) => loss,
+        };
+        // Every check passed: only now is anything changed.
+        if let Some(stale) = &stale {
+            std::fs::remove_file(stale).map_err(|e| io(stale, e))?;
+            segment::sync_dir(dir).map_err(|e| io(dir, e))?;
+        }
+        if file_len > len {
+            // A torn record and/or the zeros of preallocation after the last record.
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| io(&path, e))?;
+            f.set_len(len).map_err(|e| io(&path, e))?;
+            f.sync_all().map_err(|e| io(&path, e))?;
+        }
+        let mut epoch = crate::recover::epoch_start(&segments)?;
+        if let Some(loss) = &accepted {
+            // The chain goes on after the published checkpoint, in a segment of its own. The
+            // checkpoint stays published until the log.loss record supersedes it: a crash
+            // before then leaves the loss still to be accepted, never hidden.
+            let kept = keep_aside(dir, loss)?;
+            report.loss = Some((loss.covered, kept));
+            path = dir.join(segment::name(loss.covered));
+            next_seq = loss.covered;
+            head = line_hash(&loss.checkpoint_line);
+            len = 0;
+            epoch = Some((path.clone(), loss.covered));
+        }
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -90,6 +127,7 @@ impl FileStorage {
         if len == 0 {
             segment::sync_dir(dir).map_err(|e| io(dir, e))?;
         }
+        let tree_start = epoch.as_ref().map_or(0, |(_, s)| *s);
         Ok((
             Self {
                 dir: dir.clone(),
@@ -110,15 +148,24 @@ impl FileStorage {
                         .map_err(|e| io(dir, e))?,
                 ),
                 tree: if cfg.tree {
-                    Some(open_tree(dir, next_seq)?)
+                    Some(open_tree(
+                        dir,
+                        epoch.as_ref(),
+                        next_seq - tree_start,
+                        accepted.is_some(),
+                    )?)
                 } else {
                     None
                 },
+                epoch,
+                _lock: lock,
             },
             Recovered {
                 next_seq,
                 head,
                 report,
+                tree_start,
+                accepted_loss: accepted,
             },
         ))
     }
@@ -227,7 +274,13 @@ impl LogStorage for FileStorage {
         {
             let _ = self.file.set_len(self.len);
             self.allocated = self.len;
-            let _ = rebuild_tree(tree, &self.dir, first_seq);
+            let start = self.epoch.as_ref().map_or(0, |(_, s)| *s);
+            let _ = rebuild_tree(
+                tree,
+                &self.dir,
+                self.epoch.as_ref().map(|(p, _)| p.as_path()),
+                first_seq - start,
+            );
             return Err(io(&self.dir.join(crate::tree_files::TREE_DIR), e));
         }
         self.len = end;
@@ -275,6 +328,21 @@ impl LogStorage for FileStorage {
     }
 }
 
+/// Whether a segment holds no record: empty, or only preallocated zeros.
+fn holds_no_record(path: &std::path::Path) -> Result<bool, AuditError> {
+    use std::io::Read;
+    let f = segment::open_regular(path).map_err(|e| io(path, e))?;
+    let mut buf = [0u8; 64 * 1024];
+    let mut r = std::io::BufReader::new(f);
+    loop {
+        match r.read(&mut buf).map_err(|e| io(path, e))? {
+            0 => return Ok(true),
+            n if buf[..n].iter().any(|b| *b != 0) => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
 fn utc_day(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() / 86_400)
@@ -297,31 +365,54 @@ fn preallocate(_: &File, _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 
-/// The tree of the log in `dir`, level with its `records` records.
-fn open_tree(dir: &std::path::Path, records: u64) -> Result<TreeFiles, AuditError> {
+/// The tree of the log in `dir` from `epoch` on (the segment and seq of its leaf 0; `None`:
+/// the whole log), level with its `leaves` records; started over when a new epoch begins
+/// (`reset`).
+fn open_tree(
+    dir: &std::path::Path,
+    epoch: Option<&(PathBuf, u64)>,
+    leaves: u64,
+    reset: bool,
+) -> Result<TreeFiles, AuditError> {
     let mut tree = TreeFiles::open(dir).map_err(|e| io(dir, e))?;
-    if tree.size() != records {
-        rebuild_tree(&mut tree, dir, records).map_err(|e| io(dir, e))?;
+    if reset {
+        tree.reset().map_err(|e| io(dir, e))?;
+    }
+    if tree.size() != leaves {
+        rebuild_tree(&mut tree, dir, epoch.map(|(p, _)| p.as_path()), leaves)
+            .map_err(|e| io(dir, e))?;
     }
     Ok(tree)
 }
 
-/// Brings `tree` level with the first `records` records of the segments: appends what it
-/// lacks, starts over when it holds more.
-fn rebuild_tree(tree: &mut TreeFiles, dir: &std::path::Path, records: u64) -> std::io::Result<()> {
-    if tree.size() > records {
+/// Brings `tree` level with the first `leaves` records of the segments from `from` on (all
+/// when `None`): appends what it lacks, starts over when it holds more.
+fn rebuild_tree(
+    tree: &mut TreeFiles,
+    dir: &std::path::Path,
+    from: Option<&std::path::Path>,
+    leaves: u64,
+) -> std::io::Result<()> {
+    if tree.size() > leaves {
         tree.reset()?;
     }
-    let from = tree.size();
-    for line in crate::verify::lines(dir)?.skip(usize::try_from(from).unwrap_or(usize::MAX)) {
+    let have = tree.size();
+    let mut leaf = 0u64;
+    for line in crate::verify::lines(dir)? {
         let line = line?;
-        if line.index >= records {
+        if from.is_some_and(|f| line.segment.as_path() < f) {
+            continue;
+        }
+        if leaf >= leaves {
             break;
         }
-        let text = line
-            .text
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        tree.append_lines([text.as_str()])?;
+        if leaf >= have {
+            let text = line
+                .text
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            tree.append_lines([text.as_str()])?;
+        }
+        leaf += 1;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! the traits in [`checkpoint`].
 #![forbid(unsafe_code)]
 
+pub mod atomic;
 pub mod checkpoint;
 pub mod config;
 pub mod cosignature;
@@ -12,11 +13,13 @@ pub mod error;
 pub mod event;
 pub mod file_storage;
 mod inbox;
+pub mod lock;
+pub mod loss;
 pub mod merkle;
 pub mod note;
 mod publish;
 pub mod record;
-mod recover;
+pub mod recover;
 pub mod report;
 pub mod segment;
 pub mod storage;

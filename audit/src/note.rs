@@ -36,6 +36,20 @@ pub const CHAIN_EXTENSION: &str = "chain";
 /// The extension line of a fleet's tree checkpoint.
 pub const FLEET_EXTENSION: &str = "fleet";
 
+/// The extension line's keyword of a tree that begins after an accepted loss (`loss.rs`):
+/// `start <seq of leaf 0>`.
+pub const START_EXTENSION: &str = "start";
+
+/// The origin of a tree epoch that begins at record `start` (`loss.rs`): the log's origin
+/// itself for the first epoch, `<origin>/from-<start>` after an accepted loss, so that two
+/// epochs are two logs to a witness and never a fork of one.
+pub fn epoch_origin(origin: &str, start: u64) -> String {
+    match start {
+        0 => origin.to_string(),
+        s => format!("{origin}/from-{s}"),
+    }
+}
+
 /// The note key ID of an ECDSA key: SHA-256 of its DER SubjectPublicKeyInfo, first 4 bytes.
 pub fn ecdsa_key_id(spki_der: &[u8]) -> [u8; 4] {
     let h = Sha256::digest(spki_der);
@@ -57,6 +71,9 @@ pub struct TreeCheckpoint {
     /// order the integrator appended them (docs/fleet.md), so a leaf's index is not its
     /// record's seq.
     pub fleet: bool,
+    /// The seq of the record that is leaf 0 (extension line `start N`, absent for 0): a tree
+    /// epoch begun after an accepted loss (`loss.rs`).
+    pub start: u64,
 }
 
 impl TreeCheckpoint {
@@ -74,6 +91,9 @@ impl TreeCheckpoint {
         if self.fleet {
             t.push_str(FLEET_EXTENSION);
             t.push('\n');
+        }
+        if self.start > 0 {
+            t.push_str(&format!("{START_EXTENSION} {}\n", self.start));
         }
         t
     }
@@ -103,12 +123,18 @@ impl TreeCheckpoint {
             .ok_or_else(|| bad("the root is not a base64 SHA-256 hash"))?;
         let mut chain_head = None;
         let mut fleet = false;
+        let mut start = 0;
         for l in lines {
             if l.is_empty() {
                 return Err(bad("an empty extension line"));
             }
             if let Some(h) = l.strip_prefix("chain ") {
                 chain_head = Some(h.to_string());
+            }
+            if let Some(n) = l.strip_prefix("start ") {
+                start = n
+                    .parse()
+                    .map_err(|_| bad("the start line is not a number"))?;
             }
             fleet |= l == FLEET_EXTENSION;
         }
@@ -118,6 +144,7 @@ impl TreeCheckpoint {
             root,
             chain_head,
             fleet,
+            start,
         })
     }
 }
@@ -238,6 +265,7 @@ mod tests {
             root: [7u8; 32],
             chain_head: Some("ab".repeat(32)),
             fleet: false,
+            start: 0,
         };
         assert_eq!(TreeCheckpoint::parse(&cp.text()).unwrap(), cp);
         for bad in [

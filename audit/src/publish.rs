@@ -9,9 +9,6 @@
 //! only the newest of the checkpoints waiting is written.
 
 use crate::error::AuditError;
-use crate::segment;
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -86,17 +83,13 @@ impl Drop for Publisher {
 }
 
 fn write(dir: &std::path::Path, file: &str, json: &str) -> std::io::Result<()> {
-    let tmp = dir.join(format!("{file}.tmp"));
-    let mut f = File::create(&tmp)?;
-    f.write_all(json.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(file))?;
-    segment::sync_dir(dir)
+    crate::atomic::write(&dir.join(file), json.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::segment;
 
     #[test]
     fn the_newest_checkpoint_is_on_disk_after_finish() {

@@ -1,53 +1,109 @@
-//! Opening a log that already exists: where its chain ends, a torn last record, and whether
-//! the checkpoint it last published still holds.
+//! Opening a log that already exists: where its chain ends, a torn last record, whether the
+//! checkpoint it last published still holds, and where the current tree epoch begins.
 
 use crate::checkpoint;
 use crate::error::{AuditError, io};
-use crate::record::{Record, line_hash};
+use crate::loss::{Loss, opens_epoch};
+use crate::record::{GENESIS, Record, line_hash};
 use crate::segment;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A log must never start a new chain, or go on from an older head, while the checkpoint it
 /// last published vouches for records its segments no longer hold (a deleted segment, a
-/// restored old backup): that would hide the loss. Refused unless the operator accepts the
-/// loss, in which case the old checkpoint is kept aside and the loss is returned.
-pub(crate) fn check_published(
-    dir: &Path,
-    records: u64,
-    accept_loss: bool,
-) -> Result<Option<(u64, PathBuf)>, AuditError> {
+/// restored old backup): that would hide the loss. Finds such a loss without changing
+/// anything; `None` when the segments hold every record the checkpoint covers.
+pub fn assess(dir: &Path, records: u64) -> Result<Option<Loss>, AuditError> {
     let path = dir.join(segment::CHECKPOINT_FILE);
-    let published = match checkpoint::read_latest(&path) {
-        Ok((_, r)) => r,
+    let (latest, published) = match checkpoint::read_latest(&path) {
+        Ok(p) => p,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(AuditError::Damaged(format!("{}: {e}", path.display()))),
     };
     // The checkpoint record itself is record `seq`: the log must hold seq + 1 records.
     let covered = published.seq.saturating_add(1);
-    if covered <= records {
-        return Ok(None);
+    Ok((covered > records).then_some(Loss {
+        records,
+        covered,
+        checkpoint_line: latest.line,
+    }))
+}
+
+/// The refusal to open over `loss` unless the operator accepts it.
+pub(crate) fn refusal(dir: &Path, loss: &Loss) -> AuditError {
+    AuditError::Damaged(format!(
+        "{} vouches for {} records but the segments hold {}: records {} to {} are missing; \
+         refusing to start a new chain over them. If the loss is real, record it with \
+         `kokuin audit accept-loss {} --reason TEXT`",
+        dir.join(segment::CHECKPOINT_FILE).display(),
+        loss.covered,
+        loss.records,
+        loss.records,
+        loss.covered - 1,
+        dir.display()
+    ))
+}
+
+/// Keeps a copy of the published checkpoint of an accepted loss, as
+/// `checkpoint.lost-N.json`, for the operator and the auditor.
+pub(crate) fn keep_aside(dir: &Path, loss: &Loss) -> Result<PathBuf, AuditError> {
+    let kept = dir.join(format!("checkpoint.lost-{}.json", loss.covered));
+    let json = serde_json::to_string(&checkpoint::LatestCheckpoint {
+        line: loss.checkpoint_line.clone(),
+    })
+    .map_err(|e| AuditError::Io(e.to_string()))?;
+    crate::atomic::write(&kept, json.as_bytes()).map_err(|e| io(&kept, e))?;
+    Ok(kept)
+}
+
+/// The head the records of `segments[i]` continue: the hash of the previous segment's last
+/// line, or, for a segment opened by an accepted loss, the checkpoint its `log.loss` carries
+/// (checked by the verifier, not here).
+pub(crate) fn head_before(segments: &[PathBuf], i: usize) -> Result<String, AuditError> {
+    if let Some(first) = first_record(&segments[i])?
+        && opens_epoch(&first)
+    {
+        return Ok(first.prev);
     }
-    if !accept_loss {
-        return Err(AuditError::Damaged(format!(
-            "{} vouches for {covered} records but the segments hold {records}: records \
-             {records} to {} are missing; refusing to start a new chain over them. If the loss \
-             is real, record it with `kokuin audit accept-loss {} --reason TEXT`",
-            path.display(),
-            covered - 1,
-            dir.display()
-        )));
+    match i {
+        0 => Ok(GENESIS.to_string()),
+        _ => last_line_hash(&segments[i - 1]),
     }
-    let kept = dir.join(format!("checkpoint.lost-{covered}.json"));
-    std::fs::rename(&path, &kept).map_err(|e| io(&path, e))?;
-    segment::sync_dir(dir).map_err(|e| io(dir, e))?;
-    Ok(Some((covered, kept)))
+}
+
+/// The segment where the current tree epoch begins (the newest opened by an accepted loss)
+/// and its first seq; `None`: the tree covers the whole log.
+pub(crate) fn epoch_start(segments: &[PathBuf]) -> Result<Option<(PathBuf, u64)>, AuditError> {
+    for seg in segments.iter().rev() {
+        if let Some(r) = first_record(seg)?
+            && opens_epoch(&r)
+        {
+            return Ok(Some((seg.clone(), r.seq)));
+        }
+    }
+    Ok(None)
+}
+
+/// The first record of a segment, if its first line is one (read bounded).
+fn first_record(path: &Path) -> Result<Option<Record>, AuditError> {
+    use std::io::BufRead;
+    let f = segment::open_regular(path).map_err(|e| io(path, e))?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(f)
+        .take(crate::verify::MAX_LINE_BYTES as u64)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| io(path, e))?;
+    Ok(std::str::from_utf8(&line)
+        .ok()
+        .and_then(|l| Record::parse_line(l.trim_end_matches('\n')).ok()))
 }
 
 /// Hash of the last line of a (complete) segment.
 pub(crate) fn last_line_hash(path: &Path) -> Result<String, AuditError> {
-    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let mut text = String::new();
+    segment::open_regular(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| io(path, e))?;
     let line = text
         .lines()
         .next_back()
@@ -65,7 +121,7 @@ pub(crate) fn scan_tail(
     mut head: String,
 ) -> Result<(u64, u64, String, u64, u64), AuditError> {
     let mut bytes = Vec::new();
-    File::open(path)
+    segment::open_regular(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|e| io(path, e))?;
     let mut pos = 0usize;

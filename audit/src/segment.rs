@@ -36,3 +36,27 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
+
+/// Opens `path` for reading if it is a regular file (after links): a FIFO or device posing as
+/// a segment, checkpoint or tree file would block the open or never end, so its type is
+/// checked first and it is an `InvalidData` error.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(path)?.file_type();
+    if !t.is_file() {
+        let what = if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_dir() {
+            "a directory"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else {
+            "special"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is {what}, not a regular file", path.display()),
+        ));
+    }
+    std::fs::File::open(path)
+}

@@ -52,4 +52,9 @@ pub struct Recovered {
     pub head: String,
     /// What recovery found and did.
     pub report: OpenReport,
+    /// The seq of the tree's leaf 0: 0, or the `log.loss` record that began a new tree
+    /// epoch (`loss.rs`).
+    pub tree_start: u64,
+    /// A loss the operator accepted in this open: the writer records it first.
+    pub accepted_loss: Option<crate::loss::Loss>,
 }

@@ -121,11 +121,12 @@ impl TlogProof {
         let cp = crate::note::verify(&self.checkpoint, verifier)?;
         let record = Record::parse_line(&self.record_line)
             .map_err(|e| TlogProofError::Record(e.to_string()))?;
-        // In one node's log a record's place is its seq; a fleet's tree interleaves nodes.
-        if !cp.fleet && record.seq != self.index {
+        // In one node's log a record's place is its seq (counted from the tree epoch's first
+        // record, `loss.rs`); a fleet's tree interleaves nodes.
+        if !cp.fleet && Some(record.seq) != self.index.checked_add(cp.start) {
             return Err(TlogProofError::Record(format!(
-                "the record has seq {}, the proof index {}",
-                record.seq, self.index
+                "the record has seq {}, the proof index {} in a tree from record {}",
+                record.seq, self.index, cp.start
             )));
         }
         verify_inclusion(

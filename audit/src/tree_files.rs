@@ -56,6 +56,16 @@ impl TreeFiles {
         };
         loop {
             let p = t.level_path(t.levels.len());
+            // A FIFO or device planted as a level file must not block or feed the reader.
+            match std::fs::metadata(&p) {
+                Ok(m) if !m.is_file() => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{} is not a regular file", p.display()),
+                    ));
+                }
+                _ => {}
+            }
             let f = match OpenOptions::new().read(true).write(write).open(&p) {
                 Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,

@@ -73,6 +73,11 @@ pub struct Report {
     pub head: String,
     /// The first problem, if any; `None`: intact.
     pub problem: Option<Finding>,
+    /// Losses an operator accepted (`loss.rs`), each verified: the log is valid with these
+    /// findings, never "intact".
+    pub losses: Vec<crate::loss::AcceptedLoss>,
+    /// The seq the next record would have.
+    pub next_seq: u64,
 }
 
 /// One line of the log as read, bounded.
@@ -118,16 +123,7 @@ impl Iterator for Lines {
             let Some((seg, reader, line_no, offset)) = &mut self.current else {
                 let seg = self.segments.next()?;
                 // A device or FIFO posing as a segment would never end.
-                match std::fs::File::open(&seg).and_then(|f| {
-                    if f.metadata()?.is_file() {
-                        Ok(f)
-                    } else {
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            format!("{} is not a regular file", seg.display()),
-                        ))
-                    }
-                }) {
+                match segment::open_regular(&seg) {
                     Ok(f) => self.current = Some((seg, BufReader::new(f), 0, 0)),
                     Err(e) => return Some(Err(e)),
                 }
@@ -200,12 +196,16 @@ pub fn verify_dir(
     };
     let mut prev_line: Option<Line> = None;
     let mut seen_checkpoint_lines = std::collections::HashMap::new();
+    // Seqs skipped by accepted losses so far: a record's seq is its position plus these.
+    let mut skipped = 0u64;
     for l in lines(dir)? {
         let l = l?;
-        // Every record before this one was good, so its seq must be its position.
-        let expected = l.index;
+        // Every record before this one was good, so its seq must be its position (after the
+        // records accepted as lost).
+        let expected = l.index + skipped;
+        let shift = skipped;
         let finding = |damage: Damage, at: &Line, detail: String| Finding {
-            index: at.index,
+            index: at.index + shift,
             damage,
             segment: at.segment.clone(),
             line: at.line_no,
@@ -222,7 +222,24 @@ pub fn verify_dir(
                 return Ok(report);
             }
         };
-        if r.seq != expected {
+        // An accepted loss: a segment opened by a log.loss that carries the checkpoint it
+        // continues. Verified like any record, then the chain goes on from it.
+        if r.seq > expected && l.line_no == 1 && crate::loss::opens_epoch(&r) {
+            match crate::loss::check(&r, expected, verifier) {
+                Ok(loss) => {
+                    skipped += r.seq - expected;
+                    if let Some(cp) = r.fields.get("checkpoint").and_then(|v| v.as_str()) {
+                        seen_checkpoint_lines.insert(r.seq - 1, Ok(cp.to_string()));
+                    }
+                    report.head = r.prev.clone();
+                    report.losses.push(loss);
+                }
+                Err(e) => {
+                    report.problem = Some(finding(Damage::BadCheckpointSignature, &l, e));
+                    return Ok(report);
+                }
+            }
+        } else if r.seq != expected {
             let (damage, detail) = classify_seq(dir, &r, expected, prev_line.as_ref(), &l)?;
             report.problem = Some(finding(damage, &l, detail));
             return Ok(report);
@@ -251,10 +268,11 @@ pub fn verify_dir(
             }
             report.checkpoints += 1;
             report.last_checkpoint = Some(r.seq);
-            seen_checkpoint_lines.insert(r.seq, l.text.clone().unwrap_or_default());
+            seen_checkpoint_lines.insert(r.seq, l.text.clone());
         }
         report.head = line_hash(l.text.as_deref().unwrap_or_default());
         report.records += 1;
+        report.next_seq = r.seq + 1;
         if report.records.is_multiple_of(4096) {
             progress(report.records);
         }
@@ -278,7 +296,7 @@ pub fn verify_dir(
         }
         Err(e) => {
             report.problem = Some(Finding {
-                index: report.records,
+                index: report.next_seq,
                 damage: Damage::Malformed,
                 segment: latest_path.clone(),
                 line: 1,
@@ -292,19 +310,19 @@ pub fn verify_dir(
             .as_ref()
             .map(|p| p.segment.clone())
             .unwrap_or_default();
-        if rec.seq >= report.records {
+        if rec.seq >= report.next_seq {
             report.problem = Some(Finding {
-                index: report.records,
+                index: report.next_seq,
                 damage: Damage::Truncated,
                 segment: seg,
                 line: prev_line.as_ref().map_or(0, |p| p.line_no + 1),
                 detail: format!(
                     "the latest checkpoint covers {} records; the log ends after {}",
                     rec.seq + 1,
-                    report.records
+                    report.next_seq
                 ),
             });
-        } else if seen_checkpoint_lines.get(&rec.seq) != Some(&cp.line) {
+        } else if seen_checkpoint_lines.get(&rec.seq) != Some(&Ok(cp.line.clone())) {
             report.problem = Some(Finding {
                 index: rec.seq,
                 damage: Damage::Modified,

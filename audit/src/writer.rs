@@ -74,6 +74,7 @@ impl AuditLog {
     ) -> Result<(Self, OpenReport), AuditError> {
         let cfg_accept_loss = cfg.accept_loss.clone();
         let report = recovered.report;
+        let accepted_loss = recovered.accepted_loss;
         let state = State {
             cfg,
             signer,
@@ -85,6 +86,7 @@ impl AuditLog {
             noted: 0,
             last_note: Instant::now(),
             tree_note: Arc::default(),
+            tree_start: recovered.tree_start,
         };
         let tree_note = state.tree_note.clone();
         let (tx, rx) = channel();
@@ -105,19 +107,10 @@ impl AuditLog {
             thread: Mutex::new(Some(thread)),
             tree_note,
         };
-        if let (Some((covered, kept)), Some(reason)) = (&report.loss, &cfg_accept_loss) {
-            log.append_blocking(
-                Event::new(kind::LOSS)
-                    .with("checkpoint_records", *covered)
-                    .with("records", report.records)
-                    .with(
-                        "old_checkpoint",
-                        kept.file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                    )
-                    .with("reason", reason.clone()),
-            )?;
+        if let (Some(loss), Some((_, kept)), Some(reason)) =
+            (&accepted_loss, &report.loss, &cfg_accept_loss)
+        {
+            log.append_blocking(loss.event(reason, kept))?;
         }
         if report.torn_bytes > 0 {
             log.append_blocking(
@@ -189,9 +182,16 @@ impl AuditLog {
 
     /// Writes `event` (e.g. service.stop), a final checkpoint, and stops the writer.
     pub fn close(&self, event: Option<Event>) -> Result<(), AuditError> {
-        if let Some(e) = event {
-            self.append_blocking(e)?;
-        }
+        // The writer stops (and the log's lock is released) even when the last record
+        // cannot be written.
+        let appended = match event {
+            Some(e) => self.append_blocking(e).map(|_| ()),
+            None => Ok(()),
+        };
+        appended.and(self.stop_writer())
+    }
+
+    fn stop_writer(&self) -> Result<(), AuditError> {
         let tx = self.tx.lock().ok().and_then(|mut t| t.take());
         let Some(tx) = tx else {
             return Ok(());
@@ -208,9 +208,13 @@ impl AuditLog {
 }
 
 impl Drop for AuditLog {
+    /// Stops the writer and waits for it, so that the log's lock is free once this returns.
     fn drop(&mut self) {
         if let Ok(mut t) = self.tx.lock() {
             t.take();
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
         }
     }
 }
@@ -255,11 +259,13 @@ struct State {
     head: String,
     since_checkpoint: u64,
     last_checkpoint: Instant,
-    /// The tree size of the last signed tree checkpoint, and when it was signed.
+    /// `next_seq` when the last tree checkpoint was signed, and when it was.
     noted: u64,
     last_note: Instant,
     /// Shared with [`AuditLog::tree_checkpoint`].
     tree_note: Arc<Mutex<Option<String>>>,
+    /// The seq of the tree's leaf 0 (`Recovered::tree_start`).
+    tree_start: u64,
 }
 
 fn run(
@@ -390,7 +396,7 @@ impl State {
             return;
         };
         // Decided before the tree is read: the root costs O(log n) reads, and this runs after
-        // every batch. The tree holds exactly the records written, so next_seq is its size.
+        // every batch. The tree holds exactly the records written since its epoch began.
         if self.next_seq == self.noted
             || (!now && self.last_note.elapsed() < Duration::from_secs(1))
         {
@@ -405,13 +411,14 @@ impl State {
             .clone()
             .unwrap_or_else(|| default_origin(&signer.key_id()));
         let cp = TreeCheckpoint {
-            origin,
+            origin: crate::note::epoch_origin(&origin, self.tree_start),
             size,
             root,
             chain_head: Some(self.head.clone()),
             fleet: false,
+            start: self.tree_start,
         };
-        self.noted = size;
+        self.noted = self.next_seq;
         self.last_note = Instant::now();
         // A key that cannot sign notes (not ECDSA) leaves the log without tree checkpoints;
         // a failed publication is reported by the next one and by close.

@@ -57,32 +57,146 @@ fn a_deleted_active_segment_stops_every_write_and_the_next_start() {
     );
     assert!(segment::list(d.path()).unwrap().is_empty());
 
-    // The operator's explicit step: recorded as the first record of what follows.
+    // Asked to accept a loss where there is none, nothing is written.
+    let intact = tempfile::tempdir().unwrap();
+    closed_log(intact.path(), &k, 3);
+    let before = snapshot(intact.path());
+    let mut cfg = AuditConfig::new(intact.path());
+    cfg.accept_loss = Some("nothing to see".into());
+    let e = AuditLog::open(cfg, Some(k.clone())).err().unwrap();
+    assert!(matches!(e, AuditError::NothingLost(_)), "{e}");
+    assert_eq!(before, snapshot(intact.path()));
+
+    // The operator's explicit step: recorded as the first record of what follows, which
+    // continues the numbering and the chain after the published checkpoint (record 11).
     let mut cfg = AuditConfig::new(d.path());
     cfg.accept_loss = Some("segment deleted by mistake; ticket 42".into());
     let (log, report) = AuditLog::open(cfg, Some(k.clone())).unwrap();
     let (covered, kept) = report.loss.clone().unwrap();
     assert_eq!(covered, 12);
     assert!(kept.exists());
-    log.close(None).unwrap();
-    let text = std::fs::read_to_string(segment::list(d.path()).unwrap().remove(0)).unwrap();
-    let first = text.lines().next().unwrap();
-    assert!(
-        first.contains(kind::LOSS) && first.contains("ticket 42"),
-        "{first}"
+    assert_eq!(
+        token(&log, 100).unwrap(),
+        13,
+        "a lost record's number was reused"
     );
-    // The new log verifies on its own; against the old checkpoint, the loss shows.
+    log.close(None).unwrap();
+    let segs = segment::list(d.path()).unwrap();
+    assert_eq!(segs[0].file_name().unwrap(), segment::name(12).as_str());
+    let text = std::fs::read_to_string(&segs[0]).unwrap();
+    let first = kokuin_audit::Record::parse_line(text.lines().next().unwrap()).unwrap();
+    assert_eq!((first.kind.as_str(), first.seq), (kind::LOSS, 12));
+    assert_eq!(
+        first.fields["reason"],
+        "segment deleted by mistake; ticket 42"
+    );
+    assert_eq!(
+        (
+            first.fields["lost_from"].as_u64(),
+            first.fields["lost_to"].as_u64()
+        ),
+        (Some(0), Some(11))
+    );
+    // The log verifies, with the loss as its finding; against the old checkpoint too, which
+    // the new chain continues rather than contradicts.
+    for latest in [None, Some(kept.as_path())] {
+        let r = verify_dir(d.path(), k.as_ref(), latest, &mut |_| {}).unwrap();
+        assert!(r.problem.is_none(), "{:?}", r.problem);
+        assert_eq!(r.losses.len(), 1);
+        assert_eq!((r.losses[0].lost_from, r.losses[0].lost_to), (0, 11));
+    }
+    // A loss record that claims another range, or is not chained to its checkpoint, is damage.
+    let mut forged = text.clone();
+    forged = forged.replacen("\"lost_from\":0", "\"lost_from\":1", 1);
+    std::fs::write(&segs[0], &forged).unwrap();
+    let r = verify_dir(d.path(), k.as_ref(), None, &mut |_| {}).unwrap();
+    assert!(r.problem.is_some());
+    std::fs::write(&segs[0], &text).unwrap();
+    // And a plain start is fine again, going on from the loss's segment.
+    let (log, _) = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone())).unwrap();
+    assert_eq!(token(&log, 101).unwrap(), 15);
+    log.close(None).unwrap();
+    let r = verify_dir(d.path(), k.as_ref(), None, &mut |_| {}).unwrap();
+    assert!(r.problem.is_none(), "{:?}", r.problem);
+}
+
+/// Every file of a directory and its bytes, to show that nothing changed.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_second_writer_is_refused_before_it_changes_a_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    closed_log(d.path(), &k, 4);
+    let (log, _) = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone())).unwrap();
+    token(&log, 4).unwrap();
+    let before = snapshot(d.path());
+    let e = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone()))
+        .err()
+        .unwrap();
+    assert!(matches!(e, AuditError::InUse(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{e}"
+    );
+    // Not even accepting a loss gets past the lock.
+    let mut cfg = AuditConfig::new(d.path());
+    cfg.accept_loss = Some("under load".into());
+    assert!(matches!(
+        AuditLog::open(cfg, Some(k.clone())),
+        Err(AuditError::InUse(_))
+    ));
+    assert_eq!(before, snapshot(d.path()));
+    token(&log, 5).unwrap();
+    log.close(None).unwrap();
     assert!(
         verify_dir(d.path(), k.as_ref(), None, &mut |_| {})
             .unwrap()
             .problem
             .is_none()
     );
-    let r = verify_dir(d.path(), k.as_ref(), Some(&kept), &mut |_| {}).unwrap();
-    assert!(r.problem.is_some());
-    // And a plain start is fine again.
-    let (log, _) = AuditLog::open(AuditConfig::new(d.path()), Some(k)).unwrap();
+}
+
+/// A crash right after an accepted loss opened its segment, before its record: the loss is
+/// still to be accepted, not hidden, and the empty segment does not derail the chain.
+#[test]
+fn a_crash_before_the_loss_record_leaves_the_loss_to_accept() {
+    let d = tempfile::tempdir().unwrap();
+    let k = key();
+    closed_log(d.path(), &k, 6);
+    let segs = segment::list(d.path()).unwrap();
+    // Half of the log survives in a segment of its own; the other half is gone.
+    let text = std::fs::read_to_string(&segs[0]).unwrap();
+    let kept: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&segs[0], kept).unwrap();
+    std::fs::write(d.path().join(segment::name(8)), b"").unwrap();
+    let e = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone()))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("records 3 to 7 are missing"), "{e}");
+    let mut cfg = AuditConfig::new(d.path());
+    cfg.accept_loss = Some("disk replaced".into());
+    let (log, _) = AuditLog::open(cfg, Some(k.clone())).unwrap();
+    assert_eq!(token(&log, 9).unwrap(), 9);
     log.close(None).unwrap();
+    let r = verify_dir(d.path(), k.as_ref(), None, &mut |_| {}).unwrap();
+    assert!(r.problem.is_none(), "{:?}", r.problem);
+    assert_eq!((r.losses[0].lost_from, r.losses[0].lost_to), (3, 7));
+    assert_eq!(
+        r.records,
+        3 + 1 + 1 + 1,
+        "3 kept, log.loss, a token, a checkpoint"
+    );
 }
 
 #[test]

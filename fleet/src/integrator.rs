@@ -200,6 +200,7 @@ async fn round_in(
         root,
         chain_head: None,
         fleet: true,
+        start: 0,
     };
     let note = kokuin_audit::note::sign(&cp, signer.as_ref())
         .map_err(|e| FleetError::Db(format!("signing the tree checkpoint: {e}")))?;

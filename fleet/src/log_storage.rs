@@ -105,6 +105,8 @@ impl PgStorage {
                     records: next_seq,
                     ..Default::default()
                 },
+                tree_start: 0,
+                accepted_loss: None,
             },
         ))
     }

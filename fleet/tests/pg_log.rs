@@ -126,6 +126,8 @@ fn a_node_id_in_use_is_refused_and_each_start_gets_a_new_epoch() {
             next_seq: 0,
             head: kokuin_audit::record::GENESIS.into(),
             report: Default::default(),
+            tree_start: 0,
+            accepted_loss: None,
         },
     );
     let (log, _) = AuditLog::open_on(

@@ -101,19 +101,36 @@ fn verify_one(
                 "last_checkpoint": report.last_checkpoint,
                 "head": report.head,
                 "problem": problem,
+                "findings": findings(&report),
             })
         );
     }
     match &report.problem {
         None => {
             if !json {
+                let verdict = if report.losses.is_empty() {
+                    "OK"
+                } else {
+                    "VALID WITH FINDINGS"
+                };
                 out!(
-                    "{prefix}OK: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
+                    "{prefix}{verdict}: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
                     report.records,
                     report.segments,
                     report.checkpoints,
                     report.head
                 );
+                for l in &report.losses {
+                    out!(
+                        "{prefix}finding: records {} to {} were lost; the loss was accepted at {} \
+                         (record {}): {}",
+                        l.lost_from,
+                        l.lost_to,
+                        l.time,
+                        l.seq,
+                        l.reason
+                    );
+                }
                 if report.checkpoints == 0 {
                     out!(
                         "{prefix}warning: no checkpoint: truncation of the tail cannot be detected"
@@ -133,13 +150,48 @@ fn verify_one(
     }
 }
 
+/// A verified log's findings for `--json`: each accepted loss.
+fn findings(report: &kokuin_audit::verify::Report) -> serde_json::Value {
+    report
+        .losses
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "finding": "accepted loss",
+                "lost_from": l.lost_from,
+                "lost_to": l.lost_to,
+                "record": l.seq,
+                "time": l.time,
+                "reason": l.reason,
+            })
+        })
+        .collect()
+}
+
 /// `kokuin audit accept-loss DIR --reason TEXT`: the one way past a log whose published
-/// checkpoint covers records its segments lack. The loss is written into the chain itself.
+/// checkpoint covers records its segments lack. The loss is written into the chain itself,
+/// and nothing at all is written unless there is a loss to accept: not on a log a server is
+/// writing (its lock), not where there is no log.
 pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
     if reason.trim().is_empty() {
         return Err(CmdError::usage(
             "--reason must say why the loss is accepted",
         ));
+    }
+    if kokuin_fleet::db::is_url(&dir.to_string_lossy()) {
+        return Err(CmdError::usage(
+            "accept-loss works on a file log; a fleet's records are in its database, whose \
+             losses are a matter for its backups (docs/fleet.md)",
+        ));
+    }
+    let is_log = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
+        && (dir.join(segment::CHECKPOINT_FILE).exists()
+            || segment::list(dir).is_ok_and(|s| !s.is_empty()));
+    if !is_log {
+        return Err(CmdError::usage(format!(
+            "{}: not an audit log directory (no segments, no checkpoint.json)",
+            dir.display()
+        )));
     }
     let mut cfg = kokuin_audit::AuditConfig::new(dir);
     cfg.accept_loss = Some(reason.to_string());
@@ -147,21 +199,21 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
     log.close(None)
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    match report.loss {
-        Some((covered, kept)) => {
-            out!(
-                "recorded log.loss: the checkpoint covered {covered} records, the log holds {}; \
-                 the old checkpoint is kept as {}",
-                report.records,
-                kept.display()
-            );
-            Ok(())
-        }
-        None => Err(CmdError::usage(format!(
+    let Some((covered, kept)) = report.loss else {
+        return Err(CmdError::usage(format!(
             "{}: nothing lost: the log holds every record its checkpoint covers",
             dir.display()
-        ))),
-    }
+        )));
+    };
+    out!(
+        "recorded log.loss as record {covered}: records {} to {} are lost; the chain goes on \
+         from the published checkpoint, and a new tree epoch begins; a copy of that checkpoint \
+         is kept as {}",
+        report.records,
+        covered - 1,
+        kept.display()
+    );
+    Ok(())
 }
 
 /// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it), in

@@ -35,18 +35,25 @@ fn latest_note(dir: &Path) -> Result<String, CmdError> {
     read_text(&dir.join(segment::TREE_CHECKPOINT_FILE))
 }
 
-/// The checkpoint a proof for record `index` is made against: the newest one witnesses
+/// The checkpoint a proof for record `seq` is made against: the newest one witnesses
 /// cosigned (`checkpoint.cosigned`) if it covers the record, else the newest one (a witness
 /// that is down must not stop proofs).
-fn proof_note(dir: &Path, index: u64) -> Result<String, CmdError> {
+fn proof_note(dir: &Path, seq: u64) -> Result<String, CmdError> {
+    let latest = latest_note(dir)?;
+    let origin = TreeCheckpoint::parse(text_of(&latest)).map(|cp| cp.origin);
     let cosigned = dir.join(kokuin_server::witness::COSIGNED_FILE);
     if cosigned.exists() {
         let note = read_text(&cosigned)?;
-        if TreeCheckpoint::parse(text_of(&note)).is_ok_and(|cp| cp.size > index) {
+        // Of the current tree epoch only (`kokuin_audit::loss`).
+        if TreeCheckpoint::parse(text_of(&note)).is_ok_and(|cp| {
+            origin.as_ref().is_ok_and(|o| *o == cp.origin)
+                && cp.start <= seq
+                && seq - cp.start < cp.size
+        }) {
             return Ok(note);
         }
     }
-    latest_note(dir)
+    Ok(latest)
 }
 
 /// `kokuin audit checkpoint DIR`: prints the newest signed tree checkpoint.
@@ -70,13 +77,24 @@ fn text_of(note: &str) -> &str {
 /// `kokuin audit prove DIR --serial HEX -o F`: the inclusion proof of a token's record in the
 /// newest signed checkpoint.
 pub fn prove(dir: &Path, serial: &str, out: &Path) -> Result<(), CmdError> {
-    let (index, record_line) = super::audit_lookup::token_records(dir, serial, 1)?
+    let (_, record_line) = super::audit_lookup::token_records(dir, serial, 1)?
         .into_iter()
         .next()
         .ok_or_else(|| CmdError::negative(format!("no token with serial {serial}")))?;
-    let note = proof_note(dir, index)?;
+    let seq = Record::parse_line(&record_line)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?
+        .seq;
+    let note = proof_note(dir, seq)?;
     let cp = TreeCheckpoint::parse(text_of(&note))
         .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    // After an accepted loss the tree begins again at the log.loss record (loss.rs).
+    let Some(index) = seq.checked_sub(cp.start) else {
+        return Err(CmdError::usage(format!(
+            "record {seq} was written before the loss accepted at record {}: the current tree \
+             begins after it; a proof made before the loss still verifies",
+            cp.start
+        )));
+    };
     if index >= cp.size {
         return Err(CmdError::negative(format!(
             "record {index} is not in the newest signed checkpoint ({} records) yet; one \
@@ -110,6 +128,30 @@ pub fn prove(dir: &Path, serial: &str, out: &Path) -> Result<(), CmdError> {
         out.display()
     );
     Ok(())
+}
+
+/// Two checkpoints of different origins are of different trees: after an accepted loss the
+/// log begins a new tree epoch (`<origin>/from-<seq>`), which cannot extend the earlier one.
+fn same_tree(old: &TreeCheckpoint, new: &TreeCheckpoint, old_path: &Path) -> Result<(), CmdError> {
+    if old.origin == new.origin {
+        return Ok(());
+    }
+    let why = if new.start > old.start {
+        format!(
+            "the log began a new tree at record {} after an accepted loss (its log.loss \
+             record), so a checkpoint of the earlier tree cannot be extended; compare with a \
+             checkpoint of the new tree",
+            new.start
+        )
+    } else {
+        "they are checkpoints of different logs".to_string()
+    };
+    Err(CmdError::usage(format!(
+        "{} is a checkpoint of {}, not of {}: {why}",
+        old_path.display(),
+        old.origin,
+        new.origin
+    )))
 }
 
 /// The base64 lines of a consistency proof.
@@ -163,6 +205,7 @@ pub fn verify_proof(a: &VerifyProofArgs) -> Result<(), CmdError> {
     if let Some(old) = &a.since {
         let old_cp = kokuin_audit::note::verify(&read_text(old)?, &verifier)
             .map_err(|e| CmdError::negative(format!("{}: {e}", old.display())))?;
+        same_tree(&old_cp, &cp, old)?;
         let path = match &a.consistency {
             Some(p) => read_hashes(p)?,
             None if old_cp.size == cp.size || old_cp.size == 0 => Vec::new(),
@@ -234,6 +277,7 @@ pub fn consistency(dir: &Path, old: &Path, new: &Path) -> Result<(), CmdError> {
             .map_err(|e| CmdError::usage(format!("{}: {e}", p.display())))
     };
     let (o, n) = (parse(old)?, parse(new)?);
+    same_tree(&o, &n, old)?;
     let tree = tree_of(dir)?;
     for cp in [&o, &n] {
         if cp.size > tree.size() {

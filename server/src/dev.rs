@@ -116,6 +116,9 @@ pub fn prepare_tokens(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>, String
     Ok(out)
 }
 
+/// The lock `serve --dev` holds in its state directory (`kokuin_audit::lock`).
+pub const LOCK_FILE: &str = "serve.lock";
+
 /// Creates `dir` if it holds no configuration yet; returns where things are. With a PKCS #11
 /// module, the TSU key is generated in a fresh token instead of in software.
 pub fn ensure_state_dir(
@@ -134,7 +137,10 @@ pub fn ensure_state_dir(
         });
     }
     let nonempty = std::fs::read_dir(dir)
-        .map(|d| d.flatten().any(|e| e.file_name() != "hsm"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name() != "hsm" && e.file_name() != LOCK_FILE)
+        })
         .unwrap_or(false);
     if nonempty {
         return Err(format!(

@@ -69,6 +69,9 @@ pub enum HttpError {
     /// A file the server's configuration names cannot be used (verify.trust).
     #[error("{0}")]
     Config(String),
+    /// The audit log cannot record the start (nothing is served unrecorded).
+    #[error("audit log: {0}")]
+    Audit(#[from] kokuin_audit::AuditError),
     /// A signal handler or thread cannot be installed.
     #[error("{what}: {source}")]
     Setup {

@@ -6,7 +6,6 @@
 use crate::config::Config;
 use crate::error::KeyringError;
 use crate::keyring::Keyring;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -113,15 +112,22 @@ impl KeyringStore for DbKeyring {
     }
 }
 
-/// A TOML file, written atomically (temporary file, fsync, rename, directory fsync).
+/// A TOML file, written atomically (`kokuin_audit::atomic`) by one writer at a time: a save
+/// holds `FILE.lock` and is refused when the file changed since this store last read it, so
+/// two operators at once cannot lose a change, as with the database's row.
 pub struct FileKeyring {
     path: PathBuf,
+    /// The bytes last read, which a save must still find.
+    read: std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 impl FileKeyring {
     /// The keyring kept at `path`.
     pub fn new(path: PathBuf) -> Self {
-        Self { path }
+        Self {
+            path,
+            read: std::sync::Mutex::new(None),
+        }
     }
 
     /// Where the file is.
@@ -135,29 +141,53 @@ impl FileKeyring {
             source,
         }
     }
+
+    fn invalid(&self, reason: String) -> KeyringError {
+        KeyringError::Invalid {
+            origin: self.path.display().to_string(),
+            reason,
+        }
+    }
 }
 
 impl KeyringStore for FileKeyring {
     fn load(&self) -> Result<Keyring, KeyringError> {
-        let text = std::fs::read_to_string(&self.path).map_err(self.io())?;
-        Keyring::parse(&text, &self.path.display().to_string())
+        let bytes = std::fs::read(&self.path).map_err(self.io())?;
+        let text =
+            String::from_utf8(bytes.clone()).map_err(|_| self.invalid("not UTF-8 text".into()))?;
+        let ring = Keyring::parse(&text, &self.path.display().to_string())?;
+        if let Ok(mut r) = self.read.lock() {
+            *r = Some(bytes);
+        }
+        Ok(ring)
     }
 
     fn save(&self, ring: &Keyring) -> Result<(), KeyringError> {
         let text = ring.to_text()?;
-        let tmp = self.path.with_extension("toml.tmp");
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(self.io())?;
-            f.write_all(b"# Kokuin keyring: written by `kokuin keys`; see docs/keys.md.\n")
-                .map_err(self.io())?;
-            f.write_all(text.as_bytes()).map_err(self.io())?;
-            f.sync_all().map_err(self.io())?;
+        let mut lock_path = self.path.clone().into_os_string();
+        lock_path.push(".lock");
+        let _lock = kokuin_audit::lock::WriterLock::acquire_file(
+            Path::new(&lock_path),
+            "keyring",
+            &self.path,
+        )
+        .map_err(|e| self.invalid(e.to_string()))?;
+        let read = self.read.lock().ok().and_then(|r| r.clone());
+        if let Some(read) = read {
+            let now = std::fs::read(&self.path).map_err(self.io())?;
+            if now != read {
+                return Err(self.invalid(
+                    "the keyring changed since it was read (another operator's change?); \
+                     nothing was written: run the command again"
+                        .into(),
+                ));
+            }
         }
-        std::fs::rename(&tmp, &self.path).map_err(self.io())?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(self.io())?;
+        let mut bytes = b"# Kokuin keyring: written by `kokuin keys`; see docs/keys.md.\n".to_vec();
+        bytes.extend_from_slice(text.as_bytes());
+        kokuin_audit::atomic::write(&self.path, &bytes).map_err(self.io())?;
+        if let Ok(mut r) = self.read.lock() {
+            *r = Some(bytes);
         }
         Ok(())
     }
@@ -201,5 +231,46 @@ mod tests {
         store.save(&k).unwrap();
         assert_ne!(store.version().unwrap(), v1);
         assert_eq!(store.load().unwrap().keys[0].state, KeyState::Retired);
+    }
+
+    #[test]
+    fn a_change_made_meanwhile_is_refused_not_lost() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("keyring.toml");
+        let k = Keyring {
+            keys: vec![KeyEntry {
+                name: "a".into(),
+                state: KeyState::Active,
+                activate_at: None,
+                policy: None,
+                key: KeyConfig::Software {
+                    path: "k".into(),
+                    algorithm: None,
+                    certificate: "c".into(),
+                },
+            }],
+        };
+        FileKeyring::new(path.clone()).save(&k).unwrap();
+        let (a, b) = (
+            FileKeyring::new(path.clone()),
+            FileKeyring::new(path.clone()),
+        );
+        let mut ra = a.load().unwrap();
+        let mut rb = b.load().unwrap();
+        ra.keys[0].state = KeyState::Retired;
+        a.save(&ra).unwrap();
+        rb.keys[0].name = "b".into();
+        let e = b.save(&rb).unwrap_err();
+        assert!(e.to_string().contains("changed since it was read"), "{e}");
+        assert_eq!(a.load().unwrap().keys[0].state, KeyState::Retired);
+        // While another process holds the keyring's lock, a save is refused at once.
+        let _held = kokuin_audit::lock::WriterLock::acquire_file(
+            &d.path().join("keyring.toml.lock"),
+            "keyring",
+            &path,
+        )
+        .unwrap();
+        let e = a.save(&ra).unwrap_err();
+        assert!(e.to_string().contains("one writer at a time"), "{e}");
     }
 }

@@ -68,8 +68,13 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         database,
         node_id,
     } = opts;
+    // Held until the process ends: one `serve --dev` per state directory, also while it is
+    // first being made.
+    let mut _dev_lock = None;
     let config_path = if dev {
-        dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?
+        let (path, lock) = dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?;
+        _dev_lock = Some(lock);
+        path
     } else {
         config.ok_or(ServeError::NoConfig)?
     };
@@ -93,13 +98,17 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         }
     }
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
-    let service = crate::service::build(&cfg, &metrics)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
-    rt.block_on(crate::http::run(cfg, service, metrics))
-        .map_err(ServeError::Server)
+    // Listening first: a start that cannot have its ports opens no log and writes nothing.
+    let listeners = rt.block_on(crate::http::bind(&cfg.server))?;
+    let service = crate::service::build(&cfg, &metrics)?;
+    rt.block_on(crate::http::run_bound(
+        cfg, listeners, service, metrics, None,
+    ))
+    .map_err(ServeError::Server)
 }
 
 /// The configuration holds API-token hashes and key locations: others should not read it
@@ -167,10 +176,18 @@ fn dev_state(
     pkcs11_module: Option<&std::path::Path>,
     http: &[SocketAddr],
     https: &[SocketAddr],
-) -> Result<PathBuf, ServeError> {
+) -> Result<(PathBuf, kokuin_audit::lock::WriterLock), ServeError> {
     if pkcs11_module.is_some() || crate::dev::softhsm_conf(state_dir).exists() {
         crate::dev::reexec_with_token_env(state_dir).map_err(ServeError::Dev)?;
     }
+    std::fs::create_dir_all(state_dir)
+        .map_err(|e| ServeError::Dev(format!("{}: {e}", state_dir.display())))?;
+    let lock = kokuin_audit::lock::WriterLock::acquire_file(
+        &state_dir.join(crate::dev::LOCK_FILE),
+        "dev state directory",
+        state_dir,
+    )
+    .map_err(|e| ServeError::Dev(e.to_string()))?;
     let (dh, ds) = if http.is_empty() && https.is_empty() {
         (
             vec![
@@ -196,7 +213,7 @@ fn dev_state(
     );
     announce!("  config:       {}", paths.config.display());
     announce!("  trust anchor: {}", paths.root.display());
-    Ok(paths.config)
+    Ok((paths.config, lock))
 }
 
 /// Built without the `dev` feature: there is no embedded default.
@@ -206,7 +223,7 @@ fn dev_state(
     _: Option<&std::path::Path>,
     _: &[SocketAddr],
     _: &[SocketAddr],
-) -> Result<PathBuf, ServeError> {
+) -> Result<(PathBuf, kokuin_audit::lock::WriterLock), ServeError> {
     Err(ServeError::Dev(
         "this build has no embedded default (the dev feature is off); use --config".into(),
     ))

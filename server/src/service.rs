@@ -27,6 +27,13 @@ pub struct Service {
     /// In a fleet (`audit.database`): the audit key, with which this node's integrator signs
     /// the fleet's tree checkpoints.
     pub fleet_signer: Option<Arc<dyn kokuin_audit::CheckpointSigner>>,
+    /// `config.loaded` and `service.start`, recorded by the server once it is listening.
+    pub start_records: Vec<kokuin_audit::Event>,
+    /// The keyring as loaded at start (empty without `tsa.keyring`): where following it
+    /// begins.
+    pub keyring: crate::keyring::Keyring,
+    /// One process issues serials from a serial state file at a time.
+    _serial_lock: Option<kokuin_audit::lock::WriterLock>,
 }
 
 /// A policy's key in force, as the server describes it.
@@ -78,13 +85,19 @@ impl Service {
     }
 }
 
-/// The key in force at start for each policy: `[tsa.key]` for all, or the keyring's. A key
-/// serving several policies is opened once.
-fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
+/// The key in force at start for each policy: `[tsa.key]` for all, or the keyring's (which
+/// is returned too, for the keyring follower to start from). A key serving several policies
+/// is opened once.
+fn initial_keys(
+    cfg: &Config,
+) -> Result<(Vec<Option<LoadedKey>>, crate::keyring::Keyring), StartError> {
     match (&cfg.tsa.key, &cfg.tsa.keyring) {
         (Some(k), _) => {
             let key = load_key(cfg, k, "tsa.key")?;
-            Ok(cfg.tsa.policies.iter().map(|_| Some(key.clone())).collect())
+            Ok((
+                cfg.tsa.policies.iter().map(|_| Some(key.clone())).collect(),
+                crate::keyring::Keyring::default(),
+            ))
         }
         (None, Some(_)) => {
             let store = crate::keyring_store::open(cfg)
@@ -109,7 +122,7 @@ fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
                 };
                 out.push(key);
             }
-            Ok(out)
+            Ok((out, ring))
         }
         (None, None) => Err(StartError::Other("no tsa.key or tsa.keyring".into())),
     }
@@ -118,7 +131,7 @@ fn initial_keys(cfg: &Config) -> Result<Vec<Option<LoadedKey>>, StartError> {
 /// Builds the service from `cfg`: keys opened and checked, serial epoch claimed, audit log
 /// opened, clock checked; any failure refuses the start.
 pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Service, StartError> {
-    let loaded = initial_keys(cfg)?;
+    let (loaded, keyring) = initial_keys(cfg)?;
     let key_label = loaded
         .iter()
         .map(|l| l.as_ref().map_or("none", |l| l.name.as_str()))
@@ -148,8 +161,8 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
     let fleet_signer = opened.fleet_signer;
     // In a fleet the epoch is the node id's lease's, kept in the database: a node that lost
     // its disk, or moved, never repeats a serial.
-    let serials = match opened.epoch {
-        Some(epoch) => SerialGenerator::with_epoch(cfg.tsa.node_id, epoch),
+    let (serials, serial_lock) = match opened.epoch {
+        Some(epoch) => (SerialGenerator::with_epoch(cfg.tsa.node_id, epoch), None),
         None => {
             let serial_path = cfg.resolve(&cfg.tsa.serial_state);
             if let Some(dir) = serial_path.parent() {
@@ -157,7 +170,17 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
                     StartError::Other(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
-            SerialGenerator::open(&serial_path, cfg.tsa.node_id)?
+            // Two processes claiming epochs from one file would issue the same serials.
+            let lock = kokuin_audit::lock::WriterLock::acquire_file(
+                &serial_path.with_extension("lock"),
+                "serial state",
+                &serial_path,
+            )
+            .map_err(|e| StartError::Other(e.to_string()))?;
+            (
+                SerialGenerator::open(&serial_path, cfg.tsa.node_id)?,
+                Some(lock),
+            )
         }
     };
     let serial_epoch = serials.epoch();
@@ -214,22 +237,20 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         serials,
         None,
     );
-    if let Some(log) = &audit {
+    // Written by the server once its listeners are bound (`http::run_bound`): a start that
+    // goes no further leaves no trace in the log.
+    let start_records = {
         use kokuin_audit::{Event, kind};
-        let start = log
-            .append_blocking(Event::new(kind::CONFIG_LOADED).with("sha256", cfg.digest.clone()))
-            .and_then(|_| {
-                log.append_blocking(
-                    Event::new(kind::SERVICE_START)
-                        .with("version", env!("CARGO_PKG_VERSION"))
-                        .with("node_id", cfg.tsa.node_id)
-                        .with("key", key_label.clone())
-                        .with("in_force", in_force)
-                        .with("serial_epoch", serial_epoch),
-                )
-            });
-        start.map_err(|e| StartError::Other(format!("audit log: {e}")))?;
-    }
+        vec![
+            Event::new(kind::CONFIG_LOADED).with("sha256", cfg.digest.clone()),
+            Event::new(kind::SERVICE_START)
+                .with("version", env!("CARGO_PKG_VERSION"))
+                .with("node_id", cfg.tsa.node_id)
+                .with("key", key_label.clone())
+                .with("in_force", in_force)
+                .with("serial_epoch", serial_epoch),
+        ]
+    };
     tracing::info!(
         key = %key_label,
         node_id = cfg.tsa.node_id,
@@ -251,6 +272,9 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         audit,
         fleet_signer,
         served: loaded.iter().map(|_| Default::default()).collect(),
+        start_records,
+        keyring,
+        _serial_lock: serial_lock,
     };
     for (i, l) in loaded.into_iter().enumerate() {
         service.install(i, l);

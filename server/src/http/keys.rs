@@ -47,6 +47,7 @@ fn record(state: &State, ev: Event) {
     }
 }
 
+/// Follows the keyring in `store` from the one the service loaded at start, until `stop`.
 pub async fn follow_keyring(
     cfg: Arc<Config>,
     state: Arc<State>,
@@ -71,8 +72,11 @@ pub async fn follow_keyring(
                 })
             })
     };
-    let mut seen = version(store.clone()).await;
-    let mut ring = load(store.clone()).await.unwrap_or_default();
+    // The keyring the service started with, as it loaded it: a store that cannot be read now
+    // (the database away for a moment) must not look like a keyring without keys. The first
+    // round rereads the store and records only what changed since the start.
+    let mut seen = None;
+    let mut ring = state.service.keyring.clone();
     // A key that could not be put in force is not tried again until the keyring changes.
     let mut failed: Option<(String, Option<Vec<u8>>)> = None;
     loop {

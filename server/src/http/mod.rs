@@ -61,6 +61,67 @@ pub async fn run_with(
     metrics: Arc<crate::metrics::Metrics>,
     in_process: Option<InProcess>,
 ) -> Result<(), HttpError> {
+    match bind(&cfg.server).await {
+        Ok(listeners) => run_bound(cfg, listeners, service, metrics, in_process).await,
+        Err(e) => {
+            close_unstarted(&service);
+            Err(e)
+        }
+    }
+}
+
+/// A service that will not serve: its log closed with nothing recorded for this start.
+fn close_unstarted(service: &Service) {
+    if let Some(log) = &service.audit
+        && let Err(c) = log.close(None)
+    {
+        tracing::error!(error = %c, "audit log: closing after a failed start");
+    }
+}
+
+/// Every configured listener bound, before the service is built: a start that cannot listen
+/// (the port taken, say by another `serve`) ends before the audit log is opened or written.
+pub async fn bind(limits: &ServerConfig) -> Result<Listeners, HttpError> {
+    let mut bound = Vec::new();
+    for addr in &limits.http {
+        let role = Role {
+            confidential: limits.http_behind_tls_proxy.contains(addr),
+            admin: false,
+        };
+        bound.push((bind_one(*addr).await?, false, role));
+    }
+    for addr in &limits.https {
+        let role = Role {
+            confidential: true,
+            admin: false,
+        };
+        bound.push((bind_one(*addr).await?, true, role));
+    }
+    if let Some(addr) = limits.admin {
+        let role = Role {
+            confidential: false,
+            admin: true,
+        };
+        bound.push((bind_one(addr).await?, false, role));
+    }
+    if bound.is_empty() {
+        return Err(HttpError::NoListener);
+    }
+    Ok(Listeners(bound))
+}
+
+/// Listeners bound by [`bind`]: each with whether it serves TLS and what its connections may
+/// do.
+pub struct Listeners(Vec<(TcpListener, bool, Role)>);
+
+/// Serves on listeners bound by [`bind`]: the service's start recorded first.
+pub async fn run_bound(
+    cfg: Config,
+    listeners: Listeners,
+    mut service: Service,
+    metrics: Arc<crate::metrics::Metrics>,
+    in_process: Option<InProcess>,
+) -> Result<(), HttpError> {
     let limits = cfg.server.clone();
     let (stopper, mut listening) = match in_process {
         Some(p) => (Some(p.stop), Some(p.listening)),
@@ -90,19 +151,23 @@ pub async fn run_with(
             }
             _ => None,
         };
-        Ok::<_, HttpError>((signals, bind_all(&limits, tls).await?))
+        let bound: Bound = listeners
+            .0
+            .into_iter()
+            .map(|(l, is_tls, role)| (l, if is_tls { tls.clone() } else { None }, role))
+            .collect();
+        // The first records of this start, now that it will serve.
+        if let Some(log) = &service.audit {
+            for ev in std::mem::take(&mut service.start_records) {
+                log.append_blocking(ev)?;
+            }
+        }
+        Ok::<_, HttpError>((signals, bound))
     };
     let (mut signals, bound) = match started.await {
         Ok(b) => b,
         Err(e) => {
-            // service.build recorded service.start: a start that goes no further says so.
-            if let Some(log) = &service.audit {
-                let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP)
-                    .with("reason", e.to_string());
-                if let Err(c) = log.close(Some(stop)) {
-                    tracing::error!(error = %c, "audit log: closing after a failed start");
-                }
-            }
+            close_unstarted(&service);
             return Err(e);
         }
     };
@@ -172,13 +237,11 @@ pub async fn run_with(
     if let Some(tx) = listening.take() {
         let _ = tx.send(addresses);
     }
-    if let Some(log) = &state.service.audit {
-        tasks.push(tokio::spawn(state.refusals.clone().run(
-            log.clone(),
-            Duration::from_secs(cfg.audit.refusal_interval_s.max(1)),
-            stop_rx.clone(),
-        )));
-    }
+    tasks.push(tokio::spawn(state.refusals.clone().run(
+        state.service.audit.clone(),
+        Duration::from_secs(cfg.audit.refusal_interval_s.max(1)),
+        stop_rx.clone(),
+    )));
     let integrating = Arc::new(std::sync::atomic::AtomicBool::new(true));
     if let (Some(db), Some(signer)) = (cfg.database(), state.service.fleet_signer.clone()) {
         let origin = cfg
@@ -268,7 +331,7 @@ pub async fn run_with(
             mean_write_sync_us = us as f64 / syncs.max(1) as f64,
             "audit log"
         );
-        state.refusals.flush(log);
+        state.refusals.flush(Some(log));
         let stop = kokuin_audit::Event::new(kokuin_audit::kind::SERVICE_STOP);
         if let Err(e) = log.close(Some(stop)) {
             tracing::error!(error = %e, "audit log: final checkpoint failed");
@@ -316,10 +379,13 @@ fn verifier(cfg: &Config) -> Result<Option<Arc<verify::Verifier>>, HttpError> {
                 .map_err(|e| HttpError::Config(format!("verify.trust: {e}")))?,
         );
     }
-    Ok(Some(Arc::new(verify::Verifier::new(
-        anchors,
-        v.max_evidence_kb.saturating_mul(1024),
-    ))))
+    let verifier = verify::Verifier::new(anchors, v.max_evidence_kb.saturating_mul(1024)).map_err(
+        |source| HttpError::Setup {
+            what: "cannot start the verification threads",
+            source,
+        },
+    )?;
+    Ok(Some(Arc::new(verifier)))
 }
 
 /// A per-address token bucket of `per_second` (0: none), bursting to `burst`, or to
@@ -341,40 +407,7 @@ fn per_address_limiter(
 /// Bound listeners, each with its TLS acceptor and what its connections may do.
 type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, Role)>;
 
-/// Every configured listener, the admin one last.
-async fn bind_all(
-    limits: &ServerConfig,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<Bound, HttpError> {
-    let mut bound = Vec::new();
-    for addr in &limits.http {
-        let role = Role {
-            confidential: limits.http_behind_tls_proxy.contains(addr),
-            admin: false,
-        };
-        bound.push((bind(*addr).await?, None, role));
-    }
-    for addr in &limits.https {
-        let role = Role {
-            confidential: true,
-            admin: false,
-        };
-        bound.push((bind(*addr).await?, tls.clone(), role));
-    }
-    if let Some(addr) = limits.admin {
-        let role = Role {
-            confidential: false,
-            admin: true,
-        };
-        bound.push((bind(addr).await?, None, role));
-    }
-    if bound.is_empty() {
-        return Err(HttpError::NoListener);
-    }
-    Ok(bound)
-}
-
-async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
+async fn bind_one(addr: SocketAddr) -> Result<TcpListener, HttpError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| HttpError::Bind { addr, source })

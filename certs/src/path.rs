@@ -16,6 +16,11 @@ use x509_cert::ext::pkix::{
 /// Longest chain followed, anchor included.
 const MAX_DEPTH: usize = 8;
 
+/// Candidate issuers whose signature check may fail while one path is built. A real chain
+/// has one candidate per name (two around a key rollover); more are decoys, each costing a
+/// signature check, so the search stops there.
+pub const MAX_FAILED_CANDIDATES: usize = 8;
+
 /// Extensions this validator processes (or that carry no constraint), so may be critical.
 const UNDERSTOOD: [ObjectIdentifier; 8] = [
     oid::CE_SUBJECT_KEY_IDENTIFIER,
@@ -129,6 +134,12 @@ pub enum PathError {
     #[error("the chain is longer than {MAX_DEPTH} certificates")]
     /// More certificates than a path may have.
     TooLong,
+    #[error(
+        "no issuer found after {MAX_FAILED_CANDIDATES} certificates that name the issuer \
+         but did not sign"
+    )]
+    /// Too many candidate issuers whose signature check failed: decoys, not a chain.
+    TooManyCandidates,
     /// A certificate that cannot be encoded to check it.
     #[error("{0}")]
     Encoding(String),
@@ -192,6 +203,7 @@ fn build_chain(
     anchors: &[Certificate],
 ) -> Result<Vec<Certificate>, PathError> {
     let mut chain = vec![leaf.clone()];
+    let mut failed = 0usize;
     loop {
         let current = chain.last().ok_or(PathError::TooLong)?;
         if anchors.iter().any(|a| a == current) {
@@ -212,7 +224,13 @@ fn build_chain(
                     next = Some(cand.clone());
                     break;
                 }
-                Err(e) => last_failure = Some(e),
+                Err(e) => {
+                    failed += 1;
+                    if failed > MAX_FAILED_CANDIDATES {
+                        return Err(PathError::TooManyCandidates);
+                    }
+                    last_failure = Some(e);
+                }
             }
         }
         match next {
@@ -247,7 +265,12 @@ fn may_have_issued(issuer: &Certificate, child: &Certificate) -> Result<bool, Pa
 static VERIFIED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>> =
     std::sync::LazyLock::new(Default::default);
 
-/// How many verified certificate signatures [`verify_issued_by`] remembers.
+/// Certificate signatures that failed, kept the same way: the same decoys sent again cost a
+/// lookup, not a signature check.
+static FAILED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// How many verified (and failed) certificate signatures [`verify_issued_by`] remembers.
 pub const VERIFIED_MAX: usize = 4096;
 
 /// Verifies the signature on `child` with the key of `issuer`.
@@ -271,7 +294,21 @@ pub fn verify_issued_by(child: &Certificate, issuer: &Certificate) -> Result<(),
     if VERIFIED.lock().is_ok_and(|v| v.contains(&key)) {
         return Ok(());
     }
-    verify_signature_of(child, issuer)?;
+    if FAILED.lock().is_ok_and(|v| v.contains(&key)) {
+        return Err(PathError::BadSignature {
+            subject: subject_of(child),
+            reason: "the signature does not verify (checked before)".into(),
+        });
+    }
+    if let Err(e) = verify_signature_of(child, issuer) {
+        if let Ok(mut v) = FAILED.lock() {
+            if v.len() >= VERIFIED_MAX {
+                v.clear();
+            }
+            v.insert(key);
+        }
+        return Err(e);
+    }
     if let Ok(mut v) = VERIFIED.lock() {
         if v.len() >= VERIFIED_MAX {
             v.clear();

@@ -104,3 +104,50 @@ fn remembered_signatures_are_exactly_the_ones_verified() {
     let other_root = self::root(&other);
     assert!(verify_issued_by(&leaf, &other_root).is_err());
 }
+
+/// #31.3: decoys cost bounded work. Many certificates that name the real issuer but were
+/// not its key (what an unauthenticated caller of the verification page can send): the
+/// search gives up after `MAX_FAILED_CANDIDATES` failed signatures, with a reason that says
+/// so, and the real issuer among the decoys is still found when it comes early enough.
+#[test]
+fn decoy_issuers_are_given_up_on_after_a_few_failed_signatures() {
+    use kokuin_certs::path::{MAX_FAILED_CANDIDATES, PathError};
+    let key = SoftwareSigner::generate(KeyType::P256, "root").unwrap();
+    let real = root(&key);
+    let leaf = tsu(&real, &key);
+    // Same name, other keys: each a candidate whose signature check fails.
+    let decoys: Vec<Certificate> = (0..50)
+        .map(|_| root(&SoftwareSigner::generate(KeyType::P256, "decoy").unwrap()))
+        .collect();
+    let at = SystemTime::now();
+    let anchors = std::slice::from_ref(&real);
+    let mut intermediates = decoys.clone();
+    // The anchor is tried first: the decoys cost nothing.
+    validate_path(&leaf, &intermediates, anchors, at, Purpose::TimeStamping).unwrap();
+    // With the issuer only reachable past the decoys, the search stops.
+    let other_anchor = root(&SoftwareSigner::generate(KeyType::P256, "x").unwrap());
+    intermediates.push(real.clone());
+    let e = validate_path(
+        &leaf,
+        &intermediates,
+        std::slice::from_ref(&other_anchor),
+        at,
+        Purpose::TimeStamping,
+    )
+    .unwrap_err();
+    assert!(matches!(e, PathError::TooManyCandidates), "{e}");
+    assert!(
+        e.to_string().contains(&MAX_FAILED_CANDIDATES.to_string()),
+        "{e}"
+    );
+    // The same decoys again are refused from memory, with the same answer.
+    let again = validate_path(
+        &leaf,
+        &intermediates,
+        std::slice::from_ref(&other_anchor),
+        at,
+        Purpose::TimeStamping,
+    )
+    .unwrap_err();
+    assert!(matches!(again, PathError::TooManyCandidates), "{again}");
+}

@@ -53,7 +53,16 @@ pub enum SignedDataError {
     #[error("signature: {0}")]
     /// The signature does not verify with the signer's key.
     Signature(VerifyError),
+    #[error("the SignedData carries {0} certificates; at most {MAX_CERTIFICATES} are read")]
+    /// More certificates than any real evidence carries: each may cost a signature check.
+    TooManyCertificates(usize),
 }
+
+/// The most certificates read from one SignedData. A B-LTA seal carries its signer's chain,
+/// each time-stamp's chain and the validation data's issuers: a few dozen at most. Each
+/// certificate is a candidate issuer whose signature may be checked, so the number is what
+/// bounds the work an unauthenticated caller of the verification page can ask for.
+pub const MAX_CERTIFICATES: usize = 100;
 
 /// What a verified SignedData established.
 #[derive(Clone, Debug)]
@@ -177,6 +186,10 @@ impl ParsedSignedData {
             return Err(SignedDataError::NotSignedData(ci.content_type));
         }
         let signed_data: SignedData = ci.content.decode_as().map_err(malformed)?;
+        let certs = signed_data.certificates.as_ref().map_or(0, |s| s.0.len());
+        if certs > MAX_CERTIFICATES {
+            return Err(SignedDataError::TooManyCertificates(certs));
+        }
         let n = signed_data.signer_infos.0.len();
         let signer_info = match signed_data.signer_infos.0.iter().next() {
             Some(si) if n == 1 => si.clone(),

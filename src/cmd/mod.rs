@@ -69,7 +69,7 @@ pub fn hash_file(
     alg: kokuin_hsm::DigestAlgorithm,
 ) -> Result<Vec<u8>, CmdError> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path)
+    let mut f = kokuin_certs::file::open_regular(path)
         .map_err(|e| CmdError::usage(format!("cannot read {}: {e}", path.display())))?;
     let mut h = alg.hasher();
     let mut buf = vec![0u8; 64 * 1024];

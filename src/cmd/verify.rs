@@ -52,7 +52,8 @@ fn ui(a: &VerifyArgs) -> Result<(), CmdError> {
     for t in &a.trust {
         anchors.extend(load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?);
     }
-    let verifier = kokuin_server::http::verify::Verifier::new(anchors, 4096 * 1024);
+    let verifier = kokuin_server::http::verify::Verifier::new(anchors, 4096 * 1024)
+        .map_err(|e| CmdError::usage(format!("cannot start the verification threads: {e}")))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -14,6 +14,7 @@ use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_eseal::SealVerifyOptions;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifyOptions};
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -87,8 +88,9 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
         let roots = &a.batch;
         s.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
+            let mut seen = HashSet::new();
             for r in roots {
-                walk(r, true, &mut chunk, &paths_tx);
+                walk(r, true, 0, &mut seen, &mut chunk, &paths_tx);
             }
             if !chunk.is_empty() {
                 let _ = paths_tx.send(chunk);
@@ -153,17 +155,47 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
     }
 }
 
+/// How deep `verify --batch` goes below a directory it is given.
+const MAX_DEPTH: usize = 64;
+
 /// Sends every token and seal under `path`, in chunks; a path named on the command line counts
-/// whatever its extension.
-fn walk(path: &Path, named: bool, chunk: &mut Vec<PathBuf>, out: &SyncSender<Vec<PathBuf>>) {
-    if path.is_dir() {
+/// whatever its extension. The walk is bounded: links to directories inside the tree are not
+/// followed, each directory is read once (by device and inode, so no loop can repeat one),
+/// and no deeper than [`MAX_DEPTH`].
+fn walk(
+    path: &Path,
+    named: bool,
+    depth: usize,
+    seen: &mut HashSet<(u64, u64)>,
+    chunk: &mut Vec<PathBuf>,
+    out: &SyncSender<Vec<PathBuf>>,
+) {
+    use std::os::unix::fs::MetadataExt;
+    // A name given on the command line is followed; one found in a directory is not.
+    let meta = if named {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    };
+    let Ok(meta) = meta else {
+        if named {
+            push(path.to_path_buf(), chunk, out);
+        }
+        return;
+    };
+    if meta.is_dir() {
+        if depth >= MAX_DEPTH || !seen.insert((meta.dev(), meta.ino())) {
+            return;
+        }
         let Ok(entries) = std::fs::read_dir(path) else {
             push(path.to_path_buf(), chunk, out);
             return;
         };
         for e in entries.flatten() {
-            walk(&e.path(), false, chunk, out);
+            walk(&e.path(), false, depth + 1, seen, chunk, out);
         }
+    } else if meta.file_type().is_symlink() && std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        // A link to a directory inside the tree: not followed.
     } else if named
         || path
             .extension()

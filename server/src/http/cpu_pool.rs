@@ -16,6 +16,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// reactor to hand it work, few enough that a queued request's wait stays short.
 const QUEUED_PER_THREAD: usize = 2;
 
+/// A fixed set of threads for CPU work, with a bounded queue.
 pub struct CpuPool {
     threads: usize,
     queue: SyncSender<Job>,
@@ -35,6 +36,13 @@ pub enum PoolError {
 impl CpuPool {
     /// Starts `threads` signing threads.
     pub fn start(threads: usize) -> std::io::Result<Self> {
+        Self::start_named("signer", threads, 0)
+    }
+
+    /// Starts `threads` threads named `name-N`, at scheduling priority `nice` (0: the
+    /// process's; higher: yield the cores to the others, as the verification page's threads
+    /// do to signing).
+    pub fn start_named(name: &str, threads: usize, nice: i32) -> std::io::Result<Self> {
         let threads = threads.max(1);
         let capacity = threads * (1 + QUEUED_PER_THREAD);
         let (queue, jobs) = sync_channel::<Job>(capacity);
@@ -42,8 +50,18 @@ impl CpuPool {
         for i in 0..threads {
             let jobs = jobs.clone();
             std::thread::Builder::new()
-                .name(format!("signer-{i}"))
-                .spawn(move || drain(&jobs))?;
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    if nice != 0 {
+                        // On Linux a thread id names the thread alone. Best effort: a thread
+                        // left at normal priority is still bounded in number.
+                        let _ = rustix::process::setpriority_process(
+                            Some(rustix::thread::gettid()),
+                            nice,
+                        );
+                    }
+                    drain(&jobs)
+                })?;
         }
         Ok(Self {
             threads,

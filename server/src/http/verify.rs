@@ -11,6 +11,7 @@
 //! `kokuin verify --ui` serves the same routes on 127.0.0.1 for an auditor without network.
 
 use super::body_stream::{BodyError, stream_body};
+use super::cpu_pool::CpuPool;
 use super::reply::{Body, method_not_allowed};
 use crate::config::ServerConfig;
 use bytes::Bytes;
@@ -39,22 +40,30 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 pub struct Verifier {
     anchors: Vec<Certificate>,
     max_bytes: u64,
-    /// Verifications at once: two per core. Many clients at their rate limits cannot tie up
-    /// more threads than that; the rest wait `server.queue_timeout_ms`, then get 503.
+    /// Requests past their slot: reading a body or verifying, two per core. Taken before the
+    /// body is read, so that waiting clients hold no memory; the rest wait
+    /// `server.queue_timeout_ms`, then get 503.
     slots: tokio::sync::Semaphore,
+    /// The threads verifications run on: half the cores, at a lower priority than signing,
+    /// so that however many clients the page has, `/tsa` keeps its cores.
+    pool: CpuPool,
 }
 
 impl Verifier {
     /// Judges against `anchors` only; refuses evidence over `max_bytes`.
-    pub fn new(anchors: Vec<Certificate>, max_bytes: u64) -> Self {
+    pub fn new(anchors: Vec<Certificate>, max_bytes: u64) -> std::io::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
+        Ok(Self {
             anchors,
             max_bytes,
             slots: tokio::sync::Semaphore::new(cores * 2),
-        }
+            pool: CpuPool::start_named("verify", cores.div_ceil(2), VERIFY_NICE)?,
+        })
     }
 }
+
+/// The verification threads' nice value: below signing whenever both want the cores.
+const VERIFY_NICE: i32 = 10;
 
 /// Answers the page's routes, or `None` for a path that is not one of them.
 pub async fn route(
@@ -144,6 +153,17 @@ async fn verify_v1(
             "send application/json: {\"evidence\": base64, \"digests\": {…}}",
         );
     }
+    // The slot before the body: a client waiting for one holds no memory.
+    let queue = std::time::Duration::from_millis(limits.queue_timeout_ms);
+    let _slot = match tokio::time::timeout(queue, v.slots.acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => {
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({ "valid": false, "error": "busy verifying for others, retry" }),
+            );
+        }
+    };
     // Base64 is 4/3 of the evidence; the digests and field names are small.
     let max = v.max_bytes / 3 * 4 + 4096;
     let mut body = Vec::new();
@@ -190,33 +210,26 @@ async fn verify_v1(
             }
         }
     }
-    let queue = std::time::Duration::from_millis(limits.queue_timeout_ms);
-    let _slot = match tokio::time::timeout(queue, v.slots.acquire()).await {
-        Ok(Ok(p)) => p,
-        _ => {
-            return json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({ "valid": false, "error": "busy verifying for others, retry" }),
-            );
-        }
-    };
-    let v = v.clone();
-    // Chain building and signature checks are CPU work: off the I/O threads.
-    let verdict = tokio::task::spawn_blocking(move || {
-        let pairs: Vec<(DigestAlgorithm, &[u8])> =
-            digests.iter().map(|(a, d)| (*a, d.as_slice())).collect();
-        verify_evidence(
-            &evidence,
-            &EvidenceOptions {
-                trust_anchors: &v.anchors,
-                extra_certificates: &[],
-                document: DocumentDigests { digests: &pairs },
-                at: SystemTime::now(),
-            },
-        )
-        .map_err(|e| e.to_string())
-    })
-    .await;
+    let v2 = v.clone();
+    // Chain building and signature checks are CPU work: on the page's own threads.
+    let verdict = v
+        .pool
+        .run(move || {
+            let v = v2;
+            let pairs: Vec<(DigestAlgorithm, &[u8])> =
+                digests.iter().map(|(a, d)| (*a, d.as_slice())).collect();
+            verify_evidence(
+                &evidence,
+                &EvidenceOptions {
+                    trust_anchors: &v.anchors,
+                    extra_certificates: &[],
+                    document: DocumentDigests { digests: &pairs },
+                    at: SystemTime::now(),
+                },
+            )
+            .map_err(|e| e.to_string())
+        })
+        .await;
     match verdict {
         Ok(Ok(value)) => json(StatusCode::OK, &value),
         Ok(Err(reason)) => bad_input(StatusCode::UNPROCESSABLE_ENTITY, &reason),

@@ -127,3 +127,106 @@ fn witnesses_cosign_checkpoints_and_proofs_carry_them() {
     let _ = witness.kill();
     let _ = witness.wait();
 }
+
+/// A witness started by the test: its verifier key and where it listens.
+fn start_witness(
+    audit_pem: &std::path::Path,
+    name: &str,
+    hang: bool,
+) -> (std::process::Child, String, String) {
+    let mut cmd = Command::new(python());
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/witness.py"
+    ))
+    .arg(audit_pem)
+    .arg(name);
+    if hang {
+        cmd.arg("--hang");
+    }
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let vkey = line.trim().strip_prefix("vkey ").unwrap().to_string();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("listening ").unwrap().to_string();
+    (child, vkey, port)
+}
+
+/// #31.5: witnesses are asked concurrently, each with its own deadline: one that takes a
+/// request and never answers holds up no other, and the three that answer cosign every
+/// checkpoint the log goes on to make.
+#[test]
+fn a_hung_witness_holds_up_none_of_the_others() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    drop(Server::dev(&state)); // makes the dev state
+    let audit_pem = state.join("pki/audit.pem");
+    let mut children = Vec::new();
+    let config = state.join("kokuin.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    // The hung one first: asked one after another, it would hold up all the others.
+    for (name, hang) in [
+        ("witness.test/hung", true),
+        ("witness.test/a", false),
+        ("witness.test/b", false),
+        ("witness.test/c", false),
+    ] {
+        let (child, vkey, port) = start_witness(&audit_pem, name, hang);
+        children.push(child);
+        toml.push_str(&format!(
+            "\n[[audit.witnesses]]\nurl = \"http://127.0.0.1:{port}\"\nvkey = \"{vkey}\"\n"
+        ));
+    }
+    std::fs::write(&config, toml).unwrap();
+    let srv = Server::spawn(
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &state,
+    );
+    let data = dir.path().join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    let cosigned = state.join("audit/checkpoint.cosigned");
+    // Three checkpoints in a row, each new tree size cosigned by all three good witnesses,
+    // within one witness deadline (10 s) of each other: a hung witness asked first would take
+    // that long for every one.
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut n = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sizes.len() < 3 {
+        request_token(&srv.http, &data, &dir.path().join(format!("t{n}.tsr")));
+        n += 1;
+        let round = Instant::now() + Duration::from_secs(8);
+        loop {
+            if let Ok(note) = std::fs::read_to_string(&cosigned) {
+                let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+                let all = ["witness.test/a ", "witness.test/b ", "witness.test/c "]
+                    .iter()
+                    .all(|w| note.contains(w));
+                if all && sizes.last().is_none_or(|s| *s < size) {
+                    assert!(!note.contains("witness.test/hung "), "{note}");
+                    sizes.push(size);
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < round && Instant::now() < deadline,
+                "cosigned so far at sizes {sizes:?}; the good witnesses were held up: {}",
+                srv.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    drop(srv);
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

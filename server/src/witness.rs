@@ -9,7 +9,6 @@ use kokuin_audit::cosignature::{self, WitnessKey};
 use kokuin_audit::merkle::consistency_proof;
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::tree_files::TreeFiles;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +38,18 @@ impl Witness {
     }
 }
 
+/// How long one witness may take to answer one checkpoint.
+pub const WITNESS_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A witness's answer for a note: the cosignature lines, or why there are none.
+type Answer = (usize, String, Result<String, String>);
+
 /// Sends every new tree checkpoint of `log` to `witnesses` until `stop`.
+///
+/// Each witness is asked on a thread of its own, with its own deadline
+/// ([`WITNESS_DEADLINE`]), so a witness that hangs delays no other: the cosignatures of
+/// those that answer are kept as they arrive, and a witness still busy with an older
+/// checkpoint is not asked again until it is done.
 pub async fn follow(
     log: Arc<AuditLog>,
     dir: PathBuf,
@@ -47,62 +57,93 @@ pub async fn follow(
     agent: ureq::Agent,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut witnesses = witnesses;
-    let mut last = String::new();
+    let (answers_tx, mut answers) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+    let mut asks = Vec::new();
+    let mut keys = Vec::new();
+    for (i, mut w) in witnesses.into_iter().enumerate() {
+        keys.push(w.key.clone());
+        // Room for one checkpoint: a witness still busy is skipped, not queued for.
+        let (ask, asked) = std::sync::mpsc::sync_channel::<String>(1);
+        let (d, a, tx) = (dir.clone(), agent.clone(), answers_tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("witness-{i}"))
+            .spawn(move || {
+                while let Ok(note) = asked.recv() {
+                    let r = submit_note(&d, &a, &mut w, &note);
+                    if tx.send((i, note, r)).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a witness thread");
+            return;
+        }
+        asks.push(ask);
+    }
+    drop(answers_tx);
+    let mut current = String::new();
+    let mut merged = String::new();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            Some((i, note, r)) = answers.recv() => {
+                let Some(key) = keys.get(i) else { continue };
+                match r {
+                    // An answer for an older checkpoint is superseded by the newer one.
+                    Ok(_) if note != current => {}
+                    Ok(lines) => match cosignature::add(&merged, &lines, key) {
+                        Ok(m) => {
+                            merged = m;
+                            keep(&dir, &merged).await;
+                        }
+                        Err(e) => tracing::warn!(witness = %key.name, error = %e, "unusable cosignature"),
+                    },
+                    Err(e) => tracing::warn!(witness = %key.name, error = %e, "witness did not cosign"),
+                }
+                continue;
+            }
             _ = stop.changed() => return,
         }
         let Some(note) = log.tree_checkpoint() else {
             continue;
         };
-        if note == last {
+        if note == current {
             continue;
         }
-        let (d, a, n) = (dir.clone(), agent.clone(), note.clone());
-        let ws = std::mem::take(&mut witnesses);
-        match tokio::task::spawn_blocking(move || cosign(&d, &a, &n, ws)).await {
-            Ok(ws) => witnesses = ws,
-            Err(e) => {
-                tracing::error!(error = %e, "witness task failed");
-                return;
-            }
+        current = note.clone();
+        merged = note.clone();
+        for ask in &asks {
+            // Full: that witness is still answering an older checkpoint.
+            let _ = ask.try_send(note.clone());
         }
-        last = note;
     }
 }
 
-/// Submits `note` to each witness and writes what they cosigned.
-fn cosign(
+/// Writes the newest checkpoint with the cosignatures gathered so far.
+async fn keep(dir: &Path, merged: &str) {
+    let (path, bytes) = (dir.join(COSIGNED_FILE), merged.as_bytes().to_vec());
+    let written =
+        tokio::task::spawn_blocking(move || kokuin_audit::atomic::write(&path, &bytes)).await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!("cannot keep the cosigned checkpoint");
+    }
+}
+
+/// Asks `w` to cosign `note`; returns its cosignature lines.
+fn submit_note(
     dir: &Path,
     agent: &ureq::Agent,
+    w: &mut Witness,
     note: &str,
-    mut witnesses: Vec<Witness>,
-) -> Vec<Witness> {
+) -> Result<String, String> {
     let text = note.rfind("\n\n").map_or(note, |i| &note[..=i]);
-    let Ok(cp) = TreeCheckpoint::parse(text) else {
-        return witnesses;
-    };
-    let mut merged = note.to_string();
-    for w in &mut witnesses {
-        match submit(dir, agent, w, note, &cp) {
-            Ok(lines) => match cosignature::add(&merged, &lines, &w.key) {
-                Ok(m) => {
-                    merged = m;
-                    w.cosigned = cp.size;
-                }
-                Err(e) => tracing::warn!(witness = %w.key.name, error = %e, "unusable cosignature"),
-            },
-            Err(e) => tracing::warn!(witness = %w.key.name, error = %e, "witness did not cosign"),
-        }
-    }
-    if merged != note
-        && let Err(e) = write_atomically(&dir.join(COSIGNED_FILE), merged.as_bytes())
-    {
-        tracing::error!(error = %e, "cannot keep the cosigned checkpoint");
-    }
-    witnesses
+    let cp = TreeCheckpoint::parse(text).map_err(|e| e.to_string())?;
+    let lines = submit(dir, agent, w, note, &cp)?;
+    // Checked here too, so that the size it cosigned is only believed when it did.
+    cosignature::add(note, &lines, &w.key).map_err(|e| e.to_string())?;
+    w.cosigned = cp.size;
+    Ok(lines)
 }
 
 /// One `add-checkpoint` exchange; on 409 the witness says which size it cosigned last, and
@@ -134,6 +175,9 @@ fn submit(
         let url = format!("{}/add-checkpoint", w.url);
         let mut resp = agent
             .post(&url)
+            .config()
+            .timeout_global(Some(WITNESS_DEADLINE))
+            .build()
             .send(body.as_bytes())
             .map_err(|e| format!("{url}: {e}"))?;
         let status = resp.status().as_u16();
@@ -160,12 +204,4 @@ fn submit(
 fn base64_line(h: &[u8; 32]) -> String {
     use base64::Engine;
     format!("{}\n", base64::engine::general_purpose::STANDARD.encode(h))
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

@@ -247,14 +247,21 @@ fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
         "</table><h2>Log</h2><p>{} chained checkpoints and {} service starts in the period.</p>",
         s.checkpoints, s.starts
     );
-    let data = serde_json::to_string(s)
-        .unwrap_or_default()
-        .replace("</", "<\\/");
+    let data = script_safe(&serde_json::to_string(s).unwrap_or_default());
     let _ = write!(
         h,
         "<script type=\"application/json\" id=\"kokuin-report-data\">{data}</script></body></html>"
     );
     h
+}
+
+/// JSON that stays data inside `<script>` whatever the log's fields hold: `<`, `>` and `&`
+/// as JSON escapes, so no `</script>`, `<!--` or `<script` can end or change the element
+/// (JSON parsers read the escapes back as the same characters).
+fn script_safe(json: &str) -> String {
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 fn micros(us: u64) -> String {
@@ -278,4 +285,19 @@ fn per_day_table(
     }
     h.push_str("</table>");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_data_block_is_safe_for_any_content() {
+        let json = serde_json::json!({ "reason": "<!--<script>alert(1)</script>&" }).to_string();
+        let safe = super::script_safe(&json);
+        assert!(
+            !safe.contains('<') && !safe.contains('>') && !safe.contains('&'),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["reason"], "<!--<script>alert(1)</script>&");
+    }
 }

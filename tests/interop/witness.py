@@ -3,7 +3,9 @@ Rust code: it checks the log's ECDSA note signature (c2sp.org/signed-note type 0
 audit certificate, the RFC 9162 consistency proof from the size it cosigned last, and answers
 with a timestamped Ed25519 cosignature (c2sp.org/tlog-cosignature, type 0x04).
 
-Usage: witness.py AUDIT_CERT.pem  -- prints "vkey <verifier key>" and "listening <port>".
+Usage: witness.py AUDIT_CERT.pem [NAME] [--hang]  -- prints "vkey <verifier key>" and
+"listening <port>". NAME defaults to witness.test/w1; with --hang the witness reads each
+request and never answers (a witness that hangs, for the test that others are not held up).
 """
 import base64
 import hashlib
@@ -23,7 +25,9 @@ with open(sys.argv[1], "rb") as f:
 SPKI = LOG_KEY.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 LOG_KEY_ID = hashlib.sha256(SPKI).digest()[:4]
 
-NAME = "witness.test/w1"
+ARGS = [a for a in sys.argv[2:] if a != "--hang"]
+HANG = "--hang" in sys.argv[2:]
+NAME = ARGS[0] if ARGS else "witness.test/w1"
 KEY = ed25519.Ed25519PrivateKey.generate()
 PUB = KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 KEY_ID = hashlib.sha256(NAME.encode() + b"\n" + b"\x04" + PUB).digest()[:4]
@@ -82,6 +86,9 @@ class Witness(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self):
+        if HANG:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            threading.Event().wait()
         if self.path != "/add-checkpoint":
             return self.reply(404, "not found\n")
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
@@ -122,6 +129,7 @@ class Witness(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Witness)
+server.daemon_threads = True
 print("vkey " + VKEY, flush=True)
 print("listening %d" % server.server_address[1], flush=True)
 server.serve_forever()

@@ -8,6 +8,10 @@
 //! aggregated: each has its own record, durable before it leaves.
 //!
 //! Refusals grant nothing, so their records are not awaited before the answer.
+//!
+//! The service log is spared the same way: a refused request is logged at `debug` only, and
+//! each interval's counts become one `info` line each, so that a flood grows the service log
+//! by a line per client and reason per interval, not per request.
 
 use kokuin_audit::{AuditLog, Event, kind};
 use std::collections::HashMap;
@@ -126,31 +130,50 @@ impl Refusals {
             .collect()
     }
 
-    /// Writes what was counted. Not awaited by any request: a log that cannot write is
-    /// reported here and by /readyz, and then refuses every token anyway.
-    pub fn flush(&self, log: &AuditLog) {
+    /// Writes what was counted: to the service log, and to the audit log when there is one.
+    /// Not awaited by any request: a log that cannot write is reported here and by /readyz,
+    /// and then refuses every token anyway.
+    pub fn flush(&self, log: Option<&AuditLog>) {
         for ev in self.take() {
-            log.append(
-                ev,
-                Box::new(|r| {
-                    if let Err(e) = r {
-                        tracing::error!(error = %e, "audit log cannot record refusals");
-                    }
-                }),
+            let f = |k: &str| {
+                ev.fields
+                    .get(k)
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+                    .unwrap_or_default()
+            };
+            tracing::info!(
+                event = f("event"),
+                client = f("client"),
+                reason = f("reason"),
+                count = f("count"),
+                first = f("first"),
+                last = f("last"),
+                example = f("example"),
+                "refusals"
             );
+            if let Some(log) = log {
+                log.append(
+                    ev,
+                    Box::new(|r| {
+                        if let Err(e) = r {
+                            tracing::error!(error = %e, "audit log cannot record refusals");
+                        }
+                    }),
+                );
+            }
         }
     }
 
     /// Flushes every `interval` until `stop` changes.
     pub async fn run(
         self: Arc<Self>,
-        log: Arc<AuditLog>,
+        log: Option<Arc<AuditLog>>,
         interval: std::time::Duration,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(interval) => self.flush(&log),
+                _ = tokio::time::sleep(interval) => self.flush(log.as_deref()),
                 _ = stop.changed() => return,
             }
         }

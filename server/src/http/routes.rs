@@ -22,6 +22,7 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let get = matches!(method, Method::GET | Method::HEAD);
+        let unknown = super::query::unknown(&path, req.uri().query());
         let (endpoint, resp, failure) = match path.as_str() {
             // The admin listener serves health and metrics, nothing else.
             p if conn.admin && !matches!(p, "/healthz" | "/readyz" | "/metrics") => {
@@ -35,6 +36,17 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
                     StatusCode::NOT_IMPLEMENTED,
                     "text/plain",
                     "transfer codings other than chunked are not implemented\n".into(),
+                ),
+                None,
+            ),
+            // A parameter this server does not know would be silently ignored, and the caller
+            // would get something other than what it asked for.
+            _ if unknown.is_some() => (
+                "other",
+                text(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    format!("{}\n", unknown.unwrap_or_default()),
                 ),
                 None,
             ),

@@ -115,7 +115,8 @@ async fn issue(
     let prepared = match authority.prepare(request) {
         Ok(p) => p,
         Err(r) => {
-            tracing::info!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
+            // Counted, and logged once per interval with the others (refusals.rs).
+            tracing::debug!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
             state.refusals.add(
                 crate::http::refusals::Refused::TimeStampRequest,
                 peer.ip(),

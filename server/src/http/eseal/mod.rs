@@ -396,7 +396,8 @@ fn refuse(
     client: &str,
     r: Refusal,
 ) -> Response<Body> {
-    tracing::info!(request_id = id, status = r.status.as_u16(), reason = ?r.message, "e-seal request refused");
+    // Counted, and logged once per interval with the others (refusals.rs).
+    tracing::debug!(request_id = id, status = r.status.as_u16(), reason = ?r.message, "e-seal request refused");
     let what = if r.status == StatusCode::UNAUTHORIZED {
         Refused::Authentication
     } else {

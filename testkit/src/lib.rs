@@ -53,6 +53,28 @@ pub fn kokuin(args: &[&str]) -> Output {
     run(kokuin_exe(), args)
 }
 
+/// `kokuin ARGS`, which must end by itself within `limit`: a command that would block (on a
+/// FIFO, say) is killed and the test fails saying so, instead of hanging the suite.
+pub fn kokuin_within(args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = Command::new(kokuin_exe())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kokuin {args:?} did not end within {limit:?}: it blocked");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// `kokuin request DATA --url URL --cert-req -o TSR` (also writes the .tsq beside it); the
 /// request must be granted.
 pub fn request_token(url: &str, data: &Path, tsr: &Path) {

@@ -115,9 +115,25 @@ fn decoy_issuers_are_given_up_on_after_a_few_failed_signatures() {
     let key = SoftwareSigner::generate(KeyType::P256, "root").unwrap();
     let real = root(&key);
     let leaf = tsu(&real, &key);
-    // Same name, other keys: each a candidate whose signature check fails.
+    // Same name and key identifier as the real issuer (patched into the DER: a decoy's own
+    // signature is never checked), other keys: each a candidate whose check fails.
+    let ski = |c: &Certificate| {
+        let (_, s) = c
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+            .unwrap()
+            .unwrap();
+        s.0.as_bytes().to_vec()
+    };
+    let real_ski = ski(&real);
     let decoys: Vec<Certificate> = (0..50)
-        .map(|_| root(&SoftwareSigner::generate(KeyType::P256, "decoy").unwrap()))
+        .map(|_| {
+            let d = root(&SoftwareSigner::generate(KeyType::P256, "decoy").unwrap());
+            let (mut der, own) = (d.to_der().unwrap(), ski(&d));
+            let at = der.windows(own.len()).position(|w| w == own).unwrap();
+            der[at..at + own.len()].copy_from_slice(&real_ski);
+            Certificate::from_der(&der).unwrap()
+        })
         .collect();
     let at = SystemTime::now();
     let anchors = std::slice::from_ref(&real);

@@ -68,13 +68,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         database,
         node_id,
     } = opts;
-    // Held until the process ends: one `serve --dev` per state directory, also while it is
-    // first being made.
-    let mut _dev_lock = None;
     let config_path = if dev {
-        let (path, lock) = dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?;
-        _dev_lock = Some(lock);
-        path
+        dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?
     } else {
         config.ok_or(ServeError::NoConfig)?
     };
@@ -176,13 +171,16 @@ fn dev_state(
     pkcs11_module: Option<&std::path::Path>,
     http: &[SocketAddr],
     https: &[SocketAddr],
-) -> Result<(PathBuf, kokuin_audit::lock::WriterLock), ServeError> {
+) -> Result<PathBuf, ServeError> {
     if pkcs11_module.is_some() || crate::dev::softhsm_conf(state_dir).exists() {
         crate::dev::reexec_with_token_env(state_dir).map_err(ServeError::Dev)?;
     }
     std::fs::create_dir_all(state_dir)
         .map_err(|e| ServeError::Dev(format!("{}: {e}", state_dir.display())))?;
-    let lock = kokuin_audit::lock::WriterLock::acquire_file(
+    // Two starts making the same state at once would each write half of it. Held while it is
+    // made or checked only: the running service's own state (its log, its serial state) is
+    // locked where it is written, and fleet nodes share the dev PKI read-only.
+    let _lock = kokuin_audit::lock::WriterLock::acquire_file(
         &state_dir.join(crate::dev::LOCK_FILE),
         "dev state directory",
         state_dir,
@@ -213,7 +211,7 @@ fn dev_state(
     );
     announce!("  config:       {}", paths.config.display());
     announce!("  trust anchor: {}", paths.root.display());
-    Ok((paths.config, lock))
+    Ok(paths.config)
 }
 
 /// Built without the `dev` feature: there is no embedded default.
@@ -223,7 +221,7 @@ fn dev_state(
     _: Option<&std::path::Path>,
     _: &[SocketAddr],
     _: &[SocketAddr],
-) -> Result<(PathBuf, kokuin_audit::lock::WriterLock), ServeError> {
+) -> Result<PathBuf, ServeError> {
     Err(ServeError::Dev(
         "this build has no embedded default (the dev feature is off); use --config".into(),
     ))

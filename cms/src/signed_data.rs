@@ -185,11 +185,13 @@ impl ParsedSignedData {
         if ci.content_type != oid::SIGNED_DATA {
             return Err(SignedDataError::NotSignedData(ci.content_type));
         }
-        let signed_data: SignedData = ci.content.decode_as().map_err(malformed)?;
-        let certs = signed_data.certificates.as_ref().map_or(0, |s| s.0.len());
+        // Counted on the encoding, before any certificate is decoded: decoding thousands
+        // costs what the cap is there to prevent.
+        let certs = count_certificates(der).unwrap_or(0);
         if certs > MAX_CERTIFICATES {
             return Err(SignedDataError::TooManyCertificates(certs));
         }
+        let signed_data: SignedData = ci.content.decode_as().map_err(malformed)?;
         let n = signed_data.signer_infos.0.len();
         let signer_info = match signed_data.signer_infos.0.iter().next() {
             Some(si) if n == 1 => si.clone(),
@@ -338,6 +340,31 @@ fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
     }
     let (whole, _, _) = read_tlv(rest)?;
     Some(whole)
+}
+
+/// The number of entries in a SignedData's `certificates` [0] (RFC 5652 §5.1), read from the
+/// TLV headers alone; `None` when the encoding does not get that far (the decoder then says
+/// why).
+fn count_certificates(der: &[u8]) -> Option<usize> {
+    let (_, ci, _) = read_tlv(der)?;
+    let (_, _oid, rest) = read_tlv(ci)?;
+    let (_, explicit, _) = read_tlv(rest)?;
+    let (_, sd, _) = read_tlv(explicit)?;
+    let mut rest = sd;
+    // version, digestAlgorithms, encapContentInfo
+    for _ in 0..3 {
+        rest = read_tlv(rest)?.2;
+    }
+    if rest.first() != Some(&0xa0) {
+        return Some(0);
+    }
+    let (_, mut set, _) = read_tlv(rest)?;
+    let mut n = 0;
+    while !set.is_empty() {
+        set = read_tlv(set)?.2;
+        n += 1;
+    }
+    Some(n)
 }
 
 /// RFC 5035 §5.4: the first ESSCertIDv2 names the signer's certificate by hash and, when

@@ -23,13 +23,14 @@ pg_start() {
 }
 
 # `haproxy_config PORT NODE_PORT...`: deploy/haproxy.cfg with the frontend on PORT and one
-# server line per node, on stdout.
+# server line per node, on stdout. HAProxy reaches the nodes from 127.0.0.2, which the nodes
+# take PROXY headers from (--proxy-protocol-from): a request to a node from 127.0.0.1 needs none.
 haproxy_config() {
     local port=$1 servers="" i=0
     shift
     for p in "$@"; do
         i=$((i + 1))
-        servers+="    server node$i 127.0.0.1:$p check\n"
+        servers+="    server node$i 127.0.0.1:$p check source 127.0.0.2\n"
     done
     awk -v bind="    bind 127.0.0.1:$port" -v servers="$servers" '
         /^[[:space:]]*bind / { print bind; next }

@@ -243,10 +243,11 @@ fn three_nodes_survive_a_kill_and_every_token_is_logged_once() {
         &format!("http://127.0.0.1:{}/audit/v1/checkpoint", ports[0]),
     );
     assert_eq!(note.status, 200);
-    assert!(
-        String::from_utf8_lossy(&note.body).contains("\nfleet\n"),
-        "the fleet's tree"
-    );
+    let note = String::from_utf8_lossy(&note.body).to_string();
+    assert!(note.contains("\nfleet\n"), "the fleet's tree");
+    // An origin of its own (#30.7): never the one a file log signed by the same key has.
+    let origin = note.lines().next().unwrap();
+    assert!(origin.ends_with("/fleet"), "{note}");
     for n in nodes.into_iter().flatten() {
         n.stop();
     }
@@ -452,4 +453,70 @@ fn a_key_rotated_in_the_database_keyring_under_load_drops_no_request() {
         n.stop();
     }
     audit_verifies(&pg, &state);
+}
+
+/// #30.5: behind HAProxy (`send-proxy-v2`), each client is itself. One client flooding a node
+/// limited to 20 requests a second per client gets 429s; another client, through the same
+/// HAProxy at the same time, gets every token it asks for; the refusals are recorded under
+/// the flooding client's address, not HAProxy's. HAProxy's health checks (the LOCAL command)
+/// keep the node in: it routes only to a node they found ready.
+#[test]
+fn behind_haproxy_one_client_flooding_does_not_throttle_another() {
+    let pg = Postgres::start();
+    let dir = tempdir();
+    let state = dir.path().join("fleet");
+    let port = free_port();
+    let n = kokuin_testkit::fleet::try_node_limited(&state, &pg, 7, port, 20)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lb = Haproxy::start(&[("node1".to_string(), port)]);
+    let body = dir.path().join("q.tsq");
+    std::fs::write(&body, tsq(1)).unwrap();
+    // Two clients with addresses of their own (loopback has them all): one floods, the other
+    // asks ten times while it does.
+    let script = r#"
+import http.client, json, sys, threading, time
+port, body = int(sys.argv[1]), open(sys.argv[2], 'rb').read()
+def ask(source):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10, source_address=(source, 0))
+    c.request('POST', '/tsa', body, {'Content-Type': 'application/timestamp-query'})
+    r = c.getresponse(); r.read(); c.close()
+    return r.status
+flood, innocent = {}, {}
+def flooder():
+    for _ in range(400):
+        s = ask('127.0.0.3'); flood[s] = flood.get(s, 0) + 1
+t = threading.Thread(target=flooder); t.start()
+time.sleep(0.2)
+for _ in range(10):
+    s = ask('127.0.0.4'); innocent[s] = innocent.get(s, 0) + 1
+    time.sleep(0.05)
+t.join()
+print(json.dumps({'flood': flood, 'innocent': innocent}))
+"#;
+    let o = run(
+        &python(),
+        &["-c", script, &lb.port.to_string(), body.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        got["flood"]["429"].as_u64().unwrap_or(0) > 0,
+        "the flooding client was limited: {got}"
+    );
+    assert_eq!(got["innocent"], serde_json::json!({ "200": 10 }), "{got}");
+    drop(lb);
+    n.stop();
+    // Refusals name the real client: the flooder, never HAProxy's address or the other one.
+    let clients = pg.psql(
+        "SELECT DISTINCT line::json->'fields'->>'client' FROM kokuin_audit_records \
+         WHERE line::json->>'type' = 'refusals'",
+    );
+    let clients: Vec<&str> = clients.lines().collect();
+    assert!(clients.contains(&"127.0.0.3"), "{clients:?}");
+    assert!(
+        !clients
+            .iter()
+            .any(|c| *c == "127.0.0.4" || *c == kokuin_testkit::fleet::PROXY_SOURCE),
+        "{clients:?}"
+    );
 }

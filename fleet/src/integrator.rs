@@ -30,6 +30,13 @@ pub const ROUND: i64 = 20_000;
 /// How often each node tries a round.
 pub const INTERVAL: Duration = Duration::from_millis(500);
 
+/// The origin of a fleet's tree: the log's origin with `/fleet` appended. The same audit key
+/// signs a node's file log (before it joined, or a dev node) and the fleet's tree; with one
+/// origin for both, two different trees would look like a fork of one log to a witness.
+pub fn fleet_origin(origin: &str) -> String {
+    format!("{origin}/fleet")
+}
+
 /// A node's integrator: the audit key that signs the tree checkpoints, and the origin line.
 pub struct Integrator {
     db: SyncDb,

@@ -70,6 +70,10 @@ pub struct ServerConfig {
     /// Plain listeners (of `http`) that only a TLS-terminating proxy reaches: the e-seal API,
     /// which takes credentials, answers there. On other plain listeners it refuses (403).
     pub http_behind_tls_proxy: Vec<SocketAddr>,
+    /// Addresses of proxies (HAProxy with `send-proxy-v2`) that open each connection with a
+    /// PROXY protocol v2 header naming the real client: mandatory from these, never read from
+    /// anyone else (`http/proxy_protocol.rs`).
+    pub proxy_protocol_from: Vec<std::net::IpAddr>,
     /// A plain listener for `/metrics`, `/healthz` and `/readyz` only (bind it to loopback or
     /// a management network). When set, `/metrics` is served nowhere else.
     pub admin: Option<SocketAddr>,
@@ -112,6 +116,7 @@ impl Default for ServerConfig {
         Self {
             http: Vec::new(),
             http_behind_tls_proxy: Vec::new(),
+            proxy_protocol_from: Vec::new(),
             admin: None,
             https: Vec::new(),
             tls_certificate: None,

@@ -28,6 +28,8 @@ pub struct ServeOptions {
     pub database: Option<String>,
     /// Replaces `tsa.node_id`.
     pub node_id: Option<u16>,
+    /// Replaces `server.proxy_protocol_from` when not empty.
+    pub proxy_protocol_from: Vec<std::net::IpAddr>,
 }
 
 /// Why `serve` ended in error.
@@ -67,6 +69,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         rate_limit,
         database,
         node_id,
+        proxy_protocol_from,
     } = opts;
     let config_path = if dev {
         dev_state(&state_dir, pkcs11_module.as_deref(), &http, &https)?
@@ -84,6 +87,9 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     }
     if let Some(n) = node_id {
         cfg.tsa.node_id = n;
+    }
+    if !proxy_protocol_from.is_empty() {
+        cfg.server.proxy_protocol_from = proxy_protocol_from;
     }
     if let Some(url) = database {
         cfg.audit.database = Some(url.clone());
@@ -153,10 +159,7 @@ fn dev_database_keyring(cfg: &Config, url: &str) -> Result<(), ServeError> {
             &format!("keyring = {url_toml}"),
         )
         .replace("[audit]\n", &format!("[audit]\ndatabase = {url_toml}\n"));
-    let tmp = fleet.with_extension(format!("toml.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &fleet))
-        .map_err(|e| fail(e.to_string()))?;
+    kokuin_audit::atomic::write(&fleet, text.as_bytes()).map_err(|e| fail(e.to_string()))?;
     Ok(())
 }
 

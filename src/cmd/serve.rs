@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// database.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub node_id: Option<u16>,
+    /// A proxy that opens each connection with a PROXY protocol v2 header (HAProxy
+    /// send-proxy-v2), repeatable; replaces server.proxy_protocol_from.
+    #[arg(long)]
+    pub proxy_protocol_from: Vec<std::net::IpAddr>,
 }
 
 impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
@@ -53,6 +57,7 @@ impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
             rate_limit: a.rate_limit,
             database: a.database,
             node_id: a.node_id,
+            proxy_protocol_from: a.proxy_protocol_from,
         }
     }
 }

@@ -13,6 +13,10 @@ pub fn password(pg: &Postgres) -> String {
     std::fs::read_to_string(&pg.password_file).expect("password file")
 }
 
+/// The address HAProxy connects to the nodes from, in the tests: their
+/// `--proxy-protocol-from`.
+pub const PROXY_SOURCE: &str = "127.0.0.2";
+
 /// Starts node `id` on `port` with its log and keyring in `pg`; the first node started on
 /// a fresh `state` creates the dev PKI and keys the others share.
 pub fn node(state: &Path, pg: &Postgres, id: u16, port: u16) -> Server {
@@ -21,8 +25,20 @@ pub fn node(state: &Path, pg: &Postgres, id: u16, port: u16) -> Server {
 
 /// [`node`], or the start's error output when it refuses to start.
 pub fn try_node(state: &Path, pg: &Postgres, id: u16, port: u16) -> Result<Server, String> {
+    try_node_limited(state, pg, id, port, 0)
+}
+
+/// [`try_node`] with `/tsa` limited to `rate_limit` requests a second per client (0: none).
+pub fn try_node_limited(
+    state: &Path,
+    pg: &Postgres,
+    id: u16,
+    port: u16,
+    rate_limit: u32,
+) -> Result<Server, String> {
     let url = pg.url();
     let (id_s, addr) = (id.to_string(), format!("127.0.0.1:{port}"));
+    let rate = rate_limit.to_string();
     let args = [
         "serve",
         "--dev",
@@ -35,7 +51,9 @@ pub fn try_node(state: &Path, pg: &Postgres, id: u16, port: u16) -> Result<Serve
         "--http",
         &addr,
         "--rate-limit",
-        "0",
+        &rate,
+        "--proxy-protocol-from",
+        PROXY_SOURCE,
     ];
     let pw = password(pg);
     Server::try_spawn_env(
@@ -68,8 +86,12 @@ pub fn haproxy_config(port: u16, backends: &[(String, u16)]) -> String {
             out.push_str(&format!("    bind 127.0.0.1:{port}\n"));
         } else if t.starts_with("server ") {
             if !servers_written {
+                // From an address of its own, which the nodes list as their proxy: the
+                // test's own requests to a node, from 127.0.0.1, carry no PROXY header.
                 for (name, p) in backends {
-                    out.push_str(&format!("    server {name} 127.0.0.1:{p} check\n"));
+                    out.push_str(&format!(
+                        "    server {name} 127.0.0.1:{p} check source {PROXY_SOURCE}\n"
+                    ));
                 }
                 servers_written = true;
             }

@@ -9,6 +9,7 @@ mod eseal;
 mod keys;
 mod ops;
 mod policies;
+pub mod proxy_protocol;
 mod query;
 pub mod refusals;
 mod reply;
@@ -244,11 +245,12 @@ pub async fn run_bound(
     )));
     let integrating = Arc::new(std::sync::atomic::AtomicBool::new(true));
     if let (Some(db), Some(signer)) = (cfg.database(), state.service.fleet_signer.clone()) {
-        let origin = cfg
-            .audit
-            .origin
-            .clone()
-            .unwrap_or_else(|| kokuin_audit::writer::default_origin(&signer.key_id()));
+        let origin = kokuin_fleet::integrator::fleet_origin(
+            &cfg.audit
+                .origin
+                .clone()
+                .unwrap_or_else(|| kokuin_audit::writer::default_origin(&signer.key_id())),
+        );
         let db = db
             .and_then(kokuin_fleet::SyncDb::new)
             .map_err(|e| HttpError::Config(format!("audit.database: {e}")))?;
@@ -451,7 +453,7 @@ async fn accept_loop(
 }
 
 async fn serve_connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     role: Role,
@@ -459,6 +461,35 @@ async fn serve_connection(
     watcher: Watcher,
 ) {
     let head_timeout = Duration::from_millis(state.limits.header_timeout_ms);
+    // Behind a listed proxy, the client is who its PROXY v2 header says: read before TLS,
+    // within the header deadline, or the connection is dropped.
+    let peer = if state.limits.proxy_protocol_from.contains(&peer.ip()) {
+        let read = proxy_protocol::read_header(&mut stream, peer);
+        match tokio::time::timeout(head_timeout, read).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "PROXY header refused");
+                state.refusals.add(
+                    refusals::Refused::Http,
+                    peer.ip(),
+                    "PROXY header",
+                    &e.to_string(),
+                );
+                return;
+            }
+            Err(_) => {
+                state.refusals.add(
+                    refusals::Refused::Http,
+                    peer.ip(),
+                    "PROXY header",
+                    "no PROXY header within the header deadline",
+                );
+                return;
+            }
+        }
+    } else {
+        peer
+    };
     let activity = deadline::Activity::new(
         head_timeout,
         Duration::from_millis(state.limits.idle_timeout_ms),

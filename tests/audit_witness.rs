@@ -17,22 +17,8 @@ fn witnesses_cosign_checkpoints_and_proofs_carry_them() {
     let w = dir.path();
     let state = w.join("state");
     drop(Server::dev(&state)); // makes the dev state
-    let mut witness = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/interop/witness.py"
-        ))
-        .arg(state.join("pki/audit.pem"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(witness.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let vkey = line.trim().strip_prefix("vkey ").unwrap().to_string();
-    line.clear();
-    out.read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("listening ").unwrap().to_string();
+    let (mut witness, vkey, port) =
+        start_witness(&state.join("pki/audit.pem"), "witness.test/w1", false);
     let config = state.join("kokuin.toml");
     let mut toml = std::fs::read_to_string(&config).unwrap();
     toml.push_str(&format!(

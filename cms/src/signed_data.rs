@@ -315,15 +315,7 @@ pub fn econtent_unchecked<'a>(
 }
 
 fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
-    let (_, ci, _) = read_tlv(token)?;
-    let (_, _oid, rest) = read_tlv(ci)?;
-    let (_, explicit, _) = read_tlv(rest)?;
-    let (_, sd, _) = read_tlv(explicit)?;
-    let mut rest = sd;
-    // version, digestAlgorithms, encapContentInfo
-    for _ in 0..3 {
-        rest = read_tlv(rest)?.2;
-    }
+    let mut rest = after_encap_content_info(token)?;
     // optional certificates [0] and crls [1]
     while matches!(rest.first(), Some(0xa0 | 0xa1)) {
         rest = read_tlv(rest)?.2;
@@ -342,19 +334,25 @@ fn raw_signed_attrs(token: &[u8]) -> Option<&[u8]> {
     Some(whole)
 }
 
-/// The number of entries in a SignedData's `certificates` [0] (RFC 5652 §5.1), read from the
-/// TLV headers alone; `None` when the encoding does not get that far (the decoder then says
-/// why).
-fn count_certificates(der: &[u8]) -> Option<usize> {
+/// What follows a ContentInfo's SignedData's version, digestAlgorithms and encapContentInfo
+/// (RFC 5652 §5.1): the optional certificates and crls, then the SignerInfos.
+fn after_encap_content_info(der: &[u8]) -> Option<&[u8]> {
     let (_, ci, _) = read_tlv(der)?;
     let (_, _oid, rest) = read_tlv(ci)?;
     let (_, explicit, _) = read_tlv(rest)?;
     let (_, sd, _) = read_tlv(explicit)?;
     let mut rest = sd;
-    // version, digestAlgorithms, encapContentInfo
     for _ in 0..3 {
         rest = read_tlv(rest)?.2;
     }
+    Some(rest)
+}
+
+/// The number of entries in a SignedData's `certificates` [0] (RFC 5652 §5.1), read from the
+/// TLV headers alone; `None` when the encoding does not get that far (the decoder then says
+/// why).
+fn count_certificates(der: &[u8]) -> Option<usize> {
+    let rest = after_encap_content_info(der)?;
     if rest.first() != Some(&0xa0) {
         return Some(0);
     }

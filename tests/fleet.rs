@@ -520,3 +520,73 @@ print(json.dumps({'flood': flood, 'innocent': innocent}))
         "{clients:?}"
     );
 }
+
+/// libfaketime's multithreaded library, wherever Debian put it for this architecture.
+fn libfaketime() -> String {
+    let found = std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|p| p.exists());
+    found
+        .expect("libfaketime (the README's test command installs faketime)")
+        .display()
+        .to_string()
+}
+
+/// #30.6: a node whose clock is an hour ahead of the database's joins (the database is not a
+/// time source: refusing is the trusted clock's job), and its disagreement is evidence: a
+/// `clock.database` record in its chain and the offset on `/metrics`.
+#[test]
+fn a_node_an_hour_ahead_of_the_database_is_recorded_and_alarmed() {
+    let pg = Postgres::start();
+    let dir = tempdir();
+    let state = dir.path().join("fleet");
+    // The dev state made with a true clock: its certificates start now.
+    node(&state, &pg, 1, free_port()).stop();
+    let lib = libfaketime();
+    let port = free_port();
+    let n = kokuin_testkit::fleet::try_node_with(
+        &state,
+        &pg,
+        2,
+        port,
+        0,
+        &[
+            ("LD_PRELOAD", lib.as_str()),
+            ("FAKETIME", "+1h"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let records = || {
+        pg.psql(
+            "SELECT line FROM kokuin_audit_records \
+             WHERE node_id = 2 AND line::json->>'type' = 'clock.database'",
+        )
+    };
+    // Renewed every second: the first renewals find it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while records().trim().is_empty() {
+        assert!(Instant::now() < deadline, "not recorded: {}", n.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let metrics = get(&agent(None), &format!("http://127.0.0.1:{port}/metrics"));
+    let body = String::from_utf8_lossy(&metrics.body).to_string();
+    let offset: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("kokuin_database_clock_offset_seconds "))
+        .unwrap_or_else(|| panic!("{body}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((-3700.0..-3500.0).contains(&offset), "{offset}");
+    n.stop();
+    let line = records();
+    let r = kokuin_audit::Record::parse_line(line.lines().next().unwrap().trim()).unwrap();
+    assert_eq!(r.fields["agrees"], false, "{line}");
+    assert!(
+        r.fields["offset_us"].as_i64().unwrap() < -3_500_000_000,
+        "{line}"
+    );
+}

@@ -55,6 +55,10 @@ pub mod kind {
     /// The trusted clock read at an interval (`clock.record_interval_s`): status,
     /// synchronised, max_error_us (null: the source states none), accuracy_us.
     pub const CLOCK_READING: &str = "clock.reading";
+    /// In a fleet, the database's clock against the node's, when they stop or start agreeing
+    /// within the declared accuracy plus half the round trip (and every minute while they
+    /// disagree): offset_us (database minus node), rtt_us, bound_us, agrees.
+    pub const CLOCK_DATABASE: &str = "clock.database";
     /// An e-seal caller could not be authenticated: reason, client.
     pub const AUTH_FAILURE: &str = "auth.failure";
     /// A signed checkpoint: count, head, algorithm, key, signature.

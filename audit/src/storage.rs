@@ -39,6 +39,13 @@ pub trait LogStorage: Send {
         Ok(())
     }
 
+    /// Records the medium itself has to make (for a database: its clock disagreeing with the
+    /// node's, `kokuin_fleet::clock_agreement`); the writer writes them after a batch or an idle
+    /// check.
+    fn take_events(&mut self) -> Vec<crate::event::Event> {
+        Vec::new()
+    }
+
     /// Ends writing: the last checkpoint published and whatever the medium holds in reserve
     /// released. Returns a publication's failure.
     fn close(&mut self) -> Result<(), AuditError>;

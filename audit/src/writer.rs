@@ -293,6 +293,7 @@ fn run(
                     outage = Outage::default();
                     healthy.store(true, Ordering::Release);
                 }
+                st.write_storage_events();
                 if st.checkpoint_due() {
                     let _ = st.checkpoint();
                 }
@@ -344,6 +345,7 @@ fn run(
                     }
                 }
             }
+            st.write_storage_events();
             if st.checkpoint_due() {
                 let _ = st.checkpoint();
             }
@@ -427,6 +429,15 @@ impl State {
                 *slot = Some(note.clone());
             }
             let _ = self.storage.publish_tree_checkpoint(note);
+        }
+    }
+
+    /// Writes what the medium asked to record (`LogStorage::take_events`); a failure is the
+    /// next batch's to report.
+    fn write_storage_events(&mut self) {
+        let events = self.storage.take_events();
+        if !events.is_empty() {
+            let _ = self.write(events);
         }
     }
 

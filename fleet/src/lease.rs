@@ -87,19 +87,25 @@ pub async fn claim(client: Arc<Client>, node_id: u16, holder: String) -> Result<
     })
 }
 
-/// Extends the lease; [`FleetError::LeaseLost`] when another node holds the id now.
-pub async fn renew(client: Arc<Client>, lease: &Lease) -> Result<(), FleetError> {
-    let n = client
-        .execute(
-            "UPDATE kokuin_nodes SET expires = now() + $3::text::interval
-             WHERE node_id = $1 AND holder = $2",
+/// The database's clock as it executes a statement, in µs since the epoch
+/// (`clock_agreement.rs`).
+pub const DB_CLOCK_US: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
+
+/// Extends the lease; [`FleetError::LeaseLost`] when another node holds the id now. Returns
+/// the database's clock at the renewal ([`DB_CLOCK_US`]).
+pub async fn renew(client: Arc<Client>, lease: &Lease) -> Result<i64, FleetError> {
+    let row = client
+        .query_opt(
+            &format!(
+                "UPDATE kokuin_nodes SET expires = now() + $3::text::interval
+                 WHERE node_id = $1 AND holder = $2 RETURNING {DB_CLOCK_US}"
+            ),
             &[&i32::from(lease.node_id), &lease.holder, &interval()],
         )
         .await?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(FleetError::LeaseLost(lease.node_id))
+    match row {
+        Some(row) => Ok(row.try_get(0)?),
+        None => Err(FleetError::LeaseLost(lease.node_id)),
     }
 }
 

@@ -12,8 +12,10 @@
 //! - [`integrator`]: the fleet's Merkle tree over every node's records, its signed
 //!   checkpoints and inclusion proofs.
 //! - [`keyring`]: the keyring's text, one row, versioned.
+//! - [`clock_agreement`]: the database's clock beside the node's, at each lease renewal.
 #![forbid(unsafe_code)]
 
+pub mod clock_agreement;
 pub mod db;
 pub mod error;
 pub mod export;

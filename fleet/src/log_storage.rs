@@ -22,16 +22,25 @@ use kokuin_audit::error::AuditError;
 use kokuin_audit::record::{GENESIS, line_hash};
 use kokuin_audit::storage::{LogStorage, Recovered};
 
+/// The accuracy the database's clock is judged against unless the service declares its own
+/// ([`PgStorage::with_clock_accuracy`]): the Japanese regime's ±1 s.
+const DEFAULT_ACCURACY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How often a batch renews the lease (it lasts [`lease::TTL`]).
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A batch, inserted only while the lease is this node's, renewing it.
+/// A batch, inserted only while the lease is this node's, renewing it: the rows inserted and
+/// the database's clock at the renewal (`lease::DB_CLOCK_US`).
 const INSERT_RENEWING: &str = "WITH lease AS (
         UPDATE kokuin_nodes SET expires = now() + $6::text::interval
-        WHERE node_id = $1 AND holder = $2 RETURNING node_id)
-     INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
-     SELECT lease.node_id, r.seq, r.line, r.serial
-     FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)";
+        WHERE node_id = $1 AND holder = $2
+        RETURNING node_id, (extract(epoch from clock_timestamp()) * 1000000)::bigint AS db_us),
+     ins AS (
+        INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
+        SELECT lease.node_id, r.seq, r.line, r.serial
+        FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)
+        RETURNING 1)
+     SELECT (SELECT count(*) FROM ins), (SELECT db_us FROM lease)";
 
 /// A batch, inserted only while the lease is this node's and unexpired.
 const INSERT_CHECKING: &str = "WITH lease AS (
@@ -51,6 +60,8 @@ pub struct PgStorage {
     uncertain_from: Option<u64>,
     /// Set once the lease is lost: this node never writes again.
     lost: bool,
+    /// The database's clock against this node's, read at each renewal.
+    clock: crate::clock_agreement::ClockAgreement,
 }
 
 /// Once the lease is lost or the tree holds records this node reported failed: for good.
@@ -97,6 +108,7 @@ impl PgStorage {
                 last_renewal: std::time::Instant::now(),
                 uncertain_from: None,
                 lost: false,
+                clock: crate::clock_agreement::ClockAgreement::new(DEFAULT_ACCURACY),
             },
             Recovered {
                 next_seq,
@@ -146,6 +158,17 @@ impl PgStorage {
         &self.lease
     }
 
+    /// Judges the database's clock against the service's declared `accuracy`.
+    pub fn with_clock_accuracy(mut self, accuracy: std::time::Duration) -> Self {
+        self.clock = crate::clock_agreement::ClockAgreement::new(accuracy);
+        self
+    }
+
+    /// The last offset of the database's clock from this node's, in µs (for `/metrics`).
+    pub fn clock_offset(&self) -> std::sync::Arc<std::sync::atomic::AtomicI64> {
+        self.clock.offset()
+    }
+
     fn fail(&mut self, e: FleetError) -> AuditError {
         if matches!(e, FleetError::LeaseLost(_) | FleetError::Integrated(..)) {
             self.lost = true;
@@ -189,24 +212,39 @@ impl LogStorage for PgStorage {
             INSERT_CHECKING
         };
         let ttl = format!("{} seconds", lease::TTL.as_secs());
+        let sent = std::time::SystemTime::now();
         let r = self.db.call_prepared(sql, |c, st| async move {
-            let inserted = if renew {
-                c.execute(&st, &[&id, &holder, &seqs, &text, &serials, &ttl])
-                    .await?
+            let (inserted, db_us) = if renew {
+                let row = c
+                    .query_one(&st, &[&id, &holder, &seqs, &text, &serials, &ttl])
+                    .await?;
+                let n: i64 = row.try_get(0)?;
+                (
+                    u64::try_from(n).unwrap_or(0),
+                    row.try_get::<_, Option<i64>>(1)?,
+                )
             } else {
-                c.execute(&st, &[&id, &holder, &seqs, &text, &serials])
-                    .await?
+                let n = c
+                    .execute(&st, &[&id, &holder, &seqs, &text, &serials])
+                    .await?;
+                (n, None)
             };
             if inserted == n {
-                Ok(())
+                Ok(db_us)
             } else {
                 Err(FleetError::LeaseLost(node_id))
             }
         });
-        if r.is_ok() && renew {
+        if let Ok(db_us) = &r
+            && renew
+        {
             self.last_renewal = std::time::Instant::now();
+            if let Some(db_us) = db_us {
+                self.clock
+                    .observe(sent, std::time::SystemTime::now(), *db_us);
+            }
         }
-        match r {
+        match r.map(|_| ()) {
             Ok(()) => {
                 self.uncertain_from = None;
                 Ok(())
@@ -226,13 +264,20 @@ impl LogStorage for PgStorage {
             return Err(lost());
         }
         let lease = self.lease.clone();
+        let sent = std::time::SystemTime::now();
         let r = self
             .db
             .call(|c| async move { lease::renew(c, &lease).await });
-        if r.is_ok() {
+        if let Ok(db_us) = r {
             self.last_renewal = std::time::Instant::now();
+            self.clock
+                .observe(sent, std::time::SystemTime::now(), db_us);
         }
-        r.map_err(|e| self.fail(e))
+        r.map(|_| ()).map_err(|e| self.fail(e))
+    }
+
+    fn take_events(&mut self) -> Vec<kokuin_audit::Event> {
+        self.clock.take_events()
     }
 
     fn publish_checkpoint(&mut self, line: String) -> Result<(), AuditError> {

@@ -165,6 +165,9 @@ pub struct Opened {
     pub epoch: Option<u32>,
     /// With `audit.database`: the audit key, for the fleet's tree checkpoints.
     pub fleet_signer: Option<Arc<dyn kokuin_audit::CheckpointSigner>>,
+    /// With `audit.database`: the database's clock minus this node's at the last lease
+    /// renewal, in µs (`kokuin_fleet::clock_agreement`).
+    pub clock_offset: Option<Arc<std::sync::atomic::AtomicI64>>,
 }
 
 /// Opens the configured log: segment files, or with `audit.database` this node's chain in the
@@ -180,6 +183,7 @@ pub fn open(
             log: None,
             epoch: None,
             fleet_signer: None,
+            clock_offset: None,
         });
     }
     let key: Arc<dyn Signer> = match (&a.checkpoint, &a.checkpoint_key) {
@@ -212,6 +216,8 @@ pub fn open(
         let db = kokuin_fleet::SyncDb::new(db).map_err(|e| e.to_string())?;
         let (storage, recovered) = kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id)
             .map_err(|e| e.to_string())?;
+        let storage = storage.with_clock_accuracy(cfg.tsa.accuracy.duration());
+        let clock_offset = Some(storage.clock_offset());
         let epoch = storage.lease().epoch;
         let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(signer.clone()))
             .map_err(|e| e.to_string())?;
@@ -220,6 +226,7 @@ pub fn open(
             log: Some(Arc::new(log)),
             epoch: Some(epoch),
             fleet_signer: Some(signer),
+            clock_offset,
         });
     }
     let (log, report) = AuditLog::open(ac, Some(signer)).map_err(|e| e.to_string())?;
@@ -234,6 +241,7 @@ pub fn open(
         log: Some(Arc::new(log)),
         epoch: None,
         fleet_signer: None,
+        clock_offset: None,
     })
 }
 

@@ -413,6 +413,15 @@ pub struct AccuracyConfig {
     pub micros: u16,
 }
 
+impl AccuracyConfig {
+    /// The accuracy as a duration.
+    pub fn duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.seconds))
+            + std::time::Duration::from_millis(u64::from(self.millis))
+            + std::time::Duration::from_micros(u64::from(self.micros))
+    }
+}
+
 fn default_accuracy() -> AccuracyConfig {
     AccuracyConfig {
         seconds: 1,

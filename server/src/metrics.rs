@@ -46,6 +46,8 @@ pub struct Metrics {
     pub clock_max_error_seconds: Gauge<f64, AtomicU64>,
     /// 1 while the clock vouches for the time.
     pub clock_ok: Gauge,
+    /// In a fleet: the database's clock minus this node's at the last lease renewal.
+    pub database_clock_offset_seconds: Gauge<f64, AtomicU64>,
     /// Days until each key's usage period ends.
     pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
     /// 1 while `/readyz` is 200.
@@ -114,6 +116,12 @@ impl Metrics {
             "The kernel's maximum clock error bound",
             clock_max_error_seconds.clone(),
         );
+        let database_clock_offset_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "database_clock_offset_seconds",
+            "In a fleet: the database's clock minus this node's at the last lease renewal",
+            database_clock_offset_seconds.clone(),
+        );
         let clock_ok = Gauge::default();
         registry.register(
             "clock_ok",
@@ -151,6 +159,7 @@ impl Metrics {
             audit_healthy,
             clock_max_error_seconds,
             clock_ok,
+            database_clock_offset_seconds,
             key_usage_days_left,
             ready,
             rate_limited,

@@ -11,7 +11,6 @@ use kokuin_tsa::clock::{ClockStatus, Observer, TrustedClock, status_name};
 use kokuin_tsa::serial::SerialGenerator;
 use kokuin_tsa::{AuthorityConfig, Policy, TimeStampAuthority};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The running service: the TSA, its keys in force, the audit log and the e-seal API.
 pub struct Service {
@@ -29,6 +28,8 @@ pub struct Service {
     pub fleet_signer: Option<Arc<dyn kokuin_audit::CheckpointSigner>>,
     /// `config.loaded` and `service.start`, recorded by the server once it is listening.
     pub start_records: Vec<kokuin_audit::Event>,
+    /// In a fleet: the database's clock minus this node's at the last lease renewal, µs.
+    pub database_clock_offset: Option<Arc<std::sync::atomic::AtomicI64>>,
     /// The keyring as loaded at start (empty without `tsa.keyring`): where following it
     /// begins.
     pub keyring: crate::keyring::Keyring,
@@ -159,6 +160,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         .map_err(|e| StartError::Other(format!("audit log: {e}")))?;
     let audit = opened.log;
     let fleet_signer = opened.fleet_signer;
+    let database_clock_offset = opened.clock_offset;
     // In a fleet the epoch is the node id's lease's, kept in the database: a node that lost
     // its disk, or moved, never repeats a serial.
     let (serials, serial_lock) = match opened.epoch {
@@ -185,9 +187,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
     };
     let serial_epoch = serials.epoch();
     let a = cfg.tsa.accuracy;
-    let accuracy = Duration::from_secs(u64::from(a.seconds))
-        + Duration::from_millis(u64::from(a.millis))
-        + Duration::from_micros(u64::from(a.micros));
+    let accuracy = a.duration();
     if !cfg.clock.require_sync {
         tracing::warn!(
             "DEV MODE: clock synchronisation is NOT required (clock.require_sync = false); \
@@ -274,6 +274,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         served: loaded.iter().map(|_| Default::default()).collect(),
         start_records,
         keyring,
+        database_clock_offset,
         _serial_lock: serial_lock,
     };
     for (i, l) in loaded.into_iter().enumerate() {

@@ -36,6 +36,18 @@ pub fn try_node_limited(
     port: u16,
     rate_limit: u32,
 ) -> Result<Server, String> {
+    try_node_with(state, pg, id, port, rate_limit, &[])
+}
+
+/// [`try_node_limited`] with these environment variables set too.
+pub fn try_node_with(
+    state: &Path,
+    pg: &Postgres,
+    id: u16,
+    port: u16,
+    rate_limit: u32,
+    env: &[(&str, &str)],
+) -> Result<Server, String> {
     let url = pg.url();
     let (id_s, addr) = (id.to_string(), format!("127.0.0.1:{port}"));
     let rate = rate_limit.to_string();
@@ -56,12 +68,9 @@ pub fn try_node_limited(
         PROXY_SOURCE,
     ];
     let pw = password(pg);
-    Server::try_spawn_env(
-        &args,
-        state,
-        "warn",
-        &[("KOKUIN_DATABASE_PASSWORD", pw.as_str())],
-    )
+    let mut env = env.to_vec();
+    env.push(("KOKUIN_DATABASE_PASSWORD", pw.as_str()));
+    Server::try_spawn_env(&args, state, "warn", &env)
 }
 
 /// HAProxy in front of `backends` (name, port).

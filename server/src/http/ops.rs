@@ -105,6 +105,10 @@ pub fn metrics(state: &State) -> Response<Body> {
         Some(log) => i64::from(log.healthy()),
         None => 0,
     });
+    if let Some(offset) = &state.service.database_clock_offset {
+        m.database_clock_offset_seconds
+            .set(offset.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6);
+    }
     m.ready.set(i64::from(readiness(state).ready()));
     text(
         StatusCode::OK,

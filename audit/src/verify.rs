@@ -232,6 +232,9 @@ pub fn verify_dir(
                         seen_checkpoint_lines.insert(r.seq - 1, Ok(cp.to_string()));
                     }
                     report.head = r.prev.clone();
+                    // The checkpoint the loss carries was verified by `loss::check`.
+                    report.checkpoints += 1;
+                    report.last_checkpoint = Some(r.seq - 1);
                     report.losses.push(loss);
                 }
                 Err(e) => {

@@ -195,10 +195,15 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
     }
     let mut cfg = kokuin_audit::AuditConfig::new(dir);
     cfg.accept_loss = Some(reason.to_string());
-    let (log, report) = kokuin_audit::AuditLog::open(cfg, None)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    log.close(None)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    // These two name the log themselves.
+    let err = |e: kokuin_audit::AuditError| match e {
+        kokuin_audit::AuditError::InUse(_) | kokuin_audit::AuditError::NothingLost(_) => {
+            CmdError::usage(e.to_string())
+        }
+        e => CmdError::usage(format!("{}: {e}", dir.display())),
+    };
+    let (log, report) = kokuin_audit::AuditLog::open(cfg, None).map_err(err)?;
+    log.close(None).map_err(err)?;
     let Some((covered, kept)) = report.loss else {
         return Err(CmdError::usage(format!(
             "{}: nothing lost: the log holds every record its checkpoint covers",

@@ -64,8 +64,9 @@ impl FileStorage {
         // A last segment without a record (a crash right after it was opened) adds nothing
         // to the chain, and its name may be ahead of it (a loss accepted, its record not yet
         // written): the chain is read without it, and it is removed once the checks pass.
-        let stale = match segments.len() {
-            2.. if holds_no_record(&segments[segments.len() - 1])? => segments.pop(),
+        let fresh = segments.len() == 1 && segment::first_seq(&segments[0]) == Some(0);
+        let stale = match segments.last() {
+            Some(last) if !fresh && holds_no_record(last)? => segments.pop(),
             _ => None,
         };
         let mut report = OpenReport::default();

@@ -197,6 +197,18 @@ fn a_crash_before_the_loss_record_leaves_the_loss_to_accept() {
         3 + 1 + 1 + 1,
         "3 kept, log.loss, a token, a checkpoint"
     );
+
+    // The same with every segment gone: the empty one is the only file.
+    let d = tempfile::tempdir().unwrap();
+    closed_log(d.path(), &k, 6);
+    for seg in segment::list(d.path()).unwrap() {
+        std::fs::remove_file(seg).unwrap();
+    }
+    std::fs::write(d.path().join(segment::name(8)), b"").unwrap();
+    let e = AuditLog::open(AuditConfig::new(d.path()), Some(k.clone()))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("records 0 to 7 are missing"), "{e}");
 }
 
 #[test]

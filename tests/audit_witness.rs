@@ -17,24 +17,8 @@ fn witnesses_cosign_checkpoints_and_proofs_carry_them() {
     let w = dir.path();
     let state = w.join("state");
     drop(Server::dev(&state)); // makes the dev state
-    let (mut witness, vkey, port) =
-        start_witness(&state.join("pki/audit.pem"), "witness.test/w1", false);
-    let config = state.join("kokuin.toml");
-    let mut toml = std::fs::read_to_string(&config).unwrap();
-    toml.push_str(&format!(
-        "\n[[audit.witnesses]]\nurl = \"http://127.0.0.1:{port}\"\nvkey = \"{vkey}\"\n"
-    ));
-    std::fs::write(&config, toml).unwrap();
-    let srv = Server::spawn(
-        &[
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-        ],
-        &state,
-    );
+    let (srv, mut witnesses, vkeys) = serve_with_witnesses(&state, &[("witness.test/w1", false)]);
+    let vkey = vkeys[0].clone();
     let data = w.join("invoice.xml");
     std::fs::write(&data, b"<Invoice/>\n").unwrap();
     let tsr = w.join("one.tsr");
@@ -110,8 +94,31 @@ fn witnesses_cosign_checkpoints_and_proofs_carry_them() {
     let o = verify(&["--witness", other, "--witnesses-needed", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     drop(srv);
-    let _ = witness.kill();
-    let _ = witness.wait();
+    for w in &mut witnesses {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+}
+
+/// The dev state's configuration with these witnesses (name, hangs) started and added, and
+/// the server on it; the witnesses' processes and verifier keys.
+fn serve_with_witnesses(
+    state: &std::path::Path,
+    witnesses: &[(&str, bool)],
+) -> (Server, Vec<std::process::Child>, Vec<String>) {
+    let config = state.join("kokuin.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    let (mut children, mut vkeys) = (Vec::new(), Vec::new());
+    for (name, hang) in witnesses {
+        let (child, vkey, port) = start_witness(&state.join("pki/audit.pem"), name, *hang);
+        toml.push_str(&format!(
+            "\n[[audit.witnesses]]\nurl = \"http://127.0.0.1:{port}\"\nvkey = \"{vkey}\"\n"
+        ));
+        children.push(child);
+        vkeys.push(vkey);
+    }
+    std::fs::write(&config, toml).unwrap();
+    (Server::with_config(&config), children, vkeys)
 }
 
 /// A witness started by the test: its verifier key and where it listens.
@@ -149,33 +156,15 @@ fn a_hung_witness_holds_up_none_of_the_others() {
     let dir = tempdir();
     let state = dir.path().join("state");
     drop(Server::dev(&state)); // makes the dev state
-    let audit_pem = state.join("pki/audit.pem");
-    let mut children = Vec::new();
-    let config = state.join("kokuin.toml");
-    let mut toml = std::fs::read_to_string(&config).unwrap();
     // The hung one first: asked one after another, it would hold up all the others.
-    for (name, hang) in [
-        ("witness.test/hung", true),
-        ("witness.test/a", false),
-        ("witness.test/b", false),
-        ("witness.test/c", false),
-    ] {
-        let (child, vkey, port) = start_witness(&audit_pem, name, hang);
-        children.push(child);
-        toml.push_str(&format!(
-            "\n[[audit.witnesses]]\nurl = \"http://127.0.0.1:{port}\"\nvkey = \"{vkey}\"\n"
-        ));
-    }
-    std::fs::write(&config, toml).unwrap();
-    let srv = Server::spawn(
-        &[
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-        ],
+    let (srv, children, _) = serve_with_witnesses(
         &state,
+        &[
+            ("witness.test/hung", true),
+            ("witness.test/a", false),
+            ("witness.test/b", false),
+            ("witness.test/c", false),
+        ],
     );
     let data = dir.path().join("invoice.xml");
     std::fs::write(&data, b"<Invoice/>\n").unwrap();

@@ -590,3 +590,97 @@ fn a_node_an_hour_ahead_of_the_database_is_recorded_and_alarmed() {
         "{line}"
     );
 }
+
+/// #30.2, in part: checkpoint rows written into the database by hand — one not a note at all
+/// (with `<script>` in it), one a real note with a bigger size but its signature no longer
+/// over it — are neither served by the nodes (only notes a node signed or verified, with
+/// `nosniff`) nor taken by `audit prove` on the database.
+#[test]
+fn checkpoint_rows_written_by_hand_are_neither_served_nor_proved_against() {
+    let pg = Postgres::start();
+    let dir = tempdir();
+    let state = dir.path().join("fleet");
+    let port = free_port();
+    let first = node(&state, &pg, 1, port);
+    let data = dir.path().join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    let tsr = dir.path().join("t.tsr");
+    request_token(&first.http, &data, &tsr);
+    let serial = verify_json(&tsr, &data, &first.root(), None)["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let served = |port: u16| {
+        get(
+            &agent(None),
+            &format!("http://127.0.0.1:{port}/audit/v1/checkpoint"),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let genuine = loop {
+        let r = served(port);
+        if r.status == 200 {
+            break String::from_utf8_lossy(&r.body).to_string();
+        }
+        assert!(Instant::now() < deadline, "no checkpoint served");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut lines: Vec<&str> = genuine.lines().collect();
+    lines[1] = "999999";
+    let forged = lines.join("\n") + "\n";
+    pg.psql(&format!(
+        "INSERT INTO kokuin_tree_checkpoints (size, note) VALUES \
+         (1000000, '<script>alert(1)</script>'), (999999, '{}')",
+        forged.replace('\'', "''")
+    ));
+    // A node that joins now reads the database's newest checkpoint once it has nothing of
+    // its own to add.
+    let second_port = free_port();
+    let second = node(&state, &pg, 2, second_port);
+    std::thread::sleep(Duration::from_secs(3));
+    for p in [port, second_port] {
+        let r = served(p);
+        let body = String::from_utf8_lossy(&r.body).to_string();
+        assert_eq!(r.status, 200, "{body}");
+        assert!(
+            !body.contains("script") && !body.contains("\n999999\n"),
+            "{body}"
+        );
+        let raw = agent(None)
+            .get(&format!("http://127.0.0.1:{p}/audit/v1/checkpoint"))
+            .call()
+            .unwrap();
+        assert_eq!(
+            raw.headers()
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff")
+        );
+    }
+    second.stop();
+    first.stop();
+    let proof = dir.path().join("t.tlog-proof");
+    let o = kokuin_db(
+        &pg,
+        &[
+            "audit",
+            "prove",
+            &pg.url(),
+            "--serial",
+            &serial,
+            "-o",
+            proof.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kokuin(&[
+        "audit",
+        "verify-proof",
+        proof.to_str().unwrap(),
+        "--trust",
+        state.join("pki/audit.pem").to_str().unwrap(),
+        "--token",
+        tsr.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}

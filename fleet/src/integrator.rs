@@ -219,19 +219,62 @@ async fn round_in(
     Ok(Some(note))
 }
 
-/// The newest signed tree checkpoint of the fleet, if any.
-pub fn latest_checkpoint(db: &mut SyncDb) -> Result<Option<String>, FleetError> {
+/// The newest checkpoint row that `accept` takes (for a node: its signature verifies under
+/// the audit key and its origin is the fleet's), if any; rows it refuses are skipped and
+/// logged. The database is not trusted to hold only what a node signed.
+pub fn latest_checkpoint(
+    db: &mut SyncDb,
+    accept: &dyn Fn(&str) -> bool,
+) -> Result<Option<String>, FleetError> {
+    let notes = newest_rows(db)?;
+    let skipped = notes.iter().take_while(|n| !accept(n)).count();
+    if skipped > 0 {
+        tracing::error!(
+            skipped,
+            "fleet tree: checkpoint rows that are not checkpoints this fleet signed; skipped"
+        );
+    }
+    Ok(notes.into_iter().nth(skipped))
+}
+
+/// The newest checkpoint rows read before giving up on finding one that is accepted: each
+/// row a forger inserts costs a signature check, so they are bounded.
+const CHECKPOINT_CANDIDATES: i64 = 32;
+
+/// Whether `note` is a fleet tree checkpoint whose root is what the stored tree has at its
+/// size: for readers that hold no audit certificate (`audit checkpoint`, `audit prove` on the
+/// database), so that a row inserted by hand is not taken for the newest checkpoint. Whoever
+/// holds the certificate checks the signature too (`kokuin audit verify-proof`).
+pub fn matches_stored_tree(db: &mut SyncDb, note: &str) -> bool {
+    let text = note.rfind("\n\n").map_or(note, |i| &note[..=i]);
+    let Ok(cp) = TreeCheckpoint::parse(text) else {
+        return false;
+    };
+    if !cp.fleet || kokuin_audit::note::SignedNote::parse(note).is_err() {
+        return false;
+    }
+    kokuin_audit::merkle::root(&DbNodes(std::cell::RefCell::new(db)), cp.size)
+        .is_ok_and(|r| r == cp.root)
+}
+
+/// The newest checkpoint row that [`matches_stored_tree`].
+pub fn latest_stored_checkpoint(db: &mut SyncDb) -> Result<Option<String>, FleetError> {
+    let notes = newest_rows(db)?;
+    Ok(notes.into_iter().find(|n| matches_stored_tree(db, n)))
+}
+
+/// The newest [`CHECKPOINT_CANDIDATES`] checkpoint rows, newest first, unchecked.
+fn newest_rows(db: &mut SyncDb) -> Result<Vec<String>, FleetError> {
     db.call(|c| async move {
-        let row = c
-            .query_opt(
-                "SELECT note FROM kokuin_tree_checkpoints ORDER BY size DESC LIMIT 1",
-                &[],
+        let rows = c
+            .query(
+                "SELECT note FROM kokuin_tree_checkpoints ORDER BY size DESC LIMIT $1",
+                &[&CHECKPOINT_CANDIDATES],
             )
             .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get(0)?),
-            None => None,
-        })
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(FleetError::from))
+            .collect()
     })
 }
 
@@ -279,7 +322,8 @@ pub fn prove(db: &mut SyncDb, serial: &str) -> Result<Option<TlogProof>, FleetEr
     })?;
     let Some(idx) = idx else { return Ok(None) };
     let index = u64::try_from(idx).map_err(|_| FleetError::Db("negative leaf index".into()))?;
-    let note = latest_checkpoint(db)?.ok_or_else(|| FleetError::Db("no tree checkpoint".into()))?;
+    let note =
+        latest_stored_checkpoint(db)?.ok_or_else(|| FleetError::Db("no tree checkpoint".into()))?;
     let text = note.rfind("\n\n").map_or(note.as_str(), |i| &note[..=i]);
     let cp = TreeCheckpoint::parse(text).map_err(|e| FleetError::Db(e.to_string()))?;
     let path = inclusion_proof(&DbNodes(std::cell::RefCell::new(db)), index, cp.size)

@@ -8,7 +8,7 @@
 use kokuin_audit::merkle::{MemoryTree, leaf_hash, root};
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
-use kokuin_fleet::integrator::{Integrator, latest_checkpoint, prove};
+use kokuin_fleet::integrator::{Integrator, latest_stored_checkpoint, prove};
 use kokuin_fleet::log_storage::PgStorage;
 use kokuin_fleet::{DbConfig, SyncDb};
 use kokuin_testkit::audit_key::key;
@@ -104,7 +104,7 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
     for r in &rows {
         mem.push(leaf_hash(r.2.as_bytes()));
     }
-    let note = latest_checkpoint(&mut db(&pg)).unwrap().unwrap();
+    let note = latest_stored_checkpoint(&mut db(&pg)).unwrap().unwrap();
     let cp = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
     assert!(cp.fleet);
     assert_eq!(cp.size, records);

@@ -2,6 +2,7 @@
 //! [`INTERVAL`] it tries a round (one node at a time wins the database's lock), and keeps the
 //! newest signed checkpoint for `GET /audit/v1/checkpoint`, whichever node signed it.
 
+use crate::audit::TrustedCheckpointCerts;
 use kokuin_audit::CheckpointSigner;
 use kokuin_fleet::SyncDb;
 use kokuin_fleet::integrator::{INTERVAL, Integrator, latest_checkpoint};
@@ -9,16 +10,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Runs until `run` turns false (the server stopping).
+/// Runs until `run` turns false (the server stopping). A checkpoint another node signed is
+/// served only once its signature verifies under `trusted` (the audit certificate) and its
+/// origin is the fleet's: whoever can write the database cannot make the nodes serve a note.
 pub fn integrate(
     db: SyncDb,
     signer: Arc<dyn CheckpointSigner>,
     origin: String,
+    trusted: TrustedCheckpointCerts,
     slot: Arc<Mutex<Option<String>>>,
     run: &AtomicBool,
 ) {
     let reader_cfg = db.config().clone();
-    let mut integrator = Integrator::new(db, signer, origin);
+    let accept = |note: &str| {
+        kokuin_audit::note::verify(note, &trusted).is_ok_and(|cp| cp.origin == origin && cp.fleet)
+    };
+    let mut integrator = Integrator::new(db, signer, origin.clone());
     let mut reader = SyncDb::new(reader_cfg).ok();
     let mut last_read = Instant::now()
         .checked_sub(INTERVAL * 4)
@@ -35,7 +42,9 @@ pub fn integrate(
                 // Another node may have signed: serve the newest, whoever made it.
                 if last_read.elapsed() >= INTERVAL * 2 {
                     last_read = Instant::now();
-                    if let Some(Ok(Some(note))) = reader.as_mut().map(latest_checkpoint) {
+                    if let Some(Ok(Some(note))) =
+                        reader.as_mut().map(|r| latest_checkpoint(r, &accept))
+                    {
                         set(&slot, note);
                     }
                 }

@@ -118,7 +118,7 @@ pub fn find_in_database(log: &Path, serial: &str, a: &DbArgs) -> Result<(), CmdE
 /// `audit checkpoint postgres://…`: the newest signed checkpoint of the fleet's tree.
 pub fn checkpoint(log: &Path, a: &DbArgs) -> Result<(), CmdError> {
     let mut db = db(log, a)?;
-    let note = kokuin_fleet::integrator::latest_checkpoint(&mut db)
+    let note = kokuin_fleet::integrator::latest_stored_checkpoint(&mut db)
         .map_err(|e| CmdError::usage(e.to_string()))?
         .ok_or_else(|| {
             CmdError::negative("no fleet tree checkpoint yet: the nodes sign one within a second")

@@ -254,10 +254,14 @@ pub async fn run_bound(
         let db = db
             .and_then(kokuin_fleet::SyncDb::new)
             .map_err(|e| HttpError::Config(format!("audit.database: {e}")))?;
+        let trusted = crate::audit::TrustedCheckpointCerts(
+            kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
+                .map_err(|e| HttpError::Config(format!("audit certificate: {e}")))?,
+        );
         let (slot, run) = (state.fleet_note.clone(), integrating.clone());
         std::thread::Builder::new()
             .name("fleet-tree".into())
-            .spawn(move || crate::fleet_tree::integrate(db, signer, origin, slot, &run))
+            .spawn(move || crate::fleet_tree::integrate(db, signer, origin, trusted, slot, &run))
             .map_err(|source| HttpError::Setup {
                 what: "cannot start the fleet's tree integrator",
                 source,

@@ -120,7 +120,18 @@ pub fn metrics(state: &State) -> Response<Body> {
 /// `GET /audit/v1/checkpoint`: the newest signed tree checkpoint of the audit log (a C2SP
 /// `tlog-checkpoint` signed note), for auditors and witnesses.
 pub fn tree_checkpoint(state: &State) -> Response<Body> {
-    // A fleet's node serves the fleet's tree, which its integrator keeps.
+    let mut r = checkpoint_reply(state);
+    // A note is text for programs: never sniffed into anything a browser would run.
+    r.headers_mut().insert(
+        hyper::header::HeaderName::from_static("x-content-type-options"),
+        hyper::header::HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn checkpoint_reply(state: &State) -> Response<Body> {
+    // A fleet's node serves the fleet's tree, which its integrator keeps (only notes a node
+    // signed or whose signature it verified: `fleet_tree.rs`).
     if state.service.fleet_signer.is_some() {
         let note = state.fleet_note.lock().ok().and_then(|n| n.clone());
         return match note {

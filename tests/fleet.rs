@@ -684,3 +684,87 @@ fn checkpoint_rows_written_by_hand_are_neither_served_nor_proved_against() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// #30.2: a right-edge tree node changed in the database (the probe's case: the integrator
+/// went on signing over a tree that no longer extended the earlier ones). The node proves
+/// consistency with the newest checkpoint it verified before it signs: it signs nothing over
+/// the changed tree, keeps serving the checkpoint it verified, records `tree.mismatch`, and
+/// keeps issuing tokens.
+#[test]
+fn a_tree_node_changed_in_the_database_is_never_signed_over() {
+    let pg = Postgres::start();
+    let dir = tempdir();
+    let state = dir.path().join("fleet");
+    let port = free_port();
+    let n = node(&state, &pg, 1, port);
+    let data = dir.path().join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    for i in 0..5 {
+        request_token(&n.http, &data, &dir.path().join(format!("t{i}.tsr")));
+    }
+    let size = || -> u64 {
+        pg.psql("SELECT coalesce(max(idx) + 1, 0) FROM kokuin_tree_leaves")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let signed = || -> u64 {
+        pg.psql("SELECT coalesce(max(size), 0) FROM kokuin_tree_checkpoints")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let served = || {
+        let r = get(
+            &agent(None),
+            &format!("http://127.0.0.1:{port}/audit/v1/checkpoint"),
+        );
+        String::from_utf8_lossy(&r.body).to_string()
+    };
+    // Wait for the tree to hold every record so far under a served checkpoint.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let before = loop {
+        let s = size();
+        if s > 0 && signed() == s && served().lines().nth(1) == Some(&s.to_string()) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the tree never caught up");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The highest complete subtree on the right edge: every later root is built on it.
+    let level = 63 - before.leading_zeros();
+    pg.psql(&format!(
+        "UPDATE kokuin_tree_nodes SET hash = decode(repeat('ab', 32), 'hex') \
+         WHERE level = {level} AND idx = {}",
+        (before >> level) - 1
+    ));
+    for i in 5..10 {
+        request_token(&n.http, &data, &dir.path().join(format!("t{i}.tsr")));
+    }
+    let mismatch = || {
+        pg.psql(
+            "SELECT count(*) FROM kokuin_audit_records \
+             WHERE node_id = 1 AND line::json->>'type' = 'tree.mismatch'",
+        )
+        .trim()
+        .to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mismatch() == "0" {
+        assert!(
+            Instant::now() < deadline,
+            "no tree.mismatch: {}",
+            n.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        signed(),
+        before,
+        "a checkpoint was signed over the changed tree"
+    );
+    assert_eq!(served().lines().nth(1), Some(before.to_string().as_str()));
+    // Tokens are still issued.
+    request_token(&n.http, &data, &dir.path().join("after.tsr"));
+    n.stop();
+}

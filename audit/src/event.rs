@@ -59,6 +59,10 @@ pub mod kind {
     /// within the declared accuracy plus half the round trip (and every minute while they
     /// disagree): offset_us (database minus node), rtt_us, bound_us, agrees.
     pub const CLOCK_DATABASE: &str = "clock.database";
+    /// In a fleet, the stored tree does not extend the newest checkpoint this node verified
+    /// (a changed tree node, rows deleted back to an older checkpoint): verified_size, reason.
+    /// The node signs and serves no tree checkpoint past it.
+    pub const TREE_MISMATCH: &str = "tree.mismatch";
     /// An e-seal caller could not be authenticated: reason, client.
     pub const AUTH_FAILURE: &str = "auth.failure";
     /// A signed checkpoint: count, head, algorithm, key, signature.

@@ -34,6 +34,12 @@ pub enum FleetError {
         "node id {0}: records from seq {1} committed although their batch failed, and are in the fleet's tree; restart this node"
     )]
     Integrated(u16, i64),
+    /// The stored tree does not extend the checkpoint this node verified last: a changed tree
+    /// node, or rows deleted back to an older checkpoint. Nothing is signed over it.
+    #[error(
+        "the fleet's tree in the database does not extend the checkpoint of {0} leaves this node verified: {1}"
+    )]
+    TreeMismatch(u64, String),
     /// Writing an export failed.
     #[error("{0}")]
     Io(String),

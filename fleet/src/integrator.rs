@@ -15,7 +15,8 @@ use crate::db::SyncDb;
 use crate::error::FleetError;
 use kokuin_audit::checkpoint::CheckpointSigner;
 use kokuin_audit::merkle::{
-    Hash, NodeSource, ProofError, inclusion_proof, leaf_hash, node_hash, root,
+    Hash, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash, node_hash, root,
+    verify_consistency,
 };
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::tlog_proof::TlogProof;
@@ -74,8 +75,13 @@ impl Integrator {
     }
 
     /// One round: the new checkpoint note when the tree grew, `None` when there was nothing
-    /// to add or another node holds the lock.
-    pub fn round(&mut self) -> Result<Option<String>, FleetError> {
+    /// to add or another node holds the lock. With `trusted` (the newest checkpoint this node
+    /// verified), nothing is signed unless the new tree provably extends it: the stored tree
+    /// is the database's, and the database is not trusted ([`FleetError::TreeMismatch`]).
+    pub fn round(
+        &mut self,
+        trusted: Option<&TreeCheckpoint>,
+    ) -> Result<Option<String>, FleetError> {
         if !self.ready {
             self.db
                 .call(|c| async move { crate::schema::ensure(&c).await })?;
@@ -83,9 +89,10 @@ impl Integrator {
         }
         let signer = self.signer.clone();
         let origin = self.origin.clone();
+        let trusted = trusted.map(|t| (t.size, t.root));
         self.db.call(|c| async move {
             c.batch_execute("BEGIN").await?;
-            let r = round_in(&c, signer, origin).await;
+            let r = round_in(&c, signer, origin, trusted).await;
             match &r {
                 Ok(Some(_)) => c.batch_execute("COMMIT").await?,
                 _ => c.batch_execute("ROLLBACK").await?,
@@ -99,6 +106,7 @@ async fn round_in(
     c: &tokio_postgres::Client,
     signer: Arc<dyn CheckpointSigner>,
     origin: String,
+    trusted: Option<(u64, Hash)>,
 ) -> Result<Option<String>, FleetError> {
     let locked: bool = c
         .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_KEY])
@@ -115,6 +123,14 @@ async fn round_in(
         .await?
         .try_get(0)?;
     let size = u64::try_from(size).map_err(|_| FleetError::Db("negative tree size".into()))?;
+    if let Some((trusted_size, _)) = trusted
+        && size < trusted_size
+    {
+        return Err(FleetError::TreeMismatch(
+            trusted_size,
+            format!("the stored tree has only {size} leaves"),
+        ));
+    }
     let rows = c
         .query(
             "SELECT r.node_id, r.seq, r.line FROM kokuin_audit_records r
@@ -201,6 +217,11 @@ async fn round_in(
     )
     .await?;
     let root = root(&nodes, count).map_err(|e| FleetError::Db(e.to_string()))?;
+    if let Some((trusted_size, trusted_root)) = trusted
+        && trusted_size > 0
+    {
+        extends(c, &mut nodes, trusted_size, &trusted_root, count, &root).await?;
+    }
     let cp = TreeCheckpoint {
         origin,
         size: count,
@@ -217,6 +238,79 @@ async fn round_in(
     )
     .await?;
     Ok(Some(note))
+}
+
+/// Checks, before anything is signed, that the tree of `new` leaves with root `new_root`
+/// extends the verified checkpoint (`old`, `old_root`): an RFC 9162 §2.1.4 consistency proof
+/// from the stored and new nodes must verify. A changed stored node (on the old tree's path
+/// or anywhere the new tree reads) makes it fail.
+async fn extends(
+    c: &tokio_postgres::Client,
+    nodes: &mut Nodes,
+    old: u64,
+    old_root: &Hash,
+    new: u64,
+    new_root: &Hash,
+) -> Result<(), FleetError> {
+    // Which nodes the proof reads does not depend on their hashes: ask once with zeros to
+    // learn them, fetch those the round does not hold, then make the proof for real.
+    let wanted = Recorder::default();
+    consistency_proof(&wanted, old, new).map_err(|e| FleetError::Db(e.to_string()))?;
+    let missing: Vec<(u32, u64)> = wanted
+        .0
+        .into_inner()
+        .into_iter()
+        .filter(|k| !nodes.0.contains_key(k))
+        .collect();
+    let (lv, ix): (Vec<i16>, Vec<i64>) = missing
+        .iter()
+        .map(|(l, i)| Ok((*l as i16, to_i64(*i)?)))
+        .collect::<Result<Vec<_>, FleetError>>()?
+        .into_iter()
+        .unzip();
+    for r in c
+        .query(
+            "SELECT n.level, n.idx, n.hash FROM kokuin_tree_nodes n
+             JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+               ON n.level = w.level AND n.idx = w.idx",
+            &[&lv, &ix],
+        )
+        .await?
+    {
+        let (l, i, h): (i16, i64, Vec<u8>) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        if let Ok(h) = Hash::try_from(h) {
+            nodes.0.insert((l as u32, i as u64), h);
+        }
+    }
+    let mismatch = |why: String| FleetError::TreeMismatch(old, why);
+    let proof = consistency_proof(nodes, old, new).map_err(|e| mismatch(e.to_string()))?;
+    verify_consistency(old, new, &proof, old_root, new_root).map_err(|e| {
+        mismatch(format!(
+            "no consistency proof from it to {new} leaves verifies: {e}"
+        ))
+    })
+}
+
+/// A node source that notes which nodes are asked for and answers zeros.
+#[derive(Default)]
+struct Recorder(std::cell::RefCell<Vec<(u32, u64)>>);
+
+impl NodeSource for Recorder {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
+        self.0.borrow_mut().push((level, index));
+        Ok([0; 32])
+    }
+}
+
+/// Whether the stored tree at `new`'s size extends `old`, both checkpoints this node
+/// verified (a note another node signed, read from the database).
+pub fn consistent(db: &mut SyncDb, old: &TreeCheckpoint, new: &TreeCheckpoint) -> bool {
+    if old.size == 0 || old.size == new.size {
+        return old.size == 0 || old.root == new.root;
+    }
+    let src = DbNodes(std::cell::RefCell::new(db));
+    consistency_proof(&src, old.size, new.size)
+        .is_ok_and(|p| verify_consistency(old.size, new.size, &p, &old.root, &new.root).is_ok())
 }
 
 /// The newest checkpoint row that `accept` takes (for a node: its signature verifies under

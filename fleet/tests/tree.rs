@@ -32,7 +32,7 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
             s.spawn(move || {
                 let mut i = Integrator::new(db(pg), k.clone(), "fleet.test/audit".into());
                 while !done.load(Ordering::Relaxed) {
-                    i.round().unwrap();
+                    i.round(None).unwrap();
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
             });
@@ -68,7 +68,7 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
         done.store(true, Ordering::Relaxed);
     });
     let mut last = Integrator::new(db(&pg), k.clone(), "fleet.test/audit".into());
-    while last.round().unwrap().is_some() {}
+    while last.round(None).unwrap().is_some() {}
 
     // Every record once; each node's in seq order, from 0.
     let leaves = pg.psql(

@@ -1,30 +1,63 @@
 //! A fleet node's share of the fleet's Merkle tree (`kokuin_fleet::integrator`): every
 //! [`INTERVAL`] it tries a round (one node at a time wins the database's lock), and keeps the
-//! newest signed checkpoint for `GET /audit/v1/checkpoint`, whichever node signed it.
+//! newest checkpoint it signed or verified for `GET /audit/v1/checkpoint`.
+//!
+//! The database is not trusted with the tree. The node keeps, in a file of its own, the newest
+//! checkpoint it verified, and never signs or serves one that does not provably extend it
+//! (`Integrator::round` proves consistency before signing; a note another node signed is
+//! taken only when its signature and consistency verify). On a mismatch — a changed tree node,
+//! rows deleted back to an older checkpoint — it stops integrating and serving new
+//! checkpoints, logs, and records `tree.mismatch`; tokens keep being issued.
 
 use crate::audit::TrustedCheckpointCerts;
-use kokuin_audit::CheckpointSigner;
+use kokuin_audit::note::TreeCheckpoint;
+use kokuin_audit::{AuditLog, CheckpointSigner, Event};
 use kokuin_fleet::SyncDb;
-use kokuin_fleet::integrator::{INTERVAL, Integrator, latest_checkpoint};
+use kokuin_fleet::integrator::{INTERVAL, Integrator, consistent, latest_checkpoint};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Runs until `run` turns false (the server stopping). A checkpoint another node signed is
-/// served only once its signature verifies under `trusted` (the audit certificate) and its
-/// origin is the fleet's: whoever can write the database cannot make the nodes serve a note.
-pub fn integrate(
-    db: SyncDb,
-    signer: Arc<dyn CheckpointSigner>,
-    origin: String,
-    trusted: TrustedCheckpointCerts,
-    slot: Arc<Mutex<Option<String>>>,
-    run: &AtomicBool,
-) {
-    let reader_cfg = db.config().clone();
-    let accept = |note: &str| {
-        kokuin_audit::note::verify(note, &trusted).is_ok_and(|cp| cp.origin == origin && cp.fleet)
+/// What a node's tree thread needs besides the database.
+pub struct TreeNode {
+    /// The audit key, which signs the fleet's checkpoints.
+    pub signer: Arc<dyn CheckpointSigner>,
+    /// The fleet's origin.
+    pub origin: String,
+    /// The audit certificate, which checkpoints read from the database must verify under.
+    pub trusted: TrustedCheckpointCerts,
+    /// Where the node keeps the newest checkpoint it verified.
+    pub local: PathBuf,
+    /// This node's log, for `tree.mismatch`.
+    pub log: Option<Arc<AuditLog>>,
+}
+
+/// Runs until `run` turns false (the server stopping).
+pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, run: &AtomicBool) {
+    let TreeNode {
+        signer,
+        origin,
+        trusted,
+        local,
+        log,
+    } = node;
+    let verify = |note: &str| {
+        kokuin_audit::note::verify(note, &trusted)
+            .ok()
+            .filter(|cp| cp.origin == origin && cp.fleet)
     };
+    if let Some(dir) = local.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // The newest checkpoint this node verified, from its own file (checked like any note).
+    let mut newest: Option<(TreeCheckpoint, String)> = std::fs::read_to_string(&local)
+        .ok()
+        .and_then(|n| verify(&n).map(|cp| (cp, n)));
+    if let Some((_, note)) = &newest {
+        set(&slot, note.clone());
+    }
+    let reader_cfg = db.config().clone();
     let mut integrator = Integrator::new(db, signer, origin.clone());
     let mut reader = SyncDb::new(reader_cfg).ok();
     let mut last_read = Instant::now()
@@ -32,22 +65,45 @@ pub fn integrate(
         .unwrap_or_else(Instant::now);
     let mut failing = false;
     while run.load(Ordering::Relaxed) {
-        match integrator.round() {
+        match integrator.round(newest.as_ref().map(|(cp, _)| cp)) {
             Ok(Some(note)) => {
                 failing = false;
-                set(&slot, note);
+                if let Some(cp) = verify(&note) {
+                    adopt(&mut newest, &local, &slot, cp, note);
+                }
             }
             Ok(None) => {
                 failing = false;
-                // Another node may have signed: serve the newest, whoever made it.
+                // Another node may have signed: served once verified and consistent.
                 if last_read.elapsed() >= INTERVAL * 2 {
                     last_read = Instant::now();
-                    if let Some(Ok(Some(note))) =
-                        reader.as_mut().map(|r| latest_checkpoint(r, &accept))
+                    let found = reader
+                        .as_mut()
+                        .map(|r| latest_checkpoint(r, &|n| verify(n).is_some()));
+                    if let (Some(Ok(Some(note))), Some(r)) = (found, reader.as_mut())
+                        && let Some(cp) = verify(&note)
+                        && newest.as_ref().is_none_or(|(old, _)| cp.size > old.size)
                     {
-                        set(&slot, note);
+                        if newest
+                            .as_ref()
+                            .is_none_or(|(old, _)| consistent(r, old, &cp))
+                        {
+                            adopt(&mut newest, &local, &slot, cp, note);
+                        } else {
+                            let size = newest.as_ref().map_or(0, |(old, _)| old.size);
+                            halt(
+                                &log,
+                                size,
+                                "a signed checkpoint in the database does not extend it",
+                            );
+                            return;
+                        }
                     }
                 }
+            }
+            Err(kokuin_fleet::FleetError::TreeMismatch(size, why)) => {
+                halt(&log, size, &why);
+                return;
             }
             // The database being down already refuses tokens and shows in /readyz: said
             // once here, not every half second.
@@ -59,6 +115,45 @@ pub fn integrate(
             }
         }
         std::thread::sleep(INTERVAL);
+    }
+}
+
+/// Takes `cp` as the newest verified checkpoint: kept in the node's file, served.
+fn adopt(
+    newest: &mut Option<(TreeCheckpoint, String)>,
+    local: &std::path::Path,
+    slot: &Mutex<Option<String>>,
+    cp: TreeCheckpoint,
+    note: String,
+) {
+    if let Err(e) = kokuin_audit::atomic::write(local, note.as_bytes()) {
+        tracing::error!(error = %e, "fleet tree: cannot keep the verified checkpoint");
+    }
+    set(slot, note.clone());
+    *newest = Some((cp, note));
+}
+
+/// Stops integrating and adopting: says so in the service log and the audit log.
+fn halt(log: &Option<Arc<AuditLog>>, size: u64, why: &str) {
+    tracing::error!(
+        verified_size = size,
+        reason = why,
+        "fleet tree: the stored tree does not extend the checkpoint this node verified; no \
+         checkpoint is signed or served past it until the database is restored and the node \
+         restarted"
+    );
+    if let Some(log) = log {
+        let ev = Event::new(kokuin_audit::kind::TREE_MISMATCH)
+            .with("verified_size", size)
+            .with("reason", why);
+        log.append(
+            ev,
+            Box::new(|r| {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "audit log cannot record the tree mismatch");
+                }
+            }),
+        );
     }
 }
 

@@ -258,10 +258,21 @@ pub async fn run_bound(
             kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
                 .map_err(|e| HttpError::Config(format!("audit certificate: {e}")))?,
         );
+        // Beside the node's serial state: the node's own disk, never the database.
+        let local = cfg
+            .resolve(&cfg.tsa.serial_state)
+            .with_file_name(format!("fleet-checkpoint-node-{}", cfg.tsa.node_id));
+        let node = crate::fleet_tree::TreeNode {
+            signer,
+            origin,
+            trusted,
+            local,
+            log: state.service.audit.clone(),
+        };
         let (slot, run) = (state.fleet_note.clone(), integrating.clone());
         std::thread::Builder::new()
             .name("fleet-tree".into())
-            .spawn(move || crate::fleet_tree::integrate(db, signer, origin, trusted, slot, &run))
+            .spawn(move || crate::fleet_tree::integrate(db, node, slot, &run))
             .map_err(|source| HttpError::Setup {
                 what: "cannot start the fleet's tree integrator",
                 source,

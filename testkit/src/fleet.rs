@@ -13,6 +13,15 @@ pub fn password(pg: &Postgres) -> String {
     std::fs::read_to_string(&pg.password_file).expect("password file")
 }
 
+/// `kokuin ARGS` with the database password in the environment, as the nodes get it.
+pub fn kokuin_db(pg: &Postgres, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(crate::exe::kokuin_exe())
+        .args(args)
+        .env("KOKUIN_DATABASE_PASSWORD", password(pg))
+        .output()
+        .expect("run kokuin")
+}
+
 /// The address HAProxy connects to the nodes from, in the tests: their
 /// `--proxy-protocol-from`.
 pub const PROXY_SOURCE: &str = "127.0.0.2";

@@ -7,6 +7,7 @@ mod cpu_pool;
 mod deadline;
 mod eseal;
 mod keys;
+mod listen;
 mod ops;
 mod policies;
 pub mod proxy_protocol;
@@ -21,13 +22,15 @@ mod tsa;
 pub mod verify;
 mod verify_ui;
 
-use crate::config::{Config, ServerConfig};
+use crate::config::Config;
 use crate::error::HttpError;
 use crate::service::Service;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use listen::Role;
+pub use listen::{Listeners, bind};
 use state::{Conn, Limiter, State};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,41 +83,6 @@ fn close_unstarted(service: &Service) {
     }
 }
 
-/// Every configured listener bound, before the service is built: a start that cannot listen
-/// (the port taken, say by another `serve`) ends before the audit log is opened or written.
-pub async fn bind(limits: &ServerConfig) -> Result<Listeners, HttpError> {
-    let mut bound = Vec::new();
-    for addr in &limits.http {
-        let role = Role {
-            confidential: limits.http_behind_tls_proxy.contains(addr),
-            admin: false,
-        };
-        bound.push((bind_one(*addr).await?, false, role));
-    }
-    for addr in &limits.https {
-        let role = Role {
-            confidential: true,
-            admin: false,
-        };
-        bound.push((bind_one(*addr).await?, true, role));
-    }
-    if let Some(addr) = limits.admin {
-        let role = Role {
-            confidential: false,
-            admin: true,
-        };
-        bound.push((bind_one(addr).await?, false, role));
-    }
-    if bound.is_empty() {
-        return Err(HttpError::NoListener);
-    }
-    Ok(Listeners(bound))
-}
-
-/// Listeners bound by [`bind`]: each with whether it serves TLS and what its connections may
-/// do.
-pub struct Listeners(Vec<(TcpListener, bool, Role)>);
-
 /// Serves on listeners bound by [`bind`]: the service's start recorded first.
 pub async fn run_bound(
     cfg: Config,
@@ -153,7 +121,7 @@ pub async fn run_bound(
             _ => None,
         };
         let bound: Bound = listeners
-            .0
+            .into_inner()
             .into_iter()
             .map(|(l, is_tls, role)| (l, if is_tls { tls.clone() } else { None }, role))
             .collect();
@@ -424,12 +392,6 @@ fn per_address_limiter(
 /// Bound listeners, each with its TLS acceptor and what its connections may do.
 type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, Role)>;
 
-async fn bind_one(addr: SocketAddr) -> Result<TcpListener, HttpError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| HttpError::Bind { addr, source })
-}
-
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -591,13 +553,6 @@ async fn serve_connection(
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
-}
-
-/// What a listener's connections may do.
-#[derive(Clone, Copy)]
-struct Role {
-    confidential: bool,
-    admin: bool,
 }
 
 /// What ends the server: signals, or the in-process owner.

@@ -72,6 +72,9 @@ enum Command {
     Keys(cmd::keys::args::KeysCommand),
     /// Load a TSA (any URL) and report tokens/s and latency; every reply is checked.
     Bench(cmd::bench_args::BenchOptions),
+    /// A fleet's database: create or upgrade its schema (the tables' owner, once per upgrade).
+    #[command(subcommand)]
+    Fleet(cmd::fleet::FleetCommand),
 }
 
 fn main() -> ExitCode {
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Certs(c) => c.run(),
         Command::Keys(c) => c.run(),
         Command::Bench(a) => a.run(),
+        Command::Fleet(c) => c.run(),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

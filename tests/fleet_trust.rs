@@ -323,3 +323,74 @@ fn a_tree_node_changed_in_the_database_is_never_signed_over() {
     request_token(&n.http, &data, &dir.path().join("after.tsr"));
     n.stop();
 }
+
+/// #30.4: a node runs with exactly the documented role: after `kokuin fleet migrate` by the
+/// tables' owner, a node connecting as a role with the node grants issues tokens and keeps
+/// its chain and the tree, and that role cannot change or delete a record, delete a tree row,
+/// or create a table — PostgreSQL refuses.
+#[test]
+fn a_node_runs_with_the_least_privilege_role_and_that_role_can_change_nothing() {
+    let pg = Postgres::start();
+    let dir = tempdir();
+    let state = dir.path().join("fleet");
+    // The dev state and keyring made by a dev node as the owner.
+    node(&state, &pg, 1, free_port()).stop();
+    pg.psql("CREATE ROLE kokuin_node LOGIN PASSWORD 'node-secret'");
+    let o = kokuin_db(
+        &pg,
+        &["fleet", "migrate", &pg.url(), "--node-role", "kokuin_node"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("version 1"), "{}", text(&o));
+    let port = free_port();
+    let (url, addr) = (pg.url_as("kokuin_node"), format!("127.0.0.1:{port}"));
+    let n = Server::try_spawn_env(
+        &[
+            "serve",
+            "--dev",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--database",
+            &url,
+            "--node-id",
+            "2",
+            "--http",
+            &addr,
+        ],
+        &state,
+        "warn",
+        &[("KOKUIN_DATABASE_PASSWORD", "node-secret")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    request_token(&n.http, &data, &dir.path().join("t.tsr"));
+    // Its records are integrated into the tree under its role too.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pg.psql("SELECT count(*) FROM kokuin_tree_leaves WHERE node_id = 2") == "0" {
+        assert!(Instant::now() < deadline, "{}", n.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for sql in [
+        "UPDATE kokuin_audit_records SET line = 'x' WHERE node_id = 2",
+        "DELETE FROM kokuin_audit_records WHERE node_id = 2",
+        "DELETE FROM kokuin_tree_nodes",
+        "UPDATE kokuin_keyring SET text = ''",
+        "CREATE TABLE kokuin_evil (x integer)",
+    ] {
+        let e = pg.psql_as("kokuin_node", sql).unwrap_err();
+        assert!(e.contains("permission denied"), "{sql}: {e}");
+    }
+    n.stop();
+    let o = kokuin_db(
+        &pg,
+        &[
+            "audit",
+            "verify",
+            &pg.url(),
+            "--trust",
+            state.join("pki/audit.pem").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}

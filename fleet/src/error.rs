@@ -28,10 +28,10 @@ pub enum FleetError {
     /// This node's lease was taken by another after it lapsed: it must not write again.
     #[error("node id {0}: the lease was lost to another node; restart this node")]
     LeaseLost(u16),
-    /// A batch whose commit was reported failed did commit, and the fleet's tree took its
-    /// records in: they stay, and this node must restart to continue its chain after them.
+    /// A batch whose commit was reported failed did commit: its records stay (nothing is
+    /// deleted), and this node must restart to continue its chain after them.
     #[error(
-        "node id {0}: records from seq {1} committed although their batch failed, and are in the fleet's tree; restart this node"
+        "node id {0}: records from seq {1} committed although their batch was reported failed; they stay in the log: restart this node to continue after them"
     )]
     Integrated(u16, i64),
     /// The stored tree does not extend the checkpoint this node verified last: a changed tree
@@ -40,6 +40,9 @@ pub enum FleetError {
         "the fleet's tree in the database does not extend the checkpoint of {0} leaves this node verified: {1}"
     )]
     TreeMismatch(u64, String),
+    /// The schema is missing or at another version: `kokuin fleet migrate` is the owner's.
+    #[error("{0}")]
+    Schema(String),
     /// Writing an export failed.
     #[error("{0}")]
     Io(String),

@@ -53,7 +53,7 @@ pub fn export(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<Exported>, FleetError> {
     let io = |p: &Path, e: std::io::Error| FleetError::Io(format!("{}: {e}", p.display()));
-    db.call(|c| async move { crate::schema::ensure(&c).await })?;
+    db.call(|c| async move { crate::schema::check(&c).await })?;
     let nodes: Vec<i32> = db.call(|c| async move {
         let rows = c
             .query(

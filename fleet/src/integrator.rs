@@ -84,7 +84,7 @@ impl Integrator {
     ) -> Result<Option<String>, FleetError> {
         if !self.ready {
             self.db
-                .call(|c| async move { crate::schema::ensure(&c).await })?;
+                .call(|c| async move { crate::schema::check(&c).await })?;
             self.ready = true;
         }
         let signer = self.signer.clone();

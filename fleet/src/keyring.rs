@@ -8,7 +8,7 @@ use crate::error::FleetError;
 /// The keyring's text and version; `None` before the first write.
 pub fn load(db: &mut SyncDb) -> Result<Option<(i64, String)>, FleetError> {
     db.call(|c| async move {
-        crate::schema::ensure(&c).await?;
+        crate::schema::check(&c).await?;
         let row = c
             .query_opt("SELECT version, text FROM kokuin_keyring WHERE id = 1", &[])
             .await?;
@@ -37,7 +37,7 @@ pub fn version(db: &mut SyncDb) -> Result<Option<i64>, FleetError> {
 /// version, or an error naming the conflict.
 pub fn store(db: &mut SyncDb, expected: Option<i64>, text: String) -> Result<i64, FleetError> {
     db.call(|c| async move {
-        crate::schema::ensure(&c).await?;
+        crate::schema::check(&c).await?;
         let row = match expected {
             None => {
                 c.query_opt(

@@ -3,7 +3,7 @@
 //!
 //! - [`db`]: where the database is and how to reach it: the URL without its password, the
 //!   password from a file or the environment, TLS through rustls, a deadline on every call.
-//! - [`schema`]: the tables, created if missing.
+//! - [`schema`]: the tables, made and upgraded by `kokuin fleet migrate`, checked by nodes.
 //! - [`lease`]: a node claims its id at start and holds it while it runs.
 //! - [`log_storage`]: the audit log's [`kokuin_audit::storage::LogStorage`] on the database:
 //!   one hash chain per node, a batch of records per commit.

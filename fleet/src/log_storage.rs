@@ -78,7 +78,7 @@ impl PgStorage {
     /// and finds where this node's chain continues.
     pub fn open(mut db: SyncDb, node_id: u16) -> Result<(Self, Recovered), FleetError> {
         let holder = lease::holder_name();
-        db.call(|c| async move { crate::schema::ensure(&c).await })?;
+        db.call(|c| async move { crate::schema::check(&c).await })?;
         let lease = db.call(|c| lease::claim(c, node_id, holder))?;
         let id = i32::from(node_id);
         let last = db.call(|c| async move {
@@ -123,22 +123,16 @@ impl PgStorage {
         ))
     }
 
-    /// Deletes the rows of a batch whose commit was reported failed, unless the fleet's tree
-    /// already holds them.
+    /// After a batch whose commit was reported failed: if its rows are there after all (the
+    /// commit happened), they are records now — nothing is ever deleted — and this node, whose
+    /// chain in memory stops before them, writes no more until restarted; a restart continues
+    /// the chain after them. The records say what was about to be issued; the tokens were
+    /// refused.
     fn clean_up(&mut self, from: u64) -> Result<(), FleetError> {
         let id = i32::from(self.lease.node_id);
         let node_id = self.lease.node_id;
         let from = i64::try_from(from).unwrap_or(i64::MAX);
         self.db.call(|c| async move {
-            // Rows the fleet's tree already holds are evidence now: never deleted. This node
-            // then cannot continue its chain in memory; a restart continues it after them.
-            c.execute(
-                "DELETE FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2
-                 AND NOT EXISTS (SELECT 1 FROM kokuin_tree_leaves l
-                                 WHERE l.node_id = $1 AND l.seq >= $2)",
-                &[&id, &from],
-            )
-            .await?;
             let left: i64 = c
                 .query_one(
                     "SELECT count(*) FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2",

@@ -18,6 +18,20 @@ fn db(pg: &Postgres) -> SyncDb {
     SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), None).unwrap()).unwrap()
 }
 
+/// The schema made on `db` as `kokuin fleet migrate` makes it (the tests' role owns the
+/// tables; the nodes only check it).
+fn migrate(db: &mut SyncDb) {
+    db.call(|c| async move { kokuin_fleet::schema::migrate(&c, &Default::default()).await })
+        .unwrap();
+}
+
+/// A throwaway cluster with the fleet's schema.
+fn started() -> Postgres {
+    let pg = Postgres::start();
+    migrate(&mut db(&pg));
+    pg
+}
+
 fn open(pg: &Postgres, node: u16, k: &Arc<Key>) -> AuditLog {
     open_on(db(pg), node, k)
 }
@@ -54,7 +68,7 @@ fn export_and_verify(pg: &Postgres, k: &Key) -> (tempfile::TempDir, Vec<(i32, Re
 
 #[test]
 fn nodes_chain_in_the_database_and_the_export_verifies_offline() {
-    let pg = Postgres::start();
+    let pg = started();
     let k = key();
     // Two nodes writing at once, each its own chain, many records per commit.
     std::thread::scope(|s| {
@@ -102,7 +116,7 @@ fn nodes_chain_in_the_database_and_the_export_verifies_offline() {
 
 #[test]
 fn a_node_id_in_use_is_refused_and_each_start_gets_a_new_epoch() {
-    let pg = Postgres::start();
+    let pg = started();
     let k = key();
     let (first, _) = PgStorage::open(db(&pg), 7).unwrap();
     let epoch = first.lease().epoch;
@@ -177,7 +191,7 @@ fn checkpoint_seq(pg: &Postgres, after: u64) -> u64 {
 
 #[test]
 fn tampering_in_the_database_is_found_at_the_record() {
-    let pg = Postgres::start();
+    let pg = started();
     let k = key();
     tamper_base(&pg, &k);
     let (_d, reports) = export_and_verify(&pg, &k);
@@ -263,7 +277,7 @@ fn tampering_in_the_database_is_found_at_the_record() {
 
 #[test]
 fn a_node_fails_closed_while_the_database_is_down_and_resumes_by_itself() {
-    let mut pg = Postgres::start();
+    let mut pg = started();
     let k = key();
     let log = open(&pg, 3, &k);
     tokens(&log, 3, 5);
@@ -307,8 +321,9 @@ fn tls_to_the_database_with_the_configured_ca_and_no_quiet_downgrade() {
     let pg = Postgres::start_tls();
     let ca = pg.ca.clone().unwrap();
     let k = key();
-    let tls =
+    let mut tls =
         SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), Some(&ca)).unwrap()).unwrap();
+    migrate(&mut tls);
     let log = open_on(tls, 9, &k);
     tokens(&log, 9, 3);
     // The node's connection is TLS (psql here comes over the Unix socket).

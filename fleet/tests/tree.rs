@@ -20,9 +20,23 @@ fn db(pg: &Postgres) -> SyncDb {
     SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), None).unwrap()).unwrap()
 }
 
+/// The schema made on `db` as `kokuin fleet migrate` makes it (the tests' role owns the
+/// tables; the nodes only check it).
+fn migrate(db: &mut SyncDb) {
+    db.call(|c| async move { kokuin_fleet::schema::migrate(&c, &Default::default()).await })
+        .unwrap();
+}
+
+/// A throwaway cluster with the fleet's schema.
+fn started() -> Postgres {
+    let pg = Postgres::start();
+    migrate(&mut db(&pg));
+    pg
+}
+
 #[test]
 fn the_fleet_tree_holds_every_record_and_proves_any_token() {
-    let pg = Postgres::start();
+    let pg = started();
     let k = key();
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {

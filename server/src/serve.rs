@@ -130,15 +130,29 @@ fn warn_if_readable_by_others(path: &std::path::Path) {
 /// keyring file into it, so every node serves the same keys and `kokuin keys` on the
 /// database acts for all of them.
 fn dev_database_keyring(cfg: &Config, url: &str) -> Result<(), ServeError> {
-    let Some(file) = &cfg.tsa.keyring else {
-        return Ok(());
-    };
     let fail = |e: String| ServeError::Dev(format!("keyring in {url}: {e}"));
     let mut db = cfg
         .database()
         .ok_or_else(|| fail("no database".into()))?
         .and_then(kokuin_fleet::SyncDb::new)
         .map_err(|e| fail(e.to_string()))?;
+    // A dev node makes the schema on its own throwaway database; in production the tables'
+    // owner runs `kokuin fleet migrate` and the nodes only check. Two dev nodes starting at
+    // once may race: the loser finds the schema made.
+    let check = |db: &mut kokuin_fleet::SyncDb| {
+        db.call(|c| async move { kokuin_fleet::schema::check(&c).await })
+    };
+    if check(&mut db).is_err() {
+        let migrated = db.call(|c| async move {
+            kokuin_fleet::schema::migrate(&c, &kokuin_fleet::schema::Roles::default()).await
+        });
+        if let Err(e) = migrated {
+            check(&mut db).map_err(|_| fail(e.to_string()))?;
+        }
+    }
+    let Some(file) = &cfg.tsa.keyring else {
+        return Ok(());
+    };
     if kokuin_fleet::keyring::load(&mut db)
         .map_err(|e| fail(e.to_string()))?
         .is_none()

@@ -24,7 +24,8 @@ pub fn is_database(log: &Path) -> bool {
     kokuin_fleet::db::is_url(&log.to_string_lossy())
 }
 
-fn db(log: &Path, a: &DbArgs) -> Result<SyncDb, CmdError> {
+/// The database at `log` (a postgres:// URL), with the password and CA the flags name.
+pub fn db(log: &Path, a: &DbArgs) -> Result<SyncDb, CmdError> {
     DbConfig::new(
         &log.to_string_lossy(),
         a.database_password_file.as_deref(),

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod bench_args;
 pub mod certs;
 pub mod clock;
+pub mod fleet;
 pub mod inspect;
 pub mod keys;
 pub mod parse;

@@ -202,6 +202,42 @@ impl Postgres {
         }
     }
 
+    /// `psql -c SQL` as `role` (local connections are trusted): its output, or PostgreSQL's
+    /// refusal.
+    pub fn psql_as(&self, role: &str, sql: &str) -> Result<String, String> {
+        let sock = self.data.parent().unwrap().to_path_buf();
+        let o = command(
+            &self.bin.join("psql"),
+            &[
+                "-h",
+                sock.to_str().unwrap(),
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                role,
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                sql,
+            ],
+        )
+        .output()
+        .expect("psql");
+        if o.status.success() {
+            Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+        }
+    }
+
+    /// The URL a node connecting as `role` uses.
+    pub fn url_as(&self, role: &str) -> String {
+        format!("postgres://{role}@127.0.0.1:{}/postgres", self.port)
+    }
+
     /// `psql -c SQL` as the cluster's superuser; its output (tuples only, unaligned).
     pub fn psql(&self, sql: &str) -> String {
         let sock = self.data.parent().unwrap().to_path_buf();

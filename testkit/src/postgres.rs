@@ -240,33 +240,8 @@ impl Postgres {
 
     /// `psql -c SQL` as the cluster's superuser; its output (tuples only, unaligned).
     pub fn psql(&self, sql: &str) -> String {
-        let sock = self.data.parent().unwrap().to_path_buf();
-        let o = command(
-            &self.bin.join("psql"),
-            &[
-                "-h",
-                sock.to_str().unwrap(),
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "kokuin",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-At",
-                "-c",
-                sql,
-            ],
-        )
-        .output()
-        .expect("psql");
-        assert!(
-            o.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
+        self.psql_as("kokuin", sql)
+            .unwrap_or_else(|e| panic!("psql {sql}: {e}"))
     }
 }
 

@@ -7,6 +7,16 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` atomically and durably.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_mode(path, bytes, 0o644)
+}
+
+/// [`write`] for a secret: the file is created readable by its owner only, so there is no
+/// moment when it is readable by others.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_mode(path, bytes, 0o600)
+}
+
+fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
@@ -14,7 +24,13 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = options.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)

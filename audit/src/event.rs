@@ -63,6 +63,14 @@ pub mod kind {
     /// (a changed tree node, rows deleted back to an older checkpoint): verified_size, reason.
     /// The node signs and serves no tree checkpoint past it.
     pub const TREE_MISMATCH: &str = "tree.mismatch";
+    /// In a fleet, at each start: the node's key certificate by the audit key (certificate),
+    /// under which its signed heads verify.
+    pub const NODE_KEY: &str = "node.key";
+    /// In a fleet, rows the integrator left out of the tree because no verified head vouches
+    /// for them: node_id, from_seq, to_seq, reason (`unsigned`: records beyond the node's
+    /// newest verified head for 5 s; `chain`: records that do not continue the node's chain
+    /// to its head; `head`: a head row whose certificate or signature does not verify).
+    pub const FLEET_REFUSED: &str = "fleet.refused";
     /// An e-seal caller could not be authenticated: reason, client.
     pub const AUTH_FAILURE: &str = "auth.failure";
     /// A signed checkpoint: count, head, algorithm, key, signature.

@@ -43,6 +43,9 @@ pub enum FleetError {
     /// The schema is missing or at another version: `kokuin fleet migrate` is the owner's.
     #[error("{0}")]
     Schema(String),
+    /// A node key, its certificate or a head that cannot be used or does not verify.
+    #[error("node key: {0}")]
+    NodeKey(String),
     /// Writing an export failed.
     #[error("{0}")]
     Io(String),

@@ -13,6 +13,8 @@
 
 use crate::db::SyncDb;
 use crate::error::FleetError;
+use crate::heads::HeadTrust;
+use crate::intake::{Intake, Reason, Refusal, Watch};
 use kokuin_audit::checkpoint::CheckpointSigner;
 use kokuin_audit::merkle::{
     Hash, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash, node_hash, root,
@@ -20,14 +22,14 @@ use kokuin_audit::merkle::{
 };
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::tlog_proof::TlogProof;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The advisory lock's key: "kokuintr".
 pub const LOCK_KEY: i64 = 0x6b6f_6b75_696e_7472;
 /// Records appended per round at most, so a round stays well within the call deadline.
-pub const ROUND: i64 = 20_000;
+pub const ROUND: usize = 20_000;
 /// How often each node tries a round.
 pub const INTERVAL: Duration = Duration::from_millis(500);
 
@@ -38,13 +40,29 @@ pub fn fleet_origin(origin: &str) -> String {
     format!("{origin}/fleet")
 }
 
-/// A node's integrator: the audit key that signs the tree checkpoints, and the origin line.
+/// A node's integrator: the audit key that signs the tree checkpoints, the origin line, and
+/// the trust heads are checked against.
 pub struct Integrator {
     db: SyncDb,
     signer: Arc<dyn CheckpointSigner>,
     origin: String,
+    trust: HeadTrust,
     /// Whether the tables are known to exist.
     ready: bool,
+    watch: Watch,
+    /// Refusals already said, so each is said once.
+    said: HashSet<(i32, Reason, u64)>,
+}
+
+/// What a round did: the new checkpoint note when the tree grew, and rows left out of the
+/// tree not said before.
+#[derive(Default)]
+pub struct Round {
+    /// The new checkpoint note, `None` when there was nothing to add or another node holds
+    /// the lock.
+    pub note: Option<String>,
+    /// Rows left out, each said once.
+    pub refused: Vec<Refusal>,
 }
 
 /// Subtree hashes by (level, index): those a round reads and makes.
@@ -64,24 +82,24 @@ fn to_i64(n: u64) -> Result<i64, FleetError> {
 }
 
 impl Integrator {
-    /// An integrator on its own connection.
-    pub fn new(db: SyncDb, signer: Arc<dyn CheckpointSigner>, origin: String) -> Self {
+    /// An integrator on its own connection, taking in records up to heads that verify under
+    /// `trust` (whose origin is the tree's).
+    pub fn new(db: SyncDb, signer: Arc<dyn CheckpointSigner>, trust: HeadTrust) -> Self {
         Self {
             db,
             signer,
-            origin,
+            origin: trust.origin().to_string(),
+            trust,
             ready: false,
+            watch: Watch::default(),
+            said: HashSet::new(),
         }
     }
 
-    /// One round: the new checkpoint note when the tree grew, `None` when there was nothing
-    /// to add or another node holds the lock. With `trusted` (the newest checkpoint this node
-    /// verified), nothing is signed unless the new tree provably extends it: the stored tree
-    /// is the database's, and the database is not trusted ([`FleetError::TreeMismatch`]).
-    pub fn round(
-        &mut self,
-        trusted: Option<&TreeCheckpoint>,
-    ) -> Result<Option<String>, FleetError> {
+    /// One round (see [`Round`]). With `trusted` (the newest checkpoint this node verified),
+    /// nothing is signed unless the new tree provably extends it: the stored tree is the
+    /// database's, and the database is not trusted ([`FleetError::TreeMismatch`]).
+    pub fn round(&mut self, trusted: Option<&TreeCheckpoint>) -> Result<Round, FleetError> {
         if !self.ready {
             self.db
                 .call(|c| async move { crate::schema::check(&c).await })?;
@@ -90,15 +108,26 @@ impl Integrator {
         let signer = self.signer.clone();
         let origin = self.origin.clone();
         let trusted = trusted.map(|t| (t.size, t.root));
-        self.db.call(|c| async move {
+        let trust = self.trust.clone();
+        let (note, intake) = self.db.call(|c| async move {
             c.batch_execute("BEGIN").await?;
-            let r = round_in(&c, signer, origin, trusted).await;
+            let r = round_in(&c, signer, origin, trusted, &trust).await;
             match &r {
-                Ok(Some(_)) => c.batch_execute("COMMIT").await?,
+                Ok((Some(_), _)) => c.batch_execute("COMMIT").await?,
                 _ => c.batch_execute("ROLLBACK").await?,
             }
             r
-        })
+        })?;
+        let Some(intake) = intake else {
+            return Ok(Round::default());
+        };
+        let mut refused = intake.refused;
+        refused.extend(self.watch.look(&intake.tips));
+        if self.said.len() > 4096 {
+            self.said.clear();
+        }
+        refused.retain(|r| self.said.insert(r.key()));
+        Ok(Round { note, refused })
     }
 }
 
@@ -107,13 +136,14 @@ async fn round_in(
     signer: Arc<dyn CheckpointSigner>,
     origin: String,
     trusted: Option<(u64, Hash)>,
-) -> Result<Option<String>, FleetError> {
+    trust: &HeadTrust,
+) -> Result<(Option<String>, Option<Intake>), FleetError> {
     let locked: bool = c
         .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await?
         .try_get(0)?;
     if !locked {
-        return Ok(None);
+        return Ok((None, None));
     }
     let size: i64 = c
         .query_one(
@@ -131,18 +161,10 @@ async fn round_in(
             format!("the stored tree has only {size} leaves"),
         ));
     }
-    let rows = c
-        .query(
-            "SELECT r.node_id, r.seq, r.line FROM kokuin_audit_records r
-             LEFT JOIN (SELECT node_id, max(seq) AS m FROM kokuin_tree_leaves GROUP BY node_id) t
-               ON t.node_id = r.node_id
-             WHERE r.seq > coalesce(t.m, -1)
-             ORDER BY r.node_id, r.seq LIMIT $1",
-            &[&ROUND],
-        )
-        .await?;
+    let mut intake = crate::intake::take(c, trust, ROUND).await?;
+    let rows = std::mem::take(&mut intake.leaves);
     if rows.is_empty() {
-        return Ok(None);
+        return Ok((None, Some(intake)));
     }
     // The right edge of the tree: at each level with an odd count, its last node, which the
     // next node of that level pairs with.
@@ -177,9 +199,7 @@ async fn round_in(
     let (mut leaf_idx, mut leaf_node, mut leaf_seq) = (Vec::new(), Vec::new(), Vec::new());
     let (mut new_level, mut new_idx, mut new_hash) = (Vec::new(), Vec::new(), Vec::new());
     let mut count = size;
-    for r in &rows {
-        let (node_id, seq, line): (i32, i64, String) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+    for (node_id, seq, line) in rows {
         leaf_idx.push(to_i64(count)?);
         leaf_node.push(node_id);
         leaf_seq.push(seq);
@@ -237,7 +257,7 @@ async fn round_in(
         &[&to_i64(count)?, &note],
     )
     .await?;
-    Ok(Some(note))
+    Ok((Some(note), Some(intake)))
 }
 
 /// Checks, before anything is signed, that the tree of `new` leaves with root `new_root`

@@ -11,6 +11,8 @@
 //!   offline, years later, with no database.
 //! - [`integrator`]: the fleet's Merkle tree over every node's records, its signed
 //!   checkpoints and inclusion proofs.
+//! - [`node_key`], [`heads`]: each node signs how far its chain goes with a key the audit
+//!   key certified; the integrator takes in only what a verified head covers.
 //! - [`keyring`]: the keyring's text, one row, versioned.
 //! - [`clock_agreement`]: the database's clock beside the node's, at each lease renewal.
 #![forbid(unsafe_code)]
@@ -19,10 +21,13 @@ pub mod clock_agreement;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod heads;
+pub mod intake;
 pub mod integrator;
 pub mod keyring;
 pub mod lease;
 pub mod log_storage;
+pub mod node_key;
 pub mod schema;
 
 pub use db::{DbConfig, SyncDb};

@@ -5,21 +5,25 @@
 //! A batch is one statement, so one transaction and one round trip, committed with
 //! `synchronous_commit` on before any record in it is acknowledged (group commit: the
 //! database costs a round trip per batch, not per token). The same statement checks the
-//! node's lease (renewing it at most once a second), and inserts nothing if the lease is no
-//! longer this node's. When a commit's
-//! outcome is unknown (a timeout, a connection lost mid-commit), the rows may or may not be
-//! there; the writer treats the batch as failed and continues from the last durable record,
-//! so before the next batch the uncertain rows are deleted: as with files, nothing of a
-//! failed batch remains. Tokens whose records failed were refused (systemFailure). Rows the
-//! fleet's tree already took in are never deleted: the node stops writing instead, and its
-//! restart continues the chain after them (their tokens were refused; the records stay).
+//! node's lease, and inserts nothing if the lease is no longer this node's. At most once a
+//! second it also renews the lease and inserts the node's signed head (`heads`): how far the
+//! chain goes, signed by the node's key. An idle node signs its head after its last batch.
+//!
+//! Records are insert-only. When a commit's outcome is unknown (a timeout, a connection lost
+//! mid-commit), the rows may or may not be there; if they are, they are records (their tokens
+//! were refused, the records say what was about to be issued) and this node, whose chain in
+//! memory stops before them, writes no more until restarted. A restart continues the chain
+//! from the node's newest verified head along the rows that continue it, link by link: a row
+//! that does not (a forged one) is never continued from.
 
 use crate::db::SyncDb;
 use crate::error::FleetError;
+use crate::heads::{ChainPoint, Head, HeadTrust};
 use crate::lease::{self, Lease};
+use crate::node_key::NodeKey;
 use kokuin_audit::config::OpenReport;
 use kokuin_audit::error::AuditError;
-use kokuin_audit::record::{GENESIS, line_hash};
+use kokuin_audit::record::line_hash;
 use kokuin_audit::storage::{LogStorage, Recovered};
 
 /// The accuracy the database's clock is judged against unless the service declares its own
@@ -29,8 +33,9 @@ const DEFAULT_ACCURACY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How often a batch renews the lease (it lasts [`lease::TTL`]).
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A batch, inserted only while the lease is this node's, renewing it: the rows inserted and
-/// the database's clock at the renewal (`lease::DB_CLOCK_US`).
+/// A batch with the node's signed head after it, inserted only while the lease is this
+/// node's, renewing it: the rows inserted and the database's clock at the renewal
+/// (`lease::DB_CLOCK_US`).
 const INSERT_RENEWING: &str = "WITH lease AS (
         UPDATE kokuin_nodes SET expires = now() + $6::text::interval
         WHERE node_id = $1 AND holder = $2
@@ -39,8 +44,26 @@ const INSERT_RENEWING: &str = "WITH lease AS (
         INSERT INTO kokuin_audit_records (node_id, seq, line, serial)
         SELECT lease.node_id, r.seq, r.line, r.serial
         FROM lease, unnest($3::bigint[], $4::text[], $5::text[]) AS r(seq, line, serial)
+        RETURNING 1),
+     head AS (
+        INSERT INTO kokuin_node_heads (node_id, seq, epoch, hash, cert, signature)
+        SELECT lease.node_id, $7, $8, $9, $10, $11 FROM lease
         RETURNING 1)
      SELECT (SELECT count(*) FROM ins), (SELECT db_us FROM lease)";
+
+/// The node's signed head alone (an idle node, after its last batch), only while the lease is
+/// this node's.
+const INSERT_HEAD: &str =
+    "INSERT INTO kokuin_node_heads (node_id, seq, epoch, hash, cert, signature)
+     SELECT node_id, $3, $4, $5, $6, $7 FROM kokuin_nodes
+     WHERE node_id = $1 AND holder = $2 AND expires > now()";
+
+/// A node's own newest head rows read at start to find the newest that verifies: rows a
+/// forger inserts cost a check each, so they are bounded.
+const OWN_HEAD_CANDIDATES: i64 = 32;
+
+/// Rows read per page while walking the chain after the newest head at start.
+const WALK_PAGE: i64 = 10_000;
 
 /// A batch, inserted only while the lease is this node's and unexpired.
 const INSERT_CHECKING: &str = "WITH lease AS (
@@ -62,6 +85,20 @@ pub struct PgStorage {
     lost: bool,
     /// The database's clock against this node's, read at each renewal.
     clock: crate::clock_agreement::ClockAgreement,
+    /// This node's key, which signs its heads, and the fleet's origin the heads name.
+    key: NodeKey,
+    origin: String,
+    /// The last record written (seq and line hash), and the last one a head covers.
+    written: Option<(u64, String)>,
+    headed: Option<u64>,
+}
+
+/// What a node signs its heads with and checks its own heads against at start.
+pub struct Signing {
+    /// The node's key, certified by the audit key.
+    pub key: NodeKey,
+    /// The fleet's origin and the audit key's certificate.
+    pub trust: HeadTrust,
 }
 
 /// Once the lease is lost or the tree holds records this node reported failed: for good.
@@ -74,33 +111,47 @@ fn audit_err(e: FleetError) -> AuditError {
 }
 
 impl PgStorage {
-    /// Creates the tables if missing, claims `node_id` (refusing if another node holds it),
-    /// and finds where this node's chain continues.
-    pub fn open(mut db: SyncDb, node_id: u16) -> Result<(Self, Recovered), FleetError> {
+    /// Checks the schema, claims `node_id` (refusing if another node holds it), and finds
+    /// where this node's chain continues: after its newest head that verifies, along the rows
+    /// that continue the chain from it.
+    pub fn open(
+        mut db: SyncDb,
+        node_id: u16,
+        signing: Signing,
+    ) -> Result<(Self, Recovered), FleetError> {
+        let Signing { key, trust } = signing;
         let holder = lease::holder_name();
         db.call(|c| async move { crate::schema::check(&c).await })?;
         let lease = db.call(|c| lease::claim(c, node_id, holder))?;
-        let id = i32::from(node_id);
-        let last = db.call(|c| async move {
-            let row = c
-                .query_opt(
-                    "SELECT seq, line FROM kokuin_audit_records WHERE node_id = $1
-                     ORDER BY seq DESC LIMIT 1",
-                    &[&id],
-                )
-                .await?;
-            Ok(match row {
-                Some(r) => Some((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)),
-                None => None,
-            })
-        })?;
-        let (next_seq, head) = match last {
-            Some((seq, line)) => (
-                u64::try_from(seq).map_err(|_| FleetError::Db(format!("seq {seq}")))? + 1,
-                line_hash(&line),
-            ),
-            None => (0, GENESIS.to_string()),
-        };
+        let candidates =
+            db.call(
+                |c| async move { crate::heads::newest(&c, node_id, OWN_HEAD_CANDIDATES).await },
+            )?;
+        let start = candidates
+            .into_iter()
+            .find(|r| trust.check(r).is_ok())
+            .map(|r| r.head);
+        let mut point = start
+            .as_ref()
+            .map_or_else(ChainPoint::genesis, ChainPoint::after);
+        walk(&mut db, node_id, &mut point)?;
+        let headed = start.map(|h| h.seq);
+        let written = point
+            .next_seq
+            .checked_sub(1)
+            .map(|s| (s, point.head.clone()));
+        if let Some((last, _)) = &written
+            && headed.is_none_or(|h| h < *last)
+        {
+            tracing::warn!(
+                node_id,
+                from = headed.map_or(0, |h| h + 1),
+                to = last,
+                "audit log: continuing after records this node wrote but signed no head for (it \
+                 stopped within a second of writing them); its next head covers them"
+            );
+        }
+        let origin = trust.origin().to_string();
         Ok((
             Self {
                 db,
@@ -109,18 +160,64 @@ impl PgStorage {
                 uncertain_from: None,
                 lost: false,
                 clock: crate::clock_agreement::ClockAgreement::new(DEFAULT_ACCURACY),
+                key,
+                origin,
+                written,
+                headed,
             },
             Recovered {
-                next_seq,
-                head,
+                next_seq: point.next_seq,
+                head: point.head,
                 report: OpenReport {
-                    records: next_seq,
+                    records: point.next_seq,
                     ..Default::default()
                 },
                 tree_start: 0,
                 accepted_loss: None,
             },
         ))
+    }
+
+    /// The head over everything written, signed, when one is due.
+    fn head_due(&self) -> Option<(Head, Vec<u8>)> {
+        let (seq, hash) = self.written.clone()?;
+        if self.headed.is_some_and(|h| h >= seq) {
+            return None;
+        }
+        let head = Head {
+            node_id: self.lease.node_id,
+            epoch: self.lease.epoch,
+            seq,
+            hash,
+        };
+        let sig = self.key.sign(&head, &self.origin);
+        Some((head, sig))
+    }
+
+    /// Writes the head over everything written (an idle node, after its last batch).
+    fn sign_head(&mut self) -> Result<(), FleetError> {
+        let Some((head, sig)) = self.head_due() else {
+            return Ok(());
+        };
+        let (id, holder) = (i32::from(self.lease.node_id), self.lease.holder.clone());
+        let cert = self.key.cert.text();
+        let (seq, epoch) = (
+            i64::try_from(head.seq).unwrap_or(i64::MAX),
+            i64::from(head.epoch),
+        );
+        let hash = head.hash.clone();
+        let n = self.db.call(|c| async move {
+            Ok(c.execute(
+                INSERT_HEAD,
+                &[&id, &holder, &seq, &epoch, &hash, &cert, &sig],
+            )
+            .await?)
+        })?;
+        if n != 1 {
+            return Err(FleetError::LeaseLost(self.lease.node_id));
+        }
+        self.headed = Some(head.seq);
+        Ok(())
     }
 
     /// After a batch whose commit was reported failed: if its rows are there after all (the
@@ -171,6 +268,45 @@ impl PgStorage {
     }
 }
 
+/// Walks `point` along this node's rows that continue its chain. A row that does not
+/// continue it at the very place the chain goes on (a row this node did not write, or one
+/// changed) stops the node: it would collide with the node's next record. One further ahead
+/// (a gap) is left for the integrator to report.
+fn walk(db: &mut SyncDb, node_id: u16, point: &mut ChainPoint) -> Result<(), FleetError> {
+    let id = i32::from(node_id);
+    loop {
+        let from = i64::try_from(point.next_seq).unwrap_or(i64::MAX);
+        let rows: Vec<(i64, String)> = db.call(|c| async move {
+            c.query(
+                "SELECT seq, line FROM kokuin_audit_records WHERE node_id = $1 AND seq >= $2
+                 ORDER BY seq LIMIT $3",
+                &[&id, &from, &WALK_PAGE],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+        })?;
+        let full = rows.len() as i64 == WALK_PAGE;
+        for (seq, line) in rows {
+            let seq = u64::try_from(seq).map_err(|_| FleetError::Db(format!("seq {seq}")))?;
+            if let Err(why) = point.step(seq, &line) {
+                if seq == point.next_seq {
+                    return Err(FleetError::Db(format!(
+                        "node id {node_id}: the row at seq {seq}, where this node's chain goes \
+                         on, does not continue it ({why}); this node did not write it. Run \
+                         `kokuin audit verify` on the database"
+                    )));
+                }
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
 /// The serial of a token.issued line, for lookups by serial across the fleet.
 fn serial_of(line: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
@@ -197,9 +333,25 @@ impl LogStorage for PgStorage {
         if let Some(from) = uncertain {
             self.clean_up(from).map_err(|e| self.fail(e))?;
         }
-        // The lease is renewed at most once a second; in between, a batch only checks that it
-        // is still this node's, a read that leaves no dead row behind.
+        let last = text
+            .last()
+            .map(|l| (first_seq + n - 1, line_hash(l)))
+            .ok_or_else(|| AuditError::Io("an empty batch".into()))?;
+        // The lease is renewed, and the head signed, at most once a second; in between, a
+        // batch only checks that the lease is still this node's, a read that leaves no dead
+        // row behind.
         let renew = self.last_renewal.elapsed() >= RENEW_EVERY;
+        let head = renew.then(|| {
+            let head = Head {
+                node_id,
+                epoch: self.lease.epoch,
+                seq: last.0,
+                hash: last.1.clone(),
+            };
+            let sig = self.key.sign(&head, &self.origin);
+            (head, sig)
+        });
+        let cert = self.key.cert.text();
         let sql = if renew {
             INSERT_RENEWING
         } else {
@@ -207,10 +359,21 @@ impl LogStorage for PgStorage {
         };
         let ttl = format!("{} seconds", lease::TTL.as_secs());
         let sent = std::time::SystemTime::now();
+        let signed = head.clone();
         let r = self.db.call_prepared(sql, |c, st| async move {
-            let (inserted, db_us) = if renew {
+            let (inserted, db_us) = if let Some((head, sig)) = signed {
+                let (seq, epoch) = (
+                    i64::try_from(head.seq).unwrap_or(i64::MAX),
+                    i64::from(head.epoch),
+                );
                 let row = c
-                    .query_one(&st, &[&id, &holder, &seqs, &text, &serials, &ttl])
+                    .query_one(
+                        &st,
+                        &[
+                            &id, &holder, &seqs, &text, &serials, &ttl, &seq, &epoch, &head.hash,
+                            &cert, &sig,
+                        ],
+                    )
                     .await?;
                 let n: i64 = row.try_get(0)?;
                 (
@@ -241,6 +404,10 @@ impl LogStorage for PgStorage {
         match r.map(|_| ()) {
             Ok(()) => {
                 self.uncertain_from = None;
+                self.written = Some(last);
+                if let Some((h, _)) = head {
+                    self.headed = Some(h.seq);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -267,7 +434,8 @@ impl LogStorage for PgStorage {
             self.clock
                 .observe(sent, std::time::SystemTime::now(), db_us);
         }
-        r.map(|_| ()).map_err(|e| self.fail(e))
+        r.map(|_| ()).map_err(|e| self.fail(e))?;
+        self.sign_head().map_err(|e| self.fail(e))
     }
 
     fn take_events(&mut self) -> Vec<kokuin_audit::Event> {
@@ -290,6 +458,10 @@ impl LogStorage for PgStorage {
     }
 
     fn close(&mut self) -> Result<(), AuditError> {
+        // A clean stop leaves no record without a head.
+        if !self.lost {
+            self.sign_head().map_err(audit_err)?;
+        }
         let lease = self.lease.clone();
         self.db
             .call(|c| async move { lease::release(c, &lease).await })

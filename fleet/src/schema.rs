@@ -4,7 +4,7 @@
 //! run on one they do not know, so a node's role needs no DDL, and no DELETE anywhere.
 
 /// The schema's version this build reads and writes (`kokuin_schema`).
-pub const VERSION: i32 = 1;
+pub const VERSION: i32 = 2;
 
 /// Every statement that creates the schema, idempotent.
 pub const CREATE: &str = "
@@ -21,6 +21,16 @@ CREATE TABLE IF NOT EXISTS kokuin_audit_records (
 );
 CREATE INDEX IF NOT EXISTS kokuin_audit_records_serial
     ON kokuin_audit_records (serial) WHERE serial IS NOT NULL;
+CREATE TABLE IF NOT EXISTS kokuin_node_heads (
+    node_id   integer NOT NULL,
+    seq       bigint  NOT NULL,
+    epoch     bigint  NOT NULL,
+    hash      text    NOT NULL,
+    cert      text    NOT NULL,
+    signature bytea   NOT NULL,
+    made      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS kokuin_node_heads_seq ON kokuin_node_heads (node_id, seq);
 CREATE TABLE IF NOT EXISTS kokuin_audit_checkpoints (
     node_id integer PRIMARY KEY,
     line    text NOT NULL,
@@ -92,9 +102,10 @@ pub struct Roles {
 /// What a node's role is granted, table by table: records and heads are insert-only, a
 /// node's newest checkpoint row and its lease are updated in place, the tree is insert-only,
 /// the keyring is read. No DELETE, no DDL.
-pub const NODE_GRANTS: [(&str, &str); 8] = [
+pub const NODE_GRANTS: [(&str, &str); 9] = [
     ("kokuin_schema", "SELECT"),
     ("kokuin_audit_records", "SELECT, INSERT"),
+    ("kokuin_node_heads", "SELECT, INSERT"),
     ("kokuin_audit_checkpoints", "SELECT, INSERT, UPDATE"),
     ("kokuin_nodes", "SELECT, INSERT, UPDATE"),
     ("kokuin_tree_leaves", "SELECT, INSERT"),

@@ -7,7 +7,9 @@
 
 use kokuin_audit::verify::{Damage, Report, verify_dir};
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
-use kokuin_fleet::log_storage::PgStorage;
+use kokuin_fleet::heads::HeadTrust;
+use kokuin_fleet::log_storage::{PgStorage, Signing};
+use kokuin_fleet::node_key::NodeKey;
 use kokuin_fleet::{DbConfig, FleetError, SyncDb, export};
 use kokuin_testkit::audit_key::{Key, key};
 use kokuin_testkit::postgres::Postgres;
@@ -17,6 +19,27 @@ use std::time::{Duration, Instant};
 fn db(pg: &Postgres) -> SyncDb {
     SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), None).unwrap()).unwrap()
 }
+
+/// Node `node`'s key (kept for the whole test process, as on a node's disk) certified by
+/// `k`, and trust in heads under `k`.
+fn signing(node: u16, k: &Arc<Key>) -> Signing {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let key = NodeKey::load_or_make(
+        &dir.path().join(format!("node-{node}")),
+        node,
+        ORIGIN,
+        k.as_ref(),
+    )
+    .unwrap();
+    Signing {
+        key,
+        trust: HeadTrust::new(ORIGIN.into(), k.clone()),
+    }
+}
+
+/// The fleet's origin in these tests.
+const ORIGIN: &str = "fleet.test/audit/fleet";
 
 /// The schema made on `db` as `kokuin fleet migrate` makes it (the tests' role owns the
 /// tables; the nodes only check it).
@@ -38,7 +61,7 @@ fn open(pg: &Postgres, node: u16, k: &Arc<Key>) -> AuditLog {
 
 /// Node `node`'s log on `db`, a checkpoint every 10 records.
 fn open_on(db: SyncDb, node: u16, k: &Arc<Key>) -> AuditLog {
-    let (storage, recovered) = PgStorage::open(db, node).unwrap();
+    let (storage, recovered) = PgStorage::open(db, node, signing(node, k)).unwrap();
     let mut cfg = AuditConfig::new("unused-by-the-database");
     cfg.checkpoint_every = 10;
     let (log, _) = AuditLog::open_on(cfg, Box::new(storage), recovered, Some(k.clone())).unwrap();
@@ -118,9 +141,9 @@ fn nodes_chain_in_the_database_and_the_export_verifies_offline() {
 fn a_node_id_in_use_is_refused_and_each_start_gets_a_new_epoch() {
     let pg = started();
     let k = key();
-    let (first, _) = PgStorage::open(db(&pg), 7).unwrap();
+    let (first, _) = PgStorage::open(db(&pg), 7, signing(7, &k)).unwrap();
     let epoch = first.lease().epoch;
-    match PgStorage::open(db(&pg), 7) {
+    match PgStorage::open(db(&pg), 7, signing(7, &k)) {
         Err(FleetError::NodeIdInUse {
             node_id, holder, ..
         }) => {
@@ -152,7 +175,7 @@ fn a_node_id_in_use_is_refused_and_each_start_gets_a_new_epoch() {
     )
     .unwrap();
     log.close(None).unwrap();
-    let (again, _) = PgStorage::open(db(&pg), 7).unwrap();
+    let (again, _) = PgStorage::open(db(&pg), 7, signing(7, &k)).unwrap();
     assert_eq!(again.lease().epoch, epoch + 1);
 }
 
@@ -340,7 +363,7 @@ fn tls_to_the_database_with_the_configured_ca_and_no_quiet_downgrade() {
         "3"
     );
     // The server takes TCP over TLS only: without the CA, no connection.
-    match PgStorage::open(db(&pg), 10) {
+    match PgStorage::open(db(&pg), 10, signing(10, &k)) {
         Err(e) => assert!(e.to_string().contains("database"), "{e}"),
         Ok(_) => panic!("a plain connection was taken"),
     }
@@ -356,7 +379,7 @@ fn tls_to_the_database_with_the_configured_ca_and_no_quiet_downgrade() {
     )
     .unwrap();
     assert!(
-        PgStorage::open(wrong, 11).is_err(),
+        PgStorage::open(wrong, 11, signing(11, &k)).is_err(),
         "a server certificate from another CA was taken"
     );
     // A password in the URL is refused before anything is sent.

@@ -8,10 +8,12 @@
 use kokuin_audit::merkle::{MemoryTree, leaf_hash, root};
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
+use kokuin_fleet::heads::HeadTrust;
 use kokuin_fleet::integrator::{Integrator, latest_stored_checkpoint, prove};
-use kokuin_fleet::log_storage::PgStorage;
+use kokuin_fleet::log_storage::{PgStorage, Signing};
+use kokuin_fleet::node_key::NodeKey;
 use kokuin_fleet::{DbConfig, SyncDb};
-use kokuin_testkit::audit_key::key;
+use kokuin_testkit::audit_key::{Key, key};
 use kokuin_testkit::postgres::Postgres;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +21,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 fn db(pg: &Postgres) -> SyncDb {
     SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), None).unwrap()).unwrap()
 }
+
+/// Node `node`'s key (kept for the whole test process, as on a node's disk) certified by
+/// `k`, and trust in heads under `k`.
+fn signing(node: u16, k: &Arc<Key>) -> Signing {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let key = NodeKey::load_or_make(
+        &dir.path().join(format!("node-{node}")),
+        node,
+        ORIGIN,
+        k.as_ref(),
+    )
+    .unwrap();
+    Signing {
+        key,
+        trust: HeadTrust::new(ORIGIN.into(), k.clone()),
+    }
+}
+
+/// The fleet's origin in these tests.
+const ORIGIN: &str = "fleet.test/audit/fleet";
 
 /// The schema made on `db` as `kokuin fleet migrate` makes it (the tests' role owns the
 /// tables; the nodes only check it).
@@ -44,7 +67,8 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
         for _ in 0..2 {
             let (pg, k, done) = (&pg, &k, &done);
             s.spawn(move || {
-                let mut i = Integrator::new(db(pg), k.clone(), "fleet.test/audit".into());
+                let mut i =
+                    Integrator::new(db(pg), k.clone(), HeadTrust::new(ORIGIN.into(), k.clone()));
                 while !done.load(Ordering::Relaxed) {
                     i.round(None).unwrap();
                     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -56,7 +80,7 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
             .map(|node| {
                 let (pg, k) = (&pg, &k);
                 s.spawn(move || {
-                    let (storage, rec) = PgStorage::open(db(pg), node).unwrap();
+                    let (storage, rec) = PgStorage::open(db(pg), node, signing(node, k)).unwrap();
                     let (log, _) = AuditLog::open_on(
                         AuditConfig::new("unused"),
                         Box::new(storage),
@@ -81,8 +105,8 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         done.store(true, Ordering::Relaxed);
     });
-    let mut last = Integrator::new(db(&pg), k.clone(), "fleet.test/audit".into());
-    while last.round(None).unwrap().is_some() {}
+    let mut last = Integrator::new(db(&pg), k.clone(), HeadTrust::new(ORIGIN.into(), k.clone()));
+    while last.round(None).unwrap().note.is_some() {}
 
     // Every record once; each node's in seq order, from 0.
     let leaves = pg.psql(

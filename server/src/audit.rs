@@ -94,6 +94,7 @@ impl CheckpointSigner for CheckpointKey {
 }
 
 /// Checkpoint certificates an auditor trusts.
+#[derive(Clone)]
 pub struct TrustedCheckpointCerts(pub Vec<Certificate>);
 
 impl CheckpointVerifier for TrustedCheckpointCerts {
@@ -214,13 +215,36 @@ pub fn open(
         let db = db.map_err(|e| e.to_string())?;
         let shown = db.shown().to_string();
         let db = kokuin_fleet::SyncDb::new(db).map_err(|e| e.to_string())?;
-        let (storage, recovered) = kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id)
-            .map_err(|e| e.to_string())?;
+        let origin = fleet_origin(cfg, signer.as_ref());
+        let key = kokuin_fleet::node_key::NodeKey::load_or_make(
+            &node_key_path(cfg),
+            cfg.tsa.node_id,
+            &origin,
+            signer.as_ref(),
+        )
+        .map_err(|e| e.to_string())?;
+        let node_cert = key.cert.text();
+        let signing = kokuin_fleet::log_storage::Signing {
+            key,
+            trust: head_trust(cfg, origin)?,
+        };
+        let (storage, recovered) =
+            kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id, signing)
+                .map_err(|e| e.to_string())?;
         let storage = storage.with_clock_accuracy(cfg.tsa.accuracy.duration());
         let clock_offset = Some(storage.clock_offset());
         let epoch = storage.lease().epoch;
         let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(signer.clone()))
             .map_err(|e| e.to_string())?;
+        // The certificate its heads verify under, in the node's own chain from its start.
+        log.append(
+            Event::new(kokuin_audit::kind::NODE_KEY).with("certificate", node_cert),
+            Box::new(|r| {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "audit log cannot record the node key");
+                }
+            }),
+        );
         tracing::info!(database = %shown, node_id = cfg.tsa.node_id, epoch, "audit log open");
         return Ok(Opened {
             log: Some(Arc::new(log)),
@@ -243,6 +267,40 @@ pub fn open(
         fleet_signer: None,
         clock_offset: None,
     })
+}
+
+/// The fleet's tree origin: the log's origin with `/fleet` (never a file log's origin).
+pub fn fleet_origin(
+    cfg: &crate::config::Config,
+    audit: &dyn kokuin_audit::CheckpointSigner,
+) -> String {
+    kokuin_fleet::integrator::fleet_origin(
+        &cfg.audit
+            .origin
+            .clone()
+            .unwrap_or_else(|| kokuin_audit::writer::default_origin(&audit.key_id())),
+    )
+}
+
+/// Where a fleet node keeps its node key: beside its serial state, on its own disk, never in
+/// the database.
+pub fn node_key_path(cfg: &crate::config::Config) -> std::path::PathBuf {
+    cfg.resolve(&cfg.tsa.serial_state)
+        .with_file_name(format!("fleet-node-key-{}", cfg.tsa.node_id))
+}
+
+/// What the fleet's heads verify under: node keys the audit certificate certified for
+/// `origin`.
+pub fn head_trust(
+    cfg: &crate::config::Config,
+    origin: String,
+) -> Result<kokuin_fleet::heads::HeadTrust, String> {
+    let certs = kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
+        .map_err(|e| format!("audit certificate: {e}"))?;
+    Ok(kokuin_fleet::heads::HeadTrust::new(
+        origin,
+        Arc::new(TrustedCheckpointCerts(certs)),
+    ))
 }
 
 /// Appends `event` and waits, without blocking the reactor, until it is on stable storage.

@@ -13,7 +13,7 @@ use crate::audit::TrustedCheckpointCerts;
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::{AuditLog, CheckpointSigner, Event};
 use kokuin_fleet::SyncDb;
-use kokuin_fleet::integrator::{INTERVAL, Integrator, consistent, latest_checkpoint};
+use kokuin_fleet::integrator::{INTERVAL, Integrator, Round, consistent, latest_checkpoint};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,25 +23,29 @@ use std::time::Instant;
 pub struct TreeNode {
     /// The audit key, which signs the fleet's checkpoints.
     pub signer: Arc<dyn CheckpointSigner>,
-    /// The fleet's origin.
-    pub origin: String,
+    /// The fleet's origin and the audit certificate, which node heads verify under.
+    pub heads: kokuin_fleet::heads::HeadTrust,
     /// The audit certificate, which checkpoints read from the database must verify under.
     pub trusted: TrustedCheckpointCerts,
     /// Where the node keeps the newest checkpoint it verified.
     pub local: PathBuf,
-    /// This node's log, for `tree.mismatch`.
+    /// This node's log, for `tree.mismatch` and `fleet.refused`.
     pub log: Option<Arc<AuditLog>>,
+    /// For `kokuin_fleet_refused_total`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Runs until `run` turns false (the server stopping).
 pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, run: &AtomicBool) {
     let TreeNode {
         signer,
-        origin,
+        heads,
         trusted,
         local,
         log,
+        metrics,
     } = node;
+    let origin = heads.origin().to_string();
     let verify = |note: &str| {
         kokuin_audit::note::verify(note, &trusted)
             .ok()
@@ -58,7 +62,7 @@ pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, r
         set(&slot, note.clone());
     }
     let reader_cfg = db.config().clone();
-    let mut integrator = Integrator::new(db, signer, origin.clone());
+    let mut integrator = Integrator::new(db, signer, heads);
     let mut reader = SyncDb::new(reader_cfg).ok();
     let mut last_read = Instant::now()
         .checked_sub(INTERVAL * 4)
@@ -66,13 +70,21 @@ pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, r
     let mut failing = false;
     while run.load(Ordering::Relaxed) {
         match integrator.round(newest.as_ref().map(|(cp, _)| cp)) {
-            Ok(Some(note)) => {
+            Ok(Round {
+                note: Some(note),
+                refused,
+            }) => {
                 failing = false;
+                say_refused(&log, &metrics, refused);
                 if let Some(cp) = verify(&note) {
                     adopt(&mut newest, &local, &slot, cp, note);
                 }
             }
-            Ok(None) => {
+            Ok(Round {
+                note: None,
+                refused,
+            }) => {
+                say_refused(&log, &metrics, refused);
                 failing = false;
                 // Another node may have signed: served once verified and consistent.
                 if last_read.elapsed() >= INTERVAL * 2 {
@@ -154,6 +166,47 @@ fn halt(log: &Option<Arc<AuditLog>>, size: u64, why: &str) {
                 }
             }),
         );
+    }
+}
+
+/// Says each finding of rows left out of the tree: the service log, `/metrics`, and a
+/// `fleet.refused` record in this node's chain.
+fn say_refused(
+    log: &Option<Arc<AuditLog>>,
+    metrics: &crate::metrics::Metrics,
+    refused: Vec<kokuin_fleet::intake::Refusal>,
+) {
+    for r in refused {
+        tracing::error!(
+            node_id = r.node_id,
+            from_seq = r.from_seq,
+            to_seq = r.to_seq,
+            reason = r.reason.as_str(),
+            detail = %r.detail,
+            "fleet tree: rows no verified head vouches for are left out of the tree"
+        );
+        metrics
+            .fleet_refused
+            .get_or_create(&crate::metrics::RefusedLabels {
+                reason: r.reason.as_str(),
+            })
+            .inc();
+        if let Some(log) = log {
+            let ev = Event::new(kokuin_audit::kind::FLEET_REFUSED)
+                .with("node_id", i64::from(r.node_id))
+                .with("from_seq", r.from_seq)
+                .with("to_seq", r.to_seq)
+                .with("reason", r.reason.as_str())
+                .with("detail", r.detail);
+            log.append(
+                ev,
+                Box::new(|r| {
+                    if let Err(e) = r {
+                        tracing::error!(error = %e, "audit log cannot record a fleet refusal");
+                    }
+                }),
+            );
+        }
     }
 }
 

@@ -21,6 +21,13 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of `kokuin_fleet_refused_total`.
+pub struct RefusedLabels {
+    /// Why rows were left out of the fleet's tree (`unsigned`, `chain`, `head`).
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 /// Labels of per-key metrics.
 pub struct KeyLabels {
     /// The key's name (never a path).
@@ -48,6 +55,8 @@ pub struct Metrics {
     pub clock_ok: Gauge,
     /// In a fleet: the database's clock minus this node's at the last lease renewal.
     pub database_clock_offset_seconds: Gauge<f64, AtomicU64>,
+    /// In a fleet: findings of rows left out of the tree, by reason.
+    pub fleet_refused: Family<RefusedLabels, Counter>,
     /// Days until each key's usage period ends.
     pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
     /// 1 while `/readyz` is 200.
@@ -122,6 +131,12 @@ impl Metrics {
             "In a fleet: the database's clock minus this node's at the last lease renewal",
             database_clock_offset_seconds.clone(),
         );
+        let fleet_refused = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "fleet_refused",
+            "In a fleet: rows the integrator left out of the tree because no verified head vouches for them, one per finding",
+            fleet_refused.clone(),
+        );
         let clock_ok = Gauge::default();
         registry.register(
             "clock_ok",
@@ -160,6 +175,7 @@ impl Metrics {
             clock_max_error_seconds,
             clock_ok,
             database_clock_offset_seconds,
+            fleet_refused,
             key_usage_days_left,
             ready,
             rate_limited,

@@ -213,15 +213,11 @@ pub async fn run_bound(
     )));
     let integrating = Arc::new(std::sync::atomic::AtomicBool::new(true));
     if let (Some(db), Some(signer)) = (cfg.database(), state.service.fleet_signer.clone()) {
-        let origin = kokuin_fleet::integrator::fleet_origin(
-            &cfg.audit
-                .origin
-                .clone()
-                .unwrap_or_else(|| kokuin_audit::writer::default_origin(&signer.key_id())),
-        );
+        let origin = crate::audit::fleet_origin(&cfg, signer.as_ref());
         let db = db
             .and_then(kokuin_fleet::SyncDb::new)
             .map_err(|e| HttpError::Config(format!("audit.database: {e}")))?;
+        let heads = crate::audit::head_trust(&cfg, origin.clone()).map_err(HttpError::Config)?;
         let trusted = crate::audit::TrustedCheckpointCerts(
             kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
                 .map_err(|e| HttpError::Config(format!("audit certificate: {e}")))?,
@@ -232,10 +228,11 @@ pub async fn run_bound(
             .with_file_name(format!("fleet-checkpoint-node-{}", cfg.tsa.node_id));
         let node = crate::fleet_tree::TreeNode {
             signer,
-            origin,
+            heads,
             trusted,
             local,
             log: state.service.audit.clone(),
+            metrics: state.metrics.clone(),
         };
         let (slot, run) = (state.fleet_note.clone(), integrating.clone());
         std::thread::Builder::new()

@@ -68,6 +68,7 @@ fn rows_no_node_signed_are_never_signed_into_a_checkpoint() {
         .map(|i| Some(node(&state, &pg, i as u16 + 1, ports[i])))
         .collect();
     let issued = AtomicU64::new(0);
+    let mut last3 = 0;
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         // Load on nodes 1 and 2 for the whole test.
@@ -104,7 +105,7 @@ fn rows_no_node_signed_are_never_signed_into_a_checkpoint() {
         });
         // Node 3 stops cleanly: its head covers its last record.
         nodes[2].take().unwrap().stop();
-        let (last3, line3): (u64, String) = {
+        let (l3, line3): (u64, String) = {
             let r = pg.psql(
                 "SELECT seq || ' ' || line FROM kokuin_audit_records WHERE node_id = 3 \
                  ORDER BY seq DESC LIMIT 1",
@@ -112,6 +113,7 @@ fn rows_no_node_signed_are_never_signed_into_a_checkpoint() {
             let (seq, line) = r.split_once(' ').unwrap();
             (seq.parse().unwrap(), line.to_string())
         };
+        last3 = l3;
 
         // While the integrators are held off (the test holds their lock), node 2 writes and
         // signs heads; one of its records is then changed before any tree takes it in.
@@ -252,6 +254,30 @@ fn rows_no_node_signed_are_never_signed_into_a_checkpoint() {
     for n in nodes.into_iter().flatten() {
         n.stop();
     }
+    // The auditor's recomputation names each forged row; node 2's changed record breaks its
+    // chain (not valid); the tree and its checkpoints are intact.
+    let o = kokuin_testkit::fleet::kokuin_db(
+        &pg,
+        &[
+            "audit",
+            "verify",
+            &pg.url(),
+            "--trust",
+            state.join("pki/audit.pem").to_str().unwrap(),
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    for named in [
+        "node 777: records up to seq 0, and no head of it verifies",
+        "to 100000000 are beyond its newest verified head",
+        &format!("node 3: records from seq {} to {}", last3 + 1, last3 + 1),
+        &format!("node 3: the head row for seq {}", last3 + 1),
+        "node-00002: DAMAGED",
+    ] {
+        assert!(out.contains(named), "{named:?} not in: {out}");
+    }
+    assert!(!out.contains("fleet tree: DAMAGED"), "{out}");
 }
 
 fn base64_root(root: [u8; 32]) -> String {

@@ -238,6 +238,26 @@ fn checkpoint_rows_written_by_hand_are_neither_served_nor_proved_against() {
         tsr.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // The auditor's recomputation names both rows; the signed evidence is intact.
+    let o = kokuin_db(
+        &pg,
+        &[
+            "audit",
+            "verify",
+            &pg.url(),
+            "--trust",
+            state.join("pki/audit.pem").to_str().unwrap(),
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    for size in ["1000000", "999999"] {
+        assert!(
+            out.contains(&format!("the checkpoint row of size {size} is not signed")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("VALID WITH FINDINGS"), "{out}");
 }
 
 /// #30.2: a right-edge tree node changed in the database (the probe's case: the integrator
@@ -322,6 +342,105 @@ fn a_tree_node_changed_in_the_database_is_never_signed_over() {
     // Tokens are still issued.
     request_token(&n.http, &data, &dir.path().join("after.tsr"));
     n.stop();
+    // The auditor's recomputation names the changed row: not valid.
+    let o = kokuin_db(
+        &pg,
+        &[
+            "audit",
+            "verify",
+            &pg.url(),
+            "--trust",
+            state.join("pki/audit.pem").to_str().unwrap(),
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the tree row at level {level}, index {} was changed",
+            (before >> level) - 1
+        )),
+        "{out}"
+    );
+}
+
+/// #30.2: the tree's rows deleted back to an older genuine checkpoint (its checkpoint rows
+/// kept). The node holds the newest checkpoint it verified in its own file: it signs nothing
+/// over the shorter tree, records `tree.mismatch`, keeps issuing; the auditor's recomputation
+/// names the rollback.
+#[test]
+fn tree_rows_deleted_back_to_an_older_checkpoint_are_never_signed_over() {
+    let pg = Postgres::start();
+    let dir = tempdir();
+    let state = dir.path().join("fleet");
+    let n = node(&state, &pg, 1, free_port());
+    let data = dir.path().join("invoice.xml");
+    std::fs::write(&data, b"<Invoice/>\n").unwrap();
+    let signed = || -> u64 {
+        pg.psql("SELECT coalesce(max(size), 0) FROM kokuin_tree_checkpoints")
+            .parse()
+            .unwrap()
+    };
+    let mut sizes = Vec::new();
+    for i in 0..2 {
+        request_token(&n.http, &data, &dir.path().join(format!("t{i}.tsr")));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let last = sizes.last().copied().unwrap_or(0);
+        while signed() <= last {
+            assert!(Instant::now() < deadline, "no checkpoint: {}", n.stderr());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sizes.push(signed());
+    }
+    // Give the node the newest checkpoint (it adopts what it signs at once), then roll the
+    // tree back to the first.
+    let old = sizes[0];
+    pg.psql(&format!(
+        "DELETE FROM kokuin_tree_leaves WHERE idx >= {old}; \
+         DELETE FROM kokuin_tree_nodes WHERE (idx + 1) * (1::bigint << level) > {old}"
+    ));
+    request_token(&n.http, &data, &dir.path().join("after.tsr"));
+    let mismatch = || {
+        pg.psql(
+            "SELECT count(*) FROM kokuin_audit_records \
+             WHERE node_id = 1 AND line::json->>'type' = 'tree.mismatch'",
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mismatch() == "0" {
+        assert!(
+            Instant::now() < deadline,
+            "no tree.mismatch: {}",
+            n.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        signed(),
+        sizes[1],
+        "a checkpoint was signed over the shorter tree"
+    );
+    request_token(&n.http, &data, &dir.path().join("still.tsr"));
+    n.stop();
+    let o = kokuin_db(
+        &pg,
+        &[
+            "audit",
+            "verify",
+            &pg.url(),
+            "--trust",
+            state.join("pki/audit.pem").to_str().unwrap(),
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the audit key signed a checkpoint of {} leaves; the stored tree has only {old}",
+            sizes[1]
+        )),
+        "{out}"
+    );
 }
 
 /// #30.4: a node runs with exactly the documented role: after `kokuin fleet migrate` by the

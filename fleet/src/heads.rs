@@ -37,6 +37,11 @@ impl Head {
         )
         .into_bytes()
     }
+
+    /// The node key's signature over it.
+    pub fn signed_by(&self, key: &crate::node_key::NodeKey, origin: &str) -> Vec<u8> {
+        key.sign(&self.message(origin))
+    }
 }
 
 /// A head row as read from the database: nothing in it is trusted until [`HeadTrust::check`].

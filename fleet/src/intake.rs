@@ -106,29 +106,9 @@ pub async fn take(
     trust: &HeadTrust,
     budget: usize,
 ) -> Result<Intake, FleetError> {
-    // A loose index scan: one probe per node id, not a scan of every record.
-    let nodes = c
-        .query(
-            "WITH RECURSIVE n AS (
-                SELECT min(node_id) AS id FROM kokuin_audit_records
-                UNION ALL
-                SELECT (SELECT min(node_id) FROM kokuin_audit_records WHERE node_id > n.id)
-                FROM n WHERE n.id IS NOT NULL)
-             SELECT id,
-                    (SELECT max(seq) FROM kokuin_audit_records WHERE node_id = n.id),
-                    (SELECT max(seq) FROM kokuin_tree_leaves WHERE node_id = n.id)
-             FROM n WHERE id IS NOT NULL LIMIT $1",
-            &[&MAX_NODES],
-        )
-        .await?;
+    let nodes = node_tips(c, MAX_NODES).await?;
     let mut intake = Intake::default();
-    for r in &nodes {
-        let (id, tip, last): (i32, i64, Option<i64>) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        let last = last.and_then(|l| u64::try_from(l).ok());
-        let Ok(tip) = u64::try_from(tip) else {
-            continue;
-        };
+    for (id, tip, last) in nodes {
         let signed_to = match u16::try_from(id) {
             // No node can sign for an id out of range: its rows are never taken in.
             Err(_) => None,
@@ -145,6 +125,37 @@ pub async fn take(
         });
     }
     Ok(intake)
+}
+
+/// Every node id with records (at most `limit`): its newest record's seq and its last leaf's.
+/// A loose index scan: one probe per node id, not a scan of every record.
+pub async fn node_tips(
+    c: &tokio_postgres::Client,
+    limit: i64,
+) -> Result<Vec<(i32, u64, Option<u64>)>, FleetError> {
+    let rows = c
+        .query(
+            "WITH RECURSIVE n AS (
+                SELECT min(node_id) AS id FROM kokuin_audit_records
+                UNION ALL
+                SELECT (SELECT min(node_id) FROM kokuin_audit_records WHERE node_id > n.id)
+                FROM n WHERE n.id IS NOT NULL)
+             SELECT id,
+                    (SELECT max(seq) FROM kokuin_audit_records WHERE node_id = n.id),
+                    (SELECT max(seq) FROM kokuin_tree_leaves WHERE node_id = n.id)
+             FROM n WHERE id IS NOT NULL LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let (id, tip, last): (i32, i64, Option<i64>) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        if let Ok(tip) = u64::try_from(tip) {
+            out.push((id, tip, last.and_then(|l| u64::try_from(l).ok())));
+        }
+    }
+    Ok(out)
 }
 
 /// Takes in one node's records after its last leaf `last` up to a verified head; says how far

@@ -13,6 +13,7 @@
 //!   checkpoints and inclusion proofs.
 //! - [`node_key`], [`heads`]: each node signs how far its chain goes with a key the audit
 //!   key certified; the integrator takes in only what a verified head covers.
+//! - [`tree_audit`]: the auditor's recomputation of the tree and the heads from the records.
 //! - [`keyring`]: the keyring's text, one row, versioned.
 //! - [`clock_agreement`]: the database's clock beside the node's, at each lease renewal.
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod lease;
 pub mod log_storage;
 pub mod node_key;
 pub mod schema;
+pub mod tree_audit;
 
 pub use db::{DbConfig, SyncDb};
 pub use error::FleetError;

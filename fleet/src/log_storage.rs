@@ -91,6 +91,8 @@ pub struct PgStorage {
     /// The last record written (seq and line hash), and the last one a head covers.
     written: Option<(u64, String)>,
     headed: Option<u64>,
+    /// Records written so far (the next seq), for the tree's lag.
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What a node signs its heads with and checks its own heads against at start.
@@ -164,6 +166,7 @@ impl PgStorage {
                 origin,
                 written,
                 headed,
+                count: std::sync::Arc::new(point.next_seq.into()),
             },
             Recovered {
                 next_seq: point.next_seq,
@@ -190,7 +193,7 @@ impl PgStorage {
             seq,
             hash,
         };
-        let sig = self.key.sign(&head, &self.origin);
+        let sig = head.signed_by(&self.key, &self.origin);
         Some((head, sig))
     }
 
@@ -247,6 +250,11 @@ impl PgStorage {
     /// The lease this node holds: its epoch is the serial epoch.
     pub fn lease(&self) -> &Lease {
         &self.lease
+    }
+
+    /// How many records this node's chain holds (its next seq), kept current.
+    pub fn written(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.count.clone()
     }
 
     /// Judges the database's clock against the service's declared `accuracy`.
@@ -348,7 +356,7 @@ impl LogStorage for PgStorage {
                 seq: last.0,
                 hash: last.1.clone(),
             };
-            let sig = self.key.sign(&head, &self.origin);
+            let sig = head.signed_by(&self.key, &self.origin);
             (head, sig)
         });
         let cert = self.key.cert.text();
@@ -404,6 +412,8 @@ impl LogStorage for PgStorage {
         match r.map(|_| ()) {
             Ok(()) => {
                 self.uncertain_from = None;
+                self.count
+                    .store(last.0 + 1, std::sync::atomic::Ordering::Relaxed);
                 self.written = Some(last);
                 if let Some((h, _)) = head {
                     self.headed = Some(h.seq);

@@ -194,9 +194,9 @@ impl NodeKey {
         Ok(Self { key, cert })
     }
 
-    /// Signs a head.
-    pub fn sign(&self, head: &crate::heads::Head, origin: &str) -> Vec<u8> {
-        self.key.sign(&head.message(origin)).to_bytes().to_vec()
+    /// Signs `message` (a head's: `heads::Head::signed_by`).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.key.sign(message).to_bytes().to_vec()
     }
 }
 

@@ -169,6 +169,8 @@ pub struct Opened {
     /// With `audit.database`: the database's clock minus this node's at the last lease
     /// renewal, in µs (`kokuin_fleet::clock_agreement`).
     pub clock_offset: Option<Arc<std::sync::atomic::AtomicI64>>,
+    /// With `audit.database`: how many records this node's chain holds, kept current.
+    pub written: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// Opens the configured log: segment files, or with `audit.database` this node's chain in the
@@ -185,6 +187,7 @@ pub fn open(
             epoch: None,
             fleet_signer: None,
             clock_offset: None,
+            written: None,
         });
     }
     let key: Arc<dyn Signer> = match (&a.checkpoint, &a.checkpoint_key) {
@@ -233,6 +236,7 @@ pub fn open(
                 .map_err(|e| e.to_string())?;
         let storage = storage.with_clock_accuracy(cfg.tsa.accuracy.duration());
         let clock_offset = Some(storage.clock_offset());
+        let written = Some(storage.written());
         let epoch = storage.lease().epoch;
         let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(signer.clone()))
             .map_err(|e| e.to_string())?;
@@ -251,6 +255,7 @@ pub fn open(
             epoch: Some(epoch),
             fleet_signer: Some(signer),
             clock_offset,
+            written,
         });
     }
     let (log, report) = AuditLog::open(ac, Some(signer)).map_err(|e| e.to_string())?;
@@ -266,6 +271,7 @@ pub fn open(
         epoch: None,
         fleet_signer: None,
         clock_offset: None,
+        written: None,
     })
 }
 

@@ -242,6 +242,10 @@ pub struct AuditSection {
     /// `refusals` record per count this often.
     #[serde(default = "default_refusal_interval")]
     pub refusal_interval_s: u64,
+    /// In a fleet: `/readyz` fails once this node's records have waited longer than this for
+    /// the fleet's tree (seconds, default 120).
+    #[serde(default = "default_tree_lag_bound")]
+    pub tree_lag_bound_s: u64,
     /// The origin line of the signed tree checkpoints (c2sp.org/tlog-checkpoint), e.g.
     /// `tsa.example.jp/audit`; default `kokuin/audit/` and the first 16 hex digits of the
     /// audit certificate's SHA-256.
@@ -267,6 +271,10 @@ fn default_checkpoint_every() -> u64 {
 
 fn default_checkpoint_interval() -> u64 {
     60
+}
+
+fn default_tree_lag_bound() -> u64 {
+    120
 }
 
 fn default_segment_mb() -> u64 {

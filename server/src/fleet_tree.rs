@@ -33,6 +33,48 @@ pub struct TreeNode {
     pub log: Option<Arc<AuditLog>>,
     /// For `kokuin_fleet_refused_total`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// This node's id, and how many records its chain holds: how far behind the tree is.
+    pub node_id: u16,
+    /// See `node_id`.
+    pub written: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Where the lag is kept for `/readyz`.
+    pub lag: Arc<TreeLag>,
+}
+
+/// How long this node's records have waited for the fleet's tree: the time since the oldest
+/// record not yet a leaf was first seen so (to the loop's half second).
+pub struct TreeLag {
+    bound: std::time::Duration,
+    /// The chain's length that had to be in the tree, and since when it was waited for.
+    waiting: Mutex<Option<(u64, Instant)>>,
+}
+
+impl TreeLag {
+    /// Lag past `bound` makes `/readyz` fail.
+    pub fn new(bound: std::time::Duration) -> Self {
+        Self {
+            bound,
+            waiting: Mutex::new(None),
+        }
+    }
+
+    /// After a look: the chain holds `written` records, the tree the first `in_tree`.
+    fn observe(&self, written: u64, in_tree: u64) {
+        let Ok(mut w) = self.waiting.lock() else {
+            return;
+        };
+        match *w {
+            Some((target, _)) if in_tree < target => {}
+            _ => *w = (written > in_tree).then(|| (written, Instant::now())),
+        }
+    }
+
+    /// The lag and the bound, when the lag is past the bound.
+    pub fn lagging(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let w = self.waiting.lock().ok()?;
+        let lag = w.as_ref()?.1.elapsed();
+        (lag > self.bound).then_some((lag, self.bound))
+    }
 }
 
 /// Runs until `run` turns false (the server stopping).
@@ -44,7 +86,17 @@ pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, r
         local,
         log,
         metrics,
+        node_id,
+        written,
+        lag,
     } = node;
+    let watch_lag = |reader: &mut Option<SyncDb>| {
+        if let (Some(w), Some(r)) = (&written, reader.as_mut())
+            && let Ok(in_tree) = leaves_of(r, node_id)
+        {
+            lag.observe(w.load(Ordering::Relaxed), in_tree);
+        }
+    };
     let origin = heads.origin().to_string();
     let verify = |note: &str| {
         kokuin_audit::note::verify(note, &trusted)
@@ -69,6 +121,7 @@ pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, r
         .unwrap_or_else(Instant::now);
     let mut failing = false;
     while run.load(Ordering::Relaxed) {
+        watch_lag(&mut reader);
         match integrator.round(newest.as_ref().map(|(cp, _)| cp)) {
             Ok(Round {
                 note: Some(note),
@@ -108,14 +161,14 @@ pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, r
                                 size,
                                 "a signed checkpoint in the database does not extend it",
                             );
-                            return;
+                            break;
                         }
                     }
                 }
             }
             Err(kokuin_fleet::FleetError::TreeMismatch(size, why)) => {
                 halt(&log, size, &why);
-                return;
+                break;
             }
             // The database being down already refuses tokens and shows in /readyz: said
             // once here, not every half second.
@@ -128,6 +181,26 @@ pub fn integrate(db: SyncDb, node: TreeNode, slot: Arc<Mutex<Option<String>>>, r
         }
         std::thread::sleep(INTERVAL);
     }
+    // Halted: nothing more is integrated or served, and the lag grows until /readyz says so.
+    while run.load(Ordering::Relaxed) {
+        watch_lag(&mut reader);
+        std::thread::sleep(INTERVAL);
+    }
+}
+
+/// How many of node `node_id`'s records the stored tree holds (its last leaf's seq + 1).
+fn leaves_of(db: &mut SyncDb, node_id: u16) -> Result<u64, kokuin_fleet::FleetError> {
+    let id = i32::from(node_id);
+    db.call(|c| async move {
+        let n: i64 = c
+            .query_one(
+                "SELECT coalesce(max(seq) + 1, 0) FROM kokuin_tree_leaves WHERE node_id = $1",
+                &[&id],
+            )
+            .await?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    })
 }
 
 /// Takes `cp` as the newest verified checkpoint: kept in the node's file, served.
@@ -213,5 +286,31 @@ fn say_refused(
 fn set(slot: &Mutex<Option<String>>, note: String) {
     if let Ok(mut s) = slot.lock() {
         *s = Some(note);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lag_is_the_age_of_the_oldest_record_not_yet_in_the_tree() {
+        let lag = TreeLag::new(std::time::Duration::ZERO);
+        lag.observe(5, 5);
+        assert!(lag.lagging().is_none(), "nothing waits");
+        lag.observe(5, 3);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(lag.lagging().is_some(), "records 3 and 4 wait");
+        let since = lag.waiting.lock().unwrap().unwrap().1;
+        // New records while the old ones still wait: still the old ones' age.
+        lag.observe(9, 4);
+        assert_eq!(lag.waiting.lock().unwrap().unwrap(), (5, since));
+        // The old ones taken in, newer ones waiting: their age, from now.
+        lag.observe(9, 5);
+        let (target, newer) = lag.waiting.lock().unwrap().unwrap();
+        assert_eq!(target, 9);
+        assert!(newer > since);
+        lag.observe(9, 9);
+        assert!(lag.lagging().is_none(), "all taken in");
     }
 }

@@ -30,6 +30,8 @@ pub struct Service {
     pub start_records: Vec<kokuin_audit::Event>,
     /// In a fleet: the database's clock minus this node's at the last lease renewal, µs.
     pub database_clock_offset: Option<Arc<std::sync::atomic::AtomicI64>>,
+    /// In a fleet: how many records this node's chain holds (for the tree's lag).
+    pub fleet_written: Option<Arc<std::sync::atomic::AtomicU64>>,
     /// The keyring as loaded at start (empty without `tsa.keyring`): where following it
     /// begins.
     pub keyring: crate::keyring::Keyring,
@@ -161,6 +163,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
     let audit = opened.log;
     let fleet_signer = opened.fleet_signer;
     let database_clock_offset = opened.clock_offset;
+    let fleet_written = opened.written;
     // In a fleet the epoch is the node id's lease's, kept in the database: a node that lost
     // its disk, or moved, never repeats a serial.
     let (serials, serial_lock) = match opened.epoch {
@@ -275,6 +278,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         start_records,
         keyring,
         database_clock_offset,
+        fleet_written,
         _serial_lock: serial_lock,
     };
     for (i, l) in loaded.into_iter().enumerate() {

@@ -33,21 +33,36 @@ pub fn verify(
             "--checkpoint names one log's checkpoint: verify that node's directory",
         ));
     }
-    // Every node's chain is checked; the first damaged one decides the exit code.
-    let mut first_err = None;
+    // Every node's chain is checked and each damaged one said; the first decides the exit
+    // code (it is said last, by the caller).
+    let mut first_err: Option<CmdError> = None;
     for dir in &nodes {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-        if let Err(e) = verify_one(dir, &verifier, None, json, name.as_deref())
-            && first_err.is_none()
-        {
-            first_err = Some(e);
+        if let Err(e) = verify_one(dir, &verifier, None, json, name.as_deref()) {
+            match &first_err {
+                None => first_err = Some(e),
+                Some(_) => out!("{}", e.message),
+            }
+        }
+    }
+    // On the database itself, the tree and the heads too (an export holds neither).
+    let mut clean = true;
+    if super::audit_fleet::is_database(log) {
+        if verifier.0.is_empty() {
+            out!("fleet tree: not checked: name the audit certificate with --trust");
+        } else {
+            match super::audit_fleet::verify_tree(log, db, &verifier, json) {
+                Ok(c) => clean = c,
+                Err(e) => first_err = first_err.or(Some(e)),
+            }
         }
     }
     match first_err {
         Some(e) => Err(e),
         None => {
             if !json {
-                out!("OK: {} node chain(s) intact", nodes.len());
+                let verdict = if clean { "OK" } else { "VALID WITH FINDINGS" };
+                out!("{verdict}: {} node chain(s) intact", nodes.len());
             }
             Ok(())
         }

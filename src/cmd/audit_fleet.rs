@@ -99,6 +99,73 @@ pub fn node_logs(log: &Path, a: &DbArgs) -> Result<Option<NodeLogs>, CmdError> {
     Ok((!dirs.is_empty()).then_some((dirs, None)))
 }
 
+/// `audit verify postgres://…`, beside the per-node chains: the tree recomputed from the
+/// records, the heads and every stored tree and checkpoint row checked against it. Prints
+/// each finding; what breaks the signed evidence is an error.
+pub fn verify_tree(
+    log: &Path,
+    a: &DbArgs,
+    certs: &kokuin_server::audit::TrustedCheckpointCerts,
+    json: bool,
+) -> Result<bool, CmdError> {
+    use kokuin_fleet::tree_audit::audit;
+    let mut db = db(log, a)?;
+    let notes = certs.clone();
+    let r = audit(&mut db, std::sync::Arc::new(certs.clone()), &|note| {
+        kokuin_audit::note::verify(note, &notes)
+            .ok()
+            .filter(|cp| cp.fleet)
+    })
+    .map_err(|e| CmdError::usage(e.to_string()))?;
+    let damaged: Vec<_> = r.findings.iter().filter(|f| f.kind.damages()).collect();
+    if json {
+        let findings: Vec<_> = r
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "finding": f.kind.name(),
+                    "damages": f.kind.damages(),
+                    "detail": f.detail,
+                })
+            })
+            .collect();
+        out!(
+            "{}",
+            serde_json::json!({ "fleet_tree": {
+                "valid": damaged.is_empty(),
+                "leaves": r.leaves,
+                "checkpoints": r.checkpoints,
+                "findings": findings,
+            }})
+        );
+    } else {
+        for f in &r.findings {
+            let what = if f.kind.damages() {
+                "DAMAGED"
+            } else {
+                "finding"
+            };
+            out!("fleet tree: {what}: {}", f.detail);
+        }
+        if damaged.is_empty() {
+            out!(
+                "fleet tree: {} leaves recomputed from the records; {} signed checkpoint(s) \
+                 match it",
+                r.leaves,
+                r.checkpoints
+            );
+        }
+    }
+    match damaged.first() {
+        Some(f) => Err(CmdError::negative(format!(
+            "fleet tree DAMAGED: {}",
+            f.detail
+        ))),
+        None => Ok(r.findings.is_empty()),
+    }
+}
+
 /// `audit find` on a database: the token.issued records with this serial, on any node.
 pub fn find_in_database(log: &Path, serial: &str, a: &DbArgs) -> Result<(), CmdError> {
     let mut db = db(log, a)?;

@@ -173,6 +173,9 @@ pub async fn run_bound(
         refusals: Arc::default(),
         verifier: verifier(&cfg)?,
         fleet_note: Arc::default(),
+        fleet_lag: Arc::new(crate::fleet_tree::TreeLag::new(Duration::from_secs(
+            cfg.audit.tree_lag_bound_s.max(1),
+        ))),
         limits: limits.clone(),
         service,
         request_ids: AtomicU64::new(0),
@@ -233,6 +236,9 @@ pub async fn run_bound(
             local,
             log: state.service.audit.clone(),
             metrics: state.metrics.clone(),
+            node_id: cfg.tsa.node_id,
+            written: state.service.fleet_written.clone(),
+            lag: state.fleet_lag.clone(),
         };
         let (slot, run) = (state.fleet_note.clone(), integrating.clone());
         std::thread::Builder::new()

@@ -47,8 +47,15 @@ pub fn readiness(state: &State) -> Readiness {
     };
     let audit = match &state.service.audit {
         None => Ok(()),
-        Some(log) if log.healthy() => Ok(()),
-        Some(_) => Err("the audit log cannot be written".to_string()),
+        Some(log) if !log.healthy() => Err("the audit log cannot be written".to_string()),
+        Some(_) => match state.fleet_lag.lagging() {
+            Some((lag, bound)) => Err(format!(
+                "this node's records have waited {} s for the fleet's tree (bound {} s)",
+                lag.as_secs(),
+                bound.as_secs()
+            )),
+            None => Ok(()),
+        },
     };
     Readiness { clock, key, audit }
 }

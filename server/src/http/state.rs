@@ -41,6 +41,8 @@ pub struct State {
     pub sign_times: sign_times::SignTimes,
     /// In a fleet: the newest signed checkpoint of the fleet's tree, kept by the integrator.
     pub fleet_note: Arc<std::sync::Mutex<Option<String>>>,
+    /// In a fleet: how long this node's records have waited for the fleet's tree.
+    pub fleet_lag: Arc<crate::fleet_tree::TreeLag>,
     /// The verification page, when `[verify]` is configured.
     pub verifier: Option<Arc<super::verify::Verifier>>,
     /// Refusals counted until their next aggregated audit record.

@@ -63,6 +63,10 @@ pub mod kind {
     /// (a changed tree node, rows deleted back to an older checkpoint): verified_size, reason.
     /// The node signs and serves no tree checkpoint past it.
     pub const TREE_MISMATCH: &str = "tree.mismatch";
+    /// A keyring the server was to follow could not be taken (unreadable, or in the database
+    /// naming a resource it may not: a module, a token, a PIN source, a file): reason. The
+    /// keys in force stay; said once per stored version.
+    pub const KEYRING_REFUSED: &str = "keyring.refused";
     /// In a fleet, at each start: the node's key certificate by the audit key (certificate),
     /// under which its signed heads verify.
     pub const NODE_KEY: &str = "node.key";

@@ -167,6 +167,26 @@ pub struct TsaConfig {
     /// password and CA),
     /// for rotation without downtime.
     pub keyring: Option<PathBuf>,
+    /// The PKCS #11 token that holds the keys of a keyring in the database: the row names keys
+    /// by label only, never a module, token or PIN source (`keyring_row`).
+    #[serde(default)]
+    pub token: Option<TokenSection>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+/// `tsa.token`: where this node's token is and how to log in.
+pub struct TokenSection {
+    /// The PKCS #11 module (shared library).
+    pub module: PathBuf,
+    /// Token label.
+    pub token: String,
+    /// File holding the user PIN (mode 0600), or…
+    pub pin_file: Option<PathBuf>,
+    /// …the environment variable holding it.
+    pub pin_env: Option<String>,
+    /// Sessions in each key's signing pool (default: the signing threads).
+    pub sessions: Option<usize>,
 }
 
 /// Where genTime comes from.

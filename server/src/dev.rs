@@ -351,7 +351,7 @@ accuracy = {{ seconds = 1 }}
 require_hsm_key = {require_hsm}
 # Keys, their states and activation times: `kokuin keys list --config DIR/kokuin.toml`.
 keyring = "state/keyring.toml"
-
+{token_toml}
 # Served side by side; the first is the default for requests without reqPolicy.
 {policies}
 [audit]
@@ -386,6 +386,14 @@ trust = ["pki/root.pem"]
         http = list(http),
         https = list(https),
         require_hsm = pkcs11.is_some(),
+        token_toml = match &token {
+            // The token the keys are in: what a keyring in the database names keys of.
+            Some((module, _)) => format!(
+                "token = {{ module = {}, token = \"kokuin-dev\", pin_file = \"keys/token.pin\" }}\n",
+                toml::Value::String(module.display().to_string())
+            ),
+            None => String::new(),
+        },
     );
     let tmp = dir.join("kokuin.toml.tmp");
     std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;

@@ -37,28 +37,44 @@ pub fn open(cfg: &Config) -> Result<Option<Arc<dyn KeyringStore>>, KeyringError>
                 origin: "tsa.keyring".into(),
                 reason: e.to_string(),
             })?;
-        return Ok(Some(Arc::new(DbKeyring::new(db))));
+        return Ok(Some(Arc::new(DbKeyring::new(db, local(cfg)))));
     }
     Ok(Some(Arc::new(FileKeyring::new(cfg.resolve(p)))))
 }
 
-/// The keyring in the fleet's database: one row, its text the file keyring's TOML, its
-/// version bumped at every change. A save is refused when the row changed since this store
+/// What a node supplies to a keyring in the database (`keyring_row`): its token, dev mode,
+/// and where the row's certificates are written (beside its serial state).
+pub fn local(cfg: &Config) -> crate::keyring_row::Local {
+    crate::keyring_row::Local {
+        token: cfg.tsa.token.clone(),
+        dev: cfg.dev,
+        certificates: cfg
+            .resolve(&cfg.tsa.serial_state)
+            .with_file_name("keyring-certificates"),
+        base_dir: cfg.base_dir.clone(),
+    }
+}
+
+/// The keyring in the fleet's database: one row, its text key labels and certificates
+/// (`keyring_row`: nothing naming a module, a token, a PIN or a file), its version bumped at
+/// every change. A save is refused when the row changed since this store
 /// last read it, so two operators at once cannot lose a change. Calls block (each within the
 /// database deadline); async callers run them on a blocking thread.
 pub struct DbKeyring {
     db: std::sync::Mutex<kokuin_fleet::SyncDb>,
+    local: crate::keyring_row::Local,
     /// The version last read, which a save must still find.
     read: std::sync::Mutex<Option<i64>>,
     shown: String,
 }
 
 impl DbKeyring {
-    /// The keyring in `db`.
-    pub fn new(db: kokuin_fleet::SyncDb) -> Self {
+    /// The keyring in `db`, for a node that supplies `local`.
+    pub fn new(db: kokuin_fleet::SyncDb, local: crate::keyring_row::Local) -> Self {
         let shown = db.config().shown().to_string();
         Self {
             db: std::sync::Mutex::new(db),
+            local,
             read: std::sync::Mutex::new(None),
             shown,
         }
@@ -86,13 +102,13 @@ impl KeyringStore for DbKeyring {
         // A database without a keyring yet holds an empty one: `kokuin keys generate`
         // starts it.
         match row {
-            Some((_, text)) => Keyring::parse(&text, &self.shown),
+            Some((_, text)) => crate::keyring_row::from_row(&text, &self.local, &self.shown),
             None => Ok(Keyring::default()),
         }
     }
 
     fn save(&self, ring: &Keyring) -> Result<(), KeyringError> {
-        let text = ring.to_text()?;
+        let text = crate::keyring_row::to_row(ring, &self.local)?;
         let expected = self
             .read
             .lock()

@@ -24,6 +24,7 @@ pub mod fleet_tree;
 pub mod http;
 pub mod key_config;
 pub mod keyring;
+pub mod keyring_row;
 pub mod keyring_store;
 pub mod metrics;
 pub mod serve;

@@ -157,9 +157,14 @@ fn dev_database_keyring(cfg: &Config, url: &str) -> Result<(), ServeError> {
         .map_err(|e| fail(e.to_string()))?
         .is_none()
     {
-        let text = std::fs::read_to_string(cfg.resolve(file)).map_err(|e| fail(e.to_string()))?;
-        // Another node seeding at the same moment wins; either copy is the same file.
-        let _ = kokuin_fleet::keyring::store(&mut db, None, text);
+        use crate::keyring_store::KeyringStore;
+        let ring = crate::keyring_store::FileKeyring::new(cfg.resolve(file))
+            .load()
+            .map_err(|e| fail(e.to_string()))?;
+        // Labels and certificates only (`keyring_row`). Another node seeding at the same
+        // moment wins; either copy is the same.
+        let _ =
+            crate::keyring_store::DbKeyring::new(db, crate::keyring_store::local(cfg)).save(&ring);
     }
     // The configuration `kokuin keys … --config DIR/kokuin-fleet.toml` and `kokuin audit`
     // use to act on the fleet's database: the dev one, with the log and keyring there.

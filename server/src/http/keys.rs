@@ -79,6 +79,8 @@ pub async fn follow_keyring(
     let mut ring = state.service.keyring.clone();
     // A key that could not be put in force is not tried again until the keyring changes.
     let mut failed: Option<(String, Option<Vec<u8>>)> = None;
+    // The stored version last refused, so that a refusal is said once.
+    let mut refused: Option<Option<Vec<u8>>> = None;
     loop {
         let hangup = tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => false,
@@ -101,7 +103,15 @@ pub async fn follow_keyring(
                     seen = fp;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "keyring unreadable; keeping the key in force");
+                    // Said once per stored version, not every second.
+                    if refused.as_ref() != Some(&fp) {
+                        tracing::error!(error = %e, "keyring refused; keeping the keys in force");
+                        record(
+                            &state,
+                            Event::new(kind::KEYRING_REFUSED).with("reason", e.to_string()),
+                        );
+                        refused = Some(fp);
+                    }
                     continue;
                 }
             }

@@ -70,6 +70,9 @@ enum Command {
     /// The key lifecycle: generate, csr, install-cert, rotate, retire, destroy, list.
     #[command(subcommand)]
     Keys(cmd::keys::args::KeysCommand),
+    /// Dual control: plan, approve and run a change of the keyring with a quorum of officers.
+    #[command(subcommand)]
+    Ceremony(cmd::ceremony::CeremonyCommand),
     /// Load a TSA (any URL) and report tokens/s and latency; every reply is checked.
     Bench(cmd::bench_args::BenchOptions),
     /// A fleet's database: create or upgrade its schema (the tables' owner, once per upgrade).
@@ -86,7 +89,7 @@ fn main() -> ExitCode {
     init_logging(cli.log_format, default_level);
     if matches!(
         cli.command,
-        Command::Serve(_) | Command::Keys(_) | Command::Audit(_)
+        Command::Serve(_) | Command::Keys(_) | Command::Audit(_) | Command::Ceremony(_)
     ) {
         // What these create (state directories, keys, audit segments, checkpoints, the dev
         // configuration with its API-token hashes) is the service's alone: 0700 and 0600.
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Clock(c) => c.run(),
         Command::Certs(c) => c.run(),
         Command::Keys(c) => c.run(),
+        Command::Ceremony(c) => c.run(),
         Command::Bench(a) => a.run(),
         Command::Fleet(c) => c.run(),
     };

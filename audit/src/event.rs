@@ -63,6 +63,10 @@ pub mod kind {
     /// (a changed tree node, rows deleted back to an older checkpoint): verified_size, reason.
     /// The node signs and serves no tree checkpoint past it.
     pub const TREE_MISMATCH: &str = "tree.mismatch";
+    /// A keyring change under dual control that a node verified and followed: id,
+    /// plan_sha256, from_version, operations, approved_by, plan (the plan file, verbatim),
+    /// approvals (JSON), so that each approval can be verified again from the log.
+    pub const CEREMONY: &str = "key.ceremony";
     /// A keyring the server was to follow could not be taken (unreadable, or in the database
     /// naming a resource it may not: a module, a token, a PIN source, a file): reason. The
     /// keys in force stay; said once per stored version.

@@ -9,7 +9,9 @@ mod aws_lc;
 mod key_file;
 mod rsa_sign;
 
-use key_file::{check_private_permissions, pem_private_key, private_file};
+use key_file::{
+    check_private_permissions, decrypt_file, encrypt_pem, pem_private_key, private_file,
+};
 use rsa_sign::{rsa_pkcs1, rsa_pss};
 
 use crate::algorithm::{SignatureAlgorithm, oid};
@@ -339,6 +341,29 @@ impl SoftwareSigner {
         let mut f = private_file(path).map_err(werr)?;
         f.write_all(pem.as_bytes()).map_err(werr)?;
         f.sync_all().map_err(werr)
+    }
+
+    /// Writes the key encrypted under `passphrase` (PKCS #8, RFC 8018 PBES2) to a new file of
+    /// mode 0600: an officer's key at level 1 or in dev mode.
+    pub fn write_encrypted_pkcs8_pem(
+        &self,
+        path: &Path,
+        passphrase: &[u8],
+    ) -> Result<(), KeyError> {
+        let pem = encrypt_pem(&self.to_pkcs8_pem()?, passphrase)?;
+        let werr = |source| KeyError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut f = private_file(path).map_err(werr)?;
+        f.write_all(pem.as_bytes()).map_err(werr)?;
+        f.sync_all().map_err(werr)
+    }
+
+    /// Reads a key [`Self::write_encrypted_pkcs8_pem`] (or `openssl pkcs8 -topk8`) wrote.
+    pub fn load_encrypted(path: &Path, passphrase: &[u8], label: &str) -> Result<Self, KeyError> {
+        let der = decrypt_file(path, passphrase)?;
+        Self::from_pkcs8_der(der.as_bytes(), None, label)
     }
 
     /// The public key as SubjectPublicKeyInfo DER.

@@ -171,6 +171,11 @@ pub struct TsaConfig {
     /// by label only, never a module, token or PIN source (`keyring_row`).
     #[serde(default)]
     pub token: Option<TokenSection>,
+    /// Dual control: the hash of the keyring's first officers and quorum
+    /// (`sha256:…`, printed by `kokuin ceremony init`). Every keyring change is then
+    /// followed only with its ceremony's approvals (`crate::ceremony`).
+    #[serde(default)]
+    pub officers: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]

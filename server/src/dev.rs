@@ -256,7 +256,10 @@ pub fn ensure_state_dir(
     {
         use crate::keyring_store::KeyringStore;
         crate::keyring_store::FileKeyring::new(dir.join("state").join("keyring.toml"))
-            .save(&crate::keyring::Keyring { keys })
+            .save(&crate::keyring::Keyring {
+                keys,
+                ..Default::default()
+            })
             .map_err(|e| e.to_string())?;
     }
     write_key("tls.key", &pki.tls_key)?;

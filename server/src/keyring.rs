@@ -85,11 +85,30 @@ impl KeyEntry {
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-/// The TSA's keys with their states and activation times.
+/// The TSA's keys with their states and activation times, and under dual control the
+/// officers who approve every change, the quorum, and the ceremonies that made it
+/// (`crate::ceremony`).
 pub struct Keyring {
+    /// Under dual control: bumped by each ceremony (0: none yet).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u64,
+    /// Under dual control: approvals a change needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    /// Under dual control: who approves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officers: Vec<crate::ceremony::record::Officer>,
     /// The keys.
     #[serde(default)]
     pub keys: Vec<KeyEntry>,
+    /// Under dual control: every ceremony that changed the keyring, with its approvals, the
+    /// evidence each node verifies before it follows a change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ceremonies: Vec<crate::ceremony::record::CeremonyRecord>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Keyring {
@@ -210,6 +229,7 @@ mod tests {
                 entry("new", KeyState::Active, Some("2026-11-23T10:00:00Z")),
                 entry("gone", KeyState::Retired, Some("2026-11-23T08:00:00Z")),
             ],
+            ..Default::default()
         };
         assert_eq!(k.in_force(now, P).unwrap().name, "old");
         assert_eq!(
@@ -220,6 +240,7 @@ mod tests {
         assert!(k.in_force(now, P).is_none());
         let old = Keyring {
             keys: vec![entry("old", KeyState::Active, None)],
+            ..Default::default()
         };
         let ch = k.changes_since(&old);
         assert!(ch.contains(&("old".into(), "active -> retired".into())));
@@ -235,6 +256,7 @@ mod tests {
         pq.policy = Some("2.25.2".into());
         let mut k = Keyring {
             keys: vec![entry("shared", KeyState::Active, None), pq],
+            ..Default::default()
         };
         assert_eq!(k.in_force(now, P).unwrap().name, "shared");
         assert_eq!(k.in_force(now, "2.25.2").unwrap().name, "pq");

@@ -24,8 +24,20 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StoredRing {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quorum: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    officers: Vec<crate::ceremony::record::Officer>,
     #[serde(default)]
     keys: Vec<StoredEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ceremonies: Vec<crate::ceremony::record::CeremonyRecord>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,7 +132,7 @@ fn check_name(name: &str) -> Result<(), String> {
 pub fn from_row(text: &str, local: &Local, origin: &str) -> Result<Keyring, KeyringError> {
     let de = toml::Deserializer::parse(text)
         .map_err(|e| invalid(origin, e.to_string().trim().into()))?;
-    let stored: StoredRing = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut stored: StoredRing = serde_path_to_error::deserialize(de).map_err(|e| {
         invalid(
             origin,
             format!(
@@ -132,7 +144,8 @@ pub fn from_row(text: &str, local: &Local, origin: &str) -> Result<Keyring, Keyr
         )
     })?;
     let mut keys = Vec::new();
-    for e in stored.keys {
+    let entries = std::mem::take(&mut stored.keys);
+    for e in entries {
         check_name(&e.name).map_err(|r| invalid(origin, r))?;
         let cert_file = local.certificates.join(format!("{}.pem", e.name));
         let write_cert = |pem: &Option<String>| -> Result<(), KeyringError> {
@@ -209,7 +222,13 @@ pub fn from_row(text: &str, local: &Local, origin: &str) -> Result<Keyring, Keyr
             key,
         });
     }
-    let ring = Keyring { keys };
+    let ring = Keyring {
+        version: stored.version,
+        quorum: stored.quorum,
+        officers: stored.officers,
+        keys,
+        ceremonies: stored.ceremonies,
+    };
     // The same checks as a keyring file's (names once, times, policies).
     Keyring::parse(&ring.to_text()?, origin)
 }
@@ -305,7 +324,14 @@ pub fn to_row(ring: &Keyring, local: &Local) -> Result<String, KeyringError> {
             key,
         });
     }
-    toml::to_string_pretty(&StoredRing { keys }).map_err(|e| invalid(origin, e.to_string()))
+    let stored = StoredRing {
+        version: ring.version,
+        quorum: ring.quorum,
+        officers: ring.officers.clone(),
+        keys,
+        ceremonies: ring.ceremonies.clone(),
+    };
+    toml::to_string_pretty(&stored).map_err(|e| invalid(origin, e.to_string()))
 }
 
 #[cfg(test)]
@@ -358,6 +384,7 @@ mod tests {
         let l = local(dir.path(), false);
         let ring = Keyring {
             keys: vec![entry(token_key("/usr/lib/softhsm/libsofthsm2.so"))],
+            ..Default::default()
         };
         let row = to_row(&ring, &l).unwrap();
         assert!(!row.contains("softhsm") && !row.contains("pin"), "{row}");
@@ -396,6 +423,7 @@ mod tests {
         // Writing: a key of another module, or a wrapped seed, is not the fleet's to hold.
         let foreign = Keyring {
             keys: vec![entry(token_key("/tmp/other.so"))],
+            ..Default::default()
         };
         assert!(to_row(&foreign, &l).is_err());
         let mut wrapped = token_key("/usr/lib/softhsm/libsofthsm2.so");
@@ -405,7 +433,8 @@ mod tests {
         assert!(
             to_row(
                 &Keyring {
-                    keys: vec![entry(wrapped)]
+                    keys: vec![entry(wrapped)],
+                    ..Default::default()
                 },
                 &l
             )

@@ -237,6 +237,7 @@ mod tests {
                     certificate: "c".into(),
                 },
             }],
+            ..Default::default()
         };
         store.save(&k).unwrap();
         let v1 = store.version().unwrap();
@@ -265,6 +266,7 @@ mod tests {
                     certificate: "c".into(),
                 },
             }],
+            ..Default::default()
         };
         FileKeyring::new(path.clone()).save(&k).unwrap();
         let (a, b) = (

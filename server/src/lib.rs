@@ -15,6 +15,7 @@ macro_rules! announce {
 }
 
 pub mod audit;
+pub mod ceremony;
 pub mod config;
 #[cfg(feature = "dev")]
 pub mod dev;

@@ -57,6 +57,8 @@ pub struct Metrics {
     pub database_clock_offset_seconds: Gauge<f64, AtomicU64>,
     /// In a fleet: findings of rows left out of the tree, by reason.
     pub fleet_refused: Family<RefusedLabels, Counter>,
+    /// Keyring changes not followed (unreadable, or without a valid ceremony).
+    pub keyring_refused: Counter,
     /// Days until each key's usage period ends.
     pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
     /// 1 while `/readyz` is 200.
@@ -137,6 +139,12 @@ impl Metrics {
             "In a fleet: rows the integrator left out of the tree because no verified head vouches for them, one per finding",
             fleet_refused.clone(),
         );
+        let keyring_refused = Counter::default();
+        registry.register(
+            "keyring_refused",
+            "Keyring changes not followed: unreadable, naming what a database may not, or without a valid ceremony",
+            keyring_refused.clone(),
+        );
         let clock_ok = Gauge::default();
         registry.register(
             "clock_ok",
@@ -176,6 +184,7 @@ impl Metrics {
             clock_ok,
             database_clock_offset_seconds,
             fleet_refused,
+            keyring_refused,
             key_usage_days_left,
             ready,
             rate_limited,

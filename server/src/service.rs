@@ -93,6 +93,7 @@ impl Service {
 /// is opened once.
 fn initial_keys(
     cfg: &Config,
+    records: &mut Vec<kokuin_audit::Event>,
 ) -> Result<(Vec<Option<LoadedKey>>, crate::keyring::Keyring), StartError> {
     match (&cfg.tsa.key, &cfg.tsa.keyring) {
         (Some(k), _) => {
@@ -107,6 +108,7 @@ fn initial_keys(
                 .map_err(|e| StartError::Other(e.to_string()))?
                 .ok_or_else(|| StartError::Other("no tsa.keyring".into()))?;
             let ring = store.load().map_err(|e| StartError::Other(e.to_string()))?;
+            let ring = verified_keyring(cfg, ring, records)?;
             let now = std::time::SystemTime::now();
             let mut out: Vec<Option<LoadedKey>> = Vec::new();
             for p in &cfg.tsa.policies {
@@ -131,10 +133,43 @@ fn initial_keys(
     }
 }
 
+/// Under dual control, the keyring as this node verified it (`ceremony::accept`): the
+/// stored one when its ceremonies verify, else the newest this node verified before (the
+/// refusal recorded), else no start.
+fn verified_keyring(
+    cfg: &Config,
+    ring: crate::keyring::Keyring,
+    records: &mut Vec<kokuin_audit::Event>,
+) -> Result<crate::keyring::Keyring, StartError> {
+    match crate::ceremony::accept::accept(cfg, ring) {
+        Ok(a) => {
+            records.extend(a.ceremonies.iter().map(crate::ceremony::event));
+            Ok(a.ring)
+        }
+        Err(why) => match crate::ceremony::accept::kept(cfg) {
+            Some(kept) => {
+                tracing::error!(
+                    reason = %why,
+                    "keyring refused; serving the keyring this node verified last"
+                );
+                records.push(
+                    kokuin_audit::Event::new(kokuin_audit::kind::KEYRING_REFUSED)
+                        .with("reason", why),
+                );
+                Ok(kept)
+            }
+            None => Err(StartError::Other(format!(
+                "keyring refused, and this node has verified none before: {why}"
+            ))),
+        },
+    }
+}
+
 /// Builds the service from `cfg`: keys opened and checked, serial epoch claimed, audit log
 /// opened, clock checked; any failure refuses the start.
 pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Service, StartError> {
-    let (loaded, keyring) = initial_keys(cfg)?;
+    let mut keyring_records = Vec::new();
+    let (loaded, keyring) = initial_keys(cfg, &mut keyring_records)?;
     let key_label = loaded
         .iter()
         .map(|l| l.as_ref().map_or("none", |l| l.name.as_str()))
@@ -253,6 +288,9 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
                 .with("in_force", in_force)
                 .with("serial_epoch", serial_epoch),
         ]
+        .into_iter()
+        .chain(keyring_records)
+        .collect::<Vec<_>>()
     };
     tracing::info!(
         key = %key_label,

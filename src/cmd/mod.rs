@@ -8,6 +8,7 @@ pub mod audit_report;
 mod audit_report_charts;
 pub mod bench;
 pub mod bench_args;
+pub mod ceremony;
 pub mod certs;
 pub mod clock;
 pub mod fleet;

@@ -94,8 +94,22 @@ pub async fn follow_keyring(
         };
         let fp = version(store.clone()).await;
         if hangup || fp != seen {
-            match load(store.clone()).await {
-                Ok(new) => {
+            let verified = load(store.clone()).await.and_then(|new| {
+                crate::ceremony::accept::accept(&cfg, new).map_err(|reason| {
+                    crate::error::KeyringError::Invalid {
+                        origin: "keyring".into(),
+                        reason,
+                    }
+                })
+            });
+            match verified {
+                Ok(crate::ceremony::accept::Accepted {
+                    ring: new,
+                    ceremonies,
+                }) => {
+                    for c in &ceremonies {
+                        record(&state, crate::ceremony::event(c));
+                    }
                     for (key, event) in new.changes_since(&ring) {
                         record(&state, lifecycle(&key, &event));
                     }
@@ -105,6 +119,7 @@ pub async fn follow_keyring(
                 Err(e) => {
                     // Said once per stored version, not every second.
                     if refused.as_ref() != Some(&fp) {
+                        state.metrics.keyring_refused.inc();
                         tracing::error!(error = %e, "keyring refused; keeping the keys in force");
                         record(
                             &state,

@@ -34,6 +34,7 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
     };
     let ring = Keyring {
         keys: entries.clone(),
+        ..Default::default()
     };
     let now = SystemTime::now();
     for e in &entries {

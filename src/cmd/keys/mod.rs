@@ -3,7 +3,7 @@
 //! records every change in the audit log.
 
 pub mod args;
-mod common;
+pub(crate) mod common;
 mod list;
 mod sign_rate;
 

@@ -1,0 +1,98 @@
+//! A node's side of dual control: it follows a keyring only after checking its ceremonies
+//! from the newest keyring it verified before, which it keeps on its own disk
+//! (`keyring-accepted.toml` beside its serial state) — never from the store alone, which
+//! whoever can write the keyring file or row controls. No rollback: an older version is
+//! refused; no replay: a plan names the version it applies to, and its id appears once.
+
+use super::verify::{Anchor, bootstrap, follow};
+use super::{CeremonyRecord, state_hash};
+use crate::config::Config;
+use crate::keyring::{KeyEntry, Keyring};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A keyring a node verified, and the ceremonies it followed to get there.
+pub struct Accepted {
+    /// The keyring to serve.
+    pub ring: Keyring,
+    /// Ceremonies not followed before, in order (for the audit log).
+    pub ceremonies: Vec<CeremonyRecord>,
+}
+
+/// What the node keeps: the keyring's text and its state hash when it was verified.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Kept {
+    state: String,
+    keyring: String,
+}
+
+/// Where a node keeps the newest keyring it verified.
+pub fn kept_path(cfg: &Config) -> PathBuf {
+    cfg.resolve(&cfg.tsa.serial_state)
+        .with_file_name("keyring-accepted.toml")
+}
+
+/// The certificate bytes a keyring entry names, as this node reads them.
+pub fn certificate_of(cfg: &Config) -> impl Fn(&KeyEntry) -> Option<Vec<u8>> + '_ {
+    |k| std::fs::read(cfg.resolve(k.key.certificate())).ok()
+}
+
+/// The newest keyring this node verified, if any.
+pub fn kept(cfg: &Config) -> Option<Keyring> {
+    kept_anchor(cfg).map(|(r, _)| r)
+}
+
+fn kept_anchor(cfg: &Config) -> Option<(Keyring, Anchor)> {
+    let text = std::fs::read_to_string(kept_path(cfg)).ok()?;
+    let k: Kept = toml::from_str(&text).ok()?;
+    let ring = Keyring::parse(&k.keyring, "keyring-accepted.toml").ok()?;
+    let anchor = Anchor {
+        version: ring.version,
+        officers: ring.officers.clone(),
+        quorum: ring.quorum.unwrap_or(0),
+        state: k.state,
+    };
+    Some((ring, anchor))
+}
+
+/// Checks `ring` as this node must before serving it (see the module). Without dual control
+/// configured (`tsa.officers`), a keyring without officers is taken as it is; one with
+/// officers is refused, since nothing pins them.
+pub fn accept(cfg: &Config, ring: Keyring) -> Result<Accepted, String> {
+    let Some(pinned) = &cfg.tsa.officers else {
+        if ring.officers.is_empty() && ring.ceremonies.is_empty() {
+            return Ok(Accepted {
+                ring,
+                ceremonies: Vec::new(),
+            });
+        }
+        return Err(
+            "the keyring is under dual control, and this node pins no officers (tsa.officers)"
+                .into(),
+        );
+    };
+    let state = state_hash(&ring, &certificate_of(cfg));
+    let kept = kept_anchor(cfg);
+    let anchor = match &kept {
+        Some((_, a)) => a.clone(),
+        None => bootstrap(&ring, pinned)?,
+    };
+    let (now, ceremonies) = follow(&ring, &anchor, &state)?;
+    if kept.as_ref().is_none_or(|(_, a)| a.version < now.version) {
+        let text = toml::to_string(&Kept {
+            state: now.state,
+            keyring: ring.to_text().map_err(|e| e.to_string())?,
+        })
+        .map_err(|e| e.to_string())?;
+        kokuin_audit::atomic::write(&kept_path(cfg), text.as_bytes())
+            .map_err(|e| format!("cannot keep the verified keyring: {e}"))?;
+    }
+    // A node starting from its pin has followed every ceremony since the init.
+    let ceremonies = if kept.is_none() {
+        ring.ceremonies.clone()
+    } else {
+        ceremonies
+    };
+    Ok(Accepted { ring, ceremonies })
+}

@@ -1,0 +1,132 @@
+//! Making plans and approvals (`kokuin ceremony`, and the dev state's first ceremony).
+
+use super::verify::check_officers;
+use super::{
+    Approval, CeremonyRecord, Officer, Op, Plan, approval_message, officers_hash, sha256_hex,
+    state_hash,
+};
+use crate::keyring::{KeyEntry, Keyring};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+fn now_text(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The plan file for changing `before` into `after` (whose version is `before`'s + 1): what it
+/// does in words and in `op`, who may approve, and the hash of `after`.
+#[allow(clippy::too_many_arguments)] // one plan has that many parts
+pub fn make(
+    before: &Keyring,
+    after: &Keyring,
+    op: Op,
+    operations: Vec<String>,
+    certificates: BTreeMap<String, String>,
+    valid_for: Duration,
+    certificate: &dyn Fn(&KeyEntry) -> Option<Vec<u8>>,
+) -> Result<String, String> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| format!("no randomness: {e}"))?;
+    let now = SystemTime::now();
+    let plan = Plan {
+        id: hex::encode(id),
+        from_version: before.version,
+        made: now_text(now),
+        expires: now_text(now + valid_for),
+        operations,
+        op,
+        approvers: before.officers.clone(),
+        needed: before.quorum.unwrap_or(0),
+        officers: after.officers.clone(),
+        quorum: after.quorum.unwrap_or(0),
+        certificates,
+        result_sha256: state_hash(after, certificate),
+    };
+    let body = toml::to_string_pretty(&plan).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "# Kokuin key ceremony plan. Officers approve this file's SHA-256 \
+         (kokuin ceremony approve); it runs once, on keyring version {}, before {}.\n{body}",
+        plan.from_version, plan.expires
+    ))
+}
+
+/// Puts `ring` under dual control: `officers`, `quorum`, version 1, and the init ceremony
+/// that says so. Returns the hash every node's configuration pins (`tsa.officers`).
+pub fn init(
+    ring: &mut Keyring,
+    officers: Vec<Officer>,
+    quorum: u32,
+    certificate: &dyn Fn(&KeyEntry) -> Option<Vec<u8>>,
+) -> Result<String, String> {
+    if ring.version != 0 || !ring.officers.is_empty() || !ring.ceremonies.is_empty() {
+        return Err("the keyring is already under dual control".into());
+    }
+    check_officers(&officers, quorum)?;
+    let before = ring.clone();
+    ring.version = 1;
+    ring.officers = officers.clone();
+    ring.quorum = Some(quorum);
+    let names: Vec<String> = officers
+        .iter()
+        .map(|o| format!("{} ({})", o.name, o.role))
+        .collect();
+    let text = make(
+        &before,
+        ring,
+        Op::Init,
+        vec![format!(
+            "put the keyring under dual control: officers {}; {quorum} approvals needed",
+            names.join(", ")
+        )],
+        BTreeMap::new(),
+        Duration::from_secs(86_400),
+        certificate,
+    )?;
+    ring.ceremonies.push(CeremonyRecord {
+        plan: text,
+        approvals: Vec::new(),
+    });
+    Ok(officers_hash(&officers, quorum))
+}
+
+/// An officer as the keyring names them: `name`, `role`, and `key`'s public key.
+pub fn officer(name: &str, role: &str, key: &dyn kokuin_hsm::Signer) -> Result<Officer, String> {
+    let der = der::Encode::to_der(key.public_key()).map_err(|e| e.to_string())?;
+    Ok(Officer {
+        name: name.to_string(),
+        role: role.to_string(),
+        public_key: STANDARD.encode(der),
+    })
+}
+
+/// The approver of `plan` whose key `key` is, if any.
+pub fn approver_of(plan: &Plan, key: &dyn kokuin_hsm::Signer) -> Option<String> {
+    let der = der::Encode::to_der(key.public_key()).ok()?;
+    let b64 = STANDARD.encode(der);
+    plan.approvers
+        .iter()
+        .find(|o| o.public_key == b64)
+        .map(|o| o.name.clone())
+}
+
+/// `officer`'s approval of the plan file `plan_text`, signed by their `key` now.
+pub fn approve(
+    plan_text: &str,
+    officer: &str,
+    key: &dyn kokuin_hsm::Signer,
+) -> Result<Approval, String> {
+    let plan_sha256 = sha256_hex(plan_text.as_bytes());
+    let time = now_text(SystemTime::now());
+    let sig = key
+        .sign(&approval_message(&plan_sha256, officer, &time))
+        .map_err(|e| e.to_string())?;
+    Ok(Approval {
+        officer: officer.to_string(),
+        time,
+        plan_sha256,
+        algorithm: key.algorithm().name(),
+        signature: STANDARD.encode(sig),
+    })
+}

@@ -1,0 +1,304 @@
+//! #32: dual control. A dev service's keyring put under three officers with a quorum of two;
+//! a rotation runs only with two valid approvals of exactly its plan, once; every other run
+//! is refused and changes nothing; `kokuin keys` alone is refused; the running server follows
+//! the ceremony and records it; a keyring file edited by hand is not followed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
+#![allow(missing_docs)] // a test crate: nothing in it is a public API
+
+use der::Encode;
+use kokuin_testkit::*;
+use kokuin_tsa::{ParsedResponse, TimeStampToken};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn signer_now(srv: &Server, i: u32) -> Vec<u8> {
+    let r = tsa_post(&agent(None), &srv.http, &tsq(i));
+    let token = ParsedResponse::from_der(&r.body)
+        .unwrap()
+        .into_token()
+        .unwrap();
+    TimeStampToken::from_der(&token).unwrap().certificates()[0]
+        .to_der()
+        .unwrap()
+}
+
+fn cert_der(state: &Path, name: &str) -> Vec<u8> {
+    let pem = std::fs::read(state.join(name)).unwrap();
+    kokuin_certs::pem::parse_certificates(&pem).unwrap()[0]
+        .to_der()
+        .unwrap()
+}
+
+fn ceremony(args: &[&str]) -> (bool, String) {
+    let mut a = vec!["ceremony"];
+    a.extend_from_slice(args);
+    let o = kokuin(&a);
+    (o.status.success(), text(&o))
+}
+
+struct Officers {
+    dir: PathBuf,
+}
+
+impl Officers {
+    fn key(&self, n: u32) -> (String, String) {
+        let d = &self.dir;
+        (
+            d.join(format!("o{n}.key")).display().to_string(),
+            d.join(format!("o{n}.pass")).display().to_string(),
+        )
+    }
+
+    fn approve(&self, n: u32, plan: &Path, tag: &str) -> String {
+        let (key, pass) = self.key(n);
+        let out = self.dir.join(format!("{tag}-o{n}.approval"));
+        let (ok, t) = ceremony(&[
+            "approve",
+            plan.to_str().unwrap(),
+            "--officer-key",
+            &key,
+            "--passphrase-file",
+            &pass,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{t}");
+        out.display().to_string()
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    let config = state.join("kokuin.toml");
+    let c = config.to_str().unwrap();
+    // A second key in force, made before dual control: the ceremony rotates back to the first.
+    Server::dev(&state).stop();
+    let o = dev_keys(&state, &["rotate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Three officers with keys of their own, two approvals needed.
+    let officers = Officers {
+        dir: dir.path().to_path_buf(),
+    };
+    let mut args = vec!["init".to_string(), "--config".into(), c.into()];
+    for n in 1..=3 {
+        let (key, pass) = officers.key(n);
+        std::fs::write(&pass, format!("passphrase of officer {n}\n")).unwrap();
+        let public = dir.path().join(format!("o{n}.pem"));
+        let (ok, t) = ceremony(&[
+            "officer-key",
+            "--out",
+            &key,
+            "--passphrase-file",
+            &pass,
+            "--public",
+            public.to_str().unwrap(),
+        ]);
+        assert!(ok, "{t}");
+        args.push("--officer".into());
+        args.push(format!("officer-{n}:key custodian:{}", public.display()));
+    }
+    args.extend(["--quorum".into(), "2".into()]);
+    let (ok, t) = ceremony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{t}");
+    let pin = t.lines().find(|l| l.starts_with("officers = ")).unwrap();
+    let text_cfg = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_cfg.replacen("[tsa]\n", &format!("[tsa]\n{pin}\n"), 1),
+    )
+    .unwrap();
+
+    let srv = Server::dev(&state);
+    let first = cert_der(&state, "pki/tsu.pem");
+    assert_ne!(signer_now(&srv, 1), first, "the rotated key signs");
+    // One person alone changes nothing.
+    let o = dev_keys(&state, &["retire", "--name", "dev-tsu-1"]);
+    assert!(
+        !o.status.success() && text(&o).contains("dual control"),
+        "{}",
+        text(&o)
+    );
+
+    let plan = dir.path().join("rotate.plan");
+    let (ok, t) = ceremony(&[
+        "plan",
+        "--config",
+        c,
+        "--op",
+        "rotate",
+        "--name",
+        "dev-tsu-1",
+        "-o",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(ok, "{t}");
+    let a1 = officers.approve(1, &plan, "rotate");
+    let a1_again = officers.approve(1, &plan, "rotate-again");
+    let a2 = officers.approve(2, &plan, "rotate");
+    let other = dir.path().join("retire.plan");
+    let (ok, t) = ceremony(&[
+        "plan",
+        "--config",
+        c,
+        "--op",
+        "retire",
+        "--name",
+        "dev-tsu-1",
+        "-o",
+        other.to_str().unwrap(),
+    ]);
+    assert!(ok, "{t}");
+    let a2_other = officers.approve(2, &other, "retire");
+    let changed = dir.path().join("changed.plan");
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(&plan)
+            .unwrap()
+            .replace("put key dev-tsu-1", "put key dev-tsu-1 (as agreed)"),
+    )
+    .unwrap();
+    let run = |plan: &Path, approvals: &[&str]| {
+        let mut a = vec!["run", plan.to_str().unwrap(), "--config", c];
+        for x in approvals {
+            a.push("--approval");
+            a.push(x);
+        }
+        ceremony(&a)
+    };
+    let keyring = state.join("state/keyring.toml");
+    let before = std::fs::read(&keyring).unwrap();
+    for (why, p, approvals) in [
+        ("one approval", &plan, vec![a1.as_str()]),
+        ("one officer twice", &plan, vec![&a1, &a1_again]),
+        ("an approval of another plan", &plan, vec![&a1, &a2_other]),
+        ("the plan changed after approval", &changed, vec![&a1, &a2]),
+    ] {
+        let (ok, t) = run(p, &approvals);
+        assert!(!ok, "{why}: ran: {t}");
+        assert_eq!(
+            std::fs::read(&keyring).unwrap(),
+            before,
+            "{why}: changed the keyring"
+        );
+    }
+    let (ok, t) = run(&plan, &[&a1, &a2]);
+    assert!(ok, "{t}");
+    let (ok, t) = run(&plan, &[&a1, &a2]);
+    assert!(!ok && t.contains("runs once"), "a replay ran: {t}");
+    wait_until("the server follows the ceremony", || {
+        let refused: Vec<String> = audit_lines(&state)
+            .into_iter()
+            .filter(|l| l.contains("keyring.refused"))
+            .collect();
+        assert!(refused.is_empty(), "{refused:?}");
+        signer_now(&srv, 2) == first
+    });
+    wait_until("the ceremony recorded", || {
+        audit_lines(&state)
+            .iter()
+            .any(|l| l.contains("\"key.ceremony\"") && l.contains("officer-2"))
+    });
+
+    // A quorum the officers cannot give, or below two: refused when planned.
+    for m in ["4", "1"] {
+        let out = dir.path().join(format!("q{m}.plan"));
+        let (ok, t) = ceremony(&[
+            "plan",
+            "--config",
+            c,
+            "--op",
+            "quorum",
+            "--quorum",
+            m,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!ok, "quorum {m} planned: {t}");
+    }
+    // An officer removed no longer counts.
+    let remove = dir.path().join("remove.plan");
+    let (ok, t) = ceremony(&[
+        "plan",
+        "--config",
+        c,
+        "--op",
+        "remove-officer",
+        "--name",
+        "officer-3",
+        "-o",
+        remove.to_str().unwrap(),
+    ]);
+    assert!(ok, "{t}");
+    let r1 = officers.approve(1, &remove, "remove");
+    let r3 = officers.approve(3, &remove, "remove");
+    let (ok, t) = run(&remove, &[&r1, &r3]);
+    assert!(ok, "{t}");
+    let retire = dir.path().join("retire2.plan");
+    let (ok, t) = ceremony(&[
+        "plan",
+        "--config",
+        c,
+        "--op",
+        "retire",
+        "--name",
+        "dev-tsu-1",
+        "-o",
+        retire.to_str().unwrap(),
+    ]);
+    assert!(ok, "{t}");
+    // officer-3's key is no longer an approver of a plan made now.
+    let (key, pass) = officers.key(3);
+    let (ok, t) = ceremony(&[
+        "approve",
+        retire.to_str().unwrap(),
+        "--officer-key",
+        &key,
+        "--passphrase-file",
+        &pass,
+        "-o",
+        dir.path().join("x.approval").to_str().unwrap(),
+    ]);
+    assert!(!ok, "a removed officer approved: {t}");
+    let old_r3 = officers.approve(1, &retire, "retire2");
+    let (ok, t) = run(&retire, &[&old_r3, &r3]);
+    assert!(!ok, "an approval by a removed officer counted: {t}");
+
+    // The keyring file edited by hand to put the other key back in force: not followed.
+    let mut ring: toml::Value =
+        toml::from_str(&std::fs::read_to_string(&keyring).unwrap()).unwrap();
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    for k in ring["keys"].as_array_mut().unwrap() {
+        if k["name"].as_str().unwrap().starts_with("tsu-") {
+            k["activate_at"] = toml::Value::String(now.clone());
+        }
+    }
+    std::fs::write(&keyring, toml::to_string(&ring).unwrap()).unwrap();
+    wait_until("the refusal recorded", || {
+        audit_lines(&state)
+            .iter()
+            .any(|l| l.contains("\"keyring.refused\""))
+    });
+    assert_eq!(
+        signer_now(&srv, 3),
+        first,
+        "a hand-edited keyring was followed"
+    );
+    let r = get(&agent(None), &format!("{}/readyz", srv.base()));
+    assert_eq!(r.status, 200);
+    let m = get(&agent(None), &format!("{}/metrics", srv.base()));
+    assert!(
+        String::from_utf8_lossy(&m.body).contains("kokuin_keyring_refused_total 1"),
+        "the refusal is not counted on /metrics"
+    );
+    srv.stop();
+}

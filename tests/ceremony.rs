@@ -36,6 +36,14 @@ fn ceremony(args: &[&str]) -> (bool, String) {
     (o.status.success(), text(&o))
 }
 
+/// `kokuin ceremony plan --op OP ARGS -o OUT` on the configuration `c`.
+fn make_plan(c: &str, op: &str, args: &[&str], out: &Path) -> (bool, String) {
+    let mut a = vec!["plan", "--config", c, "--op", op];
+    a.extend_from_slice(args);
+    a.extend(["-o", out.to_str().unwrap()]);
+    ceremony(&a)
+}
+
 struct Officers {
     dir: PathBuf,
 }
@@ -130,33 +138,13 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
     );
 
     let plan = dir.path().join("rotate.plan");
-    let (ok, t) = ceremony(&[
-        "plan",
-        "--config",
-        c,
-        "--op",
-        "rotate",
-        "--name",
-        "dev-tsu-1",
-        "-o",
-        plan.to_str().unwrap(),
-    ]);
+    let (ok, t) = make_plan(c, "rotate", &["--name", "dev-tsu-1"], &plan);
     assert!(ok, "{t}");
     let a1 = officers.approve(1, &plan, "rotate");
     let a1_again = officers.approve(1, &plan, "rotate-again");
     let a2 = officers.approve(2, &plan, "rotate");
     let other = dir.path().join("retire.plan");
-    let (ok, t) = ceremony(&[
-        "plan",
-        "--config",
-        c,
-        "--op",
-        "retire",
-        "--name",
-        "dev-tsu-1",
-        "-o",
-        other.to_str().unwrap(),
-    ]);
+    let (ok, t) = make_plan(c, "retire", &["--name", "dev-tsu-1"], &other);
     assert!(ok, "{t}");
     let a2_other = officers.approve(2, &other, "retire");
     let changed = dir.path().join("changed.plan");
@@ -212,49 +200,19 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
     // A quorum the officers cannot give, or below two: refused when planned.
     for m in ["4", "1"] {
         let out = dir.path().join(format!("q{m}.plan"));
-        let (ok, t) = ceremony(&[
-            "plan",
-            "--config",
-            c,
-            "--op",
-            "quorum",
-            "--quorum",
-            m,
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        let (ok, t) = make_plan(c, "quorum", &["--quorum", m], &out);
         assert!(!ok, "quorum {m} planned: {t}");
     }
     // An officer removed no longer counts.
     let remove = dir.path().join("remove.plan");
-    let (ok, t) = ceremony(&[
-        "plan",
-        "--config",
-        c,
-        "--op",
-        "remove-officer",
-        "--name",
-        "officer-3",
-        "-o",
-        remove.to_str().unwrap(),
-    ]);
+    let (ok, t) = make_plan(c, "remove-officer", &["--name", "officer-3"], &remove);
     assert!(ok, "{t}");
     let r1 = officers.approve(1, &remove, "remove");
     let r3 = officers.approve(3, &remove, "remove");
     let (ok, t) = run(&remove, &[&r1, &r3]);
     assert!(ok, "{t}");
     let retire = dir.path().join("retire2.plan");
-    let (ok, t) = ceremony(&[
-        "plan",
-        "--config",
-        c,
-        "--op",
-        "retire",
-        "--name",
-        "dev-tsu-1",
-        "-o",
-        retire.to_str().unwrap(),
-    ]);
+    let (ok, t) = make_plan(c, "retire", &["--name", "dev-tsu-1"], &retire);
     assert!(ok, "{t}");
     // officer-3's key is no longer an approver of a plan made now.
     let (key, pass) = officers.key(3);
@@ -269,8 +227,8 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
         dir.path().join("x.approval").to_str().unwrap(),
     ]);
     assert!(!ok, "a removed officer approved: {t}");
-    let old_r3 = officers.approve(1, &retire, "retire2");
-    let (ok, t) = run(&retire, &[&old_r3, &r3]);
+    let r1_retire = officers.approve(1, &retire, "retire2");
+    let (ok, t) = run(&retire, &[&r1_retire, &r3]);
     assert!(!ok, "an approval by a removed officer counted: {t}");
 
     // The keyring file edited by hand to put the other key back in force: not followed.

@@ -256,16 +256,7 @@ fn rows_no_node_signed_are_never_signed_into_a_checkpoint() {
     }
     // The auditor's recomputation names each forged row; node 2's changed record breaks its
     // chain (not valid); the tree and its checkpoints are intact.
-    let o = kokuin_testkit::fleet::kokuin_db(
-        &pg,
-        &[
-            "audit",
-            "verify",
-            &pg.url(),
-            "--trust",
-            state.join("pki/audit.pem").to_str().unwrap(),
-        ],
-    );
+    let o = kokuin_testkit::fleet::audit_verify(&pg, &state);
     let out = text(&o);
     assert_eq!(code(&o), 1, "{out}");
     for named in [

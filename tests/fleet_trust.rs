@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-use kokuin_testkit::fleet::{Haproxy, kokuin_db, node};
+use kokuin_testkit::fleet::{Haproxy, audit_verify, kokuin_db, node};
 use kokuin_testkit::postgres::Postgres;
 use kokuin_testkit::*;
 use std::time::{Duration, Instant};
@@ -239,16 +239,7 @@ fn checkpoint_rows_written_by_hand_are_neither_served_nor_proved_against() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     // The auditor's recomputation names both rows; the signed evidence is intact.
-    let o = kokuin_db(
-        &pg,
-        &[
-            "audit",
-            "verify",
-            &pg.url(),
-            "--trust",
-            state.join("pki/audit.pem").to_str().unwrap(),
-        ],
-    );
+    let o = audit_verify(&pg, &state);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     for size in ["1000000", "999999"] {
@@ -343,16 +334,7 @@ fn a_tree_node_changed_in_the_database_is_never_signed_over() {
     request_token(&n.http, &data, &dir.path().join("after.tsr"));
     n.stop();
     // The auditor's recomputation names the changed row: not valid.
-    let o = kokuin_db(
-        &pg,
-        &[
-            "audit",
-            "verify",
-            &pg.url(),
-            "--trust",
-            state.join("pki/audit.pem").to_str().unwrap(),
-        ],
-    );
+    let o = audit_verify(&pg, &state);
     let out = text(&o);
     assert_eq!(code(&o), 1, "{out}");
     assert!(
@@ -422,16 +404,7 @@ fn tree_rows_deleted_back_to_an_older_checkpoint_are_never_signed_over() {
     );
     request_token(&n.http, &data, &dir.path().join("still.tsr"));
     n.stop();
-    let o = kokuin_db(
-        &pg,
-        &[
-            "audit",
-            "verify",
-            &pg.url(),
-            "--trust",
-            state.join("pki/audit.pem").to_str().unwrap(),
-        ],
-    );
+    let o = audit_verify(&pg, &state);
     let out = text(&o);
     assert_eq!(code(&o), 1, "{out}");
     assert!(
@@ -504,15 +477,6 @@ fn a_node_runs_with_the_least_privilege_role_and_that_role_can_change_nothing() 
         assert!(e.contains("permission denied"), "{sql}: {e}");
     }
     n.stop();
-    let o = kokuin_db(
-        &pg,
-        &[
-            "audit",
-            "verify",
-            &pg.url(),
-            "--trust",
-            state.join("pki/audit.pem").to_str().unwrap(),
-        ],
-    );
+    let o = audit_verify(&pg, &state);
     assert!(o.status.success(), "{}", text(&o));
 }

@@ -5,57 +5,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
+mod common;
+use common::*;
+
 use kokuin_audit::merkle::{MemoryTree, leaf_hash, root};
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
 use kokuin_fleet::heads::HeadTrust;
 use kokuin_fleet::integrator::{Integrator, latest_stored_checkpoint, prove};
-use kokuin_fleet::log_storage::{PgStorage, Signing};
-use kokuin_fleet::node_key::NodeKey;
-use kokuin_fleet::{DbConfig, SyncDb};
-use kokuin_testkit::audit_key::{Key, key};
-use kokuin_testkit::postgres::Postgres;
+use kokuin_fleet::log_storage::PgStorage;
+use kokuin_testkit::audit_key::key;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-fn db(pg: &Postgres) -> SyncDb {
-    SyncDb::new(DbConfig::new(&pg.url(), Some(&pg.password_file), None).unwrap()).unwrap()
-}
-
-/// Node `node`'s key (kept for the whole test process, as on a node's disk) certified by
-/// `k`, and trust in heads under `k`.
-fn signing(node: u16, k: &Arc<Key>) -> Signing {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    let key = NodeKey::load_or_make(
-        &dir.path().join(format!("node-{node}")),
-        node,
-        ORIGIN,
-        k.as_ref(),
-    )
-    .unwrap();
-    Signing {
-        key,
-        trust: HeadTrust::new(ORIGIN.into(), k.clone()),
-    }
-}
-
-/// The fleet's origin in these tests.
-const ORIGIN: &str = "fleet.test/audit/fleet";
-
-/// The schema made on `db` as `kokuin fleet migrate` makes it (the tests' role owns the
-/// tables; the nodes only check it).
-fn migrate(db: &mut SyncDb) {
-    db.call(|c| async move { kokuin_fleet::schema::migrate(&c, &Default::default()).await })
-        .unwrap();
-}
-
-/// A throwaway cluster with the fleet's schema.
-fn started() -> Postgres {
-    let pg = Postgres::start();
-    migrate(&mut db(&pg));
-    pg
-}
 
 #[test]
 fn the_fleet_tree_holds_every_record_and_proves_any_token() {

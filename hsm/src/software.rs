@@ -333,14 +333,7 @@ impl SoftwareSigner {
 
     /// Writes the key as PKCS #8 PEM to a new file created with mode 0600.
     pub fn write_pkcs8_pem(&self, path: &Path) -> Result<(), KeyError> {
-        let pem = self.to_pkcs8_pem()?;
-        let werr = |source| KeyError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut f = private_file(path).map_err(werr)?;
-        f.write_all(pem.as_bytes()).map_err(werr)?;
-        f.sync_all().map_err(werr)
+        write_new_private(path, self.to_pkcs8_pem()?.as_bytes())
     }
 
     /// Writes the key encrypted under `passphrase` (PKCS #8, RFC 8018 PBES2) to a new file of
@@ -351,13 +344,7 @@ impl SoftwareSigner {
         passphrase: &[u8],
     ) -> Result<(), KeyError> {
         let pem = encrypt_pem(&self.to_pkcs8_pem()?, passphrase)?;
-        let werr = |source| KeyError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut f = private_file(path).map_err(werr)?;
-        f.write_all(pem.as_bytes()).map_err(werr)?;
-        f.sync_all().map_err(werr)
+        write_new_private(path, pem.as_bytes())
     }
 
     /// Reads a key [`Self::write_encrypted_pkcs8_pem`] (or `openssl pkcs8 -topk8`) wrote.
@@ -527,6 +514,17 @@ impl Signer for SoftwareSigner {
             ))),
         }
     }
+}
+
+/// `bytes` into a new file of mode 0600, synced.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    let werr = |source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = private_file(path).map_err(werr)?;
+    f.write_all(bytes).map_err(werr)?;
+    f.sync_all().map_err(werr)
 }
 
 #[cfg(test)]

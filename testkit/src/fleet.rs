@@ -162,3 +162,18 @@ impl Drop for Haproxy {
         let _ = self.child.wait();
     }
 }
+
+/// `kokuin audit verify` on the fleet's database, trusting the dev audit certificate in
+/// `state`.
+pub fn audit_verify(pg: &Postgres, state: &Path) -> std::process::Output {
+    kokuin_db(
+        pg,
+        &[
+            "audit",
+            "verify",
+            &pg.url(),
+            "--trust",
+            state.join("pki/audit.pem").to_str().expect("a UTF-8 path"),
+        ],
+    )
+}

@@ -130,3 +130,75 @@ pub fn approve(
         signature: STANDARD.encode(sig),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ceremony::state_hash;
+    use crate::ceremony::verify::{bootstrap, follow};
+    use kokuin_hsm::{KeyType, SoftwareSigner};
+
+    fn no_certs(_: &crate::keyring::KeyEntry) -> Option<Vec<u8>> {
+        None
+    }
+
+    #[test]
+    fn a_chain_is_followed_from_its_pin_and_nothing_else_is() {
+        let keys: Vec<SoftwareSigner> = (0..3)
+            .map(|_| SoftwareSigner::generate(KeyType::P256, "o").unwrap())
+            .collect();
+        let officers: Vec<Officer> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| officer(&format!("o{i}"), "custodian", k).unwrap())
+            .collect();
+        let mut ring = Keyring::default();
+        let pin = init(&mut ring, officers.clone(), 2, &no_certs).unwrap();
+        let start = bootstrap(&ring, &pin).unwrap();
+        assert!(bootstrap(&ring, "sha256:00").is_err(), "another pin");
+        // A quorum change approved by two officers.
+        let mut after = ring.clone();
+        after.version = 2;
+        after.quorum = Some(3);
+        after.ceremonies.clear();
+        let text = make(
+            &ring,
+            &after,
+            Op::Quorum { quorum: 3 },
+            vec!["3 approvals".into()],
+            Default::default(),
+            std::time::Duration::from_secs(60),
+            &no_certs,
+        )
+        .unwrap();
+        let approvals = vec![
+            approve(&text, "o0", &keys[0]).unwrap(),
+            approve(&text, "o1", &keys[1]).unwrap(),
+        ];
+        after.ceremonies = ring.ceremonies.clone();
+        after.ceremonies.push(CeremonyRecord {
+            plan: text.clone(),
+            approvals: approvals.clone(),
+        });
+        let state = state_hash(&after, &no_certs);
+        let (now, new) = follow(&after, &start, &state).unwrap();
+        assert_eq!((now.version, now.quorum, new.len()), (2, 3, 1));
+        // Changed by hand after the ceremony: its state is not the one the ceremony made.
+        let mut edited = after.clone();
+        edited.quorum = Some(2);
+        assert!(follow(&edited, &start, &state_hash(&edited, &no_certs)).is_err());
+        // Rolled back to version 1 after a node accepted version 2.
+        assert!(follow(&ring, &now, &state_hash(&ring, &no_certs)).is_err());
+        // One approval short, or an approval signed by another officer's key.
+        let mut short = after.clone();
+        short.ceremonies[1].approvals.truncate(1);
+        assert!(follow(&short, &start, &state).is_err());
+        let mut forged = after.clone();
+        forged.ceremonies[1].approvals[1] = approve(&text, "o1", &keys[2]).unwrap();
+        assert!(follow(&forged, &start, &state).is_err());
+        // The same ceremony twice: a replay.
+        let mut twice = after.clone();
+        twice.ceremonies.push(twice.ceremonies[1].clone());
+        assert!(follow(&twice, &start, &state).is_err());
+    }
+}

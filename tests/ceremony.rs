@@ -155,6 +155,18 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
             .replace("put key dev-tsu-1", "put key dev-tsu-1 (as agreed)"),
     )
     .unwrap();
+    // A plan valid for one second, approved after it expired.
+    let expired = dir.path().join("expired.plan");
+    let (ok, t) = make_plan(
+        c,
+        "rotate",
+        &["--name", "dev-tsu-1", "--valid-for", "1s"],
+        &expired,
+    );
+    assert!(ok, "{t}");
+    std::thread::sleep(Duration::from_secs(2));
+    let e1 = officers.approve(1, &expired, "expired");
+    let e2 = officers.approve(2, &expired, "expired");
     let run = |plan: &Path, approvals: &[&str]| {
         let mut a = vec!["run", plan.to_str().unwrap(), "--config", c];
         for x in approvals {
@@ -170,6 +182,7 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
         ("one officer twice", &plan, vec![&a1, &a1_again]),
         ("an approval of another plan", &plan, vec![&a1, &a2_other]),
         ("the plan changed after approval", &changed, vec![&a1, &a2]),
+        ("approvals after the plan expired", &expired, vec![&e1, &e2]),
     ] {
         let (ok, t) = run(p, &approvals);
         assert!(!ok, "{why}: ran: {t}");

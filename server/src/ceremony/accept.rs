@@ -1,14 +1,14 @@
 //! A node's side of dual control: it follows a keyring only after checking its ceremonies
 //! from the newest keyring it verified before, which it keeps on its own disk
-//! (`keyring-accepted.toml` beside its serial state) — never from the store alone, which
-//! whoever can write the keyring file or row controls. No rollback: an older version is
-//! refused; no replay: a plan names the version it applies to, and its id appears once.
+//! (`keyring-accepted.toml` beside its serial state, itself checked from the pin when read) —
+//! never from the store alone, which whoever can write the keyring file or row controls. No
+//! rollback: an older version is refused; no replay: a plan names the version it applies to,
+//! and its id appears once.
 
 use super::verify::{Anchor, bootstrap, follow};
 use super::{CeremonyRecord, state_hash};
 use crate::config::Config;
 use crate::keyring::{KeyEntry, Keyring};
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// A keyring a node verified, and the ceremonies it followed to get there.
@@ -17,14 +17,6 @@ pub struct Accepted {
     pub ring: Keyring,
     /// Ceremonies not followed before, in order (for the audit log).
     pub ceremonies: Vec<CeremonyRecord>,
-}
-
-/// What the node keeps: the keyring's text and its state hash when it was verified.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Kept {
-    state: String,
-    keyring: String,
 }
 
 /// Where a node keeps the newest keyring it verified.
@@ -40,19 +32,17 @@ pub fn certificate_of(cfg: &Config) -> impl Fn(&KeyEntry) -> Option<Vec<u8>> + '
 
 /// The newest keyring this node verified, if any.
 pub fn kept(cfg: &Config) -> Option<Keyring> {
-    kept_anchor(cfg).map(|(r, _)| r)
+    kept_anchor(cfg, cfg.tsa.officers.as_deref()?).map(|(r, _)| r)
 }
 
-fn kept_anchor(cfg: &Config) -> Option<(Keyring, Anchor)> {
+/// The kept keyring and where it stands, only if it verifies from the pin like any other:
+/// the state directory is no more trusted than the store, and a kept file whose officers the
+/// pin does not lead to is ignored.
+fn kept_anchor(cfg: &Config, pinned: &str) -> Option<(Keyring, Anchor)> {
     let text = std::fs::read_to_string(kept_path(cfg)).ok()?;
-    let k: Kept = toml::from_str(&text).ok()?;
-    let ring = Keyring::parse(&k.keyring, "keyring-accepted.toml").ok()?;
-    let anchor = Anchor {
-        version: ring.version,
-        officers: ring.officers.clone(),
-        quorum: ring.quorum.unwrap_or(0),
-        state: k.state,
-    };
+    let ring = Keyring::parse(&text, "keyring-accepted.toml").ok()?;
+    let start = bootstrap(&ring, pinned).ok()?;
+    let (anchor, _) = follow(&ring, &start, &state_hash(&ring, &certificate_of(cfg))).ok()?;
     Some((ring, anchor))
 }
 
@@ -73,18 +63,14 @@ pub fn accept(cfg: &Config, ring: Keyring) -> Result<Accepted, String> {
         );
     };
     let state = state_hash(&ring, &certificate_of(cfg));
-    let kept = kept_anchor(cfg);
+    let kept = kept_anchor(cfg, pinned);
     let anchor = match &kept {
         Some((_, a)) => a.clone(),
         None => bootstrap(&ring, pinned)?,
     };
     let (now, ceremonies) = follow(&ring, &anchor, &state)?;
     if kept.as_ref().is_none_or(|(_, a)| a.version < now.version) {
-        let text = toml::to_string(&Kept {
-            state: now.state,
-            keyring: ring.to_text().map_err(|e| e.to_string())?,
-        })
-        .map_err(|e| e.to_string())?;
+        let text = ring.to_text().map_err(|e| e.to_string())?;
         kokuin_audit::atomic::write(&kept_path(cfg), text.as_bytes())
             .map_err(|e| format!("cannot keep the verified keyring: {e}"))?;
     }

@@ -52,8 +52,8 @@ impl Officers {
     fn key(&self, n: u32) -> (String, String) {
         let d = &self.dir;
         (
-            d.join(format!("o{n}.key")).display().to_string(),
-            d.join(format!("o{n}.pass")).display().to_string(),
+            d.join(format!("officer-{n}.key")).display().to_string(),
+            d.join(format!("officer-{n}.pass")).display().to_string(),
         )
     }
 
@@ -89,48 +89,29 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
     let state = dir.path().join("state");
     let config = state.join("kokuin.toml");
     let c = config.to_str().unwrap();
-    // A second key in force, made before dual control: the ceremony rotates back to the first.
-    Server::dev(&state).stop();
+    // The dev state's three officers, two approvals needed (serve --dev made them); a second
+    // key put in force by a dev-mode `keys rotate`, which the dev officers approve.
+    let srv = Server::dev(&state);
+    let officers = Officers {
+        dir: state.join("officers"),
+    };
     let o = dev_keys(&state, &["rotate"]);
     assert!(o.status.success(), "{}", text(&o));
-    // Three officers with keys of their own, two approvals needed.
-    let officers = Officers {
-        dir: dir.path().to_path_buf(),
-    };
-    let mut args = vec!["init".to_string(), "--config".into(), c.into()];
-    for n in 1..=3 {
-        let (key, pass) = officers.key(n);
-        std::fs::write(&pass, format!("passphrase of officer {n}\n")).unwrap();
-        let public = dir.path().join(format!("o{n}.pem"));
-        let (ok, t) = ceremony(&[
-            "officer-key",
-            "--out",
-            &key,
-            "--passphrase-file",
-            &pass,
-            "--public",
-            public.to_str().unwrap(),
-        ]);
-        assert!(ok, "{t}");
-        args.push("--officer".into());
-        args.push(format!("officer-{n}:key custodian:{}", public.display()));
-    }
-    args.extend(["--quorum".into(), "2".into()]);
-    let (ok, t) = ceremony(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(ok, "{t}");
-    let pin = t.lines().find(|l| l.starts_with("officers = ")).unwrap();
-    let text_cfg = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text_cfg.replacen("[tsa]\n", &format!("[tsa]\n{pin}\n"), 1),
-    )
-    .unwrap();
-
-    let srv = Server::dev(&state);
+    assert!(text(&o).contains("dev officers"), "{}", text(&o));
     let first = cert_der(&state, "pki/tsu.pem");
-    assert_ne!(signer_now(&srv, 1), first, "the rotated key signs");
-    // One person alone changes nothing.
-    let o = dev_keys(&state, &["retire", "--name", "dev-tsu-1"]);
+    wait_until("the server follows the dev ceremony", || {
+        signer_now(&srv, 1) != first
+    });
+    // One person alone changes nothing outside dev mode.
+    let prod = unmeetable_production_config(&state);
+    let o = kokuin(&[
+        "keys",
+        "retire",
+        "--config",
+        prod.to_str().unwrap(),
+        "--name",
+        "dev-tsu-1",
+    ]);
     assert!(
         !o.status.success() && text(&o).contains("dual control"),
         "{}",
@@ -243,6 +224,10 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
     let r1_retire = officers.approve(1, &retire, "retire2");
     let (ok, t) = run(&retire, &[&r1_retire, &r3]);
     assert!(!ok, "an approval by a removed officer counted: {t}");
+    // Two officers left, two needed: removing one more would leave a quorum nobody can give.
+    let short = dir.path().join("short.plan");
+    let (ok, t) = make_plan(c, "remove-officer", &["--name", "officer-2"], &short);
+    assert!(!ok && t.contains("cannot give"), "planned: {t}");
 
     // The keyring file edited by hand to put the other key back in force: not followed.
     let mut ring: toml::Value =

@@ -253,15 +253,6 @@ pub fn ensure_state_dir(
             "\n[[tsa.policies]]\noid = \"{oid}\"\nname = \"{title}\"\n"
         ));
     }
-    {
-        use crate::keyring_store::KeyringStore;
-        crate::keyring_store::FileKeyring::new(dir.join("state").join("keyring.toml"))
-            .save(&crate::keyring::Keyring {
-                keys,
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string())?;
-    }
     write_key("tls.key", &pki.tls_key)?;
     // With a token, the audit key is generated there too: a production configuration
     // (tsa.require_hsm_key) refuses an audit key in a file.
@@ -329,6 +320,19 @@ pub fn ensure_state_dir(
     write_pem("audit.pem", std::slice::from_ref(&audit_cert))?;
     write_pem("seal.pem", std::slice::from_ref(&pki.seal))?;
     write_pem("client.pem", std::slice::from_ref(&pki.client))?;
+    // Last, once every certificate it hashes is written: the keyring, under the dev officers.
+    let officers_pin = {
+        use crate::keyring_store::KeyringStore;
+        let mut ring = crate::keyring::Keyring {
+            keys,
+            ..Default::default()
+        };
+        let pin = dev_officers(dir, &mut ring)?;
+        crate::keyring_store::FileKeyring::new(dir.join("state").join("keyring.toml"))
+            .save(&ring)
+            .map_err(|e| e.to_string())?;
+        pin
+    };
     let list = |a: &[SocketAddr]| {
         a.iter()
             .map(|x| format!("\"{x}\""))
@@ -354,6 +358,9 @@ accuracy = {{ seconds = 1 }}
 require_hsm_key = {require_hsm}
 # Keys, their states and activation times: `kokuin keys list --config DIR/kokuin.toml`.
 keyring = "state/keyring.toml"
+# The officers and quorum every keyring change needs (docs/ceremonies.md): three dev officers,
+# two approvals; their keys are in officers/ (each passphrase in officer-N.pass).
+officers = "{officers_pin}"
 {token_toml}
 # Served side by side; the first is the default for requests without reqPolicy.
 {policies}
@@ -389,6 +396,7 @@ trust = ["pki/root.pem"]
         http = list(http),
         https = list(https),
         require_hsm = pkcs11.is_some(),
+        officers_pin = officers_pin,
         token_toml = match &token {
             // The token the keys are in: what a keyring in the database names keys of.
             Some((module, _)) => format!(
@@ -405,6 +413,54 @@ trust = ["pki/root.pem"]
         config,
         root,
         created: true,
+    })
+}
+
+/// How many dev officers a dev state directory has; any two approve a ceremony.
+pub const DEV_OFFICERS: u32 = 3;
+
+/// The key file of dev officer `n` (1…[`DEV_OFFICERS`]) in a dev state directory, and the
+/// file holding its passphrase.
+pub fn officer_files(dir: &Path, n: u32) -> (PathBuf, PathBuf) {
+    let d = dir.join("officers");
+    (
+        d.join(format!("officer-{n}.key")),
+        d.join(format!("officer-{n}.pass")),
+    )
+}
+
+/// Makes the dev officers (keys encrypted under random passphrases, each in a 0600 file) and
+/// puts `ring` under their dual control, two approvals needed; returns the pin.
+fn dev_officers(dir: &Path, ring: &mut crate::keyring::Keyring) -> Result<String, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let d = dir.join("officers");
+    std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    let mut officers = Vec::new();
+    for n in 1..=DEV_OFFICERS {
+        let (key_file, pass_file) = officer_files(dir, n);
+        let mut raw = zeroize::Zeroizing::new([0u8; 16]);
+        getrandom::fill(raw.as_mut()).map_err(|e| format!("no randomness: {e}"))?;
+        let pass = zeroize::Zeroizing::new(hex::encode(raw.as_ref()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&pass_file)
+            .and_then(|mut f| f.write_all(pass.as_bytes()))
+            .map_err(|e| format!("{}: {e}", pass_file.display()))?;
+        let key = kokuin_hsm::SoftwareSigner::generate(kokuin_hsm::KeyType::P256, "officer")
+            .map_err(|e| e.to_string())?;
+        key.write_encrypted_pkcs8_pem(&key_file, pass.as_bytes())
+            .map_err(|e| e.to_string())?;
+        officers.push(crate::ceremony::plan::officer(
+            &format!("officer-{n}"),
+            "dev officer",
+            &key,
+        )?);
+    }
+    crate::ceremony::plan::init(ring, officers, 2, &|k: &crate::keyring::KeyEntry| {
+        std::fs::read(dir.join(k.key.certificate())).ok()
     })
 }
 

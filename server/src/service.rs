@@ -95,6 +95,15 @@ fn initial_keys(
     cfg: &Config,
     records: &mut Vec<kokuin_audit::Event>,
 ) -> Result<(Vec<Option<LoadedKey>>, crate::keyring::Keyring), StartError> {
+    // EN 319 421: no one person may put a key in force. Dev mode alone runs without a quorum.
+    if !cfg.dev && (cfg.tsa.officers.is_none() || cfg.tsa.keyring.is_none()) {
+        return Err(StartError::Other(
+            "a production service needs dual control over its keys: a keyring (tsa.keyring) \
+             under officers pinned in tsa.officers, two approvals or more (kokuin ceremony \
+             init; docs/ceremonies.md)"
+                .into(),
+        ));
+    }
     match (&cfg.tsa.key, &cfg.tsa.keyring) {
         (Some(k), _) => {
             let key = load_key(cfg, k, "tsa.key")?;

@@ -38,8 +38,9 @@ pub struct Plan {
     pub expires: String,
     /// What it does, one sentence each.
     pub operations: Vec<String>,
-    /// The machine form of the operation (`kokuin ceremony run` applies it).
-    pub op: Op,
+    /// The machine form of the operations, in the order they are carried out (`kokuin
+    /// ceremony run` applies them).
+    pub ops: Vec<Op>,
     /// The officers whose approvals count: those in force before it.
     pub approvers: Vec<Officer>,
     /// Approvals needed: the quorum in force before it.
@@ -71,6 +72,9 @@ pub enum Op {
         /// The policy it will serve.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         policy: Option<String>,
+        /// For a token without ML-DSA: the AES key its seed is wrapped under.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrap: Option<String>,
     },
     /// A certificate installed for a key (its PEM is in the plan).
     InstallCert {

@@ -16,12 +16,12 @@ fn now_text(t: SystemTime) -> String {
 }
 
 /// The plan file for changing `before` into `after` (whose version is `before`'s + 1): what it
-/// does in words and in `op`, who may approve, and the hash of `after`.
+/// does in words and in `ops`, who may approve, and the hash of `after`.
 #[allow(clippy::too_many_arguments)] // one plan has that many parts
 pub fn make(
     before: &Keyring,
     after: &Keyring,
-    op: Op,
+    ops: Vec<Op>,
     operations: Vec<String>,
     certificates: BTreeMap<String, String>,
     valid_for: Duration,
@@ -36,7 +36,7 @@ pub fn make(
         made: now_text(now),
         expires: now_text(now + valid_for),
         operations,
-        op,
+        ops,
         approvers: before.officers.clone(),
         needed: before.quorum.unwrap_or(0),
         officers: after.officers.clone(),
@@ -75,7 +75,7 @@ pub fn init(
     let text = make(
         &before,
         ring,
-        Op::Init,
+        vec![Op::Init],
         vec![format!(
             "put the keyring under dual control: officers {}; {quorum} approvals needed",
             names.join(", ")
@@ -164,7 +164,7 @@ mod tests {
         let text = make(
             &ring,
             &after,
-            Op::Quorum { quorum: 3 },
+            vec![Op::Quorum { quorum: 3 }],
             vec!["3 approvals".into()],
             Default::default(),
             std::time::Duration::from_secs(60),

@@ -144,7 +144,7 @@ pub fn bootstrap(ring: &Keyring, pinned: &str) -> Result<Anchor, String> {
         .first()
         .ok_or("the keyring carries no ceremony: it was not made by `kokuin ceremony init`")?;
     let plan = parse_plan(&first.plan)?;
-    if plan.op != Op::Init || plan.from_version != 0 {
+    if plan.ops != [Op::Init] || plan.from_version != 0 {
         return Err("the keyring's first ceremony is not its init".into());
     }
     if super::officers_hash(&plan.officers, plan.quorum) != pinned {
@@ -193,7 +193,7 @@ pub fn follow(
                 plan.id, plan.from_version, cur.version
             ));
         }
-        if plan.op == Op::Init {
+        if plan.ops.contains(&Op::Init) {
             return Err(format!("ceremony {}: a second init", plan.id));
         }
         check_approvals(rec, &plan, &cur.officers, cur.quorum)

@@ -132,12 +132,6 @@ impl KeysCommand {
         {
             kokuin_server::dev::reexec_with_token_env(dir).map_err(CmdError::usage)?;
         }
-        if !matches!(
-            k,
-            KeysCommand::List { .. } | KeysCommand::Csr { .. } | KeysCommand::SignRate { .. }
-        ) {
-            keys::common::changed_alone(k.config())?;
-        }
         match k {
             KeysCommand::List { config } => keys::list(&config),
             KeysCommand::Generate {

@@ -74,16 +74,3 @@ pub fn token(cfg: &Config, k: &KeyConfig) -> Result<Option<Arc<Pkcs11Token>>, Cm
         KeyConfig::Software { .. } => Ok(None),
     }
 }
-
-/// `kokuin keys` changes the keyring alone only when no quorum governs it: under dual
-/// control every change is a ceremony (`kokuin ceremony`), approved by its officers.
-pub fn changed_alone(config: &Path) -> Result<(), CmdError> {
-    let (_, _, ring) = open(config)?;
-    if !ring.officers.is_empty() {
-        return Err(CmdError::usage(
-            "the keyring is under dual control: plan the change with `kokuin ceremony plan`, \
-             have a quorum of officers approve it, then `kokuin ceremony run` (docs/ceremonies.md)",
-        ));
-    }
-    Ok(())
-}

@@ -13,11 +13,14 @@ pub use sign_rate::sign_rate;
 use common::{entry, open, policy_of, signer, token, usage};
 
 use super::CmdError;
+use super::ceremony::commit;
 use kokuin_certs::path::{Purpose, check_purpose, check_validity, extension, subject_of};
 use kokuin_hsm::{KeyType, Signer, SoftwareSigner};
 use kokuin_server::config::Config;
 use kokuin_server::key_config::KeyConfig;
-use kokuin_server::keyring::{KeyEntry, KeyState};
+use kokuin_server::ceremony::Op;
+use kokuin_server::keyring::{KeyEntry, KeyState, Keyring};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use x509_cert::Certificate;
@@ -74,11 +77,41 @@ pub fn generate(
     policy: Option<&str>,
     wrap: Option<&str>,
 ) -> Result<(), CmdError> {
-    let (cfg, store, mut ring) = open(config)?;
+    let (cfg, _, _) = open(config)?;
+    let policy = policy.map(|p| policy_of(&cfg, Some(p))).transpose()?;
+    commit(
+        config,
+        vec![Op::Generate {
+            name: name.into(),
+            key_type: key_type.name(),
+            policy,
+            wrap: wrap.map(String::from),
+        }],
+        BTreeMap::new(),
+    )?;
+    let wrapped = wrap.map(|k| format!(", seed wrapped under {k}"));
+    out!(
+        "generated {name} ({}{}), pending: certify it (keys csr, keys install-cert)",
+        key_type.name(),
+        wrapped.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// The keyring entry of a new pending key `name` (nothing generated yet): where the keyring's
+/// keys live, with its algorithm, and for a wrapped seed (`wrap`, the wrapping key's label)
+/// the file it will be kept in.
+pub(crate) fn new_entry(
+    cfg: &Config,
+    ring: &Keyring,
+    name: &str,
+    key_type: KeyType,
+    policy: Option<String>,
+    wrap: Option<&str>,
+) -> Result<KeyEntry, CmdError> {
     if ring.get(name).is_some() {
         return Err(CmdError::usage(format!("a key named {name:?} exists")));
     }
-    let policy = policy.map(|p| policy_of(&cfg, Some(p))).transpose()?;
     let template = ring
         .keys
         .last()
@@ -117,45 +150,48 @@ pub fn generate(
                 kokuin_hsm::pkcs11::wrapped::DESCRIPTION
             )));
         }
-        let t = token(&cfg, &kc)?.ok_or_else(|| {
-            CmdError::usage("--wrap needs the keyring's keys in a PKCS #11 token")
-        })?;
-        t.ensure_wrapping_key(kek).map_err(usage)?;
-        if let Some(id) = composite {
-            t.generate_traditional_half(name, id).map_err(usage)?;
-        }
-        let blob = t.wrap_new_seed(kek).map_err(usage)?;
-        let file = PathBuf::from(format!("keys/{name}.wrapped"));
-        write_private(&cfg.resolve(&file), &blob)?;
-        if let KeyConfig::Pkcs11 {
+        let KeyConfig::Pkcs11 {
             key,
             algorithm,
             wrapped,
             ..
         } = &mut kc
-        {
-            *key = kek.to_string();
-            *algorithm = Some(composite.map_or_else(|| level.name().to_string(), |id| id.name()));
-            *wrapped = Some(file);
-        }
-    } else {
-        generate_in_place(&cfg, &kc, name, key_type)?;
+        else {
+            return Err(CmdError::usage(
+                "--wrap needs the keyring's keys in a PKCS #11 token",
+            ));
+        };
+        *key = kek.to_string();
+        *algorithm = Some(composite.map_or_else(|| level.name().to_string(), |id| id.name()));
+        *wrapped = Some(PathBuf::from(format!("keys/{name}.wrapped")));
     }
-    ring.keys.push(KeyEntry {
+    Ok(KeyEntry {
         name: name.into(),
         state: KeyState::Pending,
         activate_at: None,
         policy,
         key: kc,
-    });
-    store.save(&ring).map_err(usage)?;
-    let wrapped = wrap.map(|k| format!(", seed wrapped under {k}"));
-    out!(
-        "generated {name} ({}{}), pending: certify it (keys csr, keys install-cert)",
-        key_type.name(),
-        wrapped.unwrap_or_default()
-    );
-    Ok(())
+    })
+}
+
+/// Generates the key `e` ([`new_entry`]) names: in its token, wrapped under its token's AES
+/// key, or (dev mode only) in a software key file.
+pub(crate) fn make_key(cfg: &Config, e: &KeyEntry, key_type: KeyType) -> Result<(), CmdError> {
+    let KeyConfig::Pkcs11 {
+        key: kek,
+        wrapped: Some(file),
+        ..
+    } = &e.key
+    else {
+        return generate_in_place(cfg, &e.key, &e.name, key_type);
+    };
+    let t = token(cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
+    t.ensure_wrapping_key(kek).map_err(usage)?;
+    if let KeyType::Composite(id) = key_type {
+        t.generate_traditional_half(&e.name, id).map_err(usage)?;
+    }
+    let blob = t.wrap_new_seed(kek).map_err(usage)?;
+    write_private(&cfg.resolve(file), &blob)
 }
 
 /// A new key where `kc` says: in its token, or (dev mode only) a software key file.
@@ -215,7 +251,7 @@ pub fn csr(config: &Path, name: &str, subject: &str, out: &Path) -> Result<(), C
 
 /// Checks a TSU certificate against its key: the key matches, the EKU and keyUsage are a
 /// TSU's, it is valid now, and its private key usage period has not ended.
-fn check_tsu_cert(cert: &Certificate, key: &dyn Signer) -> Result<(), CmdError> {
+pub(crate) fn check_tsu_cert(cert: &Certificate, key: &dyn Signer) -> Result<(), CmdError> {
     if cert.tbs_certificate().subject_public_key_info() != key.public_key() {
         return Err(CmdError::negative("the certificate is for another key"));
     }
@@ -236,15 +272,16 @@ fn check_tsu_cert(cert: &Certificate, key: &dyn Signer) -> Result<(), CmdError> 
 
 /// `keys install-cert`.
 pub fn install_cert(config: &Path, name: &str, cert: &Path) -> Result<(), CmdError> {
-    let (cfg, store, mut ring) = open(config)?;
+    let (cfg, _, mut ring) = open(config)?;
     let e = entry(&mut ring, name)?;
     let certs = kokuin_certs::pem::load_certificates(cert).map_err(usage)?;
-    let s = signer(&cfg, &e.key)?;
-    check_tsu_cert(&certs[0], s.as_ref())?;
-    let dest = cfg.resolve(e.key.certificate());
+    check_tsu_cert(&certs[0], signer(&cfg, &e.key)?.as_ref())?;
     let pem = kokuin_certs::pem::to_pem_chain(&certs).map_err(usage)?;
-    std::fs::write(&dest, pem).map_err(|e| usage(format!("{}: {e}", dest.display())))?;
-    store.save(&ring).map_err(usage)?;
+    commit(
+        config,
+        vec![Op::InstallCert { name: name.into() }],
+        BTreeMap::from([(name.to_string(), pem)]),
+    )?;
     out!("installed {} for {name}", subject_of(&certs[0]));
     Ok(())
 }
@@ -259,26 +296,24 @@ pub fn rotate(
     policy: Option<&str>,
     wrap: Option<&str>,
 ) -> Result<(), CmdError> {
-    let name = match name {
-        Some(n) => n.to_string(),
-        None => dev_new_key(config, key_type, policy, wrap)?,
-    };
-    let (cfg, store, mut ring) = open(config)?;
-    let e = entry(&mut ring, &name)?;
-    if matches!(e.state, KeyState::Retired | KeyState::Destroyed) {
-        return Err(CmdError::usage(format!("{name} is {}", e.state.name())));
-    }
-    let s = signer(&cfg, &e.key)?;
-    let certs = kokuin_certs::pem::load_certificates(&cfg.resolve(e.key.certificate()))
-        .map_err(|_| CmdError::usage(format!("{name} has no certificate: keys install-cert")))?;
-    check_tsu_cert(&certs[0], s.as_ref())?;
     let when = match at {
         Some(t) => humantime::parse_rfc3339(t).map_err(usage)?,
         None => SystemTime::now(),
     };
-    e.state = KeyState::Active;
-    e.activate_at = Some(humantime::format_rfc3339_millis(when).to_string());
-    store.save(&ring).map_err(usage)?;
+    let at = humantime::format_rfc3339_millis(when).to_string();
+    let (name, certificates) = match name {
+        Some(n) => (n.to_string(), BTreeMap::new()),
+        None => dev_new_key(config, key_type, policy, wrap)?,
+    };
+    let mut ops = Vec::new();
+    if !certificates.is_empty() {
+        ops.push(Op::InstallCert { name: name.clone() });
+    }
+    ops.push(Op::Rotate {
+        name: name.clone(),
+        at,
+    });
+    let (cfg, ring) = commit(config, ops, certificates)?;
     let serves: Vec<&str> = cfg
         .tsa
         .policies
@@ -299,12 +334,14 @@ pub fn rotate(
     Ok(())
 }
 
+/// Dev mode: a new key like the one in force for `policy`, generated, and its certificate
+/// from the dev CA (PEM, by key name) for the ceremony that installs it.
 fn dev_new_key(
     config: &Path,
     key_type: Option<KeyType>,
     policy: Option<&str>,
     wrap: Option<&str>,
-) -> Result<String, CmdError> {
+) -> Result<(String, BTreeMap<String, String>), CmdError> {
     let (cfg, _, ring) = open(config)?;
     if !cfg.dev {
         return Err(CmdError::usage(
@@ -345,13 +382,8 @@ fn dev_new_key(
         start + Duration::from_secs(365 * 86_400),
     )
     .map_err(usage)?;
-    let dest = cfg.resolve(e.key.certificate());
-    std::fs::write(
-        &dest,
-        kokuin_certs::pem::to_pem_chain(&[cert]).map_err(usage)?,
-    )
-    .map_err(|e| usage(format!("{}: {e}", dest.display())))?;
-    Ok(name)
+    let pem = kokuin_certs::pem::to_pem_chain(&[cert]).map_err(usage)?;
+    Ok((name.clone(), BTreeMap::from([(name, pem)])))
 }
 
 /// The type of an existing key, so that a dev rotation replaces like with like.
@@ -370,18 +402,19 @@ fn key_type_of(key: &dyn Signer) -> KeyType {
 
 /// `keys retire`: signs no more, kept for verification.
 pub fn retire(config: &Path, name: &str) -> Result<(), CmdError> {
-    let (_, store, mut ring) = open(config)?;
-    entry(&mut ring, name)?.state = KeyState::Retired;
-    store.save(&ring).map_err(usage)?;
+    commit(
+        config,
+        vec![Op::Retire { name: name.into() }],
+        BTreeMap::new(),
+    )?;
     out!("{name} retired");
     Ok(())
 }
 
 /// `keys destroy`: removes the key from its token (or disk) after confirmation.
 pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
-    let (cfg, store, mut ring) = open(config)?;
-    let e = entry(&mut ring, name)?;
-    if e.state == KeyState::Active {
+    let (_, _, mut ring) = open(config)?;
+    if entry(&mut ring, name)?.state == KeyState::Active {
         return Err(CmdError::usage(format!(
             "{name} is active: retire it first"
         )));
@@ -394,6 +427,17 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
             return Err(CmdError::negative("not confirmed; nothing destroyed"));
         }
     }
+    commit(
+        config,
+        vec![Op::Destroy { name: name.into() }],
+        BTreeMap::new(),
+    )?;
+    out!("{name} destroyed");
+    Ok(())
+}
+
+/// Removes the key `e` names from its token (or disk).
+pub(crate) fn destroy_key(cfg: &Config, e: &KeyEntry) -> Result<(), CmdError> {
     match &e.key {
         KeyConfig::Software { path, .. } => {
             std::fs::remove_file(cfg.resolve(path)).map_err(usage)?;
@@ -404,7 +448,7 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
             traditional_key,
             ..
         } => {
-            let t = token(&cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
+            let t = token(cfg, &e.key)?.ok_or_else(|| CmdError::usage("no token"))?;
             if let Some(trad) = traditional_key {
                 t.destroy(trad).map_err(usage)?;
             }
@@ -415,8 +459,5 @@ pub fn destroy(config: &Path, name: &str, yes: bool) -> Result<(), CmdError> {
             }
         }
     }
-    e.state = KeyState::Destroyed;
-    store.save(&ring).map_err(usage)?;
-    out!("{name} destroyed");
     Ok(())
 }

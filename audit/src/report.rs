@@ -31,6 +31,21 @@ pub struct KeyEvent {
     pub event: String,
 }
 
+/// One key ceremony (dual control, `key.ceremony`): once, however many nodes recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ceremony {
+    /// Record time: when a node first followed it.
+    pub time: String,
+    /// The plan's id.
+    pub id: String,
+    /// The keyring version it applied to.
+    pub from_version: u64,
+    /// What it did, in words.
+    pub operations: String,
+    /// The officers whose approvals counted.
+    pub approved_by: String,
+}
+
 /// One point of the clock's error curve: a `clock.reading`, or the worst of several once
 /// the period holds more than [`MAX_CLOCK_POINTS`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -107,6 +122,8 @@ pub struct Summary {
     pub clock_windows: Vec<ClockWindow>,
     /// Key lifecycle events.
     pub key_events: Vec<KeyEvent>,
+    /// Key ceremonies, in the order first recorded.
+    pub ceremonies: Vec<Ceremony>,
     /// Each key named by a token or lifecycle record.
     pub keys: BTreeMap<String, KeySpan>,
     /// The clock's error bound over time (`clock.reading`).
@@ -211,6 +228,22 @@ impl Summary {
                     key,
                     event,
                 });
+            }
+            kind::CEREMONY => {
+                let id = field("id");
+                if !self.ceremonies.iter().any(|c| c.id == id) {
+                    self.ceremonies.push(Ceremony {
+                        time: r.time.clone(),
+                        from_version: r
+                            .fields
+                            .get("from_version")
+                            .and_then(|v| v.as_u64())
+                            .unwrap_or(0),
+                        id,
+                        operations: field("operations"),
+                        approved_by: field("approved_by"),
+                    });
+                }
             }
             kind::CLOCK_READING => self.clock_point(r),
             kind::CHECKPOINT => self.checkpoints += 1,

@@ -95,6 +95,11 @@ fn verify_one(
         eprintln!();
     }
     let prefix = node.map(|n| format!("{n}: ")).unwrap_or_default();
+    // The ceremonies are read from a chain that verified, never from a damaged one.
+    let ceremonies = report
+        .problem
+        .is_none()
+        .then(|| super::audit_ceremonies::check(dir));
     if json {
         let problem = report.problem.as_ref().map(|p| {
             serde_json::json!({
@@ -117,11 +122,25 @@ fn verify_one(
                 "head": report.head,
                 "problem": problem,
                 "findings": findings(&report),
+                "ceremonies": match &ceremonies {
+                    Some(Ok(l)) => serde_json::json!({
+                        "valid": true, "count": l.ceremonies, "officers": l.pin,
+                    }),
+                    Some(Err(e)) => serde_json::json!({ "valid": false, "problem": e.message }),
+                    None => serde_json::Value::Null,
+                },
             })
         );
     }
     match &report.problem {
         None => {
+            let ceremonies = match ceremonies {
+                Some(Err(e)) => {
+                    return Err(CmdError::negative(format!("{prefix}{}", e.message)));
+                }
+                Some(Ok(l)) => l,
+                None => Default::default(),
+            };
             if !json {
                 let verdict = if report.losses.is_empty() {
                     "OK"
@@ -146,6 +165,7 @@ fn verify_one(
                         l.reason
                     );
                 }
+                out!("{prefix}{}", super::audit_ceremonies::sentence(&ceremonies));
                 if report.checkpoints == 0 {
                     out!(
                         "{prefix}warning: no checkpoint: truncation of the tail cannot be detected"

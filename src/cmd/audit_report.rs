@@ -60,7 +60,11 @@ pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
         }
     }
     let integrity = integrity(&a.dir, &a.trust)?;
-    let html = render(&summary, &integrity, a);
+    let ceremonies = match super::audit_ceremonies::check(&a.dir) {
+        Ok(l) => (true, super::audit_ceremonies::sentence(&l)),
+        Err(e) => (false, e.message),
+    };
+    let html = render(&summary, &integrity, &ceremonies, a);
     std::fs::write(&a.out, html)
         .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", a.out.display())))?;
     out!(
@@ -108,7 +112,12 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 text-align:left}td.n{text-align:right}.bad{color:#a00;font-weight:bold}.ok{color:#060}\
 svg{display:block;margin:.5em 0}@media print{body{margin:1cm}h2{break-after:avoid}}";
 
-fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
+fn render(
+    s: &Summary,
+    integrity: &Option<String>,
+    ceremonies: &(bool, String),
+    a: &ReportArgs,
+) -> String {
     let mut h = String::new();
     let period = format!(
         "{} – {}",
@@ -240,6 +249,25 @@ fn render(s: &Summary, integrity: &Option<String>, a: &ReportArgs) -> String {
             esc(&e.time),
             esc(&e.key),
             esc(&e.event)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><h2>Key ceremonies</h2><p class=\"{}\">{}</p><table><tr><th>time</th>\
+         <th>ceremony</th><th>keyring version</th><th>what was done</th><th>approved by</th></tr>",
+        if ceremonies.0 { "ok" } else { "bad" },
+        esc(&ceremonies.1)
+    );
+    for c in &s.ceremonies {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{} → {}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.time),
+            esc(&c.id),
+            c.from_version,
+            c.from_version + 1,
+            esc(&c.operations),
+            esc(&c.approved_by)
         );
     }
     let _ = write!(

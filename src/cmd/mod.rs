@@ -1,6 +1,7 @@
 //! The client-side subcommands: thin layers over the library crates.
 
 pub mod audit;
+mod audit_ceremonies;
 mod audit_fleet;
 pub mod audit_lookup;
 pub mod audit_proof;

@@ -13,6 +13,7 @@
 //! (`tsa.officers`, the hash [`officers_hash`] gives, printed by `kokuin ceremony init`).
 
 pub mod accept;
+pub mod in_log;
 pub mod plan;
 pub mod record;
 pub mod verify;

@@ -2,10 +2,9 @@
 //! governs it, as a ceremony once one does.
 
 use super::ops::{after, carry_out, certificate_with};
-use super::{plan_text, under_dual_control};
 use crate::cmd::CmdError;
 use crate::cmd::keys::common::{open, usage};
-use kokuin_server::ceremony::plan::{approve, approver_of};
+use kokuin_server::ceremony::plan::{approve, approver_of, make};
 use kokuin_server::ceremony::verify::check_approvals;
 use kokuin_server::ceremony::{Approval, CeremonyRecord, Op, parse_plan, state_hash};
 use kokuin_server::config::Config;
@@ -112,4 +111,34 @@ pub fn commit(
         plan.operations.join("\n")
     );
     run(config, &text, approvals)
+}
+
+pub fn under_dual_control(ring: &Keyring) -> Result<(), CmdError> {
+    if ring.officers.is_empty() {
+        return Err(CmdError::usage(
+            "the keyring is not under dual control: kokuin ceremony init first",
+        ));
+    }
+    Ok(())
+}
+
+/// The plan file for `ops` on `ring` as it is now.
+pub fn plan_text(
+    cfg: &kokuin_server::config::Config,
+    ring: &Keyring,
+    ops: Vec<Op>,
+    certificates: &BTreeMap<String, String>,
+    valid_for: Duration,
+) -> Result<String, CmdError> {
+    let (after, words) = after(cfg, ring, &ops, certificates)?;
+    make(
+        ring,
+        &after,
+        ops,
+        words,
+        certificates.clone(),
+        valid_for,
+        &certificate_with(cfg, certificates),
+    )
+    .map_err(CmdError::usage)
 }

@@ -11,13 +11,11 @@ pub use commit::commit;
 
 use super::CmdError;
 use super::keys::common::{open, policy_of, usage};
-use commit::run;
+use commit::{plan_text, run, under_dual_control};
 use kokuin_server::ceremony::accept::certificate_of;
-use kokuin_server::ceremony::plan::{approve, approver_of, init, make};
+use kokuin_server::ceremony::plan::{approve, approver_of, init};
 use kokuin_server::ceremony::{Op, parse_plan};
-use kokuin_server::keyring::Keyring;
 use officer_key::OfficerKey;
-use ops::{after, certificate_with};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -324,34 +322,4 @@ impl CeremonyCommand {
             }
         }
     }
-}
-
-fn under_dual_control(ring: &Keyring) -> Result<(), CmdError> {
-    if ring.officers.is_empty() {
-        return Err(CmdError::usage(
-            "the keyring is not under dual control: kokuin ceremony init first",
-        ));
-    }
-    Ok(())
-}
-
-/// The plan file for `ops` on `ring` as it is now.
-fn plan_text(
-    cfg: &kokuin_server::config::Config,
-    ring: &Keyring,
-    ops: Vec<Op>,
-    certificates: &BTreeMap<String, String>,
-    valid_for: Duration,
-) -> Result<String, CmdError> {
-    let (after, words) = after(cfg, ring, &ops, certificates)?;
-    make(
-        ring,
-        &after,
-        ops,
-        words,
-        certificates.clone(),
-        valid_for,
-        &certificate_with(cfg, certificates),
-    )
-    .map_err(CmdError::usage)
 }

@@ -11,9 +11,14 @@ use zeroize::Zeroizing;
 
 /// Where an officer's key is.
 #[derive(clap::Args)]
+#[group(id = "officer_key_source")]
 pub struct OfficerKey {
     /// The officer's key file (PKCS #8, encrypted under their passphrase).
-    #[arg(long, required_unless_present = "pkcs11_module", conflicts_with = "pkcs11_module")]
+    #[arg(
+        long,
+        required_unless_present = "pkcs11_module",
+        conflicts_with = "pkcs11_module"
+    )]
     officer_key: Option<PathBuf>,
     /// With --officer-key: a file holding the passphrase (default: read from standard input).
     #[arg(long, requires = "officer_key")]

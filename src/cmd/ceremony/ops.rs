@@ -5,7 +5,7 @@
 
 use crate::cmd::CmdError;
 use crate::cmd::keys::common::{signer, usage};
-use crate::cmd::keys::{check_tsu_cert, destroy_key, make_key, new_entry};
+use crate::cmd::keys::lifecycle::{check_tsu_cert, destroy_key, make_key, new_entry};
 use kokuin_server::ceremony::Op;
 use kokuin_server::ceremony::verify::check_officers;
 use kokuin_server::config::Config;
@@ -84,7 +84,9 @@ pub fn after(
                     wrap.as_deref(),
                 )?;
                 after.keys.push(e);
-                let serves = policy.as_ref().map_or(String::new(), |p| format!(" for {p}"));
+                let serves = policy
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(" for {p}"));
                 format!("generate key {name} ({t}{serves}) in the token, pending")
             }
             Op::InstallCert { name } => {
@@ -161,8 +163,7 @@ pub fn after(
         });
     }
     if !after.officers.is_empty() || after.quorum.is_some() {
-        check_officers(&after.officers, after.quorum.unwrap_or(0))
-            .map_err(CmdError::negative)?;
+        check_officers(&after.officers, after.quorum.unwrap_or(0)).map_err(CmdError::negative)?;
     }
     Ok((after, words))
 }

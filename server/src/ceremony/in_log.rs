@@ -1,0 +1,84 @@
+//! The ceremonies an audit log records, checked again from the log alone (`kokuin audit
+//! verify`, `kokuin audit report`): the first is an init, whose officers and quorum the
+//! assessor compares with the pin in the nodes' configuration; each after it applies to the
+//! version the one before left and carries a quorum of valid approvals by the officers in
+//! force at that point. A node records every ceremony it follows, so the same ceremony may
+//! appear again (after a restart, from the pin); it must then be the same plan.
+
+use super::verify::{Anchor, check_approvals, check_officers};
+use super::{Approval, CeremonyRecord, Op, officers_hash, parse_plan, sha256_hex};
+use std::collections::HashMap;
+
+/// The ceremonies of one log, checked in order.
+#[derive(Default)]
+pub struct InLog {
+    anchor: Option<Anchor>,
+    seen: HashMap<String, String>,
+    /// Distinct ceremonies checked.
+    pub ceremonies: u64,
+    /// The hash of the first officers and quorum (`tsa.officers`), once an init is seen.
+    pub pin: Option<String>,
+}
+
+impl InLog {
+    /// Checks one `key.ceremony` record's fields; the error says which ceremony and why.
+    pub fn add(
+        &mut self,
+        fields: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<(), String> {
+        let text = |k: &str| fields.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        let plan_text = text("plan");
+        let plan = parse_plan(plan_text)?;
+        let id = plan.id.clone();
+        let approvals: Vec<Approval> = serde_json::from_str(text("approvals"))
+            .map_err(|_| format!("ceremony {id}: its approvals are not readable"))?;
+        let sha = sha256_hex(plan_text.as_bytes());
+        if let Some(before) = self.seen.get(&id) {
+            return if *before == sha {
+                Ok(())
+            } else {
+                Err(format!(
+                    "ceremony {id} is recorded with two different plans"
+                ))
+            };
+        }
+        let next = if plan.ops == [Op::Init] {
+            if self.anchor.is_some() || plan.from_version != 0 {
+                return Err(format!("ceremony {id}: a second init"));
+            }
+            check_officers(&plan.officers, plan.quorum)
+                .map_err(|e| format!("ceremony {id} (init): {e}"))?;
+            self.pin = Some(officers_hash(&plan.officers, plan.quorum));
+            1
+        } else {
+            let cur = self
+                .anchor
+                .as_ref()
+                .ok_or_else(|| format!("ceremony {id} is recorded before any init"))?;
+            if plan.from_version != cur.version {
+                return Err(format!(
+                    "ceremony {id} applies to keyring version {}, but the log is at version {}",
+                    plan.from_version, cur.version
+                ));
+            }
+            let rec = CeremonyRecord {
+                plan: plan_text.to_string(),
+                approvals,
+            };
+            check_approvals(&rec, &plan, &cur.officers, cur.quorum)
+                .map_err(|e| format!("ceremony {id}: {e}"))?;
+            check_officers(&plan.officers, plan.quorum)
+                .map_err(|e| format!("ceremony {id}: {e}"))?;
+            cur.version + 1
+        };
+        self.anchor = Some(Anchor {
+            version: next,
+            officers: plan.officers,
+            quorum: plan.quorum,
+            state: plan.result_sha256,
+        });
+        self.seen.insert(id, sha);
+        self.ceremonies += 1;
+        Ok(())
+    }
+}

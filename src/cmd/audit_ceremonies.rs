@@ -1,0 +1,43 @@
+//! The key ceremonies a log records, re-checked for `audit verify` and `audit report`
+//! (`kokuin_server::ceremony::in_log`): each approval against the officers in force at that
+//! point of the log.
+
+use super::CmdError;
+use kokuin_audit::{Record, kind};
+use kokuin_server::ceremony::in_log::InLog;
+use std::path::Path;
+
+/// The log's ceremonies, checked; the error is the first that does not hold (exit 1).
+pub fn check(dir: &Path) -> Result<InLog, CmdError> {
+    let mut log = InLog::default();
+    let lines = kokuin_audit::verify::lines(dir)
+        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    for line in lines {
+        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+        let Ok(text) = line.text else { continue };
+        let Ok(r) = Record::parse_line(&text) else {
+            continue;
+        };
+        if r.kind == kind::CEREMONY {
+            log.add(&r.fields).map_err(|e| {
+                CmdError::negative(format!(
+                    "NOT VALID: a key ceremony does not hold (record {}): {e}",
+                    r.seq
+                ))
+            })?;
+        }
+    }
+    Ok(log)
+}
+
+/// One sentence on the log's ceremonies.
+pub fn sentence(log: &InLog) -> String {
+    match &log.pin {
+        None => "no key ceremony recorded (the keyring is not under dual control)".into(),
+        Some(pin) => format!(
+            "{} key ceremonies, every approval valid and by the officers in force; first \
+             officers and quorum {pin} (compare with tsa.officers)",
+            log.ceremonies
+        ),
+    }
+}

@@ -258,3 +258,94 @@ fn a_rotation_runs_only_with_a_quorum_of_approvals_and_nodes_follow_nothing_else
     );
     srv.stop();
 }
+
+#[test]
+fn an_officer_key_in_a_softhsm2_token_approves_a_plan() {
+    let dir = tempdir();
+    let state = dir.path().join("state");
+    Server::dev(&state).stop();
+    let config = state.join("kokuin.toml");
+    // The new officer's own token, not the service's.
+    let tokens = dir.path().join("officer-tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!("directories.tokendir = {}\n", tokens.display()),
+    )
+    .unwrap();
+    let with_token = |args: &[&str]| {
+        std::process::Command::new(kokuin_exe())
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap()
+    };
+    let o = std::process::Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "officer-4"])
+        .args(["--so-pin", "43214321", "--pin", "12341234"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let pin = dir.path().join("officer-4.pin");
+    std::fs::write(&pin, "12341234\n").unwrap();
+    std::fs::set_permissions(&pin, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let token = [
+        "--pkcs11-module",
+        SOFTHSM2,
+        "--token",
+        "officer-4",
+        "--key",
+        "approval",
+        "--pin-file",
+        pin.to_str().unwrap(),
+    ];
+    let public = dir.path().join("officer-4.pem");
+    let mut a = vec![
+        "ceremony",
+        "officer-key",
+        "--public",
+        public.to_str().unwrap(),
+    ];
+    a.extend_from_slice(&token);
+    let o = with_token(&a);
+    assert!(o.status.success(), "{}", text(&o));
+    // The dev officers add the officer whose key is in the token.
+    let officer = format!("officer-4:key custodian:{}", public.display());
+    let t = kokuin_testkit::ceremony::plan_approve_run(
+        &|a| kokuin(a),
+        &state,
+        &config,
+        &dir.path().join("add.plan"),
+        &["--op", "add-officer", "--officer", &officer],
+    );
+    assert!(t.contains("keyring version 2"), "{t}");
+    // A retirement approved by the token's key and one dev officer runs.
+    let plan = dir.path().join("retire.plan");
+    let c = config.to_str().unwrap();
+    let (ok, t) = make_plan(c, "retire", &["--name", "dev-tsu-1"], &plan);
+    assert!(ok, "{t}");
+    let by_token = dir.path().join("retire.officer-4.approval");
+    let mut a = vec!["ceremony", "approve", plan.to_str().unwrap()];
+    a.extend_from_slice(&token);
+    a.extend(["-o", by_token.to_str().unwrap()]);
+    let o = with_token(&a);
+    assert!(
+        o.status.success() && text(&o).contains("officer-4 approved"),
+        "{}",
+        text(&o)
+    );
+    let by_file = kokuin_testkit::ceremony::approve(&|a| kokuin(a), &state, &plan, 1);
+    let (ok, t) = ceremony(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--config",
+        c,
+        "--approval",
+        by_token.to_str().unwrap(),
+        "--approval",
+        by_file.to_str().unwrap(),
+    ]);
+    assert!(ok && t.contains("officer-4"), "{t}");
+}

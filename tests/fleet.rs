@@ -2,7 +2,9 @@
 //! load survive a `kill -9` of one, and every token a client received is in the database log
 //! under a serial no other token has; the database stopped for 5 s makes every node refuse
 //! (systemFailure, `/readyz` 503) and issuance resume by itself; a second node with an id in
-//! use refuses to start; a key rotated in the database keyring under load drops no request.
+//! use refuses to start; a key rotated in the database keyring through two ceremonies (generate;
+//! install the certificate and put it in force), approved by two officers, under load drops no
+//! request, and both ceremonies are in the log, re-verified, and in the assessor's report.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
@@ -359,7 +361,7 @@ fn a_second_node_with_an_id_in_use_refuses_to_start() {
 }
 
 #[test]
-fn a_key_rotated_in_the_database_keyring_under_load_drops_no_request() {
+fn a_key_rotated_by_ceremony_in_the_database_keyring_under_load_drops_no_request() {
     let pg = Postgres::start();
     let dir = tempdir();
     let state = dir.path().join("fleet");
@@ -380,11 +382,13 @@ fn a_key_rotated_in_the_database_keyring_under_load_drops_no_request() {
     let (answers, rotated) = std::thread::scope(|s| {
         let h = s.spawn(|| load(std::slice::from_ref(&lb.url), 4, &stop));
         std::thread::sleep(Duration::from_millis(1000));
-        let o = kokuin_db(
-            &pg,
-            &["keys", "rotate", "--config", config.to_str().unwrap()],
+        kokuin_testkit::ceremony::rotate_in_two_ceremonies(
+            &|a| kokuin_db(&pg, a),
+            &state,
+            &config,
+            dir.path(),
+            "tsu-2027",
         );
-        assert!(o.status.success(), "{}", text(&o));
         let rotated = Instant::now();
         std::thread::sleep(Duration::from_millis(3000));
         stop.store(true, Ordering::Relaxed);
@@ -445,4 +449,41 @@ fn a_key_rotated_in_the_database_keyring_under_load_drops_no_request() {
         n.stop();
     }
     audit_verifies(&pg, &state);
+    // The assessor's view: the two ceremonies, each approved by officer-1 and officer-2.
+    let export = dir.path().join("export");
+    let o = kokuin_db(
+        &pg,
+        &["audit", "export", &pg.url(), export.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let node1 = export.join("node-00001");
+    let trust = state.join("pki/audit.pem");
+    let o = kokuin(&[
+        "audit",
+        "verify",
+        node1.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success() && text(&o).contains("3 key ceremonies, every approval valid"),
+        "{}",
+        text(&o)
+    );
+    let report = dir.path().join("report.html");
+    let o = kokuin(&[
+        "audit",
+        "report",
+        node1.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("generate key tsu-2027")
+            && html.contains("put key tsu-2027 in force")
+            && html.contains("officer-1, officer-2"),
+        "the report's ceremonies section"
+    );
 }

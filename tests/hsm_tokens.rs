@@ -149,15 +149,9 @@ fn an_extractable_key_in_the_token_is_refused_by_name() {
         .output()
         .expect("pkcs11-tool (Debian opensc; the README's test command installs it)");
     assert!(o.status.success(), "{}", text(&o));
-    let ring = std::fs::read_to_string(state.join("state/keyring.toml"))
-        .unwrap()
-        .replace("key = \"dev-tsu\"", "key = \"weak\"");
-    std::fs::write(state.join("state/keyring-weak.toml"), ring).unwrap();
-    let cfg = std::fs::read_to_string(state.join("kokuin.toml"))
-        .unwrap()
-        .replace("state/keyring.toml", "state/keyring-weak.toml");
-    let weak = state.join("weak.toml");
-    std::fs::write(&weak, cfg).unwrap();
+    let weak = outside_dual_control(&state, "weak", |ring| {
+        ring.replace("key = \"dev-tsu\"", "key = \"weak\"")
+    });
     let o = std::process::Command::new(common::kokuin_exe())
         .args([
             "serve",

@@ -205,19 +205,9 @@ fn every_failure_info_the_server_emits() {
         to_pem_chain(&[retired]).unwrap(),
     )
     .unwrap();
-    let ring = std::fs::read_to_string(state.join("state/keyring.toml")).unwrap();
-    std::fs::write(
-        state.join("state/keyring-retired.toml"),
-        ring.replace("pki/tsu.pem", "pki/retired.pem"),
-    )
-    .unwrap();
-    let cfg = std::fs::read_to_string(state.join("kokuin.toml")).unwrap();
-    let retired_cfg = state.join("retired.toml");
-    std::fs::write(
-        &retired_cfg,
-        cfg.replace("state/keyring.toml", "state/keyring-retired.toml"),
-    )
-    .unwrap();
+    let retired_cfg = outside_dual_control(&state, "retired", |ring| {
+        ring.replace("pki/tsu.pem", "pki/retired.pem")
+    });
     let srv = Server::with_config(&retired_cfg);
     expect_failure(
         &srv.http,

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a surprise fails the test
 
 pub mod audit_key;
+pub mod ceremony;
 mod exe;
 pub mod fleet;
 mod http;
@@ -403,4 +404,30 @@ pub fn screenshot(html: &Path, name: &str) -> PathBuf {
     );
     assert!(o.status.success(), "screenshot: {}", text(&o));
     out
+}
+
+/// A dev configuration `STATE/NAME.toml` whose keyring (`state/keyring-NAME.toml`) is the dev
+/// keyring changed by `edit`, outside dual control: no officers pinned, none in the keyring
+/// (dev mode allows that). Under the dev officers a keyring edited by hand is not followed,
+/// so a test that needs a server to open a hand-made keyring takes it from here.
+pub fn outside_dual_control(state: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let mut ring: toml::Table =
+        edit(std::fs::read_to_string(state.join("state/keyring.toml")).unwrap())
+            .parse()
+            .unwrap();
+    for k in ["version", "quorum", "officers", "ceremonies"] {
+        ring.remove(k);
+    }
+    let keyring = format!("state/keyring-{name}.toml");
+    std::fs::write(state.join(&keyring), toml::to_string(&ring).unwrap()).unwrap();
+    let cfg: String = std::fs::read_to_string(state.join("kokuin.toml"))
+        .unwrap()
+        .replace("state/keyring.toml", &keyring)
+        .lines()
+        .filter(|l| !l.starts_with("officers = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = state.join(format!("{name}.toml"));
+    std::fs::write(&path, cfg).unwrap();
+    path
 }

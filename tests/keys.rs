@@ -130,6 +130,10 @@ fn rotation_under_load_fails_no_request() {
         ok && out.matches(": active").count() == 4 && out.contains("(in force: "),
         "{out}"
     );
+    assert!(
+        out.contains("under dual control: 2 of 3 officers (officer-1, officer-2, officer-3)"),
+        "{out}"
+    );
     // Each change is in the audit log.
     drop(srv);
     let audit = std::fs::read_to_string(
@@ -173,28 +177,8 @@ fn generate_csr_install_rotate_retire_destroy() {
     ]);
     assert!(ok, "{out}");
     // The CA: checks proof of possession, certifies the requested key.
-    let req = kokuin_certs::csr::parse_csr(&std::fs::read(&csr_path).unwrap()).unwrap();
-    kokuin_certs::csr::verify_csr(&req).unwrap();
-    let root_key =
-        kokuin_hsm::SoftwareSigner::load(&state.join("keys/root.key"), None, true).unwrap();
-    let root = kokuin_certs::pem::load_certificates(&state.join("pki/root.pem"))
-        .unwrap()
-        .remove(0);
     let now = std::time::SystemTime::now();
-    let issue = |kind: kokuin_certs::CertKind| {
-        kokuin_certs::issue(
-            &kokuin_certs::CertRequest {
-                subject: req.info.subject.clone(),
-                public_key: req.info.public_key.clone(),
-                not_before: now - Duration::from_secs(60),
-                not_after: now + Duration::from_secs(86_400 * 400),
-                kind,
-            },
-            Some(&root),
-            &root_key,
-        )
-        .unwrap()
-    };
+    let issue = |kind| common::ceremony::certify(&state, &csr_path, kind);
     let wrong = dir.path().join("wrong.pem");
     std::fs::write(
         &wrong,

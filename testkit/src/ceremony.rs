@@ -62,9 +62,9 @@ pub fn plan_approve_run(
     ok(&o, "run")
 }
 
-/// The dev CA's TSU certificate for the key a CSR (PEM) requests, written to `out`: what a CA
-/// would return between the two ceremonies of a production rotation.
-pub fn certify_tsu(state: &Path, csr: &Path, out: &Path) {
+/// The dev CA's certificate of `kind` for the key a CSR (PEM) requests, after checking its
+/// proof of possession: what a CA returns between the two ceremonies of a production rotation.
+pub fn certify(state: &Path, csr: &Path, kind: kokuin_certs::CertKind) -> x509_cert::Certificate {
     let req = kokuin_certs::csr::parse_csr(&std::fs::read(csr).unwrap()).unwrap();
     kokuin_certs::csr::verify_csr(&req).unwrap();
     let root_key =
@@ -73,20 +73,27 @@ pub fn certify_tsu(state: &Path, csr: &Path, out: &Path) {
         .unwrap()
         .remove(0);
     let now = SystemTime::now();
-    let cert = kokuin_certs::issue(
+    kokuin_certs::issue(
         &kokuin_certs::CertRequest {
             subject: req.info.subject.clone(),
             public_key: req.info.public_key.clone(),
             not_before: now - Duration::from_secs(60),
             not_after: now + Duration::from_secs(86_400 * 400),
-            kind: kokuin_certs::CertKind::TimeStamping {
-                key_usage_until: now + Duration::from_secs(86_400 * 365),
-            },
+            kind,
         },
         Some(&root),
         &root_key,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The dev CA's TSU certificate (key usage for a year) for the key a CSR requests, written to
+/// `out`.
+pub fn certify_tsu(state: &Path, csr: &Path, out: &Path) {
+    let kind = kokuin_certs::CertKind::TimeStamping {
+        key_usage_until: SystemTime::now() + Duration::from_secs(86_400 * 365),
+    };
+    let cert = certify(state, csr, kind);
     std::fs::write(out, kokuin_certs::pem::to_pem_chain(&[cert]).unwrap()).unwrap();
 }
 

@@ -72,31 +72,8 @@ pub enum CeremonyCommand {
         /// rotate`: install a key's certificate and put it in force).
         #[arg(long, value_enum, required = true)]
         op: Vec<OpName>,
-        /// The key (or, with --op remove-officer, the officer) the operations act on.
-        #[arg(long)]
-        name: Option<String>,
-        /// With --op generate: p256, p384, rsa3072, ml-dsa-65, mldsa65-ecdsa-p256-sha512…
-        #[arg(long = "type", default_value = "p256", value_parser = crate::cmd::parse::key_type)]
-        key_type: kokuin_hsm::KeyType,
-        /// With --op generate: the OID of the one policy the key will serve.
-        #[arg(long)]
-        policy: Option<String>,
-        /// With --op generate, for a token without ML-DSA: the AES key the seed is wrapped
-        /// under (see keys generate --wrap).
-        #[arg(long, num_args = 0..=1, default_missing_value = super::keys::DEFAULT_WRAPPING_KEY)]
-        wrap: Option<String>,
-        /// With --op install-cert: the certificate (PEM), checked against the key.
-        #[arg(long)]
-        cert: Option<PathBuf>,
-        /// With --op rotate: RFC 3339 (default: the time the plan is made).
-        #[arg(long)]
-        at: Option<String>,
-        /// With --op add-officer: NAME:ROLE:PUBLIC.pem.
-        #[arg(long)]
-        officer: Option<String>,
-        /// With --op quorum.
-        #[arg(long)]
-        quorum: Option<u32>,
+        #[command(flatten)]
+        asked: Asked,
         /// How long it may be approved and run, e.g. 24h (default 24h).
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         valid_for: Duration,
@@ -147,14 +124,32 @@ fn parse_officer(s: &str) -> Result<kokuin_server::ceremony::Officer, CmdError> 
 }
 
 /// What `ceremony plan` was asked, as operations and the certificates they install.
-struct Asked {
+#[derive(clap::Args)]
+pub struct Asked {
+    /// The key (or, with --op remove-officer, the officer) the operations act on.
+    #[arg(long)]
     name: Option<String>,
+    /// With --op generate: p256, p384, rsa3072, ml-dsa-65, mldsa65-ecdsa-p256-sha512…
+    #[arg(long = "type", default_value = "p256", value_parser = crate::cmd::parse::key_type)]
     key_type: kokuin_hsm::KeyType,
+    /// With --op generate: the OID of the one policy the key will serve.
+    #[arg(long)]
     policy: Option<String>,
+    /// With --op generate, for a token without ML-DSA: the AES key the seed is wrapped
+    /// under (see keys generate --wrap).
+    #[arg(long, num_args = 0..=1, default_missing_value = super::keys::DEFAULT_WRAPPING_KEY)]
     wrap: Option<String>,
+    /// With --op install-cert: the certificate (PEM), checked against the key.
+    #[arg(long)]
     cert: Option<PathBuf>,
+    /// With --op rotate: RFC 3339 (default: the time the plan is made).
+    #[arg(long)]
     at: Option<String>,
+    /// With --op add-officer: NAME:ROLE:PUBLIC.pem.
+    #[arg(long)]
     officer: Option<String>,
+    /// With --op quorum.
+    #[arg(long)]
     quorum: Option<u32>,
 }
 
@@ -257,29 +252,12 @@ impl CeremonyCommand {
             Self::Plan {
                 config,
                 op,
-                name,
-                key_type,
-                policy,
-                wrap,
-                cert,
-                at,
-                officer,
-                quorum,
+                asked,
                 valid_for,
                 out,
             } => {
                 let (cfg, _, ring) = open(&config)?;
                 under_dual_control(&ring)?;
-                let asked = Asked {
-                    name,
-                    key_type,
-                    policy,
-                    wrap,
-                    cert,
-                    at,
-                    officer,
-                    quorum,
-                };
                 let (ops, certificates) = asked.ops(&cfg, &op)?;
                 let text = plan_text(&cfg, &ring, ops, &certificates, valid_for)?;
                 std::fs::write(&out, &text).map_err(usage)?;

@@ -23,12 +23,31 @@ pub fn list(config: &Path) -> Result<(), CmdError> {
             key: k.clone(),
         }],
         (None, Some(_)) => {
-            kokuin_server::keyring_store::open(&cfg)
+            let ring = kokuin_server::keyring_store::open(&cfg)
                 .map_err(|e| usage(e.to_string()))?
                 .ok_or_else(|| usage("no tsa.keyring"))?
                 .load()
-                .map_err(usage)?
-                .keys
+                .map_err(usage)?;
+            // Who may change these keys is part of what they are: an operator reading the
+            // list should see at once whether one person can change it.
+            match ring.quorum {
+                Some(m) => println!(
+                    "keyring version {}, under dual control: {} of {} officers ({})",
+                    ring.version,
+                    m,
+                    ring.officers.len(),
+                    ring.officers
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => println!(
+                    "keyring version {}, not under dual control (kokuin ceremony init)",
+                    ring.version
+                ),
+            }
+            ring.keys
         }
         _ => Vec::new(),
     };

@@ -180,6 +180,14 @@ fn lta_verifies_after_the_signer_certificate_expired() {
     assert_eq!(before.signer.signed_attrs, after.signer.signed_attrs);
     assert_eq!(before.signer.signature, after.signer.signature);
     assert!(after.certificates.starts_with(&before.certificates));
+    // Each of the service's own time-stamps is recorded as a client's is, before it is used:
+    // the B-LTA seal's two and the extension's two.
+    let log = audit_text(&srv.dir);
+    let stamps = log
+        .lines()
+        .filter(|l| l.contains("\"token.issued\"") && l.contains("\"client\":\"eseal\""))
+        .count();
+    assert_eq!(stamps, 4, "{log}");
 }
 
 /// An HTTPS agent presenting the dev client certificate.

@@ -29,6 +29,7 @@ fn forged(seq: u64, prev: &str, serial: &str) -> String {
         prev,
     )
     .to_line()
+    .unwrap()
 }
 
 fn sql_text(s: &str) -> String {

@@ -17,6 +17,9 @@ pub enum AuditError {
     #[error("{0}")]
     /// Another process holds the log's writer lock (`lock.rs`): nothing was written.
     InUse(String),
+    #[error("a record cannot be written: {0}")]
+    /// An event that does not serialise as a record: nothing of its batch was written.
+    Unrecordable(String),
     #[error("{0}")]
     /// Asked to accept a loss where nothing is lost: nothing was written.
     NothingLost(String),

@@ -73,8 +73,9 @@ impl Record {
     }
 
     /// The canonical line, without LF: members in declaration order, fields in key order.
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn to_line(&self) -> Result<String, RecordError> {
+        // A record that cannot be written as it is is an error, never an empty line.
+        serde_json::to_string(self).map_err(|e| RecordError::Json(e.to_string()))
     }
 
     /// Parses a stored line, refusing anything not in canonical form: a line that parses but
@@ -84,7 +85,7 @@ impl Record {
         if r.v != VERSION {
             return Err(RecordError::Version(r.v));
         }
-        if r.to_line() != line {
+        if r.to_line()? != line {
             return Err(RecordError::NotCanonical);
         }
         Ok(r)
@@ -112,7 +113,7 @@ mod tests {
             f,
             GENESIS,
         );
-        let line = r.to_line();
+        let line = r.to_line().unwrap();
         assert_eq!(
             line,
             format!(

@@ -458,7 +458,9 @@ impl State {
         let mut head = self.head.clone();
         let mut last = String::new();
         for ev in events {
-            let line = Record::new(seq, now, &ev.kind, ev.fields, &head).to_line();
+            let line = Record::new(seq, now, &ev.kind, ev.fields, &head)
+                .to_line()
+                .map_err(|e| AuditError::Unrecordable(e.to_string()))?;
             head = line_hash(&line);
             buf.push_str(&line);
             buf.push('\n');

@@ -126,7 +126,7 @@ fn a_rewritten_chain_fails_at_the_next_checkpoint() {
             if r.kind == kind::CHECKPOINT {
                 r.fields.insert("head".into(), r.prev.clone().into());
             }
-            l[i] = r.to_line();
+            l[i] = r.to_line().unwrap();
         }
     });
     assert_eq!(problem(d.path(), &k), (10, Damage::BadCheckpointSignature));

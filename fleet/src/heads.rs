@@ -204,6 +204,7 @@ mod tests {
             prev,
         )
         .to_line()
+        .unwrap()
     }
 
     #[test]

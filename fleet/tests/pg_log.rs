@@ -235,7 +235,7 @@ fn tampering_in_the_database_is_found_at_the_record() {
             r.fields.insert("policy".into(), "2.25.666".into());
         }
         r.prev = head.clone();
-        let new = r.to_line();
+        let new = r.to_line().unwrap();
         head = kokuin_audit::record::line_hash(&new);
         sql.push_str(&format!(
             "UPDATE kokuin_audit_records SET line = '{}' WHERE seq = {seq};",

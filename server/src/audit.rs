@@ -13,15 +13,16 @@ use x509_cert::Certificate;
 
 /// The record of a token about to leave, for `/tsa` and for the time-stamps inside seals
 /// alike: the one place its fields are decided (README, "Audit log").
-pub fn token_issued(i: &kokuin_tsa::Issued, client: &str, request_id: Option<u64>) -> Event {
+/// A genTime that cannot be written is an error: a token record never has an empty one.
+pub fn token_issued(
+    i: &kokuin_tsa::Issued,
+    client: &str,
+    request_id: Option<u64>,
+) -> Result<Event, der::Error> {
+    let gen_time = kokuin_tsa::asn1::GenTime::from_system_time_millis(i.gen_time)?.to_rfc3339();
     let ev = Event::new(kokuin_audit::kind::TOKEN_ISSUED)
         .with("serial", hex::encode(i.serial.as_bytes()))
-        .with(
-            "gen_time",
-            kokuin_tsa::asn1::GenTime::from_system_time_millis(i.gen_time)
-                .map(|g| g.to_rfc3339())
-                .unwrap_or_default(),
-        )
+        .with("gen_time", gen_time)
         .with("policy", i.policy.to_string())
         .with("hash", i.request.digest.name())
         .with(
@@ -30,10 +31,10 @@ pub fn token_issued(i: &kokuin_tsa::Issued, client: &str, request_id: Option<u64
         )
         .with("key", i.key_label.clone())
         .with("client", client);
-    match request_id {
+    Ok(match request_id {
         Some(id) => ev.with("request_id", id),
         None => ev,
-    }
+    })
 }
 
 /// A token recorded by [`token_issued`] that was not signed after all and never left.
@@ -52,9 +53,10 @@ pub fn token_failed(
 }
 
 /// The SHA-256 of a certificate, hex: how checkpoints name the key that signed them.
-pub fn cert_id(c: &Certificate) -> String {
-    let der = c.to_der().unwrap_or_default();
-    hex::encode(kokuin_hsm::DigestAlgorithm::Sha256.digest(&der))
+pub fn cert_id(c: &Certificate) -> Result<String, der::Error> {
+    Ok(hex::encode(
+        kokuin_hsm::DigestAlgorithm::Sha256.digest(&c.to_der()?),
+    ))
 }
 
 /// The audit log's checkpoint key and its certificate's id.
@@ -70,7 +72,7 @@ impl CheckpointKey {
             return Err("the checkpoint certificate is not the checkpoint key's".into());
         }
         Ok(Self {
-            id: cert_id(cert),
+            id: cert_id(cert).map_err(|e| format!("the checkpoint certificate: {e}"))?,
             signer,
         })
     }
@@ -108,7 +110,7 @@ impl CheckpointVerifier for TrustedCheckpointCerts {
         let cert = self
             .0
             .iter()
-            .find(|c| cert_id(c) == key_id)
+            .find(|c| cert_id(c).is_ok_and(|id| id == key_id))
             .ok_or_else(|| CheckpointError::UntrustedKey(key_id.to_string()))?;
         Self::verify_with(cert, algorithm, message, signature)
     }

@@ -5,7 +5,6 @@
 use crate::config::{Config, ESealSection};
 use crate::error::StartError;
 use crate::signing_key::open_key_with;
-use kokuin_audit::AuditLog;
 use kokuin_certs::crl::parse_crls;
 use kokuin_certs::eseal::SealSubject;
 use kokuin_certs::path::{Purpose, check_purpose, validate_path};
@@ -87,9 +86,9 @@ impl SealService {
 pub fn build(
     cfg: &Config,
     section: &ESealSection,
-    authority: Arc<TimeStampAuthority>,
-    audit: Option<Arc<AuditLog>>,
+    issuance: Arc<crate::issuance::Issuance>,
 ) -> Result<SealService, StartError> {
+    let authority = issuance.authority.clone();
     let load_all = |paths: &[PathBuf]| -> Result<Vec<Certificate>, StartError> {
         let mut v = Vec::new();
         for p in paths {
@@ -105,7 +104,7 @@ pub fn build(
         .collect::<Vec<_>>();
     let mut keys = HashMap::new();
     for k in &section.keys {
-        let loaded = load_seal_key(cfg, k, &accredited, &level_policies, audit.is_some())?;
+        let loaded = load_seal_key(cfg, k, &accredited, &level_policies, issuance.audited())?;
         tracing::info!(key = %k.name, level = k.level, "seal key ready");
         keys.insert(k.name.clone(), loaded);
     }
@@ -118,10 +117,7 @@ pub fn build(
             })
             .map_err(|e| StartError::Other(format!("eseal.tsa_url: {e}")))?,
         }),
-        None => Arc::new(AuditedStamper {
-            authority: authority.clone(),
-            audit,
-        }),
+        None => Arc::new(crate::issuance::OwnTimeStamper(issuance)),
     };
     let validation_certificates = load_all(&section.validation_certificates)?;
     let mut trust_anchors: Vec<Certificate> = Vec::new();
@@ -214,44 +210,6 @@ fn load_seal_key(
         level,
         chain: full,
     })
-}
-
-/// The service's own TSA: each token recorded in the audit log before it is used, as for
-/// `POST /tsa`; no record, no token.
-struct AuditedStamper {
-    authority: Arc<TimeStampAuthority>,
-    audit: Option<Arc<AuditLog>>,
-}
-
-impl TimeStamper for AuditedStamper {
-    fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String> {
-        let req = kokuin_tsa::request::build_request(digest, imprint, None, None, true)
-            .and_then(|r| der::Encode::to_der(&r))
-            .map_err(|e| e.to_string())?;
-        let prepared = self
-            .authority
-            .prepare(&req)
-            .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
-        let serial = hex::encode(prepared.issued.serial.as_bytes());
-        if let Some(log) = &self.audit {
-            log.append_blocking(crate::audit::token_issued(&prepared.issued, "eseal", None))
-                .map_err(|e| format!("the audit log cannot record the time-stamp: {e}"))?;
-        }
-        let (resp, _) = match self.authority.finish(prepared) {
-            Ok(r) => r,
-            Err(r) => {
-                // The log already claims this token: say it never left.
-                if let Some(log) = &self.audit {
-                    log.append_blocking(crate::audit::token_failed(serial, &r.text, None))
-                        .map_err(|e| format!("the audit log cannot record a failure: {e}"))?;
-                }
-                return Err(format!("{}: {}", r.info.name(), r.text));
-            }
-        };
-        kokuin_tsa::ParsedResponse::from_der(&resp)
-            .and_then(kokuin_tsa::ParsedResponse::into_token)
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// An external RFC 3161 TSA over HTTP(S).

@@ -17,12 +17,14 @@ macro_rules! announce {
 pub mod audit;
 pub mod ceremony;
 pub mod config;
+pub mod cpu_pool;
 #[cfg(feature = "dev")]
 pub mod dev;
 pub mod error;
 pub mod eseal_service;
 pub mod fleet_tree;
 pub mod http;
+pub mod issuance;
 pub mod key_config;
 pub mod keyring;
 pub mod keyring_row;
@@ -30,5 +32,6 @@ pub mod keyring_store;
 pub mod metrics;
 pub mod serve;
 pub mod service;
+pub mod sign_times;
 pub mod signing_key;
 pub mod witness;

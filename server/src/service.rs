@@ -18,6 +18,8 @@ pub struct Service {
     pub authority: Arc<TimeStampAuthority>,
     /// None only when turned off in dev mode.
     pub audit: Option<Arc<kokuin_audit::AuditLog>>,
+    /// Tokens signed and recorded: `/tsa`'s and the seal service's own.
+    pub issuance: Arc<crate::issuance::Issuance>,
     /// For each policy, in the order of `tsa.policies`: its key in force and what
     /// `GET /tsa/certs` serves for it.
     served: Vec<std::sync::RwLock<Served>>,
@@ -152,7 +154,11 @@ fn verified_keyring(
 ) -> Result<crate::keyring::Keyring, StartError> {
     match crate::ceremony::accept::accept(cfg, ring) {
         Ok(a) => {
-            records.extend(a.ceremonies.iter().map(crate::ceremony::event));
+            for c in &a.ceremonies {
+                records.push(crate::ceremony::event(c).map_err(|why| {
+                    StartError::Other(format!("the keyring's ceremonies: {why}"))
+                })?);
+            }
             Ok(a.ring)
         }
         Err(why) => match crate::ceremony::accept::kept(cfg) {
@@ -307,18 +313,22 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         "time-stamp authority ready"
     );
     let authority = Arc::new(authority);
+    let issuance = Arc::new(
+        crate::issuance::Issuance::start(authority.clone(), audit.clone(), metrics.clone())
+            .map_err(|e| StartError::Other(format!("cannot start the signing threads: {e}")))?,
+    );
     let eseal = match &cfg.eseal {
         Some(section) => Some(Arc::new(crate::eseal_service::build(
             cfg,
             section,
-            authority.clone(),
-            audit.clone(),
+            issuance.clone(),
         )?)),
         None => None,
     };
     let service = Service {
         eseal,
         authority,
+        issuance,
         audit,
         fleet_signer,
         served: loaded.iter().map(|_| Default::default()).collect(),

@@ -239,6 +239,25 @@ impl TimeStampAuthority {
     pub fn prepare(&self, request_der: &[u8]) -> Result<Prepared, Rejection> {
         let req = parse_request(request_der)?;
         let checked = check_request(&req, &self.policy_oids)?;
+        self.prepare_checked(checked)
+    }
+
+    /// [`Self::prepare`] for the service's own time-stamps (a seal's signature and archive
+    /// time-stamps): an imprint under the default policy, no nonce, the TSU certificate
+    /// included. The request a client would send is checked as §2.4.1 checks it, without
+    /// being encoded and parsed back.
+    pub fn prepare_imprint(
+        &self,
+        digest: kokuin_hsm::DigestAlgorithm,
+        hashed_message: &[u8],
+    ) -> Result<Prepared, Rejection> {
+        let req = crate::request::build_request(digest, hashed_message, None, None, true)
+            .map_err(internal)?;
+        let checked = check_request(&req, &self.policy_oids)?;
+        self.prepare_checked(checked)
+    }
+
+    fn prepare_checked(&self, checked: CheckedRequest) -> Result<Prepared, Rejection> {
         let key = self.policy_key(checked.policy_index).ok_or_else(|| {
             Rejection::new(
                 FailureInfo::SystemFailure,

@@ -93,6 +93,37 @@ fn t_der(a: &TimeStampAuthority, req: &TimeStampReq) -> Vec<u8> {
         .unwrap()
 }
 
+/// The service's own time-stamps (a seal's) come from an imprint, not a request's DER: the
+/// same token a client's request with certReq and no nonce gets, and the same §2.4.1 checks.
+#[test]
+fn a_token_from_an_imprint_is_a_certreq_token_without_nonce() {
+    let (pki, a) = dev_authority();
+    let d = DigestAlgorithm::Sha384.digest(b"seal value");
+    let p = a.prepare_imprint(DigestAlgorithm::Sha384, &d).unwrap();
+    assert!(p.issued.request.cert_req && p.issued.request.nonce.is_none());
+    let (resp, _) = a.finish(p).unwrap();
+    let t = ParsedResponse::from_der(&resp)
+        .unwrap()
+        .into_token()
+        .unwrap();
+    let t = TimeStampToken::from_der(&t).unwrap();
+    let anchors = [pki.root.clone()];
+    let v = t
+        .verify(&VerifyOptions {
+            trust_anchors: &anchors,
+            expected_digest: Some(&d),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(v.policy.to_string(), POLICY);
+    assert!(t.tst_info.nonce.is_none());
+    let short = a
+        .prepare_imprint(DigestAlgorithm::Sha256, &d)
+        .err()
+        .unwrap();
+    assert_eq!(short.info, FailureInfo::BadDataFormat);
+}
+
 #[test]
 fn verification_fails_where_it_must() {
     let (pki, a) = dev_authority();

@@ -117,18 +117,17 @@ pub enum Op {
 }
 
 /// The audit record of a ceremony a node followed: everything needed to verify its
-/// approvals again from the log alone.
-pub fn event(rec: &CeremonyRecord) -> kokuin_audit::Event {
-    let plan = parse_plan(&rec.plan).ok();
-    kokuin_audit::Event::new(kokuin_audit::kind::CEREMONY)
-        .with("id", plan.as_ref().map_or("", |p| p.id.as_str()))
+/// approvals again from the log alone. A ceremony that cannot be recorded whole is an error,
+/// never a record with empty fields: a node does not follow what it cannot record.
+pub fn event(rec: &CeremonyRecord) -> Result<kokuin_audit::Event, String> {
+    let plan = parse_plan(&rec.plan)?;
+    let approvals = serde_json::to_string(&rec.approvals)
+        .map_err(|e| format!("the ceremony's approvals cannot be recorded: {e}"))?;
+    Ok(kokuin_audit::Event::new(kokuin_audit::kind::CEREMONY)
+        .with("id", plan.id.as_str())
         .with("plan_sha256", sha256_hex(rec.plan.as_bytes()))
-        .with("from_version", plan.as_ref().map_or(0, |p| p.from_version))
-        .with(
-            "operations",
-            plan.as_ref()
-                .map_or(String::new(), |p| p.operations.join("; ")),
-        )
+        .with("from_version", plan.from_version)
+        .with("operations", plan.operations.join("; "))
         .with(
             "approved_by",
             rec.approvals
@@ -138,10 +137,7 @@ pub fn event(rec: &CeremonyRecord) -> kokuin_audit::Event {
                 .join(", "),
         )
         .with("plan", rec.plan.clone())
-        .with(
-            "approvals",
-            serde_json::to_string(&rec.approvals).unwrap_or_default(),
-        )
+        .with("approvals", approvals))
 }
 
 /// SHA-256, hex.

@@ -95,20 +95,25 @@ pub async fn follow_keyring(
         let fp = version(store.clone()).await;
         if hangup || fp != seen {
             let verified = load(store.clone()).await.and_then(|new| {
-                crate::ceremony::accept::accept(&cfg, new).map_err(|reason| {
-                    crate::error::KeyringError::Invalid {
+                crate::ceremony::accept::accept(&cfg, new)
+                    .and_then(|a| {
+                        // Recorded whole or not followed.
+                        let events = a
+                            .ceremonies
+                            .iter()
+                            .map(crate::ceremony::event)
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok((a.ring, events))
+                    })
+                    .map_err(|reason| crate::error::KeyringError::Invalid {
                         origin: "keyring".into(),
                         reason,
-                    }
-                })
+                    })
             });
             match verified {
-                Ok(crate::ceremony::accept::Accepted {
-                    ring: new,
-                    ceremonies,
-                }) => {
-                    for c in &ceremonies {
-                        record(&state, crate::ceremony::event(c));
+                Ok((new, ceremonies)) => {
+                    for ev in ceremonies {
+                        record(&state, ev);
                     }
                     for (key, event) in new.changes_since(&ring) {
                         record(&state, lifecycle(&key, &event));

@@ -3,7 +3,6 @@
 //! shutdown on SIGTERM or Ctrl-C that lets in-flight requests finish.
 
 mod body_stream;
-mod cpu_pool;
 mod deadline;
 mod eseal;
 mod keys;
@@ -15,7 +14,6 @@ mod query;
 pub mod refusals;
 mod reply;
 mod routes;
-mod sign_times;
 mod state;
 mod tls;
 mod tsa;
@@ -162,14 +160,6 @@ pub async fn run_bound(
         limiter,
         seal_limiter,
         signing: Arc::new(Semaphore::new(limits.max_concurrency)),
-        cpu_pool: cpu_pool::CpuPool::start(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )
-        .map_err(|source| HttpError::Setup {
-            what: "cannot start the signing threads",
-            source,
-        })?,
-        sign_times: sign_times::SignTimes::default(),
         refusals: Arc::default(),
         verifier: verifier(&cfg)?,
         fleet_note: Arc::default(),

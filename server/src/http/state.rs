@@ -1,7 +1,7 @@
 //! What every request handler shares: the service, the limits, the metrics, and one
 //! connection's peer.
 
-use super::{cpu_pool, refusals, sign_times};
+use super::refusals;
 use crate::config::ServerConfig;
 use crate::service::Service;
 use std::net::SocketAddr;
@@ -34,11 +34,6 @@ pub struct State {
     pub seal_limiter: Option<Arc<Limiter>>,
     /// Requests being answered at once (`server.max_concurrency`).
     pub signing: Arc<Semaphore>,
-    /// Slow software signatures (ML-DSA, composite, RSA): a thread per core. Token keys sign
-    /// on their own session pool.
-    pub cpu_pool: cpu_pool::CpuPool,
-    /// Recent signing times, which set how long a token's audit record waits for company.
-    pub sign_times: sign_times::SignTimes,
     /// In a fleet: the newest signed checkpoint of the fleet's tree, kept by the integrator.
     pub fleet_note: Arc<std::sync::Mutex<Option<String>>>,
     /// In a fleet: how long this node's records have waited for the fleet's tree.

@@ -7,16 +7,16 @@
 
 use super::reply::{Body, text};
 use super::state::State;
-use crate::metrics::KeyLabels;
+use crate::issuance::Caller;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 
+use kokuin_tsa::FailureInfo;
 use kokuin_tsa::request::MAX_REQUEST_LEN;
 use kokuin_tsa::transport::{QUERY_TYPE, REPLY_TYPE};
-use kokuin_tsa::{FailureInfo, Rejection};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -101,18 +101,15 @@ pub async fn tsa(
     (resp, failure)
 }
 
-/// One request to one TimeStampResp. The audit record of a token is written while the token
-/// is signed (both take about as long), and the token leaves only if the record is durable:
-/// otherwise the client gets systemFailure and the signed token is dropped.
+/// One request to one TimeStampResp: refusals counted here, tokens issued by
+/// [`crate::issuance`].
 async fn issue(
     state: &State,
     peer: SocketAddr,
     id: u64,
     request: &[u8],
 ) -> (Vec<u8>, Option<FailureInfo>) {
-    let authority = &state.service.authority;
-    let client = peer.ip().to_string();
-    let prepared = match authority.prepare(request) {
+    let prepared = match state.service.authority.prepare(request) {
         Ok(p) => p,
         Err(r) => {
             // Counted, and logged once per interval with the others (refusals.rs).
@@ -126,110 +123,14 @@ async fn issue(
             return (r.to_response_der(), Some(r.info));
         }
     };
-    let event = crate::audit::token_issued(&prepared.issued, &client, Some(id));
-    let (serial, key_label) = (
-        event.fields["serial"].clone(),
-        prepared.issued.key_label.clone(),
-    );
-    let a = authority.clone();
-    let quick = prepared.signs_quickly();
-    let cpu_bound = !quick && prepared.signs_in_software();
-    let sign = move || {
-        let t0 = std::time::Instant::now();
-        (a.finish(prepared), t0.elapsed())
+    let client = peer.ip().to_string();
+    let caller = Caller {
+        client: &client,
+        request_id: Some(id),
     };
-    // Queued for the log before signing starts, so that its write and sync overlap the
-    // signature. A slow signature leaves the record time to wait for others to share its
-    // sync (see `sign_times`), and longer when other signatures are queued ahead of it.
-    let slack = if quick {
-        std::time::Duration::ZERO
-    } else {
-        let rounds = if cpu_bound {
-            state.cpu_pool.rounds_ahead()
-        } else {
-            0
-        };
-        state.sign_times.slack(&key_label, rounds)
-    };
-    let logging = state
-        .service
-        .audit
-        .as_ref()
-        .map(|log| crate::audit::submit_within(log, event, slack));
-    let logged = async {
-        match logging {
-            Some(pending) => pending.await.map(|_| ()),
-            None => Ok(()),
-        }
-    };
-    let (signed, logged) = if quick {
-        let signed = sign();
-        (Ok(signed), logged.await)
-    } else {
-        // Slow software algorithms on the signing threads; token keys off the reactor, on
-        // their own session pool.
-        let signing = async {
-            if cpu_bound {
-                state.cpu_pool.run(sign).await.map_err(|e| e.to_string())
-            } else {
-                tokio::task::spawn_blocking(sign)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-        };
-        // One after the other, not joined: the record's sync usually ends first, and a
-        // receiver not yet polled takes its completion without waking the task, which then
-        // wakes once per token instead of twice. Both still run at the same time.
-        let signed = signing.await;
-        (signed, logged.await)
-    };
-    let key = KeyLabels {
-        key: key_label.clone(),
-    };
-    let signed = match signed {
-        Ok((r, took)) => {
-            if !quick {
-                state.sign_times.observe(&key_label, took);
-            }
-            state
-                .metrics
-                .signing_seconds
-                .get_or_create(&key)
-                .observe(took.as_secs_f64());
-            r
-        }
-        Err(e) => {
-            tracing::error!(request_id = id, error = %e, "signing task failed");
-            Err(Rejection::new(FailureInfo::SystemFailure, "internal error"))
-        }
-    };
-    if signed.is_err() {
-        state.metrics.signing_errors.get_or_create(&key).inc();
-    }
-    match (signed, logged) {
-        (Ok((der, _)), Ok(())) => {
-            tracing::debug!(request_id = id, %serial, "token issued");
-            (der, None)
-        }
-        (_, Err(e)) => {
-            tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
-            let r = Rejection::new(
-                FailureInfo::SystemFailure,
-                "the audit log cannot record the token",
-            );
-            (r.to_response_der(), Some(r.info))
-        }
-        (Err(r), Ok(())) => {
-            // The log already holds the token's record; say it never left.
-            tracing::error!(request_id = id, key = %key_label, reason = ?r.text, "signing failed");
-            if let Some(log) = &state.service.audit {
-                let ev = crate::audit::token_failed(serial, &r.text, Some(id));
-                if let Err(e) = crate::audit::record(log, ev).await {
-                    tracing::error!(request_id = id, error = %e, "audit log cannot record a failure");
-                }
-            }
-            (r.to_response_der(), Some(r.info))
-        }
+    match state.service.issuance.issue(prepared, caller).await {
+        Ok(der) => (der, None),
+        Err(r) => (r.to_response_der(), Some(r.info)),
     }
 }
 

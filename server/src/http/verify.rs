@@ -11,9 +11,9 @@
 //! `kokuin verify --ui` serves the same routes on 127.0.0.1 for an auditor without network.
 
 use super::body_stream::{BodyError, stream_body};
-use super::cpu_pool::CpuPool;
 use super::reply::{Body, method_not_allowed};
 use crate::config::ServerConfig;
+use crate::cpu_pool::CpuPool;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;

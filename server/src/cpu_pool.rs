@@ -26,9 +26,12 @@ pub struct CpuPool {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a job did not run to its end.
 pub enum PoolError {
+    /// The pool's threads are gone (the server is stopping).
     #[error("the signing threads have stopped")]
     Stopped,
+    /// The job panicked; the thread goes on.
     #[error("the signing job panicked")]
     Panicked,
 }

@@ -29,6 +29,7 @@ const MAX_SLACK: Duration = Duration::from_millis(5);
 /// Weight of the newest signing time in the running mean.
 const NEWEST_WEIGHT: f64 = 0.125;
 
+/// Recent signing times per key, which set how long a token's audit record waits for company.
 #[derive(Default)]
 pub struct SignTimes {
     /// Mean signing time by key label, in nanoseconds.

@@ -1,6 +1,6 @@
 //! A node's side of dual control: it follows a keyring only after checking its ceremonies
 //! from the newest keyring it verified before, which it keeps on its own disk
-//! (`keyring-accepted.toml` beside its serial state, itself checked from the pin when read) —
+//! (`keyring-accepted-node-N.toml` beside its serial state, itself checked from the pin when read) —
 //! never from the store alone, which whoever can write the keyring file or row controls. No
 //! rollback: an older version is refused; no replay: a plan names the version it applies to,
 //! and its id appears once.
@@ -22,7 +22,9 @@ pub struct Accepted {
 /// Where a node keeps the newest keyring it verified.
 pub fn kept_path(cfg: &Config) -> PathBuf {
     cfg.resolve(&cfg.tsa.serial_state)
-        .with_file_name("keyring-accepted.toml")
+        // Per node: nodes sharing a state directory must not take each other's word for
+        // what they followed (each records the ceremonies it follows itself).
+        .with_file_name(format!("keyring-accepted-node-{}.toml", cfg.tsa.node_id))
 }
 
 /// The certificate bytes a keyring entry names, as this node reads them.

@@ -72,6 +72,9 @@ pub enum HttpError {
     /// The audit log cannot record the start (nothing is served unrecorded).
     #[error("audit log: {0}")]
     Audit(#[from] kokuin_audit::AuditError),
+    /// The node's background work cannot start.
+    #[error("{0}")]
+    Start(#[from] StartError),
     /// A signal handler or thread cannot be installed.
     #[error("{what}: {source}")]
     Setup {

@@ -3,9 +3,10 @@
 //! and puts in force the key whose time has come. Requests already signing keep the key they
 //! started with; the next ones get the new one.
 
-use super::state::State;
 use crate::config::Config;
 use crate::keyring_store::KeyringStore;
+use crate::metrics::Metrics;
+use crate::service::Service;
 use kokuin_audit::{Event, kind};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -34,8 +35,8 @@ pub fn in_force_fields(ev: Event, policy: &str, key: &kokuin_tsa::ActiveKey) -> 
         )
 }
 
-fn record(state: &State, ev: Event) {
-    if let Some(log) = &state.service.audit {
+fn record(service: &Service, ev: Event) {
+    if let Some(log) = &service.audit {
         log.append(
             ev,
             Box::new(|r| {
@@ -50,7 +51,8 @@ fn record(state: &State, ev: Event) {
 /// Follows the keyring in `store` from the one the service loaded at start, until `stop`.
 pub async fn follow_keyring(
     cfg: Arc<Config>,
-    state: Arc<State>,
+    service: Arc<Service>,
+    metrics: Arc<Metrics>,
     store: Arc<dyn KeyringStore>,
     mut hup: Option<tokio::signal::unix::Signal>,
     mut stop: watch::Receiver<bool>,
@@ -76,7 +78,7 @@ pub async fn follow_keyring(
     // (the database away for a moment) must not look like a keyring without keys. The first
     // round rereads the store and records only what changed since the start.
     let mut seen = None;
-    let mut ring = state.service.keyring.clone();
+    let mut ring = service.keyring.clone();
     // A key that could not be put in force is not tried again until the keyring changes.
     let mut failed: Option<(String, Option<Vec<u8>>)> = None;
     // The stored version last refused, so that a refusal is said once.
@@ -113,10 +115,10 @@ pub async fn follow_keyring(
             match verified {
                 Ok((new, ceremonies)) => {
                     for ev in ceremonies {
-                        record(&state, ev);
+                        record(&service, ev);
                     }
                     for (key, event) in new.changes_since(&ring) {
-                        record(&state, lifecycle(&key, &event));
+                        record(&service, lifecycle(&key, &event));
                     }
                     ring = new;
                     seen = fp;
@@ -124,10 +126,10 @@ pub async fn follow_keyring(
                 Err(e) => {
                     // Said once per stored version, not every second.
                     if refused.as_ref() != Some(&fp) {
-                        state.metrics.keyring_refused.inc();
+                        metrics.keyring_refused.inc();
                         tracing::error!(error = %e, "keyring refused; keeping the keys in force");
                         record(
-                            &state,
+                            &service,
                             Event::new(kind::KEYRING_REFUSED).with("reason", e.to_string()),
                         );
                         refused = Some(fp);
@@ -139,7 +141,7 @@ pub async fn follow_keyring(
         let now = SystemTime::now();
         for (index, policy) in cfg.tsa.policies.iter().enumerate() {
             let want = ring.in_force(now, &policy.oid).cloned();
-            let current = state.service.served(index).key_name;
+            let current = service.served(index).key_name;
             match want {
                 Some(entry)
                     if entry.name != current
@@ -149,7 +151,7 @@ pub async fn follow_keyring(
                     // Another policy served by the same entry already has it open.
                     let shared = (0..cfg.tsa.policies.len())
                         .filter(|j| *j != index)
-                        .filter_map(|j| state.service.loaded(j))
+                        .filter_map(|j| service.loaded(j))
                         .find(|l| l.name == name);
                     let loaded = match shared {
                         Some(l) => Ok(Ok(l)),
@@ -172,13 +174,13 @@ pub async fn follow_keyring(
                                 &k.active,
                             )
                             .with("previous", current.as_str());
-                            state.service.install(index, Some(k));
-                            record(&state, ev);
+                            service.install(index, Some(k));
+                            record(&service, ev);
                         }
                         Ok(Err(e)) => {
                             tracing::error!(key = %name, error = %e, "cannot put the key in force");
                             record(
-                                &state,
+                                &service,
                                 lifecycle(&name, &format!("cannot be put in force: {e}")),
                             );
                             failed = Some((name, seen.clone()));
@@ -187,9 +189,9 @@ pub async fn follow_keyring(
                     }
                 }
                 None if !current.is_empty() => {
-                    state.service.install(index, None);
+                    service.install(index, None);
                     record(
-                        &state,
+                        &service,
                         lifecycle(
                             &current,
                             &format!("no key in force for {} any more", policy.oid),

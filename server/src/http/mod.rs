@@ -5,13 +5,11 @@
 mod body_stream;
 mod deadline;
 mod eseal;
-mod keys;
 mod listen;
 mod ops;
 mod policies;
 pub mod proxy_protocol;
 mod query;
-pub mod refusals;
 mod reply;
 mod routes;
 mod state;
@@ -144,17 +142,6 @@ pub async fn run_bound(
         limits.seal_rate_limit_burst,
         2,
     );
-    for l in limiter.iter().chain(&seal_limiter) {
-        // Forget idle clients, so the table stays as small as the set of active ones.
-        let l = l.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                l.retain_recent();
-                l.shrink_to_fit();
-            }
-        });
-    }
     let state = Arc::new(State {
         metrics,
         limiter,
@@ -167,12 +154,18 @@ pub async fn run_bound(
             cfg.audit.tree_lag_bound_s.max(1),
         ))),
         limits: limits.clone(),
-        service,
+        service: Arc::new(service),
         request_ids: AtomicU64::new(0),
     });
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    for l in state.limiter.iter().chain(&state.seal_limiter) {
+        tasks.push(tokio::spawn(forget_idle_clients(
+            l.clone(),
+            stop_rx.clone(),
+        )));
+    }
     let mut addresses = Vec::new();
     for (listener, tls, role) in bound {
         let local = listener.local_addr().map_err(|source| HttpError::Setup {
@@ -199,88 +192,14 @@ pub async fn run_bound(
     if let Some(tx) = listening.take() {
         let _ = tx.send(addresses);
     }
-    tasks.push(tokio::spawn(state.refusals.clone().run(
-        state.service.audit.clone(),
-        Duration::from_secs(cfg.audit.refusal_interval_s.max(1)),
-        stop_rx.clone(),
-    )));
-    let integrating = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    if let (Some(db), Some(signer)) = (cfg.database(), state.service.fleet_signer.clone()) {
-        let origin = crate::audit::fleet_origin(&cfg, signer.as_ref());
-        let db = db
-            .and_then(kokuin_fleet::SyncDb::new)
-            .map_err(|e| HttpError::Config(format!("audit.database: {e}")))?;
-        let heads = crate::audit::head_trust(&cfg, origin.clone()).map_err(HttpError::Config)?;
-        let trusted = crate::audit::TrustedCheckpointCerts(
-            kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
-                .map_err(|e| HttpError::Config(format!("audit certificate: {e}")))?,
-        );
-        // Beside the node's serial state: the node's own disk, never the database.
-        let local = cfg
-            .resolve(&cfg.tsa.serial_state)
-            .with_file_name(format!("fleet-checkpoint-node-{}", cfg.tsa.node_id));
-        let node = crate::fleet_tree::TreeNode {
-            signer,
-            heads,
-            trusted,
-            local,
-            log: state.service.audit.clone(),
-            metrics: state.metrics.clone(),
-            node_id: cfg.tsa.node_id,
-            written: state.service.fleet_written.clone(),
-            lag: state.fleet_lag.clone(),
-        };
-        let (slot, run) = (state.fleet_note.clone(), integrating.clone());
-        std::thread::Builder::new()
-            .name("fleet-tree".into())
-            .spawn(move || crate::fleet_tree::integrate(db, node, slot, &run))
-            .map_err(|source| HttpError::Setup {
-                what: "cannot start the fleet's tree integrator",
-                source,
-            })?;
-    }
-    if let Some(log) = &state.service.audit {
-        tasks.push(tokio::spawn(record_clock(
-            log.clone(),
-            state.service.authority.clone(),
-            Duration::from_secs(cfg.clock.record_interval_s.max(1)),
-            stop_rx.clone(),
-        )));
-    }
-    if let Some(log) = &state.service.audit
-        && !cfg.audit.witnesses.is_empty()
-    {
-        let witnesses = cfg
-            .audit
-            .witnesses
-            .iter()
-            .filter_map(|w| {
-                kokuin_audit::cosignature::WitnessKey::parse_vkey(&w.vkey)
-                    .ok()
-                    .map(|k| crate::witness::Witness::new(&w.url, k))
-            })
-            .collect();
-        let agent = kokuin_client::agent(kokuin_client::TlsOptions::default())
-            .map_err(|e| HttpError::Tls(format!("witness client: {e}")))?;
-        tasks.push(tokio::spawn(crate::witness::follow(
-            log.clone(),
-            cfg.resolve(&cfg.audit.dir),
-            witnesses,
-            agent,
-            stop_rx.clone(),
-        )));
-    }
-    if let Ok(Some(store)) = crate::keyring_store::open(&cfg) {
-        tasks.push(tokio::spawn(keys::follow_keyring(
-            Arc::new(cfg.clone()),
-            state.clone(),
-            store,
-            signals.hangup(),
-            stop_rx.clone(),
-        )));
-    }
+    let shared = crate::node::Shared {
+        metrics: state.metrics.clone(),
+        refusals: state.refusals.clone(),
+        fleet_note: state.fleet_note.clone(),
+        fleet_lag: state.fleet_lag.clone(),
+    };
+    let node = crate::node::Node::start(&cfg, state.service.clone(), &shared, signals.hangup())?;
     signals.shutdown().await;
-    integrating.store(false, Ordering::Relaxed);
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -295,6 +214,8 @@ pub async fn run_bound(
     {
         tracing::warn!("grace period over; closing remaining connections");
     }
+    // After the last request: its refusals and the keyring's changes are still recorded.
+    node.stop().await;
     if let Some(log) = &state.service.audit {
         let st = log.stats();
         let (records, syncs, us) = (
@@ -319,28 +240,16 @@ pub async fn run_bound(
     Ok(())
 }
 
-/// A `clock.reading` record every `every`: the trusted clock's error bound over time, for the
-/// audit report (EN 319 421: the TSA shows its clock stayed within the declared accuracy).
-async fn record_clock(
-    log: Arc<kokuin_audit::AuditLog>,
-    authority: Arc<kokuin_tsa::TimeStampAuthority>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Forgets idle clients every minute, so a rate limiter's table stays as small as the set of
+/// active ones.
+async fn forget_idle_clients(limiter: Arc<Limiter>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = stop.changed() => return,
         }
-        let ev = crate::service::clock_reading(authority.clock());
-        log.append(
-            ev,
-            Box::new(|r| {
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "audit log cannot record the clock reading");
-                }
-            }),
-        );
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
     }
 }
 
@@ -440,7 +349,7 @@ async fn serve_connection(
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "PROXY header refused");
                 state.refusals.add(
-                    refusals::Refused::Http,
+                    crate::refusals::Refused::Http,
                     peer.ip(),
                     "PROXY header",
                     &e.to_string(),
@@ -449,7 +358,7 @@ async fn serve_connection(
             }
             Err(_) => {
                 state.refusals.add(
-                    refusals::Refused::Http,
+                    crate::refusals::Refused::Http,
                     peer.ip(),
                     "PROXY header",
                     "no PROXY header within the header deadline",
@@ -509,7 +418,7 @@ async fn serve_connection(
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
                     let detail = e.to_string();
                     state.refusals.add(
-                        refusals::Refused::Tls,
+                        crate::refusals::Refused::Tls,
                         peer.ip(),
                         "handshake failed",
                         &detail,
@@ -519,7 +428,7 @@ async fn serve_connection(
                 Err(_) => {
                     tracing::debug!(%peer, "TLS handshake timed out");
                     state.refusals.add(
-                        refusals::Refused::Tls,
+                        crate::refusals::Refused::Tls,
                         peer.ip(),
                         "handshake timed out",
                         "",

@@ -104,7 +104,7 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
         // refused at the HTTP level is counted here.
         if status >= 400 && !endpoint.starts_with("/eseal/v1/") {
             state.refusals.add(
-                super::refusals::Refused::Http,
+                crate::refusals::Refused::Http,
                 peer.ip(),
                 &format!("{status} {endpoint}"),
                 &format!("{method} {}", path.chars().take(100).collect::<String>()),

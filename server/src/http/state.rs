@@ -1,8 +1,8 @@
 //! What every request handler shares: the service, the limits, the metrics, and one
 //! connection's peer.
 
-use super::refusals;
 use crate::config::ServerConfig;
+use crate::refusals;
 use crate::service::Service;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ pub struct Conn {
 pub type Limiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
 pub struct State {
-    pub service: Service,
+    pub service: Arc<Service>,
     pub limits: ServerConfig,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limiter: Option<Arc<Limiter>>,

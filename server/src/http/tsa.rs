@@ -115,7 +115,7 @@ async fn issue(
             // Counted, and logged once per interval with the others (refusals.rs).
             tracing::debug!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
             state.refusals.add(
-                crate::http::refusals::Refused::TimeStampRequest,
+                crate::refusals::Refused::TimeStampRequest,
                 peer.ip(),
                 r.info.name(),
                 &r.text,

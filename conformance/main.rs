@@ -4,9 +4,10 @@
 //! (`negative.rs`) written to `conformance/NEGATIVE.md`.
 //!
 //! `conformance/expected-pass.txt` lists the rows that passed before: any of them failing now
-//! fails the run. A row passing that is not listed is reported so that it can be added
-//! (`KOKUIN_CONFORMANCE_UPDATE=1` rewrites the list from the run). Nothing is skipped: a
-//! missing tool is a failing row.
+//! fails the run, and so does a missing list. A row passing that is not listed is reported so
+//! that it can be added. A normal run writes its matrices under the target directory;
+//! `KOKUIN_CONFORMANCE_UPDATE=1` rewrites the tracked `MATRIX.md`, `NEGATIVE.md` and the
+//! list from the run. Nothing is skipped: a missing tool is a failing row.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
@@ -94,6 +95,16 @@ fn expected_path() -> PathBuf {
     Path::new(DIR).join("conformance/expected-pass.txt")
 }
 
+/// Where a run writes its matrices: the tracked copies in `conformance/` only when asked to
+/// update them, so that a normal run leaves the checkout as it found it.
+fn report_dir(update: bool) -> PathBuf {
+    if update {
+        Path::new(DIR).join("conformance")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance")
+    }
+}
+
 #[test]
 fn conformance() {
     let dir = common::tempdir();
@@ -101,12 +112,12 @@ fn conformance() {
     implementations::run_all(&mut m, dir.path());
     let negative = negative::run_all(dir.path());
 
-    std::fs::write(Path::new(DIR).join("conformance/MATRIX.md"), m.markdown()).unwrap();
-    std::fs::write(
-        Path::new(DIR).join("conformance/NEGATIVE.md"),
-        negative::markdown(&negative),
-    )
-    .unwrap();
+    let update = std::env::var_os("KOKUIN_CONFORMANCE_UPDATE").is_some();
+    let reports = report_dir(update);
+    std::fs::create_dir_all(&reports).unwrap();
+    let matrix = reports.join("MATRIX.md");
+    std::fs::write(&matrix, m.markdown()).unwrap();
+    std::fs::write(reports.join("NEGATIVE.md"), negative::markdown(&negative)).unwrap();
 
     let passed: BTreeSet<String> = m
         .rows
@@ -114,12 +125,13 @@ fn conformance() {
         .filter(|r| r.result.is_ok())
         .map(Matrix::key)
         .collect();
-    if std::env::var_os("KOKUIN_CONFORMANCE_UPDATE").is_some() {
+    if update {
         let list: Vec<&str> = passed.iter().map(String::as_str).collect();
         std::fs::write(expected_path(), list.join("\n") + "\n").unwrap();
     }
+    // No expectations is not "nothing expected": a missing list fails the run.
     let expected: BTreeSet<String> = std::fs::read_to_string(expected_path())
-        .unwrap_or_default()
+        .unwrap_or_else(|e| panic!("{}: {e}", expected_path().display()))
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(str::to_string)
@@ -136,7 +148,8 @@ fn conformance() {
         .collect();
     assert!(
         regressed.is_empty(),
-        "rows that passed before fail now (see conformance/MATRIX.md): {regressed:#?}"
+        "rows that passed before fail now (see {}): {regressed:#?}",
+        matrix.display()
     );
     assert!(
         negative.len() >= 200,

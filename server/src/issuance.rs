@@ -66,12 +66,11 @@ impl Issuance {
         prepared: Prepared,
         caller: Caller<'_>,
     ) -> Result<Vec<u8>, Rejection> {
-        let id = caller.request_id;
-        let event =
-            crate::audit::token_issued(&prepared.issued, caller.client, id).map_err(|e| {
-                tracing::error!(request_id = id, error = %e, "a token's record cannot be made");
-                Rejection::new(FailureInfo::SystemFailure, "the token cannot be recorded")
-            })?;
+        let (id, client) = (caller.request_id, caller.client);
+        let event = crate::audit::token_issued(&prepared.issued, client, id).map_err(|e| {
+            tracing::error!(request_id = id, client, error = %e, "a token's record cannot be made");
+            Rejection::new(FailureInfo::SystemFailure, "the token cannot be recorded")
+        })?;
         let serial = event.fields["serial"].clone();
         let key_label = prepared.issued.key_label.clone();
         let a = self.authority.clone();
@@ -134,7 +133,7 @@ impl Issuance {
                 r
             }
             Err(e) => {
-                tracing::error!(request_id = id, error = %e, "signing task failed");
+                tracing::error!(request_id = id, client, error = %e, "signing task failed");
                 Err(Rejection::new(FailureInfo::SystemFailure, "internal error"))
             }
         };
@@ -143,11 +142,11 @@ impl Issuance {
         }
         match (signed, logged) {
             (Ok((der, _)), Ok(())) => {
-                tracing::debug!(request_id = id, %serial, "token issued");
+                tracing::debug!(request_id = id, client, %serial, "token issued");
                 Ok(der)
             }
             (_, Err(e)) => {
-                tracing::error!(request_id = id, error = %e, "audit log cannot record a token; refusing");
+                tracing::error!(request_id = id, client, error = %e, "audit log cannot record a token; refusing");
                 Err(Rejection::new(
                     FailureInfo::SystemFailure,
                     "the audit log cannot record the token",
@@ -155,11 +154,11 @@ impl Issuance {
             }
             (Err(r), Ok(())) => {
                 // The log already holds the token's record; say it never left.
-                tracing::error!(request_id = id, key = %key_label, reason = ?r.text, "signing failed");
+                tracing::error!(request_id = id, client, key = %key_label, reason = ?r.text, "signing failed");
                 if let Some(log) = &self.audit {
                     let ev = crate::audit::token_failed(serial, &r.text, id);
                     if let Err(e) = crate::audit::record(log, ev).await {
-                        tracing::error!(request_id = id, error = %e, "audit log cannot record a failure");
+                        tracing::error!(request_id = id, client, error = %e, "audit log cannot record a failure");
                     }
                 }
                 Err(r)

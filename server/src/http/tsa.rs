@@ -113,7 +113,7 @@ async fn issue(
         Ok(p) => p,
         Err(r) => {
             // Counted, and logged once per interval with the others (refusals.rs).
-            tracing::debug!(request_id = id, failure = %r.info, reason = ?r.text, "request refused");
+            tracing::debug!(request_id = id, client = %peer.ip(), failure = %r.info, reason = ?r.text, "request refused");
             state.refusals.add(
                 crate::refusals::Refused::TimeStampRequest,
                 peer.ip(),

@@ -41,6 +41,9 @@ pub enum ExtendError {
     #[error("a detached seal needs the document's digest for an archive time-stamp: {0}")]
     /// A detached seal's document digest is needed and missing or wrong.
     DataHash(String),
+    #[error("validation data unavailable: {0}")]
+    /// The caller could not provide the certificates or CRLs B-LT needs.
+    ValidationData(String),
     #[error("encoding: {0}")]
     /// The extended seal cannot be encoded.
     Encoding(#[from] der::Error),
@@ -58,13 +61,22 @@ pub fn digest_algorithm(raw: &RawSignedData) -> Result<DigestAlgorithm, ExtendEr
 /// EN 319 122-1 §5.3), with the seal's own digest algorithm.
 pub fn add_signature_timestamp(seal: &[u8], tsa: &dyn TimeStamper) -> Result<Vec<u8>, ExtendError> {
     let mut raw = RawSignedData::parse(seal)?;
-    let alg = digest_algorithm(&raw)?;
+    put_signature_timestamp(&mut raw, tsa)?;
+    Ok(raw.encode())
+}
+
+/// [`add_signature_timestamp`] on a seal already taken apart.
+pub fn put_signature_timestamp(
+    raw: &mut RawSignedData<'_>,
+    tsa: &dyn TimeStamper,
+) -> Result<(), ExtendError> {
+    let alg = digest_algorithm(raw)?;
     let imprint = alg.digest(raw.signer.signature_value());
     let token = request(tsa, alg, &imprint)?;
     raw.signer
         .unsigned_attrs
         .push(attribute(&oid::SIGNATURE_TIME_STAMP, &token)?);
-    Ok(raw.encode())
+    Ok(())
 }
 
 /// B-LT: the certificates and CRLs a verifier needs, into the SignedData's own
@@ -76,6 +88,16 @@ pub fn add_validation_data(
     crls: &[CertificateList],
 ) -> Result<Vec<u8>, ExtendError> {
     let mut raw = RawSignedData::parse(seal)?;
+    put_validation_data(&mut raw, certificates, crls)?;
+    Ok(raw.encode())
+}
+
+/// [`add_validation_data`] on a seal already taken apart.
+pub fn put_validation_data(
+    raw: &mut RawSignedData<'_>,
+    certificates: &[Certificate],
+    crls: &[CertificateList],
+) -> Result<(), ExtendError> {
     let forbidden = [
         oid::CERTIFICATE_VALUES.to_der()?,
         oid::REVOCATION_VALUES.to_der()?,
@@ -98,7 +120,7 @@ pub fn add_validation_data(
             raw.crls.push(der);
         }
     }
-    Ok(raw.encode())
+    Ok(())
 }
 
 /// B-LTA: an archive-time-stamp-v3 over the seal as it now is (EN 319 122-1 §5.5.3).
@@ -111,7 +133,18 @@ pub fn add_archive_timestamp(
     tsa: &dyn TimeStamper,
 ) -> Result<Vec<u8>, ExtendError> {
     let mut raw = RawSignedData::parse(seal)?;
-    let alg = digest_algorithm(&raw)?;
+    put_archive_timestamp(&mut raw, data_digest, tsa)?;
+    Ok(raw.encode())
+}
+
+/// [`add_archive_timestamp`] on a seal already taken apart: the index and imprint cover the
+/// seal as it stands in `raw`, validation data added before included.
+pub fn put_archive_timestamp(
+    raw: &mut RawSignedData<'_>,
+    data_digest: Option<&[u8]>,
+    tsa: &dyn TimeStamper,
+) -> Result<(), ExtendError> {
+    let alg = digest_algorithm(raw)?;
     let signed = || {
         raw.signer
             .message_digest()
@@ -136,13 +169,57 @@ pub fn add_archive_timestamp(
             alg.output_len()
         )));
     }
-    let index = ats::hash_index(&raw, alg)?;
-    let imprint = ats::imprint(&raw, alg, &data_hash, &index)?;
+    let index = ats::hash_index(raw, alg)?;
+    let imprint = ats::imprint(raw, alg, &data_hash, &index)?;
     let token = request(tsa, alg, &imprint)?;
     let token = ats::attach_index(&token, &index)?;
     raw.signer
         .unsigned_attrs
         .push(attribute(&oid::ARCHIVE_TIME_STAMP_V3, &token)?);
+    Ok(())
+}
+
+/// What B-LT adds, decided by the caller once it knows the TSA certificates the seal's
+/// time-stamps carry (they are given to it).
+pub type ValidationSource<'s> = dyn FnOnce(&[Certificate]) -> Result<(Vec<Certificate>, Vec<CertificateList>), ExtendError>
+    + 's;
+
+/// Raises `seal` to `level` (EN 319 122-1 §6.3): a signature time-stamp if it has none (B-T),
+/// validation data (B-LT), an archive time-stamp (B-LTA). One parse in, one encoding out,
+/// however many steps: a seal enveloping tens of MiB is not copied per step.
+pub fn raise(
+    seal: &[u8],
+    level: crate::BaselineLevel,
+    data_digest: Option<&[u8]>,
+    tsa: &dyn TimeStamper,
+    validation: Box<ValidationSource<'_>>,
+) -> Result<Vec<u8>, ExtendError> {
+    use crate::BaselineLevel as L;
+    if level == L::B {
+        return Ok(seal.to_vec());
+    }
+    let mut raw = RawSignedData::parse(seal)?;
+    let signature_ts = oid::SIGNATURE_TIME_STAMP.to_der()?;
+    if raw.signer.unsigned_of(&signature_ts).is_empty() {
+        put_signature_timestamp(&mut raw, tsa)?;
+    }
+    if level >= L::Lt {
+        // The TSAs of every time-stamp the seal carries: signature and archive ones alike.
+        let tsa_certs: Vec<Certificate> = raw
+            .signer
+            .unsigned_attrs
+            .iter()
+            .filter_map(|a| crate::raw::attribute_parts(a))
+            .flat_map(|(_, values)| values)
+            .filter_map(|v| TimeStampToken::from_der(&v).ok())
+            .flat_map(|t| t.certificates())
+            .collect();
+        let (certificates, crls) = validation(&tsa_certs)?;
+        put_validation_data(&mut raw, &certificates, &crls)?;
+    }
+    if level >= L::Lta {
+        put_archive_timestamp(&mut raw, data_digest, tsa)?;
+    }
     Ok(raw.encode())
 }
 
@@ -170,10 +247,10 @@ fn request(
 /// the seal verifies on its own. (The server wraps it to audit each token it issues.)
 impl TimeStamper for kokuin_tsa::TimeStampAuthority {
     fn timestamp(&self, digest: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>, String> {
-        let req = kokuin_tsa::request::build_request(digest, imprint, None, None, true)
-            .and_then(|r| der::Encode::to_der(&r))
-            .map_err(|e| e.to_string())?;
-        let (resp, _) = self.respond(&req);
+        let (resp, _) = self
+            .prepare_imprint(digest, imprint)
+            .and_then(|p| self.finish(p))
+            .map_err(|r| format!("{}: {}", r.info.name(), r.text))?;
         kokuin_tsa::ParsedResponse::from_der(&resp)
             .and_then(kokuin_tsa::ParsedResponse::into_token)
             .map_err(|e| e.to_string())

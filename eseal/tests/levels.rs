@@ -67,6 +67,55 @@ fn detached_seals(s: &Setup) -> Vec<Vec<u8>> {
     to_lta(s, &b, None)
 }
 
+/// `raise` takes a seal to B-LTA in one parse and one encoding: the same level as the steps
+/// one by one, the TSA's certificate found in the seal's own time-stamp and handed to the
+/// caller for B-LT, and every byte of the B-B seal's SignerInfo kept.
+#[test]
+fn raise_reaches_lta_in_one_pass() {
+    let s = setup();
+    let digest = DigestAlgorithm::Sha256.digest(DOC);
+    let b = s
+        .key
+        .seal(SealContent::Detached { digest: &digest }, SystemTime::now())
+        .unwrap();
+    let now = SystemTime::now();
+    let crl = issue_crl(&s.pki.root, &s.pki.root_key, &[], now, now + YEAR, 1).unwrap();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let lta = kokuin_eseal::extend::raise(
+        &b,
+        BaselineLevel::Lta,
+        Some(&digest),
+        &s.tsa,
+        Box::new(|tsa_certs: &[x509_cert::Certificate]| {
+            seen.borrow_mut().extend_from_slice(tsa_certs);
+            let mut certs = vec![s.pki.root.clone()];
+            certs.extend_from_slice(tsa_certs);
+            Ok((certs, vec![crl]))
+        }),
+    )
+    .unwrap();
+    assert!(
+        seen.borrow().contains(&s.pki.tsu),
+        "the TSU certificate was not offered"
+    );
+    let r = verify_seal(&lta, &opts(&s, Some(Detached::Data(DOC)), now)).unwrap();
+    assert_eq!(r.level, BaselineLevel::Lta, "{:?}", r.limits);
+    let before = kokuin_eseal::raw::RawSignedData::parse(&b).unwrap();
+    let after = kokuin_eseal::raw::RawSignedData::parse(&lta).unwrap();
+    assert_eq!(before.signer.signed_attrs, after.signer.signed_attrs);
+    assert_eq!(before.signer.signature, after.signer.signature);
+    // Raising a seal to the level it has adds nothing but what is missing.
+    let again = kokuin_eseal::extend::raise(
+        &lta,
+        BaselineLevel::T,
+        None,
+        &s.tsa,
+        Box::new(|_: &[x509_cert::Certificate]| unreachable!("B-T needs no validation data")),
+    )
+    .unwrap();
+    assert_eq!(again, lta);
+}
+
 #[test]
 fn each_level_is_reached_and_keeps_the_earlier_bytes() {
     let s = setup();

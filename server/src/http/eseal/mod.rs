@@ -30,8 +30,6 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
 use kokuin_audit::{Event, kind};
-use kokuin_cms::signed_data::ParsedSignedData;
-use kokuin_eseal::extend::{add_archive_timestamp, add_signature_timestamp, add_validation_data};
 use kokuin_eseal::raw::RawSignedData;
 use kokuin_eseal::{BaselineLevel, SealContent};
 use kokuin_hsm::DigestAlgorithm;
@@ -291,21 +289,29 @@ fn make_seal(
     Ok((seal, digest_hex, seal_sha256))
 }
 
-/// Adds what `level` needs beyond what the seal has: a signature time-stamp if it has none,
-/// validation data, an archive time-stamp.
+/// Adds what `level` needs beyond what the seal has ([`kokuin_eseal::extend::raise`]: one
+/// parse, one encoding): a signature time-stamp if it has none, validation data, an archive
+/// time-stamp. Here only which certificates and CRLs B-LT adds, and what the caller is told.
 fn raise(
     svc: &SealService,
     key: &LoadedSealKey,
-    mut seal: Vec<u8>,
+    seal: Vec<u8>,
     level: BaselineLevel,
     digest: Option<&[u8]>,
 ) -> Result<Vec<u8>, Refusal> {
     use kokuin_eseal::extend::ExtendError as E;
+    if level == BaselineLevel::B {
+        return Ok(seal);
+    }
     let bad = |e: E| match e {
         // The TSA's side: fail closed, and say it is not the caller's fault.
         E::TimeStamp(_) | E::WrongToken(_) => Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("no time-stamp could be had, so no seal leaves: {e}"),
+        ),
+        E::ValidationData(_) => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "validation data (CRLs) unavailable, so no B-LT seal is made",
         ),
         // The seal the caller sent.
         E::Raw(_) | E::ForbiddenAttribute | E::DigestAlgorithm | E::DataHash(_) => {
@@ -313,51 +319,26 @@ fn raise(
         }
         E::Encoding(_) => failure(e.to_string()),
     };
-    if level == BaselineLevel::B {
-        return Ok(seal);
-    }
-    let raw = RawSignedData::parse(&seal)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let has = |oid: const_oid::ObjectIdentifier| {
-        der::Encode::to_der(&oid).is_ok_and(|o| !raw.signer.unsigned_of(&o).is_empty())
-    };
-    if level >= BaselineLevel::T && !has(kokuin_eseal::oid::SIGNATURE_TIME_STAMP) {
-        seal = add_signature_timestamp(&seal, svc.stamper.as_ref()).map_err(bad)?;
-    }
-    if level >= BaselineLevel::Lt {
+    let validation = |tsa_certs: &[x509_cert::Certificate]| {
         let mut certs = key.chain.clone();
         certs.extend(svc.validation_certificates.iter().cloned());
-        if let Ok(p) = ParsedSignedData::from_der(&seal) {
-            certs.extend(tsa_certificates(&p));
-        }
+        certs.extend(tsa_certs.iter().cloned());
         // The reason (with the file's path) goes to the log; the caller learns only that the
         // validation data is unavailable.
         let crls = svc.crls().map_err(|e| {
             tracing::error!(error = %e, "cannot read the configured CRLs");
-            Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "validation data (CRLs) unavailable, so no B-LT seal is made",
-            )
+            E::ValidationData("CRLs".into())
         })?;
-        seal = add_validation_data(&seal, &certs, &crls).map_err(bad)?;
-    }
-    if level >= BaselineLevel::Lta {
-        seal = add_archive_timestamp(&seal, digest, svc.stamper.as_ref()).map_err(bad)?;
-    }
-    Ok(seal)
-}
-
-/// The certificates inside the seal's time-stamp tokens (the TSA's own chain).
-fn tsa_certificates(p: &kokuin_cms::signed_data::ParsedSignedData) -> Vec<x509_cert::Certificate> {
-    p.signer_info
-        .unsigned_attrs
-        .iter()
-        .flat_map(|a| a.iter())
-        .flat_map(|a| a.values.iter())
-        .filter_map(|v| der::Encode::to_der(v).ok())
-        .filter_map(|d| kokuin_tsa::TimeStampToken::from_der(&d).ok())
-        .flat_map(|t| t.certificates())
-        .collect()
+        Ok((certs, crls))
+    };
+    kokuin_eseal::extend::raise(
+        &seal,
+        level,
+        digest,
+        svc.stamper.as_ref(),
+        Box::new(validation),
+    )
+    .map_err(bad)
 }
 
 /// A slot among `server.max_concurrency`, shared with `/tsa`: seals sign too.

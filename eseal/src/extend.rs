@@ -189,12 +189,12 @@ pub type ValidationSource<'s> = dyn FnOnce(&[Certificate]) -> Result<(Vec<Certif
 /// however many steps: a seal enveloping tens of MiB is not copied per step.
 pub fn raise(
     seal: &[u8],
-    level: crate::BaselineLevel,
+    level: crate::level::BaselineLevel,
     data_digest: Option<&[u8]>,
     tsa: &dyn TimeStamper,
     validation: Box<ValidationSource<'_>>,
 ) -> Result<Vec<u8>, ExtendError> {
-    use crate::BaselineLevel as L;
+    use crate::level::BaselineLevel as L;
     if level == L::B {
         return Ok(seal.to_vec());
     }

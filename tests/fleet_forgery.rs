@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-use kokuin_audit::merkle::{MemoryTree, leaf_hash, root};
+use kokuin_audit::memory_tree::MemoryTree;
+use kokuin_audit::merkle::{leaf_hash, root};
 use kokuin_audit::record::{Record, line_hash};
 use kokuin_fleet::{DbConfig, SyncDb};
 use kokuin_testkit::fleet::node;

@@ -7,6 +7,7 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod compact_range;
 pub mod config;
 pub mod cosignature;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod file_storage;
 mod inbox;
 pub mod lock;
 pub mod loss;
+pub mod memory_tree;
 pub mod merkle;
 pub mod note;
 mod publish;

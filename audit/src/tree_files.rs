@@ -7,7 +7,8 @@
 //! against the log and rebuilt from the segments when it is behind or ahead (a torn record cut
 //! off, a crash between a batch and its tree update), so it needs no sync of its own.
 
-use crate::merkle::{Hash, NodeSource, ProofError, leaf_hash, node_hash};
+use crate::compact_range::CompactRange;
+use crate::merkle::{Hash, NodeSource, ProofError, leaf_hash};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -21,9 +22,8 @@ pub struct TreeFiles {
     levels: Vec<File>,
     /// Nodes in each level.
     counts: Vec<u64>,
-    /// For each level, the node waiting for its right sibling (the level holds an odd
-    /// number): kept between batches so that appending reads nothing back.
-    frontier: Option<Vec<Option<Hash>>>,
+    /// The tree's right edge, kept between batches so that appending reads nothing back.
+    frontier: Option<CompactRange>,
 }
 
 impl TreeFiles {
@@ -108,42 +108,21 @@ impl TreeFiles {
         &mut self,
         lines: impl IntoIterator<Item = &'a str>,
     ) -> std::io::Result<()> {
-        // New nodes per level, and the node each level's next pair starts with.
-        let mut fresh: Vec<Vec<Hash>> = Vec::new();
-        let mut open = match self.frontier.take() {
-            Some(f) => f,
-            None => (0..self.levels.len())
-                .map(|l| {
-                    if self.counts[l] % 2 == 1 {
-                        self.read(l, self.counts[l] - 1).map(Some)
-                    } else {
-                        Ok(None)
-                    }
-                })
-                .collect::<std::io::Result<_>>()?,
+        let mut range = match self.frontier.take() {
+            Some(r) => r,
+            None => CompactRange::from_source(self.size(), self)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
         };
+        // New nodes per level, written at the end.
+        let mut fresh: Vec<Vec<Hash>> = Vec::new();
         for line in lines {
-            let mut h = leaf_hash(line.as_bytes());
-            let mut level = 0;
-            loop {
+            range.append(leaf_hash(line.as_bytes()), &mut |level, _, h| {
+                let level = level as usize;
                 if fresh.len() == level {
-                    fresh.push(Vec::new());
+                    fresh.resize_with(level + 1, Vec::new);
                 }
-                if open.len() == level {
-                    open.push(None);
-                }
-                fresh[level].push(h);
-                match open[level].take() {
-                    None => {
-                        open[level] = Some(h);
-                        break;
-                    }
-                    Some(left) => {
-                        h = node_hash(&left, &h);
-                        level += 1;
-                    }
-                }
-            }
+                fresh[level].push(*h);
+            });
         }
         for (level, nodes) in fresh.iter().enumerate() {
             if nodes.is_empty() {
@@ -163,7 +142,7 @@ impl TreeFiles {
             self.levels[level].write_all_at(&bytes, self.counts[level] * 32)?;
             self.counts[level] += nodes.len() as u64;
         }
-        self.frontier = Some(open);
+        self.frontier = Some(range);
         Ok(())
     }
 
@@ -192,7 +171,8 @@ impl NodeSource for TreeFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::{MemoryTree, root};
+    use crate::memory_tree::MemoryTree;
+    use crate::merkle::root;
 
     #[test]
     fn files_hold_the_tree_memory_holds_and_survive_reopening() {

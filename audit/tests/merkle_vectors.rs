@@ -7,9 +7,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use kokuin_audit::memory_tree::MemoryTree;
 use kokuin_audit::merkle::{
-    Hash, MemoryTree, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency,
-    verify_inclusion,
+    Hash, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -40,6 +40,11 @@ pub enum FleetError {
         "the fleet's tree in the database does not extend the checkpoint of {0} leaves this node verified: {1}"
     )]
     TreeMismatch(u64, String),
+    /// The stored tree's rows disagree with each other (the state row, the leaves, the right
+    /// edge): changed by hand. With a verified checkpoint, a round reports it as
+    /// [`FleetError::TreeMismatch`].
+    #[error("the tree tables are damaged: {0}")]
+    TreeDamaged(String),
     /// The schema is missing or at another version: `kokuin fleet migrate` is the owner's.
     #[error("{0}")]
     Schema(String),

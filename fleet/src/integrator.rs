@@ -15,14 +15,14 @@ use crate::db::SyncDb;
 use crate::error::FleetError;
 use crate::heads::HeadTrust;
 use crate::intake::{Intake, Reason, Refusal, Watch};
+use crate::tree_state::{self, Nodes, TreeState};
 use kokuin_audit::checkpoint::CheckpointSigner;
 use kokuin_audit::merkle::{
-    Hash, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash, node_hash, root,
-    verify_consistency,
+    Hash, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash, verify_consistency,
 };
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::tlog_proof::TlogProof;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,18 +63,6 @@ pub struct Round {
     pub note: Option<String>,
     /// Rows left out, each said once.
     pub refused: Vec<Refusal>,
-}
-
-/// Subtree hashes by (level, index): those a round reads and makes.
-struct Nodes(HashMap<(u32, u64), Hash>);
-
-impl NodeSource for Nodes {
-    fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
-        self.0
-            .get(&(level, index))
-            .copied()
-            .ok_or_else(|| ProofError::Storage(format!("no node {level}/{index}")))
-    }
 }
 
 fn to_i64(n: u64) -> Result<i64, FleetError> {
@@ -145,14 +133,13 @@ async fn round_in(
     if !locked {
         return Ok((None, None));
     }
-    let size: i64 = c
-        .query_one(
-            "SELECT coalesce(max(idx) + 1, 0) FROM kokuin_tree_leaves",
-            &[],
-        )
-        .await?
-        .try_get(0)?;
-    let size = u64::try_from(size).map_err(|_| FleetError::Db("negative tree size".into()))?;
+    let (mut range, mut nodes) = tree_state::start(c).await.map_err(|e| match (e, trusted) {
+        (FleetError::TreeDamaged(why), Some((trusted_size, _))) => {
+            FleetError::TreeMismatch(trusted_size, why)
+        }
+        (e, _) => e,
+    })?;
+    let size = range.size();
     if let Some((trusted_size, _)) = trusted
         && size < trusted_size
     {
@@ -166,64 +153,24 @@ async fn round_in(
     if rows.is_empty() {
         return Ok((None, Some(intake)));
     }
-    // The right edge of the tree: at each level with an odd count, its last node, which the
-    // next node of that level pairs with.
-    let levels: Vec<u32> = (0..64).filter(|l| (size >> l) & 1 == 1).collect();
-    let (lv, ix): (Vec<i16>, Vec<i64>) = levels
-        .iter()
-        .map(|l| Ok((*l as i16, to_i64((size >> l) - 1)?)))
-        .collect::<Result<Vec<_>, FleetError>>()?
-        .into_iter()
-        .unzip();
-    let edge = c
-        .query(
-            "SELECT n.level, n.idx, n.hash FROM kokuin_tree_nodes n
-             JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
-               ON n.level = w.level AND n.idx = w.idx",
-            &[&lv, &ix],
-        )
-        .await?;
-    let mut nodes = Nodes(HashMap::new());
-    for r in &edge {
-        let (l, i, h): (i16, i64, Vec<u8>) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        let h: Hash = h
-            .try_into()
-            .map_err(|_| FleetError::Db(format!("tree node {l}/{i} is not 32 octets")))?;
-        nodes.0.insert((l as u32, i as u64), h);
-    }
-    if nodes.0.len() != levels.len() {
-        return Err(FleetError::Db(
-            "the tree's right edge is incomplete: the tree tables are damaged".into(),
-        ));
-    }
     let (mut leaf_idx, mut leaf_node, mut leaf_seq) = (Vec::new(), Vec::new(), Vec::new());
     let (mut new_level, mut new_idx, mut new_hash) = (Vec::new(), Vec::new(), Vec::new());
-    let mut count = size;
     for (node_id, seq, line) in rows {
-        leaf_idx.push(to_i64(count)?);
+        leaf_idx.push(to_i64(range.size())?);
         leaf_node.push(node_id);
         leaf_seq.push(seq);
-        // Append the leaf and every subtree it completes.
-        let mut h = leaf_hash(line.as_bytes());
-        let mut level = 0u32;
-        let mut index = count;
-        loop {
-            nodes.0.insert((level, index), h);
+        range.append(leaf_hash(line.as_bytes()), &mut |level, index, h| {
+            nodes.0.insert((level, index), *h);
             new_level.push(level as i16);
-            new_idx.push(to_i64(index)?);
+            new_idx.push(index);
             new_hash.push(h.to_vec());
-            if index % 2 == 0 {
-                break;
-            }
-            let left = nodes
-                .node(level, index - 1)
-                .map_err(|e| FleetError::Db(e.to_string()))?;
-            h = node_hash(&left, &h);
-            level += 1;
-            index /= 2;
-        }
-        count += 1;
+        });
     }
+    let count = range.size();
+    let new_idx = new_idx
+        .into_iter()
+        .map(to_i64)
+        .collect::<Result<Vec<_>, _>>()?;
     c.execute(
         "INSERT INTO kokuin_tree_leaves (idx, node_id, seq)
          SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[])",
@@ -236,7 +183,7 @@ async fn round_in(
         &[&new_level, &new_idx, &new_hash],
     )
     .await?;
-    let root = root(&nodes, count).map_err(|e| FleetError::Db(e.to_string()))?;
+    let root = range.root();
     if let Some((trusted_size, trusted_root)) = trusted
         && trusted_size > 0
     {
@@ -250,6 +197,7 @@ async fn round_in(
         fleet: true,
         start: 0,
     };
+    tree_state::advance(c, size, &TreeState { size: count, root }).await?;
     let note = kokuin_audit::note::sign(&cp, signer.as_ref())
         .map_err(|e| FleetError::Db(format!("signing the tree checkpoint: {e}")))?;
     c.execute(

@@ -31,6 +31,7 @@ pub mod log_storage;
 pub mod node_key;
 pub mod schema;
 pub mod tree_audit;
+pub mod tree_state;
 
 pub use db::{DbConfig, SyncDb};
 pub use error::FleetError;

@@ -4,7 +4,7 @@
 //! run on one they do not know, so a node's role needs no DDL, and no DELETE anywhere.
 
 /// The schema's version this build reads and writes (`kokuin_schema`).
-pub const VERSION: i32 = 2;
+pub const VERSION: i32 = 3;
 
 /// Every statement that creates the schema, idempotent.
 pub const CREATE: &str = "
@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS kokuin_tree_nodes (
     hash  bytea    NOT NULL,
     PRIMARY KEY (level, idx)
 );
+CREATE TABLE IF NOT EXISTS kokuin_tree_state (
+    id      integer PRIMARY KEY CHECK (id = 1),
+    size    bigint  NOT NULL,
+    root    bytea   NOT NULL,
+    updated timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS kokuin_tree_checkpoints (
     size bigint PRIMARY KEY,
     note text   NOT NULL,
@@ -100,9 +106,9 @@ pub struct Roles {
 }
 
 /// What a node's role is granted, table by table: records and heads are insert-only, a
-/// node's newest checkpoint row and its lease are updated in place, the tree is insert-only,
-/// the keyring is read. No DELETE, no DDL.
-pub const NODE_GRANTS: [(&str, &str); 9] = [
+/// node's newest checkpoint row and its lease are updated in place, the tree is insert-only
+/// but for its one state row, the keyring is read. No DELETE, no DDL.
+pub const NODE_GRANTS: [(&str, &str); 10] = [
     ("kokuin_schema", "SELECT"),
     ("kokuin_audit_records", "SELECT, INSERT"),
     ("kokuin_node_heads", "SELECT, INSERT"),
@@ -110,6 +116,7 @@ pub const NODE_GRANTS: [(&str, &str); 9] = [
     ("kokuin_nodes", "SELECT, INSERT, UPDATE"),
     ("kokuin_tree_leaves", "SELECT, INSERT"),
     ("kokuin_tree_nodes", "SELECT, INSERT"),
+    ("kokuin_tree_state", "SELECT, UPDATE"),
     ("kokuin_tree_checkpoints", "SELECT, INSERT"),
     ("kokuin_keyring", "SELECT"),
 ];
@@ -143,6 +150,13 @@ pub async fn migrate(
             }
         }
     }
-    sql.push_str("COMMIT;\n");
-    client.batch_execute(&sql).await.map_err(Into::into)
+    client.batch_execute(&sql).await?;
+    // Schema 2 had no tree-state row: it is made from the stored tree, in the same transaction.
+    match crate::tree_state::init(client).await {
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(Into::into),
+        Err(e) => {
+            client.batch_execute("ROLLBACK").await?;
+            Err(e)
+        }
+    }
 }

@@ -10,7 +10,8 @@
 use crate::SyncDb;
 use crate::error::FleetError;
 use crate::heads::{HEAD_COLUMNS, HeadTrust, head_row};
-use kokuin_audit::merkle::{MemoryTree, NodeSource, leaf_hash, root};
+use kokuin_audit::memory_tree::MemoryTree;
+use kokuin_audit::merkle::{NodeSource, leaf_hash, root};
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::record::line_hash;
 use std::collections::HashMap;
@@ -148,6 +149,7 @@ pub fn audit(
     let tree = leaves(db, &signed_to, &mut out)?;
     out.leaves = tree.size();
     tree_rows(db, &tree, &mut out)?;
+    state_row(db, &tree, &mut out)?;
     for (size, cp) in &signed {
         if *size > tree.size() {
             out.found(
@@ -350,4 +352,34 @@ fn tree_rows(db: &mut SyncDb, tree: &MemoryTree, out: &mut TreeAudit) -> Result<
             return Ok(());
         }
     }
+}
+
+/// The tree-state row against the recomputed tree: where the next round starts. A row
+/// missing or malformed is a finding; a database that cannot be read is an error.
+fn state_row(db: &mut SyncDb, tree: &MemoryTree, out: &mut TreeAudit) -> Result<(), FleetError> {
+    let state = match db.call(|c| async move { crate::tree_state::read(&c).await }) {
+        Ok(s) => s,
+        Err(FleetError::TreeDamaged(e)) => {
+            out.found(Kind::TreeRow, format!("the tree-state row: {e}"));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if state.size != tree.size() {
+        out.found(
+            Kind::TreeRow,
+            format!(
+                "the tree-state row says {} leaves; the tree recomputed from the records has {}",
+                state.size,
+                tree.size()
+            ),
+        );
+    } else if state.root != tree.root() {
+        out.found(
+            Kind::TreeRow,
+            "the tree-state row's root is not the root of the tree recomputed from the records"
+                .into(),
+        );
+    }
+    Ok(())
 }

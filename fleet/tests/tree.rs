@@ -8,7 +8,8 @@
 mod common;
 use common::*;
 
-use kokuin_audit::merkle::{MemoryTree, leaf_hash, root};
+use kokuin_audit::memory_tree::MemoryTree;
+use kokuin_audit::merkle::{leaf_hash, root};
 use kokuin_audit::note::TreeCheckpoint;
 use kokuin_audit::{AuditConfig, AuditLog, Event, kind};
 use kokuin_fleet::heads::HeadTrust;
@@ -125,4 +126,82 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
     let text = note.rfind("\n\n").map_or(note.as_str(), |i| &note[..=i]);
     assert!(TreeCheckpoint::parse(text).unwrap().fleet);
     let _ = Arc::strong_count(&k);
+}
+
+/// The tree-state row: a round starts from it and moves it in its transaction; a tree made
+/// under schema 2 (no row) gets one from `migrate`, built from the stored tree; a row changed
+/// by hand stops the rounds (as a mismatch once a checkpoint was verified) and is named by the
+/// auditor's recomputation.
+#[test]
+fn the_tree_state_row_is_made_by_migrate_moved_by_rounds_and_checked() {
+    let pg = started();
+    let k = key();
+    let (storage, rec) = PgStorage::open(db(&pg), 1, signing(1, &k)).unwrap();
+    let (log, _) = AuditLog::open_on(
+        AuditConfig::new("unused"),
+        Box::new(storage),
+        rec,
+        Some(k.clone()),
+    )
+    .unwrap();
+    let write = |from: u32, n: u32| {
+        for i in from..from + n {
+            log.append_blocking(Event::new(kind::TOKEN_ISSUED).with("serial", format!("{i:012x}")))
+                .unwrap();
+        }
+        // The head covering them is signed once the writer is idle.
+        std::thread::sleep(std::time::Duration::from_millis(1300));
+    };
+    let trust = || HeadTrust::new(ORIGIN.into(), k.clone());
+    let mut i = Integrator::new(db(&pg), k.clone(), trust());
+    let state = || pg.psql("SELECT size || ' ' || encode(root, 'hex') FROM kokuin_tree_state");
+    assert_eq!(
+        state(),
+        format!("0 {}", hex(&kokuin_audit::merkle::empty_root()))
+    );
+    write(0, 7);
+    let note = i.round(None).unwrap().note.unwrap();
+    let cp = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
+    assert_eq!(state(), format!("{} {}", cp.size, hex(&cp.root)));
+
+    // Schema 2 had no row: migrate makes it from the stored tree, and rounds go on.
+    pg.psql("DELETE FROM kokuin_tree_state; UPDATE kokuin_schema SET version = 2");
+    migrate(&mut db(&pg));
+    assert_eq!(state(), format!("{} {}", cp.size, hex(&cp.root)));
+    write(7, 5);
+    let note = i.round(Some(&cp)).unwrap().note.unwrap();
+    let cp = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
+    assert_eq!(state(), format!("{} {}", cp.size, hex(&cp.root)));
+
+    // A row changed by hand: nothing more is signed, and the auditor names it.
+    pg.psql("UPDATE kokuin_tree_state SET root = decode(repeat('ab', 32), 'hex')");
+    write(12, 3);
+    match i.round(Some(&cp)) {
+        Err(kokuin_fleet::FleetError::TreeMismatch(size, why)) => {
+            assert_eq!(size, cp.size);
+            assert!(why.contains("root"), "{why}");
+        }
+        other => panic!("{:?}", other.map(|r| r.note)),
+    }
+    assert!(matches!(
+        Integrator::new(db(&pg), k.clone(), trust()).round(None),
+        Err(kokuin_fleet::FleetError::TreeDamaged(_))
+    ));
+    let found = kokuin_fleet::tree_audit::audit(&mut db(&pg), k.clone(), &|n| {
+        kokuin_audit::note::verify(n, k.as_ref()).ok()
+    })
+    .unwrap();
+    assert!(
+        found
+            .findings
+            .iter()
+            .any(|f| f.detail.contains("tree-state row's root")),
+        "{:?}",
+        found.findings
+    );
+    log.close(None).unwrap();
+}
+
+fn hex(h: &[u8]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
 }

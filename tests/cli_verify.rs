@@ -48,6 +48,26 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     let j: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(j["valid"], true);
     assert_eq!(j["policy"], DEV_POLICY);
+    // The verdict's fields (kokuin_eseal::verdict::Verdict), the page's script reads them.
+    assert_eq!(j["kind"], "time-stamp token");
+    for key in [
+        "gen_time",
+        "serial",
+        "hash",
+        "nonce",
+        "accuracy",
+        "signature_algorithm",
+        "signature_algorithm_name",
+        "quantum_safe",
+        "chain",
+        "certificate_validity",
+    ] {
+        assert!(j.get(key).is_some(), "no {key}: {out}");
+    }
+    assert!(
+        j.get("error").is_none() && j.get("level").is_none(),
+        "{out}"
+    );
 
     // One changed byte in the data.
     let mut changed = std::fs::read(&data).unwrap();
@@ -57,6 +77,24 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     let (code, out) = verify(&[t, "--data", changed_path.to_str().unwrap(), "--trust", r]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("message imprint does not match"), "{out}");
+    // Its verdict in JSON: judged (not bad input), with the reason; stdout holds only it.
+    let o = kokuin(&[
+        "verify",
+        t,
+        "--data",
+        changed_path.to_str().unwrap(),
+        "--trust",
+        r,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&j["valid"], &j["bad_input"]),
+        (&false.into(), &false.into()),
+        "{j}"
+    );
+    assert!(j["error"].as_str().unwrap().contains("imprint"), "{j}");
 
     // A token for another digest.
     let other = DigestAlgorithm::Sha256.digest(b"another document");

@@ -1,6 +1,7 @@
 //! One verdict for any piece of evidence, a time-stamp token or an e-seal, as the JSON that
 //! `kokuin verify --json` prints and `POST /verify/v1` answers: the command line and the
-//! verification page say the same thing because they call this, not two copies of it.
+//! verification page say the same thing because they call this, not two copies of it. The
+//! verdict is a type ([`Verdict`]), so that its fields are the same wherever it is made.
 
 use crate::verify::{SealReport, StampInfo, is_seal, verify_seal};
 use crate::{SealVerifyOptions, verify::SealVerifyError};
@@ -8,7 +9,7 @@ use kokuin_certs::path::{display_time, subject_of};
 use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_hsm::DigestAlgorithm;
 use kokuin_tsa::{ParsedResponse, TimeStampToken, VerifiedToken, VerifyOptions};
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::time::SystemTime;
 use x509_cert::Certificate;
 
@@ -48,6 +49,173 @@ pub enum BadInput {
     DigestLength(DigestAlgorithm, usize, usize),
 }
 
+/// What kind of evidence a verdict is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum EvidenceKind {
+    /// An RFC 3161 time-stamp token.
+    #[serde(rename = "time-stamp token")]
+    Token,
+    /// A CMS / CAdES e-seal.
+    #[serde(rename = "e-seal")]
+    Seal,
+}
+
+/// The verdict (`kokuin verify --json`, `POST /verify/v1`, the verification page): `valid`,
+/// then what was checked (valid) or why not (`error`; `bad_input` when it could not be judged
+/// at all, as opposed to proven wrong).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Verdict {
+    /// Whether the evidence verified.
+    pub valid: bool,
+    /// What it is, when that is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<EvidenceKind>,
+    /// Why it is not valid, or why it could not be judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `true` when the input could not be judged (exit 2, "cannot be verified"); `false`
+    /// where a command says explicitly that it was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_input: Option<bool>,
+    /// The signer: its algorithm and chain (valid verdicts).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerDetails>,
+    /// A valid token's fields.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenDetails>,
+    /// A valid seal's fields.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealDetails>,
+}
+
+/// Who signed, with what, on which chain.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignerDetails {
+    /// The signature algorithm's OID.
+    pub signature_algorithm: String,
+    /// Its name.
+    pub signature_algorithm_name: String,
+    /// Whether it is a post-quantum algorithm.
+    pub quantum_safe: bool,
+    /// The chain's subjects, from the signer up.
+    pub chain: Vec<String>,
+    /// The signer certificate's validity.
+    pub certificate_validity: Option<Validity>,
+}
+
+/// A certificate's validity period, as displayed times.
+#[derive(Clone, Debug, Serialize)]
+pub struct Validity {
+    /// notBefore.
+    pub not_before: String,
+    /// notAfter.
+    pub not_after: String,
+}
+
+/// A token's accuracy (RFC 3161 §2.4.2).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct AccuracyDetails {
+    /// Seconds.
+    pub seconds: Option<u32>,
+    /// Milliseconds.
+    pub millis: Option<u16>,
+    /// Microseconds.
+    pub micros: Option<u16>,
+}
+
+/// A verified token's fields (RFC 3161 §2.4.2 TSTInfo).
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenDetails {
+    /// genTime, RFC 3339.
+    pub gen_time: String,
+    /// serialNumber, hex.
+    pub serial: String,
+    /// The TSA policy OID.
+    pub policy: String,
+    /// The imprint's hash algorithm.
+    pub hash: String,
+    /// The nonce, hex, if the request had one.
+    pub nonce: Option<String>,
+    /// The declared accuracy, if any.
+    pub accuracy: Option<AccuracyDetails>,
+}
+
+/// A time-stamp inside a seal.
+#[derive(Clone, Debug, Serialize)]
+pub struct StampDetails {
+    /// Its genTime, displayed.
+    pub gen_time: String,
+    /// Its TSA.
+    pub tsa: String,
+    /// Its serial, hex.
+    pub serial: String,
+}
+
+/// A verified seal's fields.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealDetails {
+    /// The CAdES baseline level reached.
+    pub level: String,
+    /// What it does not prove (e.g. no archive time-stamp).
+    pub limits: Vec<String>,
+    /// The Japanese e-seal assurance level of its certificate policy, if one.
+    pub assurance_level: Option<u8>,
+    /// The sealing organisation.
+    pub organization: Option<String>,
+    /// Its organizationIdentifier.
+    pub organization_identifier: Option<String>,
+    /// The corporate number within it, if one.
+    pub corporate_number: Option<String>,
+    /// The seal certificate's common name.
+    pub seal_name: Option<String>,
+    /// Whether the seal carries the document.
+    pub enveloping: bool,
+    /// The claimed signing time, displayed.
+    pub signing_time: Option<String>,
+    /// Signature time-stamps.
+    pub signature_timestamps: Vec<StampDetails>,
+    /// Archive time-stamps.
+    pub archive_timestamps: Vec<StampDetails>,
+    /// When the signer's chain was checked.
+    pub signer_checked_at: String,
+    /// The digest algorithm.
+    pub digest_algorithm: String,
+}
+
+impl Verdict {
+    /// Evidence that did not verify, and why.
+    pub fn invalid(kind: EvidenceKind, reason: &str) -> Self {
+        Self {
+            kind: Some(kind),
+            error: Some(format!("INVALID: {reason}")),
+            ..Self::default()
+        }
+    }
+
+    /// Input that cannot be judged, and why.
+    pub fn bad_input(reason: impl Into<String>) -> Self {
+        Self {
+            error: Some(reason.into()),
+            bad_input: Some(true),
+            ..Self::default()
+        }
+    }
+
+    /// No verdict for now (the verifier is busy), and why: not a judgement of the input.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self {
+            error: Some(reason.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The verdict as one line of JSON.
+    pub fn to_json(&self) -> String {
+        // Strings, numbers, booleans and lists of them only: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"valid\":false}"))
+    }
+}
+
 /// Reads a TimeStampResp (.tsr) or a bare token (ContentInfo).
 pub fn read_token(der: &[u8]) -> Result<TimeStampToken, kokuin_tsa::TokenError> {
     match ParsedResponse::from_der(der) {
@@ -71,14 +239,14 @@ pub struct EvidenceOptions<'a> {
 
 /// Verifies a token or a seal and gives its verdict: `Ok` with `"valid": true` or `false`
 /// (and the reason), or `Err` when the input cannot be judged.
-pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Value, BadInput> {
+pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict, BadInput> {
     if is_seal(der) {
         return verify_seal_evidence(der, opts);
     }
     let token = read_token(der).map_err(|e| BadInput::NotEvidence(e.to_string()))?;
     let hash = match token.hash_algorithm() {
         Ok(h) => h,
-        Err(e) => return Ok(invalid("time-stamp token", &e.to_string())),
+        Err(e) => return Ok(Verdict::invalid(EvidenceKind::Token, &e.to_string())),
     };
     let digest = opts
         .document
@@ -93,15 +261,15 @@ pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Value, 
             request: None,
         }) {
             Ok(v) => token_verdict(&v),
-            Err(e) => invalid("time-stamp token", &e.to_string()),
+            Err(e) => Verdict::invalid(EvidenceKind::Token, &e.to_string()),
         },
     )
 }
 
-fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Value, BadInput> {
+fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict, BadInput> {
     let alg = match ParsedSignedData::from_der(der).and_then(|p| p.digest_algorithm()) {
         Ok(a) => a,
-        Err(e) => return Ok(invalid("e-seal", &e.to_string())),
+        Err(e) => return Ok(Verdict::invalid(EvidenceKind::Seal, &e.to_string())),
     };
     let digest = opts.document.get(alg);
     if let Some(d) = digest {
@@ -123,7 +291,7 @@ fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Value,
         Err(SealVerifyError::DataDigest(a)) if opts.document.is_empty() => {
             Err(BadInput::DigestNeeded(a))
         }
-        Err(e) => Ok(invalid("e-seal", &e.to_string())),
+        Err(e) => Ok(Verdict::invalid(EvidenceKind::Seal, &e.to_string())),
     }
 }
 
@@ -135,75 +303,83 @@ fn check_length(alg: DigestAlgorithm, d: &[u8]) -> Result<(), BadInput> {
     }
 }
 
-/// The verdict on evidence that did not verify.
-pub fn invalid(kind: &str, reason: &str) -> Value {
-    json!({ "valid": false, "kind": kind, "error": format!("INVALID: {reason}") })
-}
-
 /// The signature algorithm's name and whether it is quantum-safe.
 pub fn algorithm_name(oid: &const_oid::ObjectIdentifier) -> (String, bool) {
     kokuin_hsm::algorithm::describe(oid).unwrap_or_else(|| (oid.to_string(), false))
 }
 
-fn validity(c: &Certificate) -> Value {
+fn validity(c: &Certificate) -> Validity {
     let v = &c.tbs_certificate().validity();
-    json!({
-        "not_before": display_time(v.not_before.to_system_time()),
-        "not_after": display_time(v.not_after.to_system_time()),
-    })
+    Validity {
+        not_before: display_time(v.not_before.to_system_time()),
+        not_after: display_time(v.not_after.to_system_time()),
+    }
+}
+
+fn signer(alg: &const_oid::ObjectIdentifier, chain: &[Certificate]) -> SignerDetails {
+    let (name, pq) = algorithm_name(alg);
+    SignerDetails {
+        signature_algorithm: alg.to_string(),
+        signature_algorithm_name: name,
+        quantum_safe: pq,
+        chain: chain.iter().map(subject_of).collect(),
+        certificate_validity: chain.first().map(validity),
+    }
 }
 
 /// A verified token's verdict.
-pub fn token_verdict(v: &VerifiedToken) -> Value {
-    let (name, pq) = algorithm_name(&v.signature_algorithm);
-    json!({
-        "valid": true,
-        "kind": "time-stamp token",
-        "signature_algorithm_name": name,
-        "quantum_safe": pq,
-        "gen_time": v.gen_time.to_rfc3339(),
-        "serial": hex::encode(v.serial.as_bytes()),
-        "policy": v.policy.to_string(),
-        "hash": v.hash.name(),
-        "nonce": v.nonce.as_ref().map(|n| hex::encode(n.as_bytes())),
-        "signature_algorithm": v.signature_algorithm.to_string(),
-        "accuracy": v.accuracy.map(|a| json!({
-            "seconds": a.seconds, "millis": a.millis, "micros": a.micros
-        })),
-        "chain": v.chain.iter().map(subject_of).collect::<Vec<_>>(),
-        "certificate_validity": v.chain.first().map(validity),
-    })
+pub fn token_verdict(v: &VerifiedToken) -> Verdict {
+    Verdict {
+        valid: true,
+        kind: Some(EvidenceKind::Token),
+        signer: Some(signer(&v.signature_algorithm, &v.chain)),
+        token: Some(TokenDetails {
+            gen_time: v.gen_time.to_rfc3339(),
+            serial: hex::encode(v.serial.as_bytes()),
+            policy: v.policy.to_string(),
+            hash: v.hash.name().to_string(),
+            nonce: v.nonce.as_ref().map(|n| hex::encode(n.as_bytes())),
+            accuracy: v.accuracy.map(|a| AccuracyDetails {
+                seconds: a.seconds,
+                millis: a.millis,
+                micros: a.micros,
+            }),
+        }),
+        ..Verdict::default()
+    }
 }
 
 /// A verified seal's verdict.
-pub fn seal_verdict(r: &SealReport) -> Value {
+pub fn seal_verdict(r: &SealReport) -> Verdict {
     let stamps = |v: &[StampInfo]| {
         v.iter()
-            .map(|s| json!({ "gen_time": display_time(s.gen_time), "tsa": s.tsa, "serial": s.serial }))
-            .collect::<Vec<_>>()
+            .map(|s| StampDetails {
+                gen_time: display_time(s.gen_time),
+                tsa: s.tsa.clone(),
+                serial: s.serial.clone(),
+            })
+            .collect()
     };
-    let (name, pq) = algorithm_name(&r.signature_algorithm);
     let subject = r.subject.as_ref().ok();
-    json!({
-        "valid": true,
-        "kind": "e-seal",
-        "level": r.level.name(),
-        "limits": r.limits,
-        "assurance_level": r.assurance.map(|l| l.number()),
-        "organization": subject.map(|s| s.organization.clone()),
-        "organization_identifier": subject.map(|s| s.organization_identifier.clone()),
-        "corporate_number": subject.and_then(|s| s.corporate_number().map(str::to_string)),
-        "seal_name": subject.map(|s| s.common_name.clone()),
-        "enveloping": r.enveloping,
-        "signing_time": r.signing_time.map(display_time),
-        "signature_timestamps": stamps(&r.signature_timestamps),
-        "archive_timestamps": stamps(&r.archive_timestamps),
-        "signer_checked_at": display_time(r.signer_checked_at),
-        "signature_algorithm": r.signature_algorithm.to_string(),
-        "signature_algorithm_name": name,
-        "quantum_safe": pq,
-        "digest_algorithm": r.digest_algorithm.name(),
-        "chain": r.chain.iter().map(subject_of).collect::<Vec<_>>(),
-        "certificate_validity": r.chain.first().map(validity),
-    })
+    Verdict {
+        valid: true,
+        kind: Some(EvidenceKind::Seal),
+        signer: Some(signer(&r.signature_algorithm, &r.chain)),
+        seal: Some(SealDetails {
+            level: r.level.name().to_string(),
+            limits: r.limits.clone(),
+            assurance_level: r.assurance.map(|l| l.number()),
+            organization: subject.map(|s| s.organization.clone()),
+            organization_identifier: subject.map(|s| s.organization_identifier.clone()),
+            corporate_number: subject.and_then(|s| s.corporate_number().map(str::to_string)),
+            seal_name: subject.map(|s| s.common_name.clone()),
+            enveloping: r.enveloping,
+            signing_time: r.signing_time.map(display_time),
+            signature_timestamps: stamps(&r.signature_timestamps),
+            archive_timestamps: stamps(&r.archive_timestamps),
+            signer_checked_at: display_time(r.signer_checked_at),
+            digest_algorithm: r.digest_algorithm.name().to_string(),
+        }),
+        ..Verdict::default()
+    }
 }

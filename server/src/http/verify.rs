@@ -19,7 +19,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use kokuin_eseal::verdict::{DocumentDigests, EvidenceOptions, verify_evidence};
+use kokuin_eseal::verdict::{DocumentDigests, EvidenceOptions, Verdict, verify_evidence};
 use kokuin_hsm::DigestAlgorithm;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -121,8 +121,8 @@ struct VerifyRequest {
     digests: BTreeMap<String, String>,
 }
 
-fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+fn json(status: StatusCode, verdict: &Verdict) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(verdict.to_json())));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -132,10 +132,7 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
 
 /// A request the page cannot judge: 4xx with the reason, never a verdict.
 fn bad_input(status: StatusCode, reason: &str) -> Response<Body> {
-    json(
-        status,
-        &serde_json::json!({ "valid": false, "bad_input": true, "error": reason }),
-    )
+    json(status, &Verdict::bad_input(reason))
 }
 
 async fn verify_v1(
@@ -162,7 +159,7 @@ async fn verify_v1(
         _ => {
             return json(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({ "valid": false, "error": "busy verifying for others, retry" }),
+                &Verdict::unavailable("busy verifying for others, retry"),
             );
         }
     };
@@ -198,7 +195,7 @@ async fn verify_v1(
 }
 
 /// A request body judged: the verdict, or the status and reason of a request that cannot be.
-fn judge(v: &Verifier, body: &[u8]) -> Result<serde_json::Value, (StatusCode, String)> {
+fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, (StatusCode, String)> {
     let bad = |why: String| (StatusCode::BAD_REQUEST, why);
     let request: VerifyRequest =
         serde_json::from_slice(body).map_err(|e| bad(format!("the request: {e}")))?;

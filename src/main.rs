@@ -2,17 +2,9 @@
 //! `cmd/` over the library crates; `serve` runs the service crate.
 #![forbid(unsafe_code)]
 
-/// `println!` for command output. When the reader has gone (`kokuin … | head`), the command
-/// ends as a process killed by SIGPIPE would (exit 141) instead of panicking, and never with a
-/// success it had not finished reporting.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout(), $($arg)*).is_err() {
-            std::process::exit(141);
-        }
-    }};
-}
+// `out!`, `println!` that ends quietly when the reader has gone: the auditor crate's.
+#[macro_use]
+extern crate kokuin_auditor;
 
 mod cmd;
 
@@ -53,20 +45,20 @@ enum Command {
     Request(cmd::request::RequestArgs),
     /// Verify a token (.tsr or bare token) or an e-seal offline; exit 0 only when valid.
     /// A token needs --data, --digest or --request; a detached seal --data or --digest.
-    Verify(cmd::verify_args::VerifyArgs),
+    Verify(kokuin_auditor::verify_args::VerifyArgs),
     /// Seal a document through a Kokuin e-seal API; writes the CMS seal (DER).
     Seal(cmd::seal::SealArgs),
     /// Print a .tsq, .tsr or token in readable form.
-    Inspect(cmd::inspect::InspectArgs),
+    Inspect(kokuin_auditor::inspect::InspectArgs),
     /// The audit log.
     #[command(subcommand)]
-    Audit(cmd::audit::AuditCommand),
+    Audit(kokuin_auditor::audit::AuditCommand),
     /// The trusted clock.
     #[command(subcommand)]
     Clock(cmd::clock::ClockCommand),
     /// Certificates: check one certificate's path to a trust anchor, offline.
     #[command(subcommand)]
-    Certs(cmd::certs::CertsCommand),
+    Certs(kokuin_auditor::certs::CertsCommand),
     /// The key lifecycle: generate, csr, install-cert, rotate, retire, destroy, list.
     #[command(subcommand)]
     Keys(cmd::keys::args::KeysCommand),
@@ -98,9 +90,10 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Request(a) => cmd::request::run(a),
-        Command::Verify(a) => cmd::verify::run(a),
+        Command::Verify(a) if a.ui => cmd::verify_ui::run(&a),
+        Command::Verify(a) => kokuin_auditor::verify::run(a),
         Command::Seal(a) => cmd::seal::run(a),
-        Command::Inspect(a) => cmd::inspect::run(&a.file),
+        Command::Inspect(a) => kokuin_auditor::inspect::run(&a.file),
         Command::Audit(c) => c.run(),
         Command::Clock(c) => c.run(),
         Command::Certs(c) => c.run(),

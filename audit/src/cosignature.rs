@@ -12,6 +12,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
+/// The file in a log directory that holds the newest checkpoint with the witnesses'
+/// cosignatures (written by the server's witness client, read by `kokuin audit prove`).
+pub const COSIGNED_FILE: &str = "checkpoint.cosigned";
+
 /// c2sp.org/signed-note's signature type of timestamped Ed25519 cosignatures.
 pub const ED25519_COSIGNATURE_TYPE: u8 = 0x04;
 

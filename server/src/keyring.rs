@@ -97,14 +97,14 @@ pub struct Keyring {
     pub quorum: Option<u32>,
     /// Under dual control: who approves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub officers: Vec<crate::ceremony::record::Officer>,
+    pub officers: Vec<kokuin_ceremony::record::Officer>,
     /// The keys.
     #[serde(default)]
     pub keys: Vec<KeyEntry>,
     /// Under dual control: every ceremony that changed the keyring, with its approvals, the
     /// evidence each node verifies before it follows a change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ceremonies: Vec<crate::ceremony::record::CeremonyRecord>,
+    pub ceremonies: Vec<kokuin_ceremony::record::CeremonyRecord>,
 }
 
 fn is_zero(v: &u64) -> bool {

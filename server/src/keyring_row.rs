@@ -29,11 +29,11 @@ struct StoredRing {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quorum: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    officers: Vec<crate::ceremony::record::Officer>,
+    officers: Vec<kokuin_ceremony::record::Officer>,
     #[serde(default)]
     keys: Vec<StoredEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    ceremonies: Vec<crate::ceremony::record::CeremonyRecord>,
+    ceremonies: Vec<kokuin_ceremony::record::CeremonyRecord>,
 }
 
 fn is_zero(v: &u64) -> bool {

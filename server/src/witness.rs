@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The file of the newest checkpoint with its witnesses' cosignatures.
-pub const COSIGNED_FILE: &str = "checkpoint.cosigned";
+use kokuin_audit::cosignature::COSIGNED_FILE;
 
 /// A witness the log submits to.
 pub struct Witness {

@@ -3,7 +3,7 @@
 //! (`kokuin_fleet::schema`). Nodes never change the schema themselves.
 
 use super::CmdError;
-use super::audit_fleet::{DbArgs, db};
+use kokuin_auditor::audit_fleet::{DbArgs, db};
 use std::path::Path;
 
 #[derive(clap::Subcommand)]

@@ -56,8 +56,9 @@ pub fn run(a: RequestArgs) -> Result<(), CmdError> {
     let agent = kokuin_client::agent(kokuin_client::TlsOptions {
         ca: a.ca.as_deref(),
         client: None,
-    })?;
-    let reply = kokuin_client::post_query(&agent, &a.url, &req)?;
+    })
+    .map_err(super::client_error)?;
+    let reply = kokuin_client::post_query(&agent, &a.url, &req).map_err(super::client_error)?;
     write(&a.out, &reply)?;
     let parsed = ParsedResponse::from_der(&reply)
         .map_err(|e| CmdError::negative(format!("the TSA's reply is not a TimeStampResp: {e}")))?;

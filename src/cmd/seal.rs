@@ -46,7 +46,8 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
     let agent = kokuin_client::agent(kokuin_client::TlsOptions {
         ca: a.ca.as_deref(),
         client,
-    })?;
+    })
+    .map_err(super::client_error)?;
     let token = match &a.token_file {
         Some(t) => Some(
             std::fs::read_to_string(t)
@@ -61,7 +62,7 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
         detached: !a.enveloping,
         bearer: token.as_deref().map(str::trim),
     };
-    let body = kokuin_client::seal_file(&agent, &request, &a.file)?;
+    let body = kokuin_client::seal_file(&agent, &request, &a.file).map_err(super::client_error)?;
     let out = a.out.unwrap_or_else(|| {
         let mut p = a.file.clone().into_os_string();
         p.push(".p7s");

@@ -3,7 +3,7 @@
 //! per node, `node-NNNNN/`). A database is verified by exporting it to a temporary directory
 //! and checking that, so the online and the offline verdicts are one check.
 
-use super::CmdError;
+use crate::cmd_error::CmdError;
 use kokuin_fleet::{DbConfig, SyncDb, export};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -105,7 +105,7 @@ pub fn node_logs(log: &Path, a: &DbArgs) -> Result<Option<NodeLogs>, CmdError> {
 pub fn verify_tree(
     log: &Path,
     a: &DbArgs,
-    certs: &kokuin_server::audit::TrustedCheckpointCerts,
+    certs: &kokuin_audit_keys::TrustedCheckpointCerts,
     json: bool,
 ) -> Result<bool, CmdError> {
     use kokuin_fleet::tree_audit::audit;

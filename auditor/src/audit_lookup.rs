@@ -1,6 +1,6 @@
 //! Finding a token's records in a log by serial, for `audit find` and `audit prove`.
 
-use super::CmdError;
+use crate::cmd_error::CmdError;
 use kokuin_audit::{Record, kind};
 use std::path::Path;
 

@@ -5,13 +5,13 @@
 //! (`<script type="application/json" id="kokuin-report-data">`) so that they can be checked
 //! by a program.
 
-use super::CmdError;
-use super::audit_report_charts::{bars, clock_chart, key_chart};
+use crate::audit_report_charts::{bars, clock_chart, key_chart};
+use crate::cmd_error::CmdError;
 use html_escape::encode_text as esc;
 use kokuin_audit::Record;
 use kokuin_audit::report::Summary;
 use kokuin_audit::verify::verify_dir;
-use kokuin_server::audit::TrustedCheckpointCerts;
+use kokuin_audit_keys::TrustedCheckpointCerts;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -60,8 +60,8 @@ pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
         }
     }
     let integrity = integrity(&a.dir, &a.trust)?;
-    let ceremonies = match super::audit_ceremonies::check(&a.dir) {
-        Ok(l) => (true, super::audit_ceremonies::sentence(&l)),
+    let ceremonies = match crate::audit_ceremonies::check(&a.dir) {
+        Ok(l) => (true, crate::audit_ceremonies::sentence(&l)),
         Err(e) => (false, e.message),
     };
     let html = render(&summary, &integrity, &ceremonies, a);

@@ -2,7 +2,7 @@
 //! signature in the chain (classical, ML-DSA or composite), validity at the chosen time,
 //! CA constraints. Exit 0 only when the path holds.
 
-use super::CmdError;
+use crate::cmd_error::CmdError;
 use kokuin_certs::path::{Purpose, subject_of, validate_path};
 use kokuin_certs::pem::load_certificates;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ fn load(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>, CmdError> {
     Ok(out)
 }
 
+/// `certs verify`: CERT's path to a trust anchor, at `at` (RFC 3339) or now.
 pub fn verify(
     cert: &Path,
     trust: &[PathBuf],
@@ -47,11 +48,13 @@ pub fn verify(
     Ok(())
 }
 
+/// `kokuin certs …`: certificates checked offline.
 #[derive(clap::Subcommand)]
 pub enum CertsCommand {
     /// Validates CERT's path to a --trust anchor (classical, ML-DSA or composite signatures at
     /// any level); a self-signed certificate given as its own anchor checks its own signature.
     Verify {
+        /// The certificate, then any of its chain (PEM or DER).
         cert: PathBuf,
         /// Trust anchors (PEM or DER); repeatable.
         #[arg(long, required = true)]

@@ -2,8 +2,9 @@
 //! the trust anchor and, if kept, the original request. Exit 0 only when every check passes.
 //! E-seals (a SignedData over id-data) go to `verify_seal`.
 
-pub use super::verify_args::VerifyArgs;
-use super::{CmdError, hash_file, read_file};
+use crate::cmd_error::CmdError;
+use crate::input::{hash_file, read_file};
+pub use crate::verify_args::VerifyArgs;
 use der::Decode;
 use kokuin_certs::path::subject_of;
 use kokuin_certs::pem::load_certificates;
@@ -12,16 +13,15 @@ use kokuin_eseal::verdict::{Verdict, algorithm_name, token_verdict};
 use kokuin_tsa::asn1::TimeStampReq;
 use kokuin_tsa::{VerifiedToken, VerifyOptions};
 
+/// Every mode but `--ui` (the page is served by the binary, so that this crate links no
+/// server).
 pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
     if !a.batch.is_empty() {
-        return super::verify_batch::run(&a);
-    }
-    if a.ui {
-        return ui(&a);
+        return crate::verify_batch::run(&a);
     }
     let bytes = read_file(a.token_path())?;
     if kokuin_eseal::verify::is_seal(&bytes) {
-        return super::verify_seal::run(&a, &bytes);
+        return crate::verify_seal::run(&a, &bytes);
     }
     if a.data.is_none() && a.digest.is_none() && a.request.is_none() {
         return Err(CmdError::usage(
@@ -44,27 +44,6 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
         _ => {}
     }
     result.map(|_| ())
-}
-
-/// `--ui`: the server's verification page on a loopback address, judging against `--trust`.
-fn ui(a: &VerifyArgs) -> Result<(), CmdError> {
-    if !a.listen.ip().is_loopback() {
-        return Err(CmdError::usage(
-            "--listen: the page serves on a loopback address only (WebCrypto needs a secure context)",
-        ));
-    }
-    let mut anchors = Vec::new();
-    for t in &a.trust {
-        anchors.extend(load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?);
-    }
-    let verifier = kokuin_server::http::verify::Verifier::new(anchors, 4096 * 1024)
-        .map_err(|e| CmdError::usage(format!("cannot start the verification threads: {e}")))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CmdError::usage(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(kokuin_server::http::serve_ui(a.listen, verifier))
-        .map_err(|e| CmdError::usage(e.to_string()))
 }
 
 fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {

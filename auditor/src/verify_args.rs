@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+/// What `kokuin verify` is asked.
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// The token (.tsr or bare) or seal (.p7s) to verify.

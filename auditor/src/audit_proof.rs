@@ -2,7 +2,7 @@
 //! piece by piece, without the whole log: signed tree checkpoints, an inclusion proof per
 //! token (C2SP tlog-proof), consistency proofs between checkpoints.
 
-use super::CmdError;
+use crate::cmd_error::CmdError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kokuin_audit::cosignature::WitnessKey;
@@ -11,7 +11,7 @@ use kokuin_audit::note::{MAX_NOTE_BYTES, TreeCheckpoint};
 use kokuin_audit::tlog_proof::TlogProof;
 use kokuin_audit::tree_files::TreeFiles;
 use kokuin_audit::{Record, kind, segment};
-use kokuin_server::audit::TrustedCheckpointCerts;
+use kokuin_audit_keys::TrustedCheckpointCerts;
 use std::path::{Path, PathBuf};
 
 fn read_text(path: &Path) -> Result<String, CmdError> {
@@ -41,7 +41,7 @@ fn latest_note(dir: &Path) -> Result<String, CmdError> {
 fn proof_note(dir: &Path, seq: u64) -> Result<String, CmdError> {
     let latest = latest_note(dir)?;
     let origin = TreeCheckpoint::parse(text_of(&latest)).map(|cp| cp.origin);
-    let cosigned = dir.join(kokuin_server::witness::COSIGNED_FILE);
+    let cosigned = dir.join(kokuin_audit::cosignature::COSIGNED_FILE);
     if cosigned.exists() {
         let note = read_text(&cosigned)?;
         // Of the current tree epoch only (`kokuin_audit::loss`).
@@ -77,7 +77,7 @@ fn text_of(note: &str) -> &str {
 /// `kokuin audit prove DIR --serial HEX -o F`: the inclusion proof of a token's record in the
 /// newest signed checkpoint.
 pub fn prove(dir: &Path, serial: &str, out: &Path) -> Result<(), CmdError> {
-    let (_, record_line) = super::audit_lookup::token_records(dir, serial, 1)?
+    let (_, record_line) = crate::audit_lookup::token_records(dir, serial, 1)?
         .into_iter()
         .next()
         .ok_or_else(|| CmdError::negative(format!("no token with serial {serial}")))?;
@@ -235,7 +235,7 @@ pub fn verify_proof(a: &VerifyProofArgs) -> Result<(), CmdError> {
 
 /// The record must be the token's: serial, genTime and imprint.
 fn check_token(record: &Record, token: &Path) -> Result<(), CmdError> {
-    let bytes = super::read_file(token)?;
+    let bytes = crate::input::read_file(token)?;
     let der = match kokuin_tsa::ParsedResponse::from_der(&bytes) {
         Ok(r) => r.into_token().map_err(|e| CmdError::usage(e.to_string()))?,
         Err(_) => bytes,

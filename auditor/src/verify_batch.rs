@@ -7,8 +7,9 @@
 //! that last extension (`invoice.pdf.tsr` → `invoice.pdf`). A token needs its document; a
 //! seal without one is verified as enveloping.
 
-use super::verify_args::VerifyArgs;
-use super::{CmdError, hash_file};
+use crate::cmd_error::CmdError;
+use crate::input::hash_file;
+use crate::verify_args::VerifyArgs;
 use kokuin_certs::pem::load_certificates;
 use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_eseal::SealVerifyOptions;
@@ -235,7 +236,7 @@ fn worker(rx: &Mutex<Receiver<Vec<PathBuf>>>, tx: &SyncSender<Vec<Done>>, trust:
 }
 
 fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
-    let bytes = match super::read_file(path) {
+    let bytes = match crate::input::read_file(path) {
         Ok(b) => b,
         Err(e) => return Verdict::BadInput(e.message),
     };

@@ -3,11 +3,37 @@
 //! assessor compares with the pin in the nodes' configuration; each after it applies to the
 //! version the one before left and carries a quorum of valid approvals by the officers in
 //! force at that point. A node records every ceremony it follows, so the same ceremony may
-//! appear again (after a restart, from the pin); it must then be the same plan.
+//! appear again (after a restart, from the pin); it must then be the same plan. The record
+//! is written here too ([`event`]), so that what is written and what is read are one format.
 
-use super::verify::{Anchor, check_approvals, check_officers};
-use super::{Approval, CeremonyRecord, Op, officers_hash, parse_plan, sha256_hex};
+use crate::approvals::{Anchor, check_approvals, check_officers};
+use crate::plan::{Op, officers_hash, parse_plan, sha256_hex};
+use crate::record::{Approval, CeremonyRecord};
 use std::collections::HashMap;
+
+/// The audit record of a ceremony a node followed: everything needed to verify its
+/// approvals again from the log alone. A ceremony that cannot be recorded whole is an error,
+/// never a record with empty fields: a node does not follow what it cannot record.
+pub fn event(rec: &CeremonyRecord) -> Result<kokuin_audit::Event, String> {
+    let plan = parse_plan(&rec.plan)?;
+    let approvals = serde_json::to_string(&rec.approvals)
+        .map_err(|e| format!("the ceremony's approvals cannot be recorded: {e}"))?;
+    Ok(kokuin_audit::Event::new(kokuin_audit::kind::CEREMONY)
+        .with("id", plan.id.as_str())
+        .with("plan_sha256", sha256_hex(rec.plan.as_bytes()))
+        .with("from_version", plan.from_version)
+        .with("operations", plan.operations.join("; "))
+        .with(
+            "approved_by",
+            rec.approvals
+                .iter()
+                .map(|a| a.officer.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .with("plan", rec.plan.clone())
+        .with("approvals", approvals))
+}
 
 /// The ceremonies of one log, checked in order.
 #[derive(Default)]

@@ -1,11 +1,11 @@
 //! `kokuin audit verify`, `find` and `export`: the auditor's view of the log, of files or of a
 //! fleet's database.
 
-use super::CmdError;
-use super::audit_fleet::DbArgs;
+use crate::audit_fleet::DbArgs;
+use crate::cmd_error::CmdError;
 use kokuin_audit::segment;
 use kokuin_audit::verify::verify_dir;
-use kokuin_server::audit::TrustedCheckpointCerts;
+use kokuin_audit_keys::TrustedCheckpointCerts;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -25,7 +25,7 @@ pub fn verify(
         );
     }
     let verifier = TrustedCheckpointCerts(certs);
-    let Some((nodes, _tmp)) = super::audit_fleet::node_logs(log, db)? else {
+    let Some((nodes, _tmp)) = crate::audit_fleet::node_logs(log, db)? else {
         return verify_one(log, &verifier, checkpoint, json, None);
     };
     if checkpoint.is_some() {
@@ -47,11 +47,11 @@ pub fn verify(
     }
     // On the database itself, the tree and the heads too (an export holds neither).
     let mut clean = true;
-    if super::audit_fleet::is_database(log) {
+    if crate::audit_fleet::is_database(log) {
         if verifier.0.is_empty() {
             out!("fleet tree: not checked: name the audit certificate with --trust");
         } else {
-            match super::audit_fleet::verify_tree(log, db, &verifier, json) {
+            match crate::audit_fleet::verify_tree(log, db, &verifier, json) {
                 Ok(c) => clean = c,
                 Err(e) => first_err = first_err.or(Some(e)),
             }
@@ -99,7 +99,7 @@ fn verify_one(
     let ceremonies = report
         .problem
         .is_none()
-        .then(|| super::audit_ceremonies::check(dir));
+        .then(|| crate::audit_ceremonies::check(dir));
     if json {
         let problem = report.problem.as_ref().map(|p| {
             serde_json::json!({
@@ -165,7 +165,7 @@ fn verify_one(
                         l.reason
                     );
                 }
-                out!("{prefix}{}", super::audit_ceremonies::sentence(&ceremonies));
+                out!("{prefix}{}", crate::audit_ceremonies::sentence(&ceremonies));
                 if report.checkpoints == 0 {
                     out!(
                         "{prefix}warning: no checkpoint: truncation of the tail cannot be detected"
@@ -259,19 +259,19 @@ pub fn accept_loss(dir: &Path, reason: &str) -> Result<(), CmdError> {
 /// Prints every token.issued record with this serial (hex, as `kokuin verify` shows it), in
 /// a file log, in every node of an export, or in the fleet's database.
 pub fn find(log: &Path, serial: &str, db: &DbArgs) -> Result<(), CmdError> {
-    if super::audit_fleet::is_database(log) {
-        return super::audit_fleet::find_in_database(log, serial, db);
+    if crate::audit_fleet::is_database(log) {
+        return crate::audit_fleet::find_in_database(log, serial, db);
     }
     let nodes = kokuin_fleet::export::node_dirs(log).unwrap_or_default();
     if nodes.is_empty() {
-        for (_, text) in super::audit_lookup::token_records(log, serial, usize::MAX)? {
+        for (_, text) in crate::audit_lookup::token_records(log, serial, usize::MAX)? {
             out!("{text}");
         }
         return Ok(());
     }
     let mut found = 0;
     for dir in &nodes {
-        if let Ok(records) = super::audit_lookup::token_records(dir, serial, usize::MAX) {
+        if let Ok(records) = crate::audit_lookup::token_records(dir, serial, usize::MAX) {
             for (_, text) in records {
                 found += 1;
                 out!("{text}");
@@ -287,11 +287,13 @@ pub fn find(log: &Path, serial: &str, db: &DbArgs) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// `kokuin audit …`: the audit log, checked, searched, proved and reported on.
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
     /// Check every segment, the chain and every checkpoint; exit 0 only when intact. LOG: a
     /// directory, an export of a fleet's log, or the fleet's postgres:// URL (every node).
     Verify {
+        /// The log.
         #[arg(value_name = "LOG")]
         dir: PathBuf,
         /// Certificate(s) of the checkpoint key (repeatable).
@@ -300,8 +302,10 @@ pub enum AuditCommand {
         /// A checkpoint kept outside the log (default: DIR/checkpoint.json).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// One JSON object on stdout instead of text.
         #[arg(long)]
         json: bool,
+        /// How to reach a postgres:// LOG.
         #[command(flatten)]
         db: DbArgs,
     },
@@ -309,6 +313,7 @@ pub enum AuditCommand {
     /// restored segment), so the service may start again: a `log.loss` record with the
     /// reason, the old checkpoint kept aside as evidence. Never done automatically.
     AcceptLoss {
+        /// The log directory.
         dir: PathBuf,
         /// Why, for the accreditation audit (who decided, what happened).
         #[arg(long)]
@@ -317,10 +322,13 @@ pub enum AuditCommand {
     /// Print the record of the token with this serial number (hex). LOG: a directory, an
     /// export of a fleet's log, or the fleet's postgres:// URL.
     Find {
+        /// The log.
         #[arg(value_name = "LOG")]
         dir: PathBuf,
+        /// The token's serial number (hex).
         #[arg(long)]
         serial: String,
+        /// How to reach a postgres:// LOG.
         #[command(flatten)]
         db: DbArgs,
     },
@@ -331,22 +339,26 @@ pub enum AuditCommand {
         database: PathBuf,
         /// Where to write (node-NNNNN/ per node).
         dir: PathBuf,
+        /// How to reach a postgres:// LOG.
         #[command(flatten)]
         db: DbArgs,
     },
     /// Write the accreditation audit report of a period: one self-contained HTML file.
-    Report(super::audit_report::ReportArgs),
+    Report(crate::audit_report::ReportArgs),
     /// Print the newest signed tree checkpoint (C2SP tlog-checkpoint); of the fleet's tree
     /// for a postgres:// LOG.
     Checkpoint {
+        /// The log.
         #[arg(value_name = "LOG")]
         dir: PathBuf,
+        /// How to reach a postgres:// LOG.
         #[command(flatten)]
         db: DbArgs,
     },
     /// Write the inclusion proof of a token's record (C2SP tlog-proof) in the newest signed
     /// checkpoint.
     Prove {
+        /// The log.
         #[arg(value_name = "LOG")]
         dir: PathBuf,
         /// The token's serial number (hex).
@@ -355,14 +367,16 @@ pub enum AuditCommand {
         /// Where to write the proof (.tlog-proof).
         #[arg(short, long)]
         out: PathBuf,
+        /// How to reach a postgres:// LOG.
         #[command(flatten)]
         db: DbArgs,
     },
     /// Verify an inclusion proof offline: the checkpoint's signature, the path, and with
     /// --token that the record is that token's; with --since that the log only grew.
-    VerifyProof(super::audit_proof::VerifyProofArgs),
+    VerifyProof(crate::audit_proof::VerifyProofArgs),
     /// Print the consistency proof from the checkpoint OLD to the checkpoint NEW.
     Consistency {
+        /// The log directory.
         dir: PathBuf,
         /// The earlier checkpoint (a signed note file).
         old: PathBuf,
@@ -384,28 +398,28 @@ impl AuditCommand {
             } => verify(&dir, &trust, checkpoint.as_deref(), json, &db),
             Self::Find { dir, serial, db } => find(&dir, &serial, &db),
             Self::Export { database, dir, db } => {
-                super::audit_fleet::export_cmd(&database, &dir, &db)
+                crate::audit_fleet::export_cmd(&database, &dir, &db)
             }
             Self::AcceptLoss { dir, reason } => accept_loss(&dir, &reason),
-            Self::Checkpoint { dir, db } if super::audit_fleet::is_database(&dir) => {
-                super::audit_fleet::checkpoint(&dir, &db)
+            Self::Checkpoint { dir, db } if crate::audit_fleet::is_database(&dir) => {
+                crate::audit_fleet::checkpoint(&dir, &db)
             }
-            Self::Checkpoint { dir, .. } => super::audit_proof::checkpoint(&dir),
-            Self::Report(a) => super::audit_report::run(&a),
+            Self::Checkpoint { dir, .. } => crate::audit_proof::checkpoint(&dir),
+            Self::Report(a) => crate::audit_report::run(&a),
             Self::Prove {
                 dir,
                 serial,
                 out,
                 db,
-            } if super::audit_fleet::is_database(&dir) => {
-                super::audit_fleet::prove(&dir, &serial, &out, &db)
+            } if crate::audit_fleet::is_database(&dir) => {
+                crate::audit_fleet::prove(&dir, &serial, &out, &db)
             }
             Self::Prove {
                 dir, serial, out, ..
-            } => super::audit_proof::prove(&dir, &serial, &out),
-            Self::VerifyProof(a) => super::audit_proof::verify_proof(&a),
+            } => crate::audit_proof::prove(&dir, &serial, &out),
+            Self::VerifyProof(a) => crate::audit_proof::verify_proof(&a),
             Self::Consistency { dir, old, new } => {
-                super::audit_proof::consistency(&dir, &old, &new)
+                crate::audit_proof::consistency(&dir, &old, &new)
             }
         }
     }

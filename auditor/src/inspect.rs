@@ -1,7 +1,8 @@
 //! `kokuin inspect`: a readable dump of a TimeStampReq (.tsq), a TimeStampResp (.tsr) or a
 //! bare token. Nothing is verified here; `kokuin verify` does that.
 
-use super::{CmdError, read_file};
+use crate::cmd_error::CmdError;
+use crate::input::read_file;
 use der::{Decode, Encode};
 use kokuin_certs::path::subject_of;
 use kokuin_hsm::digest::describe_digest_oid;
@@ -16,6 +17,7 @@ pub struct InspectArgs {
     pub file: PathBuf,
 }
 
+/// Prints what a request, response or token says, without judging it.
 pub fn run(file: &Path) -> Result<(), CmdError> {
     let bytes = read_file(file)?;
     if let Ok(req) = TimeStampReq::from_der(&bytes) {

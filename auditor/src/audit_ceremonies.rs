@@ -1,10 +1,10 @@
 //! The key ceremonies a log records, re-checked for `audit verify` and `audit report`
-//! (`kokuin_server::ceremony::in_log`): each approval against the officers in force at that
+//! (`kokuin_ceremony::in_log`): each approval against the officers in force at that
 //! point of the log.
 
-use super::CmdError;
+use crate::cmd_error::CmdError;
 use kokuin_audit::{Record, kind};
-use kokuin_server::ceremony::in_log::InLog;
+use kokuin_ceremony::in_log::InLog;
 use std::path::Path;
 
 /// The log's ceremonies, checked; the error is the first that does not hold (exit 1).

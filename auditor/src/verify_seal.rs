@@ -2,8 +2,9 @@
 //! the CAdES level reached, the assurance level, the sealing organisation and its corporate
 //! number, the time-stamp times, and the time each chain was validated at.
 
-use super::verify_args::VerifyArgs;
-use super::{CmdError, hash_file};
+use crate::cmd_error::CmdError;
+use crate::input::hash_file;
+use crate::verify_args::VerifyArgs;
 use kokuin_certs::path::{display_time, subject_of};
 use kokuin_certs::pem::load_certificates;
 use kokuin_cms::signed_data::{Detached, ParsedSignedData};

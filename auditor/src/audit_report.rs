@@ -3,16 +3,16 @@
 //! period of the log for the accreditation assessor, every figure recomputed from the records
 //! (`kokuin_audit::report`). The figures are also embedded as JSON
 //! (`<script type="application/json" id="kokuin-report-data">`) so that they can be checked
-//! by a program.
+//! by a program. The HTML comes from `maud`, which escapes every value it is given: the log's
+//! fields are whatever a node wrote, and must stay text.
 
 use crate::audit_report_charts::{bars, clock_chart, key_chart};
 use crate::cmd_error::CmdError;
-use html_escape::encode_text as esc;
 use kokuin_audit::Record;
 use kokuin_audit::report::Summary;
 use kokuin_audit::verify::verify_dir;
 use kokuin_audit_keys::TrustedCheckpointCerts;
-use std::fmt::Write as _;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -118,169 +118,149 @@ fn render(
     ceremonies: &(bool, String),
     a: &ReportArgs,
 ) -> String {
-    let mut h = String::new();
     let period = format!(
         "{} – {}",
         a.from.clone().or(s.first.clone()).unwrap_or_default(),
         a.to.clone().or(s.last.clone()).unwrap_or_default()
     );
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Kokuin audit report {p}</title><style>{STYLE}</style></head><body>\
-         <h1>Kokuin audit report</h1><p>Log <code>{dir}</code>, period {p}: {n} records.</p>",
-        p = esc(&period),
-        dir = esc(&a.dir.display().to_string()),
-        n = s.records
-    );
-    match integrity {
-        Some(t) if t.starts_with("Intact") => {
-            let _ = write!(h, "<p class=\"ok\">{}</p>", esc(t));
-        }
-        Some(t) => {
-            let _ = write!(h, "<p class=\"bad\">{}</p>", esc(t));
-        }
-        None => h.push_str("<p>Integrity not checked (no <code>--trust</code>).</p>"),
-    }
-    let _ = write!(
-        h,
-        "<h2>Time-stamp tokens</h2><p>{} tokens; {} recorded tokens that never left \
-         (token.failed).</p>",
-        s.token_count(),
-        s.token_failures
-    );
-    h.push_str(&bars(&s.tokens));
-    h.push_str(&per_day_table(&s.tokens, "policy"));
-    let _ = write!(h, "<h2>E-seals</h2><p>{} seals.</p>", s.seal_count());
-    h.push_str(&per_day_table(&s.seals, "level"));
-    h.push_str("<table><tr><th>client</th><th>seals</th></tr>");
-    for (c, n) in &s.seals_per_client {
-        let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(c));
-    }
-    h.push_str("</table><h2>Refusals</h2><table><tr><th>event: reason</th><th>count</th></tr>");
-    for (r, n) in &s.refusals {
-        let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(r));
-    }
+    let ok = |good: bool| if good { "ok" } else { "bad" };
     let worst = s.clock_readings.iter().filter_map(|p| p.max_error_us).max();
     let accuracy = s.clock_readings.last().map(|p| p.accuracy_us);
-    let _ = write!(
-        h,
-        "</table><h2>Trusted clock</h2><p>{} refusal windows (timeNotAvailable). {} clock \
-         readings; largest error bound {} against the declared accuracy of {}.</p>",
-        s.clock_windows.len(),
-        s.clock_readings.len(),
-        worst.map_or("not stated".into(), micros),
-        accuracy.map_or("(no readings)".into(), micros),
-    );
-    let _ = write!(
-        h,
-        "<p class=\"{}\">{} tokens recorded inside a refusal window.</p>",
-        if s.tokens_in_clock_windows == 0 {
-            "ok"
-        } else {
-            "bad"
-        },
-        s.tokens_in_clock_windows
-    );
-    h.push_str(&clock_chart(s));
-    h.push_str("<table><tr><th>from</th><th>to</th><th>state</th><th>reason</th></tr>");
-    for w in &s.clock_windows {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{}</td></tr>",
-            esc(&w.from),
-            esc(w.to.as_deref().unwrap_or("(after the period)")),
-            esc(&w.state),
-            esc(&w.reason)
-        );
-    }
     let outside: u64 = s
         .keys
         .values()
         .map(|k| k.outside_usage + k.outside_in_force)
         .sum();
-    let _ = write!(
-        h,
-        "</table><h2>Keys</h2><p>{} keys, {} lifecycle events.</p><p class=\"{}\">{} tokens \
-         outside their key's usage window or time in force.</p>",
-        s.keys.len(),
-        s.key_events.len(),
-        if outside == 0 { "ok" } else { "bad" },
-        outside
-    );
-    h.push_str(&key_chart(s));
-    h.push_str(
-        "<table><tr><th>key</th><th>usage window</th><th>in force</th><th>tokens</th>\
-         <th>first – last token</th><th>outside window</th><th>outside in force</th></tr>",
-    );
-    for (name, k) in &s.keys {
-        let spans: Vec<String> = k
-            .in_force
-            .iter()
-            .map(|w| {
-                format!(
-                    "{} – {} ({})",
-                    w.from,
-                    w.to.as_deref().unwrap_or("end"),
-                    w.policy
-                )
-            })
-            .collect();
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{} – {}</td><td>{}</td><td class=\"n\">{}</td><td>{} – {}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(name),
-            esc(k.usage_from.as_deref().unwrap_or("?")),
-            esc(k.usage_until.as_deref().unwrap_or("?")),
-            esc(&spans.join("; ")),
-            k.tokens,
-            esc(k.first_token.as_deref().unwrap_or("")),
-            esc(k.last_token.as_deref().unwrap_or("")),
-            k.outside_usage,
-            k.outside_in_force
-        );
-    }
-    h.push_str("</table><table><tr><th>time</th><th>key</th><th>event</th></tr>");
-    for e in &s.key_events {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&e.time),
-            esc(&e.key),
-            esc(&e.event)
-        );
-    }
-    let _ = write!(
-        h,
-        "</table><h2>Key ceremonies</h2><p class=\"{}\">{}</p><table><tr><th>time</th>\
-         <th>ceremony</th><th>keyring version</th><th>what was done</th><th>approved by</th></tr>",
-        if ceremonies.0 { "ok" } else { "bad" },
-        esc(&ceremonies.1)
-    );
-    for c in &s.ceremonies {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{} → {}</td><td>{}</td><td>{}</td></tr>",
-            esc(&c.time),
-            esc(&c.id),
-            c.from_version,
-            c.from_version + 1,
-            esc(&c.operations),
-            esc(&c.approved_by)
-        );
-    }
-    let _ = write!(
-        h,
-        "</table><h2>Log</h2><p>{} chained checkpoints and {} service starts in the period.</p>",
-        s.checkpoints, s.starts
-    );
+    // Strings, numbers and maps of them: serialising the summary cannot fail.
     let data = script_safe(&serde_json::to_string(s).unwrap_or_default());
-    let _ = write!(
-        h,
-        "<script type=\"application/json\" id=\"kokuin-report-data\">{data}</script></body></html>"
-    );
-    h
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Kokuin audit report " (period) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "Kokuin audit report" }
+                p { "Log " code { (a.dir.display()) } ", period " (period) ": " (s.records) " records." }
+                @match integrity {
+                    Some(t) => p class=(ok(t.starts_with("Intact"))) { (t) },
+                    None => p { "Integrity not checked (no " code { "--trust" } ")." },
+                }
+                h2 { "Time-stamp tokens" }
+                p {
+                    (s.token_count()) " tokens; " (s.token_failures)
+                    " recorded tokens that never left (token.failed)."
+                }
+                (bars(&s.tokens))
+                (per_day_table(&s.tokens, "policy"))
+                h2 { "E-seals" }
+                p { (s.seal_count()) " seals." }
+                (per_day_table(&s.seals, "level"))
+                table {
+                    tr { th { "client" } th { "seals" } }
+                    @for (c, n) in &s.seals_per_client {
+                        tr { td { (c) } td.n { (n) } }
+                    }
+                }
+                h2 { "Refusals" }
+                table {
+                    tr { th { "event: reason" } th { "count" } }
+                    @for (r, n) in &s.refusals {
+                        tr { td { (r) } td.n { (n) } }
+                    }
+                }
+                h2 { "Trusted clock" }
+                p {
+                    (s.clock_windows.len()) " refusal windows (timeNotAvailable). "
+                    (s.clock_readings.len()) " clock readings; largest error bound "
+                    (worst.map_or("not stated".into(), micros)) " against the declared accuracy of "
+                    (accuracy.map_or("(no readings)".into(), micros)) "."
+                }
+                p class=(ok(s.tokens_in_clock_windows == 0)) {
+                    (s.tokens_in_clock_windows) " tokens recorded inside a refusal window."
+                }
+                (clock_chart(s))
+                table {
+                    tr { th { "from" } th { "to" } th { "state" } th { "reason" } }
+                    @for w in &s.clock_windows {
+                        tr {
+                            td { (w.from) }
+                            td { (w.to.as_deref().unwrap_or("(after the period)")) }
+                            td.bad { (w.state) }
+                            td { (w.reason) }
+                        }
+                    }
+                }
+                h2 { "Keys" }
+                p { (s.keys.len()) " keys, " (s.key_events.len()) " lifecycle events." }
+                p class=(ok(outside == 0)) {
+                    (outside) " tokens outside their key's usage window or time in force."
+                }
+                (key_chart(s))
+                table {
+                    tr {
+                        th { "key" } th { "usage window" } th { "in force" } th { "tokens" }
+                        th { "first – last token" } th { "outside window" } th { "outside in force" }
+                    }
+                    @for (name, k) in &s.keys {
+                        tr {
+                            td { (name) }
+                            td {
+                                (k.usage_from.as_deref().unwrap_or("?")) " – "
+                                (k.usage_until.as_deref().unwrap_or("?"))
+                            }
+                            td {
+                                @for (i, w) in k.in_force.iter().enumerate() {
+                                    @if i > 0 { "; " }
+                                    (w.from) " – " (w.to.as_deref().unwrap_or("end")) " (" (w.policy) ")"
+                                }
+                            }
+                            td.n { (k.tokens) }
+                            td {
+                                (k.first_token.as_deref().unwrap_or("")) " – "
+                                (k.last_token.as_deref().unwrap_or(""))
+                            }
+                            td.n { (k.outside_usage) }
+                            td.n { (k.outside_in_force) }
+                        }
+                    }
+                }
+                table {
+                    tr { th { "time" } th { "key" } th { "event" } }
+                    @for e in &s.key_events {
+                        tr { td { (e.time) } td { (e.key) } td { (e.event) } }
+                    }
+                }
+                h2 { "Key ceremonies" }
+                p class=(ok(ceremonies.0)) { (ceremonies.1) }
+                table {
+                    tr {
+                        th { "time" } th { "ceremony" } th { "keyring version" }
+                        th { "what was done" } th { "approved by" }
+                    }
+                    @for c in &s.ceremonies {
+                        tr {
+                            td { (c.time) }
+                            td { (c.id) }
+                            td.n { (c.from_version) " → " (c.from_version + 1) }
+                            td { (c.operations) }
+                            td { (c.approved_by) }
+                        }
+                    }
+                }
+                h2 { "Log" }
+                p {
+                    (s.checkpoints) " chained checkpoints and " (s.starts)
+                    " service starts in the period."
+                }
+                // Raw: JSON is not HTML, and script_safe leaves no `<`, `>` or `&` in it.
+                script type="application/json" id="kokuin-report-data" { (PreEscaped(data)) }
+            }
+        }
+    }
+    .into_string()
 }
 
 /// JSON that stays data inside `<script>` whatever the log's fields hold: `<`, `>` and `&`
@@ -299,24 +279,42 @@ fn micros(us: u64) -> String {
 fn per_day_table(
     m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     what: &str,
-) -> String {
-    let mut h = format!("<table><tr><th>day (UTC)</th><th>{what}</th><th>count</th></tr>");
-    for (day, per) in m {
-        for (k, n) in per {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>",
-                esc(day),
-                esc(k)
-            );
+) -> Markup {
+    html! {
+        table {
+            tr { th { "day (UTC)" } th { (what) } th { "count" } }
+            @for (day, per) in m {
+                @for (k, n) in per {
+                    tr { td { (day) } td { (k) } td.n { (n) } }
+                }
+            }
         }
     }
-    h.push_str("</table>");
-    h
 }
-
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_field_of_the_log_is_text_in_the_report() {
+        let evil = "<img src=x onerror=alert(1)></table>";
+        let mut s = kokuin_audit::report::Summary::default();
+        s.refusals.insert(evil.into(), 1);
+        s.seals_per_client.insert(evil.into(), 2);
+        let a = super::ReportArgs {
+            dir: evil.into(),
+            trust: Vec::new(),
+            from: Some(evil.into()),
+            to: None,
+            out: "unused".into(),
+        };
+        let html = super::render(&s, &Some(evil.into()), &(false, evil.into()), &a);
+        assert!(!html.contains("<img"), "{html}");
+        assert_eq!(
+            html.matches("&lt;img src=x onerror=alert(1)&gt;").count(),
+            7,
+            "{html}"
+        );
+    }
+
     #[test]
     fn the_data_block_is_safe_for_any_content() {
         let json = serde_json::json!({ "reason": "<!--<script>alert(1)</script>&" }).to_string();

@@ -12,6 +12,7 @@
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
 use kokuin_testkit as common;
+mod der_twist;
 mod implementations;
 mod negative;
 

@@ -223,4 +223,10 @@ fn the_report_shows_what_the_log_holds() {
 
     let shot = screenshot(&report, "audit-report.png");
     assert!(std::fs::metadata(shot).unwrap().len() > 10_000);
+    // It prints on A4: nothing wider than the page (the charts shrink to it).
+    assert_eq!(
+        kokuin_testkit::a4_overflow(&report),
+        0,
+        "the report overflows A4"
+    );
 }

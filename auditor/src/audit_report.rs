@@ -110,7 +110,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;overflow-wrap:anywhere;\
 text-align:left}td.n{text-align:right}.bad{color:#a00;font-weight:bold}.ok{color:#060}\
-svg{display:block;margin:.5em 0}@media print{body{margin:1cm}h2{break-after:avoid}}";
+svg{display:block;margin:.5em 0;max-width:100%;height:auto}@media print{body{margin:1cm}h2{break-after:avoid}}";
 
 fn render(
     s: &Summary,

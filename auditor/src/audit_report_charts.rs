@@ -1,6 +1,7 @@
 //! The audit report's inline SVG charts, written here rather than with a chart library: three
-//! small charts, no script, nothing fetched, and they print. Markup from `maud`, which escapes
-//! every value it is given.
+//! small charts, no script, nothing fetched, and they print: each has a viewBox, so the
+//! report's style shrinks it to the page (930 px wide on screen, an A4 column on paper).
+//! Markup from `maud`, which escapes every value it is given.
 
 use kokuin_audit::report::Summary;
 use maud::{Markup, html};
@@ -60,7 +61,8 @@ pub fn bars(m: &BTreeMap<String, BTreeMap<String, u64>>) -> Markup {
     let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let (w, hgt) = (24usize, 120u64);
     html! {
-        svg role="img" aria-label="tokens per day" width=(days.len() * w + 10) height=(hgt + 20) {
+        svg role="img" aria-label="tokens per day" width=(days.len() * w + 10) height=(hgt + 20)
+            viewBox=(format!("0 0 {} {}", days.len() * w + 10, hgt + 20)) {
             @for (i, (day, n)) in days.iter().enumerate() {
                 @let bh = n * hgt / max;
                 rect x=(i * w + 5) y=(hgt - bh) width=(w - 4) height=(bh) fill="#36c" {
@@ -106,7 +108,8 @@ pub fn clock_chart(s: &Summary) -> Markup {
     html! {
         svg role="img"
             aria-label="the clock's error bound over time, the declared accuracy and the refusal windows"
-            width=(LEFT + WIDTH + 10.0) height=(top + height + 30.0) {
+            width=(LEFT + WIDTH + 10.0) height=(top + height + 30.0)
+            viewBox=(format!("0 0 {} {}", LEFT + WIDTH + 10.0, top + height + 30.0)) {
             rect x=(LEFT) y=(top) width=(WIDTH) height=(height) fill="none" stroke="#ccc" {}
             @for w in &s.clock_windows {
                 @let a = axis.x(secs(&w.from).unwrap_or(axis.t0));
@@ -148,7 +151,8 @@ pub fn key_chart(s: &Summary) -> Markup {
     let rows = row * s.keys.len() as f64;
     html! {
         svg role="img" aria-label="each key's usage window, time in force and tokens"
-            width=(LEFT + WIDTH + 10.0) height=(rows + 24.0) {
+            width=(LEFT + WIDTH + 10.0) height=(rows + 24.0)
+            viewBox=(format!("0 0 {} {}", LEFT + WIDTH + 10.0, rows + 24.0)) {
             @for (i, (name, k)) in s.keys.iter().enumerate() {
                 @let y = i as f64 * row + 4.0;
                 text x=(LEFT - 4.0) y=(f1(y + 13.0)) font-size="10" text-anchor="end" {

@@ -194,11 +194,31 @@ pub fn raise(
     tsa: &dyn TimeStamper,
     validation: Box<ValidationSource<'_>>,
 ) -> Result<Vec<u8>, ExtendError> {
-    use crate::level::BaselineLevel as L;
-    if level == L::B {
+    if level == crate::level::BaselineLevel::B {
         return Ok(seal.to_vec());
     }
-    let mut raw = RawSignedData::parse(seal)?;
+    raise_parsed(
+        RawSignedData::parse(seal)?,
+        level,
+        data_digest,
+        tsa,
+        validation,
+    )
+}
+
+/// [`raise`] on a seal the caller has already parsed (to check it first), so that the seal
+/// is parsed once however many things look at it.
+pub fn raise_parsed(
+    mut raw: RawSignedData<'_>,
+    level: crate::level::BaselineLevel,
+    data_digest: Option<&[u8]>,
+    tsa: &dyn TimeStamper,
+    validation: Box<ValidationSource<'_>>,
+) -> Result<Vec<u8>, ExtendError> {
+    use crate::level::BaselineLevel as L;
+    if level == L::B {
+        return Ok(raw.encode());
+    }
     let signature_ts = oid::SIGNATURE_TIME_STAMP.to_der()?;
     if raw.signer.unsigned_of(&signature_ts).is_empty() {
         put_signature_timestamp(&mut raw, tsa)?;

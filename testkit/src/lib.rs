@@ -406,6 +406,24 @@ pub fn screenshot(html: &Path, name: &str) -> PathBuf {
     out
 }
 
+/// How many CSS pixels a local HTML file overflows the width of an A4 page when printed
+/// (`tests/interop/a4_overflow.py`, headless Chromium): 0 when nothing is cut off.
+pub fn a4_overflow(html: &Path) -> u64 {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/a4_overflow.py");
+    let o = run(
+        &python(),
+        &[
+            script.to_str().unwrap_or_default(),
+            html.to_str().unwrap_or_default(),
+        ],
+    );
+    assert!(o.status.success(), "a4_overflow: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("a4_overflow printed {out:?}"))
+}
+
 /// A dev configuration `STATE/NAME.toml` whose keyring (`state/keyring-NAME.toml`) is the dev
 /// keyring changed by `edit`, outside dual control: no officers pinned, none in the keyring
 /// (dev mode allows that). Under the dev officers a keyring edited by hand is not followed,

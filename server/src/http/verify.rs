@@ -2,8 +2,9 @@
 //!
 //! - `GET /verify` (with `/verify/app.js` and `/verify/app.css`): a page with no external
 //!   assets where a person drops a seal or token and, for a detached one, the document. The
-//!   page hashes the document in the browser (WebCrypto): the document never leaves the
-//!   machine.
+//!   page hashes the document in the browser (WebCrypto): a detached seal's or a token's
+//!   document never leaves the machine (an enveloping seal carries its document, and is sent
+//!   whole — the page says so).
 //! - `POST /verify/v1`: `{"evidence": BASE64, "digests": {"sha256": HEX, …}}` in, the verdict
 //!   `kokuin verify --json` prints out (`kokuin_eseal::verdict`, the same code), judged
 //!   against `verify.trust` only.

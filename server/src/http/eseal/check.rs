@@ -20,6 +20,7 @@ pub fn check_before_extending(
     svc: &SealService,
     key: &LoadedSealKey,
     seal: &[u8],
+    raw: &RawSignedData<'_>,
     digest: Option<&[u8]>,
 ) -> Result<(), Refusal> {
     let invalid = |why: String| {
@@ -28,9 +29,9 @@ pub fn check_before_extending(
             format!("the seal does not verify, so it is not extended: {why}"),
         )
     };
-    // The encoded parts only (borrowed, not copied): verify_seal parses the seal itself.
-    let raw = RawSignedData::parse(seal).map_err(|e| invalid(e.to_string()))?;
-    let alg = digest_algorithm(&raw).map_err(|e| invalid(e.to_string()))?;
+    // `raw` is the seal's encoded parts, parsed once by the caller; verify_seal decodes the
+    // seal's structure itself (it checks what the encoded parts only carry).
+    let alg = digest_algorithm(raw).map_err(|e| invalid(e.to_string()))?;
     let content_digest = match (raw.econtent(), digest) {
         (Some(_), _) => None,
         (None, Some(d)) => Some(d.to_vec()),

@@ -66,7 +66,7 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
             "/eseal/v1/seal" | "/eseal/v1/extend" => ("other", method_not_allowed("POST"), None),
             "/eseal/v1/crls" if get => ("/eseal/v1/crls", super::eseal::crls(&state), None),
             p if p == "/verify" || p.starts_with("/verify/") => {
-                ("/verify", verify_page(&state, peer, req).await, None)
+                ("/verify", verify_page(&state, peer, id, req).await, None)
             }
             "/tsa/certs" if get => (
                 "/tsa/certs",
@@ -146,6 +146,7 @@ impl Drop for InFlight {
 async fn verify_page(
     state: &State,
     peer: std::net::SocketAddr,
+    id: u64,
     req: Request<Incoming>,
 ) -> Response<Body> {
     let Some(verifier) = &state.verifier else {
@@ -161,7 +162,8 @@ async fn verify_page(
             "rate limit exceeded, retry later\n".into(),
         );
     }
-    super::verify::route(verifier, &state.limits, req)
+    let tag = super::verify::RequestTag { id, peer };
+    super::verify::route(verifier, &state.limits, req, tag)
         .await
         .unwrap_or_else(not_found)
 }

@@ -69,17 +69,28 @@ impl Verifier {
 const VERIFY_NICE: i32 = 19;
 
 /// Answers the page's routes, or `None` for a path that is not one of them.
+/// Which request a log line is about: its id and the client's address.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestTag {
+    /// The request's id (`request_id` in every log line and audit record about it).
+    pub id: u64,
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+}
+
+/// The page's routes; `None` for a path that is not the page's.
 pub async fn route(
     v: &Arc<Verifier>,
     limits: &ServerConfig,
     req: Request<Incoming>,
+    tag: RequestTag,
 ) -> Option<Response<Body>> {
     let get = matches!(*req.method(), Method::GET | Method::HEAD);
     let reply = match req.uri().path() {
         "/verify" if get => asset("text/html; charset=utf-8", PAGE),
         "/verify/app.js" if get => asset("text/javascript; charset=utf-8", SCRIPT),
         "/verify/app.css" if get => asset("text/css; charset=utf-8", STYLE),
-        "/verify/v1" if req.method() == Method::POST => verify_v1(v, limits, req).await,
+        "/verify/v1" if req.method() == Method::POST => verify_v1(v, limits, req, tag).await,
         "/verify/v1" => method_not_allowed("POST"),
         "/verify" | "/verify/app.js" | "/verify/app.css" => method_not_allowed("GET, HEAD"),
         _ => return None,
@@ -140,6 +151,7 @@ async fn verify_v1(
     v: &Arc<Verifier>,
     limits: &ServerConfig,
     req: Request<Incoming>,
+    tag: RequestTag,
 ) -> Response<Body> {
     let is_json = req
         .headers()
@@ -186,7 +198,7 @@ async fn verify_v1(
         Ok(Ok(value)) => json(StatusCode::OK, &value),
         Ok(Err((status, reason))) => bad_input(status, &reason),
         Err(e) => {
-            tracing::error!(error = %e, "verification task failed");
+            tracing::error!(request_id = tag.id, peer = %tag.peer, error = %e, "verification task failed");
             bad_input(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the verification failed on this side; the service log has the reason",

@@ -3,7 +3,7 @@
 //! with the server's default deadlines and body limits, at most 64 connections.
 
 use super::deadline::{Activity, DeadlineStream};
-use super::verify::{Verifier, route};
+use super::verify::{RequestTag, Verifier, route};
 use crate::config::ServerConfig;
 use crate::error::HttpError;
 use hyper::service::service_fn;
@@ -11,6 +11,7 @@ use hyper::{Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -28,6 +29,7 @@ pub async fn serve_ui(addr: SocketAddr, verifier: Verifier) -> Result<(), HttpEr
     let verifier = Arc::new(verifier);
     let limits = Arc::new(ServerConfig::default());
     let connections = Arc::new(Semaphore::new(64));
+    let ids = Arc::new(AtomicU64::new(1));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|source| HttpError::Setup {
             what: "cannot install the SIGTERM handler",
@@ -38,9 +40,9 @@ pub async fn serve_ui(addr: SocketAddr, verifier: Verifier) -> Result<(), HttpEr
             Ok(p) => p,
             Err(_) => return Ok(()),
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((s, _)) => s,
+                Ok(pair) => pair,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -53,13 +55,17 @@ pub async fn serve_ui(addr: SocketAddr, verifier: Verifier) -> Result<(), HttpEr
         let head = Duration::from_millis(limits.header_timeout_ms);
         let activity = Activity::new(head, Duration::from_millis(limits.idle_timeout_ms));
         let stream = DeadlineStream::new(stream, activity.clone());
-        let (verifier, limits) = (verifier.clone(), limits.clone());
+        let (verifier, limits, ids) = (verifier.clone(), limits.clone(), ids.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let (v, l) = (verifier.clone(), limits.clone());
+                let (v, l, ids) = (verifier.clone(), limits.clone(), ids.clone());
                 let in_flight = activity.request();
                 async move {
-                    let r = route(&v, &l, req).await.unwrap_or_else(|| {
+                    let tag = RequestTag {
+                        id: ids.fetch_add(1, Ordering::Relaxed),
+                        peer,
+                    };
+                    let r = route(&v, &l, req, tag).await.unwrap_or_else(|| {
                         let mut r = Response::new(http_body_util::Full::new(
                             bytes::Bytes::from_static(b"not found\n"),
                         ));

@@ -85,11 +85,11 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             let ev = Event::new(kind::SEAL_ISSUED)
                 .with("operation", "extend")
                 .with("key", key)
-                .with("client", client)
+                .with("client", client.as_str())
                 .with("level", level.name())
                 .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
-            issue(state, id, ev, seal).await
+            issue(state, conn, id, &client_desc, ev, seal).await
         }
         Err(r) => refuse(state, id, "extend", conn, &client_desc, r),
     }
@@ -130,10 +130,11 @@ fn raise_parsed(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("no time-stamp could be had, so no seal leaves: {e}"),
         ),
-        E::ValidationData(_) => Refusal::new(
+        E::ValidationData(ref why) => Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "validation data (CRLs) unavailable, so no B-LT seal is made",
-        ),
+        )
+        .with_detail(format!("the configured CRLs: {why}")),
         // The seal the caller sent.
         E::Raw(_) | E::ForbiddenAttribute | E::DigestAlgorithm | E::DataHash(_) => {
             Refusal::new(StatusCode::BAD_REQUEST, e.to_string())
@@ -144,12 +145,9 @@ fn raise_parsed(
         let mut certs = key.chain.clone();
         certs.extend(svc.validation_certificates.iter().cloned());
         certs.extend(tsa_certs.iter().cloned());
-        // The reason (with the file's path) goes to the log; the caller learns only that the
-        // validation data is unavailable.
-        let crls = svc.crls().map_err(|e| {
-            tracing::error!(error = %e, "cannot read the configured CRLs");
-            E::ValidationData("CRLs".into())
-        })?;
+        // The reason (with the file's path) goes to the log with the request; the caller
+        // learns only that the validation data is unavailable.
+        let crls = svc.crls().map_err(E::ValidationData)?;
         Ok((certs, crls))
     };
     kokuin_eseal::extend::raise_parsed(

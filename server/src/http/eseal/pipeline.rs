@@ -66,11 +66,18 @@ pub(super) fn trusted_now(svc: &SealService) -> Result<SystemTime, Refusal> {
     })
 }
 
-pub(super) async fn issue(state: &State, id: u64, ev: Event, seal: Bytes) -> Response<Body> {
+pub(super) async fn issue(
+    state: &State,
+    conn: &Conn,
+    id: u64,
+    client: &str,
+    ev: Event,
+    seal: Bytes,
+) -> Response<Body> {
     if let Some(log) = &state.service.audit
         && let Err(e) = crate::audit::record(log, ev).await
     {
-        tracing::error!(request_id = id, error = %e, "audit log cannot record a seal; refusing");
+        tracing::error!(request_id = id, client, peer = %conn.peer, error = %e, "audit log cannot record a seal; refusing");
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
@@ -93,8 +100,13 @@ pub(super) fn refuse(
     client: &str,
     r: Refusal,
 ) -> Response<Body> {
-    // Counted, and logged once per interval with the others (refusals.rs).
-    tracing::debug!(request_id = id, status = r.status.as_u16(), reason = ?r.message, "e-seal request refused");
+    // A failure on this side is the operator's to see at once, with whom it happened to;
+    // the caller's mistakes are counted, and logged once per interval (refusals.rs).
+    if let Some(detail) = &r.detail {
+        tracing::error!(request_id = id, client, peer = %conn.peer, status = r.status.as_u16(), detail = %detail, "e-seal request failed on this side");
+    } else {
+        tracing::debug!(request_id = id, client, status = r.status.as_u16(), reason = ?r.message, "e-seal request refused");
+    }
     let what = if r.status == StatusCode::UNAUTHORIZED {
         Refused::Authentication
     } else {

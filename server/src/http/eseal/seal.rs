@@ -114,13 +114,13 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
         Ok((seal, key, client, level, (digest, seal_sha256), detached)) => {
             let ev = Event::new(kind::SEAL_ISSUED)
                 .with("key", key)
-                .with("client", client)
+                .with("client", client.as_str())
                 .with("level", level.name())
                 .with("digest", digest)
                 .with("detached", detached)
                 .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
-            issue(state, id, ev, seal).await
+            issue(state, conn, id, &client_desc, ev, seal).await
         }
         Err(r) => refuse(state, id, "seal", conn, &client_desc, r),
     }

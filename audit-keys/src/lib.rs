@@ -17,6 +17,18 @@ pub fn cert_id(c: &Certificate) -> Result<String, der::Error> {
     ))
 }
 
+/// Why a certificate cannot name the checkpoint key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// Its public key is another key's.
+    #[error("the checkpoint certificate is not the checkpoint key's")]
+    NotTheKeys,
+    /// It cannot be encoded again to be hashed.
+    #[error("the checkpoint certificate: {0}")]
+    Encoding(der::Error),
+}
+
 /// The audit log's checkpoint key and its certificate's id.
 pub struct CheckpointKey {
     signer: Arc<dyn Signer>,
@@ -25,12 +37,12 @@ pub struct CheckpointKey {
 
 impl CheckpointKey {
     /// The key (a file or in the HSM), checked against its certificate.
-    pub fn new(signer: Arc<dyn Signer>, cert: &Certificate) -> Result<Self, String> {
+    pub fn new(signer: Arc<dyn Signer>, cert: &Certificate) -> Result<Self, CertificateError> {
         if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
-            return Err("the checkpoint certificate is not the checkpoint key's".into());
+            return Err(CertificateError::NotTheKeys);
         }
         Ok(Self {
-            id: cert_id(cert).map_err(|e| format!("the checkpoint certificate: {e}"))?,
+            id: cert_id(cert).map_err(CertificateError::Encoding)?,
             signer,
         })
     }

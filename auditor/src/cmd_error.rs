@@ -12,18 +12,18 @@ pub struct CmdError {
 
 impl CmdError {
     /// Bad input, I/O or usage: exit 2.
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub fn usage(message: impl std::fmt::Display) -> Self {
         Self {
             code: 2,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 
     /// The command ran and the answer is "no" (invalid token, refused request): exit 1.
-    pub fn negative(message: impl Into<String>) -> Self {
+    pub fn negative(message: impl std::fmt::Display) -> Self {
         Self {
             code: 1,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Checking a ceremony's approvals, and an officer set that can give them: the same checks
 //! on a node that follows a keyring and in an auditor's reading of the log.
 
+use crate::error::CeremonyError;
 use crate::plan::{Plan, approval_message, sha256_hex};
 use crate::record::{CeremonyRecord, Officer};
 use base64::Engine as _;
@@ -25,38 +26,41 @@ pub const MIN_QUORUM: u32 = 2;
 
 /// An officer set that can approve: distinct names, parseable keys, at least
 /// [`MIN_QUORUM`] approvals needed and at least that many officers to give them.
-pub fn check_officers(officers: &[Officer], quorum: u32) -> Result<(), String> {
+pub fn check_officers(officers: &[Officer], quorum: u32) -> Result<(), CeremonyError> {
     if quorum < MIN_QUORUM {
-        return Err(format!(
+        return Err(CeremonyError::Officers(format!(
             "a quorum of {quorum}: dual control needs at least {MIN_QUORUM}"
-        ));
+        )));
     }
     if (officers.len() as u64) < u64::from(quorum) {
-        return Err(format!(
+        return Err(CeremonyError::Officers(format!(
             "{} officer(s) cannot give the {quorum} approvals the quorum needs",
             officers.len()
-        ));
+        )));
     }
     let mut names = std::collections::HashSet::new();
     for o in officers {
         if !names.insert(o.name.as_str()) {
-            return Err(format!("officer {:?} twice", o.name));
+            return Err(CeremonyError::Officers(format!(
+                "officer {:?} twice",
+                o.name
+            )));
         }
         spki(o)?;
     }
     Ok(())
 }
 
-fn spki(o: &Officer) -> Result<spki::SubjectPublicKeyInfoOwned, String> {
+fn spki(o: &Officer) -> Result<spki::SubjectPublicKeyInfoOwned, CeremonyError> {
     STANDARD
         .decode(&o.public_key)
         .ok()
         .and_then(|d| spki::SubjectPublicKeyInfoOwned::from_der(&d).ok())
         .ok_or_else(|| {
-            format!(
+            CeremonyError::Officers(format!(
                 "officer {}: the public key is not a SubjectPublicKeyInfo",
                 o.name
-            )
+            ))
         })
 }
 
@@ -67,13 +71,17 @@ pub fn check_approvals(
     plan: &Plan,
     officers: &[Officer],
     quorum: u32,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CeremonyError> {
     if plan.approvers != officers || plan.needed != quorum {
-        return Err("the plan names other approvers or another quorum than those in force".into());
+        return Err(CeremonyError::OtherApprovers);
     }
     let plan_hash = sha256_hex(record.plan.as_bytes());
-    let expires = humantime::parse_rfc3339(&plan.expires)
-        .map_err(|_| format!("the plan's expiry {:?} is not a time", plan.expires))?;
+    let expires = humantime::parse_rfc3339(&plan.expires).map_err(|_| {
+        CeremonyError::Plan(format!(
+            "the plan's expiry {:?} is not a time",
+            plan.expires
+        ))
+    })?;
     let mut counted: Vec<String> = Vec::new();
     let mut why = Vec::new();
     for a in &record.approvals {
@@ -123,15 +131,11 @@ pub fn check_approvals(
         }
     }
     if (counted.len() as u64) < u64::from(quorum) {
-        let reasons = if why.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", why.join("; "))
-        };
-        return Err(format!(
-            "{} valid approval(s), {quorum} needed{reasons}",
-            counted.len()
-        ));
+        return Err(CeremonyError::Quorum {
+            counted: counted.len(),
+            needed: quorum,
+            why,
+        });
     }
     Ok(counted)
 }

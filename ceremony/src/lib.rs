@@ -6,6 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod approvals;
+pub mod error;
 pub mod in_log;
 pub mod plan;
 pub mod record;
+
+pub use error::CeremonyError;

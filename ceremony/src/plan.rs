@@ -1,6 +1,7 @@
 //! A ceremony's plan as the officers read and approve it, and what they sign: the format
 //! every node and every auditor parses (docs/ceremonies.md).
 
+use crate::error::CeremonyError;
 use crate::record::Officer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -107,11 +108,12 @@ pub fn approval_message(plan_sha256: &str, officer: &str, time: &str) -> Vec<u8>
 }
 
 /// Reads a plan file's text.
-pub fn parse_plan(text: &str) -> Result<Plan, String> {
+pub fn parse_plan(text: &str) -> Result<Plan, CeremonyError> {
     if text.len() > 1 << 20 {
-        return Err("the plan is larger than 1 MiB".into());
+        return Err(CeremonyError::Plan("the plan is larger than 1 MiB".into()));
     }
-    toml::from_str(text).map_err(|e| format!("not a ceremony plan: {}", e.to_string().trim()))
+    toml::from_str(text)
+        .map_err(|e| CeremonyError::Plan(format!("not a ceremony plan: {}", e.to_string().trim())))
 }
 
 /// The hash a node's configuration pins (`tsa.officers`): the officers and the quorum.

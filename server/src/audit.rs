@@ -2,6 +2,7 @@
 //! checkpoint key (`kokuin-audit-keys`), and the async bridge the server awaits before any
 //! token leaves.
 
+use crate::error::AuditOpenError;
 use kokuin_audit::{AuditConfig, AuditError, AuditLog, Event};
 pub use kokuin_audit_keys::{CheckpointKey, TrustedCheckpointCerts, cert_id};
 use kokuin_hsm::{Signer, SoftwareSigner};
@@ -70,7 +71,7 @@ pub struct Opened {
 pub fn open(
     cfg: &crate::config::Config,
     on_sync: Option<kokuin_audit::writer::SyncObserver>,
-) -> Result<Opened, String> {
+) -> Result<Opened, AuditOpenError> {
     let a = &cfg.audit;
     if !a.enabled {
         tracing::warn!("DEV MODE: the audit log is off; tokens are not recorded");
@@ -83,21 +84,27 @@ pub fn open(
         });
     }
     let key: Arc<dyn Signer> = match (&a.checkpoint, &a.checkpoint_key) {
-        (Some(k), _) => crate::signing_key::open_key(cfg, k, None).map_err(|e| e.to_string())?,
+        (Some(k), _) => crate::signing_key::open_key(cfg, k, None)
+            .map_err(|e| AuditOpenError::Key(e.to_string()))?,
         (None, Some(_)) if cfg.tsa.require_hsm_key => {
-            return Err("tsa.require_hsm_key: the audit key is a software key \
-                        (audit.checkpoint_key); put it in the HSM (audit.checkpoint)"
-                .into());
+            return Err(AuditOpenError::Key(
+                "tsa.require_hsm_key: the audit key is a software key \
+                 (audit.checkpoint_key); put it in the HSM (audit.checkpoint)"
+                    .into(),
+            ));
         }
         (None, Some(path)) => Arc::new(
-            SoftwareSigner::load(&cfg.resolve(path), None, cfg.dev).map_err(|e| e.to_string())?,
+            SoftwareSigner::load(&cfg.resolve(path), None, cfg.dev)
+                .map_err(|e| AuditOpenError::Key(e.to_string()))?,
         ),
-        (None, None) => return Err("no audit key configured".into()),
+        (None, None) => return Err(AuditOpenError::Key("no audit key configured".into())),
     };
     let cert = kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
-        .map_err(|e| e.to_string())?
+        .map_err(|e| AuditOpenError::Certificate(e.to_string()))?
         .remove(0);
-    let signer = Arc::new(CheckpointKey::new(key, &cert)?);
+    let signer = Arc::new(
+        CheckpointKey::new(key, &cert).map_err(|e| AuditOpenError::Certificate(e.to_string()))?,
+    );
     let mut ac = AuditConfig::new(cfg.resolve(&a.dir));
     ac.checkpoint_every = a.checkpoint_every;
     ac.origin = a.origin.clone();
@@ -107,31 +114,29 @@ pub fn open(
     ac.rotate_daily = a.rotate_daily;
     ac.on_sync = on_sync;
     if let Some(db) = cfg.database() {
-        let db = db.map_err(|e| e.to_string())?;
+        let db = db?;
         let shown = db.shown().to_string();
-        let db = kokuin_fleet::SyncDb::new(db).map_err(|e| e.to_string())?;
+        let db = kokuin_fleet::SyncDb::new(db)?;
         let origin = fleet_origin(cfg, signer.as_ref());
         let key = kokuin_fleet::node_key::NodeKey::load_or_make(
             &node_key_path(cfg),
             cfg.tsa.node_id,
             &origin,
             signer.as_ref(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let node_cert = key.cert.text();
         let signing = kokuin_fleet::log_storage::Signing {
             key,
-            trust: head_trust(cfg, origin)?,
+            trust: head_trust(cfg, origin)
+                .map_err(|e| AuditOpenError::Certificate(format!("audit certificate: {e}")))?,
         };
         let (storage, recovered) =
-            kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id, signing)
-                .map_err(|e| e.to_string())?;
+            kokuin_fleet::log_storage::PgStorage::open(db, cfg.tsa.node_id, signing)?;
         let storage = storage.with_clock_accuracy(cfg.tsa.accuracy.duration());
         let clock_offset = Some(storage.clock_offset());
         let written = Some(storage.written());
         let epoch = storage.lease().epoch;
-        let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(signer.clone()))
-            .map_err(|e| e.to_string())?;
+        let (log, _) = AuditLog::open_on(ac, Box::new(storage), recovered, Some(signer.clone()))?;
         // The certificate its heads verify under, in the node's own chain from its start.
         log.append(
             Event::new(kokuin_audit::kind::NODE_KEY).with("certificate", node_cert),
@@ -150,7 +155,7 @@ pub fn open(
             written,
         });
     }
-    let (log, report) = AuditLog::open(ac, Some(signer)).map_err(|e| e.to_string())?;
+    let (log, report) = AuditLog::open(ac, Some(signer))?;
     if report.torn_bytes > 0 {
         tracing::warn!(
             torn_bytes = report.torn_bytes,
@@ -192,9 +197,8 @@ pub fn node_key_path(cfg: &crate::config::Config) -> std::path::PathBuf {
 pub fn head_trust(
     cfg: &crate::config::Config,
     origin: String,
-) -> Result<kokuin_fleet::heads::HeadTrust, String> {
-    let certs = kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
-        .map_err(|e| format!("audit certificate: {e}"))?;
+) -> Result<kokuin_fleet::heads::HeadTrust, kokuin_certs::pem::PemError> {
+    let certs = kokuin_certs::pem::load_certificates(&cfg.audit_certificate())?;
     Ok(kokuin_fleet::heads::HeadTrust::new(
         origin,
         Arc::new(TrustedCheckpointCerts(certs)),

@@ -80,7 +80,7 @@ pub fn softhsm_conf(dir: &Path) -> PathBuf {
 /// each with the variable its module reads when it loads: SoftHSM2 (`DIR/hsm/softhsm2.conf`,
 /// tokens under `DIR/hsm/tokens`) and kryoptic (`DIR/hsm/kryoptic.conf`, one slot stored in
 /// `DIR/hsm/kryoptic.sql`). Only the module given with --pkcs11-module reads its file.
-pub fn prepare_tokens(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>, String> {
+pub fn prepare_tokens(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>, DevError> {
     let hsm = dir.join("hsm");
     let tokens = hsm.join("tokens");
     std::fs::create_dir_all(&tokens).map_err(|e| format!("{}: {e}", tokens.display()))?;
@@ -119,6 +119,18 @@ pub fn prepare_tokens(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>, String
 /// The lock `serve --dev` holds in its state directory (`kokuin_audit::lock`).
 pub const LOCK_FILE: &str = "serve.lock";
 
+/// Why the dev state cannot be made or used: the file or step, and what failed, in one
+/// sentence (the dev state is a whole of files a person deletes and makes again).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DevError(pub String);
+
+impl From<String> for DevError {
+    fn from(why: String) -> Self {
+        Self(why)
+    }
+}
+
 /// Creates `dir` if it holds no configuration yet; returns where things are. With a PKCS #11
 /// module, the TSU key is generated in a fresh token instead of in software.
 pub fn ensure_state_dir(
@@ -126,7 +138,7 @@ pub fn ensure_state_dir(
     http: &[SocketAddr],
     https: &[SocketAddr],
     pkcs11: Option<&Path>,
-) -> Result<DevPaths, String> {
+) -> Result<DevPaths, DevError> {
     let config = dir.join("kokuin.toml");
     let root = dir.join("pki").join("root.pem");
     if config.exists() {
@@ -143,10 +155,10 @@ pub fn ensure_state_dir(
         })
         .unwrap_or(false);
     if nonempty {
-        return Err(format!(
+        return Err(DevError(format!(
             "{} exists but holds no kokuin.toml; use an empty or new directory",
             dir.display()
-        ));
+        )));
     }
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
     for sub in ["pki", "keys", "state"] {
@@ -453,15 +465,15 @@ fn dev_officers(dir: &Path, ring: &mut crate::keyring::Keyring) -> Result<String
             .map_err(|e| e.to_string())?;
         key.write_encrypted_pkcs8_pem(&key_file, pass.as_bytes())
             .map_err(|e| e.to_string())?;
-        officers.push(crate::ceremony::plan::officer(
-            &format!("officer-{n}"),
-            "dev officer",
-            &key,
-        )?);
+        officers.push(
+            crate::ceremony::plan::officer(&format!("officer-{n}"), "dev officer", &key)
+                .map_err(|e| e.to_string())?,
+        );
     }
     crate::ceremony::plan::init(ring, officers, 2, &|k: &crate::keyring::KeyEntry| {
         std::fs::read(dir.join(k.key.certificate())).ok()
     })
+    .map_err(|e| e.to_string())
 }
 
 /// The dev TSU certificate's validity and the end of its key usage period, which every dev
@@ -469,7 +481,7 @@ fn dev_officers(dir: &Path, ring: &mut crate::keyring::Keyring) -> Result<String
 /// Soft tokens take their storage from a variable read when the module loads ($SOFTHSM2_CONF,
 /// $KRYOPTIC_CONF). A dev server with an HSM therefore runs itself again with the variables
 /// pointing into its state directory (re-executing keeps this process's environment untouched).
-pub fn reexec_with_token_env(state_dir: &Path) -> Result<(), String> {
+pub fn reexec_with_token_env(state_dir: &Path) -> Result<(), DevError> {
     let confs = prepare_tokens(state_dir)?;
     if confs
         .iter()
@@ -485,9 +497,9 @@ pub fn reexec_with_token_env(state_dir: &Path) -> Result<(), String> {
         cmd.env(var, conf);
     }
     let err = cmd.exec();
-    Err(format!(
+    Err(DevError(format!(
         "cannot restart with the token configuration: {err}"
-    ))
+    )))
 }
 
 fn tsu_window(pki: &DevPki) -> Result<(SystemTime, SystemTime, SystemTime), String> {

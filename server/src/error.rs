@@ -21,9 +21,30 @@ pub enum StartError {
         /// What is wrong.
         reason: String,
     },
+    /// The audit log cannot be opened with its key.
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditOpenError),
     /// Anything else that stops a start, with its reason.
     #[error("{0}")]
     Other(String),
+}
+
+/// Why the audit log cannot be opened with its key: the start is then refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditOpenError {
+    /// The audit key cannot be opened, or is not kept where the configuration requires.
+    #[error("{0}")]
+    Key(String),
+    /// The audit certificate cannot be read, or is not the key's.
+    #[error("{0}")]
+    Certificate(String),
+    /// The fleet's database: the chain's storage, this node's key or its lease.
+    #[error("{0}")]
+    Database(#[from] kokuin_fleet::FleetError),
+    /// The log itself.
+    #[error("{0}")]
+    Log(#[from] kokuin_audit::AuditError),
 }
 
 /// Why the keyring cannot be read or written.

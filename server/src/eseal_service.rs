@@ -69,13 +69,28 @@ pub struct SealService {
     pub in_memory_mb: u32,
 }
 
+/// A configured CRL file that cannot be read or parsed: for the operator's log (it names the
+/// file), never for a caller.
+#[derive(Debug, thiserror::Error)]
+#[error("CRL {}: {reason}", path.display())]
+pub struct CrlError {
+    /// The file.
+    pub path: PathBuf,
+    /// What failed.
+    pub reason: String,
+}
+
 impl SealService {
     /// The CRLs to put in B-LT seals, read now (they are refreshed outside Kokuin).
-    pub fn crls(&self) -> Result<Vec<CertificateList>, String> {
+    pub fn crls(&self) -> Result<Vec<CertificateList>, CrlError> {
         let mut out = Vec::new();
         for p in &self.crl_paths {
-            let bytes = std::fs::read(p).map_err(|e| format!("CRL {}: {e}", p.display()))?;
-            out.extend(parse_crls(&bytes).map_err(|e| format!("CRL {}: {e}", p.display()))?);
+            let failed = |reason: String| CrlError {
+                path: p.clone(),
+                reason,
+            };
+            let bytes = std::fs::read(p).map_err(|e| failed(e.to_string()))?;
+            out.extend(parse_crls(&bytes).map_err(|e| failed(e.to_string()))?);
         }
         Ok(out)
     }

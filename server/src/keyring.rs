@@ -70,14 +70,29 @@ pub struct KeyEntry {
     pub key: KeyConfig,
 }
 
+/// A key's `activate_at` that is not an RFC 3339 time.
+#[derive(Debug, thiserror::Error)]
+#[error("key {key}: activate_at {value:?}: {reason}")]
+pub struct ActivateAtError {
+    /// The key's name.
+    pub key: String,
+    /// What the keyring says.
+    pub value: String,
+    /// Why it is not a time.
+    pub reason: humantime::TimestampError,
+}
+
 impl KeyEntry {
     /// `activate_at`, parsed.
-    pub fn activate_at(&self) -> Result<Option<SystemTime>, String> {
+    pub fn activate_at(&self) -> Result<Option<SystemTime>, ActivateAtError> {
         self.activate_at
             .as_deref()
             .map(|t| {
-                humantime::parse_rfc3339(t)
-                    .map_err(|e| format!("key {}: activate_at {t:?}: {e}", self.name))
+                humantime::parse_rfc3339(t).map_err(|e| ActivateAtError {
+                    key: self.name.clone(),
+                    value: t.to_string(),
+                    reason: e,
+                })
             })
             .transpose()
     }
@@ -128,7 +143,7 @@ impl Keyring {
             if !names.insert(e.name.as_str()) {
                 return Err(invalid(format!("key name {:?} twice", e.name)));
             }
-            e.activate_at().map_err(invalid)?;
+            e.activate_at().map_err(|e| invalid(e.to_string()))?;
             if let Some(p) = &e.policy {
                 p.parse::<kokuin_tsa::asn1::PolicyId>()
                     .map_err(|m| invalid(format!("key {}: policy {p:?}: {m}", e.name)))?;

@@ -107,9 +107,9 @@ pub async fn follow_keyring(
                             .collect::<Result<Vec<_>, _>>()?;
                         Ok((a.ring, events))
                     })
-                    .map_err(|reason| crate::error::KeyringError::Invalid {
+                    .map_err(|e| crate::error::KeyringError::Invalid {
                         origin: "keyring".into(),
-                        reason,
+                        reason: e.to_string(),
                     })
             });
             match verified {

@@ -168,7 +168,8 @@ fn start_integrator(
     let db = db
         .and_then(kokuin_fleet::SyncDb::new)
         .map_err(|e| refuse("audit.database", e.to_string()))?;
-    let heads = crate::audit::head_trust(cfg, origin).map_err(StartError::Other)?;
+    let heads = crate::audit::head_trust(cfg, origin)
+        .map_err(|e| StartError::Other(format!("audit certificate: {e}")))?;
     let trusted = crate::audit::TrustedCheckpointCerts(
         kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
             .map_err(|e| refuse("audit certificate", e.to_string()))?,

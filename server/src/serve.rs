@@ -195,7 +195,7 @@ fn dev_state(
     https: &[SocketAddr],
 ) -> Result<PathBuf, ServeError> {
     if pkcs11_module.is_some() || crate::dev::softhsm_conf(state_dir).exists() {
-        crate::dev::reexec_with_token_env(state_dir).map_err(ServeError::Dev)?;
+        crate::dev::reexec_with_token_env(state_dir).map_err(|e| ServeError::Dev(e.0))?;
     }
     std::fs::create_dir_all(state_dir)
         .map_err(|e| ServeError::Dev(format!("{}: {e}", state_dir.display())))?;
@@ -225,7 +225,7 @@ fn dev_state(
         (http.to_vec(), https.to_vec())
     };
     let paths = crate::dev::ensure_state_dir(state_dir, &dh, &ds, pkcs11_module)
-        .map_err(ServeError::Dev)?;
+        .map_err(|e| ServeError::Dev(e.0))?;
     announce!(
         "kokuin dev mode: {} state directory {}",
         if paths.created { "created" } else { "reusing" },

@@ -169,7 +169,7 @@ fn verified_keyring(
                 );
                 records.push(
                     kokuin_audit::Event::new(kokuin_audit::kind::KEYRING_REFUSED)
-                        .with("reason", why),
+                        .with("reason", why.to_string()),
                 );
                 Ok(kept)
             }
@@ -208,8 +208,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
     let m = metrics.clone();
     let on_sync: kokuin_audit::writer::SyncObserver =
         Arc::new(move |took, records| m.observe_sync(took, records));
-    let opened = crate::audit::open(cfg, Some(on_sync))
-        .map_err(|e| StartError::Other(format!("audit log: {e}")))?;
+    let opened = crate::audit::open(cfg, Some(on_sync))?;
     let audit = opened.log;
     let fleet_signer = opened.fleet_signer;
     let database_clock_offset = opened.clock_offset;

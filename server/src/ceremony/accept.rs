@@ -9,6 +9,7 @@ use super::verify::{Anchor, bootstrap, follow};
 use super::{CeremonyRecord, state_hash};
 use crate::config::Config;
 use crate::keyring::{KeyEntry, Keyring};
+use kokuin_ceremony::CeremonyError;
 use std::path::PathBuf;
 
 /// A keyring a node verified, and the ceremonies it followed to get there.
@@ -51,7 +52,7 @@ fn kept_anchor(cfg: &Config, pinned: &str) -> Option<(Keyring, Anchor)> {
 /// Checks `ring` as this node must before serving it (see the module). Without dual control
 /// configured (`tsa.officers`), a keyring without officers is taken as it is; one with
 /// officers is refused, since nothing pins them.
-pub fn accept(cfg: &Config, ring: Keyring) -> Result<Accepted, String> {
+pub fn accept(cfg: &Config, ring: Keyring) -> Result<Accepted, CeremonyError> {
     let Some(pinned) = &cfg.tsa.officers else {
         if ring.officers.is_empty() && ring.ceremonies.is_empty() {
             return Ok(Accepted {
@@ -59,10 +60,10 @@ pub fn accept(cfg: &Config, ring: Keyring) -> Result<Accepted, String> {
                 ceremonies: Vec::new(),
             });
         }
-        return Err(
+        return Err(CeremonyError::Chain(
             "the keyring is under dual control, and this node pins no officers (tsa.officers)"
                 .into(),
-        );
+        ));
     };
     let state = state_hash(&ring, &certificate_of(cfg));
     let kept = kept_anchor(cfg, pinned);
@@ -72,9 +73,10 @@ pub fn accept(cfg: &Config, ring: Keyring) -> Result<Accepted, String> {
     };
     let (now, ceremonies) = follow(&ring, &anchor, &state)?;
     if kept.as_ref().is_none_or(|(_, a)| a.version < now.version) {
-        let text = ring.to_text().map_err(|e| e.to_string())?;
+        let keep = |e: String| CeremonyError::Io(format!("cannot keep the verified keyring: {e}"));
+        let text = ring.to_text().map_err(|e| keep(e.to_string()))?;
         kokuin_audit::atomic::write(&kept_path(cfg), text.as_bytes())
-            .map_err(|e| format!("cannot keep the verified keyring: {e}"))?;
+            .map_err(|e| keep(e.to_string()))?;
     }
     // A node starting from its pin has followed every ceremony since the init.
     let ceremonies = if kept.is_none() {

@@ -8,6 +8,7 @@ use super::{
 use crate::keyring::{KeyEntry, Keyring};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use kokuin_ceremony::CeremonyError;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -26,9 +27,9 @@ pub fn make(
     certificates: BTreeMap<String, String>,
     valid_for: Duration,
     certificate: &dyn Fn(&KeyEntry) -> Option<Vec<u8>>,
-) -> Result<String, String> {
+) -> Result<String, CeremonyError> {
     let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| format!("no randomness: {e}"))?;
+    getrandom::fill(&mut id).map_err(|e| CeremonyError::Io(format!("no randomness: {e}")))?;
     let now = SystemTime::now();
     let plan = Plan {
         id: hex::encode(id),
@@ -44,7 +45,8 @@ pub fn make(
         certificates,
         result_sha256: state_hash(after, certificate),
     };
-    let body = toml::to_string_pretty(&plan).map_err(|e| e.to_string())?;
+    let body = toml::to_string_pretty(&plan)
+        .map_err(|e| CeremonyError::Plan(format!("the plan cannot be written: {e}")))?;
     Ok(format!(
         "# Kokuin key ceremony plan. Officers approve this file's SHA-256 \
          (kokuin ceremony approve); it runs once, on keyring version {}, before {}.\n{body}",
@@ -59,9 +61,11 @@ pub fn init(
     officers: Vec<Officer>,
     quorum: u32,
     certificate: &dyn Fn(&KeyEntry) -> Option<Vec<u8>>,
-) -> Result<String, String> {
+) -> Result<String, CeremonyError> {
     if ring.version != 0 || !ring.officers.is_empty() || !ring.ceremonies.is_empty() {
-        return Err("the keyring is already under dual control".into());
+        return Err(CeremonyError::Chain(
+            "the keyring is already under dual control".into(),
+        ));
     }
     check_officers(&officers, quorum)?;
     let before = ring.clone();
@@ -92,8 +96,13 @@ pub fn init(
 }
 
 /// An officer as the keyring names them: `name`, `role`, and `key`'s public key.
-pub fn officer(name: &str, role: &str, key: &dyn kokuin_hsm::Signer) -> Result<Officer, String> {
-    let der = der::Encode::to_der(key.public_key()).map_err(|e| e.to_string())?;
+pub fn officer(
+    name: &str,
+    role: &str,
+    key: &dyn kokuin_hsm::Signer,
+) -> Result<Officer, CeremonyError> {
+    let der = der::Encode::to_der(key.public_key())
+        .map_err(|e| CeremonyError::Officers(format!("officer {name}'s public key: {e}")))?;
     Ok(Officer {
         name: name.to_string(),
         role: role.to_string(),
@@ -116,12 +125,12 @@ pub fn approve(
     plan_text: &str,
     officer: &str,
     key: &dyn kokuin_hsm::Signer,
-) -> Result<Approval, String> {
+) -> Result<Approval, CeremonyError> {
     let plan_sha256 = sha256_hex(plan_text.as_bytes());
     let time = now_text(SystemTime::now());
     let sig = key
         .sign(&approval_message(&plan_sha256, officer, &time))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| CeremonyError::Io(format!("{officer}'s key cannot sign: {e}")))?;
     Ok(Approval {
         officer: officer.to_string(),
         time,

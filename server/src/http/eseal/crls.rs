@@ -11,7 +11,7 @@ pub fn crls(state: &State) -> Response<Body> {
     let Some(svc) = &state.service.eseal else {
         return not_found();
     };
-    let pem: Result<String, String> = svc.crls().and_then(|list| {
+    let pem: Result<String, String> = svc.crls().map_err(|e| e.to_string()).and_then(|list| {
         list.iter()
             .map(|c| kokuin_certs::crl::to_pem(c).map_err(|e| e.to_string()))
             .collect()

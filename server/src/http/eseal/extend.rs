@@ -147,7 +147,7 @@ fn raise_parsed(
         certs.extend(tsa_certs.iter().cloned());
         // The reason (with the file's path) goes to the log with the request; the caller
         // learns only that the validation data is unavailable.
-        let crls = svc.crls().map_err(E::ValidationData)?;
+        let crls = svc.crls().map_err(|e| E::ValidationData(e.to_string()))?;
         Ok((certs, crls))
     };
     kokuin_eseal::extend::raise_parsed(

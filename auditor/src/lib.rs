@@ -29,6 +29,7 @@ pub mod certs;
 pub mod cmd_error;
 pub mod input;
 pub mod inspect;
+mod verdict_out;
 pub mod verify;
 pub mod verify_args;
 mod verify_batch;

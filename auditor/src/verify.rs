@@ -9,7 +9,7 @@ use der::Decode;
 use kokuin_certs::path::subject_of;
 use kokuin_certs::pem::load_certificates;
 use kokuin_eseal::verdict::read_token;
-use kokuin_eseal::verdict::{Verdict, algorithm_name, token_verdict};
+use kokuin_eseal::verdict::{algorithm_name, token_verdict};
 use kokuin_tsa::asn1::TimeStampReq;
 use kokuin_tsa::{VerifiedToken, VerifyOptions};
 
@@ -29,20 +29,7 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
         ));
     }
     let result = check(&a, &bytes);
-    match (&result, a.json) {
-        (Ok(v), true) => out!("{}", token_verdict(v).to_json()),
-        (Err(e), true) => out!(
-            "{}",
-            Verdict {
-                error: Some(e.message.clone()),
-                bad_input: Some(e.code == 2),
-                ..Verdict::default()
-            }
-            .to_json()
-        ),
-        (Ok(v), false) => print_human(v),
-        _ => {}
-    }
+    crate::verdict_out::report(&result, a.json, token_verdict, print_human);
     result.map(|_| ())
 }
 

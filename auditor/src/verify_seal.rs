@@ -9,28 +9,13 @@ use kokuin_certs::path::{display_time, subject_of};
 use kokuin_certs::pem::load_certificates;
 use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_eseal::SealVerifyOptions;
-use kokuin_eseal::verdict::{Verdict, algorithm_name, seal_verdict};
+use kokuin_eseal::verdict::{algorithm_name, seal_verdict};
 use kokuin_eseal::verify::{SealReport, verify_seal};
 use std::time::SystemTime;
 
 pub fn run(a: &VerifyArgs, seal: &[u8]) -> Result<(), CmdError> {
     let result = check(a, seal);
-    match (&result, a.json) {
-        (Ok(r), true) => out!("{}", seal_verdict(r).to_json()),
-        (Err(e), true) => {
-            out!(
-                "{}",
-                Verdict {
-                    error: Some(e.message.clone()),
-                    bad_input: Some(e.code == 2),
-                    ..Verdict::default()
-                }
-                .to_json()
-            )
-        }
-        (Ok(r), false) => print_human(r),
-        _ => {}
-    }
+    crate::verdict_out::report(&result, a.json, seal_verdict, print_human);
     result.map(|_| ())
 }
 

@@ -87,17 +87,21 @@ pub async fn edge(
     Ok((range, nodes))
 }
 
+/// The leaves the leaves table holds (its largest index + 1): a primary-key lookup.
+async fn leaves(c: &tokio_postgres::Client) -> Result<i64, FleetError> {
+    Ok(c.query_one(
+        "SELECT coalesce(max(idx) + 1, 0) FROM kokuin_tree_leaves",
+        &[],
+    )
+    .await?
+    .try_get(0)?)
+}
+
 /// Where a round starts: the state row, checked against the stored edge (its root) and the
 /// leaves table (its size), both O(log n) reads.
 pub async fn start(c: &tokio_postgres::Client) -> Result<(CompactRange, Nodes), FleetError> {
     let state = read(c).await?;
-    let leaves: i64 = c
-        .query_one(
-            "SELECT coalesce(max(idx) + 1, 0) FROM kokuin_tree_leaves",
-            &[],
-        )
-        .await?
-        .try_get(0)?;
+    let leaves = leaves(c).await?;
     if Ok(leaves) != i64::try_from(state.size) {
         return Err(damaged(format!(
             "the tree-state row says {} leaves, the leaves table {leaves}",
@@ -145,13 +149,7 @@ pub async fn init(c: &tokio_postgres::Client) -> Result<(), FleetError> {
     if have.is_some() {
         return Ok(());
     }
-    let leaves: i64 = c
-        .query_one(
-            "SELECT coalesce(max(idx) + 1, 0) FROM kokuin_tree_leaves",
-            &[],
-        )
-        .await?
-        .try_get(0)?;
+    let leaves = leaves(c).await?;
     let size = u64::try_from(leaves).map_err(|_| damaged(format!("a tree of {leaves} leaves")))?;
     let (range, _) = edge(c, size).await?;
     c.execute(

@@ -69,8 +69,24 @@ fn main() {
                 });
             }
         });
-        // The head that covers the last batch is signed once the writer is idle.
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // The head that covers the last record is signed once the writer is idle: wait for it,
+        // so that the round timed next takes in the whole batch.
+        let mut heads = db();
+        while !heads
+            .call(|c| async move {
+                Ok(c.query_one(
+                    "SELECT (SELECT max(seq) FROM kokuin_node_heads) =
+                            (SELECT max(seq) FROM kokuin_audit_records)",
+                    &[],
+                )
+                .await?
+                .try_get::<_, Option<bool>>(0)?
+                .unwrap_or(false))
+            })
+            .unwrap()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     };
     let mut integrator = Integrator::new(db(), k.clone(), HeadTrust::new(ORIGIN.into(), k.clone()));
     let t = Instant::now();

@@ -136,7 +136,8 @@ fn the_fleet_tree_holds_every_record_and_proves_any_token() {
 fn the_tree_state_row_is_made_by_migrate_moved_by_rounds_and_checked() {
     let pg = started();
     let k = key();
-    let (storage, rec) = PgStorage::open(db(&pg), 1, signing(1, &k)).unwrap();
+    // Node 3: the other test of this process writes as nodes 1 and 2, with the same key files.
+    let (storage, rec) = PgStorage::open(db(&pg), 3, signing(3, &k)).unwrap();
     let (log, _) = AuditLog::open_on(
         AuditConfig::new("unused"),
         Box::new(storage),
@@ -149,8 +150,25 @@ fn the_tree_state_row_is_made_by_migrate_moved_by_rounds_and_checked() {
             log.append_blocking(Event::new(kind::TOKEN_ISSUED).with("serial", format!("{i:012x}")))
                 .unwrap();
         }
-        // The head covering them is signed once the writer is idle.
-        std::thread::sleep(std::time::Duration::from_millis(1300));
+    };
+    // Records go into the tree up to a signed head, and the head covering the last is signed
+    // once the writer is idle: round until the tree has `size` leaves.
+    let integrate = |i: &mut Integrator, trusted: &TreeCheckpoint, size: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut last = trusted.clone();
+        loop {
+            if let Some(note) = i.round((last.size > 0).then_some(&last)).unwrap().note {
+                last = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
+                if last.size == size {
+                    return last;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no round took the records in"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     };
     let trust = || HeadTrust::new(ORIGIN.into(), k.clone());
     let mut i = Integrator::new(db(&pg), k.clone(), trust());
@@ -160,8 +178,15 @@ fn the_tree_state_row_is_made_by_migrate_moved_by_rounds_and_checked() {
         format!("0 {}", hex(&kokuin_audit::merkle::empty_root()))
     );
     write(0, 7);
-    let note = i.round(None).unwrap().note.unwrap();
-    let cp = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
+    let empty = TreeCheckpoint {
+        origin: ORIGIN.into(),
+        size: 0,
+        root: kokuin_audit::merkle::empty_root(),
+        chain_head: None,
+        fleet: true,
+        start: 0,
+    };
+    let cp = integrate(&mut i, &empty, 7);
     assert_eq!(state(), format!("{} {}", cp.size, hex(&cp.root)));
 
     // Schema 2 had no row: migrate makes it from the stored tree, and rounds go on.
@@ -169,8 +194,7 @@ fn the_tree_state_row_is_made_by_migrate_moved_by_rounds_and_checked() {
     migrate(&mut db(&pg));
     assert_eq!(state(), format!("{} {}", cp.size, hex(&cp.root)));
     write(7, 5);
-    let note = i.round(Some(&cp)).unwrap().note.unwrap();
-    let cp = kokuin_audit::note::verify(&note, k.as_ref()).unwrap();
+    let cp = integrate(&mut i, &cp, 12);
     assert_eq!(state(), format!("{} {}", cp.size, hex(&cp.root)));
 
     // A row changed by hand: nothing more is signed, and the auditor names it.

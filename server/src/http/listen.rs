@@ -59,3 +59,11 @@ pub(super) struct Role {
     pub(super) confidential: bool,
     pub(super) admin: bool,
 }
+
+impl Role {
+    /// A listener for the verification page alone (`verify --ui`): loopback, no credentials.
+    pub(super) const PAGE: Self = Self {
+        confidential: false,
+        admin: false,
+    };
+}

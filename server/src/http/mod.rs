@@ -13,6 +13,7 @@ mod query;
 mod reply;
 mod routes;
 mod server;
+mod site;
 mod state;
 mod tls;
 mod tsa;

@@ -4,8 +4,9 @@
 
 use super::listen::bind;
 use super::listen::{Listeners, Role};
+use super::site::Site;
 use super::state::{Conn, Limiter, State};
-use super::{deadline, proxy_protocol, routes, tls, verify};
+use super::{deadline, proxy_protocol, tls, verify};
 use crate::config::Config;
 use crate::error::HttpError;
 use crate::service::Service;
@@ -278,15 +279,17 @@ fn per_address_limiter(
 /// Bound listeners, each with its TLS acceptor and what its connections may do.
 type Bound = Vec<(TcpListener, Option<tokio_rustls::TlsAcceptor>, Role)>;
 
-async fn accept_loop(
+/// Accepts connections on `listener` until `stop`, each served for `site`: at most
+/// `max_connections` at once, a PROXY header read first from listed proxies, TLS, deadlines.
+pub(super) async fn accept_loop<S: Site>(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     role: Role,
-    state: Arc<State>,
+    site: Arc<S>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let connections = Arc::new(Semaphore::new(state.limits.max_connections));
+    let connections = Arc::new(Semaphore::new(site.limits().max_connections));
     loop {
         let permit = tokio::select! {
             p = connections.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
@@ -305,34 +308,35 @@ async fn accept_loop(
             _ = stop.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let site = site.clone();
         let tls = tls.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            serve_connection(stream, peer, tls, role, state, watcher).await;
+            serve_connection(stream, peer, tls, role, site, watcher).await;
             drop(permit);
         });
     }
 }
 
-async fn serve_connection(
+async fn serve_connection<S: Site>(
     mut stream: TcpStream,
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     role: Role,
-    state: Arc<State>,
+    site: Arc<S>,
     watcher: Watcher,
 ) {
-    let head_timeout = Duration::from_millis(state.limits.header_timeout_ms);
+    let limits = site.limits();
+    let head_timeout = Duration::from_millis(limits.header_timeout_ms);
     // Behind a listed proxy, the client is who its PROXY v2 header says: read before TLS,
     // within the header deadline, or the connection is dropped.
-    let peer = if state.limits.proxy_protocol_from.contains(&peer.ip()) {
+    let peer = if limits.proxy_protocol_from.contains(&peer.ip()) {
         let read = proxy_protocol::read_header(&mut stream, peer);
         match tokio::time::timeout(head_timeout, read).await {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "PROXY header refused");
-                state.refusals.add(
+                site.refused(
                     crate::refusals::Refused::Http,
                     peer.ip(),
                     "PROXY header",
@@ -341,7 +345,7 @@ async fn serve_connection(
                 return;
             }
             Err(_) => {
-                state.refusals.add(
+                site.refused(
                     crate::refusals::Refused::Http,
                     peer.ip(),
                     "PROXY header",
@@ -353,10 +357,8 @@ async fn serve_connection(
     } else {
         peer
     };
-    let activity = deadline::Activity::new(
-        head_timeout,
-        Duration::from_millis(state.limits.idle_timeout_ms),
-    );
+    let activity =
+        deadline::Activity::new(head_timeout, Duration::from_millis(limits.idle_timeout_ms));
     let stream = deadline::DeadlineStream::new(stream, activity.clone());
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -371,13 +373,13 @@ async fn serve_connection(
         .keep_alive_interval(Duration::from_secs(30));
     let service = |conn: Conn| {
         let conn = Arc::new(conn);
-        let state = state.clone();
+        let site = site.clone();
         let activity = activity.clone();
         service_fn(move |req| {
-            let (s, c) = (state.clone(), conn.clone());
+            let (s, c) = (site.clone(), conn.clone());
             let in_flight = activity.request();
             async move {
-                let r = routes::handle(s, c, req).await;
+                let r = S::handle(s, c, req).await;
                 drop(in_flight);
                 Ok::<_, std::convert::Infallible>(r)
             }
@@ -401,7 +403,7 @@ async fn serve_connection(
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
                     let detail = e.to_string();
-                    state.refusals.add(
+                    site.refused(
                         crate::refusals::Refused::Tls,
                         peer.ip(),
                         "handshake failed",
@@ -411,7 +413,7 @@ async fn serve_connection(
                 }
                 Err(_) => {
                     tracing::debug!(%peer, "TLS handshake timed out");
-                    state.refusals.add(
+                    site.refused(
                         crate::refusals::Refused::Tls,
                         peer.ip(),
                         "handshake timed out",
@@ -465,7 +467,7 @@ impl Stop {
     }
 }
 
-struct Signals {
+pub(super) struct Signals {
     terminate: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
     /// SIGHUP: reread the keyring (taken by the keyring follower).
@@ -473,7 +475,7 @@ struct Signals {
 }
 
 impl Signals {
-    fn install() -> Result<Self, HttpError> {
+    pub(super) fn install() -> Result<Self, HttpError> {
         use tokio::signal::unix::{SignalKind, signal};
         let on = |k: SignalKind| {
             signal(k).map_err(|source| HttpError::Setup {
@@ -489,7 +491,7 @@ impl Signals {
     }
 
     /// SIGTERM or SIGINT (Ctrl-C).
-    async fn shutdown(&mut self) {
+    pub(super) async fn shutdown(&mut self) {
         tokio::select! {
             _ = self.terminate.recv() => {},
             _ = self.interrupt.recv() => {},

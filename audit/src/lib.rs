@@ -28,6 +28,7 @@ pub mod storage;
 pub mod tlog_proof;
 pub mod tree_files;
 pub mod verify;
+pub mod witness;
 pub mod writer;
 
 pub use checkpoint::{CheckpointSigner, CheckpointVerifier};

@@ -418,9 +418,8 @@ trust = ["pki/root.pem"]
             None => String::new(),
         },
     );
-    let tmp = dir.join("kokuin.toml.tmp");
-    std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, &config).map_err(|e| io(&config, e))?;
+    // Whole or absent after a crash: a half-written configuration would hold the directory.
+    kokuin_audit::atomic::write(&config, text.as_bytes()).map_err(|e| io(&config, e))?;
     Ok(DevPaths {
         config,
         root,

@@ -5,9 +5,7 @@
 //! `DIR/checkpoint.cosigned`, which `kokuin audit prove` puts into proofs.
 
 use kokuin_audit::AuditLog;
-use kokuin_audit::cosignature::{self, WitnessKey};
-use kokuin_audit::merkle::consistency_proof;
-use kokuin_audit::note::TreeCheckpoint;
+use kokuin_audit::cosignature::{self};
 use kokuin_audit::tree_files::TreeFiles;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,26 +14,7 @@ use tokio::sync::watch;
 
 use kokuin_audit::cosignature::COSIGNED_FILE;
 
-/// A witness the log submits to.
-pub struct Witness {
-    /// Its submission prefix; `add-checkpoint` is appended.
-    pub url: String,
-    /// Its cosignature key.
-    pub key: WitnessKey,
-    /// The tree size it last cosigned for this log (0: none known yet).
-    cosigned: u64,
-}
-
-impl Witness {
-    /// A witness at `url` signing with `key`.
-    pub fn new(url: &str, key: WitnessKey) -> Self {
-        Self {
-            url: url.trim_end_matches('/').to_string(),
-            key,
-            cosigned: 0,
-        }
-    }
-}
+pub use kokuin_audit::witness::Witness;
 
 /// How long one witness may take to answer one checkpoint.
 pub const WITNESS_DEADLINE: Duration = Duration::from_secs(10);
@@ -129,55 +108,19 @@ async fn keep(dir: &Path, merged: &str) {
     }
 }
 
-/// Asks `w` to cosign `note`; returns its cosignature lines.
-fn submit_note(
-    dir: &Path,
-    agent: &ureq::Agent,
-    w: &mut Witness,
-    note: &str,
-) -> Result<String, String> {
-    let text = note.rfind("\n\n").map_or(note, |i| &note[..=i]);
-    let cp = TreeCheckpoint::parse(text).map_err(|e| e.to_string())?;
-    let lines = submit(dir, agent, w, note, &cp)?;
-    // Checked here too, so that the size it cosigned is only believed when it did.
-    cosignature::add(note, &lines, &w.key).map_err(|e| e.to_string())?;
-    w.cosigned = cp.size;
-    Ok(lines)
-}
+/// HTTP for the witness protocol: one POST with [`WITNESS_DEADLINE`], a reply of at most
+/// 64 KiB.
+struct Http<'a>(&'a ureq::Agent);
 
-/// One `add-checkpoint` exchange; on 409 the witness says which size it cosigned last, and
-/// the request is made again from there once.
-fn submit(
-    dir: &Path,
-    agent: &ureq::Agent,
-    w: &mut Witness,
-    note: &str,
-    cp: &TreeCheckpoint,
-) -> Result<String, String> {
-    for _ in 0..2 {
-        if w.cosigned > cp.size {
-            return Err(format!(
-                "the witness has cosigned {} records, the log has {}",
-                w.cosigned, cp.size
-            ));
-        }
-        let mut body = format!("old {}\n", w.cosigned);
-        if w.cosigned > 0 && w.cosigned < cp.size {
-            let tree = TreeFiles::open_read_only(dir).map_err(|e| e.to_string())?;
-            let proof = consistency_proof(&tree, w.cosigned, cp.size).map_err(|e| e.to_string())?;
-            for h in proof {
-                body.push_str(&base64_line(&h));
-            }
-        }
-        body.push('\n');
-        body.push_str(note);
-        let url = format!("{}/add-checkpoint", w.url);
-        let mut resp = agent
-            .post(&url)
+impl kokuin_audit::witness::Transport for Http<'_> {
+    fn post(&self, url: &str, body: &[u8]) -> Result<(u16, String), String> {
+        let mut resp = self
+            .0
+            .post(url)
             .config()
             .timeout_global(Some(WITNESS_DEADLINE))
             .build()
-            .send(body.as_bytes())
+            .send(body)
             .map_err(|e| format!("{url}: {e}"))?;
         let status = resp.status().as_u16();
         let reply = resp
@@ -186,21 +129,21 @@ fn submit(
             .limit(64 * 1024)
             .read_to_string()
             .map_err(|e| format!("{url}: {e}"))?;
-        match status {
-            200 => return Ok(reply),
-            409 => {
-                w.cosigned = reply
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{url}: 409 without a size"))?;
-            }
-            s => return Err(format!("{url}: HTTP {s}: {}", reply.trim())),
-        }
+        Ok((status, reply))
     }
-    Err("the witness's size kept changing".into())
 }
 
-fn base64_line(h: &[u8; 32]) -> String {
-    use base64::Engine;
-    format!("{}\n", base64::engine::general_purpose::STANDARD.encode(h))
+/// Asks `w` to cosign `note`; returns its cosignature lines.
+fn submit_note(
+    dir: &Path,
+    agent: &ureq::Agent,
+    w: &mut Witness,
+    note: &str,
+) -> Result<String, String> {
+    let tree = || -> Result<Box<dyn kokuin_audit::merkle::NodeSource>, String> {
+        Ok(Box::new(
+            TreeFiles::open_read_only(dir).map_err(|e| e.to_string())?,
+        ))
+    };
+    w.add_checkpoint(&Http(agent), &tree, note)
 }

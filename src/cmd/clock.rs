@@ -102,6 +102,10 @@ pub enum ClockCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The reference clock's offset to UTC(NICT) by GNSS common view, from the provider's
+    /// and NICT's CGGTTS V2E files, offline (writes nothing). Exit 1 when a track is beyond
+    /// --threshold-ms, 2 when the files cannot be compared.
+    Traceability(kokuin_auditor::clock_trace::TraceabilityArgs),
 }
 
 impl ClockCommand {
@@ -113,6 +117,7 @@ impl ClockCommand {
                 check,
                 json,
             } => status(config.as_deref(), check, json),
+            Self::Traceability(a) => kokuin_auditor::clock_trace::run(&a),
         }
     }
 }

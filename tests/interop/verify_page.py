@@ -57,7 +57,7 @@ page = f"http://127.0.0.1:{proxy.server_address[1]}/verify"
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1400"):
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
     options.add_argument(arg)
 # Debian's chromedriver, named: selenium must not try to download one.
 os.environ["SE_OFFLINE"] = "true"
@@ -110,10 +110,35 @@ for input_id in ("evidence", "document"):
     check(len(labels) == 1 and labels[0].text.strip(), f"#{input_id} has a label")
 check(driver.find_element(By.ID, "result").get_attribute("aria-live") == "polite", "result is aria-live")
 
+def layout(size):
+    """At `size`: nothing wider than the window, every value readable (its column not
+    squeezed to a few characters, inside the window)."""
+    overflow = driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    check(overflow <= 0, f"{size}: the page is {overflow}px wider than the window")
+    width = driver.execute_script("return document.documentElement.clientWidth")
+    for dd in driver.find_elements(By.CSS_SELECTOR, "#details dd"):
+        box = dd.rect
+        check(box["x"] + box["width"] <= width + 1, f"{size}: {dd.text!r} runs off the window")
+        # A value of any length gets at least 40% of the width (or all it needs).
+        needed = driver.execute_script(
+            "const r = document.createRange(); r.selectNodeContents(arguments[0]);"
+            "return r.getBoundingClientRect().width", dd)
+        check(box["width"] >= min(0.4 * width, needed), f"{size}: {dd.text!r} squeezed to {box['width']}px")
+
+
 good = verify(seal, document)
+layout("1280x900")
 driver.save_screenshot(os.path.join(shots, "verify-page-valid.png"))
 bad = verify(seal, changed)
 driver.save_screenshot(os.path.join(shots, "verify-page-invalid.png"))
+# A recipient on a phone (390x844 CSS pixels).
+driver.set_window_size(390, 844)
+phone = verify(seal, document)
+layout("390x844")
+check(phone["verdict"] == good["verdict"], "the phone gets the same verdict")
+driver.save_screenshot(os.path.join(shots, "verify-page-phone.png"))
 driver.quit()
 proxy.shutdown()
 
@@ -121,7 +146,7 @@ proxy.shutdown()
 doc_bytes = open(document, "rb").read()
 changed_bytes = open(changed, "rb").read()
 posts = [(p, b) for (m, p, b) in recorded if m == "POST"]
-check(len(posts) == 2, f"two verifications posted, got {[p for p, _ in posts]}")
+check(len(posts) == 3, f"three verifications posted, got {[p for p, _ in posts]}")
 seal_b64 = base64.b64encode(open(seal, "rb").read()).decode()
 for path, body in posts:
     check(path == "/verify/v1", f"posted to {path}")

@@ -151,6 +151,14 @@ fn slow_clients_are_timed_out_and_config_errors_name_the_key() {
     let o = kokuin(&["serve", "--config", bad.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(text(&o).contains("tsa.node_id"), "{}", text(&o));
+    // With toml's diagram (the line, a caret under the value), and no colour codes in what
+    // is not a terminal.
+    assert!(
+        text(&o).contains("node_id = 70000\n") && text(&o).contains("^^^^^"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains('\x1b'), "{}", text(&o));
     std::fs::write(&bad, cfg.replace("[tsa]\n", "[tsa]\ncolour = \"red\"\n")).unwrap();
     let o = kokuin(&["serve", "--config", bad.to_str().unwrap()]);
     assert!(text(&o).contains("colour"), "{}", text(&o));

@@ -30,12 +30,18 @@ impl Config {
         let de = toml::Deserializer::parse(text).map_err(|e| {
             (
                 "(syntax)".to_string(),
-                e.to_string().trim().replace('\n', " "),
+                // toml's own message: the line, a caret under the column, what was expected.
+                e.to_string().trim_end().to_string(),
             )
         })?;
         let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
-            let msg = e.into_inner().message().to_string();
+            let inner = e.into_inner();
+            // With the line and a caret when toml knows where (it keeps the input).
+            let msg = match inner.span() {
+                Some(_) => inner.to_string().trim_end().to_string(),
+                None => inner.message().to_string(),
+            };
             (
                 if key == "." {
                     "(top level)".into()

@@ -174,6 +174,15 @@ pub async fn run_bound(
             stop_rx.clone(),
         )));
     }
+    // Every URL a person may want, after the lines scripts read (`listening …`).
+    for (kind, local) in &addresses {
+        if *kind == "https" && state.service.eseal.is_some() {
+            announce!("e-seal API https://{local}/eseal/v1/seal");
+        }
+        if *kind != "admin" && state.verifier.is_some() {
+            announce!("verification page {kind}://{local}/verify");
+        }
+    }
     if let Some(tx) = listening.take() {
         let _ = tx.send(addresses);
     }

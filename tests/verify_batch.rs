@@ -195,4 +195,14 @@ fn ten_thousand_tokens_with_three_damaged_report_exactly_those_three() {
         "{}",
         text(&o)
     );
+    // The failing files are named on the terminal too, not only in the report.
+    for name in ["d17.bin.tsr", "d4242.bin.tsr", "d9001.bin.tsr"] {
+        assert!(
+            text(&o).lines().any(
+                |l| (l.contains("INVALID") || l.contains("CANNOT BE VERIFIED")) && l.contains(name)
+            ),
+            "{name}: {}",
+            text(&o)
+        );
+    }
 }

@@ -71,14 +71,20 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
         )?)),
         None => None,
     };
+    // "N of M": M is what the walk has found so far, and grows until it is done.
     let bar = std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
+        let b = indicatif::ProgressBar::new(0);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos} verified ({per_sec}) {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} of {len} verified ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         b
     });
+    let found = std::sync::atomic::AtomicU64::new(0);
+    // The first failures, named on the terminal even without --report.
+    let mut failures: Vec<String> = Vec::new();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (paths_tx, paths_rx) = sync_channel::<Vec<PathBuf>>(workers * 4);
     let paths_rx = Mutex::new(paths_rx);
@@ -86,12 +92,12 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
     let (mut valid, mut invalid, mut bad) = (0u64, 0u64, 0u64);
     let mut write_error = None;
     std::thread::scope(|s| {
-        let roots = &a.batch;
+        let (roots, found) = (&a.batch, &found);
         s.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
             let mut seen = HashSet::new();
             for r in roots {
-                walk(r, true, 0, &mut seen, &mut chunk, &paths_tx);
+                walk(r, true, 0, &mut seen, &mut chunk, &paths_tx, found);
             }
             if !chunk.is_empty() {
                 let _ = paths_tx.send(chunk);
@@ -112,10 +118,16 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
                 }
                 Verdict::Invalid(r) => {
                     invalid += 1;
+                    if failures.len() < NAMED_FAILURES {
+                        failures.push(format!("INVALID {}: {r}", file.display()));
+                    }
                     json!({ "result": "invalid", "reason": r })
                 }
                 Verdict::BadInput(r) => {
                     bad += 1;
+                    if failures.len() < NAMED_FAILURES {
+                        failures.push(format!("CANNOT BE VERIFIED {}: {r}", file.display()));
+                    }
                     json!({ "result": "bad-input", "reason": r })
                 }
             };
@@ -128,6 +140,7 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
                 write_error.get_or_insert(e);
             }
             if let Some(b) = &bar {
+                b.set_length(found.load(std::sync::atomic::Ordering::Relaxed));
                 b.inc(1);
             }
         }
@@ -148,6 +161,20 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
     }
     let total = valid + invalid + bad;
     out!("{total} verified: {valid} valid, {invalid} invalid, {bad} could not be read");
+    for f in &failures {
+        out!("  {f}");
+    }
+    let unnamed = (invalid + bad).saturating_sub(failures.len() as u64);
+    if unnamed > 0 {
+        out!(
+            "  … and {unnamed} more{}",
+            if a.report.is_some() {
+                " (the report lists every one)"
+            } else {
+                " (--report FILE lists every one)"
+            }
+        );
+    }
     match (invalid, bad, total) {
         (_, _, 0) => Err(CmdError::usage("no token or seal found")),
         (0, 0, _) => Ok(()),
@@ -155,6 +182,9 @@ pub fn run(a: &VerifyArgs) -> Result<(), CmdError> {
         _ => Err(CmdError::negative(format!("{invalid} items are INVALID"))),
     }
 }
+
+/// Failures named on the terminal at most; `--report` has them all.
+const NAMED_FAILURES: usize = 20;
 
 /// How deep `verify --batch` goes below a directory it is given.
 const MAX_DEPTH: usize = 64;
@@ -170,6 +200,7 @@ fn walk(
     seen: &mut HashSet<(u64, u64)>,
     chunk: &mut Vec<PathBuf>,
     out: &SyncSender<Vec<PathBuf>>,
+    found: &std::sync::atomic::AtomicU64,
 ) {
     use std::os::unix::fs::MetadataExt;
     // A name given on the command line is followed; one found in a directory is not.
@@ -180,7 +211,7 @@ fn walk(
     };
     let Ok(meta) = meta else {
         if named {
-            push(path.to_path_buf(), chunk, out);
+            push(path.to_path_buf(), chunk, out, found);
         }
         return;
     };
@@ -189,11 +220,11 @@ fn walk(
             return;
         }
         let Ok(entries) = std::fs::read_dir(path) else {
-            push(path.to_path_buf(), chunk, out);
+            push(path.to_path_buf(), chunk, out, found);
             return;
         };
         for e in entries.flatten() {
-            walk(&e.path(), false, depth + 1, seen, chunk, out);
+            walk(&e.path(), false, depth + 1, seen, chunk, out, found);
         }
     } else if meta.file_type().is_symlink() && std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         // A link to a directory inside the tree: not followed.
@@ -203,11 +234,18 @@ fn walk(
             .and_then(|e| e.to_str())
             .is_some_and(|e| EVIDENCE.contains(&e.to_ascii_lowercase().as_str()))
     {
-        push(path.to_path_buf(), chunk, out);
+        push(path.to_path_buf(), chunk, out, found);
     }
 }
 
-fn push(path: PathBuf, chunk: &mut Vec<PathBuf>, out: &SyncSender<Vec<PathBuf>>) {
+/// One more item: counted (the progress line's total), sent with its chunk.
+fn push(
+    path: PathBuf,
+    chunk: &mut Vec<PathBuf>,
+    out: &SyncSender<Vec<PathBuf>>,
+    found: &std::sync::atomic::AtomicU64,
+) {
+    found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     chunk.push(path);
     if chunk.len() == CHUNK {
         let _ = out.send(std::mem::replace(chunk, Vec::with_capacity(CHUNK)));

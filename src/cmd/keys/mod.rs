@@ -39,6 +39,25 @@ pub fn generate(
     policy: Option<&str>,
     wrap: Option<&str>,
 ) -> Result<(), CmdError> {
+    generate_then(
+        config,
+        name,
+        key_type,
+        policy,
+        wrap,
+        "certify it (keys csr, keys install-cert)",
+    )
+}
+
+/// [`generate`], saying what happens to the pending key `next`.
+fn generate_then(
+    config: &Path,
+    name: &str,
+    key_type: KeyType,
+    policy: Option<&str>,
+    wrap: Option<&str>,
+    next: &str,
+) -> Result<(), CmdError> {
     let (cfg, _, _) = open(config)?;
     let policy = policy.map(|p| policy_of(&cfg, Some(p))).transpose()?;
     commit(
@@ -53,7 +72,7 @@ pub fn generate(
     )?;
     let wrapped = wrap.map(|k| format!(", seed wrapped under {k}"));
     out!(
-        "generated {name} ({}{}), pending: certify it (keys csr, keys install-cert)",
+        "generated {name} ({}{}), pending: {next}",
         key_type.name(),
         wrapped.unwrap_or_default()
     );
@@ -167,7 +186,14 @@ fn dev_new_key(
         now.duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis())
     );
-    generate(config, &name, key_type, serves.as_deref(), wrap)?;
+    generate_then(
+        config,
+        &name,
+        key_type,
+        serves.as_deref(),
+        wrap,
+        "the dev CA certifies it and puts it in force next",
+    )?;
     let (cfg, _, mut ring) = open(config)?;
     let e = entry(&mut ring, &name)?;
     let s = signer(&cfg, &e.key)?;

@@ -18,15 +18,15 @@ pub(crate) fn body(
         .read_to_vec()
         .map_err(|e| ClientError::transport(url, format!("reading the reply: {e}")))?;
     if status != 200 {
-        return Err(ClientError::Status {
-            url: url.to_string(),
+        return Err(ClientError::status(
+            url,
             status,
-            body: String::from_utf8_lossy(&body)
+            String::from_utf8_lossy(&body)
                 .trim()
                 .chars()
                 .take(500)
                 .collect(),
-        });
+        ));
     }
     Ok(body)
 }

@@ -105,16 +105,47 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     let (code, out) = verify(&[t, "--data", d, "--trust", r, "--json"]);
     assert_eq!(code, 0, "{out}");
 
-    // A foreign trust anchor.
+    // A foreign trust anchor: the token is not proven wrong, the verifier lacks its root.
+    // Cannot be verified (exit 2), saying what to supply.
     let foreign = DevPki::generate(SystemTime::now()).unwrap();
     let foreign_root = w.join("foreign.pem");
     std::fs::write(&foreign_root, to_pem_chain(&[foreign.root]).unwrap()).unwrap();
     let (code, out) = verify(&[t, "--data", d, "--trust", foreign_root.to_str().unwrap()]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("not trusted") && out.contains("no issuer"),
+        out.contains("CANNOT BE VERIFIED") && out.contains("no issuer") && out.contains("--trust"),
         "{out}"
     );
+
+    // A token without the TSA's certificate: cannot be verified until it is supplied.
+    let bare = w.join("bare.tsr");
+    let o = kokuin(&[
+        "request",
+        d,
+        "--url",
+        &srv.http,
+        "-o",
+        bare.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let b = bare.to_str().unwrap();
+    let (code, out) = verify(&[b, "--data", d, "--trust", r]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("CANNOT BE VERIFIED") && out.contains("--untrusted"),
+        "{out}"
+    );
+    let tsu = w.join("state/pki/tsu.pem");
+    let (code, out) = verify(&[
+        b,
+        "--data",
+        d,
+        "--trust",
+        r,
+        "--untrusted",
+        tsu.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
 
     // A nonce mismatch against another request for the same data.
     let q2 = w.join("other.tsq");

@@ -66,7 +66,8 @@ fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
                 .ok()
                 .ok_or_else(|| CmdError::usage("--digest is not hexadecimal"))?;
             if d.len() != hash.output_len() {
-                return Err(CmdError::negative(format!(
+                // The wrong thing given, not evidence proven wrong.
+                return Err(CmdError::usage(format!(
                     "the digest has {} octets but the token uses {hash} ({} octets)",
                     d.len(),
                     hash.output_len()
@@ -83,7 +84,17 @@ fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
             expected_digest: digest.as_deref(),
             request: request.as_ref(),
         })
-        .map_err(|e| CmdError::negative(format!("INVALID: {e}")))
+        .map_err(|e| {
+            if e.cannot_judge() {
+                CmdError::usage(format!(
+                    "CANNOT BE VERIFIED: {e}\n  supply: the TSA's certificate and intermediates \
+                     (--untrusted; or ask for it in the token: kokuin request --cert-req), or \
+                     the root the TSA's certificate is issued under (--trust)"
+                ))
+            } else {
+                CmdError::negative(format!("INVALID: {e}"))
+            }
+        })
 }
 
 fn print_human(v: &VerifiedToken) {

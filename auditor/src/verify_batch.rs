@@ -316,6 +316,8 @@ fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
             "gen_time": v.gen_time.to_rfc3339(),
             "policy": v.policy.to_string(),
         })),
+        // Not proven wrong: the verifier lacks the signer's certificate or its root.
+        Err(e) if e.cannot_judge() => Verdict::BadInput(e.to_string()),
         Err(e) => Verdict::Invalid(e.to_string()),
     }
 }
@@ -342,6 +344,8 @@ fn verify_seal(bytes: &[u8], document: Option<&Path>, trust: &Trust) -> Verdict 
             "level": r.level.to_string(),
             "organisation": r.subject.as_ref().ok().map(|s| s.organization.clone()),
         })),
+        // Not proven wrong: the verifier lacks the signer's certificate or its root.
+        Err(e) if e.cannot_judge() => Verdict::BadInput(e.to_string()),
         Err(e) => Verdict::Invalid(e.to_string()),
     }
 }

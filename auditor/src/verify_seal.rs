@@ -60,7 +60,17 @@ fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
             level_policies: &[],
         },
     )
-    .map_err(|e| CmdError::negative(format!("INVALID: {e}")))
+    .map_err(|e| {
+        if e.cannot_judge() {
+            CmdError::usage(format!(
+                "CANNOT BE VERIFIED: {e}\n  supply: the document (--data), the signer's \
+                 certificate and intermediates (--untrusted), or the root the sealer's \
+                 certificate is issued under (--trust)"
+            ))
+        } else {
+            CmdError::negative(format!("INVALID: {e}"))
+        }
+    })
 }
 
 fn print_human(r: &SealReport) {

@@ -47,6 +47,10 @@ pub enum BadInput {
     /// A digest of the wrong length for its algorithm.
     #[error("the {0} digest has {1} octets, not {2}")]
     DigestLength(DigestAlgorithm, usize, usize),
+    /// Something the check needs that the verifier does not have: the signer's certificate,
+    /// or a trust anchor its chain leads to (the evidence is not proven wrong).
+    #[error("cannot be verified: {0}")]
+    Missing(String),
 }
 
 /// What kind of evidence a verdict is about.
@@ -261,6 +265,7 @@ pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict
             request: None,
         }) {
             Ok(v) => token_verdict(&v),
+            Err(e) if e.cannot_judge() => return Err(BadInput::Missing(e.to_string())),
             Err(e) => Verdict::invalid(EvidenceKind::Token, &e.to_string()),
         },
     )
@@ -291,6 +296,7 @@ fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdic
         Err(SealVerifyError::DataDigest(a)) if opts.document.is_empty() => {
             Err(BadInput::DigestNeeded(a))
         }
+        Err(e) if e.cannot_judge() => Err(BadInput::Missing(e.to_string())),
         Err(e) => Ok(Verdict::invalid(EvidenceKind::Seal, &e.to_string())),
     }
 }

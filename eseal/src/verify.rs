@@ -47,6 +47,9 @@ pub enum SealVerifyError {
         at: String,
         /// Why it does not validate.
         reason: String,
+        /// Whether it is for want of an issuer (an anchor or intermediate not given), not
+        /// proven wrong.
+        no_issuer: bool,
     },
     #[error("the signer's certificate {0}")]
     /// The signer's certificate is revoked by a CRL the seal carries.
@@ -60,6 +63,25 @@ pub enum SealVerifyError {
     #[error("detached seal: the document's {0} digest is needed")]
     /// A detached seal and no document digest given.
     DataDigest(DigestAlgorithm),
+}
+
+impl SealVerifyError {
+    /// Whether the seal could not be judged for want of something the verifier was not given
+    /// (the document, the signer's certificate, an anchor or intermediate its chain leads to),
+    /// as opposed to being proven wrong: "cannot be verified", not "not valid".
+    pub fn cannot_judge(&self) -> bool {
+        matches!(
+            self,
+            Self::DataDigest(_)
+                | Self::SignerPath {
+                    no_issuer: true,
+                    ..
+                }
+                | Self::SignedData(
+                    kokuin_cms::signed_data::SignedDataError::SignerCertificateMissing
+                )
+        )
+    }
 }
 
 /// What to verify against.
@@ -205,6 +227,7 @@ pub fn verify_seal(
     .map_err(|e| SealVerifyError::SignerPath {
         at: display_time(signer_at),
         reason: e.to_string(),
+        no_issuer: matches!(e, kokuin_certs::path::PathError::NoIssuer { .. }),
     })?;
     let next_proof = |t: SystemTime| {
         arc_stamps

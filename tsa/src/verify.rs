@@ -97,6 +97,18 @@ pub enum TokenError {
     Refused(String),
 }
 
+impl TokenError {
+    /// Whether the token could not be judged for want of something the verifier was not given
+    /// (the TSA's certificate, an anchor or intermediate its chain leads to), as opposed to
+    /// being proven wrong: "cannot be verified", not "not valid".
+    pub fn cannot_judge(&self) -> bool {
+        matches!(
+            self,
+            Self::SignerCertificateMissing | Self::Path(PathError::NoIssuer { .. })
+        )
+    }
+}
+
 /// A response as received: its status, and the token if one was granted.
 #[derive(Debug)]
 pub struct ParsedResponse {

@@ -267,7 +267,8 @@ fn audit_verify_names_tampering_in_a_server_log() {
         out.contains(&format!("record #{idx}")) && out.contains("modified"),
         "{out}"
     );
-    // A foreign checkpoint certificate is not trusted.
+    // A foreign checkpoint certificate is not trusted: the intact log cannot be verified
+    // with it (exit 2), it is not damaged.
     std::fs::write(&seg, text0).unwrap();
     let o = kokuin(&[
         "audit",
@@ -277,8 +278,10 @@ fn audit_verify_names_tampering_in_a_server_log() {
         state.join("pki/tsu.pem").to_str().unwrap(),
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let j: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
-    assert_eq!(j["problem"]["damage"], "bad checkpoint signature");
+    assert_eq!(j["problem"]["damage"], "checkpoint key not trusted");
+    assert_eq!(j["bad_input"], true);
+    assert!(text(&o).contains("CANNOT BE VERIFIED"), "{}", text(&o));
 }

@@ -24,11 +24,19 @@ pub enum Damage {
     Truncated,
     /// A checkpoint's signature does not verify.
     BadCheckpointSignature,
+    /// A checkpoint signed by a key none of the given certificates certify: the log is not
+    /// proven damaged, it cannot be verified without that key's certificate.
+    UntrustedCheckpointKey,
     /// A line is not a record.
     Malformed,
 }
 
 impl Damage {
+    /// Whether it proves the log changed (else the verifier lacks something: exit 2).
+    pub fn proves_damage(self) -> bool {
+        !matches!(self, Self::UntrustedCheckpointKey)
+    }
+
     /// A stable name for reports and `--json`.
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +46,7 @@ impl Damage {
             Self::Inserted => "inserted",
             Self::Truncated => "truncated",
             Self::BadCheckpointSignature => "bad checkpoint signature",
+            Self::UntrustedCheckpointKey => "checkpoint key not trusted",
             Self::Malformed => "malformed",
         }
     }
@@ -266,7 +275,13 @@ pub fn verify_dir(
         }
         if r.kind == kind::CHECKPOINT {
             if let Err(e) = checkpoint::check(&r, verifier) {
-                report.problem = Some(finding(Damage::BadCheckpointSignature, &l, e.to_string()));
+                let damage = match e {
+                    crate::error::CheckpointError::UntrustedKey(_) => {
+                        Damage::UntrustedCheckpointKey
+                    }
+                    _ => Damage::BadCheckpointSignature,
+                };
+                report.problem = Some(finding(damage, &l, e.to_string()));
                 return Ok(report);
             }
             report.checkpoints += 1;

@@ -115,6 +115,7 @@ fn verify_one(
             serde_json::json!({
                 "node": node,
                 "valid": report.problem.is_none(),
+                "bad_input": report.problem.as_ref().is_some_and(|p| !p.damage.proves_damage()),
                 "records": report.records,
                 "segments": report.segments,
                 "checkpoints": report.checkpoints,
@@ -174,6 +175,16 @@ fn verify_one(
             }
             Ok(())
         }
+        Some(p) if !p.damage.proves_damage() => Err(CmdError::usage(format!(
+            "{prefix}CANNOT BE VERIFIED: record #{} ({}, line {}): {} — {}\n  supply: the \
+             certificate of the key that signed this log's checkpoints (--trust); nothing \
+             in the log is shown to be changed",
+            p.index,
+            p.segment.display(),
+            p.line,
+            p.damage.name(),
+            p.detail
+        ))),
         Some(p) => Err(CmdError::negative(format!(
             "{prefix}DAMAGED: record #{} ({}, line {}): {} — {}",
             p.index,

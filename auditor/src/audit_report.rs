@@ -97,6 +97,12 @@ fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Option<String>, CmdError> 
             "Intact: {} records chained, {} checkpoints verified with the audit key.",
             r.records, r.checkpoints
         ),
+        Some(f) if !f.damage.proves_damage() => format!(
+            "Not verified: record {} ({}): {}. Give the audit key's certificate with --trust.",
+            f.index,
+            f.damage.name(),
+            f.detail
+        ),
         Some(f) => format!(
             "DAMAGED at record {} ({}): {}",
             f.index,

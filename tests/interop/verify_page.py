@@ -100,6 +100,8 @@ def verify(evidence, doc):
             for li in result.find_elements(By.CSS_SELECTOR, "#timeline li")
         ],
         "focused_verdict": driver.switch_to.active_element.get_attribute("id") == "verdict",
+        "times": [t.text for t in result.find_elements(By.CSS_SELECTOR, "#timeline time")],
+        "dev_banner": driver.find_element(By.ID, "dev-pki").is_displayed(),
     }
 
 
@@ -130,6 +132,14 @@ def layout(size):
 
 good = verify(seal, document)
 layout("1280x900")
+# What was checked, when, and against what: the files by name and SHA-256, times in JST with
+# UTC, the trust anchor, and a banner because it is the dev PKI.
+import hashlib
+check(hashlib.sha256(open(seal, "rb").read()).hexdigest() in good["details"].get("File checked", ""), f"the seal's SHA-256 is shown: {good['details']}")
+check(hashlib.sha256(open(document, "rb").read()).hexdigest() in good["details"].get("Document", ""), "the document's SHA-256 is shown")
+check("Kokuin Dev Root CA" in good["details"].get("Trust anchor", ""), "the trust anchor is named")
+check(good["times"] and all("JST" in t and "UTC" in t for t in good["times"]), f"times in JST and UTC: {good['times']}")
+check(good["dev_banner"], "the dev PKI banner is shown")
 driver.save_screenshot(os.path.join(shots, "verify-page-valid.png"))
 bad = verify(seal, changed)
 driver.save_screenshot(os.path.join(shots, "verify-page-invalid.png"))

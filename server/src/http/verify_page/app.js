@@ -41,6 +41,18 @@ function dropZone(zoneId, inputId) {
   });
 }
 
+// A time as a person in Japan reads it, with UTC beside it.
+function when(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  const jst = d.toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo', hour12: false });
+  return jst + ' JST (' + d.toISOString().replace('.000Z', 'Z') + ' UTC)';
+}
+
+// The root of the dev PKI `serve --dev` makes (certs/src/dev.rs): evidence under it proves
+// nothing outside a test.
+const DEV_ROOT = 'CN=Kokuin Dev Root CA,O=Kokuin Development,C=JP';
+
 function row(dl, ja, en, value) {
   if (value === null || value === undefined || value === '') return;
   const dt = document.createElement('dt');
@@ -109,7 +121,7 @@ function chart(list) {
   return svg;
 }
 
-function show(v, httpStatus) {
+function show(v, httpStatus, checked) {
   const result = $('result');
   result.hidden = false;
   // Only a verdict the server gave (200) says "not valid"; anything else says "cannot".
@@ -125,8 +137,18 @@ function show(v, httpStatus) {
   const tl = $('timeline');
   tl.replaceChildren();
   $('timeline-chart').replaceChildren();
+  // What was checked, whatever the verdict: the files by name and SHA-256.
+  if (checked) {
+    row(dl, '確認したファイル', 'File checked', checked.evidence.name + ' (SHA-256 ' + checked.evidence.sha256 + ')');
+    if (checked.document) {
+      row(dl, '書類', 'Document', checked.document.name + ' (SHA-256 ' + checked.document.sha256 + ')');
+    }
+  }
+  const anchor = v.chain && v.chain.length ? v.chain[v.chain.length - 1] : null;
+  $('dev-pki').hidden = !(v.valid && anchor === DEV_ROOT);
   if (v.valid) {
     row(dl, '種類', 'Kind', v.kind === 'e-seal' ? 'e シール / e-seal' : 'タイムスタンプ / time-stamp token');
+    row(dl, '時刻（タイムスタンプ）', 'Time (time-stamp)', v.gen_time ? when(v.gen_time) : null);
     row(dl, '組織', 'Organisation', v.organization);
     row(dl, '法人番号', 'Corporate number', v.corporate_number);
     if (!v.corporate_number) row(dl, '組織識別子', 'Organisation identifier', v.organization_identifier);
@@ -137,13 +159,14 @@ function show(v, httpStatus) {
     row(dl, 'シリアル番号', 'Serial number', v.serial);
     row(dl, '署名アルゴリズム', 'Signature algorithm', v.signature_algorithm_name);
     row(dl, '耐量子計算機暗号', 'Quantum-safe', v.quantum_safe ? 'はい / yes' : 'いいえ / no (classical)');
+    row(dl, '信頼の起点', 'Trust anchor', anchor);
     const list = events(v);
     for (const e of list) {
       const li = document.createElement('li');
       li.dataset.kind = e.kind;
       const t = document.createElement('time');
       t.dateTime = e.time;
-      t.textContent = e.time;
+      t.textContent = when(e.time);
       const [ja, en] = KINDS[e.kind];
       li.append(t, ' — ' + ja + ' / ' + en + (e.note ? ' (' + e.note + ')' : ''));
       tl.append(li);
@@ -168,8 +191,13 @@ async function verify(e) {
   const button = $('verify');
   button.disabled = true;
   try {
-    const body = { evidence: base64(await evidence.arrayBuffer()) };
-    if (doc) body.digests = await digests(doc);
+    const bytes = await evidence.arrayBuffer();
+    const body = { evidence: base64(bytes) };
+    const checked = { evidence: { name: evidence.name, sha256: hex(await crypto.subtle.digest('SHA-256', bytes)) } };
+    if (doc) {
+      body.digests = await digests(doc);
+      checked.document = { name: doc.name, sha256: body.digests.sha256 };
+    }
     const r = await fetch('/verify/v1', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -177,7 +205,7 @@ async function verify(e) {
     });
     let v;
     try { v = await r.json(); } catch (_) { v = { valid: false, bad_input: true }; }
-    show(v, r.status);
+    show(v, r.status, checked);
   } catch (err) {
     show({ valid: false, bad_input: true, error: String(err) }, 0);
   } finally {

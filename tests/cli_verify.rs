@@ -77,6 +77,11 @@ fn verify_accepts_valid_tokens_and_names_each_failure() {
     let (code, out) = verify(&[t, "--data", changed_path.to_str().unwrap(), "--trust", r]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("message imprint does not match"), "{out}");
+    // In plain words too, in English and in Japanese, before the detail.
+    assert!(
+        out.contains("This time-stamp is for another document") && out.contains("別の書類"),
+        "{out}"
+    );
     // Its verdict in JSON: judged (not bad input), with the reason; stdout holds only it.
     let o = kokuin(&[
         "verify",

@@ -99,8 +99,8 @@ fn a_person_verifies_a_sealed_invoice_in_the_browser() {
     assert_eq!(bad["verdict"], "invalid", "{seen}");
     assert!(bad["heading"].as_str().unwrap().contains("Not valid"));
     assert!(
-        bad["reason"].as_str().unwrap().contains("digest"),
-        "the reason names the digest: {seen}"
+        bad["detail"].as_str().unwrap().contains("digest"),
+        "the technical detail names the digest: {seen}"
     );
     for f in ["verify-page-valid.png", "verify-page-invalid.png"] {
         assert!(

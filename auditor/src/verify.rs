@@ -85,14 +85,16 @@ fn check(a: &VerifyArgs, bytes: &[u8]) -> Result<VerifiedToken, CmdError> {
             request: request.as_ref(),
         })
         .map_err(|e| {
+            let (ja, en) = e.plain();
             if e.cannot_judge() {
                 CmdError::usage(format!(
-                    "CANNOT BE VERIFIED: {e}\n  supply: the TSA's certificate and intermediates \
-                     (--untrusted; or ask for it in the token: kokuin request --cert-req), or \
-                     the root the TSA's certificate is issued under (--trust)"
+                    "CANNOT BE VERIFIED: {en}\n  {ja}\n  detail: {e}\n  supply: the TSA's \
+                     certificate and intermediates (--untrusted; or ask for it in the token: \
+                     kokuin request --cert-req), or the root the TSA's certificate is issued \
+                     under (--trust)"
                 ))
             } else {
-                CmdError::negative(format!("INVALID: {e}"))
+                CmdError::negative(format!("INVALID: {en}\n  {ja}\n  detail: {e}"))
             }
         })
 }

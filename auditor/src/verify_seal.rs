@@ -61,14 +61,15 @@ fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
         },
     )
     .map_err(|e| {
+        let (ja, en) = e.plain();
         if e.cannot_judge() {
             CmdError::usage(format!(
-                "CANNOT BE VERIFIED: {e}\n  supply: the document (--data), the signer's \
-                 certificate and intermediates (--untrusted), or the root the sealer's \
-                 certificate is issued under (--trust)"
+                "CANNOT BE VERIFIED: {en}\n  {ja}\n  detail: {e}\n  supply: the document \
+                 (--data), the signer's certificate and intermediates (--untrusted), or the \
+                 root the sealer's certificate is issued under (--trust)"
             ))
         } else {
-            CmdError::negative(format!("INVALID: {e}"))
+            CmdError::negative(format!("INVALID: {en}\n  {ja}\n  detail: {e}"))
         }
     })
 }

@@ -74,9 +74,15 @@ pub struct Verdict {
     /// What it is, when that is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<EvidenceKind>,
-    /// Why it is not valid, or why it could not be judged.
+    /// Why it is not valid, or why it could not be judged: the technical detail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The same in plain Japanese, for the person who holds the evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_ja: Option<String>,
+    /// The same in plain English.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_en: Option<String>,
     /// `true` when the input could not be judged (exit 2, "cannot be verified"); `false`
     /// where a command says explicitly that it was judged.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,13 +193,14 @@ pub struct SealDetails {
 }
 
 impl Verdict {
-    /// Evidence that did not verify, and why.
-    pub fn invalid(kind: EvidenceKind, reason: &str) -> Self {
+    /// Evidence that did not verify: why in plain words (Japanese, English), and the detail.
+    pub fn invalid(kind: EvidenceKind, plain: (&str, &str), detail: &str) -> Self {
         Self {
             kind: Some(kind),
-            error: Some(format!("INVALID: {reason}")),
+            error: Some(format!("INVALID: {detail}")),
             ..Self::default()
         }
+        .in_words(plain)
     }
 
     /// Input that cannot be judged, and why.
@@ -203,6 +210,13 @@ impl Verdict {
             bad_input: Some(true),
             ..Self::default()
         }
+    }
+
+    /// The same verdict with its reason in plain words (Japanese, English).
+    pub fn in_words(mut self, (ja, en): (&str, &str)) -> Self {
+        self.reason_ja = Some(ja.to_string());
+        self.reason_en = Some(en.to_string());
+        self
     }
 
     /// No verdict for now (the verifier is busy), and why: not a judgement of the input.
@@ -217,6 +231,30 @@ impl Verdict {
     pub fn to_json(&self) -> String {
         // Strings, numbers, booleans and lists of them only: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"valid\":false}"))
+    }
+}
+
+impl BadInput {
+    /// The reason in plain words (Japanese, English), with what to supply.
+    pub fn plain(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::NotEvidence(_) => (
+                "このファイルは e シールでもタイムスタンプでもありません。",
+                "This file is neither an e-seal nor a time-stamp token.",
+            ),
+            Self::DigestNeeded(_) => (
+                "確認には書類が必要です。書類も選んでください。",
+                "The document is needed to check this: choose the document too.",
+            ),
+            Self::DigestLength(..) => (
+                "書類のハッシュ値の長さが正しくありません。",
+                "The document's digest has the wrong length.",
+            ),
+            Self::Missing(_) => (
+                "確認に必要な証明書（署名者の証明書、または信頼するルート証明書）がありません。",
+                "A certificate needed to check this is missing: the signer's, or a trusted root for it.",
+            ),
+        }
     }
 }
 
@@ -250,7 +288,13 @@ pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict
     let token = read_token(der).map_err(|e| BadInput::NotEvidence(e.to_string()))?;
     let hash = match token.hash_algorithm() {
         Ok(h) => h,
-        Err(e) => return Ok(Verdict::invalid(EvidenceKind::Token, &e.to_string())),
+        Err(e) => {
+            return Ok(Verdict::invalid(
+                EvidenceKind::Token,
+                e.plain(),
+                &e.to_string(),
+            ));
+        }
     };
     let digest = opts
         .document
@@ -266,7 +310,7 @@ pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict
         }) {
             Ok(v) => token_verdict(&v),
             Err(e) if e.cannot_judge() => return Err(BadInput::Missing(e.to_string())),
-            Err(e) => Verdict::invalid(EvidenceKind::Token, &e.to_string()),
+            Err(e) => Verdict::invalid(EvidenceKind::Token, e.plain(), &e.to_string()),
         },
     )
 }
@@ -274,7 +318,14 @@ pub fn verify_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict
 fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdict, BadInput> {
     let alg = match ParsedSignedData::from_der(der).and_then(|p| p.digest_algorithm()) {
         Ok(a) => a,
-        Err(e) => return Ok(Verdict::invalid(EvidenceKind::Seal, &e.to_string())),
+        Err(e) => {
+            let e = SealVerifyError::SignedData(e);
+            return Ok(Verdict::invalid(
+                EvidenceKind::Seal,
+                e.plain(),
+                &e.to_string(),
+            ));
+        }
     };
     let digest = opts.document.get(alg);
     if let Some(d) = digest {
@@ -297,7 +348,11 @@ fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdic
             Err(BadInput::DigestNeeded(a))
         }
         Err(e) if e.cannot_judge() => Err(BadInput::Missing(e.to_string())),
-        Err(e) => Ok(Verdict::invalid(EvidenceKind::Seal, &e.to_string())),
+        Err(e) => Ok(Verdict::invalid(
+            EvidenceKind::Seal,
+            e.plain(),
+            &e.to_string(),
+        )),
     }
 }
 

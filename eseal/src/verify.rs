@@ -66,6 +66,60 @@ pub enum SealVerifyError {
 }
 
 impl SealVerifyError {
+    /// The reason in plain words, for the person who received the sealed document (Japanese,
+    /// English): what it means for them; [`std::fmt::Display`] has the technical detail.
+    pub fn plain(&self) -> (&'static str, &'static str) {
+        use kokuin_cms::signed_data::SignedDataError as S;
+        match self {
+            Self::Raw(_) | Self::SignedData(S::Malformed(_) | S::NotSignedData(_)) => (
+                "このファイルは e シールではありません。",
+                "This file is not an e-seal.",
+            ),
+            Self::DataDigest(_) | Self::SignedData(S::NoContent) => (
+                "書類が別になっている e シールです。書類も選んでください。",
+                "This seal is detached from its document: choose the document too.",
+            ),
+            Self::SignedData(S::MessageDigest) => (
+                "書類が、e シールを付けた後に変更されているか、別の書類です。",
+                "The document was changed after it was sealed, or it is another document.",
+            ),
+            Self::SignedData(S::SignerCertificateMissing) => (
+                "e シールの証明書がないため確認できません。証明書を添えてください。",
+                "The seal's certificate is missing, so the seal cannot be checked. Supply it.",
+            ),
+            Self::SignerPath {
+                no_issuer: true, ..
+            } => (
+                "この e シールを信頼する根拠（ルート証明書）が与えられていないため確認できません。",
+                "No trusted root certificate was given for this seal's issuer, so it cannot be checked.",
+            ),
+            Self::SignerPath { .. } => (
+                "e シールの証明書が信頼できません（有効期間外、または発行元の署名が正しくありません）。",
+                "The seal's certificate cannot be trusted (outside its validity, or its issuer's signature is wrong).",
+            ),
+            Self::Revoked(_) => (
+                "e シールの証明書は失効しています。",
+                "The seal's certificate has been revoked.",
+            ),
+            Self::SignatureTimeStamp(_) | Self::ArchiveTimeStamp(_) => (
+                "e シールに含まれるタイムスタンプが正しくありません。",
+                "A time-stamp inside the seal is not valid.",
+            ),
+            Self::SignedData(S::DigestAlgorithm(_)) => (
+                "この e シールの方式（ハッシュ）は受け入れられません。",
+                "This seal uses a hash algorithm that is not accepted.",
+            ),
+            Self::SignedData(S::TooManyCertificates(_)) => (
+                "この e シールは証明書が多すぎるため確認しません。",
+                "This seal carries too many certificates to be checked.",
+            ),
+            Self::Baseline(_) | Self::SignedData(_) => (
+                "e シールの署名が正しくありません。作成後に変更されています。",
+                "The seal's signature is not valid: it was changed after it was made.",
+            ),
+        }
+    }
+
     /// Whether the seal could not be judged for want of something the verifier was not given
     /// (the document, the signer's certificate, an anchor or intermediate its chain leads to),
     /// as opposed to being proven wrong: "cannot be verified", not "not valid".

@@ -94,6 +94,7 @@ def verify(evidence, doc):
         "verdict": result.get_attribute("data-verdict"),
         "heading": driver.find_element(By.ID, "verdict").text,
         "reason": driver.find_element(By.ID, "reason").text,
+        "detail": driver.find_element(By.ID, "detail").get_attribute("textContent"),
         "details": details,
         "timeline": [
             li.get_attribute("data-kind")
@@ -143,6 +144,10 @@ check(good["dev_banner"], "the dev PKI banner is shown")
 driver.save_screenshot(os.path.join(shots, "verify-page-valid.png"))
 bad = verify(seal, changed)
 driver.save_screenshot(os.path.join(shots, "verify-page-invalid.png"))
+# The changed document: a plain sentence in Japanese and in English, the technical detail
+# behind a disclosure.
+check("書類" in bad["reason"] and "changed" in bad["reason"], f"a plain reason in both languages: {bad['reason']!r}")
+check("message-digest" in bad["detail"], f"the technical detail kept: {bad['detail']!r}")
 # A recipient on a phone (390x844 CSS pixels).
 driver.set_window_size(390, 844)
 phone = verify(seal, document)

@@ -98,6 +98,58 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// The reason in plain words, for the person who holds the token (Japanese, English):
+    /// what it means for them, not which field failed ([`std::fmt::Display`] has that).
+    pub fn plain(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Malformed(_) | Self::NotATimeStampToken(_) => (
+                "このファイルはタイムスタンプではありません。",
+                "This file is not a time-stamp token.",
+            ),
+            Self::SignerCertificateMissing => (
+                "タイムスタンプ局の証明書がないため確認できません。証明書を添えてください。",
+                "The time-stamp authority's certificate is missing, so the token cannot be checked. Supply it.",
+            ),
+            Self::Path(PathError::NoIssuer { .. }) => (
+                "このタイムスタンプ局を信頼する根拠（ルート証明書）が与えられていないため確認できません。",
+                "No trusted root certificate was given for this time-stamp authority, so the token cannot be checked.",
+            ),
+            Self::Path(PathError::Expired { .. } | PathError::NotYetValid { .. })
+            | Self::KeyUsagePeriod { .. } => (
+                "タイムスタンプ局の証明書は、この時刻には有効ではありませんでした。",
+                "The time-stamp authority's certificate was not valid at the time the token states.",
+            ),
+            Self::Path(_) | Self::SigningCertificate(_) => (
+                "タイムスタンプ局の証明書が信頼できません。",
+                "The time-stamp authority's certificate cannot be trusted.",
+            ),
+            Self::ImprintMismatch => (
+                "このタイムスタンプは別の書類に対するものです。書類が変更されたか、取り違えています。",
+                "This time-stamp is for another document: the document was changed, or it is the wrong one.",
+            ),
+            Self::RequestImprint | Self::Nonce { .. } | Self::Policy { .. } | Self::CertReq(_) => (
+                "このタイムスタンプは、添えられた要求に対する応答ではありません。",
+                "This time-stamp does not answer the request given with it.",
+            ),
+            Self::Refused(_) => (
+                "タイムスタンプ局は発行を拒否しました。",
+                "The time-stamp authority refused to issue this token.",
+            ),
+            Self::HashAlgorithm(_) => (
+                "このタイムスタンプの方式（ハッシュ）は受け入れられません。",
+                "This time-stamp uses a hash algorithm that is not accepted.",
+            ),
+            Self::SignerCount(_)
+            | Self::Attribute(_)
+            | Self::ContentTypeAttribute
+            | Self::MessageDigest
+            | Self::Signature(_) => (
+                "タイムスタンプの署名が正しくありません。作成後に変更されています。",
+                "The time-stamp's signature is not valid: it was changed after it was made.",
+            ),
+        }
+    }
+
     /// Whether the token could not be judged for want of something the verifier was not given
     /// (the TSA's certificate, an anchor or intermediate its chain leads to), as opposed to
     /// being proven wrong: "cannot be verified", not "not valid".

@@ -196,7 +196,7 @@ async fn verify_v1(
     let verdict = v.pool.run(move || judge(&v2, &body)).await;
     match verdict {
         Ok(Ok(value)) => json(StatusCode::OK, &value),
-        Ok(Err((status, reason))) => bad_input(status, &reason),
+        Ok(Err(refused)) => json(refused.0, &refused.1),
         Err(e) => {
             tracing::error!(request_id = tag.id, peer = %tag.peer, error = %e, "verification task failed");
             bad_input(
@@ -208,8 +208,8 @@ async fn verify_v1(
 }
 
 /// A request body judged: the verdict, or the status and reason of a request that cannot be.
-fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, (StatusCode, String)> {
-    let bad = |why: String| (StatusCode::BAD_REQUEST, why);
+fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, Box<(StatusCode, Verdict)>> {
+    let bad = |why: String| Box::new((StatusCode::BAD_REQUEST, Verdict::bad_input(why)));
     let request: VerifyRequest =
         serde_json::from_slice(body).map_err(|e| bad(format!("the request: {e}")))?;
     let evidence = base64::Engine::decode(
@@ -240,5 +240,8 @@ fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, (StatusCode, String)> {
             at: SystemTime::now(),
         },
     )
-    .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+    .map_err(|e| {
+        let verdict = Verdict::bad_input(e.to_string()).in_words(e.plain());
+        Box::new((StatusCode::UNPROCESSABLE_ENTITY, verdict))
+    })
 }

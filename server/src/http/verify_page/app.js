@@ -131,7 +131,21 @@ function show(v, httpStatus, checked) {
   $('verdict').textContent = v.valid
     ? '有効です — Valid'
     : cannot ? '検証できません — Cannot be verified' : '無効です — Not valid';
-  $('reason').textContent = v.valid ? '' : (v.error || ('HTTP ' + httpStatus));
+  // The reason in plain Japanese and English; the technical detail one click away.
+  const reason = $('reason');
+  reason.replaceChildren();
+  if (!v.valid && v.reason_ja) {
+    const en = document.createElement('span');
+    en.lang = 'en';
+    en.className = 'en';
+    en.textContent = v.reason_en || '';
+    reason.append(v.reason_ja, en);
+  } else {
+    reason.textContent = v.valid ? '' : (v.error || ('HTTP ' + httpStatus));
+  }
+  const showDetail = !v.valid && v.reason_ja && v.error;
+  $('reason-detail').hidden = !showDetail;
+  $('detail').textContent = showDetail ? v.error : '';
   const dl = $('details');
   dl.replaceChildren();
   const tl = $('timeline');

@@ -181,6 +181,39 @@ fn the_report_shows_what_the_log_holds() {
         data["tokens_in_clock_windows"], 1,
         "the rogue token is a finding"
     );
+    // Tokens while the clock's bound exceeded the declared accuracy (the last reading before
+    // them said so, or stated no bound), and tokens after a start that did not require sync
+    // (serve --dev does not): recounted here from the records in order.
+    let (mut exceeds, mut required, mut beyond, mut unrequired) = (false, None, 0u64, 0u64);
+    for r in &records {
+        match r.kind.as_str() {
+            k if k == kind::CLOCK_READING => {
+                let acc = r.fields["accuracy_us"].as_u64().unwrap_or(0);
+                exceeds = acc > 0 && r.fields["max_error_us"].as_u64().is_none_or(|e| e > acc);
+            }
+            k if k == kind::SERVICE_START => required = r.fields["require_sync"].as_bool(),
+            k if k == kind::TOKEN_ISSUED => {
+                beyond += u64::from(exceeds);
+                unrequired += u64::from(required == Some(false));
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        beyond >= 1,
+        "the rogue token follows a reading without a bound"
+    );
+    assert_eq!(data["tokens_beyond_accuracy"], beyond);
+    assert_eq!(
+        unrequired, 9,
+        "the dev server does not require sync: every token"
+    );
+    assert_eq!(data["tokens_without_required_sync"], unrequired);
+    assert!(
+        html.contains("tokens recorded while synchronisation was not required")
+            && html.contains("class=\"bad\""),
+        "the findings are shown in red"
+    );
 
     // Every key's tokens inside its usage window and its time in force; the rogue one not.
     let keys = data["keys"].as_object().unwrap();

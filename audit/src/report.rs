@@ -130,6 +130,18 @@ pub struct Summary {
     pub clock_readings: Vec<ClockPoint>,
     /// token.issued records inside a clock refusal window: each one a finding.
     pub tokens_in_clock_windows: u64,
+    /// token.issued records while the last clock reading before them had an error bound above
+    /// the declared accuracy, or none: each one a finding.
+    pub tokens_beyond_accuracy: u64,
+    /// token.issued records after a service.start that did not require the clock to be
+    /// synchronised (`clock.require_sync = false`): each one a finding.
+    pub tokens_without_required_sync: u64,
+    /// Whether the last clock reading exceeded the declared accuracy.
+    #[serde(skip)]
+    clock_exceeds: bool,
+    /// Whether the last service.start required synchronisation (`None`: it does not say).
+    #[serde(skip)]
+    sync_required: Option<bool>,
     /// Whether the log records which key was in force (a service.start with `in_force`).
     #[serde(skip)]
     in_force_known: bool,
@@ -250,6 +262,7 @@ impl Summary {
             kind::SERVICE_STOP => self.end_in_force(&r.time, None),
             kind::SERVICE_START => {
                 self.starts += 1;
+                self.sync_required = r.fields.get("require_sync").and_then(|v| v.as_bool());
                 self.end_in_force(&r.time, None);
                 if let Some(list) = r.fields.get("in_force").and_then(|v| v.as_array()) {
                     for k in list {
@@ -270,6 +283,12 @@ impl Summary {
     fn token_in_windows(&mut self, r: &Record, key: &str, policy: &str, gen_time: &str) {
         if self.clock_windows.last().is_some_and(|w| w.to.is_none()) {
             self.tokens_in_clock_windows += 1;
+        }
+        if self.clock_exceeds {
+            self.tokens_beyond_accuracy += 1;
+        }
+        if self.sync_required == Some(false) {
+            self.tokens_without_required_sync += 1;
         }
         let known = self.in_force_known;
         let span = self.keys.entry(key.to_string()).or_default();
@@ -344,6 +363,8 @@ impl Summary {
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
         let ok = r.fields.get("status").and_then(|v| v.as_str()) == Some("ok");
+        // No bound stated is no bound within the accuracy.
+        self.clock_exceeds = accuracy_us > 0 && max_error_us.is_none_or(|e| e > accuracy_us);
         let stride = self.clock_stride.max(1);
         if self.clock_pending > 0
             && self.clock_pending < stride

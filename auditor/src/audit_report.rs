@@ -116,7 +116,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;overflow-wrap:anywhere;\
 text-align:left}td.n{text-align:right}.bad{color:#a00;font-weight:bold}.ok{color:#060}\
-svg{display:block;margin:.5em 0;max-width:100%;height:auto}@media print{body{margin:1cm}h2{break-after:avoid}}";
+svg{display:block;margin:.5em 0;max-width:100%;height:auto}.en{color:#555;font-size:.9em}@media print{body{margin:1cm}h2{break-after:avoid}}";
 
 fn render(
     s: &Summary,
@@ -154,6 +154,29 @@ fn render(
                     Some(t) => p class=(ok(t.starts_with("Intact"))) { (t) },
                     None => p { "Integrity not checked (no " code { "--trust" } ")." },
                 }
+                // Findings first: what an assessor must look at, each with its count.
+                h2 { "所見 " span.en { "Findings" } }
+                @let findings = [
+                    (s.tokens_in_clock_windows, "時刻を保証できない間に記録されたトークン", "tokens recorded inside a clock refusal window"),
+                    (s.tokens_beyond_accuracy, "時刻の誤差上限が宣言した精度を超えていた間のトークン", "tokens recorded while the clock's error bound exceeded the declared accuracy"),
+                    (s.tokens_without_required_sync, "時刻同期を必須としていない起動中のトークン", "tokens recorded while synchronisation was not required (clock.require_sync = false)"),
+                    (outside, "鍵の使用期間外または有効でない鍵によるトークン", "tokens outside their key's usage window or time in force"),
+                ];
+                @if findings.iter().all(|f| f.0 == 0) && ceremonies.0 && integrity.as_ref().is_none_or(|t| t.starts_with("Intact")) {
+                    p.ok { "所見はありません。 " span.en { "No findings." } }
+                } @else {
+                    ul {
+                        @for (n, ja, en) in findings.iter().filter(|f| f.0 > 0) {
+                            li.bad { (n) " " (ja) " " span.en { (n) " " (en) } }
+                        }
+                        @if !ceremonies.0 {
+                            li.bad { "鍵セレモニーの記録が検証できません。 " span.en { (ceremonies.1) } }
+                        }
+                        @if let Some(t) = integrity.as_ref().filter(|t| !t.starts_with("Intact")) {
+                            li.bad { "ログの完全性が確認できません。 " span.en { (t) } }
+                        }
+                    }
+                }
                 h2 { "Time-stamp tokens" }
                 p {
                     (s.token_count()) " tokens; " (s.token_failures)
@@ -186,6 +209,14 @@ fn render(
                 }
                 p class=(ok(s.tokens_in_clock_windows == 0)) {
                     (s.tokens_in_clock_windows) " tokens recorded inside a refusal window."
+                }
+                p class=(ok(s.tokens_beyond_accuracy == 0)) {
+                    (s.tokens_beyond_accuracy) " tokens recorded while the clock's error bound \
+                    exceeded the declared accuracy."
+                }
+                p class=(ok(s.tokens_without_required_sync == 0)) {
+                    (s.tokens_without_required_sync) " tokens recorded while synchronisation was \
+                    not required (clock.require_sync = false at the service start)."
                 }
                 (clock_chart(s))
                 table {

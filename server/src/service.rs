@@ -300,7 +300,10 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
                 .with("node_id", cfg.tsa.node_id)
                 .with("key", key_label.clone())
                 .with("in_force", in_force)
-                .with("serial_epoch", serial_epoch),
+                .with("serial_epoch", serial_epoch)
+                // What the clock was held to: tokens issued while sync was not required are a
+                // finding in the audit report.
+                .with("require_sync", cfg.clock.require_sync),
         ]
         .into_iter()
         .chain(keyring_records)

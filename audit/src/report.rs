@@ -161,9 +161,11 @@ impl Summary {
     /// Adds `r` if its time is within `[from, to]`.
     pub fn add(&mut self, r: &Record, from: Option<SystemTime>, to: Option<SystemTime>) {
         let at = humantime::parse_rfc3339(&r.time).ok();
-        if from.is_some_and(|f| at.is_none_or(|t| t < f))
-            || to.is_some_and(|e| at.is_none_or(|t| t > e))
-        {
+        if to.is_some_and(|e| at.is_none_or(|t| t > e)) {
+            return;
+        }
+        if from.is_some_and(|f| at.is_none_or(|t| t < f)) {
+            self.carry(r);
             return;
         }
         self.records += 1;
@@ -227,13 +229,8 @@ impl Summary {
                 }
             }
             kind::KEY_LIFECYCLE => {
-                let (key, event, policy) = (field("key"), field("event"), field("policy"));
-                if !policy.is_empty() {
-                    self.end_in_force(&r.time, Some(&policy));
-                    if event.starts_with("in force") {
-                        self.begin_in_force(&r.time, &key, &policy, &field);
-                    }
-                }
+                self.lifecycle_windows(r, &field);
+                let (key, event) = (field("key"), field("event"));
                 self.keys.entry(key.clone()).or_default();
                 self.key_events.push(KeyEvent {
                     time: r.time.clone(),
@@ -262,20 +259,81 @@ impl Summary {
             kind::SERVICE_STOP => self.end_in_force(&r.time, None),
             kind::SERVICE_START => {
                 self.starts += 1;
-                self.sync_required = r.fields.get("require_sync").and_then(|v| v.as_bool());
-                self.end_in_force(&r.time, None);
-                if let Some(list) = r.fields.get("in_force").and_then(|v| v.as_array()) {
-                    for k in list {
-                        let f = |n: &str| {
-                            k.get(n)
-                                .and_then(|v| v.as_str())
-                                .unwrap_or_default()
-                                .to_string()
-                        };
-                        self.begin_in_force(&r.time, &f("key"), &f("policy"), &f);
-                    }
+                self.started(r);
+            }
+            _ => {}
+        }
+    }
+
+    /// A service start: what it put in force, and whether it required the clock in sync.
+    fn started(&mut self, r: &Record) {
+        self.end_in_force(&r.time, None);
+        self.sync_required = r.fields.get("require_sync").and_then(|v| v.as_bool());
+        if let Some(list) = r.fields.get("in_force").and_then(|v| v.as_array()) {
+            for k in list {
+                let f = |n: &str| {
+                    k.get(n)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                self.begin_in_force(&r.time, &f("key"), &f("policy"), &f);
+            }
+        }
+    }
+
+    /// A key lifecycle record's effect on what is in force.
+    fn lifecycle_windows(&mut self, r: &Record, field: &dyn Fn(&str) -> String) {
+        let (key, event, policy) = (field("key"), field("event"), field("policy"));
+        if !policy.is_empty() {
+            self.end_in_force(&r.time, Some(&policy));
+            if event.starts_with("in force") {
+                self.begin_in_force(&r.time, &key, &policy, field);
+            }
+        }
+    }
+
+    /// Whether a clock reading's bound exceeds the declared accuracy (no bound: it does).
+    fn reading_exceeds(r: &Record) -> bool {
+        let acc = r
+            .fields
+            .get("accuracy_us")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let max = r.fields.get("max_error_us").and_then(|v| v.as_u64());
+        acc > 0 && max.is_none_or(|e| e > acc)
+    }
+
+    /// A record before the period: nothing counted, but the state the period starts in is
+    /// carried in — which key is in force for which policy and its usage window, an open clock
+    /// refusal window, whether the clock's last reading was within the accuracy, whether
+    /// synchronisation was required — so that a period report does not show "? – ?" windows
+    /// and a green zero for tokens it cannot judge.
+    fn carry(&mut self, r: &Record) {
+        let field = |k: &str| {
+            r.fields
+                .get(k)
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .unwrap_or_default()
+        };
+        match r.kind.as_str() {
+            kind::KEY_LIFECYCLE => self.lifecycle_windows(r, &field),
+            kind::SERVICE_START => self.started(r),
+            kind::SERVICE_STOP => self.end_in_force(&r.time, None),
+            kind::CLOCK_STATE => {
+                let state = field("to");
+                if state == "ok" {
+                    self.clock_windows.retain(|w| w.to.is_some());
+                } else if self.clock_windows.is_empty() {
+                    self.clock_windows.push(ClockWindow {
+                        from: r.time.clone(),
+                        to: None,
+                        state,
+                        reason: field("reason"),
+                    });
                 }
             }
+            kind::CLOCK_READING => self.clock_exceeds = Self::reading_exceeds(r),
             _ => {}
         }
     }
@@ -363,8 +421,7 @@ impl Summary {
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
         let ok = r.fields.get("status").and_then(|v| v.as_str()) == Some("ok");
-        // No bound stated is no bound within the accuracy.
-        self.clock_exceeds = accuracy_us > 0 && max_error_us.is_none_or(|e| e > accuracy_us);
+        self.clock_exceeds = Self::reading_exceeds(r);
         let stride = self.clock_stride.max(1);
         if self.clock_pending > 0
             && self.clock_pending < stride
@@ -449,5 +506,65 @@ mod tests {
         assert!(pts.iter().any(|p| p.max_error_us == Some(900_000)));
         assert_eq!(pts.iter().filter(|p| !p.ok).count(), 1);
         assert_eq!(pts[0].time, reading(0, 0, "ok").time);
+    }
+
+    #[test]
+    fn a_period_starts_in_the_state_the_log_was_in() {
+        let at = |i: u64| UNIX_EPOCH + Duration::from_secs(1_800_000_000 + i * 60);
+        let rec = |i: u64, k: &str, fields: &[(&str, serde_json::Value)]| {
+            let mut f = crate::record::Fields::new();
+            for (n, v) in fields {
+                f.insert((*n).into(), v.clone());
+            }
+            Record::new(i, at(i), k, f, "")
+        };
+        let start = rec(
+            0,
+            kind::SERVICE_START,
+            &[
+                ("require_sync", false.into()),
+                (
+                    "in_force",
+                    serde_json::json!([{ "key": "k1", "policy": "1.2.3",
+                        "usage_from": "2027-01-01T00:00:00Z", "usage_until": "2028-01-01T00:00:00Z" }]),
+                ),
+            ],
+        );
+        let token = rec(
+            10,
+            kind::TOKEN_ISSUED,
+            &[
+                ("key", "k1".into()),
+                ("policy", "1.2.3".into()),
+                ("gen_time", "2027-01-15T08:20:00Z".into()),
+            ],
+        );
+        let mut s = Summary::default();
+        // The period starts after the start record and after a reading without a bound.
+        for r in [start, reading(5, 0, "unsynchronised"), token] {
+            s.add(&r, Some(at(8)), None);
+        }
+        let mut unbounded = s.clone();
+        assert_eq!(s.records, 1, "only the token is in the period");
+        let k1 = &s.keys["k1"];
+        assert_eq!(k1.usage_from.as_deref(), Some("2027-01-01T00:00:00Z"));
+        assert_eq!(
+            (k1.tokens, k1.outside_in_force, k1.outside_usage),
+            (1, 0, 0)
+        );
+        assert_eq!(s.tokens_without_required_sync, 1);
+        // The reading before the period stated a bound of 0: within the accuracy.
+        assert_eq!(s.tokens_beyond_accuracy, 0);
+        unbounded.add(&reading(11, 5_000_000, "ok"), None, None);
+        unbounded.add(
+            &rec(
+                12,
+                kind::TOKEN_ISSUED,
+                &[("key", "k1".into()), ("policy", "1.2.3".into())],
+            ),
+            None,
+            None,
+        );
+        assert_eq!(unbounded.tokens_beyond_accuracy, 1);
     }
 }

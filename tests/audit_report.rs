@@ -124,6 +124,22 @@ fn the_report_shows_what_the_log_holds() {
     assert!(o.status.success(), "{}", text(&o));
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("Intact:"), "the chain was not verified");
+    // The identity header: the audit key by its SHA-256, the newest tree checkpoint verified.
+    let audit_cert = kokuin_certs::pem::load_certificates(&state.join("pki/audit.pem")).unwrap();
+    let fingerprint = kokuin_audit_keys::cert_id(&audit_cert[0]).unwrap();
+    assert!(
+        html.contains(&fingerprint),
+        "the audit key's SHA-256 is in the header"
+    );
+    assert!(
+        html.contains("signature verified"),
+        "the tree checkpoint is verified"
+    );
+    // An empty table says so (this log has no seals).
+    assert!(
+        html.contains("None recorded in the period."),
+        "empty tables say so"
+    );
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no network in the report"

@@ -7,6 +7,7 @@
 //! fields are whatever a node wrote, and must stay text.
 
 use crate::audit_report_charts::{bars, clock_chart, key_chart};
+use crate::audit_report_identity::Identity;
 use crate::cmd_error::CmdError;
 use kokuin_audit::Record;
 use kokuin_audit::report::Summary;
@@ -59,12 +60,13 @@ pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
             summary.add(&r, from, to);
         }
     }
-    let integrity = integrity(&a.dir, &a.trust)?;
+    let (integrity, head, certs) = integrity(&a.dir, &a.trust)?;
+    let identity = Identity::of(&a.dir, &certs, head);
     let ceremonies = match crate::audit_ceremonies::check(&a.dir) {
         Ok(l) => (true, crate::audit_ceremonies::sentence(&l)),
         Err(e) => (false, e.message),
     };
-    let html = render(&summary, &integrity, &ceremonies, a);
+    let html = render(&summary, &integrity, &ceremonies, &identity, a);
     std::fs::write(&a.out, html)
         .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", a.out.display())))?;
     out!(
@@ -79,10 +81,13 @@ pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// The chain and checkpoints verified, as a sentence; `None` without --trust.
-fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Option<String>, CmdError> {
+/// The chain and checkpoints verified, as a sentence (`None` without --trust), the chain's
+/// head when it verified, and the certificates given.
+type Integrity = (Option<String>, Option<String>, Vec<x509_cert::Certificate>);
+
+fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Integrity, CmdError> {
     if trust.is_empty() {
-        return Ok(None);
+        return Ok((None, None, Vec::new()));
     }
     let mut certs = Vec::new();
     for t in trust {
@@ -90,9 +95,15 @@ fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Option<String>, CmdError> 
             kokuin_certs::pem::load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?,
         );
     }
-    let r = verify_dir(dir, &TrustedCheckpointCerts(certs), None, &mut |_| {})
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    Ok(Some(match r.problem {
+    let r = verify_dir(
+        dir,
+        &TrustedCheckpointCerts(certs.clone()),
+        None,
+        &mut |_| {},
+    )
+    .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+    let head = r.problem.is_none().then(|| r.head.clone());
+    let sentence = match r.problem {
         None => format!(
             "Intact: {} records chained, {} checkpoints verified with the audit key.",
             r.records, r.checkpoints
@@ -109,7 +120,8 @@ fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Option<String>, CmdError> 
             f.damage.name(),
             f.detail
         ),
-    }))
+    };
+    Ok((Some(sentence), head, certs))
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111}\
@@ -122,6 +134,7 @@ fn render(
     s: &Summary,
     integrity: &Option<String>,
     ceremonies: &(bool, String),
+    identity: &Identity,
     a: &ReportArgs,
 ) -> String {
     let period = format!(
@@ -148,8 +161,9 @@ fn render(
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                h1 { "Kokuin audit report" }
-                p { "Log " code { (a.dir.display()) } ", period " (period) ": " (s.records) " records." }
+                h1 { "監査報告書 " span.en { "Kokuin audit report" } }
+                (identity.render(&a.dir))
+                p { "対象期間 " span.en { "Period" } " " (period) ": " (s.records) " records." }
                 @match integrity {
                     Some(t) => p class=(ok(t.starts_with("Intact"))) { (t) },
                     None => p { "Integrity not checked (no " code { "--trust" } ")." },
@@ -187,19 +201,19 @@ fn render(
                 h2 { "E-seals" }
                 p { (s.seal_count()) " seals." }
                 (per_day_table(&s.seals, "level"))
-                table {
+                @if s.seals_per_client.is_empty() { (none()) } @else { table {
                     tr { th { "client" } th { "seals" } }
                     @for (c, n) in &s.seals_per_client {
                         tr { td { (c) } td.n { (n) } }
                     }
-                }
+                } }
                 h2 { "Refusals" }
-                table {
+                @if s.refusals.is_empty() { (none()) } @else { table {
                     tr { th { "event: reason" } th { "count" } }
                     @for (r, n) in &s.refusals {
                         tr { td { (r) } td.n { (n) } }
                     }
-                }
+                } }
                 h2 { "Trusted clock" }
                 p {
                     (s.clock_windows.len()) " refusal windows (timeNotAvailable). "
@@ -219,7 +233,7 @@ fn render(
                     not required (clock.require_sync = false at the service start)."
                 }
                 (clock_chart(s))
-                table {
+                @if s.clock_windows.is_empty() { (none()) } @else { table {
                     tr { th { "from" } th { "to" } th { "state" } th { "reason" } }
                     @for w in &s.clock_windows {
                         tr {
@@ -229,14 +243,14 @@ fn render(
                             td { (w.reason) }
                         }
                     }
-                }
+                } }
                 h2 { "Keys" }
                 p { (s.keys.len()) " keys, " (s.key_events.len()) " lifecycle events." }
                 p class=(ok(outside == 0)) {
                     (outside) " tokens outside their key's usage window or time in force."
                 }
                 (key_chart(s))
-                table {
+                @if s.keys.is_empty() { (none()) } @else { table {
                     tr {
                         th { "key" } th { "usage window" } th { "in force" } th { "tokens" }
                         th { "first – last token" } th { "outside window" } th { "outside in force" }
@@ -263,16 +277,16 @@ fn render(
                             td.n { (k.outside_in_force) }
                         }
                     }
-                }
-                table {
+                } }
+                @if s.key_events.is_empty() { (none()) } @else { table {
                     tr { th { "time" } th { "key" } th { "event" } }
                     @for e in &s.key_events {
                         tr { td { (e.time) } td { (e.key) } td { (e.event) } }
                     }
-                }
+                } }
                 h2 { "Key ceremonies" }
                 p class=(ok(ceremonies.0)) { (ceremonies.1) }
-                table {
+                @if s.ceremonies.is_empty() { (none()) } @else { table {
                     tr {
                         th { "time" } th { "ceremony" } th { "keyring version" }
                         th { "what was done" } th { "approved by" }
@@ -286,7 +300,7 @@ fn render(
                             td { (c.approved_by) }
                         }
                     }
-                }
+                } }
                 h2 { "Log" }
                 p {
                     (s.checkpoints) " chained checkpoints and " (s.starts)
@@ -313,10 +327,18 @@ fn micros(us: u64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
 }
 
+/// What an empty table says instead of its header alone.
+fn none() -> Markup {
+    html! { p.none { "記録はありません。 " span.en { "None recorded in the period." } } }
+}
+
 fn per_day_table(
     m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     what: &str,
 ) -> Markup {
+    if m.is_empty() {
+        return none();
+    }
     html! {
         table {
             tr { th { "day (UTC)" } th { (what) } th { "count" } }
@@ -343,11 +365,17 @@ mod tests {
             to: None,
             out: "unused".into(),
         };
-        let html = super::render(&s, &Some(evil.into()), &(false, evil.into()), &a);
+        let identity = super::Identity {
+            generated: evil.into(),
+            audit_keys: vec![(evil.into(), evil.into())],
+            head: Some(evil.into()),
+            tree: None,
+        };
+        let html = super::render(&s, &Some(evil.into()), &(false, evil.into()), &identity, &a);
         assert!(!html.contains("<img"), "{html}");
         assert_eq!(
             html.matches("&lt;img src=x onerror=alert(1)&gt;").count(),
-            7,
+            13,
             "{html}"
         );
     }

@@ -25,6 +25,7 @@ pub mod audit_lookup;
 pub mod audit_proof;
 pub mod audit_report;
 mod audit_report_charts;
+mod audit_report_identity;
 pub mod certs;
 pub mod clock_trace;
 pub mod cmd_error;

@@ -135,6 +135,11 @@ fn the_report_shows_what_the_log_holds() {
         html.contains("signature verified"),
         "the tree checkpoint is verified"
     );
+    // Policies by name as well as OID.
+    assert!(
+        html.contains("Kokuin development time-stamp policy"),
+        "policy names are shown"
+    );
     // An empty table says so (this log has no seals).
     assert!(
         html.contains("None recorded in the period."),

@@ -130,6 +130,8 @@ pub struct Summary {
     pub clock_readings: Vec<ClockPoint>,
     /// token.issued records inside a clock refusal window: each one a finding.
     pub tokens_in_clock_windows: u64,
+    /// Each policy's name, as the service's configuration gave it (service.start `in_force`).
+    pub policy_names: BTreeMap<String, String>,
     /// token.issued records while the last clock reading before them had an error bound above
     /// the declared accuracy, or none: each one a finding.
     pub tokens_beyond_accuracy: u64,
@@ -277,6 +279,9 @@ impl Summary {
                         .unwrap_or_default()
                         .to_string()
                 };
+                if !f("policy_name").is_empty() {
+                    self.policy_names.insert(f("policy"), f("policy_name"));
+                }
                 self.begin_in_force(&r.time, &f("key"), &f("policy"), &f);
             }
         }

@@ -197,10 +197,10 @@ fn render(
                     " recorded tokens that never left (token.failed)."
                 }
                 (bars(&s.tokens))
-                (per_day_table(&s.tokens, "policy"))
+                (per_day_table(&s.tokens, "policy", &s.policy_names))
                 h2 { "E-seals" }
                 p { (s.seal_count()) " seals." }
-                (per_day_table(&s.seals, "level"))
+                (per_day_table(&s.seals, "level", &Default::default()))
                 @if s.seals_per_client.is_empty() { (none()) } @else { table {
                     tr { th { "client" } th { "seals" } }
                     @for (c, n) in &s.seals_per_client {
@@ -265,7 +265,8 @@ fn render(
                             td {
                                 @for (i, w) in k.in_force.iter().enumerate() {
                                     @if i > 0 { "; " }
-                                    (w.from) " – " (w.to.as_deref().unwrap_or("end")) " (" (w.policy) ")"
+                                    (w.from) " – " (w.to.as_deref().unwrap_or("end")) " ("
+                                    (s.policy_names.get(&w.policy).map_or(w.policy.as_str(), String::as_str)) ")"
                                 }
                             }
                             td.n { (k.tokens) }
@@ -335,6 +336,7 @@ fn none() -> Markup {
 fn per_day_table(
     m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     what: &str,
+    names: &std::collections::BTreeMap<String, String>,
 ) -> Markup {
     if m.is_empty() {
         return none();
@@ -344,7 +346,13 @@ fn per_day_table(
             tr { th { "day (UTC)" } th { (what) } th { "count" } }
             @for (day, per) in m {
                 @for (k, n) in per {
-                    tr { td { (day) } td { (k) } td.n { (n) } }
+                    tr {
+                        td { (day) }
+                        td {
+                            @if let Some(name) = names.get(k) { (name) " " span.en { "(" (k) ")" } } @else { (k) }
+                        }
+                        td.n { (n) }
+                    }
                 }
             }
         }

@@ -199,6 +199,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
             let (from, until) = l.active.usage_window();
             Some(serde_json::json!({
                 "policy": p.oid,
+                "policy_name": p.name,
                 "key": l.active.name(),
                 "usage_from": humantime::format_rfc3339_millis(from).to_string(),
                 "usage_until": humantime::format_rfc3339_millis(until).to_string(),

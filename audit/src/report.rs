@@ -176,12 +176,7 @@ impl Summary {
         }
         self.last = Some(r.time.clone());
         let day = r.time.get(..10).unwrap_or("").to_string();
-        let field = |k: &str| {
-            r.fields
-                .get(k)
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .unwrap_or_default()
-        };
+        let field = |k: &str| text_field(r, k);
         match r.kind.as_str() {
             kind::TOKEN_ISSUED => {
                 self.token_in_windows(r, &field("key"), &field("policy"), &field("gen_time"));
@@ -315,12 +310,7 @@ impl Summary {
     /// synchronisation was required — so that a period report does not show "? – ?" windows
     /// and a green zero for tokens it cannot judge.
     fn carry(&mut self, r: &Record) {
-        let field = |k: &str| {
-            r.fields
-                .get(k)
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .unwrap_or_default()
-        };
+        let field = |k: &str| text_field(r, k);
         match r.kind.as_str() {
             kind::KEY_LIFECYCLE => self.lifecycle_windows(r, &field),
             kind::SERVICE_START => self.started(r),
@@ -471,6 +461,14 @@ impl Summary {
 }
 
 /// The worse of two error bounds: none stated is worse than any.
+/// A record's field as text (a string as it is, anything else in JSON); empty when absent.
+fn text_field(r: &Record, k: &str) -> String {
+    r.fields
+        .get(k)
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        .unwrap_or_default()
+}
+
 fn worst(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),

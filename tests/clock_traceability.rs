@@ -106,3 +106,101 @@ fn the_offset_to_utc_nict_is_computed_from_common_view_and_judged_against_the_th
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no common view"), "{}", text(&o));
 }
+
+/// `[clock.traceability]` in a running server: each hour of common view becomes a
+/// `clock.traceability` record with the files it came from; an hour beyond the alarm
+/// threshold is flagged and is a finding of the audit report.
+#[test]
+fn the_server_records_each_hour_of_offset_to_utc_nict_and_flags_an_alarm() {
+    let d = tempdir();
+    let state = d.path().join("state");
+    kokuin_testkit::Server::dev(&state).stop();
+    let (local, nict_dir) = (state.join("cggtts/local"), state.join("cggtts/nict"));
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::create_dir_all(&nict_dir).unwrap();
+    // Hour 00: 40 ms off UTC(NICT); hour 01: 300 ms, beyond the 100 ms alarm.
+    let tracks = |off00: i64, off01: i64| {
+        vec![
+            (8, DAY + 600.0, "L1C", -281 + off00),
+            (10, DAY + 4200.0, "L1C", 77 + off01),
+        ]
+    };
+    write(
+        &local,
+        "GZ.340",
+        ReferenceTime::UTCk("KOKUIN".into()),
+        Constellation::GPS,
+        &tracks(400_000_000, 3_000_000_000),
+    )
+    .unwrap();
+    write(
+        &nict_dir,
+        "GZ.340",
+        nict(),
+        Constellation::GPS,
+        &tracks(0, 0),
+    )
+    .unwrap();
+    let config = state.join("kokuin.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(
+        "\n[clock.traceability]\nlocal_dir = \"cggtts/local\"\nreference_dir = \"cggtts/nict\"\n\
+         alarm_ms = 100\ninterval_s = 1\n",
+    );
+    std::fs::write(&config, toml).unwrap();
+    let srv = kokuin_testkit::Server::with_config(&config);
+    let records = || -> Vec<serde_json::Value> {
+        kokuin_testkit::audit_lines(&state)
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["type"] == "clock.traceability")
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while records().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no clock.traceability records"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    srv.stop();
+    let r = records();
+    assert_eq!(r.len(), 2, "each hour once: {r:?}");
+    let field = |i: usize, k: &str| r[i]["fields"][k].clone();
+    assert_eq!(field(0, "hour"), "2026-12-04T00:00:00Z");
+    assert_eq!(field(0, "mean_01ns"), 400_000_000);
+    assert_eq!(field(0, "alarm"), false);
+    assert_eq!(field(1, "mean_01ns"), 3_000_000_000i64);
+    assert_eq!(field(1, "alarm"), true);
+    assert_eq!(field(0, "local_files")[0]["name"], "GZ.340");
+    assert_eq!(
+        field(0, "reference_files")[0]["sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+
+    // The audit report shows the hours and counts the alarm as a finding.
+    let report = d.path().join("report.html");
+    let o = kokuin(&[
+        "audit",
+        "report",
+        state.join("audit").to_str().unwrap(),
+        "--trust",
+        state.join("pki/audit.pem").to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("1 hours in which the reference clock was farther from UTC(NICT)"),
+        "the alarm is a finding"
+    );
+    assert!(
+        html.contains("+300.0000 ms") && html.contains("+40.0000 ms"),
+        "both hours shown"
+    );
+}

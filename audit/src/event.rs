@@ -55,6 +55,10 @@ pub mod kind {
     /// The trusted clock read at an interval (`clock.record_interval_s`): status,
     /// synchronised, max_error_us (null: the source states none), accuracy_us.
     pub const CLOCK_READING: &str = "clock.reading";
+    /// An hour of the reference clock's offset to UTC(NICT) by GNSS common view
+    /// (`kokuin-timetrace`): hour, tracks, mean/min/max (0.1 ns), alarm, and the CGGTTS files
+    /// it came from with their SHA-256.
+    pub const CLOCK_TRACEABILITY: &str = "clock.traceability";
     /// In a fleet, the database's clock against the node's, when they stop or start agreeing
     /// within the declared accuracy plus half the round trip (and every minute while they
     /// disagree): offset_us (database minus node), rtt_us, bound_us, agrees.

@@ -46,6 +46,21 @@ pub struct Ceremony {
     pub approved_by: String,
 }
 
+/// One hour of the reference clock's offset to UTC(NICT) (`clock.traceability`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceHour {
+    /// The hour (UTC, RFC 3339).
+    pub hour: String,
+    /// Common-view tracks in it.
+    pub tracks: u64,
+    /// Their mean offset, 0.1 ns.
+    pub mean_01ns: i64,
+    /// The largest offset in absolute value, 0.1 ns.
+    pub worst_01ns: u64,
+    /// Beyond the alarm threshold the service was configured with.
+    pub alarm: bool,
+}
+
 /// One point of the clock's error curve: a `clock.reading`, or the worst of several once
 /// the period holds more than [`MAX_CLOCK_POINTS`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -130,6 +145,10 @@ pub struct Summary {
     pub clock_readings: Vec<ClockPoint>,
     /// token.issued records inside a clock refusal window: each one a finding.
     pub tokens_in_clock_windows: u64,
+    /// The reference clock's offset to UTC(NICT), hour by hour (`clock.traceability`).
+    pub traceability: Vec<TraceHour>,
+    /// Hours beyond the alarm threshold: each one a finding.
+    pub traceability_alarms: u64,
     /// Each policy's name, as the service's configuration gave it (service.start `in_force`).
     pub policy_names: BTreeMap<String, String>,
     /// token.issued records while the last clock reading before them had an error bound above
@@ -252,6 +271,20 @@ impl Summary {
                 }
             }
             kind::CLOCK_READING => self.clock_point(r),
+            kind::CLOCK_TRACEABILITY => {
+                let num = |k: &str| r.fields.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+                let alarm = r.fields.get("alarm").and_then(|v| v.as_bool()) == Some(true);
+                self.traceability_alarms += u64::from(alarm);
+                self.traceability.push(TraceHour {
+                    hour: field("hour"),
+                    tracks: r.fields.get("tracks").and_then(|v| v.as_u64()).unwrap_or(0),
+                    mean_01ns: num("mean_01ns"),
+                    worst_01ns: num("min_01ns")
+                        .unsigned_abs()
+                        .max(num("max_01ns").unsigned_abs()),
+                    alarm,
+                });
+            }
             kind::CHECKPOINT => self.checkpoints += 1,
             kind::SERVICE_STOP => self.end_in_force(&r.time, None),
             kind::SERVICE_START => {

@@ -175,6 +175,7 @@ fn render(
                     (s.tokens_beyond_accuracy, "時刻の誤差上限が宣言した精度を超えていた間のトークン", "tokens recorded while the clock's error bound exceeded the declared accuracy"),
                     (s.tokens_without_required_sync, "時刻同期を必須としていない起動中のトークン", "tokens recorded while synchronisation was not required (clock.require_sync = false)"),
                     (outside, "鍵の使用期間外または有効でない鍵によるトークン", "tokens outside their key's usage window or time in force"),
+                    (s.traceability_alarms, "基準時計が UTC(NICT) から警報閾値を超えて離れていた時間", "hours in which the reference clock was farther from UTC(NICT) than the alarm threshold"),
                 ];
                 @if findings.iter().all(|f| f.0 == 0) && ceremonies.0 && integrity.as_ref().is_none_or(|t| t.starts_with("Intact")) {
                     p.ok { "所見はありません。 " span.en { "No findings." } }
@@ -244,6 +245,27 @@ fn render(
                         }
                     }
                 } }
+                h2 { "UTC(NICT) へのトレーサビリティ " span.en { "Traceability to UTC(NICT)" } }
+                @if s.traceability.is_empty() {
+                    (none())
+                } @else {
+                    p {
+                        "GNSS コモンビューによる基準時計と UTC(NICT) の差（1 時間ごと）。 "
+                        span.en { "The reference clock minus UTC(NICT) by GNSS common view, hour by hour; the token's ±1 s is 1000 ms." }
+                    }
+                    table {
+                        tr { th { "hour (UTC)" } th { "tracks" } th { "mean offset" } th { "largest |offset|" } th { "alarm" } }
+                        @for h in &s.traceability {
+                            tr {
+                                td { (h.hour) }
+                                td.n { (h.tracks) }
+                                td.n { (format!("{:+.4} ms", h.mean_01ns as f64 / 1e7)) }
+                                td.n { (format!("{:.4} ms", h.worst_01ns as f64 / 1e7)) }
+                                @if h.alarm { td.bad { "yes" } } @else { td { "no" } }
+                            }
+                        }
+                    }
+                }
                 h2 { "Keys" }
                 p { (s.keys.len()) " keys, " (s.key_events.len()) " lifecycle events." }
                 p class=(ok(outside == 0)) {

@@ -3,11 +3,8 @@
 //! files and writes nothing. A directory stands for the regular files in it.
 
 use crate::cmd_error::CmdError;
-use kokuin_timetrace::{CggttsFile, Comparison, compare, read};
+use kokuin_timetrace::{CggttsFile, Comparison, compare, read_all};
 use std::path::PathBuf;
-
-/// Files read from one side at most (a directory of a year of daily files per constellation).
-const MAX_FILES: usize = 4096;
 
 /// What `kokuin clock traceability` is asked.
 #[derive(clap::Args)]
@@ -27,36 +24,7 @@ pub struct TraceabilityArgs {
 }
 
 fn files(paths: &[PathBuf]) -> Result<Vec<CggttsFile>, CmdError> {
-    let mut found: Vec<PathBuf> = Vec::new();
-    for p in paths {
-        let meta =
-            std::fs::metadata(p).map_err(|e| CmdError::usage(format!("{}: {e}", p.display())))?;
-        if meta.is_dir() {
-            let entries = std::fs::read_dir(p)
-                .map_err(|e| CmdError::usage(format!("{}: {e}", p.display())))?;
-            for entry in entries.take(MAX_FILES + 1) {
-                let path = entry
-                    .map_err(|e| CmdError::usage(format!("{}: {e}", p.display())))?
-                    .path();
-                // Regular files only: a FIFO or device planted in the directory is not read.
-                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-                    found.push(path);
-                }
-            }
-        } else {
-            found.push(p.clone());
-        }
-        if found.len() > MAX_FILES {
-            return Err(CmdError::usage(format!(
-                "more than {MAX_FILES} files: give fewer days at once"
-            )));
-        }
-    }
-    found.sort();
-    found
-        .iter()
-        .map(|p| read(p).map_err(CmdError::usage))
-        .collect()
+    read_all(paths).map_err(CmdError::usage)
 }
 
 fn ms(units_01ns: i64) -> String {

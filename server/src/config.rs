@@ -204,6 +204,33 @@ pub struct ClockSection {
     /// A `clock.reading` record (error bound, synchronisation) this often, in seconds
     /// (default 60): the audit report's curve of the clock's error over time.
     pub record_interval_s: u64,
+    /// `[clock.traceability]`: the reference clock against UTC(NICT) by GNSS common view.
+    pub traceability: Option<TraceabilityConfig>,
+}
+
+/// `[clock.traceability]`: where the CGGTTS V2E files are, and when an offset is an alarm.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceabilityConfig {
+    /// Where the provider's GNSS receiver drops its CGGTTS V2E files.
+    pub local_dir: PathBuf,
+    /// Where NICT's published CGGTTS V2E files for the same days are placed.
+    pub reference_dir: PathBuf,
+    /// An hour with a track farther from UTC(NICT) than this, in milliseconds, is an alarm and
+    /// a finding (default 100).
+    #[serde(default = "default_alarm_ms")]
+    pub alarm_ms: f64,
+    /// How often the directories are read, in seconds (default 3600).
+    #[serde(default = "default_traceability_interval")]
+    pub interval_s: u64,
+}
+
+fn default_alarm_ms() -> f64 {
+    100.0
+}
+
+fn default_traceability_interval() -> u64 {
+    3600
 }
 
 impl Default for ClockSection {
@@ -211,6 +238,7 @@ impl Default for ClockSection {
         Self {
             require_sync: true,
             record_interval_s: 60,
+            traceability: None,
         }
     }
 }

@@ -38,4 +38,5 @@ pub mod serve;
 pub mod service;
 pub mod sign_times;
 pub mod signing_key;
+pub mod traceability;
 pub mod witness;

@@ -74,6 +74,18 @@ impl Node {
                 ),
             );
         }
+        if let (Some(log), Some(t)) = (&service.audit, &cfg.clock.traceability) {
+            node.spawn(
+                "traceability follower",
+                crate::traceability::follow(
+                    log.clone(),
+                    t.clone(),
+                    cfg.resolve(&t.local_dir),
+                    cfg.resolve(&t.reference_dir),
+                    stopped.clone(),
+                ),
+            );
+        }
         if let Some(log) = &service.audit
             && !cfg.audit.witnesses.is_empty()
         {

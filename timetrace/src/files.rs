@@ -38,6 +38,8 @@ pub enum TraceError {
 pub struct CggttsFile {
     /// The file's name, as given.
     pub name: String,
+    /// The SHA-256 of its bytes (hex): which file an offset was computed from.
+    pub sha256: String,
     /// The parsed file.
     pub data: CGGTTS,
     /// Lines after the header that did not parse as tracks (a bad checksum, a cut line).
@@ -100,9 +102,47 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<CggttsFile, TraceError> {
         .map_err(|e| format(e.to_string()))?;
     Ok(CggttsFile {
         name: name.to_string(),
+        sha256: sha256_hex(bytes),
         unreadable_lines: total.saturating_sub(data.tracks.len()).max(bad),
         data,
     })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Files read from a directory at most (a year of daily files per constellation).
+pub const MAX_FILES: usize = 4096;
+
+/// Every CGGTTS file named: a directory stands for the regular files in it (not followed
+/// further, special files skipped), in name order, at most [`MAX_FILES`] in all.
+pub fn read_all(paths: &[std::path::PathBuf]) -> Result<Vec<CggttsFile>, TraceError> {
+    let mut found = Vec::new();
+    for p in paths {
+        let io = |e: std::io::Error| TraceError::Io(format!("{}: {e}", p.display()));
+        if std::fs::metadata(p).map_err(io)?.is_dir() {
+            for entry in std::fs::read_dir(p).map_err(io)?.take(MAX_FILES + 1) {
+                let path = entry.map_err(io)?.path();
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                    found.push(path);
+                }
+            }
+        } else {
+            found.push(p.clone());
+        }
+        if found.len() > MAX_FILES {
+            return Err(TraceError::Io(format!(
+                "more than {MAX_FILES} files: give fewer days at once"
+            )));
+        }
+    }
+    found.sort();
+    found.iter().map(|p| read(p)).collect()
 }
 
 /// Whether a track line ends with the checksum of what precedes it.

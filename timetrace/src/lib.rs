@@ -14,4 +14,4 @@ pub mod files;
 pub mod synthetic;
 
 pub use common_view::{Comparison, HourOffset, TrackOffset, compare};
-pub use files::{CggttsFile, TraceError, read};
+pub use files::{CggttsFile, TraceError, read, read_all};

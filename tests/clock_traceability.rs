@@ -203,4 +203,12 @@ fn the_server_records_each_hour_of_offset_to_utc_nict_and_flags_an_alarm() {
         html.contains("+300.0000 ms") && html.contains("+40.0000 ms"),
         "both hours shown"
     );
+    // Charted against the token's ±1 s, the alarmed hour in red.
+    assert!(
+        html.contains("the reference clock minus UTC(NICT), hour by hour, against ±1 s")
+            && html.contains("+1 s")
+            && html.contains("fill=\"#c00\""),
+        "the traceability chart"
+    );
+    kokuin_testkit::screenshot(&report, "audit-report-traceability.png");
 }

@@ -6,7 +6,7 @@
 //! by a program. The HTML comes from `maud`, which escapes every value it is given: the log's
 //! fields are whatever a node wrote, and must stay text.
 
-use crate::audit_report_charts::{bars, clock_chart, key_chart};
+use crate::audit_report_charts::{bars, clock_chart, key_chart, traceability_chart};
 use crate::audit_report_identity::Identity;
 use crate::cmd_error::CmdError;
 use kokuin_audit::Record;
@@ -253,6 +253,7 @@ fn render(
                         "GNSS コモンビューによる基準時計と UTC(NICT) の差（1 時間ごと）。 "
                         span.en { "The reference clock minus UTC(NICT) by GNSS common view, hour by hour; the token's ±1 s is 1000 ms." }
                     }
+                    (traceability_chart(s))
                     table {
                         tr { th { "hour (UTC)" } th { "tracks" } th { "mean offset" } th { "largest |offset|" } th { "alarm" } }
                         @for h in &s.traceability {

@@ -58,6 +58,9 @@ impl Axis {
 /// Tokens per day as bars.
 pub fn bars(m: &BTreeMap<String, BTreeMap<String, u64>>) -> Markup {
     let days: Vec<(&String, u64)> = m.iter().map(|(d, p)| (d, p.values().sum())).collect();
+    if days.is_empty() {
+        return html! {};
+    }
     let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let (w, hgt) = (24usize, 120u64);
     html! {
@@ -76,7 +79,7 @@ pub fn bars(m: &BTreeMap<String, BTreeMap<String, u64>>) -> Markup {
 /// The clock's error bound over the period against the declared accuracy (dashed), with
 /// every refusal window shaded red and readings without a bound marked at the top.
 pub fn clock_chart(s: &Summary) -> Markup {
-    let Some(axis) = Axis::of(s) else {
+    let Some(axis) = Axis::of(s).filter(|_| !s.clock_readings.is_empty()) else {
         return html! {};
     };
     let (top, height) = (10.0, 140.0);
@@ -192,6 +195,53 @@ pub fn key_chart(s: &Summary) -> Markup {
                 }
             }
             (axis.labels(rows + 18.0))
+        }
+    }
+}
+
+/// The reference clock's offset to UTC(NICT) hour by hour (`clock.traceability`), as bars
+/// around zero on a scale that always shows the token's ±1 s (dashed), so that 300 ms reads as
+/// what it is beside the limit; alarmed hours in red.
+pub fn traceability_chart(s: &Summary) -> Markup {
+    if s.traceability.is_empty() {
+        return html! {};
+    }
+    let (top, height) = (10.0, 160.0);
+    let mid = top + height / 2.0;
+    // ±1 s, or the largest offset if beyond (then the limit lines sit inside).
+    let worst = s
+        .traceability
+        .iter()
+        .map(|h| h.worst_01ns as f64 / 1e10)
+        .fold(1.0_f64, f64::max)
+        * 1.1;
+    let y = |secs: f64| mid - secs / worst * (height / 2.0);
+    let n = s.traceability.len() as f64;
+    let w = (WIDTH / n).min(24.0);
+    html! {
+        svg role="img" aria-label="the reference clock minus UTC(NICT), hour by hour, against ±1 s"
+            width=(LEFT + WIDTH + 10.0) height=(top + height + 30.0)
+            viewBox=(format!("0 0 {} {}", LEFT + WIDTH + 10.0, top + height + 30.0)) {
+            rect x=(LEFT) y=(top) width=(WIDTH) height=(height) fill="none" stroke="#ccc" {}
+            line x1=(LEFT) x2=(LEFT + WIDTH) y1=(f1(mid)) y2=(f1(mid)) stroke="#999" {}
+            @for (limit, label) in [(1.0, "+1 s"), (-1.0, "−1 s")] {
+                line x1=(LEFT) x2=(LEFT + WIDTH) y1=(f1(y(limit))) y2=(f1(y(limit)))
+                    stroke="#c33" stroke-dasharray="6 4" {}
+                text x=(LEFT - 4.0) y=(f1(y(limit) + 3.0)) font-size="10" text-anchor="end" { (label) }
+            }
+            text x=(LEFT - 4.0) y=(f1(mid + 3.0)) font-size="10" text-anchor="end" { "0" }
+            @for (i, h) in s.traceability.iter().enumerate() {
+                @let v = h.mean_01ns as f64 / 1e10;
+                @let (a, b) = (y(v.max(0.0)), y(v.min(0.0)));
+                rect x=(f1(LEFT + i as f64 * w + 1.0)) y=(f1(a)) width=(f1((w - 2.0).max(1.0)))
+                    height=(f1((b - a).max(1.0))) fill=(if h.alarm { "#c00" } else { "#36c" }) {
+                    title { (h.hour) ": " (format!("{:+.4} ms", h.mean_01ns as f64 / 1e7)) }
+                }
+            }
+            text x=(LEFT) y=(top + height + 14.0) font-size="10" { (s.traceability[0].hour) }
+            text x=(LEFT + WIDTH) y=(top + height + 14.0) font-size="10" text-anchor="end" {
+                (s.traceability[s.traceability.len() - 1].hour)
+            }
         }
     }
 }

@@ -135,6 +135,12 @@ fn the_report_shows_what_the_log_holds() {
         html.contains("signature verified"),
         "the tree checkpoint is verified"
     );
+    // Each key's certificate (subject and serial) and whether its token attested it, as the
+    // service started with it.
+    assert!(
+        html.contains("CN=Kokuin Dev TSU 1") && html.contains("not attested"),
+        "key certificates in the report"
+    );
     // Policies by name as well as OID.
     assert!(
         html.contains("Kokuin development time-stamp policy"),
@@ -157,6 +163,14 @@ fn the_report_shows_what_the_log_holds() {
         .next()
         .unwrap();
     let data: Value = serde_json::from_str(json).unwrap();
+    let dev1 = &data["keys"]["dev-tsu-1"];
+    assert!(
+        dev1["certificate_serial"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{dev1}"
+    );
+    assert_eq!(dev1["attested"], false, "a software key is not attested");
 
     // Counted independently from the records.
     let records: Vec<Record> = audit_lines(&state)

@@ -100,6 +100,12 @@ pub struct KeySpan {
     pub usage_until: Option<String>,
     /// When it was in force, per policy.
     pub in_force: Vec<InForce>,
+    /// Its certificate's subject and serial (hex), as the service started with it.
+    pub certificate: Option<String>,
+    /// See `certificate`.
+    pub certificate_serial: Option<String>,
+    /// Whether its token attested it sensitive, generated there and never extractable.
+    pub attested: Option<bool>,
     /// token.issued records naming it.
     pub tokens: u64,
     /// The first and last of their genTimes.
@@ -301,12 +307,7 @@ impl Summary {
         self.sync_required = r.fields.get("require_sync").and_then(|v| v.as_bool());
         if let Some(list) = r.fields.get("in_force").and_then(|v| v.as_array()) {
             for k in list {
-                let f = |n: &str| {
-                    k.get(n)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let f = |n: &str| text_of(k.get(n));
                 if !f("policy_name").is_empty() {
                     self.policy_names.insert(f("policy"), f("policy_name"));
                 }
@@ -423,6 +424,18 @@ impl Summary {
         if !until.is_empty() {
             span.usage_until = Some(until);
         }
+        let (cert, serial) = (field("certificate"), field("certificate_serial"));
+        if !cert.is_empty() {
+            span.certificate = Some(cert);
+        }
+        if !serial.is_empty() {
+            span.certificate_serial = Some(serial);
+        }
+        match field("attested").as_str() {
+            "true" => span.attested = Some(true),
+            "false" => span.attested = Some(false),
+            _ => {}
+        }
         span.in_force.push(InForce {
             policy: policy.to_string(),
             from: time.to_string(),
@@ -496,9 +509,12 @@ impl Summary {
 /// The worse of two error bounds: none stated is worse than any.
 /// A record's field as text (a string as it is, anything else in JSON); empty when absent.
 fn text_field(r: &Record, k: &str) -> String {
-    r.fields
-        .get(k)
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    text_of(r.fields.get(k))
+}
+
+/// A JSON value as text: a string as it is, anything else in JSON; empty when absent.
+fn text_of(v: Option<&serde_json::Value>) -> String {
+    v.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
         .unwrap_or_default()
 }
 

@@ -275,12 +275,21 @@ fn render(
                 (key_chart(s))
                 @if s.keys.is_empty() { (none()) } @else { table {
                     tr {
-                        th { "key" } th { "usage window" } th { "in force" } th { "tokens" }
+                        th { "key" } th { "certificate" } th { "usage window" } th { "in force" } th { "tokens" }
                         th { "first – last token" } th { "outside window" } th { "outside in force" }
                     }
                     @for (name, k) in &s.keys {
                         tr {
                             td { (name) }
+                            td {
+                                (k.certificate.as_deref().unwrap_or("not recorded"))
+                                @if let Some(serial) = &k.certificate_serial { br; "serial " code { (serial) } }
+                                @match k.attested {
+                                    Some(true) => { br; span.ok { "HSM-attested" } }
+                                    Some(false) => { br; "not attested (software key or no attestation)" }
+                                    None => {}
+                                }
+                            }
                             td {
                                 (k.usage_from.as_deref().unwrap_or("?")) " – "
                                 (k.usage_until.as_deref().unwrap_or("?"))

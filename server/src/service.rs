@@ -48,6 +48,8 @@ pub struct Served {
     pub key_name: String,
     /// PEM of the TSU certificate and its chain.
     pub chain_pem: String,
+    /// Whether its token attested the key (sensitive, generated there, never extractable).
+    pub attested: bool,
 }
 
 impl Service {
@@ -60,6 +62,7 @@ impl Service {
                 Served {
                     key_name: k.name,
                     chain_pem: k.chain_pem,
+                    attested: k.attested,
                 },
             ),
             None => (None, Served::default()),
@@ -86,6 +89,7 @@ impl Service {
             active,
             chain_pem: s.chain_pem,
             name: s.key_name,
+            attested: s.attested,
         })
     }
 }
@@ -203,6 +207,11 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
                 "key": l.active.name(),
                 "usage_from": humantime::format_rfc3339_millis(from).to_string(),
                 "usage_until": humantime::format_rfc3339_millis(until).to_string(),
+                "certificate": kokuin_certs::path::subject_of(l.active.certificate()),
+                "certificate_serial": hex::encode(
+                    l.active.certificate().tbs_certificate().serial_number().as_bytes(),
+                ),
+                "attested": l.attested,
             }))
         })
         .collect();

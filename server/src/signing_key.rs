@@ -21,13 +21,16 @@ pub struct LoadedKey {
     pub chain_pem: String,
     /// The keyring entry's name, or "tsa.key".
     pub name: String,
+    /// Whether its token attested it sensitive, generated there and never extractable.
+    pub attested: bool,
 }
 
 /// Opens the key `key_cfg` describes, checks it against its certificate and the key policy,
 /// and prepares it for signing.
 pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedKey, StartError> {
     let algorithm = key_cfg.algorithm().and_then(SignatureAlgorithm::from_name);
-    let key = open_key(cfg, key_cfg, algorithm)?;
+    let opened = open_key_with(cfg, key_cfg, algorithm, cfg.tsa.require_hsm_key)?;
+    let (key, attested) = (opened.signer, opened.attested);
     let cert_path = cfg.resolve(key_cfg.certificate());
     let mut certs = load_certificates(&cert_path)?;
     let cert_err = |reason: String| StartError::Certificate {
@@ -63,6 +66,7 @@ pub fn load_key(cfg: &Config, key_cfg: &KeyConfig, name: &str) -> Result<LoadedK
         active: Arc::new(active),
         chain_pem,
         name: name.to_string(),
+        attested,
     })
 }
 

@@ -103,6 +103,11 @@ impl ActiveKey {
         }
     }
 
+    /// The TSU certificate.
+    pub fn certificate(&self) -> &x509_cert::Certificate {
+        self.signer.certificate()
+    }
+
     /// When the key may sign: from, until.
     pub fn usage_window(&self) -> (SystemTime, SystemTime) {
         (self.not_before, self.not_after)

@@ -241,7 +241,7 @@ fn exposure_and_hygiene() {
     let metrics = String::from_utf8(metrics.body).unwrap();
     let keys: Vec<&str> = metrics
         .lines()
-        .filter(|l| l.starts_with("kokuin_key_usage_days_left{"))
+        .filter(|l| l.starts_with("kokuin_key_usage_seconds_left{"))
         .collect();
     assert!(!keys.is_empty(), "{metrics}");
     assert!(keys.iter().all(|l| !l.contains('/')), "{keys:?}");

@@ -27,9 +27,40 @@ fn tsq() -> Vec<u8> {
     .unwrap()
 }
 
+/// `promtool check metrics` on `body` (its stdin).
+fn promtool_check_metrics(body: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus; the README's test command installs it)");
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Scrapes /metrics and parses it with prometheus_client: sample line → value.
 fn scrape(srv: &Server, dir: &std::path::Path) -> HashMap<String, f64> {
-    let r = get(&agent(None), &format!("{}/metrics", srv.base()));
+    // Prometheus' own scrape without OpenMetrics: the Prometheus text format, which
+    // promtool (Debian's prometheus) checks, lint included.
+    let plain = get(&agent(None), &format!("{}/metrics", srv.base()));
+    assert_eq!(plain.status, 200);
+    assert!(
+        plain.content_type.starts_with("text/plain; version=0.0.4"),
+        "{}",
+        plain.content_type
+    );
+    let checked = promtool_check_metrics(&plain.body);
+    assert!(checked.status.success(), "promtool: {}", text(&checked));
+    // Asked for OpenMetrics (as Prometheus asks when it can read it): OpenMetrics.
+    let r = kokuin_testkit::get_accepting(
+        &agent(None),
+        &format!("{}/metrics", srv.base()),
+        Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
+    )
+    .unwrap();
     assert_eq!(r.status, 200);
     assert!(
         r.content_type.starts_with("application/openmetrics-text"),
@@ -89,12 +120,16 @@ fn readiness_and_metrics_follow_the_service() {
             .keys()
             .any(|k| k.starts_with("kokuin_audit_sync_seconds_count"))
     );
-    let days = after
+    let left = after
         .iter()
-        .find(|(k, _)| k.starts_with("kokuin_key_usage_days_left"))
+        .find(|(k, _)| k.starts_with("kokuin_key_usage_seconds_left"))
         .map(|(_, v)| *v)
         .unwrap();
-    assert!((360.0..=366.0).contains(&days), "{days}");
+    // Base units: seconds (the dev key's usage period is a year).
+    assert!(
+        (360.0 * 86_400.0..=366.0 * 86_400.0).contains(&left),
+        "{left}"
+    );
     drop(srv);
 
     // A production configuration on a clock that cannot meet its accuracy: alive, not ready.

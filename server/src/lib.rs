@@ -32,6 +32,7 @@ pub mod keyring_follow;
 pub mod keyring_row;
 pub mod keyring_store;
 pub mod metrics;
+mod metrics_text;
 pub mod node;
 pub mod refusals;
 pub mod serve;

@@ -60,7 +60,7 @@ pub struct Metrics {
     /// Keyring changes not followed (unreadable, or without a valid ceremony).
     pub keyring_refused: Counter,
     /// Days until each key's usage period ends.
-    pub key_usage_days_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
+    pub key_usage_seconds_left: Family<KeyLabels, Gauge<f64, AtomicU64>>,
     /// 1 while `/readyz` is 200.
     pub ready: Gauge,
     /// Requests refused by a rate limit.
@@ -151,11 +151,11 @@ impl Metrics {
             "1 while the clock vouches for genTime within the declared accuracy",
             clock_ok.clone(),
         );
-        let key_usage_days_left = Family::<KeyLabels, Gauge<f64, AtomicU64>>::default();
+        let key_usage_seconds_left = Family::<KeyLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
-            "key_usage_days_left",
-            "Days until the signing key's usage period ends",
-            key_usage_days_left.clone(),
+            "key_usage_seconds_left",
+            "Seconds until the signing key's usage period ends (negative: ended)",
+            key_usage_seconds_left.clone(),
         );
         let ready = Gauge::default();
         registry.register("ready", "1 while /readyz is 200", ready.clone());
@@ -185,7 +185,7 @@ impl Metrics {
             database_clock_offset_seconds,
             fleet_refused,
             keyring_refused,
-            key_usage_days_left,
+            key_usage_seconds_left,
             ready,
             rate_limited,
         }
@@ -202,5 +202,11 @@ impl Metrics {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// The same in the Prometheus text format (version 0.0.4), which Prometheus scrapes by
+    /// default and `promtool check metrics` reads.
+    pub fn encode_prometheus(&self) -> String {
+        crate::metrics_text::prometheus_text(&self.encode())
     }
 }

@@ -50,7 +50,16 @@ pub fn get(agent: &ureq::Agent, url: &str) -> Reply {
 
 /// A GET, or `None` when nothing answers (connection refused, reset).
 pub fn try_get(agent: &ureq::Agent, url: &str) -> Option<Reply> {
-    let mut r = agent.get(url).call().ok()?;
+    get_accepting(agent, url, None)
+}
+
+/// A GET with an Accept header, or `None` when nothing answers.
+pub fn get_accepting(agent: &ureq::Agent, url: &str, accept: Option<&str>) -> Option<Reply> {
+    let mut req = agent.get(url);
+    if let Some(a) = accept {
+        req = req.header("Accept", a);
+    }
+    let mut r = req.call().ok()?;
     Some(Reply {
         status: r.status().as_u16(),
         content_type: r

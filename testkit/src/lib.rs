@@ -13,7 +13,7 @@ pub mod postgres;
 mod server;
 
 pub use exe::kokuin_exe;
-pub use http::{Reply, agent, get, post, try_get, tsa_post};
+pub use http::{Reply, agent, get, get_accepting, post, try_get, tsa_post};
 pub use server::Server;
 
 use std::path::{Path, PathBuf};

@@ -87,7 +87,9 @@ pub fn readyz(state: &State) -> Response<Body> {
     text(status, "text/plain", body)
 }
 
-pub fn metrics(state: &State) -> Response<Body> {
+/// `accept`: the request's Accept header. The Prometheus text format unless it asks for
+/// OpenMetrics (as Prometheus does when it can read it).
+pub fn metrics(state: &State, accept: Option<&str>) -> Response<Body> {
     let m = &state.metrics;
     let authority = &state.service.authority;
     let (clock, reading) = authority.clock().status();
@@ -99,10 +101,10 @@ pub fn metrics(state: &State) -> Response<Body> {
     for k in keys {
         let (_, until) = k.usage_window();
         let left = match until.duration_since(SystemTime::now()) {
-            Ok(d) => d.as_secs_f64() / 86_400.0,
-            Err(e) => -e.duration().as_secs_f64() / 86_400.0,
+            Ok(d) => d.as_secs_f64(),
+            Err(e) => -e.duration().as_secs_f64(),
         };
-        m.key_usage_days_left
+        m.key_usage_seconds_left
             .get_or_create(&KeyLabels {
                 key: k.token_signer().signer().label().to_string(),
             })
@@ -117,11 +119,19 @@ pub fn metrics(state: &State) -> Response<Body> {
             .set(offset.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6);
     }
     m.ready.set(i64::from(readiness(state).ready()));
-    text(
-        StatusCode::OK,
-        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        m.encode(),
-    )
+    if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
+        text(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            m.encode(),
+        )
+    } else {
+        text(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            m.encode_prometheus(),
+        )
+    }
 }
 
 /// `GET /audit/v1/checkpoint`: the newest signed tree checkpoint of the audit log (a C2SP

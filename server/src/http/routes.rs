@@ -86,7 +86,11 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
             "/readyz" if get => ("/readyz", super::ops::readyz(&state), None),
             // With server.admin set, metrics are served there only.
             "/metrics" if get && (conn.admin || state.limits.admin.is_none()) => {
-                ("/metrics", super::ops::metrics(&state), None)
+                let accept = req
+                    .headers()
+                    .get(hyper::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok());
+                ("/metrics", super::ops::metrics(&state, accept), None)
             }
             "/metrics" if state.limits.admin.is_some() && !conn.admin => {
                 ("other", not_found(), None)

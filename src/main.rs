@@ -70,6 +70,9 @@ enum Command {
     /// A fleet's database: create or upgrade its schema (the tables' owner, once per upgrade).
     #[command(subcommand)]
     Fleet(cmd::fleet::FleetCommand),
+    /// A configuration checked as a start would check it, writing nothing (as nginx -t).
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => kokuin_auditor::inspect::run(&a.file),
         Command::Audit(c) => c.run(),
         Command::Clock(c) => c.run(),
+        Command::Config(c) => c.run(),
         Command::Certs(c) => c.run(),
         Command::Keys(c) => c.run(),
         Command::Ceremony(c) => c.run(),

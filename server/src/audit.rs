@@ -66,23 +66,10 @@ pub struct Opened {
     pub written: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
-/// Opens the configured log: segment files, or with `audit.database` this node's chain in the
-/// fleet's database (claiming `tsa.node_id` there first; refused when another node holds it).
-pub fn open(
-    cfg: &crate::config::Config,
-    on_sync: Option<kokuin_audit::writer::SyncObserver>,
-) -> Result<Opened, AuditOpenError> {
+/// The audit log's checkpoint key (in the HSM, or a file in dev mode) with its certificate,
+/// checked against it: what `open` signs checkpoints with and `kokuin config check` tries.
+pub fn checkpoint_key(cfg: &crate::config::Config) -> Result<CheckpointKey, AuditOpenError> {
     let a = &cfg.audit;
-    if !a.enabled {
-        tracing::warn!("DEV MODE: the audit log is off; tokens are not recorded");
-        return Ok(Opened {
-            log: None,
-            epoch: None,
-            fleet_signer: None,
-            clock_offset: None,
-            written: None,
-        });
-    }
     let key: Arc<dyn Signer> = match (&a.checkpoint, &a.checkpoint_key) {
         (Some(k), _) => crate::signing_key::open_key(cfg, k, None)
             .map_err(|e| AuditOpenError::Key(e.to_string()))?,
@@ -101,10 +88,30 @@ pub fn open(
     };
     let cert = kokuin_certs::pem::load_certificates(&cfg.audit_certificate())
         .map_err(|e| AuditOpenError::Certificate(e.to_string()))?
-        .remove(0);
-    let signer = Arc::new(
-        CheckpointKey::new(key, &cert).map_err(|e| AuditOpenError::Certificate(e.to_string()))?,
-    );
+        .into_iter()
+        .next()
+        .ok_or_else(|| AuditOpenError::Certificate("the audit certificate file is empty".into()))?;
+    CheckpointKey::new(key, &cert).map_err(|e| AuditOpenError::Certificate(e.to_string()))
+}
+
+/// Opens the configured log: segment files, or with `audit.database` this node's chain in the
+/// fleet's database (claiming `tsa.node_id` there first; refused when another node holds it).
+pub fn open(
+    cfg: &crate::config::Config,
+    on_sync: Option<kokuin_audit::writer::SyncObserver>,
+) -> Result<Opened, AuditOpenError> {
+    let a = &cfg.audit;
+    if !a.enabled {
+        tracing::warn!("DEV MODE: the audit log is off; tokens are not recorded");
+        return Ok(Opened {
+            log: None,
+            epoch: None,
+            fleet_signer: None,
+            clock_offset: None,
+            written: None,
+        });
+    }
+    let signer = Arc::new(checkpoint_key(cfg)?);
     let mut ac = AuditConfig::new(cfg.resolve(&a.dir));
     ac.checkpoint_every = a.checkpoint_every;
     ac.origin = a.origin.clone();

@@ -17,6 +17,7 @@ macro_rules! announce {
 pub mod audit;
 pub mod ceremony;
 pub mod config;
+pub mod config_check;
 mod config_load;
 pub mod cpu_pool;
 #[cfg(feature = "dev")]

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_args;
 pub mod ceremony;
 pub mod clock;
+pub mod config;
 pub mod fleet;
 pub mod keys;
 pub mod parse;

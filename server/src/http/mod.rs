@@ -22,4 +22,5 @@ mod verify_ui;
 
 pub use listen::{Listeners, bind};
 pub use server::{InProcess, run, run_bound, run_with};
+pub use tls::check as check_tls;
 pub use verify_ui::serve_ui;

@@ -105,3 +105,8 @@ impl ClientCertVerifier for OptionalClientCert {
         self.algorithms.supported_schemes()
     }
 }
+
+/// Whether the HTTPS certificate and key load and belong together (`kokuin config check`).
+pub fn check(cert: &Path, key: &Path) -> Result<(), HttpError> {
+    server_config(cert, key, None).map(|_| ())
+}

@@ -295,6 +295,11 @@ fn exposure_and_hygiene() {
     let body = String::from_utf8_lossy(&r.body);
     assert_eq!(r.status, 503, "{body}");
     assert!(!body.contains('/') && !body.contains("root.crl"), "{body}");
+    assert_eq!(
+        r.retry_after.as_deref(),
+        Some("1"),
+        "a 503 says when to retry"
+    );
     std::fs::rename(state.join("pki/root.crl.away"), state.join("pki/root.crl")).unwrap();
     // Transfer-Encoding gzip, chunked: not silently read as chunked.
     let mut s = std::net::TcpStream::connect(addr_of(&srv.http)).unwrap();

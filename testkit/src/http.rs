@@ -10,6 +10,15 @@ pub struct Reply {
     pub content_type: String,
     /// The body.
     pub body: Vec<u8>,
+    /// The Retry-After header, if any.
+    pub retry_after: Option<String>,
+}
+
+fn retry_after(r: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    r.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// An agent trusting `root` for HTTPS: the CLI's own client.
@@ -35,11 +44,13 @@ pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let retry_after = retry_after(&r);
     let body = r.body_mut().read_to_vec().unwrap_or_default();
     Reply {
         status,
         content_type,
         body,
+        retry_after,
     }
 }
 
@@ -60,7 +71,9 @@ pub fn get_accepting(agent: &ureq::Agent, url: &str, accept: Option<&str>) -> Op
         req = req.header("Accept", a);
     }
     let mut r = req.call().ok()?;
+    let retry_after = retry_after(&r);
     Some(Reply {
+        retry_after,
         status: r.status().as_u16(),
         content_type: r
             .headers()

@@ -170,10 +170,13 @@ async fn verify_v1(
     let _slot = match tokio::time::timeout(queue, v.slots.acquire()).await {
         Ok(Ok(p)) => p,
         _ => {
-            return json(
+            let mut r = json(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &Verdict::unavailable("busy verifying for others, retry"),
             );
+            r.headers_mut()
+                .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
         }
     };
     // Base64 is 4/3 of the evidence; the digests and field names are small.

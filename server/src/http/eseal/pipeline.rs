@@ -78,11 +78,14 @@ pub(super) async fn issue(
         && let Err(e) = crate::audit::record(log, ev).await
     {
         tracing::error!(request_id = id, client, peer = %conn.peer, error = %e, "audit log cannot record a seal; refusing");
-        return text(
+        let mut r = text(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             "the audit log cannot record the seal, so it does not leave\n".into(),
         );
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
     }
     let mut r = Response::new(Full::new(seal));
     r.headers_mut()
@@ -125,7 +128,9 @@ pub(super) fn refuse(
             HeaderValue::from_static("Bearer realm=\"kokuin-eseal\""),
         );
     }
-    if r.status == StatusCode::TOO_MANY_REQUESTS {
+    // Over a rate, or the service unable to vouch for now (clock, key, log, a full queue):
+    // when to ask again.
+    if r.status == StatusCode::TOO_MANY_REQUESTS || r.status == StatusCode::SERVICE_UNAVAILABLE {
         resp.headers_mut()
             .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }

@@ -23,6 +23,7 @@ mod publish;
 pub mod record;
 pub mod recover;
 pub mod report;
+pub mod report_rows;
 pub mod segment;
 pub mod storage;
 pub mod tlog_proof;

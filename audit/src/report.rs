@@ -7,118 +7,13 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-/// A period in which the trusted clock refused (a clock.state away from `ok` and back).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ClockWindow {
-    /// When the clock stopped vouching (record time).
-    pub from: String,
-    /// When it vouched again; `None`: not within the period.
-    pub to: Option<String>,
-    /// The state it was in (`unsynchronised`, `error_bound_exceeded`, …).
-    pub state: String,
-    /// Why, as recorded.
-    pub reason: String,
-}
-
-/// One step of a key's life.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyEvent {
-    /// Record time.
-    pub time: String,
-    /// The key's name.
-    pub key: String,
-    /// What happened (`added as pending`, `in force for …`, `active -> retired`, …).
-    pub event: String,
-}
-
-/// One key ceremony (dual control, `key.ceremony`): once, however many nodes recorded it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Ceremony {
-    /// Record time: when a node first followed it.
-    pub time: String,
-    /// The plan's id.
-    pub id: String,
-    /// The keyring version it applied to.
-    pub from_version: u64,
-    /// What it did, in words.
-    pub operations: String,
-    /// The officers whose approvals counted.
-    pub approved_by: String,
-}
-
-/// One hour of the reference clock's offset to UTC(NICT) (`clock.traceability`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TraceHour {
-    /// The hour (UTC, RFC 3339).
-    pub hour: String,
-    /// Common-view tracks in it.
-    pub tracks: u64,
-    /// Their mean offset, 0.1 ns.
-    pub mean_01ns: i64,
-    /// The largest offset in absolute value, 0.1 ns.
-    pub worst_01ns: u64,
-    /// Beyond the alarm threshold the service was configured with.
-    pub alarm: bool,
-}
-
-/// One point of the clock's error curve: a `clock.reading`, or the worst of several once
-/// the period holds more than [`MAX_CLOCK_POINTS`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ClockPoint {
-    /// Record time (of the first reading merged into it).
-    pub time: String,
-    /// The largest error bound read; `None`: the source stated none.
-    pub max_error_us: Option<u64>,
-    /// The accuracy tokens declared.
-    pub accuracy_us: u64,
-    /// Whether the clock vouched at every reading merged into it.
-    pub ok: bool,
-}
+pub use crate::report_rows::{
+    Ceremony, ClockPoint, ClockWindow, InForce, KeyEvent, KeySpan, TraceHour,
+};
 
 /// Points kept for the clock's curve, however long the period: a year of readings every
 /// minute is thinned to this many, each the worst of its run.
 pub const MAX_CLOCK_POINTS: usize = 2048;
-
-/// A key's time in force for one policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct InForce {
-    /// The policy OID.
-    pub policy: String,
-    /// From (record time).
-    pub from: String,
-    /// Until; `None`: still in force at the end of the period.
-    pub to: Option<String>,
-}
-
-/// One key over the period: its usage window, when it was in force, the tokens it signed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct KeySpan {
-    /// The usage window (certificate validity narrowed by privateKeyUsagePeriod), as the
-    /// service recorded it when it put the key in force.
-    pub usage_from: Option<String>,
-    /// See `usage_from`.
-    pub usage_until: Option<String>,
-    /// When it was in force, per policy.
-    pub in_force: Vec<InForce>,
-    /// Its certificate's subject and serial (hex), as the service started with it.
-    pub certificate: Option<String>,
-    /// See `certificate`.
-    pub certificate_serial: Option<String>,
-    /// Whether its token attested it sensitive, generated there and never extractable.
-    pub attested: Option<bool>,
-    /// token.issued records naming it.
-    pub tokens: u64,
-    /// The first and last of their genTimes.
-    pub first_token: Option<String>,
-    /// See `first_token`.
-    pub last_token: Option<String>,
-    /// Tokens whose genTime is outside the usage window: each one a finding.
-    pub outside_usage: u64,
-    /// Tokens recorded while the log says the key was not in force for their policy: each
-    /// one a finding. Counted only where the log records what was in force (service.start's
-    /// `in_force`, key.lifecycle's `policy`).
-    pub outside_in_force: u64,
-}
 
 /// The figures of a period.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -506,7 +401,6 @@ impl Summary {
     }
 }
 
-/// The worse of two error bounds: none stated is worse than any.
 /// A record's field as text (a string as it is, anything else in JSON); empty when absent.
 fn text_field(r: &Record, k: &str) -> String {
     text_of(r.fields.get(k))
@@ -518,6 +412,7 @@ fn text_of(v: Option<&serde_json::Value>) -> String {
         .unwrap_or_default()
 }
 
+/// The worse of two error bounds: none stated is worse than any.
 fn worst(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),

@@ -24,9 +24,13 @@ pub struct Identity {
 impl Identity {
     /// Reads what the header needs from the log directory and the certificates.
     pub fn of(dir: &Path, certs: &[Certificate], head: Option<String>) -> Self {
-        let note = std::fs::read_to_string(dir.join(kokuin_audit::segment::TREE_CHECKPOINT_FILE))
-            .ok()
-            .filter(|n| n.len() < 64 * 1024);
+        // Bounded, regular files only: the log directory is not trusted to hold a note.
+        let note = kokuin_certs::file::read_bounded(
+            &dir.join(kokuin_audit::segment::TREE_CHECKPOINT_FILE),
+            64 * 1024,
+        )
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
         let tree = note.and_then(|note| {
             let text = note.rfind("\n\n").map_or(note.as_str(), |i| &note[..=i]);
             let cp = TreeCheckpoint::parse(text).ok()?;

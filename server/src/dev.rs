@@ -119,17 +119,7 @@ pub fn prepare_tokens(dir: &Path) -> Result<Vec<(&'static str, PathBuf)>, DevErr
 /// The lock `serve --dev` holds in its state directory (`kokuin_audit::lock`).
 pub const LOCK_FILE: &str = "serve.lock";
 
-/// Why the dev state cannot be made or used: the file or step, and what failed, in one
-/// sentence (the dev state is a whole of files a person deletes and makes again).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DevError(pub String);
-
-impl From<String> for DevError {
-    fn from(why: String) -> Self {
-        Self(why)
-    }
-}
+pub use crate::error::DevError;
 
 /// Creates `dir` if it holds no configuration yet; returns where things are. With a PKCS #11
 /// module, the TSU key is generated in a fresh token instead of in software.

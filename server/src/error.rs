@@ -105,3 +105,15 @@ pub enum HttpError {
         source: std::io::Error,
     },
 }
+
+/// Why the dev state cannot be made or used: the file or step, and what failed, in one
+/// sentence (the dev state is a whole of files a person deletes and makes again).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DevError(pub String);
+
+impl From<String> for DevError {
+    fn from(why: String) -> Self {
+        Self(why)
+    }
+}

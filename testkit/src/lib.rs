@@ -10,6 +10,7 @@ mod exe;
 pub mod fleet;
 mod http;
 pub mod postgres;
+pub mod roughtime;
 mod server;
 
 pub use exe::kokuin_exe;

@@ -43,6 +43,15 @@ pub enum SourceError {
     Poisoned,
 }
 
+/// Another source's view of the local clock (Roughtime, in the server): while it contradicts
+/// the clock, no genTime is issued, whatever the kernel says. The kernel's word rests on
+/// unauthenticated NTP; a second opinion is what lets a lie or a gross error be refused.
+pub trait SecondOpinion: Send + Sync {
+    /// `Err(reason)` (a sentence naming the source) while it cannot vouch for `now`. Called
+    /// for every genTime: it must only read a verdict reached elsewhere, never do I/O.
+    fn judge(&self, now: SystemTime) -> Result<(), String>;
+}
+
 /// The system clock with no knowledge of its synchronisation; for tests.
 pub struct UncheckedSystemClock;
 
@@ -85,6 +94,9 @@ pub enum ClockError {
     /// The clock went back behind a genTime already issued.
     #[error("the clock stepped back; refusing until it passes the last genTime issued")]
     SteppedBack,
+    /// The second opinion contradicts the clock, or has none (its reason).
+    #[error("{0}")]
+    Disputed(String),
 }
 
 impl ClockError {
@@ -97,6 +109,7 @@ impl ClockError {
             Self::NoBound => "no_error_bound",
             Self::LeapSecond => "leap_second",
             Self::SteppedBack => "stepped_back",
+            Self::Disputed(_) => "disputed",
         }
     }
 }
@@ -134,6 +147,7 @@ pub struct TrustedClock {
     /// a step back.
     inner: Mutex<Inner>,
     observer: Option<Observer>,
+    second_opinion: Option<std::sync::Arc<dyn SecondOpinion>>,
 }
 
 impl TrustedClock {
@@ -150,7 +164,15 @@ impl TrustedClock {
                 last_reading: None,
             }),
             observer: None,
+            second_opinion: None,
         }
+    }
+
+    /// Refuses genTime while `opinion` disputes the clock (in dev mode too: it is configured
+    /// on purpose).
+    pub fn with_second_opinion(mut self, opinion: std::sync::Arc<dyn SecondOpinion>) -> Self {
+        self.second_opinion = Some(opinion);
+        self
     }
 
     /// Reports every change of status (e.g. to the audit log).
@@ -227,6 +249,9 @@ impl TrustedClock {
         if r.in_leap_second {
             return Err(ClockError::LeapSecond);
         }
+        if let Some(o) = &self.second_opinion {
+            o.judge(r.now).map_err(ClockError::Disputed)?;
+        }
         let ms = millis(r.now).ok_or(ClockError::SteppedBack)?;
         if ms < last_issued_ms {
             return Err(ClockError::SteppedBack);
@@ -272,6 +297,31 @@ mod tests {
         assert_eq!(clock.now(), Err(ClockError::SteppedBack));
         fake.0.lock().unwrap().now = t0 + Duration::from_millis(1);
         assert_eq!(clock.now(), Ok(t0 + Duration::from_millis(1)));
+    }
+
+    struct Opinion(Mutex<Result<(), String>>);
+    impl SecondOpinion for Opinion {
+        fn judge(&self, _now: SystemTime) -> Result<(), String> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn a_disputing_second_opinion_refuses_even_where_sync_is_not_required() {
+        let opinion = std::sync::Arc::new(Opinion(Mutex::new(Err("roughtime: none agree".into()))));
+        let clock = TrustedClock::new(
+            Box::new(UncheckedSystemClock),
+            Duration::from_secs(1),
+            false,
+        )
+        .with_second_opinion(opinion.clone());
+        assert_eq!(
+            clock.now(),
+            Err(ClockError::Disputed("roughtime: none agree".into()))
+        );
+        assert_eq!(status_name(&clock.status().0), "disputed");
+        *opinion.0.lock().unwrap() = Ok(());
+        assert!(clock.now().is_ok());
     }
 
     #[test]

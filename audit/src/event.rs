@@ -59,6 +59,11 @@ pub mod kind {
     /// (`kokuin-timetrace`): hour, tracks, mean/min/max (0.1 ns), alarm, and the CGGTTS files
     /// it came from with their SHA-256.
     pub const CLOCK_TRACEABILITY: &str = "clock.traceability";
+    /// A Roughtime round (`kokuin_roughtime::RoundRecord`): action, min_agreeing,
+    /// accuracy_us, agreeing, verdict (agree, refuse or alarm), every signed reply with the
+    /// request it answers and its nonce's chaining value, every failed attempt, and a
+    /// malfeasance report when two replies contradict each other.
+    pub const CLOCK_ROUGHTIME: &str = "clock.roughtime";
     /// In a fleet, the database's clock against the node's, when they stop or start agreeing
     /// within the declared accuracy plus half the round trip (and every minute while they
     /// disagree): offset_us (database minus node), rtt_us, bound_us, agrees.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 pub use crate::report_rows::{
-    Ceremony, ClockPoint, ClockWindow, InForce, KeyEvent, KeySpan, TraceHour,
+    Ceremony, ClockPoint, ClockWindow, InForce, KeyEvent, KeySpan, RoughtimeRow, TraceHour,
 };
 
 /// Points kept for the clock's curve, however long the period: a year of readings every
@@ -50,6 +50,14 @@ pub struct Summary {
     pub traceability: Vec<TraceHour>,
     /// Hours beyond the alarm threshold: each one a finding.
     pub traceability_alarms: u64,
+    /// Roughtime rounds (`clock.roughtime`).
+    pub roughtime_rounds: u64,
+    /// Each Roughtime server's replies and offsets, by name.
+    pub roughtime: BTreeMap<String, RoughtimeRow>,
+    /// Periods in which too few Roughtime servers agreed (state: `refuse` or `alarm`).
+    pub roughtime_windows: Vec<ClockWindow>,
+    /// Malfeasance reports recorded: each one a finding.
+    pub roughtime_malfeasance: u64,
     /// Each policy's name, as the service's configuration gave it (service.start `in_force`).
     pub policy_names: BTreeMap<String, String>,
     /// token.issued records while the last clock reading before them had an error bound above
@@ -186,6 +194,7 @@ impl Summary {
                     alarm,
                 });
             }
+            kind::CLOCK_ROUGHTIME => self.roughtime_round(r),
             kind::CHECKPOINT => self.checkpoints += 1,
             kind::SERVICE_STOP => self.end_in_force(&r.time, None),
             kind::SERVICE_START => {
@@ -193,6 +202,58 @@ impl Summary {
                 self.started(r);
             }
             _ => {}
+        }
+    }
+
+    /// A Roughtime round: each server's offset, and the windows of disagreement.
+    fn roughtime_round(&mut self, r: &Record) {
+        self.roughtime_rounds += 1;
+        let get = |k: &str| r.fields.get(k);
+        let mut answered = std::collections::BTreeSet::new();
+        for reply in get("replies")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let name = reply["server"].as_str().unwrap_or("?").to_string();
+            let offset = reply["offset_us"].as_i64().unwrap_or(0);
+            let row = self.roughtime.entry(name.clone()).or_default();
+            if row.replies == 0 {
+                (row.min_us, row.max_us) = (offset, offset);
+            }
+            row.replies += 1;
+            row.agreeing += u64::from(reply["agrees"].as_bool() == Some(true));
+            row.min_us = row.min_us.min(offset);
+            row.max_us = row.max_us.max(offset);
+            row.sum_us += i128::from(offset);
+            answered.insert(name);
+        }
+        for failure in get("failures")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let name = failure["server"].as_str().unwrap_or("?").to_string();
+            if answered.insert(name.clone()) {
+                self.roughtime.entry(name).or_default().silent += 1;
+            }
+        }
+        self.roughtime_malfeasance += u64::from(get("malfeasance").is_some_and(|m| !m.is_null()));
+        let verdict = get("verdict").and_then(|v| v.as_str()).unwrap_or("?");
+        let open = self.roughtime_windows.last_mut().filter(|w| w.to.is_none());
+        match (verdict, open) {
+            ("agree", Some(w)) => w.to = Some(r.time.clone()),
+            ("agree", None) | (_, Some(_)) => {}
+            (state, None) => self.roughtime_windows.push(ClockWindow {
+                from: r.time.clone(),
+                to: None,
+                state: state.to_string(),
+                reason: format!(
+                    "{} of {} needed servers agreed",
+                    get("agreeing").and_then(|v| v.as_u64()).unwrap_or(0),
+                    get("min_agreeing").and_then(|v| v.as_u64()).unwrap_or(0)
+                ),
+            }),
         }
     }
 

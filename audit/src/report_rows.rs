@@ -1,5 +1,5 @@
 //! The rows of a period's summary (`report`): clock windows and readings, key events and
-//! spans, ceremonies, hours of traceability — what the audit report lists, one type each.
+//! spans, ceremonies, hours of traceability, Roughtime servers — what the audit report lists, one type each.
 
 use serde::Serialize;
 
@@ -55,6 +55,33 @@ pub struct TraceHour {
     pub worst_01ns: u64,
     /// Beyond the alarm threshold the service was configured with.
     pub alarm: bool,
+}
+
+/// One Roughtime server across the period (`clock.roughtime`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RoughtimeRow {
+    /// Valid replies.
+    pub replies: u64,
+    /// Of which agreed with the local clock.
+    pub agreeing: u64,
+    /// Smallest offset (its time minus ours), µs.
+    pub min_us: i64,
+    /// Largest offset, µs.
+    pub max_us: i64,
+    /// Sum of offsets, µs (for the mean).
+    pub sum_us: i128,
+    /// Rounds in which it gave no valid reply.
+    pub silent: u64,
+}
+
+impl RoughtimeRow {
+    /// The mean offset, µs.
+    pub fn mean_us(&self) -> i64 {
+        if self.replies == 0 {
+            return 0;
+        }
+        i64::try_from(self.sum_us / i128::from(self.replies)).unwrap_or(0)
+    }
 }
 
 /// One point of the clock's error curve: a `clock.reading`, or the worst of several once

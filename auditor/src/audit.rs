@@ -17,7 +17,10 @@ pub fn verify(
     checkpoint: Option<&Path>,
     json: bool,
     db: &DbArgs,
+    roughtime: Option<&Path>,
 ) -> Result<(), CmdError> {
+    let roughtime = roughtime.map(crate::audit_roughtime::trusted).transpose()?;
+    let roughtime = roughtime.as_deref();
     let mut certs = Vec::new();
     for t in trust {
         certs.extend(
@@ -26,7 +29,7 @@ pub fn verify(
     }
     let verifier = TrustedCheckpointCerts(certs);
     let Some((nodes, _tmp)) = crate::audit_fleet::node_logs(log, db)? else {
-        return verify_one(log, &verifier, checkpoint, json, None);
+        return verify_one(log, &verifier, checkpoint, json, None, roughtime);
     };
     if checkpoint.is_some() {
         return Err(CmdError::usage(
@@ -38,7 +41,7 @@ pub fn verify(
     let mut first_err: Option<CmdError> = None;
     for dir in &nodes {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-        if let Err(e) = verify_one(dir, &verifier, None, json, name.as_deref()) {
+        if let Err(e) = verify_one(dir, &verifier, None, json, name.as_deref(), roughtime) {
             match &first_err {
                 None => first_err = Some(e),
                 Some(_) => out!("{}", e.message),
@@ -75,6 +78,7 @@ fn verify_one(
     checkpoint: Option<&Path>,
     json: bool,
     node: Option<&str>,
+    roughtime: Option<&[kokuin_roughtime::TrustedServer]>,
 ) -> Result<(), CmdError> {
     if segment::list(dir).map(|s| s.is_empty()).unwrap_or(true) {
         return Err(CmdError::usage(format!(
@@ -100,6 +104,11 @@ fn verify_one(
         .problem
         .is_none()
         .then(|| crate::audit_ceremonies::check(dir));
+    // So are the Roughtime rounds.
+    let rounds = report
+        .problem
+        .is_none()
+        .then(|| crate::audit_roughtime::check(dir, roughtime));
     if json {
         let problem = report.problem.as_ref().map(|p| {
             serde_json::json!({
@@ -130,6 +139,20 @@ fn verify_one(
                     Some(Err(e)) => serde_json::json!({ "valid": false, "problem": e.message }),
                     None => serde_json::Value::Null,
                 },
+                "roughtime": match &rounds {
+                    Some(Ok(r)) => serde_json::json!({
+                        "valid": true,
+                        "rounds": r.rounds,
+                        "refusing": r.refusing,
+                        "malfeasance_reports": r.malfeasance,
+                        "reverified": r.checked,
+                        "replies_verified": r.verified,
+                        "untrusted_keys": r.untrusted.iter().map(|(n, k)| serde_json::json!({ "server": n, "public_key": k })).collect::<Vec<_>>(),
+                        "agreed_on_untrusted": r.agreed_on_untrusted,
+                    }),
+                    Some(Err(e)) => serde_json::json!({ "valid": false, "problem": e.message }),
+                    None => serde_json::Value::Null,
+                },
             })
         );
     }
@@ -142,12 +165,18 @@ fn verify_one(
                 Some(Ok(l)) => l,
                 None => Default::default(),
             };
+            let rounds = match rounds {
+                Some(Err(e)) => return Err(CmdError::negative(format!("{prefix}{}", e.message))),
+                Some(Ok(r)) => r,
+                None => Default::default(),
+            };
             if !json {
-                let verdict = if report.losses.is_empty() {
-                    "OK"
-                } else {
-                    "VALID WITH FINDINGS"
-                };
+                let verdict =
+                    if report.losses.is_empty() && !crate::audit_roughtime::has_findings(&rounds) {
+                        "OK"
+                    } else {
+                        "VALID WITH FINDINGS"
+                    };
                 out!(
                     "{prefix}{verdict}: {} records in {} segment(s), {} checkpoint(s) verified, head {}",
                     report.records,
@@ -167,6 +196,9 @@ fn verify_one(
                     );
                 }
                 out!("{prefix}{}", crate::audit_ceremonies::sentence(&ceremonies));
+                for s in crate::audit_roughtime::sentences(&rounds) {
+                    out!("{prefix}{s}");
+                }
                 if report.checkpoints == 0 {
                     out!(
                         "{prefix}warning: no checkpoint: truncation of the tail cannot be detected"
@@ -319,6 +351,10 @@ pub enum AuditCommand {
         /// How to reach a postgres:// LOG.
         #[command(flatten)]
         db: DbArgs,
+        /// An RFC 10049 Roughtime server list (JSON) of the servers you trust: every
+        /// recorded Roughtime reply is re-verified offline and any key not on it flagged.
+        #[arg(long, value_name = "LIST")]
+        roughtime_servers: Option<PathBuf>,
     },
     /// Record that the log lost records its last checkpoint vouched for (a deleted or
     /// restored segment), so the service may start again: a `log.loss` record with the
@@ -406,7 +442,15 @@ impl AuditCommand {
                 checkpoint,
                 json,
                 db,
-            } => verify(&dir, &trust, checkpoint.as_deref(), json, &db),
+                roughtime_servers,
+            } => verify(
+                &dir,
+                &trust,
+                checkpoint.as_deref(),
+                json,
+                &db,
+                roughtime_servers.as_deref(),
+            ),
             Self::Find { dir, serial, db } => find(&dir, &serial, &db),
             Self::Export { database, dir, db } => {
                 crate::audit_fleet::export_cmd(&database, &dir, &db)

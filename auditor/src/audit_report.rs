@@ -176,6 +176,8 @@ fn render(
                     (s.tokens_without_required_sync, "時刻同期を必須としていない起動中のトークン", "tokens recorded while synchronisation was not required (clock.require_sync = false)"),
                     (outside, "鍵の使用期間外または有効でない鍵によるトークン", "tokens outside their key's usage window or time in force"),
                     (s.traceability_alarms, "基準時計が UTC(NICT) から警報閾値を超えて離れていた時間", "hours in which the reference clock was farther from UTC(NICT) than the alarm threshold"),
+                    (s.roughtime_malfeasance, "Roughtime サーバが互いに矛盾した記録（不正報告）", "Roughtime malfeasance reports: servers whose signed times contradict each other"),
+                    (s.roughtime_windows.len() as u64, "Roughtime サーバの合意が足りなかった期間", "periods in which too few Roughtime servers agreed with the clock"),
                 ];
                 @if findings.iter().all(|f| f.0 == 0) && ceremonies.0 && integrity.as_ref().is_none_or(|t| t.starts_with("Intact")) {
                     p.ok { "所見はありません。 " span.en { "No findings." } }
@@ -263,6 +265,46 @@ fn render(
                                 td.n { (format!("{:+.4} ms", h.mean_01ns as f64 / 1e7)) }
                                 td.n { (format!("{:.4} ms", h.worst_01ns as f64 / 1e7)) }
                                 @if h.alarm { td.bad { "yes" } } @else { td { "no" } }
+                            }
+                        }
+                    }
+                }
+                h2 { "Roughtime による時刻の確認 " span.en { "Roughtime second opinion" } }
+                @if s.roughtime_rounds == 0 {
+                    (none())
+                } @else {
+                    p {
+                        "署名付きの Roughtime 応答と時計の差（秒単位の大きな誤りを検出します。±1 秒の証明は UTC(NICT) へのトレーサビリティによります）。 "
+                        span.en {
+                            (s.roughtime_rounds) " rounds. Each server's signed time minus this clock: Roughtime bounds gross errors (whole seconds); the ±1 s is shown by the traceability above. "
+                            "Re-verify the replies offline with " code { "kokuin audit verify --roughtime-servers LIST" } "."
+                        }
+                    }
+                    table {
+                        tr { th { "server" } th { "replies" } th { "agreed" } th { "silent rounds" } th { "mean offset" } th { "min – max offset" } }
+                        @for (name, r) in &s.roughtime {
+                            tr {
+                                td { (name) }
+                                td.n { (r.replies) }
+                                td.n class=(ok(r.agreeing == r.replies)) { (r.agreeing) }
+                                td.n { (r.silent) }
+                                td.n { (format!("{:+.3} s", r.mean_us() as f64 / 1e6)) }
+                                td.n { (format!("{:+.3} – {:+.3} s", r.min_us as f64 / 1e6, r.max_us as f64 / 1e6)) }
+                            }
+                        }
+                    }
+                    @if s.roughtime_windows.is_empty() {
+                        p.ok { "合意が足りなかった期間はありません。 " span.en { "Enough servers agreed in every round." } }
+                    } @else {
+                        table {
+                            tr { th { "from" } th { "to" } th { "action" } th { "why" } }
+                            @for w in &s.roughtime_windows {
+                                tr {
+                                    td { (w.from) }
+                                    td { (w.to.as_deref().unwrap_or("(after the period)")) }
+                                    td.bad { (w.state) }
+                                    td { (w.reason) }
+                                }
                             }
                         }
                     }

@@ -26,6 +26,7 @@ pub mod audit_proof;
 pub mod audit_report;
 mod audit_report_charts;
 mod audit_report_identity;
+mod audit_roughtime;
 pub mod certs;
 pub mod clock_trace;
 pub mod cmd_error;

@@ -206,6 +206,90 @@ pub struct ClockSection {
     pub record_interval_s: u64,
     /// `[clock.traceability]`: the reference clock against UTC(NICT) by GNSS common view.
     pub traceability: Option<TraceabilityConfig>,
+    /// `[clock.roughtime]`: an authenticated second opinion on the clock (RFC 10049).
+    pub roughtime: Option<RoughtimeConfig>,
+}
+
+/// `[clock.roughtime]`: which Roughtime servers to ask, how often, and what a disagreement
+/// does.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoughtimeConfig {
+    /// The servers, as RFC 10049 server lists give them.
+    pub servers: Vec<RoughtimeServer>,
+    /// Seconds between rounds (default 60).
+    #[serde(default = "default_roughtime_interval")]
+    pub interval_s: u64,
+    /// Servers that must agree with the local clock (default 2).
+    #[serde(default = "default_min_agreeing")]
+    pub min_agreeing: u32,
+    /// `refuse` (the default: tokens and seals are refused until a round agrees) or `alarm`
+    /// (recorded and logged only).
+    #[serde(default)]
+    pub action: RoughtimeAction,
+    /// How long one attempt waits for a reply, ms (default 1000).
+    #[serde(default = "default_roughtime_timeout")]
+    pub timeout_ms: u64,
+    /// Attempts per server in a round (default 3).
+    #[serde(default = "default_roughtime_attempts")]
+    pub attempts: u32,
+    /// Where malfeasance reports are written (default `roughtime-malfeasance`, beside the
+    /// configuration).
+    #[serde(default = "default_malfeasance_dir")]
+    pub malfeasance_dir: PathBuf,
+}
+
+fn default_malfeasance_dir() -> PathBuf {
+    PathBuf::from("roughtime-malfeasance")
+}
+
+/// One Roughtime server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoughtimeServer {
+    /// A name for people and the audit log.
+    pub name: String,
+    /// `host:port` (UDP).
+    pub address: String,
+    /// The long-term Ed25519 key, base64.
+    pub public_key: String,
+}
+
+/// What a round with too few agreeing servers does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoughtimeAction {
+    /// Refuse tokens and seals (timeNotAvailable, 503) until a round agrees.
+    #[default]
+    Refuse,
+    /// Record and log an alarm only.
+    Alarm,
+}
+
+impl RoughtimeAction {
+    /// The name in the configuration and the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Refuse => "refuse",
+            Self::Alarm => "alarm",
+        }
+    }
+}
+
+fn default_roughtime_interval() -> u64 {
+    60
+}
+
+fn default_min_agreeing() -> u32 {
+    2
+}
+
+fn default_roughtime_timeout() -> u64 {
+    1000
+}
+
+fn default_roughtime_attempts() -> u32 {
+    3
 }
 
 /// `[clock.traceability]`: where the CGGTTS V2E files are, and when an offset is an alarm.
@@ -239,6 +323,7 @@ impl Default for ClockSection {
             require_sync: true,
             record_interval_s: 60,
             traceability: None,
+            roughtime: None,
         }
     }
 }

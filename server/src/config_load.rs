@@ -94,6 +94,9 @@ impl Config {
         if self.server.max_concurrency == 0 || self.server.max_connections == 0 {
             return err("server.max_concurrency", "limits must be at least 1".into());
         }
+        if let Some(r) = &self.clock.roughtime {
+            r.check()?;
+        }
         if !self.clock.require_sync && !self.dev {
             return err(
                 "clock.require_sync",
@@ -162,6 +165,70 @@ impl Config {
                     "configure either tsa.key or tsa.keyring, not both or neither".into(),
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+impl crate::config::RoughtimeConfig {
+    /// The servers as the rounds use them, every key decoded.
+    pub fn trusted(&self) -> Result<Vec<kokuin_roughtime::TrustedServer>, (String, String)> {
+        self.servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                kokuin_roughtime::TrustedServer::new(&s.name, &s.address, &s.public_key).map_err(
+                    |e| {
+                        (
+                            format!("clock.roughtime.servers[{i}].public_key"),
+                            e.to_string(),
+                        )
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: &str| Err((format!("clock.roughtime.{k}"), m.to_string()));
+        let servers = self.trusted()?;
+        if servers.is_empty() {
+            return err("servers", "name at least one server");
+        }
+        for (i, s) in servers.iter().enumerate() {
+            if servers[..i].iter().any(|o| o.name == s.name) {
+                return err(
+                    &format!("servers[{i}].name"),
+                    "each server needs its own name",
+                );
+            }
+            if servers[..i].iter().any(|o| o.key_bytes() == s.key_bytes()) {
+                return err(
+                    &format!("servers[{i}].public_key"),
+                    "the same key twice is one server: it cannot agree with itself",
+                );
+            }
+        }
+        if self.min_agreeing == 0 || self.min_agreeing as usize > servers.len() {
+            return err(
+                "min_agreeing",
+                "between 1 and the number of servers (an unreachable quorum refuses forever)",
+            );
+        }
+        if self.interval_s == 0 || self.timeout_ms == 0 || self.attempts == 0 {
+            return err(
+                "interval_s",
+                "interval_s, timeout_ms and attempts are at least 1",
+            );
+        }
+        // A round must end before the next is due: every attempt of every server timing out.
+        let worst_ms = self.timeout_ms * u64::from(self.attempts) * servers.len() as u64;
+        if worst_ms >= self.interval_s * 1000 {
+            return err(
+                "interval_s",
+                "a round whose servers all time out takes timeout_ms × attempts × servers; \
+                 the interval must be longer",
+            );
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ pub mod metrics;
 mod metrics_text;
 pub mod node;
 pub mod refusals;
+pub mod roughtime;
 pub mod serve;
 pub mod service;
 pub mod sign_times;

@@ -28,6 +28,20 @@ pub struct RefusedLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of per-Roughtime-server metrics.
+pub struct RoughtimeLabels {
+    /// The server's configured name.
+    pub server: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of `kokuin_roughtime_rounds_total`.
+pub struct VerdictLabels {
+    /// `agree` or `disagree`.
+    pub verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 /// Labels of per-key metrics.
 pub struct KeyLabels {
     /// The key's name (never a path).
@@ -67,6 +81,14 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Requests being answered now.
     pub requests_in_flight: Gauge,
+    /// Servers that agreed in the last Roughtime round.
+    pub roughtime_agreeing: Gauge,
+    /// Each Roughtime server's time minus ours at its last valid reply.
+    pub roughtime_offset_seconds: Family<RoughtimeLabels, Gauge<f64, AtomicU64>>,
+    /// Roughtime rounds, by verdict.
+    pub roughtime_rounds: Family<VerdictLabels, Counter>,
+    /// Malfeasance reports made.
+    pub roughtime_malfeasance: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -171,8 +193,36 @@ impl Metrics {
             "Requests being answered now (from the complete head to the answer)",
             requests_in_flight.clone(),
         );
+        let roughtime_agreeing = Gauge::default();
+        registry.register(
+            "roughtime_agreeing_servers",
+            "Roughtime servers that agreed with the local clock in the last round",
+            roughtime_agreeing.clone(),
+        );
+        let roughtime_offset_seconds = Family::<RoughtimeLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "roughtime_offset_seconds",
+            "A Roughtime server's midpoint minus the local clock at its last valid reply",
+            roughtime_offset_seconds.clone(),
+        );
+        let roughtime_rounds = Family::<VerdictLabels, Counter>::default();
+        registry.register(
+            "roughtime_rounds",
+            "Roughtime rounds, by whether enough servers agreed",
+            roughtime_rounds.clone(),
+        );
+        let roughtime_malfeasance = Counter::default();
+        registry.register(
+            "roughtime_malfeasance_reports",
+            "Roughtime malfeasance reports: two servers' signed replies contradict each other",
+            roughtime_malfeasance.clone(),
+        );
         Self {
             registry,
+            roughtime_agreeing,
+            roughtime_offset_seconds,
+            roughtime_rounds,
+            roughtime_malfeasance,
             requests_in_flight,
             requests,
             signing_seconds,
@@ -195,6 +245,26 @@ impl Metrics {
     pub fn observe_sync(&self, took: Duration, records: usize) {
         self.audit_sync_seconds.observe(took.as_secs_f64());
         self.audit_records.inc_by(records as u64);
+    }
+
+    /// Counts a Roughtime round.
+    pub fn observe_roughtime(&self, round: &kokuin_roughtime::round::Round, agree: bool) {
+        self.roughtime_agreeing
+            .set(i64::try_from(round.agreeing).unwrap_or(i64::MAX));
+        for r in &round.replies {
+            self.roughtime_offset_seconds
+                .get_or_create(&RoughtimeLabels {
+                    server: r.server.clone(),
+                })
+                .set(r.offset_us as f64 / 1e6);
+        }
+        let verdict = if agree { "agree" } else { "disagree" };
+        self.roughtime_rounds
+            .get_or_create(&VerdictLabels { verdict })
+            .inc();
+        if round.malfeasance.is_some() {
+            self.roughtime_malfeasance.inc();
+        }
     }
 
     /// The OpenMetrics text of every metric.

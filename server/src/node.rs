@@ -86,6 +86,26 @@ impl Node {
                 ),
             );
         }
+        if let (Some(r), Some(opinion)) = (&cfg.clock.roughtime, &service.roughtime) {
+            let servers = r
+                .trusted()
+                .map_err(|(k, m)| StartError::Other(format!("{k}: {m}")))?;
+            node.spawn(
+                "Roughtime rounds",
+                crate::roughtime::follow(
+                    crate::roughtime::Rounds {
+                        cfg: r.clone(),
+                        servers,
+                        accuracy: service.authority.clock().accuracy(),
+                        malfeasance_dir: cfg.resolve(&r.malfeasance_dir),
+                    },
+                    opinion.clone(),
+                    service.audit.clone(),
+                    shared.metrics.clone(),
+                    stopped.clone(),
+                ),
+            );
+        }
         if let Some(log) = &service.audit
             && !cfg.audit.witnesses.is_empty()
         {

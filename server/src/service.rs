@@ -39,6 +39,8 @@ pub struct Service {
     pub keyring: crate::keyring::Keyring,
     /// One process issues serials from a serial state file at a time.
     _serial_lock: Option<kokuin_audit::lock::WriterLock>,
+    /// With `[clock.roughtime]`: the rounds' verdict, which the clock reads for every genTime.
+    pub roughtime: Option<Arc<crate::roughtime::Opinion>>,
 }
 
 /// A policy's key in force, as the server describes it.
@@ -262,6 +264,15 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         cfg.clock.require_sync,
     )
     .with_observer(clock_observer(audit.clone()));
+    let roughtime = cfg
+        .clock
+        .roughtime
+        .as_ref()
+        .map(|r| Arc::new(crate::roughtime::Opinion::new(r.action)));
+    let clock = match &roughtime {
+        Some(o) => clock.with_second_opinion(o.clone()),
+        None => clock,
+    };
     match clock.status().0 {
         Ok(()) if !cfg.clock.require_sync => {}
         Ok(()) => tracing::info!("clock: the kernel vouches for the time within {accuracy:?}"),
@@ -349,6 +360,7 @@ pub fn build(cfg: &Config, metrics: &Arc<crate::metrics::Metrics>) -> Result<Ser
         database_clock_offset,
         fleet_written,
         _serial_lock: serial_lock,
+        roughtime,
     };
     for (i, l) in loaded.into_iter().enumerate() {
         service.install(i, l);

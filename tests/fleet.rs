@@ -132,6 +132,36 @@ fn audit_verifies(pg: &Postgres, state: &Path) {
         trust.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "the exported copy: {}", text(&o));
+
+    // The audit report of the whole fleet, straight from the database: every node's chain
+    // verified, the fleet tree's newest checkpoint named and its signature checked.
+    let html = out.path().join("report.html");
+    let o = kokuin_db(
+        pg,
+        &[
+            "audit",
+            "report",
+            &pg.url(),
+            "--trust",
+            trust.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "audit report on the database: {}",
+        text(&o)
+    );
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains(" nodes)"), "the log is the fleet");
+    assert!(html.contains("node-00001: Intact"), "each chain verified");
+    assert!(html.contains("Chain head</span> (node-00001)"));
+    assert!(
+        html.contains("signature verified"),
+        "the fleet tree's checkpoint"
+    );
+    assert!(!html.contains("DAMAGED"));
 }
 
 #[test]

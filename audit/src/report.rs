@@ -99,10 +99,13 @@ impl Summary {
             return;
         }
         self.records += 1;
-        if self.first.is_none() {
+        // RFC 3339 UTC times of one format order as strings; a fleet's chains interleave.
+        if self.first.as_ref().is_none_or(|f| r.time < *f) {
             self.first = Some(r.time.clone());
         }
-        self.last = Some(r.time.clone());
+        if self.last.as_ref().is_none_or(|l| r.time > *l) {
+            self.last = Some(r.time.clone());
+        }
         let day = r.time.get(..10).unwrap_or("").to_string();
         let field = |k: &str| text_field(r, k);
         match r.kind.as_str() {
@@ -203,6 +206,27 @@ impl Summary {
             }
             _ => {}
         }
+    }
+
+    /// The end of one node's chain in a fleet's report: what was open stays open for that node
+    /// only (its end says so), and what the next node's records mean starts afresh.
+    pub fn end_chain(&mut self, node: &str) {
+        let end = format!("(end of {node}'s records)");
+        for w in self
+            .clock_windows
+            .iter_mut()
+            .chain(self.roughtime_windows.iter_mut())
+            .filter(|w| w.to.is_none())
+        {
+            w.to = Some(end.clone());
+        }
+        self.clock_exceeds = false;
+        self.sync_required = None;
+    }
+
+    /// Once every record is added: a fleet's clock points in time order.
+    pub fn finish(&mut self) {
+        self.clock_readings.sort_by(|a, b| a.time.cmp(&b.time));
     }
 
     /// A Roughtime round: each server's offset, and the windows of disagreement.

@@ -20,7 +20,8 @@ use std::time::SystemTime;
 /// What `kokuin audit report` is asked.
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    /// The log's directory.
+    /// The log: a directory, an export of a fleet's log, or the fleet's postgres:// URL.
+    #[arg(value_name = "LOG")]
     pub dir: PathBuf,
     /// Certificate(s) of the audit key: the chain and checkpoints are verified and the
     /// result stated in the report.
@@ -35,6 +36,9 @@ pub struct ReportArgs {
     /// Where to write the report.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// How to reach a postgres:// LOG.
+    #[command(flatten)]
+    pub db: crate::audit_fleet::DbArgs,
 }
 
 fn time(t: &Option<String>, flag: &str) -> Result<Option<SystemTime>, CmdError> {
@@ -46,27 +50,91 @@ fn time(t: &Option<String>, flag: &str) -> Result<Option<SystemTime>, CmdError> 
         .transpose()
 }
 
-/// Writes the report.
+/// Writes the report. LOG is a file log, an export of a fleet's log (a file log per node) or
+/// the fleet's postgres:// URL (exported to a temporary directory first, as `audit verify`
+/// does): a fleet's report covers every node, each node's records read in its own order.
 pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
     let (from, to) = (time(&a.from, "from")?, time(&a.to, "to")?);
+    let (dirs, _tmp) = match crate::audit_fleet::node_logs(&a.dir, &a.db)? {
+        Some((dirs, tmp)) => (dirs, tmp),
+        None => (vec![a.dir.clone()], None),
+    };
+    let fleet = crate::audit_fleet::is_database(&a.dir) || dirs.first() != Some(&a.dir);
+    let name = |d: &Path| {
+        d.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     let mut summary = Summary::default();
-    let lines = kokuin_audit::verify::lines(&a.dir)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", a.dir.display())))?;
-    for line in lines {
-        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", a.dir.display())))?;
-        if let Ok(text) = line.text
-            && let Ok(r) = Record::parse_line(&text)
-        {
-            summary.add(&r, from, to);
+    for dir in &dirs {
+        let lines = kokuin_audit::verify::lines(dir)
+            .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+        for line in lines {
+            let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
+            if let Ok(text) = line.text
+                && let Ok(r) = Record::parse_line(&text)
+            {
+                summary.add(&r, from, to);
+            }
+        }
+        if fleet {
+            summary.end_chain(&name(dir));
         }
     }
-    let (integrity, head, certs) = integrity(&a.dir, &a.trust)?;
-    let identity = Identity::of(&a.dir, &certs, head);
-    let ceremonies = match crate::audit_ceremonies::check(&a.dir) {
-        Ok(l) => (true, crate::audit_ceremonies::sentence(&l)),
-        Err(e) => (false, e.message),
+    summary.finish();
+    let certs = trusted_certs(&a.trust)?;
+    let mut sentences = Vec::new();
+    let mut heads = Vec::new();
+    for dir in &dirs {
+        let (sentence, head) = integrity(dir, &certs)?;
+        let node = if fleet { name(dir) } else { String::new() };
+        let intact = head.is_some();
+        if let Some(h) = head {
+            heads.push((node.clone(), h));
+        }
+        if let Some(s) = sentence {
+            sentences.push((intact, if fleet { format!("{node}: {s}") } else { s }));
+        }
+    }
+    // Intact only if every chain is.
+    let integrity = (!sentences.is_empty()).then(|| {
+        let intact = sentences.iter().all(|(i, _)| *i);
+        let text: Vec<_> = sentences.into_iter().map(|(_, s)| s).collect();
+        (intact, text.join(" "))
+    });
+    let note = if crate::audit_fleet::is_database(&a.dir) {
+        let mut db = crate::audit_fleet::db(&a.dir, &a.db)?;
+        kokuin_fleet::integrator::latest_stored_checkpoint(&mut db)
+            .map_err(|e| CmdError::usage(e.to_string()))?
+    } else if fleet {
+        None
+    } else {
+        Identity::note_in(&a.dir)
     };
-    let html = render(&summary, &integrity, &ceremonies, &identity, a);
+    let identity = Identity::of(note, &certs, heads);
+    let mut ceremonies = (true, String::new());
+    for dir in &dirs {
+        let node = if fleet {
+            format!("{}: ", name(dir))
+        } else {
+            String::new()
+        };
+        match crate::audit_ceremonies::check(dir) {
+            Ok(l) => ceremonies
+                .1
+                .push_str(&format!("{node}{} ", crate::audit_ceremonies::sentence(&l))),
+            Err(e) => {
+                ceremonies.0 = false;
+                ceremonies.1.push_str(&format!("{node}{} ", e.message));
+            }
+        }
+    }
+    let log = if fleet {
+        format!("{} ({} nodes)", shown(&a.dir), dirs.len())
+    } else {
+        a.dir.display().to_string()
+    };
+    let html = render(&summary, &integrity, &ceremonies, &identity, &log, a);
     std::fs::write(&a.out, html)
         .map_err(|e| CmdError::usage(format!("cannot write {}: {e}", a.out.display())))?;
     out!(
@@ -81,23 +149,36 @@ pub fn run(a: &ReportArgs) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// The chain and checkpoints verified, as a sentence (`None` without --trust), the chain's
-/// head when it verified, and the certificates given.
-type Integrity = (Option<String>, Option<String>, Vec<x509_cert::Certificate>);
-
-fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Integrity, CmdError> {
-    if trust.is_empty() {
-        return Ok((None, None, Vec::new()));
+/// A LOG as the report shows it: a database URL without anything but user, host and name.
+fn shown(log: &Path) -> String {
+    let s = log.to_string_lossy();
+    match s.split_once('?') {
+        Some((url, _)) => url.to_string(),
+        None => s.into_owned(),
     }
+}
+
+fn trusted_certs(trust: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>, CmdError> {
     let mut certs = Vec::new();
     for t in trust {
         certs.extend(
             kokuin_certs::pem::load_certificates(t).map_err(|e| CmdError::usage(e.to_string()))?,
         );
     }
+    Ok(certs)
+}
+
+/// The chain verified with the audit key: a sentence and, when intact, its head.
+fn integrity(
+    dir: &Path,
+    certs: &[x509_cert::Certificate],
+) -> Result<(Option<String>, Option<String>), CmdError> {
+    if certs.is_empty() {
+        return Ok((None, None));
+    }
     let r = verify_dir(
         dir,
-        &TrustedCheckpointCerts(certs.clone()),
+        &TrustedCheckpointCerts(certs.to_vec()),
         None,
         &mut |_| {},
     )
@@ -121,7 +202,7 @@ fn integrity(dir: &Path, trust: &[PathBuf]) -> Result<Integrity, CmdError> {
             f.detail
         ),
     };
-    Ok((Some(sentence), head, certs))
+    Ok((Some(sentence), head))
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111}\
@@ -132,9 +213,10 @@ svg{display:block;margin:.5em 0;max-width:100%;height:auto}.en{color:#555;font-s
 
 fn render(
     s: &Summary,
-    integrity: &Option<String>,
+    integrity: &Option<(bool, String)>,
     ceremonies: &(bool, String),
     identity: &Identity,
+    log: &str,
     a: &ReportArgs,
 ) -> String {
     let period = format!(
@@ -154,19 +236,19 @@ fn render(
     let data = script_safe(&serde_json::to_string(s).unwrap_or_default());
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang="ja" {
             head {
                 meta charset="utf-8";
-                title { "Kokuin audit report " (period) }
+                title { "監査報告書 Kokuin audit report " (period) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
                 h1 { "監査報告書 " span.en { "Kokuin audit report" } }
-                (identity.render(&a.dir))
-                p { "対象期間 " span.en { "Period" } " " (period) ": " (s.records) " records." }
+                (identity.render(log))
+                p { "対象期間 " span.en { "Period" } " " (period) ": " (s.records) " 件 " span.en { "records" } "。" }
                 @match integrity {
-                    Some(t) => p class=(ok(t.starts_with("Intact"))) { (t) },
-                    None => p { "Integrity not checked (no " code { "--trust" } ")." },
+                    Some((intact, t)) => p class=(ok(*intact)) { (t) },
+                    None => p { "完全性は検証していません（--trust なし）。 " span.en { "Integrity not checked (no " code { "--trust" } ")." } },
                 }
                 // Findings first: what an assessor must look at, each with its count.
                 h2 { "所見 " span.en { "Findings" } }
@@ -179,7 +261,7 @@ fn render(
                     (s.roughtime_malfeasance, "Roughtime サーバが互いに矛盾した記録（不正報告）", "Roughtime malfeasance reports: servers whose signed times contradict each other"),
                     (s.roughtime_windows.len() as u64, "Roughtime サーバの合意が足りなかった期間", "periods in which too few Roughtime servers agreed with the clock"),
                 ];
-                @if findings.iter().all(|f| f.0 == 0) && ceremonies.0 && integrity.as_ref().is_none_or(|t| t.starts_with("Intact")) {
+                @if findings.iter().all(|f| f.0 == 0) && ceremonies.0 && integrity.as_ref().is_none_or(|t| t.0) {
                     p.ok { "所見はありません。 " span.en { "No findings." } }
                 } @else {
                     ul {
@@ -189,55 +271,68 @@ fn render(
                         @if !ceremonies.0 {
                             li.bad { "鍵セレモニーの記録が検証できません。 " span.en { (ceremonies.1) } }
                         }
-                        @if let Some(t) = integrity.as_ref().filter(|t| !t.starts_with("Intact")) {
+                        @if let Some((_, t)) = integrity.as_ref().filter(|t| !t.0) {
                             li.bad { "ログの完全性が確認できません。 " span.en { (t) } }
                         }
                     }
                 }
-                h2 { "Time-stamp tokens" }
+                h2 { (bi("タイムスタンプトークン", "Time-stamp tokens")) }
                 p {
-                    (s.token_count()) " tokens; " (s.token_failures)
-                    " recorded tokens that never left (token.failed)."
+                    "トークン " (s.token_count()) " 件。記録されたが送られなかったトークン（token.failed） " (s.token_failures) " 件。 "
+                    span.en {
+                        (s.token_count()) " tokens; " (s.token_failures)
+                        " recorded tokens that never left (token.failed)."
+                    }
                 }
                 (bars(&s.tokens))
-                (per_day_table(&s.tokens, "policy", &s.policy_names))
-                h2 { "E-seals" }
-                p { (s.seal_count()) " seals." }
-                (per_day_table(&s.seals, "level", &Default::default()))
+                (per_day_table(&s.tokens, ("ポリシー", "policy"), &s.policy_names))
+                h2 { (bi("e シール", "E-seals")) }
+                p { "e シール " (s.seal_count()) " 件。 " span.en { (s.seal_count()) " seals." } }
+                (per_day_table(&s.seals, ("レベル", "level"), &Default::default()))
                 @if s.seals_per_client.is_empty() { (none()) } @else { table {
-                    tr { th { "client" } th { "seals" } }
+                    tr { th { (bi("クライアント", "client")) } th { (bi("シール数", "seals")) } }
                     @for (c, n) in &s.seals_per_client {
                         tr { td { (c) } td.n { (n) } }
                     }
                 } }
-                h2 { "Refusals" }
+                h2 { (bi("拒否", "Refusals")) }
                 @if s.refusals.is_empty() { (none()) } @else { table {
-                    tr { th { "event: reason" } th { "count" } }
+                    tr { th { (bi("事象: 理由", "event: reason")) } th { (bi("件数", "count")) } }
                     @for (r, n) in &s.refusals {
                         tr { td { (r) } td.n { (n) } }
                     }
                 } }
-                h2 { "Trusted clock" }
+                h2 { (bi("信頼できる時刻源", "Trusted clock")) }
                 p {
+                    "時刻を保証できず発行を拒否した期間 " (s.clock_windows.len()) " 回、時刻の読み取り " (s.clock_readings.len()) " 回。 "
+                }
+                p.en {
                     (s.clock_windows.len()) " refusal windows (timeNotAvailable). "
                     (s.clock_readings.len()) " clock readings; largest error bound "
                     (worst.map_or("not stated".into(), micros)) " against the declared accuracy of "
                     (accuracy.map_or("(no readings)".into(), micros)) "."
                 }
                 p class=(ok(s.tokens_in_clock_windows == 0)) {
-                    (s.tokens_in_clock_windows) " tokens recorded inside a refusal window."
+                    "拒否期間中に記録されたトークン " (s.tokens_in_clock_windows) " 件。 "
+                    span.en { (s.tokens_in_clock_windows) " tokens recorded inside a refusal window." }
                 }
                 p class=(ok(s.tokens_beyond_accuracy == 0)) {
-                    (s.tokens_beyond_accuracy) " tokens recorded while the clock's error bound \
-                    exceeded the declared accuracy."
+                    "誤差上限が宣言した精度を超えていた間のトークン " (s.tokens_beyond_accuracy) " 件。 "
+                    span.en {
+                        (s.tokens_beyond_accuracy) " tokens recorded while the clock's error bound \
+                        exceeded the declared accuracy."
+                    }
                 }
                 p class=(ok(s.tokens_without_required_sync == 0)) {
-                    (s.tokens_without_required_sync) " tokens recorded while synchronisation was \
-                    not required (clock.require_sync = false at the service start)."
+                    "時刻同期を必須としない起動中のトークン " (s.tokens_without_required_sync) " 件。 "
+                    span.en {
+                        (s.tokens_without_required_sync) " tokens recorded while synchronisation was \
+                        not required (clock.require_sync = false at the service start)."
+                    }
                 }
                 (clock_chart(s))
                 @if s.clock_windows.is_empty() { (none()) } @else { table {
-                    tr { th { "from" } th { "to" } th { "state" } th { "reason" } }
+                    tr { th { (bi("開始", "from")) } th { (bi("終了", "to")) } th { (bi("状態", "state")) } th { (bi("理由", "reason")) } }
                     @for w in &s.clock_windows {
                         tr {
                             td { (w.from) }
@@ -257,14 +352,14 @@ fn render(
                     }
                     (traceability_chart(s))
                     table {
-                        tr { th { "hour (UTC)" } th { "tracks" } th { "mean offset" } th { "largest |offset|" } th { "alarm" } }
+                        tr { th { (bi("時 (UTC)", "hour (UTC)")) } th { (bi("トラック数", "tracks")) } th { (bi("平均差", "mean offset")) } th { (bi("最大 |差|", "largest |offset|")) } th { (bi("警報", "alarm")) } }
                         @for h in &s.traceability {
                             tr {
                                 td { (h.hour) }
                                 td.n { (h.tracks) }
                                 td.n { (format!("{:+.4} ms", h.mean_01ns as f64 / 1e7)) }
                                 td.n { (format!("{:.4} ms", h.worst_01ns as f64 / 1e7)) }
-                                @if h.alarm { td.bad { "yes" } } @else { td { "no" } }
+                                @if h.alarm { td.bad { "あり yes" } } @else { td { "なし no" } }
                             }
                         }
                     }
@@ -281,7 +376,7 @@ fn render(
                         }
                     }
                     table {
-                        tr { th { "server" } th { "replies" } th { "agreed" } th { "silent rounds" } th { "mean offset" } th { "min – max offset" } }
+                        tr { th { (bi("サーバ", "server")) } th { (bi("応答", "replies")) } th { (bi("合意", "agreed")) } th { (bi("無応答の回", "silent rounds")) } th { (bi("平均差", "mean offset")) } th { (bi("最小 – 最大の差", "min – max offset")) } }
                         @for (name, r) in &s.roughtime {
                             tr {
                                 td { (name) }
@@ -297,7 +392,7 @@ fn render(
                         p.ok { "合意が足りなかった期間はありません。 " span.en { "Enough servers agreed in every round." } }
                     } @else {
                         table {
-                            tr { th { "from" } th { "to" } th { "action" } th { "why" } }
+                            tr { th { (bi("開始", "from")) } th { (bi("終了", "to")) } th { (bi("動作", "action")) } th { (bi("理由", "why")) } }
                             @for w in &s.roughtime_windows {
                                 tr {
                                     td { (w.from) }
@@ -309,16 +404,20 @@ fn render(
                         }
                     }
                 }
-                h2 { "Keys" }
-                p { (s.keys.len()) " keys, " (s.key_events.len()) " lifecycle events." }
+                h2 { (bi("鍵", "Keys")) }
+                p {
+                    "鍵 " (s.keys.len()) " 個、鍵の状態変更 " (s.key_events.len()) " 件。 "
+                    span.en { (s.keys.len()) " keys, " (s.key_events.len()) " lifecycle events." }
+                }
                 p class=(ok(outside == 0)) {
-                    (outside) " tokens outside their key's usage window or time in force."
+                    "使用期間外または有効期間外のトークン " (outside) " 件。 "
+                    span.en { (outside) " tokens outside their key's usage window or time in force." }
                 }
                 (key_chart(s))
                 @if s.keys.is_empty() { (none()) } @else { table {
                     tr {
-                        th { "key" } th { "certificate" } th { "usage window" } th { "in force" } th { "tokens" }
-                        th { "first – last token" } th { "outside window" } th { "outside in force" }
+                        th { (bi("鍵", "key")) } th { (bi("証明書", "certificate")) } th { (bi("使用期間", "usage window")) } th { (bi("有効期間", "in force")) } th { (bi("トークン数", "tokens")) }
+                        th { (bi("最初 – 最後のトークン", "first – last token")) } th { (bi("使用期間外", "outside window")) } th { (bi("有効期間外", "outside in force")) }
                     }
                     @for (name, k) in &s.keys {
                         tr {
@@ -354,17 +453,17 @@ fn render(
                     }
                 } }
                 @if s.key_events.is_empty() { (none()) } @else { table {
-                    tr { th { "time" } th { "key" } th { "event" } }
+                    tr { th { (bi("時刻", "time")) } th { (bi("鍵", "key")) } th { (bi("事象", "event")) } }
                     @for e in &s.key_events {
                         tr { td { (e.time) } td { (e.key) } td { (e.event) } }
                     }
                 } }
-                h2 { "Key ceremonies" }
+                h2 { (bi("鍵セレモニー", "Key ceremonies")) }
                 p class=(ok(ceremonies.0)) { (ceremonies.1) }
                 @if s.ceremonies.is_empty() { (none()) } @else { table {
                     tr {
-                        th { "time" } th { "ceremony" } th { "keyring version" }
-                        th { "what was done" } th { "approved by" }
+                        th { (bi("時刻", "time")) } th { (bi("セレモニー", "ceremony")) } th { (bi("キーリングの版", "keyring version")) }
+                        th { (bi("実施内容", "what was done")) } th { (bi("承認者", "approved by")) }
                     }
                     @for c in &s.ceremonies {
                         tr {
@@ -376,10 +475,13 @@ fn render(
                         }
                     }
                 } }
-                h2 { "Log" }
+                h2 { (bi("ログ", "Log")) }
                 p {
-                    (s.checkpoints) " chained checkpoints and " (s.starts)
-                    " service starts in the period."
+                    "期間中のチェックポイント " (s.checkpoints) " 件、サービス起動 " (s.starts) " 回。 "
+                    span.en {
+                        (s.checkpoints) " chained checkpoints and " (s.starts)
+                        " service starts in the period."
+                    }
                 }
                 // Raw: JSON is not HTML, and script_safe leaves no `<`, `>` or `&` in it.
                 script type="application/json" id="kokuin-report-data" { (PreEscaped(data)) }
@@ -402,6 +504,11 @@ fn micros(us: u64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
 }
 
+/// A heading or label in Japanese, the English beside it.
+fn bi(ja: &str, en: &str) -> Markup {
+    html! { (ja) " " span.en { (en) } }
+}
+
 /// What an empty table says instead of its header alone.
 fn none() -> Markup {
     html! { p.none { "記録はありません。 " span.en { "None recorded in the period." } } }
@@ -409,7 +516,7 @@ fn none() -> Markup {
 
 fn per_day_table(
     m: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
-    what: &str,
+    what: (&str, &str),
     names: &std::collections::BTreeMap<String, String>,
 ) -> Markup {
     if m.is_empty() {
@@ -417,7 +524,7 @@ fn per_day_table(
     }
     html! {
         table {
-            tr { th { "day (UTC)" } th { (what) } th { "count" } }
+            tr { th { (bi("日 (UTC)", "day (UTC)")) } th { (bi(what.0, what.1)) } th { (bi("件数", "count")) } }
             @for (day, per) in m {
                 @for (k, n) in per {
                     tr {
@@ -446,14 +553,22 @@ mod tests {
             from: Some(evil.into()),
             to: None,
             out: "unused".into(),
+            db: Default::default(),
         };
         let identity = super::Identity {
             generated: evil.into(),
             audit_keys: vec![(evil.into(), evil.into())],
-            head: Some(evil.into()),
+            heads: vec![(String::new(), evil.into())],
             tree: None,
         };
-        let html = super::render(&s, &Some(evil.into()), &(false, evil.into()), &identity, &a);
+        let html = super::render(
+            &s,
+            &Some((false, evil.into())),
+            &(false, evil.into()),
+            &identity,
+            evil,
+            &a,
+        );
         assert!(!html.contains("<img"), "{html}");
         assert_eq!(
             html.matches("&lt;img src=x onerror=alert(1)&gt;").count(),

@@ -15,22 +15,27 @@ pub struct Identity {
     pub generated: String,
     /// The audit key certificates given (`--trust`): subject and SHA-256.
     pub audit_keys: Vec<(String, String)>,
-    /// The chain's head, when the chain was verified.
-    pub head: Option<String>,
+    /// Each chain's head, when it was verified: (node, head); one unnamed chain for a file log.
+    pub heads: Vec<(String, String)>,
     /// The newest tree checkpoint: size, root (base64), and whether its signature verified.
     pub tree: Option<(u64, String, Option<bool>)>,
 }
 
 impl Identity {
-    /// Reads what the header needs from the log directory and the certificates.
-    pub fn of(dir: &Path, certs: &[Certificate], head: Option<String>) -> Self {
+    /// The newest tree checkpoint a file log keeps beside its segments.
+    pub fn note_in(dir: &Path) -> Option<String> {
         // Bounded, regular files only: the log directory is not trusted to hold a note.
-        let note = kokuin_certs::file::read_bounded(
+        kokuin_certs::file::read_bounded(
             &dir.join(kokuin_audit::segment::TREE_CHECKPOINT_FILE),
             64 * 1024,
         )
         .ok()
-        .and_then(|b| String::from_utf8(b).ok());
+        .and_then(|b| String::from_utf8(b).ok())
+    }
+
+    /// What the header says, from the newest tree checkpoint (a file log's, or a fleet's from
+    /// its database), the certificates and the verified chain's head.
+    pub fn of(note: Option<String>, certs: &[Certificate], heads: Vec<(String, String)>) -> Self {
         let tree = note.and_then(|note| {
             let text = note.rfind("\n\n").map_or(note.as_str(), |i| &note[..=i]);
             let cp = TreeCheckpoint::parse(text).ok()?;
@@ -50,16 +55,16 @@ impl Identity {
                     )
                 })
                 .collect(),
-            head,
+            heads,
             tree,
         }
     }
 
     /// The header as a table.
-    pub fn render(&self, dir: &Path) -> Markup {
+    pub fn render(&self, log: &str) -> Markup {
         html! {
             table.identity {
-                tr { th { "ログ " span.en { "Log" } } td { code { (dir.display()) } } }
+                tr { th { "ログ " span.en { "Log" } } td { code { (log) } } }
                 tr {
                     th { "作成日時 " span.en { "Generated" } }
                     td { (self.generated) " (kokuin " (env!("CARGO_PKG_VERSION")) ")" }
@@ -70,8 +75,11 @@ impl Identity {
                 @for (subject, sha) in &self.audit_keys {
                     tr { th { "監査鍵 " span.en { "Audit key" } } td { (subject) br; "SHA-256 " code { (sha) } } }
                 }
-                @if let Some(h) = &self.head {
-                    tr { th { "チェーンの先頭 " span.en { "Chain head" } } td { code { (h) } } }
+                @for (node, h) in &self.heads {
+                    tr {
+                        th { "チェーンの先頭 " span.en { "Chain head" } @if !node.is_empty() { " (" (node) ")" } }
+                        td { code { (h) } }
+                    }
                 }
                 @match &self.tree {
                     Some((size, root, verified)) => tr {

@@ -14,7 +14,7 @@ fn the_alert_rules_load_and_fire_as_written() {
         &["check", "rules", &format!("{dir}/kokuin-alerts.yml")],
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("14 rules found"), "{}", text(&o));
+    assert!(text(&o).contains("16 rules found"), "{}", text(&o));
     let o = run(
         "promtool",
         &["test", "rules", &format!("{dir}/kokuin-alerts.test.yml")],

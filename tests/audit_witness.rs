@@ -49,6 +49,21 @@ fn witnesses_cosign_checkpoints_and_proofs_carry_them() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The operator sees it too: each witness's answers and when it last cosigned.
+    let metrics =
+        String::from_utf8(get(&agent(None), &format!("{}/metrics", srv.base())).body).unwrap();
+    assert!(
+        metrics.contains(
+            r#"kokuin_witness_answers_total{witness="witness.test/w1",result="cosigned"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"kokuin_witness_last_cosigned_timestamp_seconds{witness="witness.test/w1"}"#
+        ),
+        "{metrics}"
+    );
 
     let a = audit.to_str().unwrap();
     let proof = w.join("one.tlog-proof");

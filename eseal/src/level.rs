@@ -27,7 +27,15 @@ impl BaselineLevel {
         }
     }
 
-    /// "B-T", "b-t", "T" or "BT".
+    /// Exactly "B-B", "B-T", "B-LT" or "B-LTA", as the HTTP API documents it: an API
+    /// parameter is not guessed at (an empty one is not B-B).
+    pub fn from_exact_name(s: &str) -> Option<Self> {
+        [Self::B, Self::T, Self::Lt, Self::Lta]
+            .into_iter()
+            .find(|l| l.name() == s)
+    }
+
+    /// "B-T", "b-t", "T" or "BT" (the command line's forms).
     pub fn from_name(s: &str) -> Option<Self> {
         let s = s.to_ascii_uppercase().replace('-', "");
         let s = s.strip_prefix('B').filter(|r| !r.is_empty()).unwrap_or(&s);

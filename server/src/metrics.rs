@@ -35,6 +35,22 @@ pub struct RoughtimeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of per-witness metrics.
+pub struct WitnessLabels {
+    /// The witness's name (its vkey's).
+    pub witness: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// Labels of `kokuin_witness_answers_total`.
+pub struct WitnessAnswerLabels {
+    /// The witness's name.
+    pub witness: String,
+    /// `cosigned` or `failed`.
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 /// Labels of `kokuin_roughtime_rounds_total`.
 pub struct VerdictLabels {
     /// `agree` or `disagree`.
@@ -89,6 +105,10 @@ pub struct Metrics {
     pub roughtime_rounds: Family<VerdictLabels, Counter>,
     /// Malfeasance reports made.
     pub roughtime_malfeasance: Counter,
+    /// When each witness last cosigned a checkpoint (Unix seconds).
+    pub witness_last_cosigned: Family<WitnessLabels, Gauge<f64, AtomicU64>>,
+    /// Each witness's answers, by result.
+    pub witness_answers: Family<WitnessAnswerLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -217,8 +237,22 @@ impl Metrics {
             "Roughtime malfeasance reports: two servers' signed replies contradict each other",
             roughtime_malfeasance.clone(),
         );
+        let witness_last_cosigned = Family::<WitnessLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "witness_last_cosigned_timestamp_seconds",
+            "When the witness last cosigned one of this log's tree checkpoints (Unix time)",
+            witness_last_cosigned.clone(),
+        );
+        let witness_answers = Family::<WitnessAnswerLabels, Counter>::default();
+        registry.register(
+            "witness_answers",
+            "Witness answers to this log's tree checkpoints, by result (cosigned, failed)",
+            witness_answers.clone(),
+        );
         Self {
             registry,
+            witness_last_cosigned,
+            witness_answers,
             roughtime_agreeing,
             roughtime_offset_seconds,
             roughtime_rounds,
@@ -245,6 +279,28 @@ impl Metrics {
     pub fn observe_sync(&self, took: Duration, records: usize) {
         self.audit_sync_seconds.observe(took.as_secs_f64());
         self.audit_records.inc_by(records as u64);
+    }
+
+    /// Counts a witness's answer: a cosignature kept, or a failure (no answer, refused,
+    /// unusable).
+    pub fn observe_witness(&self, witness: &str, cosigned: bool) {
+        let result = if cosigned { "cosigned" } else { "failed" };
+        self.witness_answers
+            .get_or_create(&WitnessAnswerLabels {
+                witness: witness.to_string(),
+                result,
+            })
+            .inc();
+        if cosigned {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            self.witness_last_cosigned
+                .get_or_create(&WitnessLabels {
+                    witness: witness.to_string(),
+                })
+                .set(now);
+        }
     }
 
     /// Counts a Roughtime round.

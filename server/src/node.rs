@@ -128,6 +128,7 @@ impl Node {
                     cfg.resolve(&cfg.audit.dir),
                     witnesses,
                     agent,
+                    shared.metrics.clone(),
                     stopped.clone(),
                 ),
             );

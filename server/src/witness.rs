@@ -33,6 +33,7 @@ pub async fn follow(
     dir: PathBuf,
     witnesses: Vec<Witness>,
     agent: ureq::Agent,
+    metrics: Arc<crate::metrics::Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
     let (answers_tx, mut answers) = tokio::sync::mpsc::unbounded_channel::<Answer>();
@@ -74,10 +75,17 @@ pub async fn follow(
                         Ok(m) => {
                             merged = m;
                             keep(&dir, &merged).await;
+                            metrics.observe_witness(&key.name, true);
                         }
-                        Err(e) => tracing::warn!(witness = %key.name, error = %e, "unusable cosignature"),
+                        Err(e) => {
+                            metrics.observe_witness(&key.name, false);
+                            tracing::warn!(witness = %key.name, error = %e, "unusable cosignature");
+                        }
                     },
-                    Err(e) => tracing::warn!(witness = %key.name, error = %e, "witness did not cosign"),
+                    Err(e) => {
+                        metrics.observe_witness(&key.name, false);
+                        tracing::warn!(witness = %key.name, error = %e, "witness did not cosign");
+                    }
                 }
                 continue;
             }

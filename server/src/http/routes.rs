@@ -96,6 +96,7 @@ pub async fn handle(state: Arc<State>, conn: Arc<Conn>, req: Request<Incoming>) 
                 ("other", not_found(), None)
             }
             "/tsa/certs"
+            | "/eseal/v1/crls"
             | "/tsa/policies"
             | "/audit/v1/checkpoint"
             | "/healthz"

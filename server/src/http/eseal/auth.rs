@@ -40,47 +40,65 @@ pub fn authenticate<'a>(
         ));
     }
     let unauthorized = |m: &str| Refusal::new(StatusCode::UNAUTHORIZED, m);
-    if let Some(der) = &conn.client_certificate {
-        let fp = hex::encode(DigestAlgorithm::Sha256.digest(der));
-        let client = svc
-            .clients
-            .iter()
-            .find(|c| c.certificate_sha256.as_deref() == Some(fp.as_str()))
-            .ok_or_else(|| {
-                unauthorized("the client certificate is not one of this service's clients")
-            })?;
-        let cert = <x509_cert::Certificate as der::Decode>::from_der(der)
-            .map_err(|_| unauthorized("the client certificate does not parse"))?;
-        if !svc.client_cas.is_empty() {
-            kokuin_certs::path::validate_path(
-                &cert,
-                &[],
-                &svc.client_cas,
-                SystemTime::now(),
-                kokuin_certs::path::Purpose::Any,
-            )
-            .map_err(|e| unauthorized(&format!("the client certificate is not trusted: {e}")))?;
-        }
-        return Ok(client);
-    }
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match token {
-        Some(t) => {
+    // Every credential presented is checked: a wrong token beside a good certificate is a
+    // caller that is not who it claims to be, not one to let through on the other.
+    let by_token = match req.headers().get(AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let t = v
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or_else(|| unauthorized("Authorization must be \"Bearer\" and an API token"))?;
             let h = hex::encode(DigestAlgorithm::Sha256.digest(t.as_bytes()));
-            svc.clients
-                .iter()
-                .find(|c| c.token_sha256.as_deref() == Some(h.as_str()))
-                .ok_or_else(|| unauthorized("the API token is not one of this service's clients"))
+            Some(
+                svc.clients
+                    .iter()
+                    .find(|c| c.token_sha256.as_deref() == Some(h.as_str()))
+                    .ok_or_else(|| {
+                        unauthorized("the API token is not one of this service's clients")
+                    })?,
+            )
         }
-        None => Err(unauthorized(
+    };
+    let by_certificate = match &conn.client_certificate {
+        None => None,
+        Some(der) => Some(certificate_client(svc, der).map_err(|m| unauthorized(&m))?),
+    };
+    match (by_certificate, by_token) {
+        (Some(c), Some(t)) if !std::ptr::eq(c, t) => Err(unauthorized(
+            "the client certificate and the API token are different clients'",
+        )),
+        (Some(c), _) | (None, Some(c)) => Ok(c),
+        (None, None) => Err(unauthorized(
             "credentials required: a TLS client certificate or an API token",
         )),
     }
+}
+
+/// The client a certificate belongs to: its SHA-256 configured, and chaining to
+/// `eseal.client_cas` when those are set.
+fn certificate_client<'a>(svc: &'a SealService, der: &[u8]) -> Result<&'a Client, String> {
+    let fp = hex::encode(DigestAlgorithm::Sha256.digest(der));
+    let client = svc
+        .clients
+        .iter()
+        .find(|c| c.certificate_sha256.as_deref() == Some(fp.as_str()))
+        .ok_or("the client certificate is not one of this service's clients")?;
+    let cert = <x509_cert::Certificate as der::Decode>::from_der(der)
+        .map_err(|_| "the client certificate does not parse")?;
+    if !svc.client_cas.is_empty() {
+        kokuin_certs::path::validate_path(
+            &cert,
+            &[],
+            &svc.client_cas,
+            SystemTime::now(),
+            kokuin_certs::path::Purpose::Any,
+        )
+        .map_err(|e| format!("the client certificate is not trusted: {e}"))?;
+    }
+    Ok(client)
 }
 
 pub fn authorize<'a>(

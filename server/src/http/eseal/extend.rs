@@ -26,7 +26,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         let (client, q) = admit(state, &svc, conn, &req)?;
         let level = q
             .get("level")
-            .and_then(|l| BaselineLevel::from_name(l))
+            .and_then(|l| BaselineLevel::from_exact_name(l))
             .filter(|l| *l > BaselineLevel::B)
             .ok_or_else(|| {
                 Refusal::new(StatusCode::BAD_REQUEST, "level must be B-T, B-LT or B-LTA")

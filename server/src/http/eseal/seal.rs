@@ -27,7 +27,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "the key parameter is missing"))?;
         let key = authorize(&svc, client, key_name)?;
         let level = match q.get("level") {
-            Some(l) => BaselineLevel::from_name(l).ok_or_else(|| {
+            Some(l) => BaselineLevel::from_exact_name(l).ok_or_else(|| {
                 Refusal::new(
                     StatusCode::BAD_REQUEST,
                     format!("level {l:?}: B-B, B-T, B-LT or B-LTA"),

@@ -26,6 +26,8 @@ pub struct SealRequest<'a> {
     pub detached: bool,
     /// An API token, sent as a Bearer token.
     pub bearer: Option<&'a str>,
+    /// PAdES: the document is a PDF and comes back sealed inside itself.
+    pub pdf: bool,
 }
 
 /// Seals the file at `document` and returns the seal (DER CMS ContentInfo).
@@ -34,13 +36,19 @@ pub fn seal_file(
     r: &SealRequest<'_>,
     document: &Path,
 ) -> Result<Vec<u8>, ClientError> {
-    let url = format!(
-        "{}/eseal/v1/seal?key={}&level={}&detached={}",
+    let mut url = format!(
+        "{}/eseal/v1/seal?key={}&level={}",
         r.base_url.trim_end_matches('/'),
         utf8_percent_encode(r.key, QUERY_VALUE),
         utf8_percent_encode(r.level, QUERY_VALUE),
-        r.detached
     );
+    url.push_str(if r.pdf {
+        "&format=pades"
+    } else if r.detached {
+        "&detached=true"
+    } else {
+        "&detached=false"
+    });
     let local =
         |e: std::io::Error| ClientError::Local(format!("cannot read {}: {e}", document.display()));
     let mut file = std::fs::File::open(document).map_err(local)?;
@@ -49,7 +57,14 @@ pub fn seal_file(
     let length = file.metadata().map_err(local)?.len();
     let mut req = agent
         .post(&url)
-        .header("Content-Type", "application/octet-stream")
+        .header(
+            "Content-Type",
+            if r.pdf {
+                "application/pdf"
+            } else {
+                "application/octet-stream"
+            },
+        )
         .header("Content-Length", length.to_string());
     if let Some(t) = r.bearer {
         req = req.header("Authorization", format!("Bearer {t}"));

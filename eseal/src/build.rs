@@ -116,8 +116,24 @@ impl SealKey {
             }
             SealContent::Enveloping(doc) => (alg.digest(doc), Some(Der::Raw(doc))),
         };
-        let fields = self.fields(&md, signing_time)?;
+        let fields = self.fields(&md, Some(signing_time))?;
         Ok(fields.content_info(doc).to_vec())
+    }
+
+    /// A detached B-B signature for a PDF (PAdES, EN 319 142-1 §5.4, §6.3): the same as a
+    /// detached seal but **without** the signing-time attribute, which PAdES forbids (the
+    /// claimed time is the signature dictionary's `/M`). `digest`: of the signature's byte
+    /// ranges, with [`SealKey::digest_algorithm`].
+    pub fn seal_for_pdf(&self, digest: &[u8]) -> Result<Vec<u8>, SealError> {
+        let alg = self.parts.digest();
+        if digest.len() != alg.output_len() {
+            return Err(SealError::DigestLength {
+                alg,
+                got: digest.len(),
+                want: alg.output_len(),
+            });
+        }
+        Ok(self.fields(digest, None)?.content_info(None).to_vec())
     }
 
     /// An enveloping B-B seal made around the document where it lies: `buf[headroom..]` is
@@ -132,7 +148,7 @@ impl SealKey {
     ) -> Result<(Vec<u8>, usize), SealError> {
         let doc = buf.get(headroom..).unwrap_or_default();
         let md = self.parts.digest().digest(doc);
-        let fields = self.fields(&md, signing_time)?;
+        let fields = self.fields(&md, Some(signing_time))?;
         let (before, after) = fields.content_info(Some(Der::Hole(doc.len()))).split();
         let Some(start) = headroom.checked_sub(before.len()) else {
             let copy = fields.content_info(Some(Der::Raw(doc))).to_vec();
@@ -144,12 +160,15 @@ impl SealKey {
     }
 
     /// Everything of a B-B seal but its content, encoded.
-    fn fields(&self, md: &[u8], signing_time: SystemTime) -> Result<Fields, SealError> {
+    fn fields(&self, md: &[u8], signing_time: Option<SystemTime>) -> Result<Fields, SealError> {
         let attr_md = attribute(&oid::MESSAGE_DIGEST, &tlv(OCTET_STRING, &[md]))?;
-        let attr_time = attribute(&oid::SIGNING_TIME, &signing_time_der(signing_time)?)?;
-        let signer_info =
-            self.parts
-                .signer_info(&[&self.attr_content_type, &attr_md, &attr_time])?;
+        let attr_time = match signing_time {
+            Some(t) => Some(attribute(&oid::SIGNING_TIME, &signing_time_der(t)?)?),
+            None => None,
+        };
+        let mut attrs: Vec<&[u8]> = vec![&self.attr_content_type, &attr_md];
+        attrs.extend(attr_time.as_deref());
+        let signer_info = self.parts.signer_info(&attrs)?;
         Ok(Fields {
             data_oid: oid::DATA.to_der()?,
             digest_algorithms: tlv(SET, &[self.parts.digest_alg()]),

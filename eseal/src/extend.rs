@@ -123,6 +123,20 @@ pub fn put_validation_data(
     Ok(())
 }
 
+/// The certificates the TSAs of every time-stamp a seal carries sent with their tokens
+/// (signature and archive time-stamps alike): what B-LT validation data must cover besides
+/// the signer's chain.
+pub fn timestamp_certificates(raw: &RawSignedData<'_>) -> Vec<Certificate> {
+    raw.signer
+        .unsigned_attrs
+        .iter()
+        .filter_map(|a| crate::raw::attribute_parts(a))
+        .flat_map(|(_, values)| values)
+        .filter_map(|v| TimeStampToken::from_der(&v).ok())
+        .flat_map(|t| t.certificates())
+        .collect()
+}
+
 /// B-LTA: an archive-time-stamp-v3 over the seal as it now is (EN 319 122-1 §5.5.3).
 /// `data_digest` is the document's digest with the seal's digest algorithm; for a detached
 /// seal without it, the signed message-digest is used, which equals it for any seal whose
@@ -224,17 +238,7 @@ pub fn raise_parsed(
         put_signature_timestamp(&mut raw, tsa)?;
     }
     if level >= L::Lt {
-        // The TSAs of every time-stamp the seal carries: signature and archive ones alike.
-        let tsa_certs: Vec<Certificate> = raw
-            .signer
-            .unsigned_attrs
-            .iter()
-            .filter_map(|a| crate::raw::attribute_parts(a))
-            .flat_map(|(_, values)| values)
-            .filter_map(|v| TimeStampToken::from_der(&v).ok())
-            .flat_map(|t| t.certificates())
-            .collect();
-        let (certificates, crls) = validation(&tsa_certs)?;
+        let (certificates, crls) = validation(&timestamp_certificates(&raw))?;
         put_validation_data(&mut raw, &certificates, &crls)?;
     }
     if level >= L::Lta {

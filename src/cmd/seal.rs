@@ -18,8 +18,12 @@ pub struct SealArgs {
     #[arg(long, default_value = "B-T")]
     pub level: String,
     /// Put the document inside the seal instead of beside it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub enveloping: bool,
+    /// `cades` (a .p7s beside or around the document) or `pades` (the PDF sealed inside
+    /// itself, written as FILE-sealed.pdf by default).
+    #[arg(long, default_value = "cades", value_parser = ["cades", "pades"])]
+    pub format: String,
     /// TLS client certificate (PEM) and its key.
     #[arg(long, requires = "client_key")]
     pub client_cert: Option<PathBuf>,
@@ -61,9 +65,16 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
         level: level.name(),
         detached: !a.enveloping,
         bearer: token.as_deref().map(str::trim),
+        pdf: a.format == "pades",
     };
     let body = kokuin_client::seal_file(&agent, &request, &a.file).map_err(super::client_error)?;
     let out = a.out.unwrap_or_else(|| {
+        if request.pdf {
+            return a.file.with_file_name(format!(
+                "{}-sealed.pdf",
+                a.file.file_stem().unwrap_or_default().to_string_lossy()
+            ));
+        }
         let mut p = a.file.clone().into_os_string();
         p.push(".p7s");
         p.into()

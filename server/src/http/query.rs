@@ -22,7 +22,10 @@ const TAKES: [(&str, &[&str]); 8] = [
     ("/tsa", &[]),
     ("/tsa/certs", &["policy"]),
     ("/tsa/policies", &[]),
-    ("/eseal/v1/seal", &["key", "level", "detached", "digest"]),
+    (
+        "/eseal/v1/seal",
+        &["key", "level", "detached", "digest", "format"],
+    ),
     ("/eseal/v1/extend", &["level", "digest"]),
     ("/eseal/v1/crls", &[]),
     ("/verify/v1", &[]),
@@ -73,8 +76,8 @@ mod tests {
     #[test]
     fn unknown_parameters_are_named() {
         use super::unknown;
-        let e = unknown("/eseal/v1/seal", Some("key=a&format=pades")).unwrap();
-        assert!(e.contains("\"format\"") && e.contains("key, level"), "{e}");
+        let e = unknown("/eseal/v1/seal", Some("key=a&shape=round")).unwrap();
+        assert!(e.contains("\"shape\"") && e.contains("key, level"), "{e}");
         assert!(unknown("/eseal/v1/seal", Some("key=a&level=B-T")).is_none());
         assert!(unknown("/tsa", Some("x=1")).is_some());
         assert!(unknown("/tsa", None).is_none());

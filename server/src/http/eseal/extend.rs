@@ -4,7 +4,7 @@
 use super::auth::{authorize, describe_caller};
 use super::body::read_held_body;
 use super::check::check_before_extending;
-use super::pipeline::{admit, issue, not_found, permit, refuse};
+use super::pipeline::{SEAL_TYPE, admit, issue, not_found, permit, refuse};
 use super::refusal::{Refusal, failure};
 use crate::eseal_service::{LoadedSealKey, SealService};
 use crate::http::reply::Body;
@@ -89,7 +89,7 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
                 .with("level", level.name())
                 .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
-            issue(state, conn, id, &client_desc, ev, seal).await
+            issue(state, conn, id, &client_desc, ev, seal, SEAL_TYPE).await
         }
         Err(r) => refuse(state, id, "extend", conn, &client_desc, r),
     }

@@ -16,6 +16,7 @@ mod body;
 mod check;
 mod crls;
 mod extend;
+mod pades;
 mod pipeline;
 mod refusal;
 mod seal;

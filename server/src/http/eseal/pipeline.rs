@@ -73,6 +73,7 @@ pub(super) async fn issue(
     client: &str,
     ev: Event,
     seal: Bytes,
+    content_type: &'static str,
 ) -> Response<Body> {
     if let Some(log) = &state.service.audit
         && let Err(e) = crate::audit::record(log, ev).await
@@ -89,7 +90,7 @@ pub(super) async fn issue(
     }
     let mut r = Response::new(Full::new(seal));
     r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(SEAL_TYPE));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 

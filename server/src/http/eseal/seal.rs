@@ -3,7 +3,7 @@
 use super::auth::{authorize, describe_caller};
 use super::body::{hash_body, read_held_body};
 use super::extend::raise;
-use super::pipeline::{admit, issue, not_found, permit, refuse, trusted_now};
+use super::pipeline::{SEAL_TYPE, admit, issue, not_found, permit, refuse, trusted_now};
 use super::refusal::{Refusal, failure};
 use crate::eseal_service::SealService;
 use crate::http::reply::Body;
@@ -43,6 +43,42 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                     key.level,
                     key.level.minimum_baseline()
                 ),
+            ));
+        }
+        let pades = match q.get("format").map(String::as_str) {
+            None | Some("cades") => false,
+            Some("pades") => true,
+            Some(o) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("format={o:?}: cades (a .p7s) or pades (the PDF sealed)"),
+                ));
+            }
+        };
+        if pades {
+            if q.contains_key("digest") || q.contains_key("detached") {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "a PDF seal is made over the PDF itself: no digest or detached",
+                ));
+            }
+            trusted_now(&svc)?;
+            let _permit = permit(state).await?;
+            let (pdf, held) = super::pades::read_pdf(state, &svc, req).await?;
+            let (svc2, name) = (svc.clone(), key_name.clone());
+            let (seal, digest_hex, seal_sha256) = tokio::task::spawn_blocking(move || {
+                super::pades::seal_pdf(&svc2, &name, &pdf, level)
+            })
+            .await
+            .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
+            drop(held);
+            return Ok((
+                seal,
+                key_name.clone(),
+                client.name.clone(),
+                level,
+                (digest_hex, seal_sha256),
+                Format::Pades,
             ));
         }
         let detached = match q.get("detached").map(String::as_str) {
@@ -106,24 +142,35 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             client.name.clone(),
             level,
             (digest_hex, seal_sha256),
-            detached,
+            Format::Cades { detached },
         ))
     }
     .await;
     match outcome {
-        Ok((seal, key, client, level, (digest, seal_sha256), detached)) => {
+        Ok((seal, key, client, level, (digest, seal_sha256), format)) => {
+            let (detached, name, content_type) = match format {
+                Format::Cades { detached } => (detached, "cades", SEAL_TYPE),
+                Format::Pades => (false, "pades", super::pades::PDF_TYPE),
+            };
             let ev = Event::new(kind::SEAL_ISSUED)
                 .with("key", key)
                 .with("client", client.as_str())
                 .with("level", level.name())
+                .with("format", name)
                 .with("digest", digest)
                 .with("detached", detached)
                 .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
-            issue(state, conn, id, &client_desc, ev, seal).await
+            issue(state, conn, id, &client_desc, ev, seal, content_type).await
         }
         Err(r) => refuse(state, id, "seal", conn, &client_desc, r),
     }
+}
+
+/// What was made: a CAdES seal (`.p7s`), or the PDF sealed inside itself.
+enum Format {
+    Cades { detached: bool },
+    Pades,
 }
 
 /// Room left before an enveloped document as it is read, for what precedes it in its seal

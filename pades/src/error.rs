@@ -1,0 +1,36 @@
+//! Why a PDF cannot be sealed, one variant per reason a caller is told.
+
+/// Why a PDF cannot be sealed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PadesError {
+    /// Not a PDF lopdf can read.
+    #[error("not a PDF that can be read: {0}")]
+    Parse(String),
+    /// Encrypted: a signature would have to be added under its encryption.
+    #[error("the PDF is encrypted; decrypt it before sealing")]
+    Encrypted,
+    /// A certification signature forbids any change (DocMDP P=1).
+    #[error(
+        "the PDF's certification signature allows no change (DocMDP P=1): a seal would break it"
+    )]
+    Locked,
+    /// No page to put the signature's widget on.
+    #[error("the PDF has no page")]
+    NoPage,
+    /// The document's structure is not what ISO 32000-1 says (a name where a dictionary must
+    /// be, …).
+    #[error("the PDF's {0} is not what ISO 32000-1 says it is")]
+    Structure(&'static str),
+    /// The CMS does not fit the room reserved for it.
+    #[error("the signature is {got} octets; {room} were reserved")]
+    TooLarge {
+        /// The CMS's length.
+        got: usize,
+        /// The room.
+        room: usize,
+    },
+    /// Writing the update failed.
+    #[error("writing the incremental update: {0}")]
+    Write(String),
+}

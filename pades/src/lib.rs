@@ -1,0 +1,22 @@
+//! PAdES (ETSI EN 319 142-1) as far as the PDF goes: a document prepared for one more
+//! signature as an incremental update (ISO 32000-1 §7.5.6: every byte of the input stays the
+//! prefix of the output), the byte ranges the signature covers (§12.8.1: the whole file but
+//! the `/Contents` hex string), and the CMS embedded there. The CMS itself — CAdES without
+//! signing-time, the signature time-stamp — is `kokuin-eseal`'s.
+//!
+//! - [`prepare`]: checks the document may take a signature (not encrypted, no DocMDP lock
+//!   that forbids one), adds the signature dictionary, an invisible widget on the first page
+//!   and the AcroForm field, and reserves room for the CMS.
+//! - [`Prepared`]: the byte ranges' digest, and [`Prepared::embed`] to finish.
+//! - [`add_dss`]: the Document Security Store (§5.4.2.2 of EN 319 142-1) with the
+//!   certificates and CRLs that make a signature B-LT, as one more incremental update.
+
+#![forbid(unsafe_code)]
+
+mod dss;
+mod error;
+mod prepare;
+
+pub use dss::add_dss;
+pub use error::PadesError;
+pub use prepare::{Kind, Options, Prepared, prepare};

@@ -196,6 +196,75 @@ fn a_pdf_is_sealed_in_itself_and_pyhanko_pdfsig_and_qpdf_accept_it() {
         "B-LT: {p}"
     );
 
+    // kokuin verify, offline: each seal and the document time-stamp, the level reached.
+    let verify = |pdf: &Path| {
+        kokuin(&[
+            "verify",
+            pdf.to_str().unwrap(),
+            "--trust",
+            root.to_str().unwrap(),
+        ])
+    };
+    let o = verify(&lta);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("VALID seal \"Kokuin seal 1\""), "{t}");
+    assert!(
+        t.contains("PAdES B-LTA; sealed by Kokuin Development"),
+        "{t}"
+    );
+    assert!(
+        t.contains("VALID document time-stamp \"Kokuin time-stamp 2\""),
+        "{t}"
+    );
+    assert!(
+        t.contains("bytes were added after it"),
+        "the seal's revision came first: {t}"
+    );
+    let o = verify(&bt);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(text(&o).matches("VALID seal").count(), 2, "{}", text(&o));
+    assert!(text(&o).contains("PAdES B-T"), "{}", text(&o));
+    // A word of the invoice changed: the seal no longer holds (exit 1).
+    let mut forged = std::fs::read(&bb).unwrap();
+    let at = forged
+        .windows(4)
+        .position(|w| w == b"0042")
+        .expect("the invoice number in the content stream");
+    forged[at + 3] = b'3';
+    let forged_path = d.path().join("forged.pdf");
+    std::fs::write(&forged_path, &forged).unwrap();
+    let o = verify(&forged_path);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("NOT VALID seal"), "{}", text(&o));
+    // Bytes appended after the last seal: said, not hidden.
+    let mut appended = std::fs::read(&bb).unwrap();
+    appended.extend_from_slice(b"\n% added later\n");
+    let appended_path = d.path().join("appended.pdf");
+    std::fs::write(&appended_path, &appended).unwrap();
+    let o = verify(&appended_path);
+    assert!(text(&o).contains("covered by no signature"), "{}", text(&o));
+    // verify --batch over the directory: the sealed PDFs verified as PDFs, the forged one
+    // named.
+    let batch = d.path().join("batch");
+    std::fs::create_dir_all(&batch).unwrap();
+    for f in [&bb, &lta, &forged_path] {
+        std::fs::copy(f, batch.join(f.file_name().unwrap())).unwrap();
+    }
+    let o = kokuin(&[
+        "verify",
+        "--batch",
+        batch.to_str().unwrap(),
+        "--trust",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("forged.pdf"), "{}", text(&o));
+    assert!(text(&o).contains("2 valid"), "{}", text(&o));
+    // Without the root: cannot be verified (exit 2), not "not valid".
+    let o = kokuin(&["verify", bb.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
     // The audit log says which format.
     let lines = kokuin_testkit::audit_lines(&state);
     assert!(

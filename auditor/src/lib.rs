@@ -36,4 +36,5 @@ mod verdict_out;
 pub mod verify;
 pub mod verify_args;
 mod verify_batch;
+mod verify_pdf;
 mod verify_seal;

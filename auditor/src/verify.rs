@@ -20,6 +20,9 @@ pub fn run(a: VerifyArgs) -> Result<(), CmdError> {
         return crate::verify_batch::run(&a);
     }
     let bytes = read_file(a.token_path())?;
+    if bytes.starts_with(b"%PDF-") {
+        return crate::verify_pdf::run(&a, &bytes);
+    }
     if kokuin_eseal::verify::is_seal(&bytes) {
         return crate::verify_seal::run(&a, &bytes);
     }

@@ -5,7 +5,8 @@
 //! Pairing rule: a token or seal is a file ending in `.tsr`, `.tst`, `.p7s` or `.p7m` (or
 //! any file named on the command line); its document is the file of the same name without
 //! that last extension (`invoice.pdf.tsr` → `invoice.pdf`). A token needs its document; a
-//! seal without one is verified as enveloping.
+//! seal without one is verified as enveloping. A `.pdf` that is no such document is verified
+//! itself: every seal and document time-stamp inside it (PAdES).
 
 use crate::cmd_error::CmdError;
 use crate::input::hash_file;
@@ -233,9 +234,26 @@ fn walk(
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| EVIDENCE.contains(&e.to_ascii_lowercase().as_str()))
+        || sealed_pdf(path)
     {
         push(path.to_path_buf(), chunk, out, found);
     }
+}
+
+/// A `.pdf` is evidence itself (its seals inside it) unless it is the document of a token
+/// or seal beside it (`invoice.pdf` with `invoice.pdf.p7s`): then that one is verified.
+fn sealed_pdf(path: &Path) -> bool {
+    let is_pdf = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    is_pdf
+        && !EVIDENCE.iter().any(|e| {
+            let mut sidecar = path.as_os_str().to_owned();
+            sidecar.push(".");
+            sidecar.push(e);
+            Path::new(&sidecar).exists()
+        })
 }
 
 /// One more item: counted (the progress line's total), sent with its chunk.
@@ -278,6 +296,9 @@ fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
         Ok(b) => b,
         Err(e) => return Verdict::BadInput(e.message),
     };
+    if bytes.starts_with(b"%PDF-") {
+        return verify_pdf(&bytes, trust);
+    }
     // A .tsr is told apart by its first parse; only what is not a TimeStampResp is parsed as
     // CMS to tell a seal from a bare token (each parse costs about a fifth of a verify).
     let token = match ParsedResponse::from_der(&bytes) {
@@ -322,6 +343,32 @@ fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
     }
 }
 
+/// A PDF: valid when every seal and document time-stamp in it is.
+fn verify_pdf(bytes: &[u8], trust: &Trust) -> Verdict {
+    use crate::verify_pdf::Outcome;
+    let (judged, uncovered) =
+        match crate::verify_pdf::judge(bytes, &trust.anchors, &trust.extra, trust.at) {
+            Ok(j) => j,
+            Err(e) => return Verdict::BadInput(e),
+        };
+    for j in &judged {
+        match &j.outcome {
+            Outcome::Invalid(why) => {
+                return Verdict::Invalid(format!("{} {}: {why}", j.kind, j.field));
+            }
+            Outcome::CannotJudge(why) => {
+                return Verdict::BadInput(format!("{} {}: {why}", j.kind, j.field));
+            }
+            Outcome::Valid(_) => {}
+        }
+    }
+    Verdict::Valid(json!({
+        "kind": "pdf",
+        "signatures": judged.len(),
+        "bytes_after_last_signature": uncovered,
+    }))
+}
+
 fn verify_seal(bytes: &[u8], document: Option<&Path>, trust: &Trust) -> Verdict {
     let alg = match ParsedSignedData::from_der(bytes).and_then(|p| p.digest_algorithm()) {
         Ok(a) => a,
@@ -337,6 +384,7 @@ fn verify_seal(bytes: &[u8], document: Option<&Path>, trust: &Trust) -> Verdict 
         detached: digest.as_deref().map(|d| Detached::Digest(alg, d)),
         at: trust.at,
         level_policies: &[],
+        pdf: false,
     };
     match kokuin_eseal::verify::verify_seal(bytes, &opts) {
         Ok(r) => Verdict::Valid(json!({

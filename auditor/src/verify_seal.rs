@@ -58,6 +58,7 @@ fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
             detached: digest.as_deref().map(|d| Detached::Digest(alg, d)),
             at,
             level_policies: &[],
+            pdf: false,
         },
     )
     .map_err(|e| {

@@ -120,7 +120,7 @@ impl SealKey {
         Ok(fields.content_info(doc).to_vec())
     }
 
-    /// A detached B-B signature for a PDF (PAdES, EN 319 142-1 §5.4, §6.3): the same as a
+    /// A detached B-B signature for a PDF (PAdES, EN 319 142-1): the same as a
     /// detached seal but **without** the signing-time attribute, which PAdES forbids (the
     /// claimed time is the signature dictionary's `/M`). `digest`: of the signature's byte
     /// ranges, with [`SealKey::digest_algorithm`].

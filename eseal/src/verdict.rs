@@ -339,6 +339,7 @@ fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdic
             detached: digest.map(|d| Detached::Digest(alg, d)),
             at: opts.at,
             level_policies: &[],
+            pdf: false,
         },
     );
     match result {

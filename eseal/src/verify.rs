@@ -151,6 +151,10 @@ pub struct SealVerifyOptions<'a> {
     pub at: SystemTime,
     /// Policy OIDs of accredited CAs that state an assurance level.
     pub level_policies: &'a [(ObjectIdentifier, AssuranceLevel)],
+    /// A PAdES signature (the CMS of a PDF signature field): the signing-time attribute must
+    /// be absent (EN 319 142-1: the time is the signature dictionary's `/M`) instead of
+    /// present.
+    pub pdf: bool,
 }
 
 /// A verified time-stamp inside a seal.
@@ -222,10 +226,20 @@ pub fn verify_seal(
         .ok()
         .and_then(|a| a.decode_as::<x509_cert::time::Time>().ok())
         .map(|t| t.to_system_time());
-    if signing_time.is_none() {
-        return Err(SealVerifyError::Baseline(
-            "the signing-time attribute is missing (EN 319 122-1 §5.2.1)".into(),
-        ));
+    match (signing_time.is_some(), opts.pdf) {
+        (false, false) => {
+            return Err(SealVerifyError::Baseline(
+                "the signing-time attribute is missing (EN 319 122-1 §5.2.1)".into(),
+            ));
+        }
+        (true, true) => {
+            return Err(SealVerifyError::Baseline(
+                "a PDF signature's CMS carries signing-time, which PAdES forbids \
+                 (EN 319 142-1)"
+                    .into(),
+            ));
+        }
+        _ => {}
     }
     let data_hash = match (&parsed.econtent, opts.detached) {
         (Some(c), _) => alg.digest(c),

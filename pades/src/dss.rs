@@ -1,4 +1,4 @@
-//! The Document Security Store (ETSI EN 319 142-1 §5.4.2.2, ISO 32000-2 §12.8.4.3): the
+//! The Document Security Store (ETSI EN 319 142-1, ISO 32000-2): the
 //! certificates and CRLs a verifier needs years later, in the catalog's `/DSS`, added as an
 //! incremental update. What a DSS already holds stays; what is added is each value once.
 

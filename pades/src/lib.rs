@@ -8,15 +8,21 @@
 //!   that forbids one), adds the signature dictionary, an invisible widget on the first page
 //!   and the AcroForm field, and reserves room for the CMS.
 //! - [`Prepared`]: the byte ranges' digest, and [`Prepared::embed`] to finish.
-//! - [`add_dss`]: the Document Security Store (§5.4.2.2 of EN 319 142-1) with the
+//! - [`add_dss`]: the Document Security Store (EN 319 142-1, ISO 32000-2) with the
 //!   certificates and CRLs that make a signature B-LT, as one more incremental update.
+//! - [`signatures`]: what a verifier reads back — each signature's byte ranges checked
+//!   against the file, its CMS or token, and what was added after it.
 
 #![forbid(unsafe_code)]
 
 mod dss;
 mod error;
 mod prepare;
+mod signatures;
 
 pub use dss::add_dss;
 pub use error::PadesError;
 pub use prepare::{Kind, Options, Prepared, prepare};
+pub use signatures::{
+    MAX_SIGNATURES, PdfSignature, SignatureKind, has_validation_data, signatures,
+};

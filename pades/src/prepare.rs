@@ -18,8 +18,8 @@ pub enum Kind {
         /// `/M`: the claimed signing time (PAdES puts it here, not in the CMS).
         time: SystemTime,
     },
-    /// A document time-stamp (`/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`, EN 319 142-1
-    /// §5.4.3): a time-stamp token over the byte ranges, for B-LTA.
+    /// A document time-stamp (`/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`, EN 319
+    /// 142-1): a time-stamp token over the byte ranges, for B-LTA.
     DocTimeStamp,
 }
 
@@ -247,7 +247,7 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
         widget.into(),
         "AcroForm's /Fields",
     )?;
-    // SignaturesExist | AppendOnly (§12.7.3.4, Table 219).
+    // SignaturesExist | AppendOnly (ISO 32000-1 §12.7.2, Table 219).
     dict_mut(&mut doc, form, "AcroForm")?.set("SigFlags", 3);
 
     let mut out = Vec::with_capacity(pdf.len() + 2 * opts.room + 4096);

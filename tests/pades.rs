@@ -50,9 +50,20 @@ fn invoice() -> Vec<u8> {
 }
 
 fn seal(srv: &Server, input: &Path, out: &Path, level: &str) -> std::process::Output {
+    seal_with(srv, input, out, level, &[])
+}
+
+fn seal_with(
+    srv: &Server,
+    input: &Path,
+    out: &Path,
+    level: &str,
+    extra: &[&str],
+) -> std::process::Output {
     let https = srv.https.trim_end_matches("/tsa").to_string();
     let pki = |f: &str| srv.dir.join("pki").join(f).to_str().unwrap().to_string();
-    kokuin(&[
+    let (cert, key, ca) = (pki("client.pem"), pki("client.key"), pki("root.pem"));
+    let mut args = vec![
         "seal",
         input.to_str().unwrap(),
         "--format",
@@ -64,14 +75,16 @@ fn seal(srv: &Server, input: &Path, out: &Path, level: &str) -> std::process::Ou
         "--level",
         level,
         "--client-cert",
-        &pki("client.pem"),
+        &cert,
         "--client-key",
-        &pki("client.key"),
+        &key,
         "--ca",
-        &pki("root.pem"),
+        &ca,
         "-o",
         out.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    kokuin(&args)
 }
 
 fn pyhanko(pdf: &Path, root: &Path) -> serde_json::Value {
@@ -264,6 +277,32 @@ fn a_pdf_is_sealed_in_itself_and_pyhanko_pdfsig_and_qpdf_accept_it() {
     // Without the root: cannot be verified (exit 2), not "not valid".
     let o = kokuin(&["verify", bb.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // Certification (DocMDP P=2) as the first signature; a B-T approval seal may follow it
+    // and both stay valid; certifying a signed PDF is refused.
+    let certified = d.path().join("invoice-certified.pdf");
+    let o = seal_with(&srv, &input, &certified, "B-T", &["--certify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let p = pyhanko(&certified, &root);
+    assert_eq!(p["signatures"][0]["docmdp"], "FILL_FORMS", "{p}");
+    assert_eq!(p["signatures"][0]["bottom_line"], true, "{p}");
+    let approved = d.path().join("invoice-certified-approved.pdf");
+    let o = seal(&srv, &certified, &approved, "B-T");
+    assert!(o.status.success(), "{}", text(&o));
+    independent_tools_accept(&approved, 2, 0);
+    let p = pyhanko(&approved, &root);
+    assert_eq!(p["signatures"][0]["bottom_line"], true, "{p}");
+    assert_eq!(p["signatures"][0]["docmdp_ok"], true, "P=2 allows the seal: {p}");
+    assert_eq!(p["signatures"][1]["bottom_line"], true, "{p}");
+    let o = seal_with(
+        &srv,
+        &certified,
+        &d.path().join("z.pdf"),
+        "B-T",
+        &["--certify"],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("must be the first"), "{}", text(&o));
 
     // The audit log says which format.
     let lines = kokuin_testkit::audit_lines(&state);

@@ -28,6 +28,8 @@ pub struct SealRequest<'a> {
     pub bearer: Option<&'a str>,
     /// PAdES: the document is a PDF and comes back sealed inside itself.
     pub pdf: bool,
+    /// PAdES: a certification signature (DocMDP P=2) rather than an approval one.
+    pub certify: bool,
 }
 
 /// Seals the file at `document` and returns the seal (DER CMS ContentInfo).
@@ -42,7 +44,9 @@ pub fn seal_file(
         utf8_percent_encode(r.key, QUERY_VALUE),
         utf8_percent_encode(r.level, QUERY_VALUE),
     );
-    url.push_str(if r.pdf {
+    url.push_str(if r.pdf && r.certify {
+        "&format=pades&certify=true"
+    } else if r.pdf {
         "&format=pades"
     } else if r.detached {
         "&detached=true"

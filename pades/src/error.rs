@@ -10,11 +10,12 @@ pub enum PadesError {
     /// Encrypted: a signature would have to be added under its encryption.
     #[error("the PDF is encrypted; decrypt it before sealing")]
     Encrypted,
-    /// A certification signature forbids any change (DocMDP P=1).
-    #[error(
-        "the PDF's certification signature allows no change (DocMDP P=1): a seal would break it"
-    )]
-    Locked,
+    /// A signature's lock forbids any change (DocMDP or FieldMDP P=1): named.
+    #[error("{0}: a seal would break it")]
+    Locked(String),
+    /// Certification asked for a PDF that is signed already.
+    #[error("the PDF is signed already; a certification signature must be the first")]
+    AlreadySigned,
     /// No page to put the signature's widget on.
     #[error("the PDF has no page")]
     NoPage,

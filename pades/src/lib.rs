@@ -17,6 +17,7 @@
 
 mod dss;
 mod error;
+mod locks;
 mod prepare;
 mod signatures;
 

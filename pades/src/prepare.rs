@@ -30,6 +30,10 @@ pub struct Options {
     pub kind: Kind,
     /// Octets reserved for the CMS or token (its hex string is twice as long).
     pub room: usize,
+    /// A certification signature (DocMDP, §12.8.2.2) with P=2: form filling, later
+    /// signatures and time-stamps allowed, anything else reported by verifiers. Only as the
+    /// document's first signature.
+    pub certify: bool,
 }
 
 /// A PDF with room for one signature, and where that room is.
@@ -65,45 +69,6 @@ fn pdf_date(t: SystemTime) -> String {
     let rfc = humantime::format_rfc3339_seconds(t).to_string();
     let digits: String = rfc.chars().filter(char::is_ascii_digit).collect();
     format!("D:{digits}Z")
-}
-
-/// Whether a certification signature forbids any change: the catalog's `/Perms /DocMDP`
-/// signature with a DocMDP transform of `/P 1` (§12.8.2.2).
-fn docmdp_forbids(prev: &lopdf::Document, catalog: &Dictionary) -> bool {
-    let deref = |o: &Object| prev.dereference(o).ok().map(|(_, o)| o.clone());
-    let sig = catalog
-        .get(b"Perms")
-        .ok()
-        .and_then(deref)
-        .and_then(|p| {
-            p.as_dict()
-                .ok()
-                .and_then(|d| d.get(b"DocMDP").ok().cloned())
-        })
-        .and_then(|s| deref(&s));
-    let Some(Object::Dictionary(sig)) = sig else {
-        return false;
-    };
-    let refs = sig.get(b"Reference").ok().and_then(deref);
-    let Some(Object::Array(refs)) = refs else {
-        return false;
-    };
-    refs.iter().filter_map(deref).any(|r| {
-        let Ok(d) = r.as_dict() else { return false };
-        let is_docmdp = d
-            .get(b"TransformMethod")
-            .and_then(Object::as_name)
-            .is_ok_and(|n| n == b"DocMDP");
-        let p = d
-            .get(b"TransformParams")
-            .ok()
-            .and_then(deref)
-            .and_then(|t| t.as_dict().ok().and_then(|t| t.get(b"P").ok().cloned()))
-            .and_then(|p| p.as_i64().ok())
-            // §12.8.2.2: P defaults to 2.
-            .unwrap_or(2);
-        is_docmdp && p == 1
-    })
 }
 
 /// Appends `item` to the array at `holder[key]`, inline or behind a reference (which is then
@@ -168,8 +133,11 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
     let catalog = prev
         .get_dictionary(root)
         .map_err(|_| PadesError::Structure("catalog"))?;
-    if docmdp_forbids(prev, catalog) {
-        return Err(PadesError::Locked);
+    if let Some(lock) = crate::locks::forbidding_lock(prev) {
+        return Err(PadesError::Locked(lock));
+    }
+    if opts.certify && crate::locks::is_signed(prev) {
+        return Err(PadesError::AlreadySigned);
     }
     let acroform = catalog.get(b"AcroForm").ok().cloned();
     let page = prev.page_iter().next().ok_or(PadesError::NoPage)?;
@@ -196,6 +164,18 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
             sig_dict.set("SubFilter", "ETSI.CAdES.detached");
             sig_dict.set("M", Object::string_literal(pdf_date(*time)));
             sig_dict.set("Name", text_string(name));
+            if opts.certify {
+                sig_dict.set(
+                    "Reference",
+                    vec![Object::Dictionary(dictionary! {
+                        "Type" => "SigRef",
+                        "TransformMethod" => "DocMDP",
+                        "TransformParams" => dictionary! {
+                            "Type" => "TransformParams", "P" => 2, "V" => "1.2",
+                        },
+                    })],
+                );
+            }
             format!("Kokuin seal {}", fields_before + 1)
         }
         Kind::DocTimeStamp => {
@@ -221,6 +201,9 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
     push_to_array(&mut doc, page, b"Annots", widget.into(), "page's /Annots")?;
     doc.opt_clone_object_to_new_document(root)
         .map_err(malformed)?;
+    if opts.certify {
+        dict_mut(&mut doc, root, "catalog")?.set("Perms", dictionary! { "DocMDP" => sig });
+    }
     let form = match acroform {
         Some(Object::Reference(id)) => {
             doc.opt_clone_object_to_new_document(id)

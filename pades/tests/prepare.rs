@@ -23,6 +23,7 @@ fn seal() -> Options {
             time: SystemTime::UNIX_EPOCH,
         },
         room: 256,
+        certify: false,
     }
 }
 
@@ -76,6 +77,7 @@ fn the_signature_covers_all_but_its_contents_and_keeps_the_input() {
         &Options {
             kind: Kind::DocTimeStamp,
             room: 64,
+            certify: false,
         },
     )
     .unwrap()
@@ -93,7 +95,7 @@ fn the_signature_covers_all_but_its_contents_and_keeps_the_input() {
 fn what_cannot_take_a_seal_is_refused_naming_why() {
     assert!(matches!(
         prepare(&seed("certified-p1.pdf"), &seal()),
-        Err(PadesError::Locked)
+        Err(PadesError::Locked(_))
     ));
     assert!(matches!(
         prepare(b"not a PDF", &seal()),

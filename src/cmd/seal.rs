@@ -24,6 +24,10 @@ pub struct SealArgs {
     /// itself, written as FILE-sealed.pdf by default).
     #[arg(long, default_value = "cades", value_parser = ["cades", "pades"])]
     pub format: String,
+    /// With --format pades: a certification signature (DocMDP P=2: form filling, later
+    /// signatures and time-stamps allowed), only on a PDF not signed yet.
+    #[arg(long)]
+    pub certify: bool,
     /// TLS client certificate (PEM) and its key.
     #[arg(long, requires = "client_key")]
     pub client_cert: Option<PathBuf>,
@@ -66,7 +70,11 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
         detached: !a.enveloping,
         bearer: token.as_deref().map(str::trim),
         pdf: a.format == "pades",
+        certify: a.certify,
     };
+    if a.certify && !request.pdf {
+        return Err(CmdError::usage("--certify is for --format pades"));
+    }
     let body = kokuin_client::seal_file(&agent, &request, &a.file).map_err(super::client_error)?;
     let out = a.out.unwrap_or_else(|| {
         if request.pdf {

@@ -58,6 +58,8 @@ with open(pdf, "rb") as f:
                     a["type"].native == "signing_time" for a in signed_attrs
                 ),
                 "signer_is_sealer": "Kokuin" in st.signing_cert.subject.human_friendly,
+                "docmdp": sig.docmdp_level.name if sig.docmdp_level else None,
+                "docmdp_ok": st.docmdp_ok,
                 "from_dss": from_dss(r, sig),
             }
         )

@@ -24,7 +24,7 @@ const TAKES: [(&str, &[&str]); 8] = [
     ("/tsa/policies", &[]),
     (
         "/eseal/v1/seal",
-        &["key", "level", "detached", "digest", "format"],
+        &["key", "level", "detached", "digest", "format", "certify"],
     ),
     ("/eseal/v1/extend", &["level", "digest"]),
     ("/eseal/v1/crls", &[]),

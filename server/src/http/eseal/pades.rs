@@ -71,6 +71,7 @@ pub(super) fn seal_pdf(
     key_name: &str,
     pdf: &[u8],
     level: BaselineLevel,
+    certify: bool,
 ) -> Result<(Bytes, String, String), Refusal> {
     let key = &svc.keys[key_name];
     let now = trusted_now(svc)?;
@@ -79,7 +80,8 @@ pub(super) fn seal_pdf(
         .unwrap_or_default();
     let alg = key.seal.digest_algorithm();
     let mut tsa_certs = Vec::new();
-    let (mut out, digest) = fill(pdf, Kind::Seal { name, time: now }, alg, |digest| {
+    let seal = Kind::Seal { name, time: now };
+    let (mut out, digest) = fill(pdf, seal, certify, alg, |digest| {
         let cms = key
             .seal
             .seal_for_pdf(digest)
@@ -98,6 +100,7 @@ pub(super) fn seal_pdf(
         (out, _) = fill(
             &out,
             Kind::DocTimeStamp,
+            false,
             DigestAlgorithm::Sha256,
             |digest| {
                 svc.stamper
@@ -120,6 +123,7 @@ pub(super) fn seal_pdf(
 fn fill(
     pdf: &[u8],
     kind: Kind,
+    certify: bool,
     alg: DigestAlgorithm,
     mut make: impl FnMut(&[u8]) -> Result<Vec<u8>, Refusal>,
 ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
@@ -130,6 +134,7 @@ fn fill(
             &Options {
                 kind: kind.clone(),
                 room,
+                certify,
             },
         )
         .map_err(refused)?;

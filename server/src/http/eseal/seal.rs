@@ -56,6 +56,16 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             }
         };
         if pades {
+            let certify = match q.get("certify").map(String::as_str) {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(o) => {
+                    return Err(Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("certify={o:?}: true or false"),
+                    ));
+                }
+            };
             if q.contains_key("digest") || q.contains_key("detached") {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -67,7 +77,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             let (pdf, held) = super::pades::read_pdf(state, &svc, req).await?;
             let (svc2, name) = (svc.clone(), key_name.clone());
             let (seal, digest_hex, seal_sha256) = tokio::task::spawn_blocking(move || {
-                super::pades::seal_pdf(&svc2, &name, &pdf, level)
+                super::pades::seal_pdf(&svc2, &name, &pdf, level, certify)
             })
             .await
             .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;

@@ -1,0 +1,88 @@
+//! What forbids one more signature (ISO 32000-1 §12.8.2, ISO 32000-2 §12.7.5.5): a
+//! certification signature whose DocMDP transform says `/P 1`, or a signature whose FieldMDP
+//! lock says `/P 1` (PDF 2.0). A seal added anyway would make the earlier signature report the
+//! document as changed against its signer's will — so it is refused, naming the lock.
+
+use lopdf::{Document, Object};
+
+/// The signature dictionaries of every signed field, and the catalog's certification
+/// signature (`/Perms /DocMDP`) however it is reached.
+fn signatures(doc: &Document) -> Vec<(String, lopdf::Dictionary)> {
+    let deref = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());
+    let certification = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Perms").ok().cloned())
+        .and_then(|p| deref(&p))
+        .and_then(|p| {
+            p.as_dict()
+                .ok()
+                .and_then(|d| d.get(b"DocMDP").ok().cloned())
+        })
+        .and_then(|s| deref(&s))
+        .and_then(|s| s.as_dict().ok().cloned())
+        .map(|s| ("certification".to_string(), s));
+    certification
+        .into_iter()
+        .chain(
+            doc.objects
+                .values()
+                .filter_map(|o| o.as_dict().ok())
+                .filter(|f| f.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig".as_slice()))
+                .filter_map(|f| {
+                    let name = f
+                        .get(b"T")
+                        .and_then(|t| t.as_str())
+                        .map(|t| String::from_utf8_lossy(t).into_owned())
+                        .unwrap_or_default();
+                    match f.get(b"V").ok().and_then(deref) {
+                        Some(Object::Dictionary(sig)) => Some((name, sig)),
+                        _ => None,
+                    }
+                }),
+        )
+        .collect()
+}
+
+/// Whether the document is signed already (a certification signature must be the first).
+pub fn is_signed(doc: &Document) -> bool {
+    !signatures(doc).is_empty()
+}
+
+/// The lock that forbids a new signature, in words; `None`: none does.
+pub fn forbidding_lock(doc: &Document) -> Option<String> {
+    let deref = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());
+    for (field, sig) in signatures(doc) {
+        let Some(Object::Array(refs)) = sig.get(b"Reference").ok().and_then(deref) else {
+            continue;
+        };
+        for r in refs.iter().filter_map(deref) {
+            let Ok(d) = r.as_dict() else { continue };
+            let method = d
+                .get(b"TransformMethod")
+                .and_then(Object::as_name)
+                .unwrap_or_default();
+            let p = d
+                .get(b"TransformParams")
+                .ok()
+                .and_then(deref)
+                .and_then(|t| t.as_dict().ok().and_then(|t| t.get(b"P").ok().cloned()))
+                .and_then(|p| p.as_i64().ok());
+            // DocMDP's P defaults to 2 (§12.8.2.2); FieldMDP locks only with an explicit P.
+            match (method, p) {
+                (b"DocMDP", Some(1)) => {
+                    return Some(format!(
+                        "the certification signature \"{field}\" allows no change (DocMDP P=1)"
+                    ));
+                }
+                (b"FieldMDP", Some(1)) => {
+                    return Some(format!(
+                        "the signature \"{field}\" locks the document (FieldMDP P=1)"
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}

@@ -292,7 +292,10 @@ fn a_pdf_is_sealed_in_itself_and_pyhanko_pdfsig_and_qpdf_accept_it() {
     independent_tools_accept(&approved, 2, 0);
     let p = pyhanko(&approved, &root);
     assert_eq!(p["signatures"][0]["bottom_line"], true, "{p}");
-    assert_eq!(p["signatures"][0]["docmdp_ok"], true, "P=2 allows the seal: {p}");
+    assert_eq!(
+        p["signatures"][0]["docmdp_ok"], true,
+        "P=2 allows the seal: {p}"
+    );
     assert_eq!(p["signatures"][1]["bottom_line"], true, "{p}");
     let o = seal_with(
         &srv,

@@ -15,6 +15,8 @@ fuzz_target!(|data: &[u8]| {
             detached: None,
             at: common::at(),
             level_policies: &[],
+            // Both readings of signing-time: a CAdES seal and a PDF signature's CMS.
+            pdf: data.len() % 2 == 1,
         },
     );
 });

@@ -16,6 +16,12 @@ pub enum PadesError {
     /// Certification asked for a PDF that is signed already.
     #[error("the PDF is signed already; a certification signature must be the first")]
     AlreadySigned,
+    /// Its cross-reference table is broken (recovered by scanning): an update cannot chain to
+    /// it.
+    #[error(
+        "the PDF is damaged (its cross-reference table cannot be read); repair it, e.g. with qpdf, before sealing"
+    )]
+    Damaged,
     /// No page to put the signature's widget on.
     #[error("the PDF has no page")]
     NoPage,

@@ -125,6 +125,12 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
     if prev.is_encrypted() || prev.trailer.has(b"Encrypt") {
         return Err(PadesError::Encrypted);
     }
+    // An update's xref chains to the last one by /Prev: a PDF whose table lopdf had to
+    // rebuild by scanning has none to chain to, and the sealed file would lose every older
+    // object. Such a PDF is damaged; it is refused rather than sealed broken.
+    if prev.xref_start == 0 || prev.xref_recovery.is_some() {
+        return Err(PadesError::Damaged);
+    }
     let root = prev
         .trailer
         .get(b"Root")
@@ -236,6 +242,13 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
     let mut out = Vec::with_capacity(pdf.len() + 2 * opts.room + 4096);
     doc.save_to(&mut out)
         .map_err(|e| PadesError::Write(e.to_string()))?;
+    // What is handed on must read back as it will be read: through the new table and its
+    // /Prev chain, without a rebuild. An input whose own table only seemed readable (entries
+    // that do not match their objects) fails here instead of leaving sealed but broken.
+    match lopdf::Document::load_mem(&out) {
+        Ok(d) if d.xref_recovery.is_none() && d.page_iter().next().is_some() => {}
+        _ => return Err(PadesError::Damaged),
+    }
     locate(out, pdf.len(), opts.room)
 }
 

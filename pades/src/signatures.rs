@@ -52,25 +52,6 @@ impl PdfSignature {
     }
 }
 
-/// A DER value's own bytes, without what follows (the zero padding of `/Contents`).
-fn der_prefix(b: &[u8]) -> Option<&[u8]> {
-    let first = *b.get(1)?;
-    let (len, head) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*b.get(2 + i)?);
-        }
-        (len, 2 + n)
-    };
-    b.get(..head.checked_add(len)?)
-}
-
 fn text(o: Option<&Object>) -> Option<String> {
     let s = o?.as_str().ok()?;
     Some(match s.strip_prefix(&[0xFE, 0xFF]) {
@@ -130,7 +111,8 @@ pub fn signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, PadesError> {
             .get(b"Contents")
             .ok()
             .and_then(|c| c.as_str().ok())
-            .and_then(der_prefix)
+            // The DER value alone, without the hex string's zero padding.
+            .and_then(|c| kokuin_cms::der_writer::read_tlv(c).map(|(tlv, _, _)| tlv))
             .ok_or(PadesError::Structure("signature's /Contents"))?
             .to_vec();
         let kind = match sig.get(b"Type").and_then(Object::as_name).ok() {

@@ -101,6 +101,12 @@ fn what_cannot_take_a_seal_is_refused_naming_why() {
         prepare(b"not a PDF", &seal()),
         Err(PadesError::Parse(_))
     ));
+    // Found by the fuzz target: a table lopdf rebuilt by scanning has no /Prev to chain an
+    // update to; sealed, every older object would have been lost.
+    assert!(matches!(
+        prepare(&seed("damaged-xref.pdf"), &seal()),
+        Err(PadesError::Damaged)
+    ));
     let p = prepare(&seed("invoice.pdf"), &seal()).unwrap();
     assert!(matches!(
         p.embed(&[0; 257]),

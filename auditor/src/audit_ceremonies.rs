@@ -3,21 +3,14 @@
 //! point of the log.
 
 use crate::cmd_error::CmdError;
-use kokuin_audit::{Record, kind};
+use kokuin_audit::kind;
 use kokuin_ceremony::in_log::InLog;
 use std::path::Path;
 
 /// The log's ceremonies, checked; the error is the first that does not hold (exit 1).
 pub fn check(dir: &Path) -> Result<InLog, CmdError> {
     let mut log = InLog::default();
-    let lines = kokuin_audit::verify::lines(dir)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    for line in lines {
-        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-        let Ok(text) = line.text else { continue };
-        let Ok(r) = Record::parse_line(&text) else {
-            continue;
-        };
+    crate::log_records::each_record(dir, |r| {
         if r.kind == kind::CEREMONY {
             log.add(&r.fields).map_err(|e| {
                 CmdError::negative(format!(
@@ -26,7 +19,8 @@ pub fn check(dir: &Path) -> Result<InLog, CmdError> {
                 ))
             })?;
         }
-    }
+        Ok(())
+    })?;
     Ok(log)
 }
 

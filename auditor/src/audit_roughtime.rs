@@ -5,7 +5,7 @@
 //! list the auditor trusts. Without a list, the rounds are counted, not vouched for.
 
 use crate::cmd_error::CmdError;
-use kokuin_audit::{Record, kind};
+use kokuin_audit::kind;
 use kokuin_roughtime::{RoundRecord, TrustedServer};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -37,20 +37,13 @@ pub fn check(dir: &Path, trusted: Option<&[TrustedServer]>) -> Result<Rounds, Cm
         ..Rounds::default()
     };
     let mut previous: Option<Vec<u8>> = None;
-    let lines = kokuin_audit::verify::lines(dir)
-        .map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-    for line in lines {
-        let line = line.map_err(|e| CmdError::usage(format!("{}: {e}", dir.display())))?;
-        let Ok(text) = line.text else { continue };
-        let Ok(r) = Record::parse_line(&text) else {
-            continue;
-        };
+    crate::log_records::each_record(dir, |r| {
         if r.kind == kind::SERVICE_START {
             // A restarted node starts a new chain.
             previous = None;
         }
         if r.kind != kind::CLOCK_ROUGHTIME {
-            continue;
+            return Ok(());
         }
         let bad = |e: String| {
             CmdError::negative(format!(
@@ -75,7 +68,8 @@ pub fn check(dir: &Path, trusted: Option<&[TrustedServer]>) -> Result<Rounds, Cm
             }
             previous = c.last_response;
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -32,6 +32,7 @@ pub mod clock_trace;
 pub mod cmd_error;
 pub mod input;
 pub mod inspect;
+mod log_records;
 mod verdict_out;
 pub mod verify;
 pub mod verify_args;

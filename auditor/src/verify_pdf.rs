@@ -23,6 +23,18 @@ pub(crate) enum Outcome {
     CannotJudge(String),
 }
 
+impl Outcome {
+    /// A verifier's error: proven wrong, or missing something to judge with.
+    fn failed((ja, en): (&str, &str), detail: &dyn std::fmt::Display, cannot_judge: bool) -> Self {
+        let why = format!("{en} / {ja} (detail: {detail})");
+        if cannot_judge {
+            Self::CannotJudge(why)
+        } else {
+            Self::Invalid(why)
+        }
+    }
+}
+
 /// One signature of the PDF, judged.
 pub(crate) struct Judged {
     pub field: String,
@@ -205,15 +217,7 @@ fn seal(
             }
             Outcome::Valid(lines)
         }
-        Err(e) => {
-            let (ja, en) = e.plain();
-            let why = format!("{en} / {ja} (detail: {e})");
-            if e.cannot_judge() {
-                Outcome::CannotJudge(why)
-            } else {
-                Outcome::Invalid(why)
-            }
-        }
+        Err(e) => Outcome::failed(e.plain(), &e, e.cannot_judge()),
     }
 }
 
@@ -243,14 +247,6 @@ fn doc_timestamp(
             v.gen_time.to_rfc3339(),
             hex::encode(v.serial.as_bytes())
         )]),
-        Err(e) => {
-            let (ja, en) = e.plain();
-            let why = format!("{en} / {ja} (detail: {e})");
-            if e.cannot_judge() {
-                Outcome::CannotJudge(why)
-            } else {
-                Outcome::Invalid(why)
-            }
-        }
+        Err(e) => Outcome::failed(e.plain(), &e, e.cannot_judge()),
     }
 }

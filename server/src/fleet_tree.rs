@@ -69,6 +69,15 @@ impl TreeLag {
         }
     }
 
+    /// How long this node's oldest record not yet in the tree has waited (zero: none waits).
+    pub fn waited(&self) -> std::time::Duration {
+        self.waiting
+            .lock()
+            .ok()
+            .and_then(|w| w.as_ref().map(|(_, since)| since.elapsed()))
+            .unwrap_or_default()
+    }
+
     /// The lag and the bound, when the lag is past the bound.
     pub fn lagging(&self) -> Option<(std::time::Duration, std::time::Duration)> {
         let w = self.waiting.lock().ok()?;

@@ -97,6 +97,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Requests being answered now.
     pub requests_in_flight: Gauge,
+    /// In a fleet: how long this node's oldest record has waited for the fleet's tree.
+    pub fleet_tree_lag_seconds: Gauge<f64, AtomicU64>,
     /// Servers that agreed in the last Roughtime round.
     pub roughtime_agreeing: Gauge,
     /// Each Roughtime server's time minus ours at its last valid reply.
@@ -213,6 +215,12 @@ impl Metrics {
             "Requests being answered now (from the complete head to the answer)",
             requests_in_flight.clone(),
         );
+        let fleet_tree_lag_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "fleet_tree_lag_seconds",
+            "In a fleet: how long this node's oldest record not yet in the fleet's tree has waited",
+            fleet_tree_lag_seconds.clone(),
+        );
         let roughtime_agreeing = Gauge::default();
         registry.register(
             "roughtime_agreeing_servers",
@@ -251,6 +259,7 @@ impl Metrics {
         );
         Self {
             registry,
+            fleet_tree_lag_seconds,
             witness_last_cosigned,
             witness_answers,
             roughtime_agreeing,

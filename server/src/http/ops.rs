@@ -118,6 +118,8 @@ pub fn metrics(state: &State, accept: Option<&str>) -> Response<Body> {
         m.database_clock_offset_seconds
             .set(offset.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6);
     }
+    m.fleet_tree_lag_seconds
+        .set(state.fleet_lag.waited().as_secs_f64());
     m.ready.set(i64::from(readiness(state).ready()));
     if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
         text(

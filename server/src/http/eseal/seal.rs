@@ -91,6 +91,12 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                 Format::Pades,
             ));
         }
+        if q.contains_key("certify") {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "certify is for format=pades (a certification signature in a PDF)",
+            ));
+        }
         let detached = match q.get("detached").map(String::as_str) {
             None | Some("true") => true,
             Some("false") => false,

@@ -56,16 +56,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             }
         };
         if pades {
-            let certify = match q.get("certify").map(String::as_str) {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(o) => {
-                    return Err(Refusal::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("certify={o:?}: true or false"),
-                    ));
-                }
-            };
+            let certify = flag(&q, "certify", false)?;
             if q.contains_key("digest") || q.contains_key("detached") {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -97,16 +88,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
                 "certify is for format=pades (a certification signature in a PDF)",
             ));
         }
-        let detached = match q.get("detached").map(String::as_str) {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(o) => {
-                return Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("detached={o:?}: true or false"),
-                ));
-            }
-        };
+        let detached = flag(&q, "detached", true)?;
         // Before reading a document that could not be sealed anyway.
         trusted_now(&svc)?;
         let alg = key.seal.digest_algorithm();
@@ -180,6 +162,23 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             issue(state, conn, id, &client_desc, ev, seal, content_type).await
         }
         Err(r) => refuse(state, id, "seal", conn, &client_desc, r),
+    }
+}
+
+/// A boolean query parameter: `true`, `false`, or absent for `default`; anything else 400.
+fn flag(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, Refusal> {
+    match q.get(name).map(String::as_str) {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(o) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("{name}={o:?}: true or false"),
+        )),
     }
 }
 

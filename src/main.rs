@@ -78,7 +78,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve(_) => "info",
+        Command::Serve(ref a) if a.check_config.is_none() => "info",
         _ => "warn",
     };
     init_logging(cli.log_format, default_level);

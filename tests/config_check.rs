@@ -1,5 +1,5 @@
-//! `kokuin config check`: a configuration checked as a start would check it, before a restart,
-//! writing nothing; every failure named.
+//! `kokuin serve --check-config` / `kokuin config check`: a configuration checked as a start
+//! would check it, before a restart, writing nothing; every failure named, exit 2.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
@@ -37,7 +37,8 @@ fn a_configuration_is_checked_as_a_start_would_check_it_writing_nothing() {
     let c = config.to_str().unwrap();
 
     let before = listing(&state);
-    let o = kokuin(&["config", "check", "--config", c]);
+    // `serve --check-config` is the same check as `config check`.
+    let o = kokuin(&["serve", "--check-config", c]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     for what in [
         "ok    configuration",
@@ -54,14 +55,14 @@ fn a_configuration_is_checked_as_a_start_would_check_it_writing_nothing() {
     let original = std::fs::read_to_string(&ring).unwrap();
     std::fs::write(&ring, original.replacen("version = ", "version = 9", 1)).unwrap();
     let o = kokuin(&["config", "check", "--config", c]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("FAIL  keyring"), "{}", text(&o));
     std::fs::write(&ring, original).unwrap();
 
     // A key's certificate gone: that key fails, the rest is still checked.
     std::fs::remove_file(state.join("pki/tsu.pem")).unwrap();
     let o = kokuin(&["config", "check", "--config", c]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("FAIL  key for"), "{}", text(&o));
     assert!(text(&o).contains("ok    audit key"), "{}", text(&o));
 

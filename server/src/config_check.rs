@@ -1,9 +1,17 @@
-//! `kokuin config check`: what a start would refuse, found before a restart, writing nothing
-//! (as `nginx -t` and `haproxy -c` do): the configuration's rules, dual control in production,
-//! the keyring verified from the pinned officers, each key in force opened and checked against
-//! its certificate, the audit key and its certificate, the HTTPS certificate and key.
+//! `kokuin serve --check-config` (and `kokuin config check`): what a start would refuse,
+//! found before a restart (as `nginx -t` and `haproxy -c` do): the configuration's rules, dual
+//! control in production, the keyring verified from the pinned officers, each key in force
+//! opened and checked against its certificate, the audit key and its certificate, the HTTPS
+//! certificate and key, the e-seal keys against their levels, every certificate and CRL file,
+//! the verification page's anchors, and the directories the service writes.
+//!
+//! Safe beside a running server on the same files: it binds nothing, takes no lock, claims no
+//! serial epoch or node lease, and writes no file or record. Keys are opened to sign nothing;
+//! a directory's writability is asked of the kernel (`access(2)`), not tried.
 
 use crate::config::Config;
+use rustix::fs::Access;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// One thing checked: what, and `Ok` with what was found or `Err` with why not.
@@ -40,6 +48,20 @@ pub fn check(cfg: &Config) -> Vec<Check> {
             Ok("the audit log is off (dev mode only)".into())
         },
     ));
+    if let Some(section) = &cfg.eseal {
+        out.extend(crate::eseal_service::check(cfg, section));
+    }
+    if let Some(v) = &cfg.verify {
+        for p in &v.trust {
+            out.push((
+                format!("verify.trust {}", p.display()),
+                kokuin_certs::pem::load_certificates(&cfg.resolve(p))
+                    .map(|c| format!("{} certificate(s)", c.len()))
+                    .map_err(|e| e.to_string()),
+            ));
+        }
+    }
+    directories(cfg, &mut out);
     if let (Some(c), Some(k)) = (&cfg.server.tls_certificate, &cfg.server.tls_key) {
         out.push((
             "HTTPS".into(),
@@ -131,4 +153,80 @@ fn described(l: &crate::signing_key::LoadedKey) -> String {
             ""
         }
     )
+}
+
+/// The directories the service writes must be writable, or creatable under a writable one;
+/// the ones it only reads must be readable.
+fn directories(cfg: &Config, out: &mut Vec<Check>) {
+    let mut writes: Vec<(&str, PathBuf)> = Vec::new();
+    if cfg.audit.database.is_none() {
+        writes.push((
+            "tsa.serial_state",
+            parent(&cfg.resolve(&cfg.tsa.serial_state)),
+        ));
+        if cfg.audit.enabled {
+            writes.push(("audit.dir", cfg.resolve(&cfg.audit.dir)));
+        }
+    }
+    if let Some(r) = &cfg.clock.roughtime {
+        writes.push((
+            "clock.roughtime.malfeasance_dir",
+            cfg.resolve(&r.malfeasance_dir),
+        ));
+    }
+    for (what, dir) in writes {
+        out.push((format!("{what} {}", dir.display()), writable(&dir)));
+    }
+    if let Some(t) = &cfg.clock.traceability {
+        for (what, dir) in [
+            ("clock.traceability.local_dir", &t.local_dir),
+            ("clock.traceability.reference_dir", &t.reference_dir),
+        ] {
+            let dir = cfg.resolve(dir);
+            out.push((format!("{what} {}", dir.display()), readable(&dir)));
+        }
+    }
+}
+
+fn parent(p: &Path) -> PathBuf {
+    p.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `dir` is a writable directory, or would be created under its nearest existing ancestor,
+/// which is a writable directory.
+fn writable(dir: &Path) -> Result<String, String> {
+    let mut at = dir;
+    loop {
+        match std::fs::metadata(at) {
+            Ok(m) if !m.is_dir() => return Err(format!("{} is not a directory", at.display())),
+            Ok(_) => {
+                return rustix::fs::access(at, Access::WRITE_OK | Access::EXEC_OK)
+                    .map(|()| {
+                        if at == dir {
+                            "a writable directory".to_string()
+                        } else {
+                            format!("absent; created at start under {}", at.display())
+                        }
+                    })
+                    .map_err(|e| format!("{} is not writable by this user: {e}", at.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match at.parent() {
+                Some(p) if !p.as_os_str().is_empty() => at = p,
+                _ => return Err(format!("{}: no existing ancestor", dir.display())),
+            },
+            Err(e) => return Err(format!("{}: {e}", at.display())),
+        }
+    }
+}
+
+/// `dir` is a directory this user can list and read.
+fn readable(dir: &Path) -> Result<String, String> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => rustix::fs::access(dir, Access::READ_OK | Access::EXEC_OK)
+            .map(|()| "a readable directory".to_string())
+            .map_err(|e| format!("not readable by this user: {e}")),
+        Ok(_) => Err("not a directory".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -171,6 +171,68 @@ pub fn build(
     })
 }
 
+/// What a start would refuse in `[eseal]`, found without starting anything (`serve
+/// --check-config`): every certificate and CRL file read, every seal key opened and held to
+/// its level as [`build`] holds it. Each problem is its own entry, so one run lists them all.
+pub fn check(cfg: &Config, section: &ESealSection) -> Vec<(String, Result<String, String>)> {
+    let mut out = Vec::new();
+    let mut read = |what: &str, paths: &[PathBuf]| -> Vec<Certificate> {
+        let mut all = Vec::new();
+        for p in paths {
+            match load_certificates(&cfg.resolve(p)) {
+                Ok(c) => {
+                    out.push((
+                        format!("{what} {}", p.display()),
+                        Ok(format!("{} certificate(s)", c.len())),
+                    ));
+                    all.extend(c);
+                }
+                Err(e) => out.push((format!("{what} {}", p.display()), Err(e.to_string()))),
+            }
+        }
+        all
+    };
+    let accredited = read("eseal.accredited_cas", &section.accredited_cas);
+    read("eseal.client_cas", &section.client_cas);
+    read(
+        "eseal.validation_certificates",
+        &section.validation_certificates,
+    );
+    if let Some(ca) = &section.tsa_ca {
+        read("eseal.tsa_ca", std::slice::from_ref(ca));
+    }
+    for p in &section.crls {
+        let parsed = std::fs::read(cfg.resolve(p))
+            .map_err(|e| e.to_string())
+            .and_then(|b| parse_crls(&b).map_err(|e| e.to_string()));
+        out.push((
+            format!("eseal.crls {}", p.display()),
+            parsed.map(|c| format!("{} CRL(s)", c.len())),
+        ));
+    }
+    let level_policies = section
+        .level_policies
+        .iter()
+        .filter_map(|p| Some((p.oid.parse().ok()?, AssuranceLevel::from_number(p.level)?)))
+        .collect::<Vec<_>>();
+    for k in &section.keys {
+        let loaded = load_seal_key(cfg, k, &accredited, &level_policies, cfg.audit.enabled);
+        out.push((
+            format!("seal key {}", k.name),
+            loaded
+                .map(|l| {
+                    format!(
+                        "{}, meets assurance {}",
+                        kokuin_certs::path::subject_of(l.seal.certificate()),
+                        l.level
+                    )
+                })
+                .map_err(|e| e.to_string()),
+        ));
+    }
+    out
+}
+
 fn load_seal_key(
     cfg: &Config,
     k: &crate::config::SealKeyConfig,

@@ -6,11 +6,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["config", "dev"])))]
+#[command(group(ArgGroup::new("source").required(true).args(["config", "dev", "check_config"])))]
 pub struct ServeArgs {
     /// Configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Check this configuration as a start would, then exit: its rules, dual control, the
+    /// keyring from the pinned officers, every key opened (to sign nothing) and held to its
+    /// certificate and level, every certificate, CRL and directory it names. Binds nothing,
+    /// takes no lock, claims no serial epoch or lease, writes nothing: safe beside a running
+    /// server. Exit 0, or 2 with every problem listed.
+    #[arg(long, value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
     /// Run on the embedded default: dev PKI, software keys, created once in --state-dir.
     #[arg(long)]
     pub dev: bool,
@@ -64,5 +71,8 @@ impl From<ServeArgs> for kokuin_server::serve::ServeOptions {
 
 /// Runs the service until a signal.
 pub fn run(args: ServeArgs) -> Result<(), CmdError> {
+    if let Some(config) = &args.check_config {
+        return super::config::check(config);
+    }
     kokuin_server::serve::serve(args.into()).map_err(|e| CmdError::usage(e.to_string()))
 }

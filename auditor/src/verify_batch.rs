@@ -346,11 +346,16 @@ fn verify_one(path: &Path, document: Option<&Path>, trust: &Trust) -> Verdict {
 /// A PDF: valid when every seal and document time-stamp in it is.
 fn verify_pdf(bytes: &[u8], trust: &Trust) -> Verdict {
     use crate::verify_pdf::Outcome;
-    let (judged, uncovered) =
+    let (judged, uncovered, tail) =
         match crate::verify_pdf::judge(bytes, &trust.anchors, &trust.extra, trust.at) {
             Ok(j) => j,
             Err(e) => return Verdict::BadInput(e),
         };
+    if let kokuin_pades::Tail::Other(why) = &tail {
+        return Verdict::Invalid(format!(
+            "{uncovered} bytes after the last signature are not validation data ({why})"
+        ));
+    }
     for j in &judged {
         match &j.outcome {
             Outcome::Invalid(why) => {
@@ -384,7 +389,7 @@ fn verify_seal(bytes: &[u8], document: Option<&Path>, trust: &Trust) -> Verdict 
         detached: digest.as_deref().map(|d| Detached::Digest(alg, d)),
         at: trust.at,
         level_policies: &[],
-        pdf: false,
+        form: kokuin_eseal::SealForm::Cades,
     };
     match kokuin_eseal::verify::verify_seal(bytes, &opts) {
         Ok(r) => Verdict::Valid(json!({

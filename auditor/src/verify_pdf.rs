@@ -9,10 +9,12 @@ use crate::verify_args::VerifyArgs;
 use kokuin_certs::path::display_time;
 use kokuin_certs::pem::load_certificates;
 use kokuin_cms::signed_data::{Detached, ParsedSignedData};
-use kokuin_eseal::SealVerifyOptions;
 use kokuin_eseal::verdict::read_token;
 use kokuin_eseal::verify::verify_seal;
-use kokuin_pades::{PdfSignature, SignatureKind, has_validation_data, signatures};
+use kokuin_eseal::{SealForm, SealVerifyOptions};
+use kokuin_pades::{
+    PdfSignature, SignatureKind, Tail, after_signatures, has_validation_data, signatures,
+};
 use kokuin_tsa::VerifyOptions;
 use std::time::SystemTime;
 
@@ -45,14 +47,14 @@ pub(crate) struct Judged {
     pub bytes_after: usize,
 }
 
-/// Every signature of `pdf` judged, and how many bytes at the end no signature covers; `Err`:
-/// the PDF's signatures cannot be read (or there are none).
+/// Every signature of `pdf` judged, how many bytes at the end no signature covers and what
+/// they are; `Err`: the PDF's signatures cannot be read (or there are none).
 pub(crate) fn judge(
     pdf: &[u8],
     anchors: &[x509_cert::Certificate],
     extra: &[x509_cert::Certificate],
     at: SystemTime,
-) -> Result<(Vec<Judged>, usize), String> {
+) -> Result<(Vec<Judged>, usize, Tail), String> {
     let sigs = signatures(pdf).map_err(|e| format!("the signatures cannot be read: {e}"))?;
     if sigs.is_empty() {
         return Err("the PDF holds no signature".into());
@@ -80,7 +82,7 @@ pub(crate) fn judge(
         });
     }
     let last = sigs.iter().map(PdfSignature::end).max().unwrap_or(0);
-    Ok((out, pdf.len() - last))
+    Ok((out, pdf.len() - last, after_signatures(pdf, last)))
 }
 
 pub fn run(a: &VerifyArgs, pdf: &[u8]) -> Result<(), CmdError> {
@@ -99,7 +101,7 @@ pub fn run(a: &VerifyArgs, pdf: &[u8]) -> Result<(), CmdError> {
         }
         None => SystemTime::now(),
     };
-    let (judged, uncovered) = judge(pdf, &anchors, &extra, at).map_err(|e| {
+    let (judged, uncovered, tail) = judge(pdf, &anchors, &extra, at).map_err(|e| {
         CmdError::usage(format!(
             "CANNOT BE VERIFIED: {path}: {e}\n  この PDF の署名を検証できません。"
         ))
@@ -143,16 +145,39 @@ pub fn run(a: &VerifyArgs, pdf: &[u8]) -> Result<(), CmdError> {
             }
         }
     }
+    // After the last signature: validation data a verifier may read, or content no signature
+    // vouches for — which makes the file, as it stands, not what was sealed.
+    let after = match &tail {
+        Tail::Nothing => None,
+        Tail::ValidationData => Some(format!(
+            "the last {uncovered} bytes add validation data only (the DSS), which no signature \
+             covers and which changes nothing shown / 最後の {uncovered} バイトは検証用データ\
+             （DSS）の追加のみで、表示される内容は変わりません"
+        )),
+        Tail::Other(why) => {
+            worst = 2;
+            Some(format!(
+                "NOT VALID: the last {uncovered} bytes were added after the last signature and \
+                 are not validation data: no signature vouches for them / 最後の署名の後に \
+                 {uncovered} バイトが追加されており、どの署名もその内容を保証しません \
+                 (detail: {why})"
+            ))
+        }
+    };
     if a.json {
         out!(
             "{}",
-            serde_json::json!({ "kind": "pdf", "signatures": json, "bytes_after_last_signature": uncovered })
+            serde_json::json!({
+                "kind": "pdf", "signatures": json, "bytes_after_last_signature": uncovered,
+                "after_last_signature": match &tail {
+                    Tail::Nothing => "nothing".to_string(),
+                    Tail::ValidationData => "validation data".to_string(),
+                    Tail::Other(why) => format!("not validation data: {why}"),
+                },
+            })
         );
-    } else if uncovered > 0 {
-        out!(
-            "finding: the last {uncovered} bytes (a later revision) are covered by no signature \
-             or time-stamp / 最後の {uncovered} バイトはどの署名にも含まれていません"
-        );
+    } else if let Some(after) = after {
+        out!("{after}");
     }
     match worst {
         0 => Ok(()),
@@ -160,7 +185,7 @@ pub fn run(a: &VerifyArgs, pdf: &[u8]) -> Result<(), CmdError> {
             "CANNOT BE VERIFIED: a signature of {path} cannot be verified (above)"
         ))),
         _ => Err(CmdError::negative(format!(
-            "NOT VALID: a signature of {path} does not hold (above)"
+            "NOT VALID: {path} is not as sealed: a signature does not hold, or bytes after the last one are not validation data (above)"
         ))),
     }
 }
@@ -174,6 +199,24 @@ fn seal(
     dss: bool,
     later_stamp: bool,
 ) -> Outcome {
+    let legacy = match s.sub_filter.as_str() {
+        "ETSI.CAdES.detached" => false,
+        // Signatures other signers put in the PDF before Kokuin sealed it are often of the
+        // older kind (ISO 32000-1 §12.8.3.3), held to no baseline.
+        "adbe.pkcs7.detached" => true,
+        other => {
+            return Outcome::failed(
+                (
+                    "この種類の署名は確認できません。",
+                    "This kind of signature cannot be verified here.",
+                ),
+                &format!(
+                    "/SubFilter /{other}: Kokuin verifies ETSI.CAdES.detached and adbe.pkcs7.detached"
+                ),
+                true,
+            );
+        }
+    };
     let alg = match ParsedSignedData::from_der(&s.contents).and_then(|p| p.digest_algorithm()) {
         Ok(a) => a,
         Err(e) => return Outcome::Invalid(format!("its CMS does not parse: {e}")),
@@ -187,7 +230,11 @@ fn seal(
             detached: Some(Detached::Digest(alg, &digest)),
             at,
             level_policies: &[],
-            pdf: true,
+            form: if legacy {
+                SealForm::PdfSignature
+            } else {
+                SealForm::Pades
+            },
         },
     );
     match report {
@@ -198,13 +245,22 @@ fn seal(
             } else {
                 cades.name()
             };
-            let mut lines = vec![format!(
-                "PAdES {pades}; sealed by {}",
-                r.subject.as_ref().map_or_else(
-                    |e| e.clone(),
-                    |s| format!("{} ({})", s.organization, s.common_name)
+            let mut lines = vec![if legacy {
+                format!(
+                    "a PDF signature (adbe.pkcs7.detached), not PAdES; signed by {}",
+                    r.chain
+                        .first()
+                        .map_or_else(String::new, kokuin_certs::path::subject_of)
                 )
-            )];
+            } else {
+                format!(
+                    "PAdES {pades}; sealed by {}",
+                    r.subject.as_ref().map_or_else(
+                        |e| e.clone(),
+                        |s| format!("{} ({})", s.organization, s.common_name)
+                    )
+                )
+            }];
             if let Some(t) = &s.claimed_time {
                 lines.push(format!("claimed time (/M): {t}"));
             }

@@ -58,7 +58,7 @@ fn check(a: &VerifyArgs, seal: &[u8]) -> Result<SealReport, CmdError> {
             detached: digest.as_deref().map(|d| Detached::Digest(alg, d)),
             at,
             level_policies: &[],
-            pdf: false,
+            form: kokuin_eseal::SealForm::Cades,
         },
     )
     .map_err(|e| {

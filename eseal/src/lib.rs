@@ -24,4 +24,4 @@ pub use assurance::AssuranceLevel;
 pub use build::{SealContent, SealError, SealKey};
 pub use extend::TimeStamper;
 pub use level::BaselineLevel;
-pub use verify::{SealReport, SealVerifyError, SealVerifyOptions};
+pub use verify::{SealForm, SealReport, SealVerifyError, SealVerifyOptions};

@@ -339,7 +339,7 @@ fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdic
             detached: digest.map(|d| Detached::Digest(alg, d)),
             at: opts.at,
             level_policies: &[],
-            pdf: false,
+            form: crate::SealForm::Cades,
         },
     );
     match result {

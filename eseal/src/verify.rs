@@ -113,7 +113,11 @@ impl SealVerifyError {
                 "この e シールは証明書が多すぎるため確認しません。",
                 "This seal carries too many certificates to be checked.",
             ),
-            Self::Baseline(_) | Self::SignedData(_) => (
+            Self::Baseline(_) => (
+                "e シールが規格（CAdES / PAdES）の求める形になっていないため、有効と認められません。",
+                "The seal is not in the form its standard (CAdES / PAdES) requires, so it cannot be accepted as valid.",
+            ),
+            Self::SignedData(_) => (
                 "e シールの署名が正しくありません。作成後に変更されています。",
                 "The seal's signature is not valid: it was changed after it was made.",
             ),
@@ -151,10 +155,24 @@ pub struct SealVerifyOptions<'a> {
     pub at: SystemTime,
     /// Policy OIDs of accredited CAs that state an assurance level.
     pub level_policies: &'a [(ObjectIdentifier, AssuranceLevel)],
-    /// A PAdES signature (the CMS of a PDF signature field): the signing-time attribute must
-    /// be absent (EN 319 142-1: the time is the signature dictionary's `/M`) instead of
-    /// present.
-    pub pdf: bool,
+    /// Which standard's rules the signature is held to.
+    pub form: SealForm,
+}
+
+/// The rules a signature is held to besides its CMS and its chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealForm {
+    /// A CAdES seal (EN 319 122-1 §5.2.1): signing-certificate-v2 and signing-time present.
+    Cades,
+    /// A PAdES signature, the CMS of a PDF signature field with `/SubFilter
+    /// /ETSI.CAdES.detached` (EN 319 142-1 §6.3): signing-certificate-v2 present, signing-time
+    /// absent (the time is the signature dictionary's `/M`).
+    Pades,
+    /// A PDF signature of the older kind, `/SubFilter /adbe.pkcs7.detached` (ISO 32000-1
+    /// §12.8.3.3), as other signers put in the PDFs Kokuin seals: its CMS and chain are
+    /// checked, no baseline; a signing-certificate(-v2) attribute, when present, must name the
+    /// signer, and signing-time may be there.
+    PdfSignature,
 }
 
 /// A verified time-stamp inside a seal.
@@ -216,23 +234,25 @@ pub fn verify_seal(
     pool.extend(opts.extra_certificates.iter().cloned());
     let v = kokuin_cms::signed_data::verify_parsed(&parsed, opts.detached, &pool)?;
     let si = &v.signer_info;
-    let scv2: SigningCertificateV2 =
-        single_attribute(si, oid::SIGNING_CERTIFICATE_V2, "signing-certificate-v2")
+    let scv2 = single_attribute(si, oid::SIGNING_CERTIFICATE_V2, "signing-certificate-v2");
+    if opts.form != SealForm::PdfSignature || scv2.is_ok() {
+        let scv2: SigningCertificateV2 = scv2
             .map_err(|e| SealVerifyError::Baseline(e.to_string()))?
             .decode_as()
             .map_err(|e| SealVerifyError::Baseline(format!("signing-certificate-v2: {e}")))?;
-    check_ess(&scv2, &v.signer).map_err(SealVerifyError::Baseline)?;
+        check_ess(&scv2, &v.signer).map_err(SealVerifyError::Baseline)?;
+    }
     let signing_time = single_attribute(si, oid::SIGNING_TIME, "signing-time")
         .ok()
         .and_then(|a| a.decode_as::<x509_cert::time::Time>().ok())
         .map(|t| t.to_system_time());
-    match (signing_time.is_some(), opts.pdf) {
-        (false, false) => {
+    match (signing_time.is_some(), opts.form) {
+        (false, SealForm::Cades) => {
             return Err(SealVerifyError::Baseline(
                 "the signing-time attribute is missing (EN 319 122-1 §5.2.1)".into(),
             ));
         }
-        (true, true) => {
+        (true, SealForm::Pades) => {
             return Err(SealVerifyError::Baseline(
                 "a PDF signature's CMS carries signing-time, which PAdES forbids \
                  (EN 319 142-1)"

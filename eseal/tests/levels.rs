@@ -45,7 +45,7 @@ fn opts<'a>(s: &'a Setup, detached: Option<Detached<'a>>, at: SystemTime) -> Sea
         detached,
         at,
         level_policies: &[],
-        pdf: false,
+        form: kokuin_eseal::SealForm::Cades,
     }
 }
 

@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
             at: common::at(),
             level_policies: &[],
             // Both readings of signing-time: a CAdES seal and a PDF signature's CMS.
-            pdf: data.len() % 2 == 1,
+            form: [
+                kokuin_eseal::SealForm::Cades,
+                kokuin_eseal::SealForm::Pades,
+                kokuin_eseal::SealForm::PdfSignature,
+            ][data.len() % 3],
         },
     );
 });

@@ -1,14 +1,22 @@
 //! A PDF a caller sends to be sealed (`format=pades`): whatever the bytes, `prepare` answers
 //! without panicking, and what it prepares keeps the input as its prefix, embeds a CMS in the
-//! room it reserved, and can be prepared again (a second seal on the first).
+//! room it reserved, reads back as a signature covering the whole file, and can be prepared
+//! again (a second seal on the first). Any PDF's signatures, and what follows the last, are
+//! read without panicking.
 #![no_main]
 
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_pades::{Kind, Options, prepare};
+use kokuin_pades::{Kind, Options, Tail, after_signatures, prepare, signatures};
 use libfuzzer_sys::fuzz_target;
 use std::time::SystemTime;
 
 fuzz_target!(|data: &[u8]| {
+    // What a verifier reads of any PDF: its signatures, and what follows the last one.
+    if let Ok(sigs) = signatures(data) {
+        if let Some(last) = sigs.iter().map(|s| s.end()).max() {
+            let _ = after_signatures(data, last);
+        }
+    }
     let opts = Options {
         kind: Kind::Seal {
             name: "株式会社 Fuzz".into(),
@@ -21,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = p.digest(DigestAlgorithm::Sha256);
     let out = p.embed(&[0x30; 64]).expect("the room reserved holds what it was reserved for");
     assert!(out.starts_with(data), "an incremental update keeps the input");
+    let sigs = signatures(&out).expect("a prepared PDF's signatures read back");
+    let last = sigs.iter().map(|s| s.end()).max().expect("the new signature is there");
+    assert_eq!(after_signatures(&out, last), Tail::Nothing, "the seal covers the whole file");
     let again = prepare(&out, &Options { kind: Kind::DocTimeStamp, room: 64, certify: false });
     assert!(again.is_ok(), "a prepared PDF takes one more signature: {:?}", again.err());
 });

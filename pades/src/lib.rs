@@ -12,6 +12,7 @@
 //!   certificates and CRLs that make a signature B-LT, as one more incremental update.
 //! - [`signatures`]: what a verifier reads back — each signature's byte ranges checked
 //!   against the file, its CMS or token, and what was added after it.
+//! - [`after_signatures`]: whether what follows the last signature is validation data only.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ mod error;
 mod locks;
 mod prepare;
 mod signatures;
+mod tail;
 
 pub use dss::add_dss;
 pub use error::PadesError;
@@ -27,3 +29,4 @@ pub use prepare::{Kind, Options, Prepared, prepare};
 pub use signatures::{
     MAX_SIGNATURES, PdfSignature, SignatureKind, has_validation_data, signatures,
 };
+pub use tail::{Tail, after_signatures};

@@ -122,7 +122,10 @@ fn dict_mut<'a>(
 pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
     let mut doc: IncrementalDocument = pdf.try_into().map_err(malformed)?;
     let prev = doc.get_prev_documents();
-    if prev.is_encrypted() || prev.trailer.has(b"Encrypt") {
+    // lopdf opens a file encrypted under an empty user password by decrypting it and taking
+    // /Encrypt out of the trailer: `was_encrypted` is what still says so (found by the corpus
+    // in tests/pades_corpus.rs, which a plain update would have left unreadable).
+    if prev.is_encrypted() || prev.was_encrypted() || prev.trailer.has(b"Encrypt") {
         return Err(PadesError::Encrypted);
     }
     // An update's xref chains to the last one by /Prev: a PDF whose table lopdf had to

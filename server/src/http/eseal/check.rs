@@ -49,7 +49,7 @@ pub fn check_before_extending(
             detached: content_digest.as_deref().map(|d| Detached::Digest(alg, d)),
             at: SystemTime::now(),
             level_policies: &[],
-            pdf: false,
+            form: kokuin_eseal::SealForm::Cades,
         },
     )
     .map_err(|e| invalid(e.to_string()))?;

@@ -313,6 +313,27 @@ fn a_pdf_is_sealed_in_itself_and_pyhanko_pdfsig_and_qpdf_accept_it() {
     assert!(!o.status.success());
     assert!(text(&o).contains("must be the first"), "{}", text(&o));
 
+    // A visible seal through the command line, on the page asked for.
+    let shown = d.path().join("invoice-visible.pdf");
+    let o = seal_with(&srv, &input, &shown, "B-T", &["--visible", "--page", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    independent_tools_accept(&shown, 1, 0);
+    let o = run("pdffonts", &[shown.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("CID TrueType      Identity-H       yes yes yes"),
+        "the stamp's font subset embedded with a ToUnicode map: {}",
+        text(&o)
+    );
+    let o = seal_with(
+        &srv,
+        &input,
+        &d.path().join("y.pdf"),
+        "B-T",
+        &["--visible", "--page", "2"],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("the PDF has 1 page(s)"), "{}", text(&o));
+
     // The audit log says which format.
     let lines = kokuin_testkit::audit_lines(&state);
     assert!(

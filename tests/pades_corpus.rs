@@ -19,6 +19,8 @@ struct Entry {
     name: String,
     producer: String,
     refused_for: Option<String>,
+    /// Only invisible seals: a visible one is refused with these words.
+    visible_refused: Option<String>,
 }
 
 fn corpus(dir: &Path) -> Vec<Entry> {
@@ -38,6 +40,7 @@ fn corpus(dir: &Path) -> Vec<Entry> {
             name: e["name"].as_str().unwrap().into(),
             producer: e["producer"].as_str().unwrap().into(),
             refused_for: (e["expect"] == "refuse").then(|| e["reason"].as_str().unwrap().into()),
+            visible_refused: e["visible_refused"].as_str().map(String::from),
         })
         .collect()
 }
@@ -55,6 +58,30 @@ fn seal(agent: &ureq::Agent, base: &str, pdf: &[u8], query: &str) -> (u16, Vec<u
         .send(pdf)
         .unwrap();
     (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
+}
+
+/// The first page rendered by poppler (36 dpi, grey): what a reader shows.
+fn render(pdf: &Path) -> Vec<u8> {
+    let o = run(
+        "pdftoppm",
+        &[
+            "-r",
+            "36",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-gray",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "pdftoppm {}: {}",
+        pdf.display(),
+        text(&o)
+    );
+    o.stdout
 }
 
 /// An NSS database (poppler's certificate store) trusting `roots` as CAs.
@@ -121,7 +148,8 @@ fn a_corpus_of_pdfs_from_different_producers_is_sealed_at_every_level() {
     // Each sealed file, with how many signatures it held before and whether a document
     // time-stamp closes it.
     let mut sealed: Vec<(PathBuf, usize, &str)> = Vec::new();
-    for e in &entries {
+    let (mut shown, mut hidden) = (0, 0);
+    for (n, e) in entries.iter().enumerate() {
         let input = std::fs::read(input_dir.join(&e.name)).unwrap();
         if let Some(reason) = &e.refused_for {
             let (status, body) = seal(&agent, &base, &input, "level=B-T");
@@ -131,8 +159,23 @@ fn a_corpus_of_pdfs_from_different_producers_is_sealed_at_every_level() {
             continue;
         }
         let before = pdfsig(&input_dir.join(&e.name), &nss).0;
-        for level in LEVELS {
-            let (status, body) = seal(&agent, &base, &input, &format!("level={level}"));
+        for (l, level) in LEVELS.into_iter().enumerate() {
+            // Visible and invisible in turn: every PDF gets both, and so does every level.
+            let mut visible = (n + l) % 2 == 0;
+            if let (true, Some(why)) = (visible, &e.visible_refused) {
+                let (status, body) = seal(
+                    &agent,
+                    &base,
+                    &input,
+                    &format!("level={level}&visible=true"),
+                );
+                let body = String::from_utf8_lossy(&body);
+                assert_eq!(status, 422, "{}: {body}", e.name);
+                assert!(body.contains(why.as_str()), "{}: {body}", e.name);
+                visible = false;
+            }
+            let query = format!("level={level}&visible={visible}");
+            let (status, body) = seal(&agent, &base, &input, &query);
             assert_eq!(
                 status,
                 200,
@@ -147,10 +190,42 @@ fn a_corpus_of_pdfs_from_different_producers_is_sealed_at_every_level() {
             );
             let out = out_dir.join(format!("{}.{level}.pdf", e.name.trim_end_matches(".pdf")));
             std::fs::write(&out, &body).unwrap();
+            // What the first page shows: the stamp, or exactly what it showed before.
+            let same = render(&input_dir.join(&e.name)) == render(&out);
+            assert_eq!(same, !visible, "{} at {level}, visible={visible}", e.name);
+            if visible {
+                shown += 1;
+            } else {
+                hidden += 1;
+            }
             sealed.push((out, before, level));
         }
     }
 
+    assert!(
+        shown >= 60 && hidden >= 60,
+        "{shown} visible, {hidden} invisible"
+    );
+    // One to look at: the stamp on the Japanese invoice.
+    let o = run(
+        "pdftoppm",
+        &[
+            "-r",
+            "100",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            "-singlefile",
+            out_dir.join("rl-japanese-ttf.B-T.pdf").to_str().unwrap(),
+            kokuin_testkit::screenshot_dir()
+                .join("pades-visible-seal")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
     let roots = format!("{},{}", srv.root().display(), other_root.display());
     let mut args = vec![
         format!("{REPO}/tests/interop/pades_validate.py"),

@@ -30,6 +30,9 @@ pub struct SealRequest<'a> {
     pub pdf: bool,
     /// PAdES: a certification signature (DocMDP P=2) rather than an approval one.
     pub certify: bool,
+    /// PAdES: a visible seal, on this page (from 1) and in this rectangle
+    /// (`x1,y1,x2,y2`, points; `None`: the lower right corner); `None`: invisible.
+    pub visible: Option<(u32, Option<&'a str>)>,
 }
 
 /// Seals the file at `document` and returns the seal (DER CMS ContentInfo).
@@ -53,6 +56,12 @@ pub fn seal_file(
     } else {
         "&detached=false"
     });
+    if let (true, Some((page, rect))) = (r.pdf, r.visible) {
+        url.push_str(&format!("&visible=true&page={page}"));
+        if let Some(rect) = rect {
+            url.push_str(&format!("&rect={}", utf8_percent_encode(rect, QUERY_VALUE)));
+        }
+    }
     let local =
         |e: std::io::Error| ClientError::Local(format!("cannot read {}: {e}", document.display()));
     let mut file = std::fs::File::open(document).map_err(local)?;

@@ -6,9 +6,22 @@
 #![no_main]
 
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_pades::{Kind, Options, Tail, after_signatures, prepare, signatures};
+use kokuin_pades::{
+    Appearance, Kind, Options, StampFont, Tail, after_signatures, prepare, seal_lines, signatures,
+};
+use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use std::time::SystemTime;
+
+/// The font Debian's fonts-ipafont-gothic installs (the test command installs it), read once.
+fn stamp_font() -> Option<Arc<StampFont>> {
+    static FONT: OnceLock<Option<Arc<StampFont>>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let data = std::fs::read("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf").ok()?;
+        StampFont::new(data).ok().map(Arc::new)
+    })
+    .clone()
+}
 
 fuzz_target!(|data: &[u8]| {
     // What a verifier reads of any PDF: its signatures, and what follows the last one.
@@ -24,6 +37,14 @@ fuzz_target!(|data: &[u8]| {
         },
         room: 64,
         certify: false,
+        // Every other input as a visible seal: the page's boxes read through /Parent, the
+        // stamp's font subset and appearance written.
+        appearance: stamp_font().filter(|_| data.len() % 2 == 1).map(|font| Appearance {
+            font,
+            page: 0,
+            rect: None,
+            lines: seal_lines("株式会社 Fuzz", Some("7123456789012"), SystemTime::UNIX_EPOCH),
+        }),
     };
     let Ok(p) = prepare(data, &opts) else { return };
     let _ = p.digest(DigestAlgorithm::Sha256);
@@ -32,6 +53,9 @@ fuzz_target!(|data: &[u8]| {
     let sigs = signatures(&out).expect("a prepared PDF's signatures read back");
     let last = sigs.iter().map(|s| s.end()).max().expect("the new signature is there");
     assert_eq!(after_signatures(&out, last), Tail::Nothing, "the seal covers the whole file");
-    let again = prepare(&out, &Options { kind: Kind::DocTimeStamp, room: 64, certify: false });
+    let again = prepare(
+        &out,
+        &Options { kind: Kind::DocTimeStamp, room: 64, certify: false, appearance: None },
+    );
     assert!(again.is_ok(), "a prepared PDF takes one more signature: {:?}", again.err());
 });

@@ -25,6 +25,17 @@ pub enum PadesError {
     /// No page to put the signature's widget on.
     #[error("the PDF has no page")]
     NoPage,
+    /// The visible seal's page is not in the document.
+    #[error("the PDF has {pages} page(s); the seal was asked for on page {page}")]
+    NoSuchPage {
+        /// The page asked for, from 1.
+        page: usize,
+        /// How many the PDF has.
+        pages: usize,
+    },
+    /// The visible stamp cannot be made (its font, its text).
+    #[error("{0}")]
+    Stamp(String),
     /// The document's structure is not what ISO 32000-1 says (a name where a dictionary must
     /// be, …).
     #[error("the PDF's {0} is not what ISO 32000-1 says it is")]

@@ -5,8 +5,9 @@
 //! signing-time, the signature time-stamp — is `kokuin-eseal`'s.
 //!
 //! - [`prepare`]: checks the document may take a signature (not encrypted, no DocMDP lock
-//!   that forbids one), adds the signature dictionary, an invisible widget on the first page
-//!   and the AcroForm field, and reserves room for the CMS.
+//!   that forbids one), adds the signature dictionary, its widget — invisible on the first
+//!   page, or a visible stamp ([`Appearance`], set in a subset of a [`StampFont`]) — and the
+//!   AcroForm field, and reserves room for the CMS.
 //! - [`Prepared`]: the byte ranges' digest, and [`Prepared::embed`] to finish.
 //! - [`add_dss`]: the Document Security Store (EN 319 142-1, ISO 32000-2) with the
 //!   certificates and CRLs that make a signature B-LT, as one more incremental update.
@@ -21,6 +22,8 @@ mod error;
 mod locks;
 mod prepare;
 mod signatures;
+mod stamp;
+mod stamp_font;
 mod tail;
 
 pub use dss::add_dss;
@@ -29,4 +32,6 @@ pub use prepare::{Kind, Options, Prepared, prepare};
 pub use signatures::{
     MAX_SIGNATURES, PdfSignature, SignatureKind, has_validation_data, signatures,
 };
+pub use stamp::{Appearance, DEFAULT_SIZE, seal_lines};
+pub use stamp_font::StampFont;
 pub use tail::{Tail, after_signatures};

@@ -49,6 +49,33 @@ pub fn is_signed(doc: &Document) -> bool {
     !signatures(doc).is_empty()
 }
 
+/// The signature whose DocMDP or FieldMDP transform restricts changes, in words: a new
+/// *visible* field after it is a change verifiers report (pyHanko, Acrobat: a certified
+/// document may be signed, its forms filled — not given new fields on its pages), so a
+/// visible seal is refused there; an invisible one is not a change a reader sees.
+pub fn restricting_visible(doc: &Document) -> Option<String> {
+    let deref = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());
+    for (field, sig) in signatures(doc) {
+        let Some(Object::Array(refs)) = sig.get(b"Reference").ok().and_then(deref) else {
+            continue;
+        };
+        for r in refs.iter().filter_map(deref) {
+            let method = r
+                .as_dict()
+                .ok()
+                .and_then(|d| d.get(b"TransformMethod").and_then(Object::as_name).ok());
+            if let Some(m @ (b"DocMDP" | b"FieldMDP")) = method {
+                return Some(format!(
+                    "the signature \"{field}\" ({}) lets later signers sign, not add a visible \
+                     field to a page; seal it invisibly",
+                    String::from_utf8_lossy(m)
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The lock that forbids a new signature, in words; `None`: none does.
 pub fn forbidding_lock(doc: &Document) -> Option<String> {
     let deref = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());

@@ -34,6 +34,8 @@ pub struct Options {
     /// signatures and time-stamps allowed, anything else reported by verifiers. Only as the
     /// document's first signature.
     pub certify: bool,
+    /// A visible seal: where and what it shows; `None`: invisible.
+    pub appearance: Option<crate::stamp::Appearance>,
 }
 
 /// A PDF with room for one signature, and where that room is.
@@ -145,11 +147,30 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
     if let Some(lock) = crate::locks::forbidding_lock(prev) {
         return Err(PadesError::Locked(lock));
     }
+    if opts.appearance.is_some()
+        && let Some(lock) = crate::locks::restricting_visible(prev)
+    {
+        return Err(PadesError::Stamp(lock));
+    }
     if opts.certify && crate::locks::is_signed(prev) {
         return Err(PadesError::AlreadySigned);
     }
     let acroform = catalog.get(b"AcroForm").ok().cloned();
-    let page = prev.page_iter().next().ok_or(PadesError::NoPage)?;
+    let page_index = opts.appearance.as_ref().map_or(0, |a| a.page);
+    let page = prev
+        .page_iter()
+        .nth(page_index)
+        .ok_or_else(|| match prev.page_iter().count() {
+            0 => PadesError::NoPage,
+            pages => PadesError::NoSuchPage {
+                page: page_index + 1,
+                pages,
+            },
+        })?;
+    let rect = match &opts.appearance {
+        Some(a) => Some(crate::stamp::rect(prev, page, a)?),
+        None => None,
+    };
     let fields_before = prev
         .objects
         .values()
@@ -194,8 +215,9 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
         }
     };
     let sig = doc.new_document.add_object(sig_dict);
-    // Invisible (§12.7.4.5 with a zero rectangle; Print and Locked flags as signers use).
-    let widget = doc.new_document.add_object(dictionary! {
+    // Invisible: §12.7.4.5 with a zero rectangle; visible: the rectangle and its appearance.
+    // Print and Locked flags, as signers use.
+    let mut widget = dictionary! {
         "Type" => "Annot",
         "Subtype" => "Widget",
         "FT" => "Sig",
@@ -204,7 +226,14 @@ pub fn prepare(pdf: &[u8], opts: &Options) -> Result<Prepared, PadesError> {
         "T" => Object::string_literal(field_name),
         "V" => sig,
         "P" => page,
-    });
+    };
+    if let (Some(a), Some([x1, y1, x2, y2])) = (&opts.appearance, rect) {
+        let shown = crate::stamp::appearance(&mut doc.new_document, a, (x2 - x1, y2 - y1))?;
+        let real = |v: f64| Object::Real(v as f32);
+        widget.set("Rect", vec![real(x1), real(y1), real(x2), real(y2)]);
+        widget.set("AP", dictionary! { "N" => shown });
+    }
+    let widget = doc.new_document.add_object(widget);
     doc.opt_clone_object_to_new_document(page)
         .map_err(malformed)?;
     push_to_array(&mut doc, page, b"Annots", widget.into(), "page's /Annots")?;

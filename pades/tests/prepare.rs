@@ -24,6 +24,7 @@ fn seal() -> Options {
         },
         room: 256,
         certify: false,
+        appearance: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn the_signature_covers_all_but_its_contents_and_keeps_the_input() {
             kind: Kind::DocTimeStamp,
             room: 64,
             certify: false,
+            appearance: None,
         },
     )
     .unwrap()

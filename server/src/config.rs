@@ -485,6 +485,9 @@ pub struct ESealSection {
     /// Policy OIDs of accredited CAs that state an assurance level: `{ oid = "…", level = 2 }`.
     #[serde(default)]
     pub level_policies: Vec<LevelPolicyConfig>,
+    /// The TrueType/OpenType font visible PDF seals are set in (a subset is embedded);
+    /// absent: IPAex or IPA Gothic where Debian installs them, else no visible seals.
+    pub stamp_font: Option<PathBuf>,
 }
 
 fn default_enveloping_mb() -> u64 {

@@ -67,6 +67,39 @@ pub struct SealService {
     pub in_memory: Arc<tokio::sync::Semaphore>,
     /// The size of `in_memory`, MiB.
     pub in_memory_mb: u32,
+    /// The font of visible PDF seals, if there is one.
+    pub stamp_font: Option<Arc<kokuin_pades::StampFont>>,
+}
+
+/// Where Debian installs the freely licensed Japanese fonts a stamp is set in when
+/// `eseal.stamp_font` names none (fonts-ipaexfont-gothic, fonts-ipafont-gothic: IPA
+/// P Gothic, whose Latin letters are proportional).
+pub const DEFAULT_STAMP_FONTS: [&str; 2] = [
+    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
+    "/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf",
+];
+
+/// The configured stamp font, checked; or the first default one that is usable; or none.
+/// A configured font that cannot be used is an error (the start is refused).
+pub fn stamp_font(
+    cfg: &Config,
+    section: &ESealSection,
+) -> Result<Option<Arc<kokuin_pades::StampFont>>, String> {
+    let open = |p: &std::path::Path| {
+        std::fs::read(p)
+            .map_err(|e| format!("eseal.stamp_font {}: {e}", p.display()))
+            .and_then(|d| {
+                kokuin_pades::StampFont::new(d)
+                    .map_err(|e| format!("eseal.stamp_font {}: {e}", p.display()))
+            })
+            .map(Arc::new)
+    };
+    match &section.stamp_font {
+        Some(p) => open(&cfg.resolve(p)).map(Some),
+        None => Ok(DEFAULT_STAMP_FONTS
+            .iter()
+            .find_map(|p| open(std::path::Path::new(p)).ok())),
+    }
 }
 
 /// A configured CRL file that cannot be read or parsed: for the operator's log (it names the
@@ -168,6 +201,7 @@ pub fn build(
             section.max_enveloping_in_flight_mb.max(1) as usize,
         )),
         in_memory_mb: section.max_enveloping_in_flight_mb.max(1),
+        stamp_font: stamp_font(cfg, section).map_err(StartError::Other)?,
     })
 }
 
@@ -210,6 +244,14 @@ pub fn check(cfg: &Config, section: &ESealSection) -> Vec<(String, Result<String
             parsed.map(|c| format!("{} CRL(s)", c.len())),
         ));
     }
+    out.push((
+        "eseal.stamp_font".into(),
+        stamp_font(cfg, section).map(|f| match f {
+            Some(_) if section.stamp_font.is_some() => "usable for visible seals".into(),
+            Some(_) => "a default font: visible seals can be made".into(),
+            None => "none found: visible seals are refused".into(),
+        }),
+    ));
     let level_policies = section
         .level_policies
         .iter()

@@ -28,6 +28,16 @@ pub struct SealArgs {
     /// signatures and time-stamps allowed), only on a PDF not signed yet.
     #[arg(long)]
     pub certify: bool,
+    /// With --format pades: a visible seal — a stamp with the organisation, its corporate
+    /// number and the time, in Japanese and English — on page --page (default 1).
+    #[arg(long)]
+    pub visible: bool,
+    /// The visible seal's page, from 1.
+    #[arg(long, requires = "visible", default_value_t = 1)]
+    pub page: u32,
+    /// The visible seal's rectangle `x1,y1,x2,y2` in points (default: the lower right corner).
+    #[arg(long, requires = "visible")]
+    pub rect: Option<String>,
     /// TLS client certificate (PEM) and its key.
     #[arg(long, requires = "client_key")]
     pub client_cert: Option<PathBuf>,
@@ -71,9 +81,13 @@ pub fn run(a: SealArgs) -> Result<(), CmdError> {
         bearer: token.as_deref().map(str::trim),
         pdf: a.format == "pades",
         certify: a.certify,
+        visible: a.visible.then_some((a.page, a.rect.as_deref())),
     };
     if a.certify && !request.pdf {
         return Err(CmdError::usage("--certify is for --format pades"));
+    }
+    if a.visible && !request.pdf {
+        return Err(CmdError::usage("--visible is for --format pades"));
     }
     let body = kokuin_client::seal_file(&agent, &request, &a.file).map_err(super::client_error)?;
     let out = a.out.unwrap_or_else(|| {

@@ -37,8 +37,17 @@ def path(name):
     return os.path.join(out, name)
 
 
-def add(name, producer, expect="seal", reason=None):
-    manifest.append({"name": name, "producer": producer, "expect": expect, "reason": reason})
+def add(name, producer, expect="seal", reason=None, visible_refused=None):
+    manifest.append(
+        {
+            "name": name,
+            "producer": producer,
+            "expect": expect,
+            "reason": reason,
+            # Sealed invisibly only: a visible seal is refused with these words.
+            "visible_refused": visible_refused,
+        }
+    )
 
 
 def invoice(c, title="Invoice 2026-0042", font="Helvetica"):
@@ -257,12 +266,12 @@ open(path("other.key"), "wb").write(
 signer = signers.SimpleSigner.load(path("other.key"), path("other.pem"), ca_chain_files=(path("other-root.pem"),))
 
 
-def pyhanko(name, source, meta, expect="seal", reason=None):
+def pyhanko(name, source, meta, expect="seal", reason=None, visible_refused=None):
     with open(path(source), "rb") as f:
         w = IncrementalPdfFileWriter(f)
         with open(path(name), "wb") as o:
             signers.sign_pdf(w, meta, signer=signer, output=o)
-    add(name, "pyHanko", expect, reason)
+    add(name, "pyHanko", expect, reason, visible_refused)
 
 
 pyhanko("ph-signed.pdf", "rl-invoice.pdf", signers.PdfSignatureMetadata(field_name="Approval"))
@@ -273,6 +282,7 @@ pyhanko(
     signers.PdfSignatureMetadata(
         field_name="Certification", certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS
     ),
+    visible_refused="seal it invisibly",
 )
 pyhanko(
     "ph-certified-p1.pdf",

@@ -24,7 +24,9 @@ const TAKES: [(&str, &[&str]); 8] = [
     ("/tsa/policies", &[]),
     (
         "/eseal/v1/seal",
-        &["key", "level", "detached", "digest", "format", "certify"],
+        &[
+            "key", "level", "detached", "digest", "format", "certify", "visible", "page", "rect",
+        ],
     ),
     ("/eseal/v1/extend", &["level", "digest"]),
     ("/eseal/v1/crls", &[]),

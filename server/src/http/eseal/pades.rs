@@ -14,7 +14,8 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use kokuin_eseal::BaselineLevel;
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_pades::{Kind, Options, PadesError, prepare};
+use kokuin_pades::{Appearance, Kind, Options, PadesError, prepare};
+use std::collections::HashMap;
 
 /// What a sealed PDF is sent and returned as.
 pub const PDF_TYPE: &str = "application/pdf";
@@ -50,6 +51,63 @@ pub(super) async fn read_pdf(
     read_held_body(state, svc, req, svc.max_enveloping, 0).await
 }
 
+/// Where a visible seal goes: its page (from 0) and rectangle, if the caller gave one.
+pub(super) struct Visible {
+    page: usize,
+    rect: Option<[f64; 4]>,
+}
+
+/// The largest page number and coordinate (points) a caller may give: beyond any real page
+/// (ISO 32000-1's 14 400-unit limit), so the stamp's work stays bounded.
+const MAX_PAGE: usize = 100_000;
+const MAX_COORDINATE: f64 = 14_400.0;
+
+/// `visible=true` with `page=N` (from 1, default 1) and `rect=x1,y1,x2,y2` (points, in the
+/// page's user space; default the lower right corner); `page` or `rect` without `visible`
+/// is refused rather than ignored.
+pub(super) fn visible(q: &HashMap<String, String>, on: bool) -> Result<Option<Visible>, Refusal> {
+    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, m);
+    if !on {
+        if q.contains_key("page") || q.contains_key("rect") {
+            return Err(bad(
+                "page and rect place a visible seal: add visible=true".into()
+            ));
+        }
+        return Ok(None);
+    }
+    let page = match q.get("page") {
+        None => 1,
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=MAX_PAGE).contains(p))
+            .ok_or_else(|| bad(format!("page={p:?}: a page number from 1")))?,
+    };
+    let rect = match q.get("rect") {
+        None => None,
+        Some(r) => {
+            let v: Vec<f64> = r
+                .split(',')
+                .map(|n| n.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad(format!("rect={r:?}: four numbers x1,y1,x2,y2")))?;
+            let [x1, y1, x2, y2] = <[f64; 4]>::try_from(v)
+                .map_err(|_| bad(format!("rect={r:?}: four numbers x1,y1,x2,y2")))?;
+            let inside = |v: f64| v.is_finite() && v.abs() <= MAX_COORDINATE;
+            if ![x1, y1, x2, y2].into_iter().all(inside) || x2 - x1 < 60.0 || y2 - y1 < 24.0 {
+                return Err(bad(format!(
+                    "rect={r:?}: x1 < x2 and y1 < y2, at least 60 × 24 points, within ±14400"
+                )));
+            }
+            Some([x1, y1, x2, y2])
+        }
+    };
+    Ok(Some(Visible {
+        page: page - 1,
+        rect,
+    }))
+}
+
 fn refused(e: PadesError) -> Refusal {
     match e {
         PadesError::TooLarge { .. } | PadesError::Write(_) => {
@@ -72,16 +130,39 @@ pub(super) fn seal_pdf(
     pdf: &[u8],
     level: BaselineLevel,
     certify: bool,
+    visible: Option<Visible>,
 ) -> Result<(Bytes, String, String), Refusal> {
     let key = &svc.keys[key_name];
     let now = trusted_now(svc)?;
-    let name = kokuin_certs::eseal::SealSubject::from_certificate(key.seal.certificate())
-        .map(|s| s.organization)
+    let subject = kokuin_certs::eseal::SealSubject::from_certificate(key.seal.certificate()).ok();
+    let name = subject
+        .as_ref()
+        .map(|s| s.organization.clone())
         .unwrap_or_default();
+    let appearance = match visible {
+        None => None,
+        Some(v) => {
+            let font = svc.stamp_font.clone().ok_or_else(|| {
+                Refusal::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "this service makes no visible seals: it has no stamp font (eseal.stamp_font)",
+                )
+            })?;
+            let number = subject
+                .as_ref()
+                .and_then(|s| s.corporate_number().map(str::to_string));
+            Some(Appearance {
+                font,
+                page: v.page,
+                rect: v.rect,
+                lines: kokuin_pades::seal_lines(&name, number.as_deref(), now),
+            })
+        }
+    };
     let alg = key.seal.digest_algorithm();
     let mut tsa_certs = Vec::new();
     let seal = Kind::Seal { name, time: now };
-    let (mut out, digest) = fill(pdf, seal, certify, alg, |digest| {
+    let (mut out, digest) = fill(pdf, seal, certify, appearance, alg, |digest| {
         let cms = key
             .seal
             .seal_for_pdf(digest)
@@ -101,6 +182,7 @@ pub(super) fn seal_pdf(
             &out,
             Kind::DocTimeStamp,
             false,
+            None,
             DigestAlgorithm::Sha256,
             |digest| {
                 svc.stamper
@@ -124,6 +206,7 @@ fn fill(
     pdf: &[u8],
     kind: Kind,
     certify: bool,
+    appearance: Option<Appearance>,
     alg: DigestAlgorithm,
     mut make: impl FnMut(&[u8]) -> Result<Vec<u8>, Refusal>,
 ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
@@ -135,6 +218,7 @@ fn fill(
                 kind: kind.clone(),
                 room,
                 certify,
+                appearance: appearance.clone(),
             },
         )
         .map_err(refused)?;

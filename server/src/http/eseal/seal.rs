@@ -57,6 +57,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
         };
         if pades {
             let certify = flag(&q, "certify", false)?;
+            let visible = super::pades::visible(&q, flag(&q, "visible", false)?)?;
             if q.contains_key("digest") || q.contains_key("detached") {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -68,7 +69,7 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             let (pdf, held) = super::pades::read_pdf(state, &svc, req).await?;
             let (svc2, name) = (svc.clone(), key_name.clone());
             let (seal, digest_hex, seal_sha256) = tokio::task::spawn_blocking(move || {
-                super::pades::seal_pdf(&svc2, &name, &pdf, level, certify)
+                super::pades::seal_pdf(&svc2, &name, &pdf, level, certify, visible)
             })
             .await
             .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
@@ -86,6 +87,15 @@ pub async fn seal(state: &State, conn: &Conn, id: u64, req: Request<Incoming>) -
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "certify is for format=pades (a certification signature in a PDF)",
+            ));
+        }
+        if ["visible", "page", "rect"]
+            .iter()
+            .any(|k| q.contains_key(*k))
+        {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "visible, page and rect are for format=pades (a seal shown on a PDF's page)",
             ));
         }
         let detached = flag(&q, "detached", true)?;

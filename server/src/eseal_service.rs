@@ -30,6 +30,7 @@ pub struct LoadedSealKey {
 }
 
 /// A caller of the API and the keys it may use.
+#[derive(Clone)]
 pub struct Client {
     /// Its name, in audit records.
     pub name: String,

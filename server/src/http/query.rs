@@ -28,7 +28,7 @@ const TAKES: [(&str, &[&str]); 8] = [
             "key", "level", "detached", "digest", "format", "certify", "visible", "page", "rect",
         ],
     ),
-    ("/eseal/v1/extend", &["level", "digest"]),
+    ("/eseal/v1/extend", &["level", "digest", "format"]),
     ("/eseal/v1/crls", &[]),
     ("/verify/v1", &[]),
     ("/audit/v1/checkpoint", &[]),

@@ -31,6 +31,33 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
             .ok_or_else(|| {
                 Refusal::new(StatusCode::BAD_REQUEST, "level must be B-T, B-LT or B-LTA")
             })?;
+        match q.get("format").map(String::as_str) {
+            None | Some("cades") => {}
+            Some("pades") => {
+                if q.contains_key("digest") {
+                    return Err(Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        "a sealed PDF is extended over the PDF itself: no digest",
+                    ));
+                }
+                let _permit = permit(state).await?;
+                let (pdf, held) = super::pades::read_pdf(state, &svc, req).await?;
+                let (svc2, who) = (svc.clone(), client.clone());
+                let (out, keys, sha) = tokio::task::spawn_blocking(move || {
+                    super::pades_extend::extend_pdf(&svc2, &who, &pdf, level)
+                })
+                .await
+                .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
+                drop(held);
+                return Ok(((out, sha), keys.join(","), client.name.clone(), level, true));
+            }
+            Some(o) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("format={o:?}: cades (a .p7s) or pades (a sealed PDF)"),
+                ));
+            }
+        }
         let digest = match q.get("digest") {
             Some(h) => Some(
                 hex::decode(h.trim())
@@ -77,19 +104,25 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         })
         .await
         .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))??;
-        Ok((out, name, client.name.clone(), level))
+        Ok((out, name, client.name.clone(), level, false))
     }
     .await;
     match outcome {
-        Ok(((seal, seal_sha256), key, client, level)) => {
+        Ok(((seal, seal_sha256), key, client, level, pdf)) => {
             let ev = Event::new(kind::SEAL_ISSUED)
                 .with("operation", "extend")
                 .with("key", key)
                 .with("client", client.as_str())
                 .with("level", level.name())
+                .with("format", if pdf { "pades" } else { "cades" })
                 .with("seal_sha256", seal_sha256)
                 .with("request_id", id);
-            issue(state, conn, id, &client_desc, ev, seal, SEAL_TYPE).await
+            let media = if pdf {
+                super::pades::PDF_TYPE
+            } else {
+                SEAL_TYPE
+            };
+            issue(state, conn, id, &client_desc, ev, seal, media).await
         }
         Err(r) => refuse(state, id, "extend", conn, &client_desc, r),
     }

@@ -3,7 +3,8 @@
 //! - `POST /eseal/v1/seal?key=NAME&level=B-B|B-T|B-LT|B-LTA[&detached=true|false][&digest=HEX]`:
 //!   a document (or, with `digest`, nothing: the caller hashed it) in, a DER CMS seal out.
 //! - `POST /eseal/v1/extend?level=B-T|B-LT|B-LTA[&digest=HEX]`: a seal in, the same seal at
-//!   the higher level out, every earlier byte kept.
+//!   the higher level out, every earlier byte kept; with `format=pades`, a sealed PDF in and
+//!   out at B-LT or B-LTA (`pades_extend`).
 //! - `GET /eseal/v1/crls`: the CRLs B-LT seals carry.
 //!
 //! Callers authenticate with a TLS client certificate or an API token; each may use only the
@@ -17,6 +18,7 @@ mod check;
 mod crls;
 mod extend;
 mod pades;
+mod pades_extend;
 mod pipeline;
 mod refusal;
 mod seal;

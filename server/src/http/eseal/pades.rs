@@ -174,7 +174,10 @@ pub(super) fn seal_pdf(
         Ok(cms)
     })?;
     if level >= BaselineLevel::Lt {
-        out = add_validation_data(svc, key, &out, &tsa_certs)?;
+        let mut certs = vec![key.seal.certificate().clone()];
+        certs.extend(key.chain.iter().cloned());
+        certs.extend(tsa_certs);
+        out = add_validation_data(svc, &certs, &out)?;
     }
     if level >= BaselineLevel::Lta {
         // The document time-stamp's TSA is this service's: its chain is in the DSS already.
@@ -202,7 +205,7 @@ pub(super) fn seal_pdf(
 
 /// One field added and filled: `make` turns the byte ranges' digest into what goes in
 /// `/Contents`. Returns the PDF and that digest.
-fn fill(
+pub(super) fn fill(
     pdf: &[u8],
     kind: Kind,
     certify: bool,
@@ -234,24 +237,23 @@ fn fill(
     }
 }
 
-/// B-LT: the sealer's chain, the validation certificates, the TSA's certificates and the
-/// CRLs, in the DSS.
-fn add_validation_data(
+/// B-LT: `certs` (the sealers' chains, their TSAs' certificates), the validation
+/// certificates and the CRLs, in the DSS.
+pub(super) fn add_validation_data(
     svc: &SealService,
-    key: &crate::eseal_service::LoadedSealKey,
+    certs: &[x509_cert::Certificate],
     pdf: &[u8],
-    tsa_certs: &[x509_cert::Certificate],
 ) -> Result<Vec<u8>, Refusal> {
     use der::Encode;
     let der = |c: &x509_cert::Certificate| c.to_der().map_err(|e| failure(e.to_string()));
-    let mut certs = Vec::new();
-    for c in std::iter::once(key.seal.certificate())
-        .chain(key.chain.iter())
-        .chain(svc.validation_certificates.iter())
-        .chain(tsa_certs.iter())
-    {
-        certs.push(der(c)?);
+    let mut all = Vec::new();
+    for c in certs.iter().chain(svc.validation_certificates.iter()) {
+        let d = der(c)?;
+        if !all.contains(&d) {
+            all.push(d);
+        }
     }
+    let certs = all;
     let crls = svc
         .crls()
         .map_err(|e| {

@@ -128,7 +128,7 @@ reportlab("rl-form.pdf", "Form", form)
 
 def big(c):
     # About 200 KB of content: a long invoice (what docs/performance.md seals).
-    for p in range(20):
+    for p in range(14):
         invoice(c, f"Detailed invoice, page {p + 1}")
         c.setFont("Helvetica", 6)
         for i in range(90):

@@ -44,6 +44,40 @@ fn a_person_verifies_a_sealed_invoice_in_the_browser() {
     )
     .unwrap();
     let seal = seal_document(&srv, &doc, "B-LTA", false);
+    // A PDF invoice sealed at B-T, and the same with one letter of its text changed.
+    let pdf = w.join("invoice.pdf");
+    std::fs::write(&pdf, pdf_with_text(&format!("Invoice {marker}"))).unwrap();
+    let o = run(
+        kokuin_exe(),
+        &[
+            "seal",
+            pdf.to_str().unwrap(),
+            "--format",
+            "pades",
+            "--url",
+            srv.https.trim_end_matches("/tsa"),
+            "--key",
+            "dev-seal",
+            "--client-cert",
+            state.join("pki/client.pem").to_str().unwrap(),
+            "--client-key",
+            state.join("pki/client.key").to_str().unwrap(),
+            "--ca",
+            state.join("pki/root.pem").to_str().unwrap(),
+            "-o",
+            w.join("invoice-sealed.pdf").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let sealed_pdf = w.join("invoice-sealed.pdf");
+    let mut changed_bytes = std::fs::read(&sealed_pdf).unwrap();
+    let at = changed_bytes
+        .windows(7)
+        .position(|x| x == b"Invoice")
+        .unwrap();
+    changed_bytes[at] = b'J';
+    let changed_pdf = w.join("invoice-changed.pdf");
+    std::fs::write(&changed_pdf, &changed_bytes).unwrap();
 
     let shots = screenshot_dir();
     let o = run(
@@ -55,6 +89,9 @@ fn a_person_verifies_a_sealed_invoice_in_the_browser() {
             doc.to_str().unwrap(),
             changed.to_str().unwrap(),
             shots.to_str().unwrap(),
+            sealed_pdf.to_str().unwrap(),
+            changed_pdf.to_str().unwrap(),
+            &marker,
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -102,7 +139,35 @@ fn a_person_verifies_a_sealed_invoice_in_the_browser() {
         bad["detail"].as_str().unwrap().contains("digest"),
         "the technical detail names the digest: {seen}"
     );
-    for f in ["verify-page-valid.png", "verify-page-invalid.png"] {
+    // The sealed PDF: valid with its organisation, every signature listed; the changed one not
+    // valid, saying which signature and why; the same on a phone.
+    let pdf = &seen["pdf"]["valid"];
+    assert_eq!(pdf["verdict"], "valid", "{seen}");
+    assert_eq!(
+        pdf["details"]["Organisation"],
+        kokuin_certs::dev::ORGANIZATION,
+        "{seen}"
+    );
+    assert!(
+        pdf["details"]["Signature 1"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("有効 / valid") && s.contains("B-T")),
+        "{seen}"
+    );
+    assert_eq!(pdf["details"]["PAdES level (signature)"], "B-T", "{seen}");
+    let changed = &seen["pdf"]["changed"];
+    assert_eq!(changed["verdict"], "invalid", "{seen}");
+    assert!(
+        changed["reason"].as_str().unwrap().contains("Signature 1"),
+        "{seen}"
+    );
+    assert_eq!(seen["pdf"]["phone"]["verdict"], "valid", "{seen}");
+    for f in [
+        "verify-page-valid.png",
+        "verify-page-invalid.png",
+        "verify-page-pdf.png",
+        "verify-page-pdf-phone.png",
+    ] {
         assert!(
             std::fs::metadata(shots.join(f)).unwrap().len() > 10_000,
             "{f}"

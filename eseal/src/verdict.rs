@@ -277,6 +277,8 @@ pub struct EvidenceOptions<'a> {
     pub document: DocumentDigests<'a>,
     /// Seals: "now", when the last proof must still hold.
     pub at: SystemTime,
+    /// Seals: the rules they are held to (a PDF's signatures: PAdES, or the older kind).
+    pub form: crate::SealForm,
 }
 
 /// Verifies a token or a seal and gives its verdict: `Ok` with `"valid": true` or `false`
@@ -339,7 +341,7 @@ fn verify_seal_evidence(der: &[u8], opts: &EvidenceOptions<'_>) -> Result<Verdic
             detached: digest.map(|d| Detached::Digest(alg, d)),
             at: opts.at,
             level_policies: &[],
-            form: crate::SealForm::Cades,
+            form: opts.form,
         },
     );
     match result {

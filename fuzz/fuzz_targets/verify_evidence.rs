@@ -26,6 +26,11 @@ fuzz_target!(|data: &[u8]| {
             extra_certificates: &[],
             document: DocumentDigests { digests: &pairs },
             at: common::at(),
+            form: [
+                kokuin_eseal::SealForm::Cades,
+                kokuin_eseal::SealForm::Pades,
+                kokuin_eseal::SealForm::PdfSignature,
+            ][data.len() % 3],
         },
     );
 });

@@ -9,12 +9,14 @@ pub mod ceremony;
 mod exe;
 pub mod fleet;
 mod http;
+pub mod pdf;
 pub mod postgres;
 pub mod roughtime;
 mod server;
 
 pub use exe::kokuin_exe;
 pub use http::{Reply, agent, get, get_accepting, post, try_get, tsa_post};
+pub use pdf::pdf_with_text;
 pub use server::Server;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 Every request from the browser goes through a recording reverse proxy in this script, so the
 check that no byte of the document reaches the server looks at what the server was sent.
 
-usage: verify_page.py SERVER_BASE SEAL DOCUMENT CHANGED_DOCUMENT SCREENSHOT_DIR
+usage: verify_page.py SERVER_BASE SEAL DOCUMENT CHANGED_DOCUMENT SCREENSHOT_DIR [SEALED_PDF CHANGED_PDF MARKER]
 Prints one JSON object with what the page showed; exits non-zero on the first failed check.
 """
 
@@ -22,6 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 server, seal, document, changed, shots = sys.argv[1:6]
+pdf_args = sys.argv[6:9]
 upstream = urllib.parse.urlsplit(server)
 recorded = []  # (method, path, body) of every request the browser sent
 
@@ -154,6 +155,19 @@ phone = verify(seal, document)
 layout("390x844")
 check(phone["verdict"] == good["verdict"], "the phone gets the same verdict")
 driver.save_screenshot(os.path.join(shots, "verify-page-phone.png"))
+pdf_seen = {}
+if pdf_args:
+    # A sealed PDF dropped on its own: read and hashed here, judged there.
+    sealed_pdf, changed_pdf, marker = pdf_args
+    driver.set_window_size(1280, 900)
+    pdf_seen["valid"] = verify(sealed_pdf, None)
+    layout("1280x900 (PDF)")
+    driver.save_screenshot(os.path.join(shots, "verify-page-pdf.png"))
+    pdf_seen["changed"] = verify(changed_pdf, None)
+    driver.set_window_size(390, 844)
+    pdf_seen["phone"] = verify(sealed_pdf, None)
+    layout("390x844 (PDF)")
+    driver.save_screenshot(os.path.join(shots, "verify-page-pdf-phone.png"))
 driver.quit()
 proxy.shutdown()
 
@@ -161,6 +175,8 @@ proxy.shutdown()
 doc_bytes = open(document, "rb").read()
 changed_bytes = open(changed, "rb").read()
 posts = [(p, b) for (m, p, b) in recorded if m == "POST"]
+pdf_posts = posts[3:]
+posts = posts[:3]
 check(len(posts) == 3, f"three verifications posted, got {[p for p, _ in posts]}")
 seal_b64 = base64.b64encode(open(seal, "rb").read()).decode()
 for path, body in posts:
@@ -174,4 +190,19 @@ for path, body in posts:
             chunk = base64.b64encode(d[i : i + 48])[4:-4]
             check(chunk not in body, "no base64 of the document in the request")
         check(d[:32] not in body and d[-32:] not in body, "no byte run of the document in the request")
-print(json.dumps({"valid": good, "changed": bad, "requests": len(recorded)}))
+if pdf_args:
+    check(len(pdf_posts) == 3, f"three PDF verifications posted, got {len(pdf_posts)}")
+    pdf_bytes = [open(f, "rb").read() for f in pdf_args[:2]]
+    for path, body in pdf_posts:
+        check(path == "/verify/v1", f"posted to {path}")
+        sent = json.loads(body)
+        check(set(sent) == {"pdf"}, f"fields sent for a PDF: {sorted(sent)}")
+        # The invoice's words (in its content stream) and any run of the file outside the
+        # signatures' /Contents are in no request, raw or in base64.
+        check(marker.encode() not in body, "the invoice's text is not sent")
+        for d in pdf_bytes:
+            for i in range(3):
+                chunk = base64.b64encode(d[i : i + 48])[4:-4]
+                check(chunk not in body, "no base64 of the PDF's start in the request")
+            check(d[:32] not in body and d[-32:] not in body, "no byte run of the PDF in the request")
+print(json.dumps({"valid": good, "changed": bad, "pdf": pdf_seen, "requests": len(recorded)}))

@@ -18,6 +18,7 @@ mod state;
 mod tls;
 mod tsa;
 pub mod verify;
+mod verify_pdf;
 mod verify_ui;
 
 pub use listen::{Listeners, bind};

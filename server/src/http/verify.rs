@@ -122,19 +122,27 @@ fn secure_headers(h: &mut hyper::HeaderMap) {
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-/// `POST /verify/v1`'s body.
+/// `POST /verify/v1`'s body: `evidence` (with the document's `digests`), or `pdf`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
     /// The seal or token, base64 (DER).
-    evidence: String,
+    #[serde(default)]
+    evidence: Option<String>,
+    /// What the page found in a sealed PDF (`verify_pdf`).
+    #[serde(default)]
+    pdf: Option<super::verify_pdf::PdfRequest>,
     /// The document's digests by algorithm name (`sha256`, `sha384`, `sha512`), hex.
     #[serde(default)]
     digests: BTreeMap<String, String>,
 }
 
 fn json(status: StatusCode, verdict: &Verdict) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(verdict.to_json())));
+    json_text(status, verdict.to_json())
+}
+
+fn json_text(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -198,7 +206,7 @@ async fn verify_v1(
     // the page's own threads, none on the I/O threads.
     let verdict = v.pool.run(move || judge(&v2, &body)).await;
     match verdict {
-        Ok(Ok(value)) => json(StatusCode::OK, &value),
+        Ok(Ok(value)) => json_text(StatusCode::OK, value),
         Ok(Err(refused)) => json(refused.0, &refused.1),
         Err(e) => {
             tracing::error!(request_id = tag.id, peer = %tag.peer, error = %e, "verification task failed");
@@ -210,8 +218,9 @@ async fn verify_v1(
     }
 }
 
-/// A request body judged: the verdict, or the status and reason of a request that cannot be.
-fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, Box<(StatusCode, Verdict)>> {
+/// A request body judged: the verdict (JSON), or the status and reason of a request that
+/// cannot be.
+fn judge(v: &Verifier, body: &[u8]) -> Result<String, Box<(StatusCode, Verdict)>> {
     let bad = |why: String| Box::new((StatusCode::BAD_REQUEST, Verdict::bad_input(why)));
     let request: VerifyRequest =
         serde_json::from_slice(body).map_err(|e| bad(format!("the request: {e}")))?;
@@ -221,8 +230,23 @@ fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, Box<(StatusCode, Verdict)
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
     );
-    let evidence = base64::Engine::decode(&engine, request.evidence.trim())
-        .map_err(|e| bad(format!("evidence: {e}")))?;
+    let decode = |s: &str| base64::Engine::decode(&engine, s.trim()).map_err(|e| e.to_string());
+    let evidence = match (&request.evidence, &request.pdf) {
+        (Some(e), None) => decode(e).map_err(|e| bad(format!("evidence: {e}")))?,
+        (None, Some(pdf)) if request.digests.is_empty() => {
+            // What does not fit together (ranges past the file) cannot be judged: 422.
+            return super::verify_pdf::judge(&v.anchors, pdf, decode)
+                .map(|v| v.to_string())
+                .map_err(|why| {
+                    Box::new((StatusCode::UNPROCESSABLE_ENTITY, Verdict::bad_input(why)))
+                });
+        }
+        _ => {
+            return Err(bad(
+                "send evidence (with the document's digests) or pdf (with each signature's)".into(),
+            ));
+        }
+    };
     let mut digests = Vec::new();
     for (name, hexd) in &request.digests {
         let alg = DigestAlgorithm::from_name(name).ok_or_else(|| {
@@ -237,17 +261,19 @@ fn judge(v: &Verifier, body: &[u8]) -> Result<Verdict, Box<(StatusCode, Verdict)
     }
     let pairs: Vec<(DigestAlgorithm, &[u8])> =
         digests.iter().map(|(a, d)| (*a, d.as_slice())).collect();
-    verify_evidence(
+    let verdict = verify_evidence(
         &evidence,
         &EvidenceOptions {
             trust_anchors: &v.anchors,
             extra_certificates: &[],
             document: DocumentDigests { digests: &pairs },
             at: SystemTime::now(),
+            form: kokuin_eseal::SealForm::Cades,
         },
     )
     .map_err(|e| {
         let verdict = Verdict::bad_input(e.to_string()).in_words(e.plain());
         Box::new((StatusCode::UNPROCESSABLE_ENTITY, verdict))
-    })
+    })?;
+    Ok(verdict.to_json())
 }

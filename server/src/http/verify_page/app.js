@@ -1,6 +1,8 @@
 // The verification page's script. The document is read and hashed here, with WebCrypto, and
-// only its digests are posted: no byte of it is sent. Every value from the server is shown
-// with textContent, never parsed as HTML.
+// only its digests are posted: no byte of it is sent. A sealed PDF is read here too: each
+// signature's byte ranges found and hashed, and only each signature's /Contents (the CMS or
+// token) and those digests posted. Every value from the server is shown with textContent,
+// never parsed as HTML.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -23,10 +25,79 @@ function base64(buf) {
 async function digests(file) {
   const data = await file.arrayBuffer();
   const out = {};
-  for (const [name, alg] of [['sha256', 'SHA-256'], ['sha384', 'SHA-384'], ['sha512', 'SHA-512']]) {
+  for (const [name, alg] of DIGESTS) {
     out[name] = hex(await crypto.subtle.digest(alg, data));
   }
   return out;
+}
+
+const DIGESTS = [['sha256', 'SHA-256'], ['sha384', 'SHA-384'], ['sha512', 'SHA-512']];
+
+// The DER object at the start of `bytes` (the hex string is padded with zeros after it).
+function der(bytes) {
+  if (bytes.length < 2 || bytes[0] !== 0x30) return bytes;
+  let len = bytes[1], head = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 4 || bytes.length < 2 + n) return bytes;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + bytes[2 + i];
+    head = 2 + n;
+  }
+  return head + len <= bytes.length ? bytes.subarray(0, head + len) : bytes;
+}
+
+function unhex(s) {
+  const out = new Uint8Array(s.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+  return out;
+}
+
+// The signatures of a PDF as its bytes give them (ISO 32000-1 §12.8.1): each /ByteRange
+// [0 b c d] must start the file and leave out exactly the /Contents hex string between b and
+// c. A signature the page cannot find (e.g. in a compressed object stream) leaves bytes after
+// the last one it found, which the server answers as "cannot be verified", never "valid".
+async function pdfRequest(bytes) {
+  const text = new TextDecoder('latin1').decode(bytes);
+  const re = /\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g;
+  const seen = new Set();
+  const signatures = [];
+  let m;
+  while ((m = re.exec(text)) !== null && signatures.length < 64) {
+    const [a, b, c, d] = m.slice(1, 5).map(Number);
+    if (seen.has(b + ':' + c)) continue;
+    seen.add(b + ':' + c);
+    const hexs = text.slice(b + 1, c - 1);
+    if (a !== 0 || !(b < c) || c + d > bytes.length || text[b] !== '<' || text[c - 1] !== '>'
+        || !/^[0-9a-fA-F]*$/.test(hexs)) {
+      throw new Error('署名のバイト範囲が /Contents と一致しません / A signature\'s byte ranges do not frame its /Contents');
+    }
+    // Its dictionary, around the hex string: from its object's start to its end.
+    const start = Math.max(0, text.lastIndexOf(' obj', b));
+    const stop = text.indexOf('endobj', c);
+    const dict = text.slice(start, b) + text.slice(c, stop < 0 ? c + 4096 : stop);
+    const sub = /\/SubFilter\s*\/([A-Za-z0-9.]+)/.exec(dict);
+    const covered = new Uint8Array(b + d);
+    covered.set(bytes.subarray(0, b));
+    covered.set(bytes.subarray(c, c + d), b);
+    const digests = {};
+    for (const [name, alg] of DIGESTS) digests[name] = hex(await crypto.subtle.digest(alg, covered));
+    signatures.push({
+      type: /\/Type\s*\/DocTimeStamp/.test(dict) ? 'DocTimeStamp' : 'Sig',
+      sub_filter: sub ? sub[1] : '',
+      ranges: [a, b, c, d],
+      contents: base64(der(unhex(hexs))),
+      digests,
+    });
+  }
+  if (!signatures.length) throw new Error('この PDF には署名がありません / This PDF holds no signature');
+  signatures.sort((x, y) => (x.ranges[2] + x.ranges[3]) - (y.ranges[2] + y.ranges[3]));
+  return { size: bytes.length, signatures };
+}
+
+function isPdf(bytes) {
+  const head = new Uint8Array(bytes, 0, Math.min(5, bytes.byteLength));
+  return String.fromCharCode.apply(null, head) === '%PDF-';
 }
 
 function dropZone(zoneId, inputId) {
@@ -158,17 +229,31 @@ function show(v, httpStatus, checked) {
       row(dl, '書類', 'Document', checked.document.name + ' (SHA-256 ' + checked.document.sha256 + ')');
     }
   }
+  // A PDF: each signature's own verdict, whatever the whole's.
+  if (v.kind === 'pdf') {
+    const sigs = v.signatures || [];
+    row(dl, '種類', 'Kind', 'PDF（署名 ' + sigs.length + ' 件） / PDF (' + sigs.length + ' signature(s))');
+    sigs.forEach((s, i) => {
+      const state = s.valid ? '有効 / valid' : s.bad_input ? '確認できません / cannot be verified' : '無効 / not valid';
+      const what = s.type === 'DocTimeStamp'
+        ? '文書タイムスタンプ / document time-stamp' + (s.gen_time ? ' ' + when(s.gen_time) : '')
+        : (s.organization || (s.chain && s.chain[0]) || '') + (s.level ? ' — ' + s.level : '');
+      const after = s.bytes_after ? ' (+' + s.bytes_after + ' bytes after it)' : '';
+      row(dl, '署名 ' + (i + 1), 'Signature ' + (i + 1), state + ' — ' + what + after);
+    });
+  }
   const anchor = v.chain && v.chain.length ? v.chain[v.chain.length - 1] : null;
   $('dev-pki').hidden = !(v.valid && anchor === DEV_ROOT);
   if (v.valid) {
-    row(dl, '種類', 'Kind', v.kind === 'e-seal' ? 'e シール / e-seal' : 'タイムスタンプ / time-stamp token');
+    if (v.kind !== 'pdf') row(dl, '種類', 'Kind', v.kind === 'e-seal' ? 'e シール / e-seal' : 'タイムスタンプ / time-stamp token');
     row(dl, '時刻（タイムスタンプ）', 'Time (time-stamp)', v.gen_time ? when(v.gen_time) : null);
     row(dl, '組織', 'Organisation', v.organization);
     row(dl, '法人番号', 'Corporate number', v.corporate_number);
     if (!v.corporate_number) row(dl, '組織識別子', 'Organisation identifier', v.organization_identifier);
     row(dl, 'e シール名', 'Seal name', v.seal_name);
     row(dl, '保証レベル', 'Assurance level', v.assurance_level ? 'レベル ' + v.assurance_level + ' / level ' + v.assurance_level : null);
-    row(dl, 'CAdES レベル', 'CAdES level', v.level);
+    if (v.kind === 'pdf') row(dl, 'PAdES レベル（署名）', 'PAdES level (signature)', v.level);
+    else row(dl, 'CAdES レベル', 'CAdES level', v.level);
     row(dl, 'タイムスタンプ局', 'Time-stamp authority', v.kind === 'e-seal' ? null : v.chain && v.chain[0]);
     row(dl, 'シリアル番号', 'Serial number', v.serial);
     row(dl, '署名アルゴリズム', 'Signature algorithm', v.signature_algorithm_name);
@@ -206,9 +291,11 @@ async function verify(e) {
   button.disabled = true;
   try {
     const bytes = await evidence.arrayBuffer();
-    const body = { evidence: base64(bytes) };
     const checked = { evidence: { name: evidence.name, sha256: hex(await crypto.subtle.digest('SHA-256', bytes)) } };
-    if (doc) {
+    // A sealed PDF carries its seals: nothing of it but their /Contents is sent.
+    const pdf = isPdf(bytes);
+    const body = pdf ? { pdf: await pdfRequest(new Uint8Array(bytes)) } : { evidence: base64(bytes) };
+    if (doc && !pdf) {
       body.digests = await digests(doc);
       checked.document = { name: doc.name, sha256: body.digests.sha256 };
     }

@@ -1,12 +1,11 @@
-//! `POST /eseal/v1/extend`: a seal in, the same seal at a higher level out; and the raising
-//! itself, which sealing at B-T and above shares.
+//! `POST /eseal/v1/extend`: a seal in, the same seal at a higher level out (the raising itself
+//! is `raise`, which sealing shares); with `format=pades`, a sealed PDF (`pades_extend`).
 
 use super::auth::{authorize, describe_caller};
 use super::body::read_held_body;
 use super::check::check_before_extending;
 use super::pipeline::{SEAL_TYPE, admit, issue, not_found, permit, refuse};
-use super::refusal::{Refusal, failure};
-use crate::eseal_service::{LoadedSealKey, SealService};
+use super::refusal::Refusal;
 use crate::http::reply::Body;
 use crate::http::state::{Conn, State};
 use bytes::Bytes;
@@ -98,7 +97,13 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
                 .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "unknown client"))?;
             authorize(&svc2, client, name)?;
             check_before_extending(&svc2, key, &seal, &raw, digest.as_deref())?;
-            let out = Bytes::from(raise_parsed(&svc2, key, raw, level, digest.as_deref())?);
+            let out = Bytes::from(super::raise::raise_parsed(
+                &svc2,
+                key,
+                raw,
+                level,
+                digest.as_deref(),
+            )?);
             let sha = hex::encode(DigestAlgorithm::Sha256.digest(&out));
             Ok::<_, Refusal>(((out, sha), name.clone()))
         })
@@ -126,69 +131,4 @@ pub async fn extend(state: &State, conn: &Conn, id: u64, req: Request<Incoming>)
         }
         Err(r) => refuse(state, id, "extend", conn, &client_desc, r),
     }
-}
-
-/// Adds what `level` needs beyond what the seal has: [`raise_parsed`] on the seal, parsed
-/// here (a seal just made is not checked again).
-pub(super) fn raise(
-    svc: &SealService,
-    key: &LoadedSealKey,
-    seal: Vec<u8>,
-    level: BaselineLevel,
-    digest: Option<&[u8]>,
-) -> Result<Vec<u8>, Refusal> {
-    if level == BaselineLevel::B {
-        return Ok(seal);
-    }
-    let raw = RawSignedData::parse(&seal)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not a seal: {e}")))?;
-    raise_parsed(svc, key, raw, level, digest)
-}
-
-/// Adds what `level` needs beyond what the seal has ([`kokuin_eseal::extend::raise_parsed`]:
-/// one encoding out of the one parse): a signature time-stamp if it has none, validation
-/// data, an archive time-stamp. Here only which certificates and CRLs B-LT adds, and what the
-/// caller is told.
-fn raise_parsed(
-    svc: &SealService,
-    key: &LoadedSealKey,
-    raw: RawSignedData<'_>,
-    level: BaselineLevel,
-    digest: Option<&[u8]>,
-) -> Result<Vec<u8>, Refusal> {
-    use kokuin_eseal::extend::ExtendError as E;
-    let bad = |e: E| match e {
-        // The TSA's side: fail closed, and say it is not the caller's fault.
-        E::TimeStamp(_) | E::WrongToken(_) => Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("no time-stamp could be had, so no seal leaves: {e}"),
-        ),
-        E::ValidationData(ref why) => Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "validation data (CRLs) unavailable, so no B-LT seal is made",
-        )
-        .with_detail(format!("the configured CRLs: {why}")),
-        // The seal the caller sent.
-        E::Raw(_) | E::ForbiddenAttribute | E::DigestAlgorithm | E::DataHash(_) => {
-            Refusal::new(StatusCode::BAD_REQUEST, e.to_string())
-        }
-        E::Encoding(_) => failure(e.to_string()),
-    };
-    let validation = |tsa_certs: &[x509_cert::Certificate]| {
-        let mut certs = key.chain.clone();
-        certs.extend(svc.validation_certificates.iter().cloned());
-        certs.extend(tsa_certs.iter().cloned());
-        // The reason (with the file's path) goes to the log with the request; the caller
-        // learns only that the validation data is unavailable.
-        let crls = svc.crls().map_err(|e| E::ValidationData(e.to_string()))?;
-        Ok((certs, crls))
-    };
-    kokuin_eseal::extend::raise_parsed(
-        raw,
-        level,
-        digest,
-        svc.stamper.as_ref(),
-        Box::new(validation),
-    )
-    .map_err(bad)
 }

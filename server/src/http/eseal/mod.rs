@@ -20,6 +20,7 @@ mod extend;
 mod pades;
 mod pades_extend;
 mod pipeline;
+mod raise;
 mod refusal;
 mod seal;
 

@@ -4,8 +4,8 @@
 //! signature dictionary's `/M`), raised to B-T when asked, and the CMS embedded.
 
 use super::body::read_held_body;
-use super::extend::raise;
 use super::pipeline::trusted_now;
+use super::raise::raise;
 use super::refusal::{Refusal, failure};
 use crate::eseal_service::SealService;
 use crate::http::state::State;

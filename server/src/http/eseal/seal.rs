@@ -2,8 +2,8 @@
 
 use super::auth::{authorize, describe_caller};
 use super::body::{hash_body, read_held_body};
-use super::extend::raise;
 use super::pipeline::{SEAL_TYPE, admit, issue, not_found, permit, refuse, trusted_now};
+use super::raise::raise;
 use super::refusal::{Refusal, failure};
 use crate::eseal_service::SealService;
 use crate::http::reply::Body;

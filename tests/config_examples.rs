@@ -169,6 +169,7 @@ fn every_example_configuration_in_docs_passes_check_config_beside_a_running_serv
         ("pki/clients-ca.pem", "pki/root.pem"),
         ("pki/accredited-ca.pem", "pki/root.pem"),
         ("pki/ca.crl", "pki/root.crl"),
+        ("pki/invoices-seal.png", "pki/seal-stamp.png"),
     ] {
         std::fs::copy(state.join(from), state.join(to)).unwrap();
     }

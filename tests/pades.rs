@@ -324,6 +324,12 @@ fn a_pdf_is_sealed_in_itself_and_pyhanko_pdfsig_and_qpdf_accept_it() {
         "the stamp's font subset embedded with a ToUnicode map: {}",
         text(&o)
     );
+    let o = run("pdfimages", &["-list", shown.to_str().unwrap()]);
+    assert!(
+        text(&o).contains(" image ") && text(&o).contains(" smask "),
+        "the key's seal image with its transparency: {}",
+        text(&o)
+    );
     let o = seal_with(
         &srv,
         &input,

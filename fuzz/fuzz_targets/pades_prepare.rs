@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
             page: 0,
             rect: None,
             lines: seal_lines("株式会社 Fuzz", Some("7123456789012"), SystemTime::UNIX_EPOCH),
+            image: None,
         }),
     };
     let Ok(p) = prepare(data, &opts) else { return };

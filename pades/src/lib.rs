@@ -24,6 +24,7 @@ mod prepare;
 mod signatures;
 mod stamp;
 mod stamp_font;
+mod stamp_image;
 mod tail;
 
 pub use dss::add_dss;
@@ -34,4 +35,5 @@ pub use signatures::{
 };
 pub use stamp::{Appearance, DEFAULT_SIZE, seal_lines};
 pub use stamp_font::StampFont;
+pub use stamp_image::StampImage;
 pub use tail::{Tail, after_signatures};

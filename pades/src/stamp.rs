@@ -26,6 +26,8 @@ pub struct Appearance {
     pub rect: Option<[f64; 4]>,
     /// The lines: the first as a heading, the rest below it.
     pub lines: Vec<String>,
+    /// The seal image drawn at the stamp's left, if the key has one.
+    pub image: Option<Arc<crate::stamp_image::StampImage>>,
 }
 
 /// The stamp's lines for a seal by `organization` (with its corporate number, if the
@@ -103,6 +105,16 @@ pub(crate) fn appearance(
 ) -> Result<ObjectId, PadesError> {
     let e = embed(&a.font, doc, &a.lines)?;
     let pad = 6.0;
+    // The seal image, as tall as the stamp inside its frame, at the left; the text beside it.
+    let image = match &a.image {
+        Some(img) => {
+            let h = height - 2.0 * pad;
+            let w = (h * img.aspect()).min(width / 3.0);
+            Some((img.embed(doc)?, w, w / img.aspect()))
+        }
+        None => None,
+    };
+    let left = pad + image.as_ref().map_or(0.0, |(_, w, _)| w + pad);
     let (ascent, descent) = a.font.vertical();
     let line_height = ascent - descent;
     // Sizes: the heading a little larger; every line shrunk until it fits the width, and all
@@ -112,7 +124,7 @@ pub(crate) fn appearance(
     for l in &a.lines {
         let w = a.font.width(l);
         if w > 0.0 {
-            size = size.min((width - 2.0 * pad) / w);
+            size = size.min((width - left - pad) / w);
         }
     }
     let mut content = format!(
@@ -123,6 +135,12 @@ pub(crate) fn appearance(
         width - 6.0,
         height - 6.0
     );
+    if let Some((_, w, h)) = &image {
+        content.push_str(&format!(
+            "q {w:.2} 0 0 {h:.2} {pad:.2} {:.2} cm /Im1 Do Q\n",
+            (height - h) / 2.0
+        ));
+    }
     // The block of lines centred in the box.
     let block = size * (1.1 * line_height + (n - 1.0) * line_height * 1.08);
     let mut y = (height + block) / 2.0 - ascent * size * 1.1;
@@ -130,7 +148,7 @@ pub(crate) fn appearance(
         let s = if i == 0 { size * 1.1 } else { size };
         let hex: String = line.iter().map(|b| format!("{b:02X}")).collect();
         content.push_str(&format!(
-            "BT /F1 {s:.2} Tf {pad:.2} {y:.2} Td <{hex}> Tj ET\n"
+            "BT /F1 {s:.2} Tf {left:.2} {y:.2} Td <{hex}> Tj ET\n"
         ));
         y -= line_height * size * 1.08;
     }
@@ -140,7 +158,13 @@ pub(crate) fn appearance(
             "Type" => "XObject",
             "Subtype" => "Form",
             "BBox" => vec![0.into(), 0.into(), Object::Real(width as f32), Object::Real(height as f32)],
-            "Resources" => dictionary! { "Font" => dictionary! { "F1" => e.font } },
+            "Resources" => match &image {
+                Some((im, _, _)) => dictionary! {
+                    "Font" => dictionary! { "F1" => e.font },
+                    "XObject" => dictionary! { "Im1" => *im },
+                },
+                None => dictionary! { "Font" => dictionary! { "F1" => e.font } },
+            },
         },
         content.into_bytes(),
     )))

@@ -510,6 +510,9 @@ pub struct SealKeyConfig {
     /// Where the key is, as `[tsa.key]`; `certificate` holds the e-seal certificate first,
     /// then its chain.
     pub key: KeyConfig,
+    /// A PNG (at most 1024 × 1024) drawn in this key's visible PDF seals: the
+    /// organisation's seal image.
+    pub stamp_image: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

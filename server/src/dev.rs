@@ -288,6 +288,8 @@ pub fn ensure_state_dir(
         }
     };
     write_key("seal.key", &pki.seal_key)?;
+    let stamp = dir.join("pki").join("seal-stamp.png");
+    std::fs::write(&stamp, crate::dev_stamp::png()?).map_err(|e| io(&stamp, e))?;
     pki.client_key
         .write_pkcs8_pem(&dir.join("pki").join("client.key"))
         .map_err(|e| e.to_string())?;
@@ -385,6 +387,7 @@ validation_certificates = ["pki/root.pem"]
 name = "dev-seal"
 level = 1
 key = {{ backend = "software", path = "keys/seal.key", certificate = "pki/seal.pem" }}
+stamp_image = "pki/seal-stamp.png"   # drawn in its visible PDF seals
 
 [[eseal.clients]]
 name = "dev-client"

@@ -27,6 +27,8 @@ pub struct LoadedSealKey {
     pub level: AssuranceLevel,
     /// The certificate's chain as configured (signer first): what B-LT adds.
     pub chain: Vec<Certificate>,
+    /// The seal image of its visible PDF seals, if configured.
+    pub stamp_image: Option<Arc<kokuin_pades::StampImage>>,
 }
 
 /// A caller of the API and the keys it may use.
@@ -325,10 +327,23 @@ fn load_seal_key(
     let seal = SealKey::new(signer, cert.clone(), &chain).map_err(|e| refuse(e.to_string()))?;
     let mut full = vec![cert];
     full.extend(chain);
+    let stamp_image = match &k.stamp_image {
+        Some(p) => {
+            let p = cfg.resolve(p);
+            let data = std::fs::read(&p)
+                .map_err(|e| refuse(format!("stamp_image {}: {e}", p.display())))?;
+            Some(Arc::new(
+                kokuin_pades::StampImage::from_png(&data)
+                    .map_err(|e| refuse(format!("stamp_image {}: {e}", p.display())))?,
+            ))
+        }
+        None => None,
+    };
     Ok(LoadedSealKey {
         seal,
         level,
         chain: full,
+        stamp_image,
     })
 }
 

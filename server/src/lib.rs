@@ -22,6 +22,7 @@ mod config_load;
 pub mod cpu_pool;
 #[cfg(feature = "dev")]
 pub mod dev;
+mod dev_stamp;
 pub mod error;
 pub mod eseal_service;
 pub mod fleet_tree;

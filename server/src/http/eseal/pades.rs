@@ -156,6 +156,7 @@ pub(super) fn seal_pdf(
                 page: v.page,
                 rect: v.rect,
                 lines: kokuin_pades::seal_lines(&name, number.as_deref(), now),
+                image: key.stamp_image.clone(),
             })
         }
     };

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-use kokuin_testkit::{REPO, Server, kokuin, python, run, tempdir, text};
+use kokuin_testkit::{Server, kokuin, run, tempdir, text};
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
 use std::path::Path;
@@ -88,16 +88,7 @@ fn seal_with(
 }
 
 fn pyhanko(pdf: &Path, root: &Path) -> serde_json::Value {
-    let o = run(
-        &python(),
-        &[
-            &format!("{REPO}/tests/interop/pades_validate.py"),
-            root.to_str().unwrap(),
-            pdf.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "pyHanko: {}", text(&o));
-    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = kokuin_testkit::pdf::pyhanko(root.to_str().unwrap(), &[pdf]);
     all[pdf.to_str().unwrap()].clone()
 }
 

@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-use kokuin_testkit::{REPO, Server, client_agent_in, kokuin, python, run, tempdir, text};
+use kokuin_testkit::{Server, client_agent_in, kokuin, run, tempdir, text};
 use std::path::{Path, PathBuf};
 
 const LEVELS: [&str; 4] = ["B-B", "B-T", "B-LT", "B-LTA"];
@@ -24,15 +24,7 @@ struct Entry {
 }
 
 fn corpus(dir: &Path) -> Vec<Entry> {
-    let o = run(
-        &python(),
-        &[
-            &format!("{REPO}/tests/interop/pdf_corpus.py"),
-            dir.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "pdf_corpus.py: {}", text(&o));
-    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = kokuin_testkit::pdf::corpus(dir);
     m.as_array()
         .unwrap()
         .iter()
@@ -227,15 +219,8 @@ fn a_corpus_of_pdfs_from_different_producers_is_sealed_at_every_level() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let roots = format!("{},{}", srv.root().display(), other_root.display());
-    let mut args = vec![
-        format!("{REPO}/tests/interop/pades_validate.py"),
-        roots.clone(),
-    ];
-    args.extend(sealed.iter().map(|(p, _, _)| p.display().to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = run(&python(), &args);
-    assert!(o.status.success(), "pyHanko: {}", text(&o));
-    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let paths: Vec<&Path> = sealed.iter().map(|(p, _, _)| p.as_path()).collect();
+    let all = kokuin_testkit::pdf::pyhanko(&roots, &paths);
 
     for (pdf, before, level) in &sealed {
         let what = pdf.file_name().unwrap().to_string_lossy();
@@ -383,15 +368,9 @@ fn tampering_is_found(work: &Path, sealed: &Path, root: &Path, roots: &str) {
         assert!(text(&o).contains(says), "{name}: {says}: {}", text(&o));
         files.push(f.display().to_string());
     }
-    let mut args = vec![
-        format!("{REPO}/tests/interop/pades_validate.py"),
-        roots.to_string(),
-    ];
-    args.extend(files.iter().cloned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = run(&python(), &args);
-    assert!(o.status.success(), "pyHanko: {}", text(&o));
-    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let paths: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let all = kokuin_testkit::pdf::pyhanko(roots, &paths);
     for f in &files {
         let s = &all[f.as_str()]["signatures"][0];
         // pyHanko: the signature broken, or the file not wholly covered by it with nothing

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
-use kokuin_testkit::{REPO, Server, client_agent_in, kokuin, python, run, tempdir, text};
+use kokuin_testkit::{Server, client_agent_in, kokuin, run, tempdir, text};
 use std::path::Path;
 
 fn post(agent: &ureq::Agent, url: &str, pdf: &[u8]) -> (u16, Vec<u8>) {
@@ -23,17 +23,7 @@ fn post(agent: &ureq::Agent, url: &str, pdf: &[u8]) -> (u16, Vec<u8>) {
 }
 
 fn pyhanko(roots: &str, pdf: &Path) -> serde_json::Value {
-    let o = run(
-        &python(),
-        &[
-            &format!("{REPO}/tests/interop/pades_validate.py"),
-            roots,
-            pdf.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "pyHanko: {}", text(&o));
-    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    all[pdf.to_str().unwrap()].clone()
+    kokuin_testkit::pdf::pyhanko(roots, &[pdf])[pdf.to_str().unwrap()].clone()
 }
 
 #[test]
@@ -44,14 +34,7 @@ fn a_sealed_pdf_is_extended_to_b_lt_and_b_lta_keeping_every_signature_valid() {
     let base = srv.https.trim_end_matches("/tsa").to_string();
     let agent = client_agent_in(&state);
     let corpus = d.path().join("corpus");
-    let o = run(
-        &python(),
-        &[
-            &format!("{REPO}/tests/interop/pdf_corpus.py"),
-            corpus.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    kokuin_testkit::pdf::corpus(&corpus);
     let roots = format!(
         "{},{}",
         srv.root().display(),

@@ -39,3 +39,29 @@ pub fn pdf_with_text(text: &str) -> Vec<u8> {
     );
     out
 }
+
+/// The corpus of PDFs from different producers (`tests/interop/pdf_corpus.py`) written into
+/// `dir`: its manifest (each file's name, producer and what sealing it must do).
+pub fn corpus(dir: &std::path::Path) -> serde_json::Value {
+    let o = crate::run(
+        &crate::python(),
+        &[
+            &format!("{}/tests/interop/pdf_corpus.py", crate::REPO),
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "pdf_corpus.py: {}", crate::text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// What pyHanko says of every signature and document time-stamp of each PDF
+/// (`tests/interop/pades_validate.py`), trusting `roots` (comma-separated PEM files): JSON
+/// keyed by each PDF's path.
+pub fn pyhanko(roots: &str, pdfs: &[&std::path::Path]) -> serde_json::Value {
+    let script = format!("{}/tests/interop/pades_validate.py", crate::REPO);
+    let mut args = vec![script.as_str(), roots];
+    args.extend(pdfs.iter().map(|p| p.to_str().unwrap()));
+    let o = crate::run(&crate::python(), &args);
+    assert!(o.status.success(), "pyHanko: {}", crate::text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}

@@ -181,32 +181,38 @@ pub(super) fn seal_pdf(
         out = add_validation_data(svc, &certs, &out)?;
     }
     if level >= BaselineLevel::Lta {
-        // The document time-stamp's TSA is this service's: its chain is in the DSS already.
-        (out, _) = fill(
-            &out,
-            Kind::DocTimeStamp,
-            false,
-            None,
-            DigestAlgorithm::Sha256,
-            |digest| {
-                svc.stamper
-                    .timestamp(DigestAlgorithm::Sha256, digest)
-                    .map_err(|e| {
-                        Refusal::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            format!("no time-stamp could be had, so no seal leaves: {e}"),
-                        )
-                    })
-            },
-        )?;
+        out = add_document_timestamp(svc, &out)?;
     }
     let sha = hex::encode(DigestAlgorithm::Sha256.digest(&out));
     Ok((Bytes::from(out), hex::encode(digest), sha))
 }
 
+/// B-LTA: a document time-stamp over the whole PDF (`/ETSI.RFC3161`), from this service's
+/// time-stamper (whose chain B-LT already put in the DSS); no time-stamp, no PDF.
+pub(super) fn add_document_timestamp(svc: &SealService, pdf: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let (out, _) = fill(
+        pdf,
+        Kind::DocTimeStamp,
+        false,
+        None,
+        DigestAlgorithm::Sha256,
+        |digest| {
+            svc.stamper
+                .timestamp(DigestAlgorithm::Sha256, digest)
+                .map_err(|e| {
+                    Refusal::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("no time-stamp could be had, so no PDF leaves: {e}"),
+                    )
+                })
+        },
+    )?;
+    Ok(out)
+}
+
 /// One field added and filled: `make` turns the byte ranges' digest into what goes in
 /// `/Contents`. Returns the PDF and that digest.
-pub(super) fn fill(
+fn fill(
     pdf: &[u8],
     kind: Kind,
     certify: bool,

@@ -10,7 +10,7 @@
 //! business, and is left as it is); and nothing after the last signature but validation data.
 
 use super::auth::authorize;
-use super::pades::{add_validation_data, fill};
+use super::pades::{add_document_timestamp, add_validation_data};
 use super::refusal::Refusal;
 use crate::eseal_service::{Client, SealService};
 use bytes::Bytes;
@@ -19,7 +19,7 @@ use kokuin_cms::signed_data::{Detached, ParsedSignedData};
 use kokuin_eseal::verify::verify_seal;
 use kokuin_eseal::{BaselineLevel, SealForm, SealVerifyError, SealVerifyOptions};
 use kokuin_hsm::DigestAlgorithm;
-use kokuin_pades::{Kind, PdfSignature, SignatureKind, Tail, after_signatures, signatures};
+use kokuin_pades::{PdfSignature, SignatureKind, Tail, after_signatures, signatures};
 use std::time::SystemTime;
 
 fn unfit(why: String) -> Refusal {
@@ -89,23 +89,7 @@ pub(super) fn extend_pdf(
     certs.extend(tsa_certs);
     let mut out = add_validation_data(svc, &certs, pdf)?;
     if level >= BaselineLevel::Lta {
-        (out, _) = fill(
-            &out,
-            Kind::DocTimeStamp,
-            false,
-            None,
-            DigestAlgorithm::Sha256,
-            |digest| {
-                svc.stamper
-                    .timestamp(DigestAlgorithm::Sha256, digest)
-                    .map_err(|e| {
-                        Refusal::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            format!("no time-stamp could be had, so no PDF leaves: {e}"),
-                        )
-                    })
-            },
-        )?;
+        out = add_document_timestamp(svc, &out)?;
     }
     let sha = hex::encode(DigestAlgorithm::Sha256.digest(&out));
     Ok((Bytes::from(out), ours, sha))

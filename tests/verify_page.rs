@@ -46,7 +46,11 @@ fn a_person_verifies_a_sealed_invoice_in_the_browser() {
     let seal = seal_document(&srv, &doc, "B-LTA", false);
     // A PDF invoice sealed at B-T, and the same with one letter of its text changed.
     let pdf = w.join("invoice.pdf");
-    std::fs::write(&pdf, pdf_with_text(&format!("Invoice {marker}"))).unwrap();
+    std::fs::write(
+        &pdf,
+        common::pdf::pdf_with_text(&format!("Invoice {marker}")),
+    )
+    .unwrap();
     let o = run(
         kokuin_exe(),
         &[

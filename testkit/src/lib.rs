@@ -16,7 +16,6 @@ mod server;
 
 pub use exe::kokuin_exe;
 pub use http::{Reply, agent, get, get_accepting, post, try_get, tsa_post};
-pub use pdf::pdf_with_text;
 pub use server::Server;
 
 use std::path::{Path, PathBuf};

@@ -39,17 +39,8 @@ fn corpus(dir: &Path) -> Vec<Entry> {
 
 /// POST the PDF to the seal API; the status and body.
 fn seal(agent: &ureq::Agent, base: &str, pdf: &[u8], query: &str) -> (u16, Vec<u8>) {
-    let mut r = agent
-        .post(&format!(
-            "{base}/eseal/v1/seal?key=dev-seal&format=pades&{query}"
-        ))
-        .header("Content-Type", "application/pdf")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(pdf)
-        .unwrap();
-    (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
+    let url = format!("{base}/eseal/v1/seal?key=dev-seal&format=pades&{query}");
+    kokuin_testkit::pdf::post_pdf(agent, &url, pdf)
 }
 
 /// The first page rendered by poppler (36 dpi, grey): what a reader shows.

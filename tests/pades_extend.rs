@@ -7,20 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly at the first surprise
 #![allow(missing_docs)] // a test crate: nothing in it is a public API
 
+use kokuin_testkit::pdf::post_pdf as post;
 use kokuin_testkit::{Server, client_agent_in, kokuin, run, tempdir, text};
 use std::path::Path;
-
-fn post(agent: &ureq::Agent, url: &str, pdf: &[u8]) -> (u16, Vec<u8>) {
-    let mut r = agent
-        .post(url)
-        .header("Content-Type", "application/pdf")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(pdf)
-        .unwrap();
-    (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
-}
 
 fn pyhanko(roots: &str, pdf: &Path) -> serde_json::Value {
     kokuin_testkit::pdf::pyhanko(roots, &[pdf])[pdf.to_str().unwrap()].clone()

@@ -49,36 +49,18 @@ pub fn is_signed(doc: &Document) -> bool {
     !signatures(doc).is_empty()
 }
 
-/// The signature whose DocMDP or FieldMDP transform restricts changes, in words: a new
-/// *visible* field after it is a change verifiers report (pyHanko, Acrobat: a certified
-/// document may be signed, its forms filled — not given new fields on its pages), so a
-/// visible seal is refused there; an invisible one is not a change a reader sees.
-pub fn restricting_visible(doc: &Document) -> Option<String> {
-    let deref = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());
-    for (field, sig) in signatures(doc) {
-        let Some(Object::Array(refs)) = sig.get(b"Reference").ok().and_then(deref) else {
-            continue;
-        };
-        for r in refs.iter().filter_map(deref) {
-            let method = r
-                .as_dict()
-                .ok()
-                .and_then(|d| d.get(b"TransformMethod").and_then(Object::as_name).ok());
-            if let Some(m @ (b"DocMDP" | b"FieldMDP")) = method {
-                return Some(format!(
-                    "the signature \"{field}\" ({}) lets later signers sign, not add a visible \
-                     field to a page; seal it invisibly",
-                    String::from_utf8_lossy(m)
-                ));
-            }
-        }
-    }
-    None
+/// One transform a signature declares (§12.8.2): the signed field's name, `DocMDP` or
+/// `FieldMDP`, and its `/P` if given.
+struct Transform {
+    field: String,
+    method: Vec<u8>,
+    p: Option<i64>,
 }
 
-/// The lock that forbids a new signature, in words; `None`: none does.
-pub fn forbidding_lock(doc: &Document) -> Option<String> {
+/// Every transform of every signature in `doc`.
+fn transforms(doc: &Document) -> Vec<Transform> {
     let deref = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());
+    let mut out = Vec::new();
     for (field, sig) in signatures(doc) {
         let Some(Object::Array(refs)) = sig.get(b"Reference").ok().and_then(deref) else {
             continue;
@@ -88,28 +70,56 @@ pub fn forbidding_lock(doc: &Document) -> Option<String> {
             let method = d
                 .get(b"TransformMethod")
                 .and_then(Object::as_name)
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .to_vec();
             let p = d
                 .get(b"TransformParams")
                 .ok()
                 .and_then(deref)
                 .and_then(|t| t.as_dict().ok().and_then(|t| t.get(b"P").ok().cloned()))
                 .and_then(|p| p.as_i64().ok());
-            // DocMDP's P defaults to 2 (§12.8.2.2); FieldMDP locks only with an explicit P.
-            match (method, p) {
-                (b"DocMDP", Some(1)) => {
-                    return Some(format!(
-                        "the certification signature \"{field}\" allows no change (DocMDP P=1)"
-                    ));
-                }
-                (b"FieldMDP", Some(1)) => {
-                    return Some(format!(
-                        "the signature \"{field}\" locks the document (FieldMDP P=1)"
-                    ));
-                }
-                _ => {}
-            }
+            out.push(Transform {
+                field: field.clone(),
+                method,
+                p,
+            });
         }
     }
-    None
+    out
+}
+
+/// The signature whose DocMDP or FieldMDP transform restricts changes, in words: a new
+/// *visible* field after it is a change verifiers report (pyHanko, Acrobat: a certified
+/// document may be signed, its forms filled — not given new fields on its pages), so a
+/// visible seal is refused there; an invisible one is not a change a reader sees.
+pub fn restricting_visible(doc: &Document) -> Option<String> {
+    transforms(doc)
+        .into_iter()
+        .find(|t| matches!(t.method.as_slice(), b"DocMDP" | b"FieldMDP"))
+        .map(|t| {
+            format!(
+                "the signature \"{}\" ({}) lets later signers sign, not add a visible field \
+                 to a page; seal it invisibly",
+                t.field,
+                String::from_utf8_lossy(&t.method)
+            )
+        })
+}
+
+/// The lock that forbids a new signature, in words; `None`: none does.
+pub fn forbidding_lock(doc: &Document) -> Option<String> {
+    // DocMDP's P defaults to 2 (§12.8.2.2); FieldMDP locks only with an explicit P.
+    transforms(doc)
+        .into_iter()
+        .find_map(|t| match (t.method.as_slice(), t.p) {
+            (b"DocMDP", Some(1)) => Some(format!(
+                "the certification signature \"{}\" allows no change (DocMDP P=1)",
+                t.field
+            )),
+            (b"FieldMDP", Some(1)) => Some(format!(
+                "the signature \"{}\" locks the document (FieldMDP P=1)",
+                t.field
+            )),
+            _ => None,
+        })
 }

@@ -65,3 +65,16 @@ pub fn pyhanko(roots: &str, pdfs: &[&std::path::Path]) -> serde_json::Value {
     assert!(o.status.success(), "pyHanko: {}", crate::text(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
+
+/// POSTs `pdf` (`application/pdf`) to `url`: the status and the body, whatever the status.
+pub fn post_pdf(agent: &ureq::Agent, url: &str, pdf: &[u8]) -> (u16, Vec<u8>) {
+    let mut r = agent
+        .post(url)
+        .header("Content-Type", "application/pdf")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(pdf)
+        .unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
+}

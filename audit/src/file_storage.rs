@@ -5,8 +5,14 @@
 //! The active segment is preallocated in chunks and written in place, so that a sync flushes
 //! data only: appending would change the file size with every batch, and each `fdatasync`
 //! would then commit the file-system journal too (measured here: 157 µs against 93 µs per
-//! sync, idle). Until a segment is finished (rotation, close) it therefore ends in zero
-//! bytes after its last record; readers stop there, and recovery trims them.
+//! sync, idle). A chunk is not only allocated but written with zeros, as PostgreSQL does
+//! with its WAL segments: `fallocate` alone leaves unwritten extents, and the first sync to
+//! reach each new block converts one and writes the inode with it — a third I/O and wait in
+//! most syncs once a batch fills a block (measured here with 3.6 KB batches: 139 µs and 57 µs
+//! of CPU per sync, against 97 µs and 46 µs written over zeros). The zeros reach the disk
+//! with the next batch's sync, once per chunk. Until a segment is finished (rotation, close)
+//! it therefore ends in zero bytes after its last record; readers stop there, and recovery
+//! trims them.
 
 use crate::config::{AuditConfig, OpenReport};
 use crate::error::{AuditError, io};
@@ -23,8 +29,9 @@ use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-/// Preallocation step for the active segment.
-const CHUNK: u64 = 8 * 1024 * 1024;
+/// Preallocation step for the active segment: small, since the sync that first follows a
+/// chunk carries its zeros too (1 MiB: about 1 ms more, once per ~2,500 records).
+const CHUNK: u64 = 1024 * 1024;
 
 /// Segment files in one directory.
 pub struct FileStorage {
@@ -180,6 +187,9 @@ impl FileStorage {
         }
         let want = (end.div_ceil(CHUNK) * CHUNK).min(self.segment_max_bytes.max(end));
         if preallocate(&self.file, want).is_ok() {
+            // Allocated already, so a failure here costs only the speed-up: unwritten
+            // extents read as zeros too.
+            let _ = write_zeros(&self.file, self.allocated, want);
             self.allocated = want;
             return Ok(());
         }
@@ -353,6 +363,19 @@ fn utc_day(t: SystemTime) -> u64 {
 fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     file.write_all_at(buf, offset)
+}
+
+/// Writes zeros over `from..to`, a piece at a time.
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(ZEROS.len() as u64);
+        // `n` is at most the buffer's length.
+        write_all_at(file, &ZEROS[..n as usize], at)?;
+        at += n;
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
